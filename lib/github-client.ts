@@ -1,0 +1,149 @@
+// The Octokit instance every GitHub call goes through: GITHUB_API_URL as base,
+// proxies from HTTP_PROXY/HTTPS_PROXY/NO_PROXY, GitHub's rate-limit guidance
+// (honour retry-after and x-ratelimit-reset, back off on secondary limits),
+// retries of 5xx and network failures, and no logging of its own.
+import { Octokit } from '@octokit/rest';
+import { retry } from '@octokit/plugin-retry';
+import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling';
+import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
+
+/** Timings; production defaults follow GitHub's guidance, tests make them small. */
+export interface GitHubTimings {
+  /** Gap between two mutating calls (GitHub: at least 1 s). */
+  writeIntervalMs: number;
+  /** Unit of the retry back-off for 5xx and network failures (1, 4, 9 × unit). */
+  retryBaseMs: number;
+  /** Retries of a 5xx or network failure. */
+  retries: number;
+  /** Retries after a rate limit (each waits as long as GitHub asks). */
+  rateLimitRetries: number;
+  /** Longest wait for a rate limit before giving up with an error, in seconds. */
+  maxRateLimitWaitSeconds: number;
+}
+
+export const DEFAULT_TIMINGS: GitHubTimings = {
+  writeIntervalMs: 1000,
+  retryBaseMs: 1000,
+  retries: 3,
+  rateLimitRetries: 3,
+  maxRateLimitWaitSeconds: 900,
+};
+
+const TIMING_SETTINGS: Record<keyof GitHubTimings, string> = {
+  writeIntervalMs: 'GH_API_WRITE_INTERVAL_MS',
+  retryBaseMs: 'GH_API_RETRY_BASE_MS',
+  retries: 'GH_API_RETRIES',
+  rateLimitRetries: 'GH_API_RATE_LIMIT_RETRIES',
+  maxRateLimitWaitSeconds: 'GH_API_MAX_RATE_LIMIT_WAIT',
+};
+
+/** Timings from the environment (GH_API_WRITE_INTERVAL_MS, GH_API_RETRY_BASE_MS, …); defaults otherwise. */
+export function timingsFromEnv(env: NodeJS.ProcessEnv = process.env): GitHubTimings {
+  const timings = { ...DEFAULT_TIMINGS };
+  for (const key of Object.keys(TIMING_SETTINGS) as (keyof GitHubTimings)[]) {
+    const text = env[TIMING_SETTINGS[key]]?.trim();
+    if (text && /^\d+$/.test(text)) timings[key] = Number(text);
+  }
+  return timings;
+}
+
+export interface ClientOptions {
+  apiUrl: string;
+  pat: string;
+  timings?: GitHubTimings;
+  /** Where rate-limit waits are announced (one line each); default stderr. */
+  warn?: (line: string) => void;
+}
+
+/** The proxy a request to `url` goes through, credentials stripped; undefined when direct. */
+export function proxyFor(url: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const target = new URL(url);
+  const pick = (...names: string[]) => names.map((name) => env[name]).find((value) => value !== undefined && value !== '');
+  const proxy = target.protocol === 'https:' ? pick('https_proxy', 'HTTPS_PROXY') : pick('http_proxy', 'HTTP_PROXY');
+  if (!proxy) return undefined;
+  const noProxy = (pick('no_proxy', 'NO_PROXY') ?? '').split(/[\s,]+/).filter(Boolean);
+  const host = target.hostname.toLowerCase();
+  const bypass = noProxy.some((entry) => {
+    if (entry === '*') return true;
+    const [name = ''] = entry.toLowerCase().replace(/^\*?\./, '.').split(':');
+    return name.startsWith('.') ? host.endsWith(name) || host === name.slice(1) : host === name || host.endsWith(`.${name}`);
+  });
+  if (bypass) return undefined;
+  try {
+    const parsed = new URL(proxy);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return proxy.replace(/\/\/[^@/]*@/, '//');
+  }
+}
+
+/**
+ * The plugin's own write limiter spaces writes a fixed 1 s apart and cannot be
+ * tuned without Bottleneck itself; writes are serialised and spaced by
+ * MutationQueue instead, so the plugin gets a pass-through group.
+ */
+const passThroughGroup = {
+  key: () => ({
+    schedule: (...args: unknown[]) => {
+      const index = args.findIndex((arg) => typeof arg === 'function');
+      const task = args[index] as (...rest: unknown[]) => unknown;
+      return Promise.resolve(task(...args.slice(index + 1)));
+    },
+  }),
+} as unknown as NonNullable<ThrottlingOptions['write']>;
+
+const FleetOctokit = Octokit.plugin(throttling, retry);
+export type GitHubClient = InstanceType<typeof FleetOctokit>;
+
+export function createGitHubClient({ apiUrl, pat, timings = DEFAULT_TIMINGS, warn = defaultWarn }: ClientOptions): GitHubClient {
+  const dispatcher = new EnvHttpProxyAgent();
+  const proxiedFetch = (input: string | URL, init?: Record<string, unknown>) =>
+    undiciFetch(input, { ...(init ?? {}), dispatcher } as Parameters<typeof undiciFetch>[1]);
+  const onLimit = (kind: string) => (retryAfter: number, options: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
+    if (retryCount >= timings.rateLimitRetries || retryAfter > timings.maxRateLimitWaitSeconds) return false;
+    warn(`GitHub ${kind} reached on ${options.method} ${options.url}: retrying in ${retryAfter} s`);
+    return true;
+  };
+  const silent = () => {};
+  return new FleetOctokit({
+    auth: pat,
+    baseUrl: apiUrl,
+    userAgent: 'gh-runner-fleet',
+    log: { debug: silent, info: silent, warn: silent, error: silent },
+    request: { fetch: proxiedFetch },
+    throttle: {
+      onRateLimit: onLimit('rate limit'),
+      onSecondaryRateLimit: onLimit('secondary rate limit'),
+      write: passThroughGroup,
+    },
+    retry: { retries: timings.retries, retryAfterBaseValue: timings.retryBaseMs },
+  });
+}
+
+function defaultWarn(line: string): void {
+  process.stderr.write(`warning: ${line}\n`);
+}
+
+/** Runs mutating calls one at a time, at least `intervalMs` apart (GitHub's guidance for writes). */
+export class MutationQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  private lastEnd = 0;
+
+  constructor(private readonly intervalMs: number) {}
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(async () => {
+      const wait = this.lastEnd + this.intervalMs - Date.now();
+      if (this.lastEnd > 0 && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      try {
+        return await task();
+      } finally {
+        this.lastEnd = Date.now();
+      }
+    });
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
