@@ -1,0 +1,106 @@
+// Builds the runner simulator image (the simulator STANDS IN for actions/runner,
+// which cannot be downloaded on these machines):
+//   node --import tsx tests/runner-sim/build.ts [--base IMAGE] [--tag IMAGE] [--force]
+// Bundles the TypeScript sources with esbuild into one file, lays out a build
+// context like ghcr.io/actions/actions-runner's /home/runner (with the host's
+// node binary under externals/), and runs `docker build` — only when the
+// content hash of its inputs differs from the image's label.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build, version as esbuildVersion } from 'esbuild';
+
+const HASH_LABEL = 'runner-fleet-test.sim-hash';
+const SIM_DIR = dirname(fileURLToPath(import.meta.url));
+
+function docker(args: string[], quiet = true): { ok: boolean; out: string } {
+  // DOCKER_BUILDKIT=0: the legacy builder, which needs no buildx plugin and no network.
+  const env = { ...process.env, DOCKER_BUILDKIT: '0' };
+  const res = spawnSync('docker', args, { encoding: 'utf8', env, stdio: quiet ? 'pipe' : 'inherit' });
+  return { ok: res.status === 0, out: (res.stdout ?? '').trim() };
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+}
+
+/** Everything that ends up in the image: sources, image files, node, the base image, esbuild. */
+function inputsHash(baseImageId: string): string {
+  const hash = createHash('sha256');
+  for (const file of filesUnder(SIM_DIR)) {
+    hash.update(`${relative(SIM_DIR, file)}\0`).update(readFileSync(file)).update('\0');
+  }
+  hash.update(readFileSync(process.execPath));
+  hash.update(`${baseImageId}\0${esbuildVersion}`);
+  return hash.digest('hex').slice(0, 16);
+}
+
+async function makeContext(dir: string): Promise<void> {
+  const home = join(dir, 'home');
+  mkdirSync(join(home, 'bin'), { recursive: true });
+  mkdirSync(join(home, 'externals', 'node20', 'bin'), { recursive: true });
+  await build({
+    entryPoints: [join(SIM_DIR, 'main.ts')],
+    outfile: join(home, 'bin', 'sim.mjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    banner: { js: '// Runner simulator: STANDS IN for actions/runner. Generated from tests/runner-sim by build.ts.' },
+    logLevel: 'warning',
+  });
+  for (const script of ['config.sh', 'run.sh']) {
+    copyFileSync(join(SIM_DIR, 'image', script), join(home, script));
+    chmodSync(join(home, script), 0o755);
+  }
+  copyFileSync(process.execPath, join(home, 'externals', 'node20', 'bin', 'node'));
+  chmodSync(join(home, 'externals', 'node20', 'bin', 'node'), 0o755);
+  copyFileSync(join(SIM_DIR, 'image', 'Dockerfile'), join(dir, 'Dockerfile'));
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      base: { type: 'string', default: 'runner-fleet-test/bookworm:minbase' },
+      tag: { type: 'string', default: 'runner-fleet-test/actions-runner:sim' },
+      force: { type: 'boolean', default: false },
+    },
+  });
+  const base = docker(['image', 'inspect', '--format', '{{.Id}}', values.base]);
+  if (!base.ok) {
+    process.stderr.write(`base image ${values.base} is missing: run tests/e2e/setup.sh\n`);
+    return 1;
+  }
+  const hash = inputsHash(base.out);
+  const current = docker(['image', 'inspect', '--format', `{{index .Config.Labels "${HASH_LABEL}"}}`, values.tag]);
+  if (!values.force && current.ok && current.out === hash) {
+    console.log(`> cached (inputs ${hash})`);
+    return 0;
+  }
+  console.log(`> built (inputs ${hash}${current.ok ? `, was ${current.out || 'unlabelled'}` : ''})`);
+
+  const context = mkdtempSync(join(tmpdir(), 'runner-sim-context-'));
+  try {
+    await makeContext(context);
+    const built = docker(
+      ['build', '--quiet', '--build-arg', `BASE_IMAGE=${values.base}`, '--label', `${HASH_LABEL}=${hash}`, '-t', values.tag, context],
+      false,
+    );
+    if (!built.ok) {
+      process.stderr.write(`docker build of ${values.tag} failed\n`);
+      return 1;
+    }
+  } finally {
+    rmSync(context, { recursive: true, force: true });
+  }
+  return 0;
+}
+
+process.exitCode = await main();
