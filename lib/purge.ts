@@ -1,0 +1,74 @@
+// `make purge`: remove every runner of this prefix (as `make rm` does), then
+// the files the toolkit generated for this scope. The env file is the user's
+// own and goes only when asked for (--env).
+import { rm, stat } from 'node:fs/promises';
+import { relative } from 'node:path';
+import type { Config } from './config.ts';
+import { confirmOrRefuse, listForQuestion } from './confirm.ts';
+import * as docker from './docker.ts';
+import { ExitCode, type ExitCodeValue } from './errors.ts';
+import { scopeDescription } from './github-errors.ts';
+import { createRunnerApi, type RunnerApi } from './github.ts';
+import { executeRemoval, planFleetRemoval, type Output } from './fleet-removal.ts';
+import type { DockerApi } from './fleet-status.ts';
+import { tokenCacheLockPath } from './token-cache.ts';
+
+/** The generated files of this scope (and the env file when `withEnv`), in deletion order. */
+export function generatedFiles(config: Config, withEnv: boolean): string[] {
+  const files = [config.composeFile, config.tokenCacheFile, tokenCacheLockPath(config.tokenCacheFile), config.imageHashFile];
+  return withEnv ? [...files, config.envFile] : files;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+export interface PurgeOptions {
+  yes: boolean;
+  force: boolean;
+  /** Also delete the env file. */
+  env: boolean;
+  output?: Output;
+  api?: RunnerApi;
+  dockerApi?: DockerApi;
+  interactive?: boolean;
+}
+
+export async function purgeFleet(config: Config, options: PurgeOptions): Promise<ExitCodeValue> {
+  const output = options.output ?? {
+    out: (line: string) => process.stdout.write(`${line}\n`),
+    warn: (line: string) => process.stderr.write(`warning: ${line}\n`),
+  };
+  const api = options.api ?? createRunnerApi(config);
+  const dockerApi = options.dockerApi ?? docker;
+  const plan = await planFleetRemoval(config, api, [], dockerApi);
+  const files: string[] = [];
+  for (const file of generatedFiles(config, options.env)) if (await exists(file)) files.push(file);
+  const shown = files.map((file) => relative(process.cwd(), file) || file);
+
+  if (plan.targets.length === 0 && files.length === 0) {
+    if (plan.dockerWarning) output.warn(plan.dockerWarning);
+    output.out(`nothing to purge for ${scopeDescription(config.scope)}: no runners named ${config.prefix}*, no generated files`);
+    return plan.dockerWarning ? ExitCode.docker : ExitCode.ok;
+  }
+  const runners = plan.targets.map((target) => target.name);
+  await confirmOrRefuse({
+    question:
+      `Purge ${scopeDescription(config.scope)}: remove ${runners.length} runner(s)${runners.length ? ` (${listForQuestion(runners)})` : ''}` +
+      ` and delete ${files.length ? listForQuestion(shown) : 'no files'}?`,
+    action: `purge ${runners.length} runner(s) and ${files.length} file(s)`,
+    yes: options.yes,
+    ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
+  });
+
+  const outcome = await executeRemoval(config, api, plan, { force: options.force, output, dockerApi });
+  for (const [index, file] of files.entries()) {
+    await rm(file, { force: true, recursive: true });
+    output.out(`deleted ${shown[index]}`);
+  }
+  if (!options.env) output.out(`kept ${relative(process.cwd(), config.envFile) || config.envFile} (yours; --env deletes it too)`);
+  return outcome.exitCode;
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env -S node --import tsx
+// The fleet at a glance: local containers joined with GitHub's runners of this
+// prefix, orphans and unregistered containers flagged.
+//   ./scripts/list.ts          table
+//   ./scripts/list.ts --json   the same rows as JSON
+import { loadConfig } from '../lib/config.ts';
+import { runCli } from '../lib/errors.ts';
+import { fleetStatus, formatFleetTable } from '../lib/fleet-status.ts';
+import { createRunnerApi } from '../lib/github.ts';
+import { parseScriptArgs } from '../lib/script-args.ts';
+
+await runCli(async () => {
+  const { values } = parseScriptArgs({ json: { type: 'boolean' } });
+  const config = await loadConfig();
+  const status = await fleetStatus(config, createRunnerApi(config));
+  if (status.dockerWarning) console.error(`warning: ${status.dockerWarning}`);
+  console.log(values.json ? JSON.stringify(status.rows, null, 2) : formatFleetTable(status.rows));
+});
