@@ -1,0 +1,43 @@
+// Bundles the wrapper for the runner image: one ESM file, no node_modules,
+// runnable by any Node >= 18 the image has. Layout (fixed; image/ relies on it):
+//   outDir/entrypoint                 sh, executable
+//   outDir/wrapper.mjs                the bundle
+//   outDir/hooks/job-started.sh       ACTIONS_RUNNER_HOOK_JOB_STARTED
+//   outDir/hooks/job-completed.sh     ACTIONS_RUNNER_HOOK_JOB_COMPLETED
+import { chmod, copyFile, mkdir, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const sourceDir = dirname(fileURLToPath(import.meta.url));
+
+export async function buildWrapper(outDir: string): Promise<void> {
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(join(outDir, 'hooks'), { recursive: true });
+  await build({
+    entryPoints: [join(sourceDir, 'main.ts')],
+    outfile: join(outDir, 'wrapper.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node18',
+    logLevel: 'warning',
+    // proper-lockfile and its deps are CommonJS: give them a require() in ESM.
+    banner: { js: "import { createRequire as __runnerFleetRequire } from 'node:module'; const require = __runnerFleetRequire(import.meta.url);" },
+  });
+  const copies: Array<[string, string]> = [
+    ['entrypoint.sh', 'entrypoint'],
+    ['hooks/job-started.sh', 'hooks/job-started.sh'],
+    ['hooks/job-completed.sh', 'hooks/job-completed.sh'],
+  ];
+  for (const [from, to] of copies) {
+    await copyFile(join(sourceDir, from), join(outDir, to));
+    await chmod(join(outDir, to), 0o755);
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const outDir = resolve(process.argv[2] ?? 'build/wrapper');
+  await buildWrapper(outDir);
+  process.stdout.write(`wrapper built in ${outDir}\n`);
+}

@@ -1,0 +1,82 @@
+// The job hooks' side: runs inside the job's worker (via hooks/*.sh), asks the
+// wrapper to acquire or release, and prints progress to the job log.
+import { connect } from 'node:net';
+import type { JobInfo, LockIdentity } from '../lib/lock-layout.ts';
+import { findWorker } from './process-watch.ts';
+import { onLines, send, type HolderSummary, type Reply, type Request } from './protocol.ts';
+import { defaultSocketPath } from './config.ts';
+
+const prefix = '[runner-fleet]';
+
+function print(line: string): void {
+  process.stdout.write(`${prefix} ${line}\n`);
+}
+
+export function jobFromEnv(env: NodeJS.ProcessEnv = process.env): JobInfo {
+  return {
+    runner: env.RUNNER_NAME || '',
+    runId: env.GITHUB_RUN_ID || '',
+    attempt: env.GITHUB_RUN_ATTEMPT || '1',
+    repository: env.GITHUB_REPOSITORY || '',
+    job: env.GITHUB_JOB || '',
+  };
+}
+
+function describeHolder(h: HolderSummary | undefined): string {
+  if (!h) return 'no holder (the lock is being handed over)';
+  const repo = h.repository || 'unknown repository';
+  return `held by ${h.runner || 'unknown runner'} (${repo}, run ${h.runId} attempt ${h.attempt}) since ${h.since}`;
+}
+
+/** Sends one request and feeds every reply to `onReply` until the wrapper closes the connection. */
+function exchange(socketPath: string, request: Request, onReply: (r: Reply) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    socket.once('connect', () => send(socket, request));
+    onLines(socket, (value) => onReply(value as Reply));
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(`the runner-fleet wrapper is not reachable at ${socketPath} (${err.code}): is /opt/runner-fleet/entrypoint the container's entrypoint?`)),
+    );
+    socket.once('close', () => resolve());
+  });
+}
+
+/** The job-started hook: returns the exit code (non-zero fails the job, which must not run unlocked). */
+export async function hookStarted(hookParentPid: number, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const socketPath = env.RUNNER_FLEET_SOCKET || defaultSocketPath;
+  const workerPid = findWorker(hookParentPid, new RegExp(env.RUNNER_WORKER_MATCH || 'Runner\\.Worker'));
+  let outcome: Reply | undefined;
+  try {
+    await exchange(socketPath, { op: 'acquire', job: jobFromEnv(env), workerPid }, (r) => {
+      if (r.type === 'waiting') print(`${r.resource}: waiting, place ${r.place} in queue; ${describeHolder(r.holder)}`);
+      else outcome = r;
+    });
+  } catch (err) {
+    print(`error: ${(err as Error).message}`);
+    return 1;
+  }
+  if (outcome?.type === 'acquired') {
+    print(`${outcome.resource}: lock acquired after ${(outcome.waitedMs / 1000).toFixed(1)} s (ticket ${Number(outcome.ticket)})`);
+    return 0;
+  }
+  print(`error: ${outcome?.type === 'error' ? outcome.message : 'the wrapper closed the connection before the lock was acquired'}`);
+  return 1;
+}
+
+/** The job-completed hook: never fails the job; a missing wrapper is only reported. */
+export async function hookCompleted(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const socketPath = env.RUNNER_FLEET_SOCKET || defaultSocketPath;
+  const { runner, runId, attempt } = jobFromEnv(env);
+  const identity: LockIdentity = { runner, runId, attempt };
+  try {
+    await exchange(socketPath, { op: 'release', identity }, (r) => {
+      if (r.type === 'released') {
+        print(r.lost ? `warning: ${r.resource}: the lock had been lost during the job (${r.lost})` : `${r.resource}: lock released`);
+      } else if (r.type === 'ignored') print(`${r.resource}: nothing released (${r.reason})`);
+      else if (r.type === 'error') print(`warning: ${r.message}`);
+    });
+  } catch (err) {
+    print(`warning: ${(err as Error).message}`);
+  }
+  return 0;
+}

@@ -1,0 +1,31 @@
+// Bundled as wrapper.mjs. `supervise` is the container's main process (started
+// by ./entrypoint); `hook-started` / `hook-completed` are run by hooks/*.sh
+// inside each job.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, runCli } from '../lib/errors.ts';
+import { loadWrapperConfig } from './config.ts';
+import { hookCompleted, hookStarted } from './hook-client.ts';
+import { superviseRunner } from './supervisor.ts';
+
+function log(line: string): void {
+  process.stderr.write(`[runner-fleet ${new Date().toISOString()}] ${line}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'supervise', arg] = argv;
+  switch (command) {
+    case 'supervise': {
+      const hooksDir = join(dirname(fileURLToPath(import.meta.url)), 'hooks');
+      return superviseRunner(loadWrapperConfig(), hooksDir, log);
+    }
+    case 'hook-started':
+      return hookStarted(Number(arg) || process.ppid);
+    case 'hook-completed':
+      return hookCompleted();
+    default:
+      throw new ConfigError(`unknown command ${command}: use supervise, hook-started PPID or hook-completed`);
+  }
+}
+
+await runCli(() => main(process.argv.slice(2)));

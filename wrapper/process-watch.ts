@@ -1,0 +1,80 @@
+// Is the job's worker process still there? Read from /proc, because the
+// wrapper is PID 1 and inherits orphans it cannot reap: a dead worker may
+// linger as a zombie, which kill(pid, 0) would call alive.
+import { readFileSync } from 'node:fs';
+
+export interface ProcessRef {
+  pid: number;
+  /** Start time in clock ticks (field 22 of /proc/PID/stat), to survive PID reuse. */
+  startTime?: string;
+}
+
+interface ProcStat {
+  state: string;
+  ppid: number;
+  startTime: string;
+}
+
+function readStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) state ppid …": comm may contain spaces and parentheses.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const [state, ppid] = fields;
+  const startTime = fields[19];
+  if (state === undefined || ppid === undefined || startTime === undefined) return undefined;
+  return { state, ppid: Number(ppid), startTime };
+}
+
+function procAvailable(): boolean {
+  return readStat(process.pid) !== undefined;
+}
+
+export function processRef(pid: number): ProcessRef {
+  const stat = readStat(pid);
+  return stat ? { pid, startTime: stat.startTime } : { pid };
+}
+
+export function isAlive(ref: ProcessRef): boolean {
+  if (!procAvailable()) {
+    try {
+      process.kill(ref.pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  }
+  const stat = readStat(ref.pid);
+  if (!stat || stat.state === 'Z' || stat.state === 'X') return false;
+  return ref.startTime === undefined || stat.startTime === ref.startTime;
+}
+
+export function parentPid(pid: number): number | undefined {
+  return readStat(pid)?.ppid;
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The job's worker: the nearest ancestor of `start` (inclusive) whose command
+ * line matches `pattern` (Runner.Worker in actions/runner), else `start` itself,
+ * which is the process that ran the hook script.
+ */
+export function findWorker(start: number, pattern: RegExp): number {
+  let pid: number | undefined = start;
+  for (let depth = 0; pid !== undefined && pid > 1 && depth < 16; depth++) {
+    if (pattern.test(commandLine(pid))) return pid;
+    pid = parentPid(pid);
+  }
+  return start;
+}
