@@ -1,0 +1,240 @@
+// Section 3 of PROTOCOL.md: the test control API. The same operations back
+// both the HTTP routes under /_emulator and the typed in-process methods of
+// Emulator (server.ts), so the two cannot drift apart.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CallCounts } from './accounting.ts';
+import type { Context, Violation } from './context.ts';
+import type { FaultSpec } from './faults.ts';
+import { isRecord, readJson, send, type Reply } from './http.ts';
+import { scopeKey, type JobView, type RunnerView, type ScopeRef, type Step, type TokenKind } from './state.ts';
+
+export interface PatInput {
+  token: string;
+  /** Scopes the PAT administers: "org" (includes its repos) or "org/repo". */
+  admin: string[];
+}
+
+export interface SeedInput {
+  org: string;
+  repo?: string;
+  name?: string;
+  labels?: string[];
+  status?: 'online' | 'offline';
+  busy?: boolean;
+  /** Seeds `count` runners named `${name_prefix}${i}`, i = 1..count. */
+  count?: number;
+  name_prefix?: string;
+}
+
+export interface JobInput {
+  org: string;
+  repo?: string;
+  repository?: string;
+  runs_on?: string[];
+  job?: string;
+  workflow?: string;
+  steps?: Step[];
+  env?: Record<string, string>;
+}
+
+export interface JobCreated {
+  job_id: number;
+  run_id: number;
+  run_attempt: number;
+}
+
+export interface TokenInput {
+  org: string;
+  repo?: string;
+  kind: TokenKind;
+  /** Lifetime in seconds; 0 or negative gives an already expired token. Default 3600. */
+  expires_in_s?: number;
+}
+
+/** A rejected control call: the HTTP status and message to answer with. */
+export class ControlError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ControlError';
+  }
+}
+
+function str(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v === '') throw new ControlError(400, `${what} must be a non-empty string`);
+  return v;
+}
+
+function optStr(v: unknown, what: string): string | undefined {
+  return v === undefined ? undefined : str(v, what);
+}
+
+function strList(v: unknown, what: string): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new ControlError(400, `${what} must be an array of strings`);
+  return v as string[];
+}
+
+function scopeOf(input: { org?: unknown; repo?: unknown }): ScopeRef {
+  const org = str(input.org, 'org');
+  const repo = optStr(input.repo, 'repo');
+  return repo === undefined ? { org } : { org, repo };
+}
+
+function existingScope(ctx: Context, input: { org?: unknown; repo?: unknown }): ScopeRef {
+  const scope = scopeOf(input);
+  if (!ctx.state.hasScope(scope)) throw new ControlError(404, `unknown scope ${scope.org}${scope.repo ? `/${scope.repo}` : ''}`);
+  return scope;
+}
+
+export const controls = {
+  addScope(ctx: Context, input: ScopeRef): ScopeRef {
+    const scope = scopeOf(input);
+    ctx.state.addScope(scope);
+    return scope;
+  },
+
+  addPat(ctx: Context, input: PatInput): PatInput {
+    const token = str(input.token, 'token');
+    const admin = strList(input.admin ?? [], 'admin');
+    ctx.state.addPat(token, admin);
+    return { token, admin };
+  },
+
+  seedRunners(ctx: Context, input: SeedInput): RunnerView[] {
+    const scope = existingScope(ctx, input);
+    const labels = strList(input.labels ?? ['self-hosted', 'Linux', 'X64'], 'labels');
+    const status = input.status ?? 'online';
+    if (status !== 'online' && status !== 'offline') throw new ControlError(400, 'status must be online or offline');
+    const busy = input.busy ?? false;
+    if (typeof busy !== 'boolean') throw new ControlError(400, 'busy must be a boolean');
+    let names: string[];
+    if (input.count !== undefined) {
+      if (!Number.isInteger(input.count) || input.count < 1) throw new ControlError(400, 'count must be a positive integer');
+      const prefix = optStr(input.name_prefix, 'name_prefix') ?? 'runner-';
+      names = Array.from({ length: input.count }, (_, i) => `${prefix}${i + 1}`);
+    } else {
+      names = [str(input.name, 'name')];
+    }
+    const key = scopeKey(scope);
+    for (const name of names) {
+      if (ctx.state.findRunnerByName(key, name)) throw new ControlError(409, `a runner named ${name} exists`);
+    }
+    return names.map((name) => ctx.state.view(ctx.state.seedRunner(scope, name, labels, status, busy)));
+  },
+
+  runners(ctx: Context, input: ScopeRef): RunnerView[] {
+    return ctx.state.runnersIn(existingScope(ctx, input)).map((r) => ctx.state.view(r));
+  },
+
+  enqueueJob(ctx: Context, input: JobInput): JobCreated {
+    const scope = existingScope(ctx, input);
+    const steps = input.steps ?? [];
+    if (!Array.isArray(steps) || !steps.every((s) => isRecord(s) && typeof s.name === 'string' && typeof s.run === 'string')) {
+      throw new ControlError(400, 'steps must be an array of {name, run}');
+    }
+    const env = input.env ?? {};
+    if (!isRecord(env) || !Object.values(env).every((v) => typeof v === 'string')) throw new ControlError(400, 'env must map names to strings');
+    const job = ctx.state.enqueueJob({
+      org: scope.org,
+      repo: scope.repo,
+      repository: optStr(input.repository, 'repository') ?? `${scope.org}/${scope.repo ?? scope.org}`,
+      runsOn: strList(input.runs_on ?? ['self-hosted'], 'runs_on'),
+      job: optStr(input.job, 'job') ?? 'build',
+      workflow: optStr(input.workflow, 'workflow') ?? 'ci',
+      steps: steps.map((s) => ({ name: s.name, run: s.run })),
+      env: { ...env },
+    });
+    return { job_id: job.id, run_id: job.runId, run_attempt: job.runAttempt };
+  },
+
+  cancelJob(ctx: Context, id: number): JobView {
+    const was = ctx.state.cancelJob(id);
+    if (was === 'unknown') throw new ControlError(404, `no job ${id}`);
+    if (was === 'completed') throw new ControlError(409, `job ${id} has already completed`);
+    return controls.job(ctx, id);
+  },
+
+  job(ctx: Context, id: number): JobView {
+    const job = ctx.state.job(id);
+    if (!job) throw new ControlError(404, `no job ${id}`);
+    return ctx.state.jobView(job);
+  },
+
+  calls(ctx: Context): CallCounts {
+    return ctx.calls.snapshot();
+  },
+
+  resetCalls(ctx: Context): void {
+    ctx.calls.reset();
+  },
+
+  injectFault(ctx: Context, input: FaultSpec): FaultSpec[] {
+    try {
+      ctx.faults.add({ ...input, ...(input.operation === undefined ? {} : { operation: str(input.operation, 'operation') }) });
+    } catch (err) {
+      throw err instanceof ControlError ? err : new ControlError(400, err instanceof Error ? err.message : String(err));
+    }
+    return ctx.faults.pending();
+  },
+
+  clearFaults(ctx: Context): void {
+    ctx.faults.clear();
+  },
+
+  violations(ctx: Context): Violation[] {
+    return ctx.violations.map((v) => ({ ...v, errors: [...v.errors] }));
+  },
+
+  issueToken(ctx: Context, input: TokenInput): { token: string; expires_at: string } {
+    const scope = existingScope(ctx, input);
+    if (input.kind !== 'registration' && input.kind !== 'remove') throw new ControlError(400, 'kind must be registration or remove');
+    const rec = ctx.state.issueToken(scope, input.kind, (input.expires_in_s ?? 3600) * 1000);
+    return { token: rec.token, expires_at: new Date(rec.expiresAt).toISOString() };
+  },
+};
+
+type Handler = (ctx: Context, body: Record<string, unknown>, url: URL, id: number) => Reply;
+
+const ok = (status: number, body?: unknown): Reply => (body === undefined ? { status } : { status, body });
+
+/** Routes: [method, pattern with an optional (\d+) id, handler]. */
+const routes: [string, RegExp, Handler][] = [
+  ['POST', /^\/scopes$/, (c, b) => ok(201, controls.addScope(c, b as unknown as ScopeRef))],
+  ['POST', /^\/pats$/, (c, b) => ok(201, controls.addPat(c, b as unknown as PatInput))],
+  ['POST', /^\/runners$/, (c, b) => ok(201, { runners: controls.seedRunners(c, b as unknown as SeedInput) })],
+  [
+    'GET',
+    /^\/runners$/,
+    (c, _b, u) => ok(200, { runners: controls.runners(c, scopeOf({ org: u.searchParams.get('org') ?? undefined, repo: u.searchParams.get('repo') ?? undefined })) }),
+  ],
+  ['POST', /^\/jobs$/, (c, b) => ok(201, controls.enqueueJob(c, b as unknown as JobInput))],
+  ['POST', /^\/jobs\/(\d+)\/cancel$/, (c, _b, _u, id) => ok(202, controls.cancelJob(c, id))],
+  ['GET', /^\/jobs\/(\d+)$/, (c, _b, _u, id) => ok(200, controls.job(c, id))],
+  ['GET', /^\/calls$/, (c) => ok(200, controls.calls(c))],
+  ['DELETE', /^\/calls$/, (c) => (controls.resetCalls(c), ok(204))],
+  ['POST', /^\/faults$/, (c, b) => ok(201, { pending: controls.injectFault(c, b as unknown as FaultSpec) })],
+  ['GET', /^\/faults$/, (c) => ok(200, { pending: c.faults.pending() })],
+  ['DELETE', /^\/faults$/, (c) => (controls.clearFaults(c), ok(204))],
+  ['GET', /^\/violations$/, (c) => ok(200, controls.violations(c))],
+  ['POST', /^\/tokens$/, (c, b) => ok(201, controls.issueToken(c, b as unknown as TokenInput))],
+];
+
+export async function handleControl(ctx: Context, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const path = url.pathname.slice('/_emulator'.length);
+  const method = req.method ?? 'GET';
+  const body = await readJson(req);
+  const route = routes.find(([m, re]) => m === method && re.test(path));
+  if (!route) return send(res, { status: 404, body: { message: `no control route ${method} ${url.pathname}` } });
+  if (!body.ok) return send(res, { status: 400, body: { message: `body is not JSON: ${body.error}` } });
+  if (body.value !== undefined && !isRecord(body.value)) return send(res, { status: 400, body: { message: 'body must be a JSON object' } });
+  const id = Number(route[1].exec(path)?.[1] ?? NaN);
+  try {
+    send(res, route[2](ctx, (body.value ?? {}) as Record<string, unknown>, url, id));
+  } catch (err) {
+    if (err instanceof ControlError) return send(res, { status: err.status, body: { message: err.message } });
+    throw err;
+  }
+}

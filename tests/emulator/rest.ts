@@ -1,0 +1,192 @@
+// Section 1 of PROTOCOL.md: GitHub's REST operations for self-hosted runners
+// (org and repo scope) under /api/v3, routed by the spec's own path templates.
+// Each answer passes through response validation before it is sent.
+
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context } from './context.ts';
+import { faultReply } from './faults.ts';
+import { credentials, delay, githubError, readJson, send, type ParsedBody, type Reply } from './http.ts';
+import type { Operation, RouteMatch } from './spec.ts';
+import { scopeKey, type ScopeRef, type TokenKind } from './state.ts';
+
+export const API_PREFIX = '/api/v3';
+const DEFAULT_PER_PAGE = 30;
+const MAX_PER_PAGE = 100; // stated only in the spec's prose; GitHub silently caps
+
+function baseHeaders(): Record<string, string> {
+  return {
+    'x-github-api-version-selected': '2022-11-28',
+    'x-github-media-type': 'github.v3; format=json',
+    'x-github-request-id': randomBytes(8).toString('hex').toUpperCase(),
+  };
+}
+
+export async function handleRest(ctx: Context, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const method = req.method ?? 'GET';
+  const route = ctx.spec.match(method, url.pathname.slice(API_PREFIX.length) || '/');
+  if (!route) {
+    // Not one of the operations we emulate: GitHub's answer for unknown routes.
+    const reply = githubError(404, 'Not Found');
+    send(res, { ...reply, headers: baseHeaders() });
+    return;
+  }
+  const op = route.operation;
+  ctx.calls.record(op.operationId);
+  const body = await readJson(req);
+  const reply = await answer(ctx, req, url, route, body);
+  finish(ctx, res, op, method, url, reply);
+}
+
+async function answer(ctx: Context, req: IncomingMessage, url: URL, route: RouteMatch, body: ParsedBody): Promise<Reply> {
+  const op = route.operation;
+  const fault = ctx.faults.take(op.operationId);
+  if (fault?.kind === 'slow') await delay(fault.delay_ms ?? 1000);
+
+  const creds = credentials(req);
+  const pat =
+    creds && (creds.scheme === 'token' || creds.scheme === 'bearer') && ctx.state.isKnownPat(creds.token)
+      ? creds.token
+      : undefined;
+  const rate = ctx.rateLimiter.consume(pat);
+  const withRate = (r: Reply): Reply => ({ ...r, headers: { ...rate.headers, ...r.headers } });
+
+  if (fault) {
+    const failed = faultReply(fault, rate.headers);
+    if (failed) return failed;
+  }
+  if (!pat) return withRate(githubError(401, creds ? 'Bad credentials' : 'Requires authentication'));
+  if (rate.exhausted) {
+    const r = githubError(403, 'API rate limit exceeded for user ID 1.', 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api');
+    return { ...r, headers: { ...rate.headers, 'retry-after': String(Math.max(1, rate.resetAt - Math.floor(Date.now() / 1000))) } };
+  }
+
+  if (!body.ok) {
+    record(ctx, 'request', op, req.method ?? '', url, [`body is not JSON: ${body.error}`]);
+    return withRate(githubError(400, 'Problems parsing JSON'));
+  }
+  const { params, errors } = ctx.spec.validateRequest(op, route.pathParams, url.searchParams, body.value);
+  if (errors.length > 0) {
+    record(ctx, 'request', op, req.method ?? '', url, errors);
+    return withRate(githubError(422, `Invalid request.\n\n${errors.join('\n')}`));
+  }
+
+  const org = String(params.org ?? params.owner);
+  const scope: ScopeRef = params.repo === undefined ? { org } : { org, repo: String(params.repo) };
+  if (!ctx.state.hasScope(scope)) return withRate(githubError(404, 'Not Found'));
+  if (!ctx.state.patAdministers(pat, scope)) {
+    const msg = scope.repo === undefined ? 'You must be an org admin to manage its self-hosted runners.' : 'Must have admin rights to Repository.';
+    return withRate(githubError(403, msg));
+  }
+  return withRate(operate(ctx, req, url, op.operationId, scope, params, fault?.kind === 'wrong_token'));
+}
+
+function operate(
+  ctx: Context,
+  req: IncomingMessage,
+  url: URL,
+  operationId: string,
+  scope: ScopeRef,
+  params: Record<string, string | number | boolean>,
+  wrongToken: boolean,
+): Reply {
+  const { state } = ctx;
+  const action = operationId.replace(/^actions\//, '').replace(/-(for|from)-(org|repo)$/, '');
+  const inScope = (): ReturnType<typeof state.runner> => {
+    const r = state.runner(Number(params.runner_id));
+    return r && r.scope === scopeKey(scope) ? r : undefined;
+  };
+  switch (action) {
+    case 'list-self-hosted-runners':
+      return list(ctx, req, url, scope, params);
+    case 'get-self-hosted-runner': {
+      const r = inScope();
+      return r ? { status: 200, body: state.view(r) } : githubError(404, 'Not Found');
+    }
+    case 'delete-self-hosted-runner': {
+      const r = inScope();
+      if (!r) return githubError(404, 'Not Found');
+      if (state.isBusy(r)) {
+        return {
+          status: 422,
+          body: {
+            message: `Bad request - Runner "${r.name}" is still running a job"`,
+            documentation_url: 'https://docs.github.com/rest/actions/self-hosted-runners',
+          },
+        };
+      }
+      state.deleteRunner(r.id);
+      return { status: 204 };
+    }
+    case 'create-registration-token':
+    case 'create-remove-token': {
+      const kind: TokenKind = action === 'create-registration-token' ? 'registration' : 'remove';
+      const rec = state.issueToken(scope, kind);
+      // wrong_token fault: a well-formed token the runner protocol does not know.
+      const token = wrongToken ? rec.token.split('').reverse().join('') : rec.token;
+      if (wrongToken) state.expireToken(rec.token);
+      return { status: 201, body: { token, expires_at: new Date(rec.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z') } };
+    }
+    default:
+      return githubError(500, `emulator: no handler for ${operationId}`);
+  }
+}
+
+function list(ctx: Context, req: IncomingMessage, url: URL, scope: ScopeRef, params: Record<string, string | number | boolean>): Reply {
+  const requested = Number(params.per_page ?? DEFAULT_PER_PAGE);
+  const perPage = requested < 1 ? DEFAULT_PER_PAGE : Math.min(requested, MAX_PER_PAGE);
+  const page = Math.max(1, Number(params.page ?? 1));
+  const name = typeof params.name === 'string' ? params.name.toLowerCase() : undefined;
+  const all = ctx.state.runnersIn(scope).filter((r) => name === undefined || r.name.toLowerCase() === name);
+  const runners = all.slice((page - 1) * perPage, page * perPage).map((r) => ctx.state.view(r));
+  const lastPage = Math.max(1, Math.ceil(all.length / perPage));
+  const headers: Record<string, string> = {};
+  const link = linkHeader(req, url, page, lastPage);
+  if (link) headers.link = link;
+  return { status: 200, body: { total_count: all.length, runners }, headers };
+}
+
+/** GitHub's Link header: absolute URLs keeping the caller's query, rels prev, next, last, first. */
+function linkHeader(req: IncomingMessage, url: URL, page: number, lastPage: number): string | undefined {
+  if (lastPage <= 1 && page <= 1) return undefined;
+  const origin = `http://${req.headers.host ?? url.host}`;
+  const at = (p: number): string => {
+    const u = new URL(url.pathname + url.search, origin);
+    u.searchParams.set('page', String(p));
+    return `<${u.toString()}>`;
+  };
+  const parts: string[] = [];
+  if (page > 1) parts.push(`${at(Math.min(page - 1, lastPage))}; rel="prev"`);
+  if (page < lastPage) parts.push(`${at(page + 1)}; rel="next"`, `${at(lastPage)}; rel="last"`);
+  if (page > 1) parts.push(`${at(1)}; rel="first"`);
+  return parts.join(', ');
+}
+
+function record(ctx: Context, kind: 'request' | 'response', op: Operation, method: string, url: URL, errors: string[], status?: number): void {
+  ctx.violations.push({
+    at: new Date().toISOString(),
+    kind,
+    operation_id: op.operationId,
+    method,
+    path: url.pathname + url.search,
+    ...(status === undefined ? {} : { status }),
+    errors,
+  });
+}
+
+/** Validates the answer against the spec; a violation is recorded and turned into a 500. */
+function finish(ctx: Context, res: ServerResponse, op: Operation, method: string, url: URL, reply: Reply): void {
+  const corrupt = ctx.corruptions.get(op.operationId);
+  if (corrupt) {
+    ctx.corruptions.delete(op.operationId);
+    reply = { ...reply, body: corrupt(reply.body) };
+  }
+  const errors = ctx.spec.validateResponse(op, reply.status, reply.body);
+  if (errors.length > 0) {
+    record(ctx, 'response', op, method, url, errors, reply.status);
+    const failed = githubError(500, `emulator: response violates the OpenAPI spec: ${errors.join('; ')}`);
+    send(res, { ...failed, headers: { ...baseHeaders(), ...reply.headers } });
+    return;
+  }
+  send(res, { ...reply, headers: { ...baseHeaders(), ...reply.headers } });
+}

@@ -1,0 +1,178 @@
+// Section 2 of PROTOCOL.md: what the runner simulator talks in place of the
+// (non-public) actions/runner ↔ Actions service protocol. Registration with a
+// RemoteAuth token, agents, sessions, long-poll job assignment and job events.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context } from './context.ts';
+import { credentials, isRecord, readJson, send, type Reply } from './http.ts';
+import type { Grant, RunnerRecord, ScopeRef } from './state.ts';
+
+const MAX_POLL_MS = 25_000;
+const NOT_FOUND: Reply = { status: 404, body: { message: 'Not Found' } };
+const BAD_CREDENTIALS: Reply = { status: 401, body: { message: 'Bad credentials' } };
+const HOOKS = new Set(['job_started', 'job_completed']);
+const CONCLUSIONS = new Set(['success', 'failure', 'cancelled']);
+
+function bearer(req: IncomingMessage): string | undefined {
+  const c = credentials(req);
+  return c?.scheme === 'bearer' ? c.token : undefined;
+}
+
+/** `<GITHUB_URL>/<org>[/<repo>]` → scope; the host is not checked (containers may reach us by another name). */
+function scopeFromUrl(raw: unknown): ScopeRef | undefined {
+  if (typeof raw !== 'string') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  if (parts.length === 1 && parts[0]) return { org: parts[0] };
+  if (parts.length === 2 && parts[0] && parts[1]) return { org: parts[0], repo: parts[1] };
+  return undefined;
+}
+
+/** POST /api/v3/actions/runner-registration (Authorization: RemoteAuth <token>). */
+export async function handleRegistration(ctx: Context, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readJson(req);
+  if (req.method !== 'POST') return send(res, NOT_FOUND);
+  const c = credentials(req);
+  if (!body.ok || !isRecord(body.value)) return send(res, { status: 400, body: { message: 'body must be a JSON object' } });
+  const event = body.value.runner_event ?? 'register';
+  if (event !== 'register' && event !== 'remove') return send(res, { status: 400, body: { message: 'runner_event must be register or remove' } });
+  const scope = scopeFromUrl(body.value.url);
+  if (!scope) return send(res, { status: 400, body: { message: 'url must be <GITHUB_URL>/<org>[/<repo>]' } });
+  // GitHub answers 404 for any token it does not accept here: bad, expired, wrong scope or kind.
+  const kind = event === 'register' ? 'registration' : 'remove';
+  if (c?.scheme !== 'remoteauth' || !ctx.state.checkToken(c.token, kind, scope)) return send(res, NOT_FOUND);
+  const grant = ctx.state.issueGrant(event, scope);
+  send(res, {
+    status: 200,
+    body: { url: `http://${req.headers.host ?? '127.0.0.1'}/_runner`, token: grant.token, token_schema: 'OAuthAccessToken' },
+  });
+}
+
+/** Everything under /_runner. */
+export async function handleRunner(ctx: Context, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const body = await readJson(req);
+  if (!body.ok) return send(res, { status: 400, body: { message: `body is not JSON: ${body.error}` } });
+  const path = url.pathname.slice('/_runner'.length);
+  const method = req.method ?? 'GET';
+  let m: RegExpExecArray | null;
+
+  if (method === 'POST' && path === '/agents') return send(res, createAgent(ctx, req, body.value));
+  if (method === 'DELETE' && (m = /^\/agents\/(\d+)$/.exec(path))) return send(res, deleteAgent(ctx, req, Number(m[1])));
+  if (method === 'DELETE' && (m = /^\/sessions\/([^/]+)$/.exec(path))) {
+    // Idempotent: a runner deleted meanwhile (e.g. ephemeral after its job) may still say goodbye.
+    const runner = ctx.state.runnerByToken(bearer(req) ?? '');
+    if (runner && runner.sessionId === m[1]) ctx.state.closeSession(runner);
+    return send(res, { status: 204 });
+  }
+
+  const runner = ctx.state.runnerByToken(bearer(req) ?? '');
+  if (!runner) return send(res, BAD_CREDENTIALS);
+  ctx.state.touch(runner); // every runner request is a heartbeat
+
+  if (method === 'POST' && path === '/sessions') {
+    return send(res, { status: 200, body: { session_id: ctx.state.openSession(runner) } });
+  }
+  if (method === 'GET' && path === '/jobs/next') return nextJob(ctx, res, url, runner);
+  if ((m = /^\/jobs\/(\d+)(\/events)?$/.exec(path))) {
+    const job = ctx.state.job(Number(m[1]));
+    if (!job || job.runnerId !== runner.id) return send(res, { status: 404, body: { message: 'job not assigned to this runner' } });
+    if (method === 'GET' && !m[2]) return send(res, { status: 200, body: { cancelled: job.cancelRequested } });
+    if (method === 'POST' && m[2]) {
+      const problem = checkEvent(body.value);
+      if (problem) return send(res, { status: 400, body: { message: problem } });
+      ctx.state.recordEvent(job, runner, { ...(body.value as Record<string, unknown>) });
+      return send(res, { status: 200, body: { ok: true } });
+    }
+  }
+  send(res, NOT_FOUND);
+}
+
+function grantFor(ctx: Context, req: IncomingMessage, event: Grant['event']): Grant | undefined {
+  const grant = ctx.state.grant(bearer(req) ?? '');
+  return grant?.event === event ? grant : undefined;
+}
+
+function createAgent(ctx: Context, req: IncomingMessage, body: unknown): Reply {
+  const grant = grantFor(ctx, req, 'register');
+  if (!grant) return BAD_CREDENTIALS;
+  if (!isRecord(body) || typeof body.name !== 'string' || body.name === '') return { status: 400, body: { message: 'name is required' } };
+  const labels = body.labels ?? [];
+  if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string' && l !== '')) {
+    return { status: 400, body: { message: 'labels must be an array of strings' } };
+  }
+  const group = body.runner_group ?? 'Default';
+  if (group !== 'Default') return { status: 404, body: { message: `Could not find any self-hosted runner group named "${String(group)}".` } };
+  const runner = ctx.state.registerRunner({
+    scope: grant.scope,
+    name: body.name,
+    labels: labels as string[],
+    os: typeof body.os === 'string' ? body.os : 'Linux',
+    ephemeral: body.ephemeral === true,
+    noDefaultLabels: body.no_default_labels === true,
+    replace: body.replace === true,
+  });
+  if (runner === 'conflict') return { status: 409, body: { message: 'A runner exists with the same name' } };
+  return {
+    status: 200,
+    body: { id: runner.id, name: runner.name, labels: runner.labels.map((l) => l.name), credentials: { runner_token: runner.runnerToken } },
+  };
+}
+
+function deleteAgent(ctx: Context, req: IncomingMessage, id: number): Reply {
+  const grant = grantFor(ctx, req, 'remove');
+  if (!grant) return BAD_CREDENTIALS;
+  const runner = ctx.state.runner(id);
+  if (!runner || runner.scope !== grant.scope) return NOT_FOUND;
+  ctx.state.deleteRunner(id);
+  return { status: 204 };
+}
+
+/** Long poll: holds the request until a job is assigned, wait_ms passes or the client leaves. */
+async function nextJob(ctx: Context, res: ServerResponse, url: URL, runner: RunnerRecord): Promise<void> {
+  const sessionId = url.searchParams.get('session_id');
+  if (!sessionId || sessionId !== runner.sessionId) return send(res, { status: 404, body: { message: 'session not found' } });
+  const requested = Number(url.searchParams.get('wait_ms') ?? MAX_POLL_MS);
+  const waitMs = Number.isFinite(requested) ? Math.max(0, Math.min(requested, MAX_POLL_MS)) : MAX_POLL_MS;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), waitMs);
+  const onClose = (): void => abort.abort();
+  res.on('close', onClose);
+  runner.activePolls++;
+  try {
+    const job = await ctx.state.waitForAssignment(runner, abort.signal);
+    if (!job) return send(res, { status: 204 });
+    if (res.destroyed) return ctx.state.requeue(job, runner); // the runner left just as the job came
+    send(res, { status: 200, body: ctx.state.jobMessage(job) });
+  } finally {
+    clearTimeout(timer);
+    res.off('close', onClose);
+    runner.activePolls--;
+    ctx.state.touch(runner);
+  }
+}
+
+function checkEvent(v: unknown): string | undefined {
+  if (!isRecord(v)) return 'event body must be a JSON object';
+  const output = v.output === undefined || typeof v.output === 'string';
+  switch (v.event) {
+    case 'started':
+      return undefined;
+    case 'hook':
+      return HOOKS.has(String(v.hook)) && typeof v.exit_code === 'number' && output
+        ? undefined
+        : 'hook event needs hook (job_started|job_completed), exit_code (number), output (string)';
+    case 'step':
+      return typeof v.name === 'string' && typeof v.exit_code === 'number' && output
+        ? undefined
+        : 'step event needs name (string), exit_code (number), output (string)';
+    case 'completed':
+      return CONCLUSIONS.has(String(v.conclusion)) ? undefined : 'completed event needs conclusion (success|failure|cancelled)';
+    default:
+      return 'event must be started, hook, step or completed';
+  }
+}

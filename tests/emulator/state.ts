@@ -1,0 +1,550 @@
+// The emulator's world: orgs/repos, PATs, runners, labels, tokens and jobs,
+// plus the rules that tie them together (who is online or busy, which job goes
+// to which runner). No HTTP here: the REST, runner-protocol and control
+// modules all act on one State.
+
+import { randomBytes, randomInt } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+
+export interface ScopeRef {
+  org: string;
+  repo?: string;
+}
+
+/** Labels every runner gets unless registered with `no_default_labels`. */
+export const DEFAULT_LABELS = ['self-hosted', 'Linux', 'X64'] as const;
+const READ_ONLY = new Set(DEFAULT_LABELS.map((l) => l.toLowerCase()));
+
+export const TOKEN_TTL_MS = 60 * 60 * 1000; // GitHub: registration/remove tokens live one hour
+export const DEFAULT_GROUP_ID = 1; // the "Default" runner group
+
+export interface Label {
+  id: number;
+  name: string;
+  type: 'read-only' | 'custom';
+}
+
+/** A runner as the REST API shows it (GitHub's `runner` schema). */
+export interface RunnerView {
+  id: number;
+  name: string;
+  os: string;
+  status: 'online' | 'offline';
+  busy: boolean;
+  ephemeral: boolean;
+  runner_group_id: number;
+  labels: Label[];
+}
+
+export interface RunnerRecord {
+  id: number;
+  name: string;
+  scope: string; // scope key: "org" or "org/repo"
+  os: string;
+  ephemeral: boolean;
+  labels: Label[];
+  /** Seeded runners have no simulator behind them: status and busy are fixed. */
+  seeded?: { status: 'online' | 'offline'; busy: boolean };
+  runnerToken?: string;
+  sessionId?: string;
+  lastSeen: number;
+  activePolls: number;
+  jobId?: number;
+}
+
+export type TokenKind = 'registration' | 'remove';
+
+export interface TokenRecord {
+  token: string;
+  kind: TokenKind;
+  scope: string;
+  expiresAt: number;
+}
+
+/** What a `runner-registration` call grants: register agents or remove them, in one scope. */
+export interface Grant {
+  token: string;
+  event: 'register' | 'remove';
+  scope: string;
+  expiresAt: number;
+}
+
+export interface Step {
+  name: string;
+  run: string;
+}
+
+export type JobStatus = 'queued' | 'in_progress' | 'completed';
+
+export interface JobRecord {
+  id: number;
+  runId: number;
+  runAttempt: number;
+  org: string;
+  repo: string | undefined;
+  repository: string;
+  runsOn: string[];
+  job: string;
+  workflow: string;
+  steps: Step[];
+  env: Record<string, string>;
+  status: JobStatus;
+  conclusion: string | null;
+  runnerId: number | undefined;
+  runnerName: string | null;
+  cancelRequested: boolean;
+  events: Record<string, unknown>[];
+}
+
+/** The job as GET /_emulator/jobs/{id} shows it. */
+export interface JobView {
+  job_id: number;
+  run_id: number;
+  run_attempt: number;
+  status: JobStatus;
+  conclusion: string | null;
+  runner_name: string | null;
+  cancel_requested: boolean;
+  events: Record<string, unknown>[];
+}
+
+/** The job message a runner receives from GET /_runner/jobs/next. */
+export interface JobMessage {
+  job_id: number;
+  run_id: number;
+  run_attempt: number;
+  job: string;
+  repository: string;
+  workflow: string;
+  steps: Step[];
+  env: Record<string, string>;
+}
+
+interface Poller {
+  runner: RunnerRecord;
+  deliver: (job: JobRecord | undefined) => void;
+}
+
+export function scopeKey(ref: ScopeRef): string {
+  return (ref.repo === undefined ? ref.org : `${ref.org}/${ref.repo}`).toLowerCase();
+}
+
+export function parseScope(input: string | ScopeRef): ScopeRef {
+  if (typeof input !== 'string') return input;
+  const [org = '', repo] = input.split('/');
+  return repo === undefined ? { org } : { org, repo };
+}
+
+/** GitHub-like registration token: 29 upper-case base32 characters. */
+function githubStyleToken(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let out = '';
+  for (let i = 0; i < 29; i++) out += alphabet[randomInt(alphabet.length)];
+  return out;
+}
+
+function opaqueToken(prefix: string): string {
+  return `${prefix}_${randomBytes(18).toString('hex')}`;
+}
+
+export class State {
+  /** Emits 'job' (JobRecord) whenever a job changes; waitForJob listens. */
+  readonly events = new EventEmitter();
+  private readonly scopes = new Map<string, ScopeRef>();
+  private readonly pats = new Map<string, Set<string>>();
+  private readonly runnersById = new Map<number, RunnerRecord>();
+  private readonly runnersByToken = new Map<string, RunnerRecord>();
+  private readonly labelIds = new Map<string, number>();
+  private readonly tokens = new Map<string, TokenRecord>();
+  private readonly grants = new Map<string, Grant>();
+  private readonly jobs = new Map<number, JobRecord>();
+  private readonly queue: JobRecord[] = [];
+  private pollers: Poller[] = [];
+  private nextRunnerId = 1;
+  private nextLabelId = 1;
+  private nextJobId = 1;
+  private nextRunId = 10_000_001;
+
+  constructor(readonly offlineAfterMs: number) {
+    this.events.setMaxListeners(0);
+  }
+
+  // --- scopes and PATs ---------------------------------------------------
+
+  addScope(ref: ScopeRef): void {
+    this.scopes.set(ref.org.toLowerCase(), { org: ref.org });
+    if (ref.repo !== undefined) this.scopes.set(scopeKey(ref), ref);
+  }
+
+  hasScope(ref: ScopeRef): boolean {
+    return this.scopes.has(scopeKey(ref));
+  }
+
+  addPat(token: string, admin: string[]): void {
+    this.pats.set(token, new Set(admin.map((a) => a.toLowerCase())));
+  }
+
+  isKnownPat(token: string): boolean {
+    return this.pats.has(token);
+  }
+
+  /** An org admin administers the org's repositories too (as an org owner does on GitHub). */
+  patAdministers(token: string, ref: ScopeRef): boolean {
+    const admin = this.pats.get(token);
+    if (!admin) return false;
+    return admin.has(scopeKey(ref)) || admin.has(ref.org.toLowerCase());
+  }
+
+  // --- runners -----------------------------------------------------------
+
+  private label(name: string, forceCustom = false): Label {
+    const key = name.toLowerCase();
+    let id = this.labelIds.get(key);
+    if (id === undefined) {
+      id = this.nextLabelId++;
+      this.labelIds.set(key, id);
+    }
+    return { id, name, type: !forceCustom && READ_ONLY.has(key) ? 'read-only' : 'custom' };
+  }
+
+  private buildLabels(names: string[], defaults: boolean): Label[] {
+    const all = defaults ? [...DEFAULT_LABELS, ...names] : names;
+    const seen = new Set<string>();
+    const out: Label[] = [];
+    for (const name of all) {
+      if (seen.has(name.toLowerCase())) continue;
+      seen.add(name.toLowerCase());
+      out.push(this.label(name, !defaults));
+    }
+    return out;
+  }
+
+  seedRunner(ref: ScopeRef, name: string, labels: string[], status: 'online' | 'offline', busy: boolean): RunnerRecord {
+    const runner: RunnerRecord = {
+      id: this.nextRunnerId++,
+      name,
+      scope: scopeKey(ref),
+      os: 'Linux',
+      ephemeral: false,
+      labels: labels.map((l) => this.label(l)),
+      seeded: { status, busy },
+      lastSeen: Date.now(),
+      activePolls: 0,
+    };
+    this.runnersById.set(runner.id, runner);
+    return runner;
+  }
+
+  findRunnerByName(scope: string, name: string): RunnerRecord | undefined {
+    for (const r of this.runnersById.values()) {
+      if (r.scope === scope && r.name.toLowerCase() === name.toLowerCase()) return r;
+    }
+    return undefined;
+  }
+
+  /** Registers a simulator-backed runner; 'conflict' when the name is taken and replace is false. */
+  registerRunner(opts: {
+    scope: string;
+    name: string;
+    labels: string[];
+    os: string;
+    ephemeral: boolean;
+    noDefaultLabels: boolean;
+    replace: boolean;
+  }): RunnerRecord | 'conflict' {
+    const existing = this.findRunnerByName(opts.scope, opts.name);
+    if (existing) {
+      if (!opts.replace) return 'conflict';
+      this.deleteRunner(existing.id);
+    }
+    const runner: RunnerRecord = {
+      id: this.nextRunnerId++,
+      name: opts.name,
+      scope: opts.scope,
+      os: opts.os,
+      ephemeral: opts.ephemeral,
+      labels: this.buildLabels(opts.labels, !opts.noDefaultLabels),
+      runnerToken: opaqueToken('rnr'),
+      lastSeen: 0,
+      activePolls: 0,
+    };
+    this.runnersById.set(runner.id, runner);
+    if (runner.runnerToken) this.runnersByToken.set(runner.runnerToken, runner);
+    return runner;
+  }
+
+  runner(id: number): RunnerRecord | undefined {
+    return this.runnersById.get(id);
+  }
+
+  runnerByToken(token: string): RunnerRecord | undefined {
+    return this.runnersByToken.get(token);
+  }
+
+  /** Removes a runner; a job it was running is lost (GitHub fails such jobs). */
+  deleteRunner(id: number): boolean {
+    const runner = this.runnersById.get(id);
+    if (!runner) return false;
+    this.loseJob(runner, 'runner_deleted');
+    this.runnersById.delete(id);
+    if (runner.runnerToken) this.runnersByToken.delete(runner.runnerToken);
+    for (const p of this.pollers.filter((p) => p.runner === runner)) p.deliver(undefined);
+    this.pollers = this.pollers.filter((p) => p.runner !== runner);
+    return true;
+  }
+
+  isOnline(r: RunnerRecord, now = Date.now()): boolean {
+    if (r.seeded) return r.seeded.status === 'online';
+    if (r.sessionId === undefined) return false;
+    // A runner in a long poll is connected even if its last request began long ago.
+    return r.activePolls > 0 || now - r.lastSeen <= this.offlineAfterMs;
+  }
+
+  isBusy(r: RunnerRecord): boolean {
+    if (r.seeded) return r.seeded.busy;
+    return r.jobId !== undefined && this.isOnline(r);
+  }
+
+  view(r: RunnerRecord): RunnerView {
+    return {
+      id: r.id,
+      name: r.name,
+      os: r.os,
+      status: this.isOnline(r) ? 'online' : 'offline',
+      busy: this.isBusy(r),
+      ephemeral: r.ephemeral,
+      runner_group_id: DEFAULT_GROUP_ID,
+      labels: r.labels.map((l) => ({ ...l })),
+    };
+  }
+
+  /** Runners registered directly in this scope (an org listing does not include repo runners), by id. */
+  runnersIn(ref: ScopeRef): RunnerRecord[] {
+    const key = scopeKey(ref);
+    return [...this.runnersById.values()].filter((r) => r.scope === key).sort((a, b) => a.id - b.id);
+  }
+
+  // --- liveness ----------------------------------------------------------
+
+  /** Any request carrying the runner token is a heartbeat. */
+  touch(r: RunnerRecord): void {
+    r.lastSeen = Date.now();
+  }
+
+  openSession(r: RunnerRecord): string {
+    r.sessionId = opaqueToken('ses');
+    this.touch(r);
+    return r.sessionId;
+  }
+
+  closeSession(r: RunnerRecord): void {
+    r.sessionId = undefined;
+    this.loseJob(r, 'runner_offline');
+  }
+
+  /** Periodic check: a runner that went silent loses its job (and so stops being busy). */
+  sweep(now = Date.now()): void {
+    for (const r of this.runnersById.values()) {
+      if (r.jobId !== undefined && !this.isOnline(r, now)) this.loseJob(r, 'runner_offline');
+    }
+  }
+
+  private loseJob(r: RunnerRecord, reason: string): void {
+    if (r.jobId === undefined) return;
+    const job = this.jobs.get(r.jobId);
+    r.jobId = undefined;
+    if (job && job.status !== 'completed') {
+      job.events.push({ event: 'runner_lost', reason });
+      job.status = 'completed';
+      job.conclusion = 'failure';
+      this.changed(job);
+    }
+  }
+
+  // --- tokens --------------------------------------------------------------
+
+  issueToken(ref: ScopeRef, kind: TokenKind, ttlMs = TOKEN_TTL_MS): TokenRecord {
+    const rec: TokenRecord = { token: githubStyleToken(), kind, scope: scopeKey(ref), expiresAt: Date.now() + ttlMs };
+    this.tokens.set(rec.token, rec);
+    return rec;
+  }
+
+  /** Tokens stay valid (and reusable) until they expire, as on GitHub. */
+  checkToken(token: string, kind: TokenKind, ref: ScopeRef): boolean {
+    const rec = this.tokens.get(token);
+    return rec !== undefined && rec.kind === kind && rec.scope === scopeKey(ref) && rec.expiresAt > Date.now();
+  }
+
+  expireToken(token: string): boolean {
+    const rec = this.tokens.get(token);
+    if (rec) rec.expiresAt = Date.now() - 1;
+    return rec !== undefined;
+  }
+
+  issueGrant(event: Grant['event'], ref: ScopeRef): Grant {
+    const grant: Grant = { token: opaqueToken('reg'), event, scope: scopeKey(ref), expiresAt: Date.now() + TOKEN_TTL_MS };
+    this.grants.set(grant.token, grant);
+    return grant;
+  }
+
+  grant(token: string): Grant | undefined {
+    const g = this.grants.get(token);
+    return g && g.expiresAt > Date.now() ? g : undefined;
+  }
+
+  // --- jobs ----------------------------------------------------------------
+
+  enqueueJob(spec: Omit<JobRecord, 'id' | 'runId' | 'runAttempt' | 'status' | 'conclusion' | 'runnerId' | 'runnerName' | 'cancelRequested' | 'events'>): JobRecord {
+    const job: JobRecord = {
+      ...spec,
+      id: this.nextJobId++,
+      runId: this.nextRunId++,
+      runAttempt: 1,
+      status: 'queued',
+      conclusion: null,
+      runnerId: undefined,
+      runnerName: null,
+      cancelRequested: false,
+      events: [],
+    };
+    this.jobs.set(job.id, job);
+    this.queue.push(job);
+    this.changed(job);
+    this.dispatch();
+    return job;
+  }
+
+  job(id: number): JobRecord | undefined {
+    return this.jobs.get(id);
+  }
+
+  jobView(job: JobRecord): JobView {
+    return {
+      job_id: job.id,
+      run_id: job.runId,
+      run_attempt: job.runAttempt,
+      status: job.status,
+      conclusion: job.conclusion,
+      runner_name: job.runnerName,
+      cancel_requested: job.cancelRequested,
+      events: job.events.map((e) => ({ ...e })),
+    };
+  }
+
+  jobMessage(job: JobRecord): JobMessage {
+    return {
+      job_id: job.id,
+      run_id: job.runId,
+      run_attempt: job.runAttempt,
+      job: job.job,
+      repository: job.repository,
+      workflow: job.workflow,
+      steps: job.steps.map((s) => ({ ...s })),
+      env: { ...job.env },
+    };
+  }
+
+  /** Queued jobs end at once; a running job is flagged and the runner sees it via GET /_runner/jobs/{id}. */
+  cancelJob(id: number): 'queued' | 'in_progress' | 'completed' | 'unknown' {
+    const job = this.jobs.get(id);
+    if (!job) return 'unknown';
+    const was = job.status;
+    if (was === 'completed') return was;
+    job.cancelRequested = true;
+    if (was === 'queued') {
+      this.queue.splice(this.queue.indexOf(job), 1);
+      job.status = 'completed';
+      job.conclusion = 'cancelled';
+    }
+    this.changed(job);
+    return was;
+  }
+
+  /** Records a runner's event; `completed` frees the runner (and retires an ephemeral one). */
+  recordEvent(job: JobRecord, runner: RunnerRecord, event: Record<string, unknown>): void {
+    job.events.push(event);
+    if (event.event === 'completed' && job.status !== 'completed') {
+      job.status = 'completed';
+      job.conclusion = typeof event.conclusion === 'string' ? event.conclusion : 'failure';
+      if (runner.jobId === job.id) runner.jobId = undefined;
+      if (runner.ephemeral) this.deleteRunner(runner.id);
+    }
+    this.changed(job);
+    if (event.event === 'completed') this.dispatch();
+  }
+
+  /** A job may run on an idle online runner of its org (or its repo) that carries all its labels. */
+  private eligible(runner: RunnerRecord, job: JobRecord): boolean {
+    if (runner.seeded || runner.jobId !== undefined || !this.isOnline(runner)) return false;
+    const scopes = new Set([job.org.toLowerCase()]);
+    if (job.repo !== undefined) scopes.add(scopeKey({ org: job.org, repo: job.repo }));
+    if (!scopes.has(runner.scope)) return false;
+    const have = new Set(runner.labels.map((l) => l.name.toLowerCase()));
+    return job.runsOn.every((l) => have.has(l.toLowerCase()));
+  }
+
+  /**
+   * Long poll: resolves with the job assigned to this runner, or undefined when
+   * `signal` aborts (timeout, client gone) first.
+   */
+  waitForAssignment(runner: RunnerRecord, signal: AbortSignal): Promise<JobRecord | undefined> {
+    return new Promise((resolve) => {
+      const poller: Poller = {
+        runner,
+        deliver: (job) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(job);
+        },
+      };
+      const onAbort = (): void => {
+        this.pollers = this.pollers.filter((p) => p !== poller);
+        resolve(undefined);
+      };
+      if (signal.aborted) return resolve(undefined);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.pollers.push(poller);
+      this.dispatch();
+    });
+  }
+
+  /** Hands queued jobs, oldest first, to waiting pollers, longest-waiting first. */
+  private dispatch(): void {
+    for (const job of [...this.queue]) {
+      const poller = this.pollers.find((p) => this.eligible(p.runner, job));
+      if (!poller) continue;
+      this.pollers = this.pollers.filter((p) => p !== poller);
+      this.queue.splice(this.queue.indexOf(job), 1);
+      job.status = 'in_progress';
+      job.runnerId = poller.runner.id;
+      job.runnerName = poller.runner.name;
+      poller.runner.jobId = job.id;
+      this.changed(job);
+      poller.deliver(job);
+    }
+  }
+
+  /** Puts a job back at the head of the queue when its long-poll answer could not be delivered. */
+  requeue(job: JobRecord, runner: RunnerRecord): void {
+    if (runner.jobId === job.id) runner.jobId = undefined;
+    if (job.status !== 'in_progress') return;
+    job.status = 'queued';
+    job.runnerId = undefined;
+    job.runnerName = null;
+    // Back to its enqueue position (ids grow in enqueue order).
+    const at = this.queue.findIndex((q) => q.id > job.id);
+    this.queue.splice(at === -1 ? this.queue.length : at, 0, job);
+    this.changed(job);
+    this.dispatch();
+  }
+
+  /** Wakes every long poll (used on shutdown). */
+  releasePollers(): void {
+    const pollers = this.pollers;
+    this.pollers = [];
+    for (const p of pollers) p.deliver(undefined);
+  }
+
+  private changed(job: JobRecord): void {
+    this.events.emit('job', job);
+  }
+}
