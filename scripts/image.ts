@@ -1,0 +1,15 @@
+#!/usr/bin/env -S node --import tsx
+// Builds the runner image when its inputs changed; --force rebuilds anyway.
+//   ./scripts/image.ts           build if needed
+//   ./scripts/image.ts --force   rebuild (make image)
+import { loadConfig } from '../lib/config.ts';
+import { runCli } from '../lib/errors.ts';
+import { ensureRunnerImage } from '../lib/runner-image.ts';
+import { parseScriptArgs } from '../lib/script-args.ts';
+
+await runCli(async () => {
+  const { values } = parseScriptArgs({ force: { type: 'boolean' } });
+  const config = await loadConfig({ requirePat: false });
+  const { image, hash, built } = await ensureRunnerImage(config, { force: values.force ?? false });
+  console.log(`${image} ${built ? 'built' : 'up to date'} (${hash.slice(0, 12)})`);
+});
