@@ -113,14 +113,14 @@ export class Listener {
     }
   }
 
-  /** A new job: start it now, or after the current one (the server should not send it while busy). */
+  /**
+   * A new job: start it now, or right after the current worker exits. The
+   * server sees the runner idle from the worker's `completed` event on, so the
+   * next job can arrive while that worker is still exiting.
+   */
   private accept(job: JobMessage): void {
-    if (this.worker) {
-      term.error(`Received job ${job.job} while busy; it runs after the current job.`);
-      this.queue.push(job);
-      return;
-    }
-    this.startWorker(job);
+    if (this.worker) this.queue.push(job);
+    else this.startWorker(job);
   }
 
   private startWorker(job: JobMessage): void {

@@ -1,0 +1,173 @@
+// Helpers for end-to-end tests on a real Docker engine: the docker CLI,
+// containers and volumes that are cleaned up by name prefix, polling, and the
+// checks that the test ground (tests/e2e/setup.sh) is in place.
+//
+// The runner image here is the simulator, which STANDS IN for actions/runner
+// (it cannot be downloaded on these machines): see tests/runner-sim/.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+export const BASE_IMAGE = 'runner-fleet-test/bookworm:minbase';
+export const SIM_IMAGE = 'runner-fleet-test/actions-runner:sim';
+/** Every container and volume an e2e test makes starts with this, so leftovers can be found. */
+export const E2E_PREFIX = 'rf-e2e-';
+
+export interface DockerResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the docker CLI; never throws for a non-zero exit (see dockerOk). */
+export function docker(args: string[], { timeoutMs = 120_000, input }: { timeoutMs?: number; input?: string } = {}): Promise<DockerResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', args, { stdio: 'pipe' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** Runs the docker CLI and returns its trimmed stdout; throws with stderr on failure. */
+export async function dockerOk(args: string[], options?: { timeoutMs?: number; input?: string }): Promise<string> {
+  const res = await docker(args, options);
+  if (res.code !== 0) {
+    throw new Error(`docker ${args.join(' ')} exited ${res.code}: ${res.stderr.trim() || res.stdout.trim()}`);
+  }
+  return res.stdout.trim();
+}
+
+/** Why e2e tests cannot run here (no engine answers), or undefined when they can. */
+export async function dockerUnavailable(): Promise<string | undefined> {
+  try {
+    const res = await docker(['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 20_000 });
+    if (res.code === 0) return undefined;
+    return `no Docker engine answers (docker info: ${res.stderr.trim().split('\n').pop()}); run tests/e2e/setup.sh as root`;
+  } catch (err) {
+    return `the docker CLI cannot be run (${(err as Error).message}); run tests/e2e/setup.sh as root`;
+  }
+}
+
+/** Fails clearly when the ground images are missing (the engine is there, so setup.sh was not run). */
+export async function assertImages(images: string[] = [BASE_IMAGE, SIM_IMAGE]): Promise<void> {
+  for (const image of images) {
+    const res = await docker(['image', 'inspect', '--format', '{{.Id}}', image]);
+    if (res.code !== 0) throw new Error(`image ${image} is missing: run tests/e2e/setup.sh first`);
+  }
+}
+
+/** A unique name prefix for one test's containers and volumes, e.g. rf-e2e-sim-1a2b3c-. */
+export function uniquePrefix(test: string): string {
+  return `${E2E_PREFIX}${test}-${randomBytes(3).toString('hex')}-`;
+}
+
+export interface RunOptions {
+  image?: string;
+  name?: string;
+  /** `docker run -d`; otherwise it waits for the container and returns its output. */
+  detach?: boolean;
+  /** `--rm` (default true for attached runs). */
+  rm?: boolean;
+  /** host network: containers reach the emulator on 127.0.0.1. Default true. */
+  hostNetwork?: boolean;
+  /** `VOLUME_OR_DIR:/path[:ro]` */
+  volumes?: string[];
+  env?: Record<string, string>;
+  user?: string;
+  workdir?: string;
+  timeoutMs?: number;
+}
+
+/** `docker run` with the options tests use most; the command follows the image. */
+export function runContainer(command: string[], options: RunOptions = {}): Promise<DockerResult> {
+  const args = ['run'];
+  if (options.detach) args.push('-d');
+  if (options.rm ?? !options.detach) args.push('--rm');
+  if (options.name) args.push('--name', options.name);
+  if (options.hostNetwork ?? true) args.push('--network', 'host');
+  for (const v of options.volumes ?? []) args.push('-v', v);
+  for (const [k, v] of Object.entries(options.env ?? {})) args.push('-e', `${k}=${v}`);
+  if (options.user) args.push('--user', options.user);
+  if (options.workdir) args.push('--workdir', options.workdir);
+  args.push(options.image ?? SIM_IMAGE, ...command);
+  return docker(args, { timeoutMs: options.timeoutMs });
+}
+
+/** `docker exec` in a running container. */
+export function execIn(container: string, command: string[], { user, timeoutMs }: { user?: string; timeoutMs?: number } = {}): Promise<DockerResult> {
+  return docker(['exec', ...(user ? ['--user', user] : []), container, ...command], { timeoutMs });
+}
+
+/** Reads a file from a volume through a throw-away container (as root: files may be 0600). */
+export async function readVolumeFile(volume: string, path: string): Promise<string> {
+  const res = await runContainer(['cat', `/volume/${path.replace(/^\/+/, '')}`], {
+    volumes: [`${volume}:/volume:ro`],
+    user: '0',
+    hostNetwork: false,
+  });
+  if (res.code !== 0) throw new Error(`cannot read ${path} from volume ${volume}: ${res.stderr.trim()}`);
+  return res.stdout;
+}
+
+export interface ContainerState {
+  status: string; // created, running, exited…
+  running: boolean;
+  exitCode: number;
+}
+
+export async function containerState(name: string): Promise<ContainerState | undefined> {
+  const res = await docker(['inspect', '--format', '{{.State.Status}} {{.State.Running}} {{.State.ExitCode}}', name]);
+  if (res.code !== 0) return undefined;
+  const [status = '', running, exitCode] = res.stdout.trim().split(' ');
+  return { status, running: running === 'true', exitCode: Number(exitCode) };
+}
+
+export async function containerLogs(name: string): Promise<string> {
+  const res = await docker(['logs', name]);
+  return res.stdout + res.stderr;
+}
+
+/** Polls `check` until it returns something other than undefined/false; throws after timeoutMs naming `what`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 30_000, intervalMs = 250 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err; // keep polling; report it if time runs out
+    }
+    if (Date.now() >= deadline) {
+      const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Removes every container and volume whose name starts with prefix (leftovers included). */
+export async function removeByPrefix(prefix: string): Promise<void> {
+  const containers = await dockerOk(['ps', '-aq', '--filter', `name=^${prefix}`]);
+  if (containers) await docker(['rm', '-f', '-v', ...containers.split('\n')]);
+  // The volume name filter matches substrings only: keep those that start with prefix.
+  const volumes = (await dockerOk(['volume', 'ls', '-q', '--filter', `name=${prefix}`]))
+    .split('\n')
+    .filter((v) => v.startsWith(prefix));
+  if (volumes.length > 0) await docker(['volume', 'rm', '-f', ...volumes]);
+}
