@@ -144,6 +144,9 @@ export class Spec {
       operation.pathParamNames.forEach((name, i) => {
         pathParams[name] = decodeURIComponent(m[i + 1] ?? '');
       });
+      // Like GitHub's router: an integer path segment that is not a number is another (unknown) route.
+      const numeric = operation.parameters.filter((p) => p.in === 'path' && p.type === 'integer');
+      if (numeric.some((p) => !/^\d+$/.test(pathParams[p.name] ?? ''))) continue;
       return { operation, pathParams };
     }
     return undefined;
