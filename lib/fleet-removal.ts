@@ -169,7 +169,6 @@ export async function executeRemoval(
       out(`${runner.name}: job stopped, unregistered from GitHub`);
     }
   }
-  for (const { name, reason } of plan.unknown) warn(`${name}: ${reason}`);
   const outcome = {
     unregistered,
     busy: stillBusy,
@@ -203,9 +202,9 @@ export async function removeFleetRunners(config: Config, options: RemoveOptions)
   const api = options.api ?? createRunnerApi(config);
   const dockerApi = options.dockerApi ?? docker;
   const plan = await planFleetRemoval(config, api, options.names, dockerApi);
+  for (const { name, reason } of plan.unknown) output.warn(`${name}: ${reason}`);
   if (plan.targets.length === 0) {
-    for (const { name, reason } of plan.unknown) output.warn(`${name}: ${reason}`);
-    output.out(`nothing to remove: no runners of ${scopeDescription(config.scope)} named ${config.prefix}*${options.names.length ? ' match' : ''}`);
+    output.out(`nothing to remove: ${options.names.length ? 'none of these names is' : 'there is no'} a runner of ${scopeDescription(config.scope)} named ${config.prefix}*`);
     return plan.unknown.length > 0 ? ExitCode.githubNotFound : ExitCode.ok;
   }
   await confirmOrRefuse({
