@@ -17,6 +17,7 @@ export interface ComposeService {
   network_mode: 'host';
   privileged: true;
   entrypoint: string[];
+  stop_grace_period: string;
   environment: Record<string, string>;
   volumes: string[];
   devices?: string[];
@@ -119,6 +120,8 @@ function runnerService(config: Config, runner: RunnerSpec, host: HostFacts): Com
     privileged: true,
     // The wrapper supervises run.sh in every container; with a resource ID it also holds the board lock.
     entrypoint: [WRAPPER_ENTRYPOINT],
+    // docker stop: time for the runner to shut down and the wrapper to release the board lock.
+    stop_grace_period: '30s',
     environment,
     volumes,
     ...(devices.length ? { devices } : {}),

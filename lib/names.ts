@@ -46,7 +46,7 @@ export function parseLabels(text: string, setting: string): string[] {
   for (const raw of text.split(',')) {
     const label = raw.trim();
     if (label === '') {
-      throw new ConfigError(`${setting} '${text}' has an empty label: remove the extra comma`);
+      throw new ConfigError(`${setting} has an empty label in '${text}': remove the extra comma`);
     }
     if (/\s/.test(label)) {
       throw new ConfigError(`${setting} label '${label}' contains a space: labels are comma-separated without spaces`);

@@ -1,0 +1,116 @@
+// The lifecycle commands over one fleet: init, start, stop (with drain),
+// restart. Scripts parse arguments and print; the steps live here.
+import { chmod, mkdir, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { buildCompose, writeCompose, type RunnerSpec } from './compose.ts';
+import type { Config } from './config.ts';
+import { compose, composeOrFail, listFleetContainers } from './docker.ts';
+import { CliError, ExitCode } from './errors.ts';
+import { createRunnerApi, type RunnerApi } from './github.ts';
+import { readHostFacts } from './host-facts.ts';
+import { readComposeRunners } from './fleet-services.ts';
+import { registerRunners, requireRegistered } from './registration.ts';
+import { ensureRunnerImage } from './runner-image.ts';
+
+type Log = (line: string) => void;
+const print: Log = (line) => console.log(line);
+
+/** The number of generic runners this fleet has now, found by container label (else the compose file). */
+export async function currentGenericCount(config: Config): Promise<number | undefined> {
+  const containers = await listFleetContainers(config);
+  const generic = containers.filter((c) => c.kind === 'generic').length;
+  if (generic > 0) return generic;
+  try {
+    return (await readComposeRunners(config)).filter((r) => r.kind === 'generic').length;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the compose file for `count` generic runners plus the boards; returns the runners. */
+export async function writeFleetCompose(config: Config, count: number): Promise<RunnerSpec[]> {
+  await writeCompose(config.composeFile, buildCompose(config, count, readHostFacts()));
+  return readComposeRunners(config);
+}
+
+/** make init: image → compose file → register → up -d. */
+export async function initFleet(config: Config, count: number, log: Log = print): Promise<void> {
+  if (config.boards.some((board) => board.resourceId)) await ensureLockDir(config.lockHostPath, log);
+  await ensureRunnerImage(config);
+  const runners = await writeFleetCompose(config, count);
+  log(`Wrote ${config.composeFile}: ${count} generic + ${config.boards.length} board runner(s)`);
+  await noteDroppedRunners(config, runners, log);
+  // Registering before `up` spares the containers a restart loop while unconfigured.
+  requireRegistered(await registerRunners(config, runners, { log }));
+  await composeOrFail(config, ['up', '-d'], 'up');
+}
+
+/** make start: register unconfigured runners, then start them (restarting ones that waited for it). */
+export async function startRunners(config: Config, runners: RunnerSpec[], log: Log = print): Promise<void> {
+  const report = await registerRunners(config, runners, { log });
+  requireRegistered(report);
+  await composeOrFail(config, ['up', '-d', '--no-deps', ...runners.map((r) => r.name)], 'up');
+  // A container that was already up but unconfigured is restarting with back-off: restart it now.
+  const running = new Set((await listFleetContainers(config)).filter((c) => c.state === 'running' || c.state === 'restarting').map((c) => c.name));
+  const waiting = report.registered.filter((name) => running.has(name));
+  if (waiting.length) await composeOrFail(config, ['restart', ...waiting], 'restart');
+}
+
+export interface StopOptions {
+  drain?: boolean;
+  api?: RunnerApi;
+  pollMs?: number;
+  log?: Log;
+}
+
+/** make stop: with drain, waits until GitHub shows each runner idle before stopping it. */
+export async function stopRunners(config: Config, runners: RunnerSpec[], options: StopOptions = {}): Promise<void> {
+  const log = options.log ?? print;
+  if (options.drain) {
+    const api = options.api ?? createRunnerApi(config);
+    await Promise.all(runners.map((runner) => drainThenStop(config, api, runner.name, options.pollMs ?? 5000, log)));
+    return;
+  }
+  await composeOrFail(config, ['stop', ...runners.map((r) => r.name)], 'stop');
+}
+
+export async function restartRunners(config: Config, runners: RunnerSpec[]): Promise<void> {
+  await composeOrFail(config, ['restart', ...runners.map((r) => r.name)], 'restart');
+}
+
+async function drainThenStop(config: Config, api: RunnerApi, name: string, pollMs: number, log: Log): Promise<void> {
+  let announced = false;
+  for (;;) {
+    const runner = await api.findByName(name);
+    if (!runner || !runner.busy) break;
+    if (!announced) log(`${name}: running a job; waiting until it is idle before stopping (Ctrl-C to give up)`);
+    announced = true;
+    await sleep(pollMs);
+  }
+  const result = await compose(config, ['stop', name], { capture: true });
+  if (result.exitCode !== 0) throw new CliError(`docker compose stop ${name} failed: ${result.stderr.trim().split('\n').pop()}`, ExitCode.docker);
+  log(`${name}: stopped`);
+}
+
+/** The shared lock directory on the host: created 0777 without the sticky bit (see wrapper/). */
+export async function ensureLockDir(path: string, log: Log): Promise<void> {
+  try {
+    const info = await stat(path);
+    if (!info.isDirectory()) throw new CliError(`RUNNER_LOCK_HOST_PATH ${path} is not a directory: point RUNNER_LOCK_HOST_PATH at a directory`, ExitCode.config);
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await mkdir(path, { recursive: true });
+  // Every runner UID of every org must be able to clear a stale lock: no sticky bit.
+  await chmod(path, 0o777);
+  log(`Created the shared lock directory ${path} (mode 0777)`);
+}
+
+async function noteDroppedRunners(config: Config, runners: RunnerSpec[], log: Log): Promise<void> {
+  const names = new Set(runners.map((r) => r.name));
+  const dropped = (await listFleetContainers(config)).filter((c) => !names.has(c.name)).map((c) => c.name);
+  if (dropped.length) {
+    log(`note: ${dropped.join(', ')} no longer in the compose file and left as they are; remove them with make rm RUNNERS="${dropped.join(' ')}"`);
+  }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env -S node --import tsx
+// Regenerates the compose file after a .env change, keeping the number of
+// generic runners this fleet has now (found by container label).
+//   ./scripts/compose.ts          keep the current count
+//   ./scripts/compose.ts -n 6     or set a new one
+import { loadConfig, parseCount } from '../lib/config.ts';
+import { runCli } from '../lib/errors.ts';
+import { currentGenericCount, writeFleetCompose } from '../lib/fleet-lifecycle.ts';
+import { parseScriptArgs } from '../lib/script-args.ts';
+
+await runCli(async () => {
+  const { values } = parseScriptArgs({ count: { type: 'string', short: 'n' } });
+  const config = await loadConfig({ requirePat: false });
+  const count = values.count !== undefined ? parseCount(values.count, '-n/--count (make: N)') : ((await currentGenericCount(config)) ?? 1);
+  const runners = await writeFleetCompose(config, count);
+  console.log(`Wrote ${config.composeFile}: ${runners.length} runner(s) (${count} generic); apply with make start`);
+});

@@ -1,0 +1,19 @@
+#!/usr/bin/env -S node --import tsx
+// Brings a fleet up: image (built if needed) → compose file → registration
+// (one token for the whole fleet) → containers → the fleet table.
+//   ./scripts/init.ts -n 4      4 generic runners plus the BOARD_RUNNERS
+import { loadConfig, parseCount } from '../lib/config.ts';
+import { runCli } from '../lib/errors.ts';
+import { currentGenericCount, initFleet } from '../lib/fleet-lifecycle.ts';
+import { fleetStatus, formatFleetTable } from '../lib/fleet-status.ts';
+import { createRunnerApi } from '../lib/github.ts';
+import { parseScriptArgs } from '../lib/script-args.ts';
+
+await runCli(async () => {
+  const { values } = parseScriptArgs({ count: { type: 'string', short: 'n' } });
+  const config = await loadConfig();
+  const count = values.count !== undefined ? parseCount(values.count, '-n/--count (make: N)') : ((await currentGenericCount(config)) ?? 1);
+  await initFleet(config, count);
+  const status = await fleetStatus(config, createRunnerApi(config));
+  console.log(formatFleetTable(status.rows));
+});

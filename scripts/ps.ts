@@ -1,0 +1,22 @@
+#!/usr/bin/env -S node --import tsx
+// The fleet's containers on this host: name, state, kind, labels, lock resource.
+//   ./scripts/ps.ts [--json]
+import { loadConfig } from '../lib/config.ts';
+import { listFleetContainers } from '../lib/docker.ts';
+import { runCli } from '../lib/errors.ts';
+import { parseScriptArgs } from '../lib/script-args.ts';
+import { formatTable } from '../lib/table.ts';
+
+await runCli(async () => {
+  const { values } = parseScriptArgs({ json: { type: 'boolean' } });
+  const config = await loadConfig({ requirePat: false });
+  const containers = await listFleetContainers(config);
+  if (values.json) return console.log(JSON.stringify(containers, null, 2));
+  if (containers.length === 0) return console.log(`no containers for ${config.prefix}* (make init N=… creates them)`);
+  console.log(
+    formatTable(
+      ['NAME', 'STATE', 'KIND', 'LABELS', 'RESOURCE'],
+      containers.map((c) => [c.name, c.state, c.kind, c.labels.join(','), c.resourceId ?? '-']),
+    ),
+  );
+});

@@ -1,0 +1,18 @@
+#!/usr/bin/env -S node --import tsx
+// Stops runners (all, or the ones named).
+//   ./scripts/stop.ts [names…]
+//   ./scripts/stop.ts --drain [names…]   wait until GitHub shows each idle first
+import { loadConfig } from '../lib/config.ts';
+import { runCli } from '../lib/errors.ts';
+import { stopRunners } from '../lib/fleet-lifecycle.ts';
+import { readComposeRunners, requireSelection, selectRunners } from '../lib/fleet-services.ts';
+import { parseScriptArgs } from '../lib/script-args.ts';
+
+await runCli(async () => {
+  const { values, positionals } = parseScriptArgs({ drain: { type: 'boolean' } });
+  const config = await loadConfig({ requirePat: values.drain ?? false });
+  const runners = await readComposeRunners(config);
+  const selection = selectRunners(runners, config.prefix, positionals);
+  await stopRunners(config, requireSelection(selection, runners), { drain: values.drain ?? false });
+  return selection.unknown.length ? 1 : 0;
+});
