@@ -441,3 +441,32 @@ describe('control API over HTTP', () => {
     assert.equal((await api('GET', '/user')).status, 404);
   });
 });
+
+describe('CLI', () => {
+  test('main.ts prints the URLs, serves, and exits 0 on SIGTERM', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tests/emulator/main.ts', '--port', '0', '--scope', 'acme', '--pat', 'ghp_cli:acme'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let out = '';
+    const urls = await new Promise<Record<string, string>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URLs printed: ${out}`)), 15_000);
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const m = /GITHUB_URL=(\S+)\nGITHUB_API_URL=(\S+)\n/.exec(out);
+        if (m?.[1] && m[2]) {
+          clearTimeout(timer);
+          resolve({ url: m[1], api: m[2] });
+        }
+      });
+    });
+    assert.match(urls.url ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(urls.api, `${urls.url}/api/v3`);
+    const res = await fetch(`${urls.api}/orgs/acme/actions/runners`, { headers: { authorization: 'token ghp_cli' } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { total_count: 0, runners: [] });
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  });
+});
