@@ -19,6 +19,7 @@ import {
   readVolumeFile,
   removeByPrefix,
   runContainer,
+  SIM_IMAGE,
   uniquePrefix,
   waitFor,
 } from './e2e/helpers.ts';
@@ -264,6 +265,33 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
     assert.equal(await ourRunner(), undefined);
     const files = await runContainer(['ls', '-A', '/home/runner'], { volumes: [`${volume}:/home/runner`] });
     assert.doesNotMatch(files.stdout, /^\.runner$|^\.credentials/m);
+  });
+
+  test('an ephemeral runner takes one job, is removed by the server and exits 0', async () => {
+    const ephVolume = `${prefix}eph-home`;
+    const ephContainer = `${prefix}eph-runner`;
+    const res = await runContainer(
+      ['./config.sh', '--unattended', '--url', `${baseUrl}/${ORG}`, '--name', 'sim-e2e-eph', '--labels', 'sim-eph', '--ephemeral'],
+      { volumes: [`${ephVolume}:/home/runner`], env: { ACTIONS_RUNNER_INPUT_TOKEN: await tokenFor('registration') } },
+    );
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    await dockerOk(['run', '-d', '--name', ephContainer, '--network', 'host', '-v', `${ephVolume}:/home/runner`, SIM_IMAGE, './run.sh']);
+    const created = await call('POST', '/_emulator/jobs', {
+      org: ORG,
+      repository: `${ORG}/widgets`,
+      runs_on: ['sim-eph'],
+      job: 'once',
+      steps: [{ name: 'one', run: 'true' }],
+    });
+    const view = await completed(created.json.job_id);
+    assert.equal(view.conclusion, 'success');
+    assert.equal(view.runner_name, 'sim-e2e-eph');
+    const state = await waitFor('the ephemeral runner to exit', async () => {
+      const s = await containerState(ephContainer);
+      return s && !s.running ? s : undefined;
+    });
+    assert.equal(state.exitCode, 0, await containerLogs(ephContainer));
+    assert.equal((await runners()).find((r) => r.name === 'sim-e2e-eph'), undefined);
   });
 
   test('the emulator saw no violation of the REST spec', () => {

@@ -50,13 +50,22 @@ ensure_packages() {
   command -v docker-compose >/dev/null || missing+=(docker-compose)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   if [ ${#missing[@]} -eq 0 ]; then echo '> already installed'; return; fi
-  [ "$(id -u)" -eq 0 ] || { echo "need root to install: ${missing[*]}"; return 1; }
-  echo "> installed ${missing[*]}"
+  local packages
+  packages=$(printf '%s\n' "${missing[@]}" | sort -u | xargs)
+  [ "$(id -u)" -eq 0 ] || { echo "need root to install: $packages"; return 1; }
+  echo "> installed $packages"
   export DEBIAN_FRONTEND=noninteractive
   # A third-party source that cannot be reached must not stop the install.
   apt-get update -q || echo 'apt-get update reported errors; installing anyway'
-  # shellcheck disable=SC2046 # the list is de-duplicated words
-  apt-get install -y -q --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) ca-certificates
+  # Where no init system runs, docker.io's post-install may fail to start the
+  # service; that is fine as long as the programs are there (checked below).
+  # shellcheck disable=SC2086 # a list of package names
+  apt-get install -y -q $packages ||
+    echo 'apt-get install reported errors; checking the programs'
+  local cmd
+  for cmd in docker dockerd docker-compose debootstrap; do
+    command -v "$cmd" >/dev/null || { echo "$cmd is still missing after apt-get install"; return 1; }
+  done
 }
 
 ensure_daemon() {

@@ -16,7 +16,13 @@ import { RunnerError, term } from './terminal.ts';
 const WORKER_EXIT_GRACE_MS = 6000; // docker stop waits 10 s before SIGKILL
 const RESULT_WORDS: Record<Conclusion, string> = { success: 'Succeeded', failure: 'Failed', cancelled: 'Canceled' };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Resolves after ms, or at once when signal aborts (a shutdown must not wait out a backoff). */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
 
 export class Listener {
   private readonly settings: store.RunnerSettings;
@@ -51,6 +57,7 @@ export class Listener {
     process.on('SIGINT', () => this.shutdown('SIGINT'));
 
     this.sessionId = await this.createSession();
+    if (this.sessionId === undefined) return 0; // stopped before it could connect
     term.line();
     term.success('Connected to GitHub');
     term.line();
@@ -69,14 +76,18 @@ export class Listener {
       } catch (err) {
         if (this.stopping) break;
         if (err instanceof HttpError && [401, 403, 404].includes(err.status)) {
+          if (this.settings.ephemeral && (this.worker || this.jobsDone > 0)) {
+            // The server removes an ephemeral runner once its job completes: a normal end.
+            await this.workerExit;
+            break;
+          }
           term.error('Runner registration has been deleted from the server, please re-configure.');
           await this.stopWorker();
           return 1;
         }
         // The server is unreachable or failing: retry with a bounded backoff, as the real runner does.
         failures++;
-        term.event(`Runner connect error: ${err instanceof Error ? err.message : String(err)}. Retrying until reconnected.`);
-        await sleep(Math.min(500 * 2 ** failures, 15000));
+        await this.backoff(err, failures);
       }
     }
 
@@ -90,18 +101,33 @@ export class Listener {
     return 0;
   }
 
-  private async createSession(): Promise<string> {
-    // A previous session of this runner may not have expired yet (a killed container): retry a while.
+  /** The new session's id; undefined when a shutdown came first. */
+  private async createSession(): Promise<string | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
         const res = await request('POST', `${this.settings.serverUrl}/sessions`, { auth: this.auth, body: {} });
         return field(res.json, 'session_id');
       } catch (err) {
-        if (!(err instanceof HttpError && err.status === 409) || attempt >= 30) throw err;
-        term.event('A session for this runner already exists. Retrying.');
-        await sleep(1000);
+        if (this.stopping) return undefined;
+        if (err instanceof HttpError && err.status === 409 && attempt < 30) {
+          // A previous session of this runner may not have expired yet (a killed container).
+          term.event('A session for this runner already exists. Retrying.');
+          await sleep(1000, this.poll.signal);
+        } else if (err instanceof HttpError) {
+          throw err;
+        } else {
+          await this.backoff(err, attempt); // the server is not reachable (yet)
+        }
+        if (this.stopping) return undefined;
       }
     }
+  }
+
+  /** Waits before retrying an unreachable or failing server, with a bounded exponential backoff. */
+  private async backoff(err: unknown, failures: number): Promise<void> {
+    const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    term.event(`Runner connect error: ${reason}. Retrying until reconnected.`);
+    await sleep(Math.min(500 * 2 ** failures, 15000), this.poll.signal);
   }
 
   private async endSession(): Promise<void> {
