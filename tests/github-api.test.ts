@@ -3,14 +3,14 @@
 // line a person gets for each failure.
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Scope } from '../lib/config.ts';
 import { CliError, ExitCode } from '../lib/errors.ts';
 import { DEFAULT_TIMINGS, MutationQueue, proxyFor, type GitHubTimings } from '../lib/github-client.ts';
 import { createRunnerApi, type RunnerApi } from '../lib/github.ts';
 import { startEmulator, type Emulator } from './emulator/server.ts';
-import { PAT, READONLY_PAT } from './support/github-fixture.ts';
+import { PAT, READONLY_PAT, closedPort } from './support/github-fixture.ts';
 
 const FAST: GitHubTimings = { ...DEFAULT_TIMINGS, writeIntervalMs: 10, retryBaseMs: 10 };
 let emulator: Emulator;
@@ -47,14 +47,6 @@ async function failure(promise: Promise<unknown>): Promise<CliError> {
     return err;
   }
   assert.fail('expected a failure');
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('listing', () => {

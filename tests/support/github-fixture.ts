@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../emulator/server.ts';
 import { runScript, type ScriptResult } from './cli.ts';
@@ -74,4 +75,13 @@ export function assertOneErrorLine(result: ScriptResult, pattern: RegExp): void 
   assert.equal(lines.length, 1, `expected one line on stderr, got:\n${result.stderr}`);
   assert.match(lines[0]!, pattern);
   assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+}
+
+/** A local port nothing listens on (connections are refused). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
