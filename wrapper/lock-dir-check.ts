@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { ConfigError } from '../lib/errors.ts';
 import { errorCode } from './files.ts';
 
-const hostHint = 'the host directory RUNNER_LOCK_HOST_PATH, bind-mounted there';
 
 export async function checkLockDir(dir: string): Promise<void> {
   const where = `lock directory RUNNER_LOCK_DIR=${dir}`;
@@ -14,10 +13,10 @@ export async function checkLockDir(dir: string): Promise<void> {
   try {
     info = await stat(dir);
   } catch (err) {
-    throw new ConfigError(`${where} is missing (${errorCode(err)}): mount ${hostHint} (create it on the host with mode 0777)`);
+    throw new ConfigError(`${where} is missing (${errorCode(err)}): bind-mount the host directory RUNNER_LOCK_HOST_PATH there (create it on the host with mode 0777)`);
   }
   if (!info.isDirectory()) {
-    throw new ConfigError(`${where} is not a directory: mount ${hostHint}`);
+    throw new ConfigError(`${where} is not a directory: bind-mount the host directory RUNNER_LOCK_HOST_PATH there`);
   }
   if (info.mode & 0o1000) {
     throw new ConfigError(`${where} has the sticky bit, so runners of another UID could not clear a stale lock: on the host run chmod 0777 on RUNNER_LOCK_HOST_PATH`);
