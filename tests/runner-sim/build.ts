@@ -86,6 +86,7 @@ async function main(): Promise<number> {
   }
   console.log(`> built (inputs ${hash}${current.ok ? `, was ${current.out || 'unlabelled'}` : ''})`);
 
+  const oldId = docker(['image', 'inspect', '--format', '{{.Id}}', values.tag]);
   const context = mkdtempSync(join(tmpdir(), 'runner-sim-context-'));
   try {
     await makeContext(context);
@@ -97,6 +98,10 @@ async function main(): Promise<number> {
       process.stderr.write(`docker build of ${values.tag} failed\n`);
       return 1;
     }
+    // The image the tag left behind would pile up with every source edit;
+    // keep it only while a container still uses it (rm then fails, quietly).
+    const fresh = docker(['image', 'inspect', '--format', '{{.Id}}', values.tag]);
+    if (oldId.ok && oldId.out && fresh.out !== oldId.out) docker(['image', 'rm', oldId.out]);
   } finally {
     rmSync(context, { recursive: true, force: true });
   }

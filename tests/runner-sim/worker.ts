@@ -154,8 +154,13 @@ export async function runWorker(): Promise<void> {
   process.on('message', (m: ToWorker) => {
     if (m.type === 'shutdown') run.interrupt('shutdown');
   });
+  // The listener died without a word (SIGKILL outside a container): same as a shutdown.
+  process.once('disconnect', () => run.interrupt('shutdown'));
   const conclusion = await run.run();
-  const result: FromWorker = { type: 'result', conclusion };
-  await new Promise<void>((resolve) => process.send?.(result, () => resolve()) ?? resolve());
-  process.disconnect?.();
+  if (process.connected) {
+    const result: FromWorker = { type: 'result', conclusion };
+    await new Promise<void>((resolve) => process.send?.(result, () => resolve()) ?? resolve());
+    process.removeAllListeners('disconnect');
+    process.disconnect();
+  }
 }
