@@ -110,7 +110,7 @@ function operate(
         return {
           status: 422,
           body: {
-            message: `Bad request - Runner "${r.name}" is still running a job"`,
+            message: `Bad request - Runner "${r.name}" is still running a job`,
             documentation_url: 'https://docs.github.com/rest/actions/self-hosted-runners',
           },
         };
