@@ -6,7 +6,10 @@ import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createHash } from 'node:crypto';
 import type { ScopedToken } from '../lib/github.ts';
+import { runNode, REPO_ROOT } from './support/cli.ts';
+import { PAT, assertSecretNowhere, startFixture } from './support/github-fixture.ts';
 import { getRegistrationToken, readTokenCache, removeTokenCache, tokenCacheLockPath, type TokenCacheConfig } from '../lib/token-cache.ts';
 
 const HOUR = 3600_000;
@@ -113,5 +116,49 @@ describe('registration-token cache', () => {
     await removeTokenCache(config.tokenCacheFile);
     await assert.rejects(readFile(config.tokenCacheFile));
     await assert.rejects(stat(tokenCacheLockPath(config.tokenCacheFile)));
+  });
+});
+
+describe('registration-token cache across processes (GitHub emulator)', () => {
+  it('5 processes needing a token at once make one API call and get the same token; it is only in the 0600 cache', { timeout: 60_000 }, async () => {
+    const fx = await startFixture();
+    try {
+      const cacheFile = join(fx.dir, '.reg_token.cache.acme');
+      const child = join(fx.dir, 'need-token.mts');
+      await writeFile(
+        child,
+        [
+          `import { createHash } from 'node:crypto';`,
+          `import { createRunnerApi } from '${REPO_ROOT}lib/github.ts';`,
+          `import { getRegistrationToken } from '${REPO_ROOT}lib/token-cache.ts';`,
+          `const config = { scope: { org: 'acme' }, pat: process.env.GH_PAT!, githubApiUrl: process.env.GITHUB_API_URL!,`,
+          `  tokenCacheFile: process.env.REG_TOKEN_CACHE_FILE!, tokenCacheTtlSeconds: 300 };`,
+          `const { token } = await getRegistrationToken(config, createRunnerApi(config));`,
+          `console.log(createHash('sha256').update(token).digest('hex'));`,
+        ].join('\n'),
+      );
+      const env = { ...fx.env, GH_PAT: PAT, REG_TOKEN_CACHE_FILE: cacheFile };
+      const tsx = import.meta.resolve('tsx');
+      fx.emulator.injectFault({ operation: 'actions/create-registration-token-for-org', kind: 'slow', delay_ms: 300 });
+      const results = await Promise.all(Array.from({ length: 5 }, () => runNode(['--import', tsx, child], { cwd: fx.dir, env })));
+      for (const result of results) assert.equal(result.code, 0, result.stderr);
+      assert.equal(fx.emulator.calls().by_operation['actions/create-registration-token-for-org'], 1);
+      assert.equal(new Set(results.map((result) => result.stdout.trim())).size, 1, 'all five got the same token');
+
+      const token = (await readTokenCache(cacheFile))!.token;
+      assert.equal(createHash('sha256').update(token).digest('hex'), results[0]!.stdout.trim());
+      assert.equal((await stat(cacheFile)).mode & 0o777, 0o600);
+      const outputs = results.flatMap((result) => [result.stdout, result.stderr]);
+      await assertSecretNowhere(token, outputs, fx.dir, [cacheFile]);
+      await assertSecretNowhere(PAT, outputs, fx.dir, [fx.env.ENV_FILE!]);
+
+      // A later run within the TTL reuses it: still one call.
+      const again = await runNode(['--import', tsx, child], { cwd: fx.dir, env });
+      assert.equal(again.stdout, results[0]!.stdout);
+      assert.equal(fx.emulator.calls().by_operation['actions/create-registration-token-for-org'], 1);
+      assert.deepEqual(fx.emulator.violations, []);
+    } finally {
+      await fx.close();
+    }
   });
 });
