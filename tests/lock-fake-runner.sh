@@ -1,0 +1,50 @@
+#!/bin/sh
+# STAND-IN FOR actions/runner in the lock tests; it is not the real runner.
+# Like Runner.Listener it runs jobs one at a time, each in its own "worker"
+# process which runs $ACTIONS_RUNNER_HOOK_JOB_STARTED (bash), the job's step,
+# then $ACTIONS_RUNNER_HOOK_JOB_COMPLETED. Like the real runner on SIGTERM it
+# stops the running job without the completed hook (actions/runner#2595).
+#
+#   FAKE_DIR   where it writes events (one line each) and worker-RUN.pid
+#   FAKE_JOBS  space-separated RUN_ID:SECONDS, run in order
+#   FAKE_STAY  1: stay up after the jobs until signalled
+set -u
+
+events="$FAKE_DIR/events"
+now() { date +%s%N; }
+
+if [ "${1:-}" = worker ]; then
+  run=$1; run=$2; seconds=$3
+  echo $$ > "$FAKE_DIR/worker-$run.pid"
+  export GITHUB_RUN_ID="$run" GITHUB_RUN_ATTEMPT=1 GITHUB_JOB=test GITHUB_REPOSITORY=org/repo
+  if bash "$ACTIONS_RUNNER_HOOK_JOB_STARTED" >> "$FAKE_DIR/job-$run.log" 2>&1; then
+    echo "start $run $(now)" >> "$events"
+    sleep "$seconds"
+    echo "end $run $(now)" >> "$events"
+  else
+    echo "started-hook-failed $run $(now)" >> "$events"
+  fi
+  bash "$ACTIONS_RUNNER_HOOK_JOB_COMPLETED" >> "$FAKE_DIR/job-$run.log" 2>&1
+  echo "completed $run $(now)" >> "$events"
+  exit 0
+fi
+
+worker=""
+on_term() {
+  echo "term $(now)" >> "$events"
+  [ -n "$worker" ] && kill -KILL "$worker" 2>/dev/null
+  exit 7
+}
+trap on_term TERM INT
+
+echo "listening $(now)" >> "$events"
+for job in ${FAKE_JOBS:-}; do
+  sh "$0" worker "${job%%:*}" "${job#*:}" &
+  worker=$!
+  wait "$worker"
+  worker=""
+done
+if [ "${FAKE_STAY:-0}" = 1 ]; then
+  while :; do sleep 1 & wait $!; done
+fi
+exit 0
