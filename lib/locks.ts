@@ -65,6 +65,8 @@ async function mtimeIfPresent(path: string): Promise<number | undefined> {
   }
 }
 
+const emptyTicket: TicketRecord = { runner: '', runId: '', attempt: '', repository: '', job: '', seq: 0, requestedAt: '', staleMs: 10_000 };
+
 /** All tickets of a resource, oldest first, with their liveness. */
 export async function readTickets(dir: string, resource: string, now = Date.now()): Promise<TicketState[]> {
   const { queue } = resourcePaths(dir, resource);
@@ -82,14 +84,15 @@ export async function readTickets(dir: string, resource: string, now = Date.now(
     const path = `${queue}/${name}`;
     const [text, mtime] = [await readIfPresent(path), await mtimeIfPresent(path)];
     if (text === undefined || mtime === undefined) continue;
-    // An empty or torn ticket is still a live waiter: it is being written.
-    const record = parseTicket(text, seq) ?? parseTicket('{}', seq);
-    if (!record) continue;
+    // A torn ticket still stands for a waiter (it is being written): keep its place.
+    const record = parseTicket(text, seq) ?? { ...emptyTicket, seq };
     const heartbeatAgeMs = Math.max(0, now - mtime);
     tickets.push({ ...record, name, heartbeatAgeMs, alive: isFresh(mtime, record.staleMs, now) });
   }
   return tickets;
 }
+
+const emptyHolder: HolderRecord = { runner: '', runId: '', attempt: '', repository: '', job: '', ticket: '', since: '', staleMs: 10_000 };
 
 export async function readResource(dir: string, resource: string, now = Date.now()): Promise<ResourceState> {
   const paths = resourcePaths(dir, resource);
@@ -97,11 +100,11 @@ export async function readResource(dir: string, resource: string, now = Date.now
   const lockMtime = await mtimeIfPresent(paths.lock);
   if (lockMtime === undefined) return { resource, queue: tickets };
   const text = await readIfPresent(paths.holder);
-  const record = (text && parseHolder(text)) || parseHolder('{}');
-  const holderRecord = record as HolderRecord;
-  const staleMs = tickets[0]?.staleMs ?? holderRecord.staleMs;
+  // The record is written just after the lock is taken: it may lag behind it.
+  const record: HolderRecord = (text ? parseHolder(text) : undefined) ?? emptyHolder;
+  const staleMs = tickets[0]?.staleMs ?? record.staleMs;
   const holder: HolderState = {
-    ...holderRecord,
+    ...record,
     heartbeatAgeMs: Math.max(0, now - lockMtime),
     alive: isFresh(lockMtime, staleMs, now),
   };
