@@ -3,10 +3,10 @@
 // main lock only when no live ticket is older than its own. proper-lockfile
 // alone has no queue (one process re-took it 39 times in a row), and letting
 // only the head take over a stale lock avoids two waiters taking it at once.
-import { readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
-import { appendLockLog, readTickets } from '../lib/locks.ts';
-import { resourcePaths, ticketName, ticketSeq, type JobInfo, type TicketRecord } from '../lib/lock-layout.ts';
+import { appendLockLog } from '../lib/locks.ts';
+import { isFresh, parseTicket, resourcePaths, ticketName, ticketSeq, type JobInfo, type TicketRecord } from '../lib/lock-layout.ts';
 import { ensureSharedDir, errorCode, replaceFile } from './files.ts';
 import { Waker } from './wake.ts';
 
@@ -116,6 +116,36 @@ export interface TurnStatus {
   ahead: number;
 }
 
+interface Ahead {
+  name: string;
+  mtimeMs: number;
+}
+
+/** Names and heartbeats of the tickets older than ours; undefined if ours is gone. */
+async function ticketsAhead(queueDir: string, ours: Ticket): Promise<Ahead[] | undefined> {
+  const names = await readdir(queueDir);
+  if (!names.includes(ours.name)) return undefined;
+  const older = names.filter((n) => (ticketSeq(n) ?? Infinity) < ours.seq);
+  // stat only: this runs on every wake-up, the hand-over path
+  const stats = await Promise.all(older.map((name) => stat(`${queueDir}/${name}`).then((s) => ({ name, mtimeMs: s.mtimeMs }), () => undefined)));
+  return stats.filter((s): s is Ahead => s !== undefined);
+}
+
+async function removeDeadTicket(opts: QueueOptions, dead: Ahead): Promise<void> {
+  const path = `${resourcePaths(opts.dir, opts.resource).queue}/${dead.name}`;
+  const text = await readFile(path, 'utf8').catch(() => '');
+  await rm(path, { force: true });
+  const who = parseTicket(text, ticketSeq(dead.name) ?? 0);
+  await appendLockLog(opts.dir, {
+    event: 'dead-ticket-removed',
+    resource: opts.resource,
+    ticket: dead.name,
+    runner: who?.runner ?? '',
+    runId: who?.runId ?? '',
+    heartbeatAgeMs: Math.round(Date.now() - dead.mtimeMs),
+  }).catch(() => undefined);
+}
+
 /**
  * Resolves when no live ticket is older than ours. Dead tickets ahead are
  * removed on the way (any waiter may do it; rm is idempotent).
@@ -131,26 +161,12 @@ export async function waitForTurn(
   try {
     for (;;) {
       if (signal.aborted) throw signal.reason;
-      if (ticket.lost) throw new TicketLostError();
-      const tickets = await readTickets(opts.dir, opts.resource);
-      if (!tickets.some((t) => t.seq === ticket.seq)) throw new TicketLostError();
-      const ahead = tickets.filter((t) => t.seq < ticket.seq);
-      let live = 0;
-      for (const t of ahead) {
-        if (t.alive) {
-          live++;
-          continue;
-        }
-        await rm(`${queue}/${t.name}`, { force: true });
-        void appendLockLog(opts.dir, {
-          event: 'dead-ticket-removed',
-          resource: opts.resource,
-          ticket: t.name,
-          runner: t.runner,
-          runId: t.runId,
-          heartbeatAgeMs: Math.round(t.heartbeatAgeMs),
-        }).catch(() => undefined);
-      }
+      const ahead = ticket.lost ? undefined : await ticketsAhead(queue, ticket);
+      if (!ahead) throw new TicketLostError();
+      const now = Date.now();
+      const dead = ahead.filter((t) => !isFresh(t.mtimeMs, opts.staleMs, now));
+      await Promise.all(dead.map((t) => removeDeadTicket(opts, t)));
+      const live = ahead.length - dead.length;
       if (live === 0) return;
       onStatus?.({ ticket: ticket.name, ahead: live });
       await waker.wait(opts.pollMs, signal);
