@@ -16,6 +16,7 @@ export interface ComposeService {
   restart: 'unless-stopped';
   network_mode: 'host';
   privileged: true;
+  init: true;
   entrypoint: string[];
   stop_grace_period: string;
   environment: Record<string, string>;
@@ -118,6 +119,8 @@ function runnerService(config: Config, runner: RunnerSpec, host: HostFacts): Com
     restart: 'unless-stopped',
     network_mode: 'host',
     privileged: true,
+    // docker-init as PID 1 reaps the runner's orphaned processes and passes signals on to the wrapper.
+    init: true,
     // The wrapper supervises run.sh in every container; with a resource ID it also holds the board lock.
     entrypoint: [WRAPPER_ENTRYPOINT],
     // docker stop: time for the runner to shut down and the wrapper to release the board lock.

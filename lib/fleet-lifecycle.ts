@@ -41,8 +41,28 @@ export async function initFleet(config: Config, count: number, log: Log = print)
   log(`Wrote ${config.composeFile}: ${count} generic + ${config.boards.length} board runner(s)`);
   await noteDroppedRunners(config, runners, log);
   // Registering before `up` spares the containers a restart loop while unconfigured.
-  requireRegistered(await registerRunners(config, runners, { log }));
+  const api = createRunnerApi(config);
+  requireRegistered(await registerRunners(config, runners, { api, log }));
   await composeOrFail(config, ['up', '-d'], 'up');
+  await waitUntilOnline(api, runners.map((r) => r.name), log);
+}
+
+/** Gives freshly started runners a moment to connect, so the table printed next shows them online. */
+export async function waitUntilOnline(api: RunnerApi, names: string[], log: Log, { timeoutMs = 30_000, pollMs = 2000 } = {}): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let announced = false;
+  for (;;) {
+    const online = new Set((await api.listRunners()).filter((r) => r.status === 'online').map((r) => r.name));
+    const waiting = names.filter((name) => !online.has(name));
+    if (waiting.length === 0) return;
+    if (Date.now() >= deadline) {
+      log(`note: still offline after ${timeoutMs / 1000} s: ${waiting.join(', ')} (see make logs RUNNER=…)`);
+      return;
+    }
+    if (!announced) log(`Waiting for ${waiting.length} runner(s) to come online …`);
+    announced = true;
+    await sleep(pollMs);
+  }
 }
 
 /** make start: register unconfigured runners, then start them (restarting ones that waited for it). */

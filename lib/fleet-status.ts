@@ -7,6 +7,7 @@ import * as docker from './docker.ts';
 import type { FleetContainer } from './docker.ts';
 import { CliError, ExitCode } from './errors.ts';
 import type { Runner, RunnerApi } from './github.ts';
+import { formatTable } from './table.ts';
 
 export type DockerApi = Pick<typeof docker, 'listFleetContainers' | 'removeRunnerContainers'>;
 
@@ -93,7 +94,6 @@ function note(row: FleetRow): string {
 
 /** The fleet as an aligned text table with a one-line summary. */
 export function formatFleetTable(rows: FleetRow[]): string {
-  const header = ['NAME', 'CONTAINER', 'GITHUB', 'BUSY', 'LABELS', 'NOTE'];
   const cells = rows.map((row) => [
     row.name,
     row.container ?? (row.orphan === null ? '?' : '-'),
@@ -102,12 +102,10 @@ export function formatFleetTable(rows: FleetRow[]): string {
     row.labels.join(',') || '-',
     note(row),
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => line[column]!.length)));
-  const render = (line: string[]) => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
   const count = (predicate: (row: FleetRow) => boolean) => rows.filter(predicate).length;
   const summary = rows.length === 0
     ? 'no runners of this fleet, neither on GitHub nor here'
     : `${rows.length} runner(s): ${count((row) => row.github_status === 'online')} online, ${count((row) => row.busy === true)} busy, ` +
       `${count((row) => row.orphan === true)} orphan(s), ${count((row) => row.unregistered)} unregistered`;
-  return [render(header), ...cells.map(render), '', summary].join('\n');
+  return [formatTable(['NAME', 'CONTAINER', 'GITHUB', 'BUSY', 'LABELS', 'NOTE'], cells), '', summary].join('\n');
 }

@@ -65,6 +65,7 @@ describe('compose model', () => {
     assert.equal(service.restart, 'unless-stopped');
     assert.equal(service.network_mode, 'host');
     assert.equal(service.privileged, true);
+    assert.equal(service.init, true, 'an init reaps orphans and forwards docker stop to the wrapper');
     assert.deepEqual(service.volumes, ['lab-acme-runner-1-data:/home/runner', 'lab-acme-runner-1-udev-rules:/etc/udev/rules.d']);
     assert.deepEqual(file.volumes['lab-acme-runner-1-data'], { name: 'lab-acme-runner-1-data' });
     assert.deepEqual(service.devices, ['/dev/kvm:/dev/kvm', '/dev/loop-control:/dev/loop-control', '/dev/loop0:/dev/loop0']);
