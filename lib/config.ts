@@ -98,12 +98,7 @@ const PROXY_SETTINGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', '
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<Config> {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
-  const envFile = resolve(cwd, env.ENV_FILE || '.env');
-  const fileValues = (await readEnvFile(envFile)) ?? {};
-  const get = (key: string): string | undefined => {
-    const value = env[key] ?? fileValues[key];
-    return value === undefined || value.trim() === '' ? undefined : value.trim();
-  };
+  const { envFile, fileValues, get } = await readSettings(env, cwd);
 
   let org = get('ORG');
   let repo = get('REPO');
@@ -153,6 +148,33 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     projectName: composeProjectName(prefix),
     fleetImage: `gh-runner-fleet:${composeProjectName(prefix)}`,
   };
+}
+
+interface Settings {
+  envFile: string;
+  fileValues: Record<string, string>;
+  /** A setting's trimmed value, the environment first; undefined when unset or empty. */
+  get(key: string): string | undefined;
+}
+
+async function readSettings(env: NodeJS.ProcessEnv, cwd: string): Promise<Settings> {
+  const envFile = resolve(cwd, env.ENV_FILE || '.env');
+  const fileValues = (await readEnvFile(envFile)) ?? {};
+  const get = (key: string): string | undefined => {
+    const value = env[key] ?? fileValues[key];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  return { envFile, fileValues, get };
+}
+
+/**
+ * The host's shared lock directory, for host tools that serve every org
+ * (make locks): needs no ORG or PAT, only RUNNER_LOCK_HOST_PATH/RUNNER_LOCK_DIR.
+ */
+export async function loadLockHostPath(options: Pick<LoadConfigOptions, 'env' | 'cwd'> = {}): Promise<string> {
+  const { get } = await readSettings(options.env ?? process.env, options.cwd ?? process.cwd());
+  const lockDir = absolutePath(get('RUNNER_LOCK_DIR') ?? DEFAULTS.RUNNER_LOCK_DIR, 'RUNNER_LOCK_DIR');
+  return absolutePath(get('RUNNER_LOCK_HOST_PATH') ?? lockDir, 'RUNNER_LOCK_HOST_PATH');
 }
 
 /** The URL runners register against: `<GITHUB_URL>/<org>` or `<GITHUB_URL>/<org>/<repo>`. */

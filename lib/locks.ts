@@ -17,11 +17,6 @@ import {
 
 export const defaultLockDir = '/tmp/github-runner-locks';
 
-/** The host path of the lock directory (the one place that decides it). */
-export function lockHostPath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.RUNNER_LOCK_HOST_PATH || defaultLockDir;
-}
-
 export interface Heartbeat {
   /** False when the heartbeat is older than the owner's stale window. */
   alive: boolean;
