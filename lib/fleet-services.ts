@@ -63,3 +63,13 @@ export function requireSelection({ selected, unknown }: Selection, known: Runner
   }
   return selected;
 }
+
+/**
+ * The runners named on the command line (all when none), resolved against the
+ * compose file; unknown names are reported, and it throws when none is valid.
+ */
+export async function selectFleetRunners(config: Pick<Config, 'composeFile' | 'prefix'>, names: string[]): Promise<Selection> {
+  const runners = await readComposeRunners(config);
+  const selection = selectRunners(runners, config.prefix, names);
+  return { selected: requireSelection(selection, runners), unknown: selection.unknown };
+}

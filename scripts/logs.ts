@@ -5,15 +5,14 @@
 import { loadConfig } from '../lib/config.ts';
 import { compose } from '../lib/docker.ts';
 import { ConfigError, runCli } from '../lib/errors.ts';
-import { readComposeRunners, requireSelection, selectRunners } from '../lib/fleet-services.ts';
+import { selectFleetRunners } from '../lib/fleet-services.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {
   const { values, positionals } = parseScriptArgs({ follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' } });
   if (positionals.length !== 1) throw new ConfigError('logs needs exactly one runner name: make logs RUNNER=name');
   const config = await loadConfig({ requirePat: false });
-  const runners = await readComposeRunners(config);
-  const [runner] = requireSelection(selectRunners(runners, config.prefix, positionals), runners);
+  const [runner] = (await selectFleetRunners(config, positionals)).selected;
   const result = await compose(config, ['logs', '--tail', values.tail ?? '200', ...(values.follow ? ['--follow'] : []), runner!.name]);
   return result.exitCode ?? 1;
 });

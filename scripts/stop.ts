@@ -5,14 +5,13 @@
 import { loadConfig } from '../lib/config.ts';
 import { runCli } from '../lib/errors.ts';
 import { stopRunners } from '../lib/fleet-lifecycle.ts';
-import { readComposeRunners, requireSelection, selectRunners } from '../lib/fleet-services.ts';
+import { selectFleetRunners } from '../lib/fleet-services.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {
   const { values, positionals } = parseScriptArgs({ drain: { type: 'boolean' } });
   const config = await loadConfig({ requirePat: values.drain ?? false });
-  const runners = await readComposeRunners(config);
-  const selection = selectRunners(runners, config.prefix, positionals);
-  await stopRunners(config, requireSelection(selection, runners), { drain: values.drain ?? false });
-  return selection.unknown.length ? 1 : 0;
+  const { selected, unknown } = await selectFleetRunners(config, positionals);
+  await stopRunners(config, selected, { drain: values.drain ?? false });
+  return unknown.length ? 1 : 0; // the valid ones were handled
 });
