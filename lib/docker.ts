@@ -128,6 +128,20 @@ export async function imageLabel(image: string, label: string): Promise<string |
   return value === '' || value === '<no value>' ? undefined : value;
 }
 
+/** The image's ID, or undefined when it is not present locally. */
+export async function imageId(image: string): Promise<string | undefined> {
+  await ensureDocker();
+  const result = await quiet`docker image inspect --format {{.Id}} ${image}`;
+  return result.exitCode === 0 ? result.stdout.trim() : undefined;
+}
+
+/** `docker build …args`, its output streamed to stderr so long builds show progress. */
+export async function dockerBuild(args: string[], what: string): Promise<void> {
+  await ensureDocker();
+  const result = await $({ nothrow: true, stdio: ['ignore', process.stderr, 'inherit'] })`docker build ${args}`;
+  if (result.exitCode !== 0) throw new CliError(`docker build of ${what} failed (exit ${result.exitCode}); see the output above`, ExitCode.failure);
+}
+
 export async function imageExists(image: string): Promise<boolean> {
   await ensureDocker();
   return (await quiet`docker image inspect ${image}`).exitCode === 0;

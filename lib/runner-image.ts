@@ -8,12 +8,10 @@ import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { $ } from 'zx';
 import { buildWrapper } from '../wrapper/build.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import type { Config } from './config.ts';
-import { ensureDocker, imageExists, imageLabel } from './docker.ts';
-import { CliError, ExitCode } from './errors.ts';
+import { dockerBuild, ensureDocker, imageExists, imageId, imageLabel } from './docker.ts';
 
 const TOOLKIT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const HASH_LABEL = 'dev.gh-runner-fleet.image-hash';
@@ -47,7 +45,7 @@ export async function ensureRunnerImage(config: Config, options: ImageOptions = 
       `base=${base}`,
       hasCustom ? `custom=${await customInputsHash(customDockerfile, dir)}` : 'custom=none',
       // a rebuilt or re-pulled base gets a new ID: rebuild on top of it
-      hasCustom ? '' : `base-id=${await imageId(base)}`,
+      hasCustom ? '' : `base-id=${(await imageId(base)) ?? 'absent'}`,
       `context=${await treeHash(context)}`,
     ]);
     const current = await imageLabel(config.fleetImage, HASH_LABEL);
@@ -74,12 +72,6 @@ async function buildCustomImage(config: Config, dockerfile: string, dir: string,
   if (!force && (await imageLabel(config.customImage, HASH_LABEL)) === hash) return;
   log(`Building your Dockerfile as ${config.customImage} …`);
   await dockerBuild(['--label', `${HASH_LABEL}=${hash}`, '-t', config.customImage, '-f', dockerfile, ...(force ? ['--no-cache'] : []), dir], `your Dockerfile (${dockerfile})`);
-}
-
-async function dockerBuild(args: string[], what: string): Promise<void> {
-  // Output streams to stderr: long builds show their progress.
-  const result = await $({ nothrow: true, stdio: ['ignore', process.stderr, 'inherit'] })`docker build ${args}`;
-  if (result.exitCode !== 0) throw new CliError(`docker build of ${what} failed (exit ${result.exitCode}); see the output above`, ExitCode.failure);
 }
 
 /** The root Dockerfile and every file its COPY/ADD lines take from the context. */
@@ -129,11 +121,6 @@ async function treeHash(path: string): Promise<string> {
   const parts: string[] = [];
   for (const entry of entries) parts.push(`${entry}:${await treeHash(join(path, entry))}`);
   return sha256(parts.join('\n'));
-}
-
-async function imageId(image: string): Promise<string> {
-  const result = await $({ quiet: true, nothrow: true })`docker image inspect --format {{.Id}} ${image}`;
-  return result.exitCode === 0 ? result.stdout.trim() : 'absent';
 }
 
 async function recordHash(config: Config, hash: string): Promise<void> {

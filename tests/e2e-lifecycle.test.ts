@@ -122,6 +122,19 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
     }
   });
 
+  test('stop --drain lets the running job finish, then stops the runner', async () => {
+    const { job_id } = emulator.enqueueJob({ org: ORG, repository: `${ORG}/kernel`, runs_on: ['pi'], job: 'flash', steps: [{ name: 'flash', run: 'sleep 4' }] });
+    await emulator.waitForJob(job_id, (j) => j.status === 'in_progress', 20_000);
+    const result = await ok('stop.ts', ['--drain', 'pi']);
+    assert.match(result.stdout, /running a job; waiting until it is idle/);
+    const job = emulator.job(job_id);
+    assert.equal(job?.status, 'completed');
+    assert.equal(job?.conclusion, 'success', 'the job was not cut short');
+    assert.equal((await containerState(runner('pi')))?.running, false);
+    await ok('start.ts', ['pi']);
+    await waitFor('pi online again', () => online(runner('pi')), { timeoutMs: 20_000 });
+  });
+
   test('stop, start and restart one runner; unknown names are reported', async () => {
     await ok('stop.ts', ['runner-1']);
     assert.equal((await containerState(runner('1')))?.running, false);
