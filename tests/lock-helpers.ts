@@ -1,11 +1,47 @@
 // Shared helpers for the lock tests: temporary lock directories, contender
-// processes whose JSON-line events can be awaited, and polling with a deadline.
-import { spawn, type ChildProcess } from 'node:child_process';
+// processes whose JSON-line events can be awaited, polling with a deadline,
+// and children in process groups of their own that killChildren() ends, with
+// everything they started, so a failing test never leaves the file hanging.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const repoRoot = new URL('..', import.meta.url).pathname;
+
+const children = new Set<ChildProcess>();
+
+/**
+ * spawn() in a process group of its own, remembered until killChildren().
+ * Orphans the child leaves behind (a fake runner whose wrapper was killed, a
+ * job's `sleep`) stay in that group and keep our stdout/stderr pipes open: a
+ * test file whose children outlive it never exits.
+ */
+export function spawnGroup(command: string, args: string[], options: SpawnOptions): ChildProcess {
+  const child = spawn(command, args, { ...options, detached: true });
+  children.add(child);
+  return child;
+}
+
+/**
+ * SIGKILLs the process group of every child spawnGroup() started (also after
+ * the child itself exited: its orphans may live on), then lets go of their
+ * pipes. Call it from afterEach/after: it runs whether the test passed or not.
+ */
+export function killChildren(): void {
+  for (const child of children) {
+    if (child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
+    }
+    for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
+    child.unref();
+  }
+  children.clear();
+}
 
 export async function tempDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
@@ -63,6 +99,7 @@ export class Contender {
     });
   }
 
+  /** Signals the contender process itself (a crash, or SIGUSR1 to release); cleanup is killChildren(). */
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     this.child.kill(signal);
   }
@@ -83,7 +120,7 @@ export function startContender(dir: string, o: ContenderOptions): Contender {
   args.push(`--rounds=${o.rounds ?? 1}`, `--hold-ms=${o.holdMs ?? 20}`);
   args.push(`--stale-ms=${o.staleMs ?? 2000}`, `--poll-ms=${o.pollMs ?? 200}`);
   if (o.resource) args.push('--resource', o.resource);
-  return new Contender(spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }));
+  return new Contender(spawnGroup(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */

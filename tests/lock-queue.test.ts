@@ -1,17 +1,13 @@
 // The FIFO ticket queue with real processes contending for one lock directory.
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
-import { after, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { forceRelease, readResource } from '../lib/locks.ts';
-import { startContender, tempDir, type Contender, type LockEvent } from './lock-helpers.ts';
+import { killChildren, startContender, tempDir, type Contender, type LockEvent } from './lock-helpers.ts';
 
-const all: Contender[] = [];
-after(() => all.forEach((c) => c.kill()));
-function contender(...args: Parameters<typeof startContender>): Contender {
-  const c = startContender(...args);
-  all.push(c);
-  return c;
-}
+const contender = startContender;
+/** Every test fails rather than waits forever; its contenders die with it (killChildren). */
+const limit = { timeout: 45_000 };
 
 function held(events: LockEvent[]): Array<{ name: string; from: number; to: number }> {
   const acquired = events.filter((e) => e.event === 'acquired');
@@ -23,7 +19,9 @@ function held(events: LockEvent[]): Array<{ name: string; from: number; to: numb
 }
 
 describe('lock queue (processes)', () => {
-  test('8 contenders never hold the lock at the same time', async () => {
+  afterEach(killChildren);
+
+  test('8 contenders never hold the lock at the same time', limit, async () => {
     const dir = await tempDir('lockq-');
     const cs = Array.from({ length: 8 }, (_, i) => contender(dir, { name: `c${i}`, rounds: 3, holdMs: 15 }));
     assert.deepEqual(await Promise.all(cs.map((c) => c.exited)), Array(8).fill(0));
@@ -38,7 +36,7 @@ describe('lock queue (processes)', () => {
     assert.equal(state.queue.length, 0, 'tickets left behind');
   });
 
-  test('waiters get the lock in the order they queued', async () => {
+  test('waiters get the lock in the order they queued', limit, async () => {
     const dir = await tempDir('lockq-');
     const first = contender(dir, { name: 'first', holdMs: -1 });
     await first.waitFor('acquired');
@@ -54,7 +52,7 @@ describe('lock queue (processes)', () => {
     assert.deepEqual(order, ['w1', 'w2', 'w3', 'w4', 'w5']);
   });
 
-  test('a SIGKILLed holder is taken over within the stale window', async () => {
+  test('a SIGKILLed holder is taken over within the stale window', limit, async () => {
     const dir = await tempDir('lockq-');
     const staleMs = 2000;
     const holder = contender(dir, { name: 'holder', holdMs: -1, staleMs });
@@ -71,7 +69,7 @@ describe('lock queue (processes)', () => {
     assert.equal(await waiter.exited, 0);
   });
 
-  test('a waiter that dies leaves the queue; the one behind it is not held up', async () => {
+  test('a waiter that dies leaves the queue; the one behind it is not held up', limit, async () => {
     const dir = await tempDir('lockq-');
     const staleMs = 2000;
     const holder = contender(dir, { name: 'holder', holdMs: -1, staleMs });
@@ -90,7 +88,7 @@ describe('lock queue (processes)', () => {
     assert.match(log, /"event":"dead-ticket-removed".*"runner":"doomed"/);
   });
 
-  test('a compromised lock (operator force release) is reported, not fatal, and the next waiter proceeds', async () => {
+  test('a compromised lock (operator force release) is reported, not fatal, and the next waiter proceeds', limit, async () => {
     const dir = await tempDir('lockq-');
     const holder = contender(dir, { name: 'holder', holdMs: 4000 });
     await holder.waitFor('acquired');

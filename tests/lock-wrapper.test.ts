@@ -1,24 +1,34 @@
 // The built wrapper (build/ layout, run through its sh entrypoint) around
 // tests/lock-fake-runner.sh, which stands in for actions/runner.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
 import { chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { stop as stopEsbuild } from 'esbuild';
+import { afterEach, before, describe, test } from 'node:test';
 import { readResource } from '../lib/locks.ts';
 import { buildWrapper } from '../wrapper/build.ts';
-import { eventually, repoRoot, startContender, tempDir, type Contender } from './lock-helpers.ts';
+import { eventually, killChildren, repoRoot, spawnGroup, startContender, tempDir } from './lock-helpers.ts';
 
 const fakeRunner = join(repoRoot, 'tests/lock-fake-runner.sh');
 let built = '';
-const cleanup: Array<() => void> = [];
-after(() => cleanup.forEach((f) => f()));
+/** Every test fails rather than waits forever; wrappers, fake runners and contenders die with it (killChildren). */
+const limit = { timeout: 45_000 };
+
+/** spawnSync that cannot hang the file: killed after 20 s. */
+function runSync(command: string, args: string[], options: SpawnSyncOptions & { encoding: 'utf8' }) {
+  return spawnSync(command, args, { timeout: 20_000, killSignal: 'SIGKILL', ...options });
+}
 
 before(async () => {
   const root = await tempDir('lockw-build-');
   await chmod(root, 0o755); // readable by 'nobody' in the permission test
   built = join(root, 'runner-fleet');
-  await buildWrapper(built);
+  try {
+    await buildWrapper(built);
+  } finally {
+    await stopEsbuild(); // its service process must not outlive the build
+  }
 });
 
 interface Wrapper {
@@ -32,7 +42,7 @@ interface Wrapper {
 async function startWrapper(lockDir: string, env: Record<string, string>, args: string[] = []): Promise<Wrapper> {
   const fakeDir = await tempDir('lockw-fake-');
   let err = '';
-  const child = spawn(join(built, 'entrypoint'), args, {
+  const child = spawnGroup(join(built, 'entrypoint'), args, {
     env: {
       ...process.env,
       RUNNER_RESOURCE_ID: 'board-a',
@@ -50,7 +60,6 @@ async function startWrapper(lockDir: string, env: Record<string, string>, args: 
   });
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout?.on('data', () => undefined);
-  cleanup.push(() => child.kill('SIGKILL'));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, stderr: () => err, exited, fakeDir, lockDir };
 }
@@ -63,11 +72,7 @@ function waitForEvent(w: Wrapper, prefix: string, timeoutMs = 15_000): Promise<s
   return eventually(`fake runner event '${prefix}'`, async () => (await events(w)).find((e) => e.startsWith(prefix)), timeoutMs);
 }
 
-function contender(...args: Parameters<typeof startContender>): Contender {
-  const c = startContender(...args);
-  cleanup.push(() => c.kill());
-  return c;
-}
+const contender = startContender;
 
 async function lockIsFree(dir: string): Promise<boolean> {
   const state = await readResource(dir, 'board-a');
@@ -75,13 +80,15 @@ async function lockIsFree(dir: string): Promise<boolean> {
 }
 
 describe('wrapper entrypoint', () => {
-  test('with arguments it just runs them', () => {
-    const r = spawnSync(join(built, 'entrypoint'), ['sh', '-c', 'echo ran "$0"', 'x'], { encoding: 'utf8' });
+  afterEach(killChildren);
+
+  test('with arguments it just runs them', limit, () => {
+    const r = runSync(join(built, 'entrypoint'), ['sh', '-c', 'echo ran "$0"', 'x'], { encoding: 'utf8' });
     assert.equal(r.status, 0);
     assert.equal(r.stdout.trim(), 'ran x');
   });
 
-  test('without node on PATH it uses the newest externals node', async () => {
+  test('without node on PATH it uses the newest externals node', limit, async () => {
     const home = await tempDir('lockw-home-');
     const bin = join(home, 'bin');
     await mkdir(bin);
@@ -91,7 +98,7 @@ describe('wrapper entrypoint', () => {
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, 'node'), `#!/bin/sh\necho ${version} > "${home}/picked"\nexec "${process.execPath}" "$@"\n`, { mode: 0o755 });
     }
-    const r = spawnSync(join(built, 'entrypoint'), [], {
+    const r = runSync(join(built, 'entrypoint'), [], {
       encoding: 'utf8',
       env: { PATH: bin, RUNNER_HOME: home, RUNNER_SCRIPT: '/bin/true' },
     });
@@ -99,7 +106,7 @@ describe('wrapper entrypoint', () => {
     assert.equal((await readFile(join(home, 'picked'), 'utf8')).trim(), 'node20');
   });
 
-  test('refuses to start the runner when the lock directory is unusable', async () => {
+  test('refuses to start the runner when the lock directory is unusable', limit, async () => {
     const base = await tempDir('lockw-bad-');
     const readOnly = join(base, 'root-only');
     await mkdir(readOnly, { mode: 0o755 }); // root's: not writable for 'nobody'
@@ -118,7 +125,7 @@ describe('wrapper entrypoint', () => {
       ['not writable', readOnly, 65534],
     ];
     for (const [what, dir, uid] of cases) {
-      const r = spawnSync(join(built, 'entrypoint'), [], {
+      const r = runSync(join(built, 'entrypoint'), [], {
         encoding: 'utf8',
         uid,
         gid: uid,
@@ -132,7 +139,7 @@ describe('wrapper entrypoint', () => {
     }
   });
 
-  test('waits in the queue, chains user hooks, and ignores a late completed hook of an old run', async () => {
+  test('waits in the queue, chains user hooks, and ignores a late completed hook of an old run', limit, async () => {
     const lockDir = await tempDir('lockw-');
     const holder = contender(lockDir, { name: 'other-runner', holdMs: -1 });
     await holder.waitFor('acquired');
@@ -155,7 +162,7 @@ describe('wrapper entrypoint', () => {
     holder.kill('SIGUSR1');
     await waitForEvent(w, 'start 100');
     // A completed hook from an older run on this runner must not free run 100's lock.
-    const late = spawnSync('bash', [join(built, 'hooks/job-completed.sh')], {
+    const late = runSync('bash', [join(built, 'hooks/job-completed.sh')], {
       encoding: 'utf8',
       env: { ...process.env, RUNNER_FLEET_SOCKET: join(w.fakeDir, 'wrapper.sock'), RUNNER_NAME: 'runner-1', GITHUB_RUN_ID: '99', GITHUB_RUN_ATTEMPT: '1' },
     });
@@ -175,7 +182,7 @@ describe('wrapper entrypoint', () => {
     assert.equal(await w.exited, 7);
   });
 
-  test('SIGTERM is forwarded to the runner and the lock is released at once', async () => {
+  test('SIGTERM is forwarded to the runner and the lock is released at once', limit, async () => {
     const lockDir = await tempDir('lockw-');
     const w = await startWrapper(lockDir, { FAKE_JOBS: '1:60', RUNNER_STOP_GRACE_MS: '8000' });
     await waitForEvent(w, 'start 1');
@@ -189,7 +196,7 @@ describe('wrapper entrypoint', () => {
     assert.ok(!(await events(w)).some((e) => e.startsWith('completed')), 'the fake runner ran the completed hook');
   });
 
-  test('a worker that dies without the completed hook releases the lock', async () => {
+  test('a worker that dies without the completed hook releases the lock', limit, async () => {
     const lockDir = await tempDir('lockw-');
     const w = await startWrapper(lockDir, { FAKE_JOBS: '1:60', FAKE_STAY: '1' });
     await waitForEvent(w, 'start 1');
