@@ -141,7 +141,8 @@ describe('board locks across two orgs on a real engine', { skip, timeout: 420_00
   const run = (org: Org, script: string, args: string[] = []): Promise<ScriptResult> =>
     runScript(script, args, { cwd: dir, env: { ENV_FILE: `${org}.env`, DOCKER_HOST: process.env.DOCKER_HOST ?? '' }, timeoutMs: 240_000 });
   const locksJson = async (): Promise<ResourceState[]> => {
-    const r = await runScript('locks.ts', ['--json'], { env: { RUNNER_LOCK_HOST_PATH: lockDir } });
+    // As an operator on the host would, with the setting in the environment.
+    const r = await runScript('locks.ts', ['--json'], { cwd: dir, env: { RUNNER_LOCK_HOST_PATH: lockDir } });
     assert.equal(r.code, 0, r.stderr);
     return (JSON.parse(r.stdout) as { resources: ResourceState[] }).resources;
   };
