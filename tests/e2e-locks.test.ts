@@ -136,7 +136,7 @@ describe('board locks across two orgs on a real engine', { skip, timeout: 420_00
   let boardA = new Map<string, Span>();
   let boardB = new Map<string, Span>();
   const acted: Partial<Record<Role, { at: number; runner: string }>> = {};
-  let snapshot: { at: number; resources: ResourceState[]; startedBefore: Set<string> } | undefined;
+  let snapshot: { holder: string; runner: string; resources: ResourceState[]; startedBefore: Set<string> } | undefined;
 
   const run = (org: Org, script: string, args: string[] = []): Promise<ScriptResult> =>
     runScript(script, args, { cwd: dir, env: { ENV_FILE: `${org}.env`, DOCKER_HOST: process.env.DOCKER_HOST ?? '' }, timeoutMs: 240_000 });
@@ -230,11 +230,13 @@ describe('board locks across two orgs on a real engine', { skip, timeout: 420_00
         const span = spans.get(target(role).tag);
         if (!span) continue;
         pending.delete(role);
-        if (role === 'cancel') {
-          // While the target holds the board and others wait: what an operator sees.
+        if (!snapshot) {
+          // The first target to hold the board, while all three runners are up and
+          // the other two wait behind it: what an operator sees.
           const startedBefore = new Set(spans.keys());
-          const resources = await locksJson();
-          snapshot = { at: Date.now(), resources, startedBefore };
+          snapshot = { holder: span.tag, runner: span.runner, resources: await locksJson(), startedBefore };
+        }
+        if (role === 'cancel') {
           acted.cancel = { at: Date.now(), runner: span.runner };
           emulator.cancelJob(target(role).id);
         } else if (role === 'stop') {
@@ -274,6 +276,7 @@ describe('board locks across two orgs on a real engine', { skip, timeout: 420_00
     const order = [...boardA.values()].sort((a, b) => a.start - b.start).map((s) => s.tag);
     const tickets = order.map(ticketOf);
     assert.deepEqual(tickets, [...tickets].sort((a, b) => a - b), `board order ${order.join(' ')} has tickets ${tickets.join(' ')}`);
+    console.log(`# board-a order: ${order.map((t, i) => `${t}(${jobs.get(t)?.org} #${tickets[i]})`).join(' ')}`);
     const ofOrg = (org: Org, tags: string[]) => tags.filter((t) => jobs.get(t)?.org === org);
     const enqueued = PLAN.filter((s) => s.board === 'board-a').map((s) => s.tag);
     assert.deepEqual(ofOrg('acme', order), ofOrg('acme', enqueued), 'acme (one board-a runner): enqueue order');
@@ -295,19 +298,23 @@ describe('board locks across two orgs on a real engine', { skip, timeout: 420_00
   test('locks --json while jobs wait: the holder, and the queue in the order that follows', () => {
     assert.ok(snapshot, 'no snapshot taken');
     const a = snapshot.resources.find((r) => r.resource === 'board-a');
-    const cancel = [...jobs.values()].find((j) => j.role === 'cancel')!;
+    const holder = jobs.get(snapshot.holder)!;
     for (const r of snapshot.resources) assert.ok(['board-a', 'board-b'].includes(r.resource), `${r.resource}: a foreign file read as a resource`);
-    assert.equal(a?.holder?.runId, String(cancel.runId));
-    assert.equal(a?.holder?.runner, acted.cancel?.runner);
-    assert.equal(a?.holder?.repository, 'acme/firmware');
+    assert.equal(a?.holder?.runId, String(holder.runId));
+    assert.equal(a?.holder?.runner, snapshot.runner);
+    assert.equal(a?.holder?.repository, `${holder.org}/firmware`);
     assert.equal(a?.holder?.alive, true);
-    assert.ok(a.queue.length >= 1, 'nobody waiting while the cancel target held board-a');
+    assert.ok(a.queue.length >= 1, `nobody waiting while ${holder.tag} held board-a`);
     const byRun = new Map([...jobs.values()].map((j) => [String(j.runId), j.tag]));
     const queued = a.queue.map((t) => byRun.get(t.runId) ?? `run ${t.runId}`);
-    for (const t of a.queue) assert.ok(t.alive, `ticket ${t.name} not alive`);
+    for (const t of a.queue) {
+      assert.ok(t.alive, `ticket ${t.name} not alive`);
+      assert.equal(t.repository, `${jobs.get(byRun.get(t.runId) ?? '')?.org}/firmware`, `ticket ${t.name}`);
+    }
     // They had not started, and they got the board next, in the listed order.
     const next = [...boardA.values()].filter((s) => !snapshot!.startedBefore.has(s.tag)).sort((x, y) => x.start - y.start).map((s) => s.tag);
     assert.deepEqual(next.slice(0, queued.length), queued);
+    console.log(`# locks --json while ${holder.tag} held board-a: queue ${queued.join(' ')}`);
   });
 
   const nextStartAfter = (at: number): Span | undefined =>
@@ -366,6 +373,13 @@ describe('board locks across two orgs on a real engine', { skip, timeout: 420_00
     const files = await readdir(lockDir);
     assert.ok(files.includes('timeline-board-a.log') && files.includes('timeline-board-b.log'));
     assert.deepEqual(files.filter((f) => f.startsWith('.')), [], 'probe or temp files left behind');
+    // Nothing abnormal but the two take-downs: no lock or ticket lost, no other release by a wrapper.
+    const log = (await readFile(join(lockDir, 'locks.log'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const runOf = (role: Role) => String([...jobs.values()].find((j) => j.role === role)!.runId);
+    assert.deepEqual(
+      log.map((e) => `${String(e.event)} ${String(e.resource)} ${String(e.runId)}`),
+      [`released-by-wrapper board-a ${runOf('stop')}`, `dead-ticket-removed board-a ${runOf('kill')}`],
+    );
     const survivor = runner('acme', 'a1');
     assert.doesNotMatch(await containerLogs(survivor), /timeline/, 'the wrapper mentioned the foreign file');
   });
