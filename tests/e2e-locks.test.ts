@@ -250,7 +250,8 @@ describe('board locks across two orgs on a real engine', { skip, timeout: 420_00
       await sleep(50);
     }
     await Promise.all(dockerCalls);
-    for (const [tag, job] of jobs) done.set(tag, await emulator.waitForJob(job.id, (j) => j.status === 'completed', 60_000));
+    const views = await Promise.all([...jobs.values()].map((job) => emulator.waitForJob(job.id, (j) => j.status === 'completed', 90_000)));
+    [...jobs.keys()].forEach((tag, i) => done.set(tag, views[i]!));
     boardA = await readTimeline(lockDir, 'board-a');
     boardB = await readTimeline(lockDir, 'board-b');
     const conclusions = Object.fromEntries([...done].map(([tag, j]) => [tag, j.conclusion]));
