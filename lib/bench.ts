@@ -187,7 +187,10 @@ export function analyse(all: Acquisition[]): ModeResult {
   let outOfOrder = 0;
   byTime.forEach((cur, i) => {
     const prev = byTime[i - 1];
-    run = prev && prev.name === cur.name ? run + 1 : 1;
+    // Unfair only while someone else waits: at the end, when the others have
+    // done their rounds, one contender taking the lock again and again is not.
+    const othersWaiting = all.some((o) => o.name !== cur.name && o.requested < cur.acquired && o.acquired > cur.acquired);
+    run = prev && prev.name === cur.name && othersWaiting ? run + 1 : 1;
     longest = Math.max(longest, run);
     if (!prev) return;
     if (cur.ticket < prev.ticket) outOfOrder++; // tickets are numbered in request order

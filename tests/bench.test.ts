@@ -3,6 +3,7 @@
 // the reason when there is none (never made up).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { analyse } from '../lib/bench.ts';
 import { dockerUnavailable } from './e2e/helpers.ts';
 import { runScript } from './support/cli.ts';
 
@@ -13,6 +14,21 @@ const figures = (mode: unknown): void => {
   assert.ok(m.handoff_ms.p50 <= m.handoff_ms.p99 && m.handoff_ms.p99 <= m.handoff_ms.max);
   assert.equal(m.out_of_order, 0, 'the lock is strictly FIFO');
 };
+
+describe('bench analysis', () => {
+  const acq = (name: string, ticket: number, requested: number, acquired: number, released: number) => ({ name, ticket, requested, acquired, released });
+
+  test('a run counts repeated acquisitions while another contender waits; the tail alone does not', () => {
+    const unfair = [acq('a', 2, 0, 1, 1.5), acq('a', 3, 1.5, 2, 2.5), acq('a', 4, 2.5, 3, 3.5), acq('b', 1, 0, 4, 4.5)];
+    const r = analyse(unfair);
+    assert.equal(r.longest_run, 3);
+    assert.equal(r.out_of_order, 1, 'b held ticket 1 and came last');
+    assert.equal(r.max_wait_ms, 4);
+    const tail = [acq('b', 1, 0, 0, 1), acq('a', 2, 0, 1, 2), acq('a', 3, 2, 2.5, 3), acq('a', 4, 3, 3.5, 4)];
+    assert.equal(analyse(tail).longest_run, 1, 'nobody waited behind a');
+    assert.deepEqual(analyse(tail).handoff_ms, { p50: 0, p99: 0, max: 0 });
+  });
+});
 
 describe('bench --json', { timeout: 120_000 }, () => {
   test('processes and containers in one JSON object', async () => {
