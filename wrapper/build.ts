@@ -4,6 +4,7 @@
 //   outDir/wrapper.mjs                the bundle
 //   outDir/hooks/job-started.sh       ACTIONS_RUNNER_HOOK_JOB_STARTED
 //   outDir/hooks/job-completed.sh     ACTIONS_RUNNER_HOOK_JOB_COMPLETED
+//   outDir/hooks/run-user-hook.sh     sourced by both: runs the user's own hook
 import { chmod, copyFile, mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,7 @@ export async function buildWrapper(outDir: string): Promise<void> {
     ['entrypoint.sh', 'entrypoint'],
     ['hooks/job-started.sh', 'hooks/job-started.sh'],
     ['hooks/job-completed.sh', 'hooks/job-completed.sh'],
+    ['hooks/run-user-hook.sh', 'hooks/run-user-hook.sh'],
   ];
   for (const [from, to] of copies) {
     await copyFile(join(sourceDir, from), join(outDir, to));

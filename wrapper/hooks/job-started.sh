@@ -5,19 +5,7 @@
 # the hook the user had configured, if any.
 here=$(cd "$(dirname "$0")" && pwd)
 
-run_user_hook() {
-  # the way actions/runner runs a hook: bash for shell scripts when present, pwsh for .ps1
-  case "$1" in
-    *.ps1) pwsh -NoProfile -NonInteractive -File "$1" ;;
-    *)
-      if command -v bash >/dev/null 2>&1; then
-        bash --noprofile --norc -e -o pipefail "$1"
-      else
-        sh -e "$1"
-      fi
-      ;;
-  esac
-}
+. "$here/run-user-hook.sh"
 
 # $PPID is the process that ran this script: the job's worker.
 "${RUNNER_FLEET_NODE:-node}" "$here/../wrapper.mjs" hook-started "$PPID" || exit $?
