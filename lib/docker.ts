@@ -26,8 +26,8 @@ let daemonChecked = false;
 export async function ensureDocker(): Promise<void> {
   if (daemonChecked) return;
   const result = await quiet`docker info --format {{.ServerVersion}}`;
-  if (result.exitCode === 127) {
-    // the shell could not find the command
+  if (result.exitCode === 127 || (result.exitCode === null && result.signal === null)) {
+    // the shell could not find the command, or no shell could be started for it
     throw new CliError('docker is not installed: install Docker (Debian: apt-get install docker.io docker-compose)', ExitCode.docker);
   }
   if (result.exitCode !== 0) {
