@@ -19,7 +19,8 @@ export interface ComposeService {
   init: true;
   entrypoint: string[];
   stop_grace_period: string;
-  environment: Record<string, string>;
+  /** null: compose takes the value from its own environment at `up` time (kept out of the file). */
+  environment: Record<string, string | null>;
   volumes: string[];
   devices?: string[];
   group_add?: string[];
@@ -92,15 +93,32 @@ export async function writeCompose(path: string, compose: ComposeFile): Promise<
   await writeFileAtomic(path, renderCompose(compose), { mode: 0o644 });
 }
 
+/**
+ * Proxy settings for the containers. A proxy URL with credentials in it stays
+ * out of the file: compose reads it from the environment lib/docker gives it.
+ */
+function proxyEnvironment(proxy: Record<string, string>): Record<string, string | null> {
+  return Object.fromEntries(Object.entries(proxy).map(([key, value]) => [key, hasCredentials(value) ? null : value]));
+}
+
+function hasCredentials(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return /@/.test(value); // not a URL (a NO_PROXY list, say): only an '@' could hide a secret
+  }
+}
+
 function runnerService(config: Config, runner: RunnerSpec, host: HostFacts): ComposeService {
-  const environment: Record<string, string> = {
+  const environment: Record<string, string | null> = {
     RUNNER_NAME: runner.name,
     RUNNER_LABELS: runner.labels.join(','),
     RUNNER_GROUP: config.group,
     RUNNER_WORKDIR: config.workdir,
     DISABLE_AUTO_UPDATE: String(config.disableAutoUpdate),
     RUNNER_SCRIPT,
-    ...config.proxy,
+    ...proxyEnvironment(config.proxy),
   };
   const volumes = [`${runner.name}-data:${RUNNER_HOME}`, `${runner.name}-udev-rules:/etc/udev/rules.d`];
   if (runner.resourceId) {

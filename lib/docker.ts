@@ -49,7 +49,7 @@ export async function composeCli(): Promise<string[]> {
 
 /** Runs `docker compose -p <project> -f <file> …args`, output to the terminal unless `capture`. */
 export async function compose(
-  config: Pick<Config, 'projectName' | 'composeFile'>,
+  config: Pick<Config, 'projectName' | 'composeFile' | 'proxy'>,
   args: string[],
   options: { capture?: boolean; env?: Record<string, string> } = {},
 ): Promise<ProcessOutput> {
@@ -58,14 +58,15 @@ export async function compose(
   const run = $({
     quiet: options.capture ?? false,
     nothrow: true,
-    env: { ...process.env, ...options.env },
+    // The proxy settings the compose file leaves to the environment (see lib/compose).
+    env: { ...process.env, ...config.proxy, ...options.env },
     stdio: options.capture ? 'pipe' : ['inherit', 'inherit', 'inherit'],
   });
   return run`${cli} ${sub} -p ${config.projectName} -f ${config.composeFile} ${args}`;
 }
 
 /** Like compose(), but a failure becomes a CliError naming what failed. */
-export async function composeOrFail(config: Pick<Config, 'projectName' | 'composeFile'>, args: string[], what: string): Promise<void> {
+export async function composeOrFail(config: Pick<Config, 'projectName' | 'composeFile' | 'proxy'>, args: string[], what: string): Promise<void> {
   const result = await compose(config, args);
   if (result.exitCode !== 0) throw new CliError(`docker compose ${what} failed (exit ${result.exitCode}); see the output above`);
 }

@@ -112,6 +112,14 @@ describe('compose model', () => {
     assert.equal(file.services['lab-acme-runner-1']?.environment.NO_PROXY, 'localhost');
   });
 
+  test('a proxy URL with credentials stays out of the file (compose reads it from the environment)', async () => {
+    const file = await compose({ ...issueExample, HTTP_PROXY: 'http://ci:s3cret@proxy:3128' }, 1);
+    assert.equal(file.services['lab-acme-runner-1']?.environment.HTTP_PROXY, null);
+    const text = renderCompose(file);
+    assert.ok(!text.includes('s3cret'));
+    assert.ok(validateComposeSpec(parse(text)), JSON.stringify(validateComposeSpec.errors));
+  });
+
   test('a board whose name collides with a generic runner is refused', async () => {
     await assert.rejects(compose({ ...issueExample, BOARD_RUNNERS: '1:x' }, 2), /BOARD_RUNNERS board '1' gives 'lab-acme-runner-1'/);
   });
