@@ -117,7 +117,7 @@ describe('deleting and tokens', () => {
 
 describe('error lines', () => {
   it('401: the PAT was rejected', async () => {
-    const err = await failure(api({ org: 'acme' }, 'ghp_notAPatTheEmulatorKnows0000000000000').listRunners());
+    const err = await failure(api({ org: 'acme' }, 'ghp_fake_unknown_to_the_emulator').listRunners());
     assert.equal(err.exitCode, ExitCode.githubAuth);
     assert.match(err.message, /GitHub rejected the PAT .*put a valid token in GH_PAT/);
   });

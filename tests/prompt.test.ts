@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT } from './support/cli.ts';
 
-const PAT = 'ghp_promptroundtrip0123456789';
+const PAT = 'ghp_fake_prompt_round_trip';
 
 test('prompt answers are saved to .env with mode 0600, comments kept, PAT never echoed', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-prompt-'));

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../emulator/server.ts';
 import { runScript, type ScriptResult } from './cli.ts';
 
-export const PAT = 'ghp_fleetAdminPat0123456789abcdefABCDEF';
-export const READONLY_PAT = 'ghp_fleetReadonlyPat0123456789abcdefAB';
+export const PAT = 'ghp_fake_fleet_admin_pat';
+export const READONLY_PAT = 'ghp_fake_fleet_readonly_pat';
 export const PREFIX = 'lab1-';
 
 export interface Fixture {
