@@ -2,6 +2,7 @@
 // each carrying only its own labels. A malformed entry is an error quoting the
 // entry, never skipped.
 import { ConfigError } from './errors.ts';
+import { isValidResource } from './lock-layout.ts';
 import { boardResourceIdSetting, parseLabels } from './names.ts';
 
 export interface BoardRunner {
@@ -55,16 +56,15 @@ export function parseBoardRunners(
   return boards;
 }
 
-// A resource ID names files in the shared lock directory.
-const RESOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
 function resolveResourceId(board: string, lookup: (setting: string) => string | undefined): string | undefined {
   for (const setting of [boardResourceIdSetting(board), 'RUNNER_RESOURCE_ID']) {
     const value = lookup(setting)?.trim();
     if (!value) continue;
-    if (!RESOURCE_ID.test(value)) {
+    // The wrapper and make locks use the same rule: a resource ID names files in the lock directory.
+    if (!isValidResource(value)) {
       throw new ConfigError(
-        `${setting} '${value}' is not a usable resource ID (letters, digits, '_', '.', '-', at most 100): change ${setting}`,
+        `${setting} '${value}' is not a usable resource ID (letters, digits, '_', '-', at most 64): change ${setting}`,
       );
     }
     return value;

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { parseBoardRunners, type BoardRunner } from './board-runners.ts';
 import { ConfigError } from './errors.ts';
 import { readEnvFile } from './env-file.ts';
+import { defaultLockDir } from './locks.ts';
 import {
   composeProjectName,
   defaultComposeFile,
@@ -87,7 +88,7 @@ export const DEFAULTS = {
   RUNNER_CUSTOM_IMAGE: 'gh-runner-fleet-custom:latest',
   RUNNER_WORKDIR: '_work',
   DISABLE_AUTO_UPDATE: 'false',
-  RUNNER_LOCK_DIR: '/tmp/github-runner-locks',
+  RUNNER_LOCK_DIR: defaultLockDir,
   REG_TOKEN_CACHE_TTL: '300',
   GITHUB_URL: 'https://github.com',
   GITHUB_API_URL: 'https://api.github.com',

@@ -50,6 +50,8 @@ export function timingsFromEnv(env: NodeJS.ProcessEnv = process.env): GitHubTimi
 export interface ClientOptions {
   apiUrl: string;
   pat: string;
+  /** Where HTTP(S)_PROXY/NO_PROXY are read (the environment merged with the env file); default process.env. */
+  proxyEnv?: NodeJS.ProcessEnv;
   timings?: GitHubTimings;
   /** Where rate-limit waits are announced (one line each); default stderr. */
   warn?: (line: string) => void;
@@ -97,8 +99,13 @@ const passThroughGroup = {
 const FleetOctokit = Octokit.plugin(throttling, retry);
 export type GitHubClient = InstanceType<typeof FleetOctokit>;
 
-export function createGitHubClient({ apiUrl, pat, timings = DEFAULT_TIMINGS, warn = defaultWarn }: ClientOptions): GitHubClient {
-  const dispatcher = new EnvHttpProxyAgent();
+export function createGitHubClient({ apiUrl, pat, proxyEnv = process.env, timings = DEFAULT_TIMINGS, warn = defaultWarn }: ClientOptions): GitHubClient {
+  const setting = (...names: string[]) => names.map((name) => proxyEnv[name]).find((value) => value !== undefined && value !== '');
+  const dispatcher = new EnvHttpProxyAgent({
+    httpProxy: setting('http_proxy', 'HTTP_PROXY'),
+    httpsProxy: setting('https_proxy', 'HTTPS_PROXY'),
+    noProxy: setting('no_proxy', 'NO_PROXY'),
+  } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]);
   const proxiedFetch = (input: string | URL, init?: Record<string, unknown>) =>
     undiciFetch(input, { ...(init ?? {}), dispatcher } as Parameters<typeof undiciFetch>[1]);
   const onLimit = (kind: string) => (retryAfter: number, options: { method: string; url: string }, _octokit: unknown, retryCount: number) => {

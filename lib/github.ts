@@ -85,13 +85,18 @@ function scopedCalls(octokit: GitHubClient, scope: Scope) {
   };
 }
 
-export function createRunnerApi(config: Pick<Config, 'scope' | 'pat' | 'githubApiUrl'>, options: RunnerApiOptions = {}): RunnerApi {
+export function createRunnerApi(
+  config: Pick<Config, 'scope' | 'pat' | 'githubApiUrl'> & Partial<Pick<Config, 'proxy'>>,
+  options: RunnerApiOptions = {},
+): RunnerApi {
   const env = options.env ?? process.env;
   const timings = options.timings ?? timingsFromEnv(env);
-  const octokit = createGitHubClient({ apiUrl: config.githubApiUrl, pat: config.pat, timings, ...(options.warn ? { warn: options.warn } : {}) });
+  // Proxy settings from the env file count too (config.proxy already lets the environment win).
+  const proxyEnv = { ...env, ...config.proxy };
+  const octokit = createGitHubClient({ apiUrl: config.githubApiUrl, pat: config.pat, proxyEnv, timings, ...(options.warn ? { warn: options.warn } : {}) });
   const calls = scopedCalls(octokit, config.scope);
   const writes = new MutationQueue(timings.writeIntervalMs);
-  const proxy = proxyFor(config.githubApiUrl, env);
+  const proxy = proxyFor(config.githubApiUrl, proxyEnv);
   const context = (runner?: string): RequestContext => ({
     scope: config.scope,
     apiUrl: config.githubApiUrl,

@@ -125,6 +125,8 @@ describe('validation: one line naming the setting', () => {
     ['kvm gid', { RUNNER_KVM_GID: 'kvm' }, /^RUNNER_KVM_GID 'kvm' is not a non-negative integer/],
     ['device', { BOARD_RUNNER_DEVICES: 'ttyUSB0' }, /^BOARD_RUNNER_DEVICES item 'ttyUSB0' is not host\[:container\]/],
     ['resource id', { BOARD_RUNNERS: 'b:x', RUNNER_RESOURCE_ID: 'a b' }, /^RUNNER_RESOURCE_ID 'a b' is not a usable resource ID/],
+    // the wrapper would refuse it: accepting it here would leave a board runner restart-looping
+    ['resource id with a dot', { BOARD_RUNNERS: 'b:x', RUNNER_RESOURCE_ID_B: 'board.a' }, /^RUNNER_RESOURCE_ID_B 'board.a' is not a usable resource ID \(letters, digits, '_', '-', at most 64\)/],
   ];
   for (const [name, env, expected] of cases) {
     test(name, async () => {

@@ -229,6 +229,17 @@ describe('proxies', () => {
     assert.deepEqual(tunnels, [`127.0.0.1:${emulator.port}`]);
   });
 
+  it('a proxy set only in the env file (config.proxy) is used too', async () => {
+    tunnels.length = 0;
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const fromEnvFile = createRunnerApi(
+      { scope: { org: 'acme' }, pat: PAT, githubApiUrl: emulator.apiUrl, proxy: { HTTP_PROXY: proxyUrl } },
+      { timings: FAST, env: {} },
+    );
+    await fromEnvFile.listRunners();
+    assert.deepEqual(tunnels, [`127.0.0.1:${emulator.port}`]);
+  });
+
   it('an unreachable proxy is named in the error line, without its credentials', async () => {
     const proxyUrl = `http://user:s3cret@127.0.0.1:${await closedPort()}`;
     const saved = { ...process.env };
