@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseBoardRunners, type BoardRunner } from './board-runners.ts';
 import { ConfigError } from './errors.ts';
-import { readEnvFile } from './env-file.ts';
+import { isReadableByOthers, readEnvFile } from './env-file.ts';
 import { defaultLockDir } from './locks.ts';
 import {
   composeProjectName,
@@ -79,6 +79,8 @@ export interface LoadConfigOptions {
   /** Scripts that never call GitHub (compose generation) run without a PAT. */
   requirePat?: boolean;
   hostname?: string;
+  /** Where a warning line goes (default stderr). */
+  warn?: (line: string) => void;
 }
 
 export const DEFAULTS = {
@@ -100,6 +102,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const { envFile, fileValues, get } = await readSettings(env, cwd);
+  const warn = options.warn ?? ((line: string) => process.stderr.write(`warning: ${line}\n`));
+  if (fileValues.GH_PAT && (await isReadableByOthers(envFile))) {
+    warn(`${envFile} holds GH_PAT and other users can read it: chmod 600 ${envFile}`);
+  }
 
   let org = get('ORG');
   let repo = get('REPO');

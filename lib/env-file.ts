@@ -1,13 +1,22 @@
 // Reading and updating the user's .env file. Updates keep every other line and
 // comment as the user wrote them, and land atomically with mode 0600 (the file
 // holds the PAT).
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { parse } from 'dotenv';
 import { writeFileAtomic } from './atomic-write.ts';
 
 export async function readEnvFile(path: string): Promise<Record<string, string> | undefined> {
   const text = await readTextIfExists(path);
   return text === undefined ? undefined : parse(text);
+}
+
+/** Whether users other than the owner can read the file (a PAT must not sit in such a file). */
+export async function isReadableByOthers(path: string): Promise<boolean> {
+  try {
+    return ((await stat(path)).mode & 0o077) !== 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Sets `values` in the env file at `path` (created if missing), leaving every other line untouched. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -60,6 +60,18 @@ describe('config sources', () => {
     assert.match(noOrg.message, /^ORG is not set: set it in the environment or in .*\.env/);
     const noPat = await rejection({ ORG: 'acme' }, dir);
     assert.match(noPat.message, /^GH_PAT is not set/);
+  });
+
+  test('an env file holding GH_PAT that others can read gets one warning line naming the fix', async () => {
+    const dir = await tempDir();
+    const path = join(dir, '.env');
+    await writeFile(path, 'ORG=acme\nGH_PAT=p\n', { mode: 0o644 });
+    const warnings: string[] = [];
+    await loadConfig({ env: {}, cwd: dir, interactive: false, hostname: 'h', warn: (line) => warnings.push(line) });
+    assert.deepEqual(warnings, [`${path} holds GH_PAT and other users can read it: chmod 600 ${path}`]);
+    await chmod(path, 0o600);
+    await loadConfig({ env: {}, cwd: dir, interactive: false, hostname: 'h', warn: (line) => warnings.push(line) });
+    assert.equal(warnings.length, 1, 'no warning once it is private');
   });
 
   test('compose generation runs without a PAT', async () => {

@@ -10,14 +10,16 @@ import { REPO_ROOT } from './support/cli.ts';
 
 const PAT = 'ghp_fake_prompt_round_trip';
 
-test('prompt answers are saved to .env with mode 0600, comments kept, PAT never echoed', async () => {
+test('prompt answers are checked, then saved to .env with mode 0600, comments kept, PAT never echoed', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-prompt-'));
   await writeFile(join(dir, '.env'), '# lab settings\nRUNNER_LABELS=gpu # our label\n', { mode: 0o644 });
   const command = `${process.execPath} --import ${import.meta.resolve('tsx')} ${REPO_ROOT}scripts/generate-compose.ts -n 1 --stdout`;
   const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: dir, env: { PATH: process.env.PATH, TERM: 'xterm' } });
   let screen = '';
   const answers: Array<[RegExp, string]> = [
-    [/GitHub organization/, 'acme\r'],
+    // a typo is refused before anything is saved, then corrected in place
+    [/GitHub organization/, 'ac me\r'],
+    [/is not a GitHub organization name/, `${'\x7f'.repeat(5)}acme\r`],
     [/Repository for repo-scoped runners/, 'widgets\r'],
     [/Personal access token/, `${PAT}\r`],
   ];
