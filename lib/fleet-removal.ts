@@ -3,6 +3,7 @@
 // A runner running a job is skipped (GitHub answers 422) unless forced; names
 // nobody knows are reported without stopping the others.
 import type { Config } from './config.ts';
+import { runnerNameCandidates } from './names.ts';
 import { confirmOrRefuse, listForQuestion } from './confirm.ts';
 import * as docker from './docker.ts';
 import type { FleetContainer } from './docker.ts';
@@ -52,7 +53,7 @@ const stdio: Output = {
 
 /**
  * Which runners `requested` names (all of this prefix when empty, orphans
- * included). A name matches exactly, or with the prefix prepended.
+ * included). Names resolve as for every other command (runnerNameCandidates).
  */
 export function planRemoval(prefix: string, runners: Runner[], containers: FleetContainer[] | undefined, requested: string[]): RemovalPlan {
   const runnerByName = new Map(runners.map((runner) => [runner.name, runner]));
@@ -71,7 +72,7 @@ export function planRemoval(prefix: string, runners: Runner[], containers: Fleet
   const targets: RemovalTarget[] = [];
   const unknown: UnknownName[] = [];
   for (const asked of new Set(requested)) {
-    const name = [asked, `${prefix}${asked}`].find(ours);
+    const name = runnerNameCandidates(prefix, asked).find(ours);
     if (name !== undefined) {
       if (!targets.some((existing) => existing.name === name)) targets.push(target(name));
     } else if (runnerByName.has(asked)) {

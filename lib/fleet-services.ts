@@ -6,6 +6,7 @@ import type { ComposeFile, RunnerSpec } from './compose.ts';
 import type { Config } from './config.ts';
 import { CliError, ConfigError, ExitCode } from './errors.ts';
 import { LABEL } from './fleet-labels.ts';
+import { runnerNameCandidates } from './names.ts';
 
 /** The runners of the existing compose file; an error that says to run init when there is none. */
 export async function readComposeRunners(config: Pick<Config, 'composeFile'>): Promise<RunnerSpec[]> {
@@ -38,15 +39,16 @@ export interface Selection {
 }
 
 /**
- * Resolves names given by the user: the full name, or the part after the
- * prefix (`runner-2`), or a board name. No names selects every runner.
+ * Resolves names given by the user (see runnerNameCandidates). No names
+ * selects every runner.
  */
 export function selectRunners(runners: RunnerSpec[], prefix: string, names: string[]): Selection {
   if (names.length === 0) return { selected: runners, unknown: [] };
   const selected: RunnerSpec[] = [];
   const unknown: string[] = [];
   for (const name of names) {
-    const runner = runners.find((r) => r.name === name || r.name === `${prefix}${name}` || (r.board !== undefined && r.board === name));
+    const candidates = runnerNameCandidates(prefix, name);
+    const runner = candidates.map((candidate) => runners.find((r) => r.name === candidate)).find(Boolean);
     if (!runner) unknown.push(name);
     else if (!selected.includes(runner)) selected.push(runner);
   }

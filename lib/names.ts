@@ -66,6 +66,14 @@ export function normalizePrefix(prefix: string): string {
   return prefix.endsWith('-') ? prefix : `${prefix}-`;
 }
 
+/**
+ * What a name typed on the command line may mean, in order: the full runner
+ * name, the name after the prefix (`runner-2`), or a board/number (`phytiumpi`, `2`).
+ */
+export function runnerNameCandidates(prefix: string, asked: string): string[] {
+  return [asked, `${prefix}${asked}`, `${prefix}runner-${asked}`];
+}
+
 /** `docker-compose.<org>.yml` or `docker-compose.<org>.<repo>.yml`. */
 export function defaultComposeFile(org: string, repo?: string): string {
   return `docker-compose.${scopeSuffix(org, repo)}.yml`;

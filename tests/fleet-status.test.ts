@@ -70,4 +70,11 @@ describe('removal plan', () => {
     assert.deepEqual(plan.unknown.map((entry) => entry.name), ['nope', 'elsewhere-1']);
     assert.match(plan.unknown[1]!.reason, /not a runner of this fleet/);
   });
+
+  it('a board name (or a bare number) resolves like in every other command', () => {
+    const withBoard = [...runners, runner('h-runner-phytiumpi')];
+    const plan = planRemoval('h-', withBoard, containers, ['phytiumpi', '2']);
+    assert.deepEqual(plan.targets.map((target) => target.name), ['h-runner-phytiumpi', 'h-runner-2']);
+    assert.deepEqual(plan.unknown, []);
+  });
 });
