@@ -15,11 +15,18 @@ import { ensureRunnerImage } from './runner-image.ts';
 type Log = (line: string) => void;
 const print: Log = (line) => console.log(line);
 
-/** The number of generic runners this fleet has now, found by container label (else the compose file). */
+/**
+ * The number of generic runners this fleet has now: the highest `runner-<i>`
+ * among its containers (found by label), so that removing runner-2 of four
+ * never drops runner-4 from the compose file; else the compose file's count.
+ */
 export async function currentGenericCount(config: Config): Promise<number | undefined> {
   const containers = await listFleetContainers(config);
-  const generic = containers.filter((c) => c.kind === 'generic').length;
-  if (generic > 0) return generic;
+  const indexes = containers
+    .filter((c) => c.kind === 'generic' && c.name.startsWith(`${config.prefix}runner-`))
+    .map((c) => Number(c.name.slice(`${config.prefix}runner-`.length)))
+    .filter((index) => Number.isInteger(index) && index > 0);
+  if (indexes.length > 0) return Math.max(...indexes);
   try {
     return (await readComposeRunners(config)).filter((r) => r.kind === 'generic').length;
   } catch {

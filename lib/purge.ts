@@ -65,7 +65,13 @@ export async function purgeFleet(config: Config, options: PurgeOptions): Promise
   });
 
   const outcome = await executeRemoval(config, api, plan, { force: options.force, output, dockerApi });
+  // Runners left behind (busy, or Docker unreachable) are still managed through the compose file: keep it.
+  const left = [...outcome.busy, ...outcome.containersLeft];
   for (const [index, file] of files.entries()) {
+    if (file === config.composeFile && left.length > 0) {
+      output.out(`kept ${shown[index]}: ${listForQuestion([...new Set(left)])} still there; run make purge again once they can go`);
+      continue;
+    }
     await rm(file, { force: true, recursive: true });
     output.out(`deleted ${shown[index]}`);
   }
