@@ -143,6 +143,15 @@ export async function dockerBuild(args: string[], what: string): Promise<void> {
   if (result.exitCode !== 0) throw new CliError(`docker build of ${what} failed (exit ${result.exitCode}); see the output above`, ExitCode.failure);
 }
 
+/** `docker pull IMAGE`, progress on stderr; a failure names the setting the image came from. */
+export async function dockerPull(image: string, setting: string): Promise<void> {
+  await ensureDocker();
+  const result = await $({ nothrow: true, stdio: ['ignore', process.stderr, 'inherit'] })`docker pull ${image}`;
+  if (result.exitCode !== 0) {
+    throw new CliError(`could not pull ${image} (exit ${result.exitCode}): check ${setting} and the registry login, or load the image locally`, ExitCode.docker);
+  }
+}
+
 export async function imageExists(image: string): Promise<boolean> {
   await ensureDocker();
   return (await quiet`docker image inspect ${image}`).exitCode === 0;

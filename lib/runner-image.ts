@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { buildWrapper } from '../wrapper/build.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import type { Config } from './config.ts';
-import { dockerBuild, ensureDocker, imageExists, imageId, imageLabel } from './docker.ts';
+import { dockerBuild, dockerPull, ensureDocker, imageExists, imageId, imageLabel } from './docker.ts';
 
 const TOOLKIT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const HASH_LABEL = 'dev.gh-runner-fleet.image-hash';
@@ -41,6 +41,12 @@ export async function ensureRunnerImage(config: Config, options: ImageOptions = 
     await buildWrapper(join(context, 'wrapper'));
     await cp(join(TOOLKIT_ROOT, 'image'), context, { recursive: true });
     const base = hasCustom ? config.customImage : config.baseImage;
+    // Pull a missing base first: its ID is part of the hash, and hashing "absent"
+    // would make the next run see a changed base and rebuild (recreating every runner).
+    if (!hasCustom && !(await imageExists(base))) {
+      log(`Pulling the base image ${base} (RUNNER_IMAGE) …`);
+      await dockerPull(base, 'RUNNER_IMAGE');
+    }
     const hash = await contentHash([
       `base=${base}`,
       hasCustom ? `custom=${await customInputsHash(customDockerfile, dir)}` : 'custom=none',
@@ -54,9 +60,6 @@ export async function ensureRunnerImage(config: Config, options: ImageOptions = 
       return { image: config.fleetImage, hash, built: false };
     }
     if (hasCustom) await buildCustomImage(config, customDockerfile, dir, options.force ?? false, log);
-    else if (!(await imageExists(base))) {
-      log(`Base image ${base} is not present locally; docker will pull it.`);
-    }
     log(`Building ${config.fleetImage} from ${base} …`);
     await dockerBuild(['--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `FLEET_IMAGE_HASH=${hash}`, '-t', config.fleetImage, ...(options.force ? ['--no-cache'] : []), context], 'the runner image');
     await recordHash(config, hash);

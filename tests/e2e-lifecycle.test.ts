@@ -155,17 +155,18 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
   });
 
   test('rm one runner: container, volumes and registration gone, the rest untouched', async () => {
-    await ok('remove.ts', ['-y', runner('2')]);
-    assert.equal(await containerState(runner('2')), undefined);
-    assert.ok(!(await volumesOf()).some((v) => v.startsWith(`${runner('2')}-`)));
-    assert.ok(!registered().some((r) => r.name === runner('2')));
+    await ok('remove.ts', ['-y', runner('1')]);
+    assert.equal(await containerState(runner('1')), undefined);
+    assert.ok(!(await volumesOf()).some((v) => v.startsWith(`${runner('1')}-`)));
+    assert.ok(!registered().some((r) => r.name === runner('1')));
     assert.equal(registered().length, 3);
+    assert.equal((await containerState(runner('2')))?.running, true);
   });
 
-  test('compose keeps the current generic count (found by label)', async () => {
+  test('compose keeps the fleet’s generic runners (highest index, found by label): runner-2 is not dropped', async () => {
     await ok('compose.ts');
     const services = Object.keys(parse(await readFile(join(dir, `docker-compose.${ORG}.yml`), 'utf8')).services);
-    assert.deepEqual(services, [runner('1'), runner('pi'), runner('roc')]);
+    assert.deepEqual(services, [runner('1'), runner('2'), runner('pi'), runner('roc')]);
   });
 
   test('a Dockerfile edit triggers exactly one rebuild; no edit, none', async () => {
