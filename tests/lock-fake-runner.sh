@@ -8,6 +8,9 @@
 #   FAKE_DIR   where it writes events (one line each) and worker-RUN.pid
 #   FAKE_JOBS  space-separated RUN_ID:SECONDS, run in order
 #   FAKE_STAY  1: stay up after the jobs until signalled
+# Like Runner.Listener it applies $RUNNER_HOME/.env (when RUNNER_HOME is set)
+# over its environment at start: KEY=VALUE per line, split at the first '=',
+# an empty value unsets (lines whose key is no shell name are skipped here).
 set -u
 
 events="$FAKE_DIR/events"
@@ -27,6 +30,16 @@ if [ "${1:-}" = worker ]; then
   bash "$ACTIONS_RUNNER_HOOK_JOB_COMPLETED" >> "$FAKE_DIR/job-$run.log" 2>&1
   echo "completed $run $(now)" >> "$events"
   exit 0
+fi
+
+if [ -n "${RUNNER_HOME:-}" ] && [ -f "$RUNNER_HOME/.env" ]; then
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in *=*) ;; *) continue ;; esac
+    key=${line%%=*}
+    case "$key" in ''|[!A-Za-z_]*|*[!A-Za-z0-9_]*) continue ;; esac
+    value=${line#*=}
+    if [ -z "$value" ]; then unset "$key"; else export "$key=$value"; fi
+  done < "$RUNNER_HOME/.env"
 fi
 
 worker=""

@@ -2,7 +2,7 @@
 // tests/lock-fake-runner.sh, which stands in for actions/runner.
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
-import { chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stop as stopEsbuild } from 'esbuild';
 import { afterEach, before, describe, test } from 'node:test';
@@ -53,6 +53,7 @@ async function startWrapper(lockDir: string, env: Record<string, string>, args: 
       RUNNER_LOCK_STALE_MS: '2000',
       RUNNER_LOCK_POLL_MS: '100',
       RUNNER_LOCK_PROGRESS_MS: '300',
+      RUNNER_HOME: fakeDir, // the runner's .env would be there; none unless a test writes one
       FAKE_DIR: fakeDir,
       ...env,
     },
@@ -73,6 +74,31 @@ function waitForEvent(w: Wrapper, prefix: string, timeoutMs = 15_000): Promise<s
 }
 
 const contender = startContender;
+
+/** Runs one of the built hooks the way a job's worker would (the worker is this test process, its parent). */
+function runHook(kind: 'started' | 'completed', socket: string, runId: string): Promise<{ code: number | null; out: string }> {
+  const child = spawnGroup('bash', [join(built, `hooks/job-${kind}.sh`)], {
+    env: {
+      ...process.env,
+      RUNNER_FLEET_SOCKET: socket,
+      RUNNER_FLEET_NODE: process.execPath,
+      RUNNER_NAME: 'runner-1',
+      GITHUB_RUN_ID: runId,
+      GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_REPOSITORY: 'org/repo',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, out })));
+}
+
+/** A user hook that records its tag, run and whether the lock is held when it runs. */
+function probeHook(lockDir: string, tag: string): string {
+  return `#!/bin/sh\nif [ -e "${lockDir}/board-a.holder.json" ]; then h=held; else h=free; fi\necho "${tag} run=$GITHUB_RUN_ID lock=$h $(date +%s%N)" >> "$FAKE_DIR/events"\n`;
+}
 
 async function lockIsFree(dir: string): Promise<boolean> {
   const state = await readResource(dir, 'board-a');
@@ -209,6 +235,110 @@ describe('wrapper entrypoint', () => {
     // poll is 100 ms; far below the 2 s stale window that a crash of the whole container would need
     assert.ok(got.t - killedAt < 1500, `next waited ${(got.t - killedAt).toFixed(0)} ms`);
     assert.match(await readFile(join(lockDir, 'locks.log'), 'utf8'), /released-by-wrapper.*worker process \d+ exited/);
+    w.child.kill('SIGTERM');
+    await w.exited;
+  });
+  test("hooks set in the runner's .env are moved out of the way and chained, also after a restart", limit, async () => {
+    const lockDir = await tempDir('lockw-');
+    const home = await tempDir('lockw-home-');
+    const hooks = await tempDir('lockw-hooks-');
+    for (const tag of ['file-started', 'file-completed', 'env-started']) {
+      await writeFile(join(hooks, `${tag}.sh`), probeHook(lockDir, tag), { mode: 0o755 });
+    }
+    const envFile = join(home, '.env');
+    await writeFile(
+      envFile,
+      `# my runner\nLANG=C.UTF-8\nACTIONS_RUNNER_HOOK_JOB_STARTED=${join(hooks, 'file-started.sh')}\n\n` +
+        `ACTIONS_RUNNER_HOOK_JOB_COMPLETED=${join(hooks, 'file-completed.sh')}\nJAVA_HOME=/opt/java\n`,
+    );
+    await chmod(envFile, 0o640);
+    // The environment's hook loses to the file's, as it would in the runner.
+    const env = { RUNNER_HOME: home, FAKE_JOBS: '100:0', FAKE_STAY: '1', ACTIONS_RUNNER_HOOK_JOB_STARTED: join(hooks, 'env-started.sh') };
+    const w = await startWrapper(lockDir, env);
+    await waitForEvent(w, 'completed 100');
+    const seen = async (x: Wrapper): Promise<string[]> => (await events(x)).filter((e) => !e.startsWith('listening')).map((e) => e.replace(/ \d{15,}$/, ''));
+    assert.deepEqual(await seen(w), ['file-started run=100 lock=held', 'start 100', 'end 100', 'file-completed run=100 lock=held', 'completed 100']);
+    assert.ok(await lockIsFree(lockDir), 'run 100 left the lock held');
+    const text = await readFile(envFile, 'utf8');
+    assert.doesNotMatch(text, /^ACTIONS_RUNNER_HOOK_JOB_/m);
+    assert.match(text, /^# my runner\nLANG=C\.UTF-8\n(#.*\n)?RUNNER_FLEET_USER_HOOK_JOB_STARTED=.*file-started\.sh\n\n(#.*\n)?RUNNER_FLEET_USER_HOOK_JOB_COMPLETED=.*file-completed\.sh\nJAVA_HOME=\/opt\/java\n$/);
+    assert.equal((await stat(envFile)).mode & 0o777, 0o640);
+    const moves = w.stderr().split('\n').filter((l) => l.includes('moved ACTIONS_RUNNER_HOOK_JOB_STARTED and ACTIONS_RUNNER_HOOK_JOB_COMPLETED'));
+    assert.equal(moves.length, 1, w.stderr());
+    assert.match(moves[0]!, /\.env .*unlocked/);
+    w.child.kill('SIGTERM');
+    await w.exited;
+
+    // The volume keeps the moved lines: after a restart the hooks still run, chained.
+    const again = await startWrapper(lockDir, { ...env, FAKE_JOBS: '101:0' });
+    await waitForEvent(again, 'completed 101');
+    assert.deepEqual(await seen(again), ['file-started run=101 lock=held', 'start 101', 'end 101', 'file-completed run=101 lock=held', 'completed 101']);
+    assert.doesNotMatch(again.stderr(), /moved/);
+    assert.equal(await readFile(envFile, 'utf8'), text);
+    again.child.kill('SIGTERM');
+    await again.exited;
+  });
+
+  test("refuses to start when the runner's .env sets a hook and cannot be rewritten", limit, async () => {
+    const base = await tempDir('lockw-envro-');
+    const home = join(base, 'home');
+    await mkdir(home, { mode: 0o755 }); // root's: 'nobody' cannot replace files in it
+    const envFile = join(home, '.env');
+    const original = 'LANG=C.UTF-8\nACTIONS_RUNNER_HOOK_JOB_STARTED=/hooks/start.sh\n';
+    await writeFile(envFile, original, { mode: 0o644 });
+    const marker = join(base, 'runner-started');
+    const runner = join(base, 'runner.sh');
+    await writeFile(runner, `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+    const r = runSync(join(built, 'entrypoint'), [], {
+      encoding: 'utf8',
+      uid: 65534,
+      gid: 65534,
+      env: {
+        ...process.env,
+        RUNNER_RESOURCE_ID: 'board-a',
+        RUNNER_LOCK_DIR: await tempDir('lockw-'),
+        RUNNER_HOME: home,
+        RUNNER_SCRIPT: runner,
+        RUNNER_FLEET_SOCKET: join(base, 'wrapper.sock'),
+      },
+    });
+    assert.equal(r.status, 2, `exit ${r.status} ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /\.env sets ACTIONS_RUNNER_HOOK_JOB_STARTED, .*board-a unlocked, .*cannot rewrite it \(EACCES\): rename/);
+    await assert.rejects(stat(marker), 'the runner was started');
+    assert.equal(await readFile(envFile, 'utf8'), original);
+  });
+
+  test('a hook socket deleted or replaced by a job is re-created: the next job still gets the lock', limit, async () => {
+    const lockDir = await tempDir('lockw-');
+    const socketDir = join(await tempDir('lockw-sock-'), 'runner-fleet');
+    const socket = join(socketDir, 'wrapper.sock');
+    const w = await startWrapper(lockDir, { FAKE_STAY: '1', RUNNER_FLEET_SOCKET: socket });
+    await waitForEvent(w, 'listening');
+    await eventually('the hook socket', async () => ((await stat(socket).catch(() => undefined))?.isSocket() ? true : undefined));
+
+    // A job cleans /tmp: the socket's directory goes. The next job's hook runs at once.
+    await rm(socketDir, { recursive: true, force: true });
+    const first = await runHook('started', socket, '200');
+    assert.equal(first.code, 0, first.out);
+    assert.match(first.out, /lock acquired/);
+    assert.equal((await readResource(lockDir, 'board-a')).holder?.runId, '200');
+    assert.match((await runHook('completed', socket, '200')).out, /lock released/);
+    assert.ok(await lockIsFree(lockDir));
+
+    // Something else put in its place.
+    await rm(socket, { force: true });
+    await writeFile(socket, 'not a socket');
+    const second = await runHook('started', socket, '201');
+    assert.equal(second.code, 0, second.out);
+    assert.equal((await readResource(lockDir, 'board-a')).holder?.runId, '201');
+    assert.match((await runHook('completed', socket, '201')).out, /lock released/);
+
+    const logged = w.stderr().split('\n').filter((l) => l.includes(`hook socket ${socket}`));
+    assert.equal(logged.length, 2, w.stderr());
+    assert.match(logged[0]!, /was deleted .*listening on it again/);
+    assert.match(logged[1]!, /was replaced .*listening on it again/);
     w.child.kill('SIGTERM');
     await w.exited;
   });

@@ -1,6 +1,7 @@
 // The wrapper's settings, all from the container environment, validated once.
 import { hostname } from 'node:os';
 import { ConfigError } from '../lib/errors.ts';
+import { RUNNER_HOME, RUNNER_SCRIPT } from '../lib/image-layout.ts';
 import { isValidResource } from '../lib/lock-layout.ts';
 import { defaultLockDir } from '../lib/locks.ts';
 
@@ -9,6 +10,8 @@ export interface WrapperConfig {
   resource?: string;
   lockDir: string;
   runnerScript: string;
+  /** The runner's root: Runner.Listener applies `.env` there over its environment. */
+  runnerHome: string;
   runnerName: string;
   staleMs: number;
   updateMs: number;
@@ -43,7 +46,8 @@ export function loadWrapperConfig(env: NodeJS.ProcessEnv = process.env): Wrapper
   return {
     resource,
     lockDir: env.RUNNER_LOCK_DIR || defaultLockDir,
-    runnerScript: env.RUNNER_SCRIPT || '/home/runner/run.sh',
+    runnerScript: env.RUNNER_SCRIPT || RUNNER_SCRIPT,
+    runnerHome: env.RUNNER_HOME || RUNNER_HOME,
     runnerName: env.RUNNER_NAME || hostname(),
     staleMs,
     updateMs,

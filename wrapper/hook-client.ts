@@ -1,6 +1,6 @@
 // The job hooks' side: runs inside the job's worker (via hooks/*.sh), asks the
 // wrapper to acquire or release, and prints progress to the job log.
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { JobInfo, LockIdentity } from '../lib/lock-layout.ts';
 import { findWorker } from './process-watch.ts';
 import { onLines, send, type HolderSummary, type Reply, type Request } from './protocol.ts';
@@ -28,16 +28,47 @@ function describeHolder(h: HolderSummary | undefined): string {
   return `held by ${h.runner || 'unknown runner'} (${repo}, run ${h.runId} attempt ${h.attempt}) since ${h.since}`;
 }
 
+/**
+ * How long a hook keeps trying to reach the wrapper: a socket deleted by a job
+ * is re-created within RUNNER_LOCK_POLL_MS, and the hook must not fail the job
+ * for that window.
+ */
+function connectWaitMs(env: NodeJS.ProcessEnv): number {
+  const poll = Number(env.RUNNER_LOCK_POLL_MS);
+  return Math.max(5000, 4 * (Number.isInteger(poll) && poll > 0 ? poll : 500));
+}
+
+/** Connects, retrying while the socket is missing or nobody listens on it, until `waitMs` is over. */
+async function connectRetrying(socketPath: string, waitMs: number): Promise<Socket> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const socket = connect(socketPath);
+        socket.once('connect', () => {
+          socket.off('error', reject);
+          resolve(socket);
+        });
+        socket.once('error', reject);
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ECONNREFUSED') || Date.now() >= deadline) {
+        throw new Error(`the runner-fleet wrapper is not reachable at ${socketPath} (${code}): is /opt/runner-fleet/entrypoint the container's entrypoint?`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 /** Sends one request and feeds every reply to `onReply` until the wrapper closes the connection. */
-function exchange(socketPath: string, request: Request, onReply: (r: Reply) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(socketPath);
-    socket.once('connect', () => send(socket, request));
+async function exchange(socketPath: string, request: Request, onReply: (r: Reply) => void, waitMs: number): Promise<void> {
+  const socket = await connectRetrying(socketPath, waitMs);
+  await new Promise<void>((resolve, reject) => {
     onLines(socket, (value) => onReply(value as Reply));
-    socket.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new Error(`the runner-fleet wrapper is not reachable at ${socketPath} (${err.code}): is /opt/runner-fleet/entrypoint the container's entrypoint?`)),
-    );
+    socket.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`the connection to the runner-fleet wrapper at ${socketPath} failed (${err.code})`)));
     socket.once('close', () => resolve());
+    send(socket, request);
   });
 }
 
@@ -50,7 +81,7 @@ export async function hookStarted(hookParentPid: number, env: NodeJS.ProcessEnv 
     await exchange(socketPath, { op: 'acquire', job: jobFromEnv(env), workerPid }, (r) => {
       if (r.type === 'waiting') print(`${r.resource}: waiting, place ${r.place} in queue; ${describeHolder(r.holder)}`);
       else outcome = r;
-    });
+    }, connectWaitMs(env));
   } catch (err) {
     print(`error: ${(err as Error).message}`);
     return 1;
@@ -74,7 +105,7 @@ export async function hookCompleted(env: NodeJS.ProcessEnv = process.env): Promi
         print(r.lost ? `warning: ${r.resource}: the lock had been lost during the job (${r.lost})` : `${r.resource}: lock released`);
       } else if (r.type === 'ignored') print(`${r.resource}: nothing released (${r.reason})`);
       else if (r.type === 'error') print(`warning: ${r.message}`);
-    });
+    }, connectWaitMs(env));
   } catch (err) {
     print(`warning: ${(err as Error).message}`);
   }

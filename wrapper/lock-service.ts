@@ -3,12 +3,13 @@
 // waiting request and one held lock. Release paths: the completed hook (same
 // identity only), the worker process exiting, a newer job on this runner,
 // and shutdown.
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { appendLockLog, readResource } from '../lib/locks.ts';
 import { describeIdentity, sameIdentity, type JobInfo, type LockIdentity } from '../lib/lock-layout.ts';
 import type { WrapperConfig } from './config.ts';
+import { errorCode } from './files.ts';
 import { isAlive, processRef, type ProcessRef } from './process-watch.ts';
 import { onLines, send, type Reply, type Request } from './protocol.ts';
 import { acquireLock, type HeldLock } from './resource-lock.ts';
@@ -190,11 +191,19 @@ function isRequest(value: unknown): value is Request {
   return op === 'acquire' || op === 'release' || op === 'status';
 }
 
-/** Serves the hooks: one request per connection. */
-export async function serveHooks(service: LockService, socketPath: string): Promise<Server> {
-  await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
-  await rm(socketPath, { force: true }); // left by a previous run of this container
-  const server = createServer((socket: Socket) => {
+export interface HookServer {
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the hooks: one request per connection. The socket lives in a
+ * directory a job can delete or replace (jobs run as the runner's user, and
+ * many CI jobs clean /tmp): every `checkMs` the path is checked, and when it is
+ * no longer our socket we listen on it again. Connections already open (a
+ * hook waiting for the lock) are not affected.
+ */
+export async function serveHooks(service: LockService, socketPath: string, o: { checkMs: number; log: Logger }): Promise<HookServer> {
+  const onConnection = (socket: Socket): void => {
     const gone = new AbortController();
     socket.on('close', () => gone.abort());
     socket.on('error', () => gone.abort());
@@ -204,13 +213,72 @@ export async function serveHooks(service: LockService, socketPath: string): Prom
       handled = true;
       void handleRequest(service, value, socket, gone.signal);
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => resolve());
-  });
-  await chmod(socketPath, 0o666).catch(() => undefined);
-  return server;
+  };
+  const listen = async (): Promise<{ server: Server; id: string }> => {
+    await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
+    await rm(socketPath, { force: true }); // left by a previous run of this container, or put there by a job
+    const server = createServer(onConnection);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => resolve());
+    });
+    await chmod(socketPath, 0o666).catch(() => undefined);
+    const id = await socketState(socketPath);
+    if (!/^\d+:\d+$/.test(id)) {
+      server.close();
+      throw new Error(`${socketPath} is ${id} right after listening`);
+    }
+    return { server, id };
+  };
+
+  let current: { server: Server; id: string } | undefined = await listen();
+  let busy = false;
+  let lastFailure = '';
+  const ensure = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    try {
+      let what = 'could not be re-created earlier';
+      if (current) {
+        const state = await socketState(socketPath);
+        if (state === current.id) return;
+        what = state === 'missing' ? 'was deleted' : 'was replaced';
+        // Closing a unix socket server unlinks its path: close the old one before listening again.
+        current.server.close();
+        current = undefined;
+      }
+      try {
+        current = await listen();
+        lastFailure = '';
+        o.log(`hook socket ${socketPath} ${what} (by a job cleaning up?): listening on it again`);
+      } catch (err) {
+        const failure = `hook socket ${socketPath} ${what} and cannot be re-created (${errorCode(err) ?? (err as Error).message}): retrying every ${o.checkMs} ms; jobs cannot take the lock meanwhile`;
+        if (failure !== lastFailure) o.log(failure);
+        lastFailure = failure;
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void ensure(), o.checkMs);
+  timer.unref();
+  return {
+    async close(): Promise<void> {
+      clearInterval(timer);
+      current?.server.close();
+      current = undefined;
+    },
+  };
+}
+
+/** The socket file at `path` as device:inode, or why there is none. */
+async function socketState(path: string): Promise<string> {
+  try {
+    const info = await lstat(path);
+    return info.isSocket() ? `${info.dev}:${info.ino}` : 'not a socket';
+  } catch (err) {
+    return errorCode(err) === 'ENOENT' ? 'missing' : `unreadable (${errorCode(err)})`;
+  }
 }
 
 async function handleRequest(service: LockService, req: Request, socket: Socket, gone: AbortSignal): Promise<void> {

@@ -1,6 +1,8 @@
-// Is the job's worker process still there? Read from /proc, because the
-// wrapper is PID 1 and inherits orphans it cannot reap: a dead worker may
-// linger as a zombie, which kill(pid, 0) would call alive.
+// Is the job's worker process still there? Read from /proc, because a dead
+// worker may linger as a zombie, which kill(pid, 0) would call alive: when the
+// wrapper is PID 1 (`docker run` without --init) it inherits orphaned workers
+// and never reaps them (Node waits only for its own children). Under compose
+// (`init: true`) docker-init is PID 1 and reaps them, and /proc still answers.
 import { readFileSync } from 'node:fs';
 
 export interface ProcessRef {

@@ -1,25 +1,38 @@
-// The wrapper as PID 1: runs the runner as a child, forwards stop signals,
-// gives it a grace period, and makes sure the lock is free when it goes.
+// The container's main process: runs the runner as a child, forwards stop
+// signals, gives it a grace period, and makes sure the lock is free when it
+// goes. Under compose (`init: true`) docker-init is PID 1: it forwards the
+// stop signals here and reaps orphans. Under a plain `docker run` without
+// --init this process is PID 1 itself: the signal handlers below are then what
+// makes `docker stop` work (PID 1 ignores signals it has no handler for), and
+// orphans it inherits are never reaped (Node waits only for its own children).
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { constants } from 'node:os';
 import { ConfigError } from '../lib/errors.ts';
 import type { WrapperConfig } from './config.ts';
 import { checkLockDir } from './lock-dir-check.ts';
-import { LockService, serveHooks, type Logger } from './lock-service.ts';
+import { LockService, serveHooks, type HookServer, type Logger } from './lock-service.ts';
+import { adoptEnvFileHooks, hookKinds, runnerHookVar, userHookVar, type FileHooks, type HookKind } from './runner-env-file.ts';
 
-const hookNames = { started: 'ACTIONS_RUNNER_HOOK_JOB_STARTED', completed: 'ACTIONS_RUNNER_HOOK_JOB_COMPLETED' } as const;
+export function ourHooks(hooksDir: string): Record<HookKind, string> {
+  return { started: join(hooksDir, 'job-started.sh'), completed: join(hooksDir, 'job-completed.sh') };
+}
 
-/** The runner's environment: our hooks in place, the user's hooks kept to be chained by ours. */
-export function hookEnv(env: NodeJS.ProcessEnv, hooksDir: string, socketPath: string): Record<string, string> {
+/**
+ * The runner's environment: our hooks in place, the user's hooks kept to be
+ * chained by ours. A hook set in the runner's .env (`fromFile`, null: unset
+ * there) wins over the environment's, as it would for the runner.
+ */
+export function hookEnv(env: NodeJS.ProcessEnv, hooksDir: string, socketPath: string, fromFile: FileHooks = {}): Record<string, string> {
   const out: Record<string, string> = { RUNNER_FLEET_SOCKET: socketPath, RUNNER_FLEET_NODE: process.execPath };
-  for (const [kind, name] of Object.entries(hookNames)) {
-    const ours = join(hooksDir, `job-${kind}.sh`);
-    const theirs = env[name];
-    out[name] = ours;
-    if (theirs && theirs !== ours) out[`RUNNER_FLEET_USER_HOOK_JOB_${kind.toUpperCase()}`] = theirs;
+  const ours = ourHooks(hooksDir);
+  for (const kind of hookKinds) {
+    const file = fromFile[kind];
+    const theirs = file !== undefined ? file : env[runnerHookVar[kind]];
+    out[runnerHookVar[kind]] = ours[kind];
+    if (theirs && theirs !== ours[kind]) out[userHookVar[kind]] = theirs;
+    else if (file !== undefined) out[userHookVar[kind]] = ''; // the file says: no user hook
   }
   return out;
 }
@@ -31,13 +44,15 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
 
 export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, log: Logger): Promise<number> {
   let service: LockService | undefined;
-  let server: Server | undefined;
+  let server: HookServer | undefined;
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (cfg.resource) {
     await checkLockDir(cfg.lockDir); // a runner must not take jobs it could not lock for
+    // Hooks in the runner's .env would replace ours when the runner starts: move them first.
+    const fromFile = await adoptEnvFileHooks(join(cfg.runnerHome, '.env'), ourHooks(hooksDir), cfg.resource, log);
     service = new LockService({ ...cfg, resource: cfg.resource }, log);
-    server = await serveHooks(service, cfg.socketPath);
-    Object.assign(env, hookEnv(process.env, hooksDir, cfg.socketPath));
+    server = await serveHooks(service, cfg.socketPath, { checkMs: cfg.pollMs, log });
+    Object.assign(env, hookEnv(process.env, hooksDir, cfg.socketPath, fromFile));
     log(`lock on ${cfg.resource} in ${cfg.lockDir} (stale after ${cfg.staleMs} ms)`);
   }
 
@@ -65,7 +80,7 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, log:
   }).finally(async () => {
     clearTimeout(grace);
     await service?.shutdown(stopping ? 'runner stopped by a signal' : 'runner exited');
-    server?.close();
+    await server?.close();
     await rm(cfg.socketPath, { force: true }).catch(() => undefined);
   });
   process.off('SIGTERM', onSignal);
