@@ -74,6 +74,7 @@ export async function waitUntilOnline(api: RunnerApi, names: string[], log: Log,
 
 /** make start: register unconfigured runners, then start them (restarting ones that waited for it). */
 export async function startRunners(config: Config, runners: RunnerSpec[], log: Log = print): Promise<void> {
+  await ensureLockDirFor(config, runners, log);
   const report = await registerRunners(config, runners, { log });
   requireRegistered(report);
   await composeOrFail(config, ['up', '-d', '--no-deps', ...runners.map((r) => r.name)], 'up');
@@ -101,7 +102,8 @@ export async function stopRunners(config: Config, runners: RunnerSpec[], options
   await composeOrFail(config, ['stop', ...runners.map((r) => r.name)], 'stop');
 }
 
-export async function restartRunners(config: Config, runners: RunnerSpec[]): Promise<void> {
+export async function restartRunners(config: Config, runners: RunnerSpec[], log: Log = print): Promise<void> {
+  await ensureLockDirFor(config, runners, log);
   await composeOrFail(config, ['restart', ...runners.map((r) => r.name)], 'restart');
 }
 
@@ -119,19 +121,34 @@ async function drainThenStop(config: Config, api: RunnerApi, name: string, pollM
   log(`${name}: stopped`);
 }
 
-/** The shared lock directory on the host: created 0777 without the sticky bit (see wrapper/). */
+/**
+ * The shared lock directory on the host: 0777 without the sticky bit, so every
+ * org's runner UID can queue and clear a stale lock. Created when missing, and
+ * repaired when Docker re-created it root-owned 0755 (e.g. /tmp cleared at boot).
+ */
 export async function ensureLockDir(path: string, log: Log): Promise<void> {
+  let mode: number | undefined;
   try {
     const info = await stat(path);
     if (!info.isDirectory()) throw new CliError(`RUNNER_LOCK_HOST_PATH ${path} is not a directory: point RUNNER_LOCK_HOST_PATH at a directory`, ExitCode.config);
-    return;
+    mode = info.mode & 0o7777;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  await mkdir(path, { recursive: true });
-  // Every runner UID of every org must be able to clear a stale lock: no sticky bit.
-  await chmod(path, 0o777);
-  log(`Created the shared lock directory ${path} (mode 0777)`);
+  if (mode === 0o777) return;
+  if (mode === undefined) await mkdir(path, { recursive: true });
+  try {
+    await chmod(path, 0o777);
+  } catch {
+    const shown = mode === undefined ? 'just created' : `mode ${mode.toString(8).padStart(4, '0')}`;
+    throw new CliError(`RUNNER_LOCK_HOST_PATH ${path} (${shown}) must be mode 0777 for the runners: run sudo chmod 0777 ${path}`, ExitCode.config);
+  }
+  log(mode === undefined ? `Created the shared lock directory ${path} (mode 0777)` : `Set the shared lock directory ${path} to mode 0777 (was ${mode.toString(8).padStart(4, '0')})`);
+}
+
+/** Board runners with a resource ID need the lock directory before they start. */
+async function ensureLockDirFor(config: Config, runners: RunnerSpec[], log: Log): Promise<void> {
+  if (runners.some((runner) => runner.resourceId)) await ensureLockDir(config.lockHostPath, log);
 }
 
 async function noteDroppedRunners(config: Config, runners: RunnerSpec[], log: Log): Promise<void> {

@@ -1,7 +1,7 @@
 // What the toolkit does on the host before any container starts: the shared
 // lock directory, and one clear line when Docker is missing or not answering.
 import assert from 'node:assert/strict';
-import { mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -18,7 +18,15 @@ test('the lock directory is created 0777 without the sticky bit, so every org’
   assert.deepEqual(lines, [`Created the shared lock directory ${dir} (mode 0777)`]);
 
   await ensureLockDir(dir, (line) => lines.push(line));
-  assert.equal(lines.length, 1, 'an existing directory is left as it is');
+  assert.equal(lines.length, 1, 'a directory already right is left as it is');
+
+  // After a reboot cleared /tmp, dockerd re-creates a bind source root-owned 0755; a sticky bit blocks other UIDs.
+  for (const wrong of [0o755, 0o1777]) {
+    await chmod(dir, wrong);
+    await ensureLockDir(dir, (line) => lines.push(line));
+    assert.equal((await stat(dir)).mode & 0o7777, 0o777);
+    assert.match(lines.at(-1)!, new RegExp(`^Set the shared lock directory .* to mode 0777 \\(was ${wrong.toString(8).padStart(4, '0')}\\)$`));
+  }
 
   const file = join(base, 'not-a-dir');
   await writeFile(file, '');
