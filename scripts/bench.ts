@@ -1,24 +1,23 @@
+#!/usr/bin/env -S node --import tsx
 // `make bench`: hand-over latency and fairness of the board lock with 4
 // contenders that take it in a loop, each re-asking as soon as it releases,
 // as processes on this host and as containers sharing a bind-mounted lock
 // directory (the contender bundled and run by the image's own node).
-//   bench [--json] [--rounds N] [--hold-ms MS] [--mode processes|containers ...] [--image IMAGE]
+//   ./scripts/bench.ts [--json] [--rounds N] [--hold-ms MS] [--mode processes|containers ...] [--image IMAGE]
 // --json prints one object: {processes: {handoff_ms: {p50, p99, max},
 // longest_run, max_wait_ms, out_of_order}, containers: {...}}; a mode that
 // cannot run here (no Docker, no image) is {skipped: "why"}, never faked.
-import { parseArgs } from 'node:util';
 import { analyse, DEFAULT_BENCH_IMAGE, formatTable, launchers, type BenchOptions, type ModeOutcome } from '../lib/bench.ts';
 import { ConfigError, runCli } from '../lib/errors.ts';
+import { parseScriptArgs } from '../lib/script-args.ts';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      json: { type: 'boolean', default: false },
-      mode: { type: 'string', multiple: true },
-      rounds: { type: 'string', default: '50' },
-      'hold-ms': { type: 'string', default: '5' },
-      image: { type: 'string', default: DEFAULT_BENCH_IMAGE },
-    },
+  const { values } = parseScriptArgs({
+    json: { type: 'boolean', default: false },
+    mode: { type: 'string', multiple: true },
+    rounds: { type: 'string', default: '50' },
+    'hold-ms': { type: 'string', default: '5' },
+    image: { type: 'string', default: DEFAULT_BENCH_IMAGE },
   });
   const opts: BenchOptions = { contenders: 4, rounds: Number(values.rounds), holdMs: Number(values['hold-ms']), image: values.image ?? DEFAULT_BENCH_IMAGE };
   if (!Number.isInteger(opts.rounds) || opts.rounds < 1 || !(opts.holdMs >= 0)) throw new ConfigError('--rounds must be a positive whole number and --hold-ms >= 0');

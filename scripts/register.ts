@@ -3,7 +3,7 @@
 //   ./scripts/register.ts                 every unconfigured runner
 //   ./scripts/register.ts runner-2 pi     just these
 import { loadConfig } from '../lib/config.ts';
-import { runCli } from '../lib/errors.ts';
+import { ExitCode, runCli } from '../lib/errors.ts';
 import { selectFleetRunners } from '../lib/fleet-services.ts';
 import { registerRunners, requireRegistered } from '../lib/registration.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
@@ -13,5 +13,5 @@ await runCli(async () => {
   const config = await loadConfig();
   const { selected, unknown } = await selectFleetRunners(config, positionals);
   requireRegistered(await registerRunners(config, selected));
-  return unknown.length ? 1 : 0; // the valid ones were handled
+  return unknown.length ? ExitCode.config : ExitCode.ok; // the valid ones were handled
 });

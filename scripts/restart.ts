@@ -2,7 +2,7 @@
 // Restarts runners (all, or the ones named).
 //   ./scripts/restart.ts [names…]
 import { loadConfig } from '../lib/config.ts';
-import { runCli } from '../lib/errors.ts';
+import { ExitCode, runCli } from '../lib/errors.ts';
 import { restartRunners } from '../lib/fleet-lifecycle.ts';
 import { selectFleetRunners } from '../lib/fleet-services.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
@@ -12,5 +12,5 @@ await runCli(async () => {
   const config = await loadConfig({ requirePat: false });
   const { selected, unknown } = await selectFleetRunners(config, positionals);
   await restartRunners(config, selected);
-  return unknown.length ? 1 : 0; // the valid ones were handled
+  return unknown.length ? ExitCode.config : ExitCode.ok; // the valid ones were handled
 });

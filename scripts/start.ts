@@ -2,7 +2,7 @@
 // Starts runners (all, or the ones named), registering unconfigured ones first.
 //   ./scripts/start.ts [names…]
 import { loadConfig } from '../lib/config.ts';
-import { runCli } from '../lib/errors.ts';
+import { ExitCode, runCli } from '../lib/errors.ts';
 import { startRunners } from '../lib/fleet-lifecycle.ts';
 import { selectFleetRunners } from '../lib/fleet-services.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
@@ -12,5 +12,5 @@ await runCli(async () => {
   const config = await loadConfig();
   const { selected, unknown } = await selectFleetRunners(config, positionals);
   await startRunners(config, selected);
-  return unknown.length ? 1 : 0; // the valid ones were handled
+  return unknown.length ? ExitCode.config : ExitCode.ok; // the valid ones were handled
 });

@@ -3,7 +3,7 @@
 //   ./scripts/stop.ts [names…]
 //   ./scripts/stop.ts --drain [names…]   wait until GitHub shows each idle first
 import { loadConfig } from '../lib/config.ts';
-import { runCli } from '../lib/errors.ts';
+import { ExitCode, runCli } from '../lib/errors.ts';
 import { stopRunners } from '../lib/fleet-lifecycle.ts';
 import { selectFleetRunners } from '../lib/fleet-services.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
@@ -13,5 +13,5 @@ await runCli(async () => {
   const config = await loadConfig({ requirePat: values.drain ?? false });
   const { selected, unknown } = await selectFleetRunners(config, positionals);
   await stopRunners(config, selected, { drain: values.drain ?? false });
-  return unknown.length ? 1 : 0; // the valid ones were handled
+  return unknown.length ? ExitCode.config : ExitCode.ok; // the valid ones were handled
 });
