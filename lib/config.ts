@@ -45,7 +45,7 @@ export interface Config {
   group: string;
   /** RUNNER_IMAGE: the base image when there is no custom Dockerfile. */
   baseImage: string;
-  /** RUNNER_CUSTOM_IMAGE: the tag the root Dockerfile is built as. */
+  /** RUNNER_CUSTOM_IMAGE: the tag the Dockerfile next to the env file is built as. */
   customImage: string;
   workdir: string;
   disableAutoUpdate: boolean;
@@ -87,7 +87,6 @@ export const DEFAULTS = {
   RUNNER_LABELS: 'intel',
   RUNNER_GROUP: 'Default',
   RUNNER_IMAGE: 'ghcr.io/actions/actions-runner:latest',
-  RUNNER_CUSTOM_IMAGE: 'gh-runner-fleet-custom:latest',
   RUNNER_WORKDIR: '_work',
   DISABLE_AUTO_UPDATE: 'false',
   RUNNER_LOCK_DIR: defaultLockDir,
@@ -137,7 +136,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     labels: parseLabels(get('RUNNER_LABELS') ?? DEFAULTS.RUNNER_LABELS, 'RUNNER_LABELS'),
     group: get('RUNNER_GROUP') ?? DEFAULTS.RUNNER_GROUP,
     baseImage: get('RUNNER_IMAGE') ?? DEFAULTS.RUNNER_IMAGE,
-    customImage: get('RUNNER_CUSTOM_IMAGE') ?? DEFAULTS.RUNNER_CUSTOM_IMAGE,
+    // Per scope: two orgs with different Dockerfiles must not overwrite each other's tag.
+    customImage: get('RUNNER_CUSTOM_IMAGE') ?? `gh-runner-fleet-custom:${composeProjectName(prefix)}`,
     workdir: get('RUNNER_WORKDIR') ?? DEFAULTS.RUNNER_WORKDIR,
     disableAutoUpdate: parseBoolean(get('DISABLE_AUTO_UPDATE') ?? DEFAULTS.DISABLE_AUTO_UPDATE, 'DISABLE_AUTO_UPDATE'),
     boards: parseBoardRunners(get('BOARD_RUNNERS') ?? '', prefix, get),

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildWrapper } from '../wrapper/build.ts';
 import { writeFileAtomic } from './atomic-write.ts';
@@ -25,7 +25,7 @@ export interface ImageBuildResult {
 export interface ImageOptions {
   /** Rebuild even when the hash matches (make image). */
   force?: boolean;
-  /** Where the user's Dockerfile would be (default: the working directory). */
+  /** Where the user's Dockerfile would be (default: beside the env file). */
   dir?: string;
   log?: (line: string) => void;
 }
@@ -33,7 +33,7 @@ export interface ImageOptions {
 export async function ensureRunnerImage(config: Config, options: ImageOptions = {}): Promise<ImageBuildResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   await ensureDocker();
-  const dir = options.dir ?? process.cwd();
+  const dir = options.dir ?? dirname(config.envFile);
   const customDockerfile = join(dir, 'Dockerfile');
   const hasCustom = existsSync(customDockerfile);
   const context = await mkdtemp(join(tmpdir(), 'gh-runner-fleet-image-'));

@@ -104,7 +104,7 @@ describe('derived names', () => {
     const dir = await tempDir();
     const a = await load({ ...base, ORG: 'acme' }, dir);
     const b = await load({ ...base, ORG: 'globex' }, dir);
-    for (const key of ['prefix', 'composeFile', 'tokenCacheFile', 'imageHashFile', 'projectName', 'fleetImage'] as const) {
+    for (const key of ['prefix', 'composeFile', 'tokenCacheFile', 'imageHashFile', 'projectName', 'fleetImage', 'customImage'] as const) {
       assert.notEqual(a[key], b[key], key);
     }
   });
