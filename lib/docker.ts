@@ -143,6 +143,12 @@ export async function dockerBuild(args: string[], what: string): Promise<void> {
   if (result.exitCode !== 0) throw new CliError(`docker build of ${what} failed (exit ${result.exitCode}); see the output above`, ExitCode.failure);
 }
 
+/** Removes an image a rebuild left untagged; kept silently while a container still uses it. */
+export async function removeReplacedImage(id: string | undefined, image: string): Promise<void> {
+  if (!id || id === (await imageId(image))) return;
+  await quiet`docker image rm ${id}`;
+}
+
 /** `docker pull IMAGE`, progress on stderr; a failure names the setting the image came from. */
 export async function dockerPull(image: string, setting: string): Promise<void> {
   await ensureDocker();

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { buildWrapper } from '../wrapper/build.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import type { Config } from './config.ts';
-import { dockerBuild, dockerPull, ensureDocker, imageExists, imageId, imageLabel } from './docker.ts';
+import { dockerBuild, dockerPull, ensureDocker, imageExists, imageId, imageLabel, removeReplacedImage } from './docker.ts';
 
 const TOOLKIT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const HASH_LABEL = 'dev.gh-runner-fleet.image-hash';
@@ -61,7 +61,9 @@ export async function ensureRunnerImage(config: Config, options: ImageOptions = 
     }
     if (hasCustom) await buildCustomImage(config, customDockerfile, dir, options.force ?? false, log);
     log(`Building ${config.fleetImage} from ${base} …`);
+    const previous = await imageId(config.fleetImage);
     await dockerBuild(['--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `FLEET_IMAGE_HASH=${hash}`, '-t', config.fleetImage, ...(options.force ? ['--no-cache'] : []), context], 'the runner image');
+    await removeReplacedImage(previous, config.fleetImage);
     await recordHash(config, hash);
     log(`Built ${config.fleetImage} (${hash.slice(0, 12)})`);
     return { image: config.fleetImage, hash, built: true };
@@ -74,7 +76,9 @@ async function buildCustomImage(config: Config, dockerfile: string, dir: string,
   const hash = await customInputsHash(dockerfile, dir);
   if (!force && (await imageLabel(config.customImage, HASH_LABEL)) === hash) return;
   log(`Building your Dockerfile as ${config.customImage} …`);
+  const previous = await imageId(config.customImage);
   await dockerBuild(['--label', `${HASH_LABEL}=${hash}`, '-t', config.customImage, '-f', dockerfile, ...(force ? ['--no-cache'] : []), dir], `your Dockerfile (${dockerfile})`);
+  await removeReplacedImage(previous, config.customImage);
 }
 
 /** The root Dockerfile and every file its COPY/ADD lines take from the context. */

@@ -176,8 +176,11 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
     assert.match(first.stdout, /built/);
     assert.match(first.stderr, /Building your Dockerfile/);
     assert.match((await ok('image.ts')).stdout, /up to date/);
+    const fleetImage = `gh-runner-fleet:${prefix.replace(/-$/, '')}`;
+    const before = await dockerOk(['image', 'inspect', '--format', '{{.Id}}', fleetImage]);
     await writeFile(join(dir, 'board-tools.txt'), 'v2\n'); // a file the Dockerfile copies
     assert.match((await ok('image.ts')).stdout, / built /);
+    assert.notEqual((await docker(['image', 'inspect', before])).code, 0, 'the replaced image is removed, not left dangling');
     assert.match((await ok('image.ts')).stdout, /up to date/);
     await docker(['rmi', '-f', `gh-runner-fleet:${prefix.replace(/-$/, '')}`]);
     assert.match((await ok('image.ts')).stdout, / built /, 'a deleted image is rebuilt');
