@@ -149,6 +149,20 @@ export async function removeReplacedImage(id: string | undefined, image: string)
   await quiet`docker image rm ${id}`;
 }
 
+/** Removes every image built for this scope (tagged or left dangling by rebuilds); returns what went. */
+export async function removeScopeImages(config: Pick<Config, 'projectName'>): Promise<string[]> {
+  await ensureDocker();
+  const listed = await quiet`docker images --format ${'{{.ID}} {{.Repository}}:{{.Tag}}'} --filter label=${LABEL.project}=${config.projectName}`;
+  const images = listed.stdout.split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]);
+  if (images.length === 0) return [];
+  // Tagged ones first by name (an ID can carry several tags), then whatever is left dangling.
+  const tagged = images.map(([, name]) => name).filter((name) => !name.includes('<none>'));
+  if (tagged.length) await quiet`docker image rm ${tagged}`;
+  const dangling = images.filter(([, name]) => name.includes('<none>')).map(([id]) => id);
+  if (dangling.length) await quiet`docker image rm ${dangling}`;
+  return tagged.length ? tagged : dangling;
+}
+
 /** `docker pull IMAGE`, progress on stderr; a failure names the setting the image came from. */
 export async function dockerPull(image: string, setting: string): Promise<void> {
   await ensureDocker();

@@ -9,6 +9,8 @@ export const LABEL = {
   runner: 'dev.gh-runner-fleet.runner',
   board: 'dev.gh-runner-fleet.board',
   resource: 'dev.gh-runner-fleet.resource',
+  /** On images: the compose project (scope) they were built for. */
+  project: 'dev.gh-runner-fleet.project',
 } as const;
 
 export type RunnerKind = 'generic' | 'board';

@@ -9,7 +9,7 @@ import { CliError, ExitCode } from './errors.ts';
 import type { Runner, RunnerApi } from './github.ts';
 import { formatTable } from './table.ts';
 
-export type DockerApi = Pick<typeof docker, 'listFleetContainers' | 'removeRunnerContainers'>;
+export type DockerApi = Pick<typeof docker, 'listFleetContainers' | 'removeRunnerContainers' | 'removeScopeImages'>;
 
 export interface FleetRow {
   name: string;

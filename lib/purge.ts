@@ -1,5 +1,5 @@
 // `make purge`: remove every runner of this prefix (as `make rm` does), then
-// the files the toolkit generated for this scope. The env file is the user's
+// the files and images the toolkit generated for this scope. The env file is the user's
 // own and goes only when asked for (--env).
 import { rm, stat } from 'node:fs/promises';
 import { relative } from 'node:path';
@@ -74,6 +74,10 @@ export async function purgeFleet(config: Config, options: PurgeOptions): Promise
     }
     await rm(file, { force: true, recursive: true });
     output.out(`deleted ${shown[index]}`);
+  }
+  if (left.length === 0 && !plan.dockerWarning) {
+    const images = await dockerApi.removeScopeImages(config);
+    if (images.length) output.out(`removed images: ${images.join(', ')}`);
   }
   if (!options.env) output.out(`kept ${relative(process.cwd(), config.envFile) || config.envFile} (yours; --env deletes it too)`);
   return outcome.exitCode;

@@ -10,6 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildWrapper } from '../wrapper/build.ts';
 import { writeFileAtomic } from './atomic-write.ts';
+import { LABEL } from './fleet-labels.ts';
 import type { Config } from './config.ts';
 import { dockerBuild, dockerPull, ensureDocker, imageExists, imageId, imageLabel, removeReplacedImage } from './docker.ts';
 
@@ -62,7 +63,7 @@ export async function ensureRunnerImage(config: Config, options: ImageOptions = 
     if (hasCustom) await buildCustomImage(config, customDockerfile, dir, options.force ?? false, log);
     log(`Building ${config.fleetImage} from ${base} …`);
     const previous = await imageId(config.fleetImage);
-    await dockerBuild(['--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `FLEET_IMAGE_HASH=${hash}`, '-t', config.fleetImage, ...(options.force ? ['--no-cache'] : []), context], 'the runner image');
+    await dockerBuild(['--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `FLEET_IMAGE_HASH=${hash}`, '--build-arg', `FLEET_PROJECT=${config.projectName}`, '-t', config.fleetImage, ...(options.force ? ['--no-cache'] : []), context], 'the runner image');
     await removeReplacedImage(previous, config.fleetImage);
     await recordHash(config, hash);
     log(`Built ${config.fleetImage} (${hash.slice(0, 12)})`);
@@ -77,7 +78,7 @@ async function buildCustomImage(config: Config, dockerfile: string, dir: string,
   if (!force && (await imageLabel(config.customImage, HASH_LABEL)) === hash) return;
   log(`Building your Dockerfile as ${config.customImage} …`);
   const previous = await imageId(config.customImage);
-  await dockerBuild(['--label', `${HASH_LABEL}=${hash}`, '-t', config.customImage, '-f', dockerfile, ...(force ? ['--no-cache'] : []), dir], `your Dockerfile (${dockerfile})`);
+  await dockerBuild(['--label', `${HASH_LABEL}=${hash}`, '--label', `${LABEL.project}=${config.projectName}`, '-t', config.customImage, '-f', dockerfile, ...(force ? ['--no-cache'] : []), dir], `your Dockerfile (${dockerfile})`);
   await removeReplacedImage(previous, config.customImage);
 }
 

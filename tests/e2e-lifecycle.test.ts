@@ -186,8 +186,11 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
     assert.match((await ok('image.ts')).stdout, / built /, 'a deleted image is rebuilt');
   });
 
-  test('purge -y leaves no container, volume, registration or generated file', async () => {
-    await ok('purge.ts', ['-y']);
+  test('purge -y leaves no container, volume, registration, image or generated file', async () => {
+    const result = await ok('purge.ts', ['-y']);
+    assert.match(result.stdout, /^removed images: /m);
+    const project = prefix.replace(/-$/, '');
+    assert.equal(await dockerOk(['images', '-q', '--filter', `label=dev.gh-runner-fleet.project=${project}`]), '', 'no image of this scope is left, dangling ones included');
     assert.deepEqual(await containersOf(), []);
     assert.deepEqual(await volumesOf(), []);
     assert.deepEqual(registered(), []);
