@@ -128,6 +128,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   validateDockerName(`${prefix}runner-1-data`, explicitPrefix ? 'RUNNER_NAME_PREFIX' : 'the host name with ORG/REPO');
 
   const lockDir = absolutePath(get('RUNNER_LOCK_DIR') ?? DEFAULTS.RUNNER_LOCK_DIR, 'RUNNER_LOCK_DIR');
+  const project = composeProjectName(prefix);
   return {
     envFile,
     scope,
@@ -137,7 +138,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     group: get('RUNNER_GROUP') ?? DEFAULTS.RUNNER_GROUP,
     baseImage: get('RUNNER_IMAGE') ?? DEFAULTS.RUNNER_IMAGE,
     // Per scope: two orgs with different Dockerfiles must not overwrite each other's tag.
-    customImage: get('RUNNER_CUSTOM_IMAGE') ?? `gh-runner-fleet-custom:${composeProjectName(prefix)}`,
+    customImage: get('RUNNER_CUSTOM_IMAGE') ?? `gh-runner-fleet-custom:${project}`,
     workdir: get('RUNNER_WORKDIR') ?? DEFAULTS.RUNNER_WORKDIR,
     disableAutoUpdate: parseBoolean(get('DISABLE_AUTO_UPDATE') ?? DEFAULTS.DISABLE_AUTO_UPDATE, 'DISABLE_AUTO_UPDATE'),
     boards: parseBoardRunners(get('BOARD_RUNNERS') ?? '', prefix, get),
@@ -149,11 +150,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     imageHashFile: resolve(cwd, defaultImageHashFile(scope.org, scope.repo)),
     githubUrl: parseUrl(get('GITHUB_URL') ?? DEFAULTS.GITHUB_URL, 'GITHUB_URL'),
     githubApiUrl: parseUrl(get('GITHUB_API_URL') ?? DEFAULTS.GITHUB_API_URL, 'GITHUB_API_URL'),
-    proxy: Object.fromEntries(PROXY_SETTINGS.flatMap((key) => (env[key] ?? fileValues[key] ? [[key, (env[key] ?? fileValues[key])!]] : []))),
+    proxy: Object.fromEntries(PROXY_SETTINGS.flatMap((key) => (get(key) ? [[key, get(key)!]] : []))),
     ...optional('kvmGid', get('RUNNER_KVM_GID'), (value) => parseCount(value, 'RUNNER_KVM_GID')),
     boardDevices: parseDevices(get('BOARD_RUNNER_DEVICES') ?? ''),
-    projectName: composeProjectName(prefix),
-    fleetImage: `gh-runner-fleet:${composeProjectName(prefix)}`,
+    projectName: project,
+    fleetImage: `gh-runner-fleet:${project}`,
   };
 }
 
