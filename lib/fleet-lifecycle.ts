@@ -40,13 +40,13 @@ export async function writeFleetCompose(config: Config, count: number): Promise<
   return readComposeRunners(config);
 }
 
-/** make init: image → compose file → register → up -d. */
+/** make init: image → compose file → lock directory → register → up -d → wait until online. */
 export async function initFleet(config: Config, count: number, log: Log = print): Promise<void> {
-  if (config.boards.some((board) => board.resourceId)) await ensureLockDir(config.lockHostPath, log);
   await ensureRunnerImage(config);
   const runners = await writeFleetCompose(config, count);
   log(`Wrote ${config.composeFile}: ${count} generic + ${config.boards.length} board runner(s)`);
   await noteDroppedRunners(config, runners, log);
+  await ensureLockDirFor(config, runners, log);
   // Registering before `up` spares the containers a restart loop while unconfigured.
   const api = createRunnerApi(config);
   requireRegistered(await registerRunners(config, runners, { api, log }));
