@@ -46,7 +46,8 @@ export interface Output {
   warn: (line: string) => void;
 }
 
-const stdio: Output = {
+/** Output to the terminal: lines on stdout, warnings on stderr. */
+export const stdio: Output = {
   out: (line) => process.stdout.write(`${line}\n`),
   warn: (line) => process.stderr.write(`warning: ${line}\n`),
 };

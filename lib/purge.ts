@@ -9,7 +9,7 @@ import * as docker from './docker.ts';
 import { ExitCode, type ExitCodeValue } from './errors.ts';
 import { scopeDescription } from './github-errors.ts';
 import { createRunnerApi, type RunnerApi } from './github.ts';
-import { executeRemoval, planFleetRemoval, type Output } from './fleet-removal.ts';
+import { executeRemoval, planFleetRemoval, stdio, type Output } from './fleet-removal.ts';
 import type { DockerApi } from './fleet-status.ts';
 import { tokenCacheLockPath } from './token-cache.ts';
 
@@ -38,10 +38,7 @@ export interface PurgeOptions {
 }
 
 export async function purgeFleet(config: Config, options: PurgeOptions): Promise<ExitCodeValue> {
-  const output = options.output ?? {
-    out: (line: string) => process.stdout.write(`${line}\n`),
-    warn: (line: string) => process.stderr.write(`warning: ${line}\n`),
-  };
+  const output = options.output ?? stdio;
   const api = options.api ?? createRunnerApi(config);
   const dockerApi = options.dockerApi ?? docker;
   const plan = await planFleetRemoval(config, api, [], dockerApi);

@@ -7,7 +7,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from './atomic-write.ts';
-import type { Config, Scope } from './config.ts';
+import { scopeName, type Config } from './config.ts';
 import { CliError, ExitCode } from './errors.ts';
 import type { RunnerApi, ScopedToken } from './github.ts';
 
@@ -31,9 +31,6 @@ export interface TokenCacheOptions {
   warn?: (line: string) => void;
 }
 
-function scopeKey(scope: Scope): string {
-  return scope.repo ? `${scope.org}/${scope.repo}` : scope.org;
-}
 
 /** The lock directory proper-lockfile creates beside the cache file. */
 export function tokenCacheLockPath(cacheFile: string): string {
@@ -62,7 +59,7 @@ export function isUsable(entry: CachedToken, config: TokenCacheConfig, now: numb
   const fetchedAt = Date.parse(entry.fetched_at);
   const expiresAt = Date.parse(entry.expires_at);
   return (
-    entry.scope === scopeKey(config.scope) &&
+    entry.scope === scopeName(config.scope) &&
     entry.api_url === config.githubApiUrl &&
     Number.isFinite(fetchedAt) &&
     Number.isFinite(expiresAt) &&
@@ -129,7 +126,7 @@ async function obtainToken(
     if (fresh && isUsable(fresh, config, now())) return { token: fresh.token, expiresAt: fresh.expires_at };
     const token = await api.createRegistrationToken();
     await writeTokenCache(config.tokenCacheFile, {
-      scope: scopeKey(config.scope),
+      scope: scopeName(config.scope),
       api_url: config.githubApiUrl,
       token: token.token,
       expires_at: token.expiresAt,
