@@ -20,6 +20,8 @@ export interface Violation {
 export type Corruption = (body: unknown) => unknown;
 
 export interface Context {
+  /** This server's GITHUB_URL (registration URLs must be on it). */
+  gitHubUrl: string;
   state: State;
   spec: Spec;
   calls: Calls;

@@ -36,6 +36,20 @@ export interface JobInput {
   workflow?: string;
   steps?: Step[];
   env?: Record<string, string>;
+  /** The job's cancel-timeout-minutes, carried by its cancel message (default 5). */
+  cancel_timeout_minutes?: number;
+}
+
+export interface RunnerStateInput {
+  status?: 'online' | 'offline';
+  busy?: boolean;
+}
+
+export interface RunnerVersionsInput {
+  /** Runners below this version are outdated: refused (with --disableupdate) or sent an update. */
+  minimum?: string | null;
+  /** The version updates go to (default: minimum). */
+  latest?: string | null;
 }
 
 export interface JobCreated {
@@ -125,6 +139,37 @@ export const controls = {
     return names.map((name) => ctx.state.view(ctx.state.seedRunner(scope, name, labels, status, busy)));
   },
 
+  /** Drives a seeded runner (no simulator behind it) online/offline and busy/idle. */
+  driveRunner(ctx: Context, id: number, input: RunnerStateInput): RunnerView {
+    const runner = ctx.state.runner(id);
+    if (!runner) throw new ControlError(404, `no runner ${id}`);
+    if (input.status !== undefined && input.status !== 'online' && input.status !== 'offline') {
+      throw new ControlError(400, 'status must be online or offline');
+    }
+    if (input.busy !== undefined && typeof input.busy !== 'boolean') throw new ControlError(400, 'busy must be a boolean');
+    if (!ctx.state.driveSeeded(runner, input)) {
+      throw new ControlError(409, `runner ${id} is backed by a runner (simulator): its status follows what it does`);
+    }
+    return ctx.state.view(runner);
+  },
+
+  /** Sends a registered runner an update message (AgentRefreshMessage) on its next poll. */
+  updateRunner(ctx: Context, id: number, input: { version?: unknown }): RunnerView {
+    const runner = ctx.state.runner(id);
+    if (!runner) throw new ControlError(404, `no runner ${id}`);
+    if (runner.seeded) throw new ControlError(409, `runner ${id} is seeded: nothing would receive the update`);
+    ctx.state.sendMessage(runner, { type: 'update', target_version: str(input.version, 'version') });
+    return ctx.state.view(runner);
+  },
+
+  /** Sets the minimum (and latest) runner version the server accepts. */
+  setRunnerVersions(ctx: Context, input: RunnerVersionsInput): { minimum: string | null; latest: string | null } {
+    const minimum = input.minimum === null ? undefined : optStr(input.minimum, 'minimum');
+    const latest = input.latest === null ? undefined : optStr(input.latest, 'latest');
+    ctx.state.runnerVersions = { minimum, latest: latest ?? minimum };
+    return { minimum: minimum ?? null, latest: ctx.state.runnerVersions.latest ?? null };
+  },
+
   runners(ctx: Context, input: ScopeRef): RunnerView[] {
     return ctx.state.runnersIn(existingScope(ctx, input)).map((r) => ctx.state.view(r));
   },
@@ -137,7 +182,12 @@ export const controls = {
     }
     const env = input.env ?? {};
     if (!isRecord(env) || !Object.values(env).every((v) => typeof v === 'string')) throw new ControlError(400, 'env must map names to strings');
+    const cancelTimeout = input.cancel_timeout_minutes ?? undefined;
+    if (cancelTimeout !== undefined && !(typeof cancelTimeout === 'number' && cancelTimeout >= 0)) {
+      throw new ControlError(400, 'cancel_timeout_minutes must be a non-negative number');
+    }
     const job = ctx.state.enqueueJob({
+      ...(cancelTimeout === undefined ? {} : { cancelTimeoutMinutes: cancelTimeout }),
       org: scope.org,
       repo: scope.repo,
       repository: optStr(input.repository, 'repository') ?? `${scope.org}/${scope.repo ?? scope.org}`,
@@ -210,6 +260,9 @@ const routes: [string, RegExp, Handler][] = [
     /^\/runners$/,
     (c, _b, u) => ok(200, { runners: controls.runners(c, scopeOf({ org: u.searchParams.get('org') ?? undefined, repo: u.searchParams.get('repo') ?? undefined })) }),
   ],
+  ['POST', /^\/runners\/(\d+)\/state$/, (c, b, _u, id) => ok(200, controls.driveRunner(c, id, b as RunnerStateInput))],
+  ['POST', /^\/runners\/(\d+)\/update$/, (c, b, _u, id) => ok(202, controls.updateRunner(c, id, b))],
+  ['POST', /^\/runner-versions$/, (c, b) => ok(200, controls.setRunnerVersions(c, b as RunnerVersionsInput))],
   ['POST', /^\/jobs$/, (c, b) => ok(201, controls.enqueueJob(c, b as unknown as JobInput))],
   ['POST', /^\/jobs\/(\d+)\/cancel$/, (c, _b, _u, id) => ok(202, controls.cancelJob(c, id))],
   ['GET', /^\/jobs\/(\d+)$/, (c, _b, _u, id) => ok(200, controls.job(c, id))],

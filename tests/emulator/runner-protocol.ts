@@ -18,8 +18,13 @@ function bearer(req: IncomingMessage): string | undefined {
   return c?.scheme === 'bearer' ? c.token : undefined;
 }
 
-/** `<GITHUB_URL>/<org>[/<repo>]` → scope; the host is not checked (containers may reach us by another name). */
-function scopeFromUrl(raw: unknown): ScopeRef | undefined {
+/**
+ * `<GITHUB_URL>/<org>[/<repo>]` → scope. The URL must be on this server's
+ * GITHUB_URL (scheme, host and port), as GitHub only knows its own
+ * organizations: anything else is 'elsewhere' (answered 404 like any token
+ * GitHub does not accept there).
+ */
+function scopeFromUrl(raw: unknown, gitHubUrl: string): ScopeRef | 'elsewhere' | undefined {
   if (typeof raw !== 'string') return undefined;
   let url: URL;
   try {
@@ -27,6 +32,7 @@ function scopeFromUrl(raw: unknown): ScopeRef | undefined {
   } catch {
     return undefined;
   }
+  if (url.origin !== new URL(gitHubUrl).origin) return 'elsewhere';
   const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
   if (parts.length === 1 && parts[0]) return { org: parts[0] };
   if (parts.length === 2 && parts[0] && parts[1]) return { org: parts[0], repo: parts[1] };
@@ -41,8 +47,9 @@ export async function handleRegistration(ctx: Context, req: IncomingMessage, res
   if (!body.ok || !isRecord(body.value)) return send(res, { status: 400, body: { message: 'body must be a JSON object' } });
   const event = body.value.runner_event ?? 'register';
   if (event !== 'register' && event !== 'remove') return send(res, { status: 400, body: { message: 'runner_event must be register or remove' } });
-  const scope = scopeFromUrl(body.value.url);
+  const scope = scopeFromUrl(body.value.url, ctx.gitHubUrl);
   if (!scope) return send(res, { status: 400, body: { message: 'url must be <GITHUB_URL>/<org>[/<repo>]' } });
+  if (scope === 'elsewhere') return send(res, NOT_FOUND);
   // GitHub answers 404 for any token it does not accept here: bad, expired, wrong scope or kind.
   const kind = event === 'register' ? 'registration' : 'remove';
   if (c?.scheme !== 'remoteauth' || !ctx.state.checkToken(c.token, kind, scope)) return send(res, NOT_FOUND);
@@ -74,9 +81,7 @@ export async function handleRunner(ctx: Context, req: IncomingMessage, res: Serv
   if (!runner) return send(res, BAD_CREDENTIALS);
   ctx.state.touch(runner); // every runner request is a heartbeat
 
-  if (method === 'POST' && path === '/sessions') {
-    return send(res, { status: 200, body: { session_id: ctx.state.openSession(runner) } });
-  }
+  if (method === 'POST' && path === '/sessions') return send(res, openSession(ctx, runner, body.value));
   if (method === 'GET' && path === '/jobs/next') return nextJob(ctx, res, url, runner);
   if ((m = /^\/jobs\/(\d+)(\/events)?$/.exec(path))) {
     const job = ctx.state.job(Number(m[1]));
@@ -90,6 +95,28 @@ export async function handleRunner(ctx: Context, req: IncomingMessage, res: Serv
     }
   }
   send(res, NOT_FOUND);
+}
+
+/**
+ * POST /_runner/sessions. 409 while the runner's previous session is alive
+ * (TaskAgentSessionConflictException); 403 for an outdated runner that may not
+ * update (AccessDeniedException: the runner exits); an outdated runner that may
+ * update gets its session and an update message.
+ */
+function openSession(ctx: Context, runner: RunnerRecord, body: unknown): Reply {
+  const info = isRecord(body) ? body : {};
+  const version = typeof info.version === 'string' ? info.version : undefined;
+  const disableUpdate = info.disable_update === true;
+  if (ctx.state.isOutdated(version) && disableUpdate) {
+    return { status: 403, body: { message: `Runner version v${version ?? 'unknown'} is deprecated and cannot receive messages.` } };
+  }
+  const session = ctx.state.openSession(runner, { version, disableUpdate });
+  if (session === 'conflict') {
+    return { status: 409, body: { message: `A session for runner ${runner.name} already exists.` } };
+  }
+  const { latest, minimum } = ctx.state.runnerVersions;
+  if (ctx.state.isOutdated(version)) ctx.state.sendMessage(runner, { type: 'update', target_version: latest ?? minimum ?? '' });
+  return { status: 200, body: { session_id: session } };
 }
 
 function grantFor(ctx: Context, req: IncomingMessage, event: Grant['event']): Grant | undefined {
@@ -144,10 +171,14 @@ async function nextJob(ctx: Context, res: ServerResponse, url: URL, runner: Runn
   res.on('close', onClose);
   runner.activePolls++;
   try {
-    const job = await ctx.state.waitForAssignment(runner, abort.signal);
-    if (!job) return send(res, { status: 204 });
-    if (res.destroyed) return ctx.state.requeue(job, runner); // the runner left just as the job came
-    send(res, { status: 200, body: ctx.state.jobMessage(job) });
+    const delivery = await ctx.state.waitForAssignment(runner, abort.signal);
+    if (!delivery) return send(res, { status: 204 });
+    if ('message' in delivery) {
+      if (res.destroyed) return ctx.state.requeueMessage(delivery.message, runner);
+      return send(res, { status: 200, body: delivery.message });
+    }
+    if (res.destroyed) return ctx.state.requeue(delivery.job, runner); // the runner left just as the job came
+    send(res, { status: 200, body: ctx.state.jobMessage(delivery.job) });
   } finally {
     clearTimeout(timer);
     res.off('close', onClose);

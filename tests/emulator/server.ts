@@ -9,7 +9,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Calls, RateLimiter, type CallCounts } from './accounting.ts';
 import type { Context, Corruption, Violation } from './context.ts';
-import { controls, type JobCreated, type JobInput, type PatInput, type SeedInput, type TokenInput } from './control.ts';
+import {
+  controls,
+  type JobCreated,
+  type JobInput,
+  type PatInput,
+  type RunnerStateInput,
+  type RunnerVersionsInput,
+  type SeedInput,
+  type TokenInput,
+} from './control.ts';
 import { handleControl } from './control.ts';
 import { Faults, type FaultSpec } from './faults.ts';
 import { send } from './http.ts';
@@ -18,12 +27,35 @@ import { handleRegistration, handleRunner } from './runner-protocol.ts';
 import { Spec } from './spec.ts';
 import { parseScope, State, type JobView, type RunnerView, type ScopeRef } from './state.ts';
 
-export type { CallCounts, FaultSpec, JobCreated, JobInput, JobView, PatInput, RunnerView, ScopeRef, SeedInput, TokenInput, Violation };
+export type {
+  CallCounts,
+  FaultSpec,
+  JobCreated,
+  JobInput,
+  JobView,
+  PatInput,
+  RunnerStateInput,
+  RunnerVersionsInput,
+  RunnerView,
+  ScopeRef,
+  SeedInput,
+  TokenInput,
+  Violation,
+};
 export { ControlError } from './control.ts';
 
 export interface EmulatorOptions {
-  /** 0 (default) picks a free port. */
+  /** 0 picks a free port on 127.0.0.1. Default: see `portless`. */
   port?: number;
+  /**
+   * Listen on port 80 of a random 127.x.y.z address, so that GITHUB_URL has
+   * no port: actions/runner drops the port of a GHES URL when it builds the
+   * runner-registration URL (ConfigurationManager.cs), so only a GitHub on
+   * its scheme's default port can be registered with. Needs root (or
+   * CAP_NET_BIND_SERVICE). Default: on when running as root and no `port` is
+   * given, unless EMULATOR_PORTLESS=0; falls back to a random port otherwise.
+   */
+  portless?: boolean;
   /** A runner that has not polled for this long is offline (default 5000). */
   offlineAfterMs?: number;
 }
@@ -51,6 +83,12 @@ export interface Emulator {
   clearFaults(): void;
   /** Issues a registration/remove token directly (expires_in_s ≤ 0 gives an expired one). */
   issueToken(input: TokenInput): { token: string; expires_at: string };
+  /** Sets a seeded runner's status/busy (a simulator-backed runner's follow what it does). */
+  driveRunner(runnerId: number, state: RunnerStateInput): RunnerView;
+  /** Sends a runner an update message on its next poll. */
+  updateRunner(runnerId: number, version: string): RunnerView;
+  /** Minimum (and latest) runner version: outdated runners are refused (--disableupdate) or updated. */
+  setRunnerVersions(versions: RunnerVersionsInput): void;
   /** Makes a token created through section 1 expire now. */
   expireToken(token: string): boolean;
   /** Test-only: the next response of `operationId` gets its body rewritten (to prove validation catches it). */
@@ -73,9 +111,33 @@ function route(ctx: Context, req: IncomingMessage, res: ServerResponse): Promise
 // The compiled spec holds no state: compile it once per process (~0.2 s).
 let sharedSpec: Spec | undefined;
 
+/** A random loopback address (127.0.0.0/8 all reaches lo on Linux), never 127.0.0.1 itself. */
+function randomLoopback(): string {
+  const b = () => 1 + Math.floor(Math.random() * 254);
+  return `127.${b()}.${b()}.${b()}`;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function wantPortless(opts: EmulatorOptions): boolean {
+  if (opts.portless !== undefined) return opts.portless;
+  if (opts.port !== undefined || process.env.EMULATOR_PORTLESS === '0') return false;
+  return process.env.EMULATOR_PORTLESS === '1' || process.getuid?.() === 0;
+}
+
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const offlineAfterMs = opts.offlineAfterMs ?? 5000;
   const ctx: Context = {
+    gitHubUrl: '',
     state: new State(offlineAfterMs),
     spec: (sharedSpec ??= Spec.load()),
     calls: new Calls(),
@@ -92,16 +154,27 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     });
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
+  let host = '127.0.0.1';
+  let bound = false;
+  if (wantPortless(opts)) {
+    for (let attempt = 0; attempt < 8 && !bound; attempt++) {
+      host = randomLoopback();
+      bound = await listen(server, 80, host).then(
+        () => true,
+        () => false,
+      );
+    }
+    if (!bound && opts.portless === true) throw new Error('emulator: could not listen on port 80 of a loopback address (needs root)');
+    if (!bound) host = '127.0.0.1';
+  }
+  if (!bound) await listen(server, opts.port ?? 0, host);
   // Offline runners lose their job (and stop being busy) without anyone asking.
   const sweeper = setInterval(() => ctx.state.sweep(), Math.max(25, Math.min(500, offlineAfterMs / 5)));
   sweeper.unref();
 
   const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
+  const url = port === 80 ? `http://${host}` : `http://${host}:${port}`;
+  ctx.gitHubUrl = url;
   const scopeOf = (s: ScopeRef | string): ScopeRef => parseScope(s);
 
   return {
@@ -150,6 +223,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     clearFaults: () => controls.clearFaults(ctx),
     issueToken: (input) => controls.issueToken(ctx, input),
     expireToken: (token) => ctx.state.expireToken(token),
+    driveRunner: (id, state) => controls.driveRunner(ctx, id, state),
+    updateRunner: (id, version) => controls.updateRunner(ctx, id, { version }),
+    setRunnerVersions: (versions) => void controls.setRunnerVersions(ctx, versions),
     corruptNextResponse: (operationId, corrupt) => void ctx.corruptions.set(operationId, corrupt),
     async close() {
       clearInterval(sweeper);

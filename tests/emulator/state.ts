@@ -43,16 +43,32 @@ export interface RunnerRecord {
   os: string;
   ephemeral: boolean;
   labels: Label[];
-  /** Seeded runners have no simulator behind them: status and busy are fixed. */
+  /** Seeded runners have no simulator behind them: status and busy are whatever the control API last set. */
   seeded?: { status: 'online' | 'offline'; busy: boolean };
   runnerToken?: string;
   sessionId?: string;
+  /** Messages other than jobs waiting for the runner's next poll (cancel, update). */
+  messages: RunnerMessage[];
+  /** Version and disable-update flag the runner gave when it opened its session. */
+  version?: string;
+  disableUpdate?: boolean;
   lastSeen: number;
   activePolls: number;
   jobId?: number;
 }
 
 export type TokenKind = 'registration' | 'remove';
+
+/** Messages a runner's poll can return besides a job (PROTOCOL.md §2). */
+export type RunnerMessage =
+  | { type: 'cancel'; job_id: number; timeout_minutes: number }
+  | { type: 'update'; target_version: string };
+
+/** What a long poll resolves with. */
+export type Delivery = { job: JobRecord } | { message: RunnerMessage };
+
+/** The default cancel timeout a cancel message carries (server-side value; see PROTOCOL.md). */
+export const DEFAULT_CANCEL_TIMEOUT_MINUTES = 5;
 
 export interface TokenRecord {
   token: string;
@@ -93,6 +109,8 @@ export interface JobRecord {
   runnerId: number | undefined;
   runnerName: string | null;
   cancelRequested: boolean;
+  /** Carried by the cancel message: the job's cancel-timeout-minutes. */
+  cancelTimeoutMinutes: number;
   events: Record<string, unknown>[];
 }
 
@@ -122,7 +140,18 @@ export interface JobMessage {
 
 interface Poller {
   runner: RunnerRecord;
-  deliver: (job: JobRecord | undefined) => void;
+  deliver: (delivery: Delivery | undefined) => void;
+}
+
+/** Dotted versions, numerically: -1, 0 or 1. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
 }
 
 export function scopeKey(ref: ScopeRef): string {
@@ -164,6 +193,8 @@ export class State {
   private nextLabelId = 1;
   private nextJobId = 1;
   private nextRunId = 10_000_001;
+  /** Runner versions: below `minimum` a runner is outdated; `latest` is what updates go to. */
+  runnerVersions: { minimum: string | undefined; latest: string | undefined } = { minimum: undefined, latest: undefined };
 
   constructor(readonly offlineAfterMs: number) {
     this.events.setMaxListeners(0);
@@ -228,6 +259,7 @@ export class State {
       ephemeral: false,
       labels: labels.map((l) => this.label(l)),
       seeded: { status, busy },
+      messages: [],
       lastSeen: Date.now(),
       activePolls: 0,
     };
@@ -265,6 +297,7 @@ export class State {
       ephemeral: opts.ephemeral,
       labels: this.buildLabels(opts.labels, !opts.noDefaultLabels),
       runnerToken: opaqueToken('rnr'),
+      messages: [],
       lastSeen: 0,
       activePolls: 0,
     };
@@ -331,10 +364,49 @@ export class State {
     r.lastSeen = Date.now();
   }
 
-  openSession(r: RunnerRecord): string {
+  /**
+   * A new session, or 'conflict' while the runner's previous session is still
+   * alive: a poll is open, or the runner was heard from within offlineAfterMs.
+   * A session whose runner went silent has expired and is replaced.
+   */
+  openSession(r: RunnerRecord, info: { version?: string; disableUpdate?: boolean } = {}): string | 'conflict' {
+    if (r.sessionId !== undefined && this.isOnline(r)) return 'conflict';
+    if (r.sessionId !== undefined) this.closeSession(r); // expired
     r.sessionId = opaqueToken('ses');
+    r.version = info.version;
+    r.disableUpdate = info.disableUpdate;
+    r.messages = r.messages.filter((m) => m.type !== 'update');
     this.touch(r);
     return r.sessionId;
+  }
+
+  /** A runner below the minimum version, if one is set. */
+  isOutdated(version: string | undefined): boolean {
+    const { minimum } = this.runnerVersions;
+    return minimum !== undefined && (version === undefined || compareVersions(version, minimum) < 0);
+  }
+
+  /** Queues a message for the runner's next poll and answers a poll waiting now. */
+  sendMessage(r: RunnerRecord, message: RunnerMessage): void {
+    r.messages.push(message);
+    const poller = this.pollers.find((p) => p.runner === r);
+    if (!poller) return;
+    this.pollers = this.pollers.filter((p) => p !== poller);
+    const next = r.messages.shift();
+    poller.deliver(next && { message: next });
+  }
+
+  /** Puts back a message whose poll answer could not be delivered. */
+  requeueMessage(r: RunnerMessage, runner: RunnerRecord): void {
+    runner.messages.unshift(r);
+  }
+
+  /** Control API: sets a seeded runner's status and busy flag. */
+  driveSeeded(r: RunnerRecord, change: { status?: 'online' | 'offline'; busy?: boolean }): boolean {
+    if (!r.seeded) return false;
+    if (change.status !== undefined) r.seeded.status = change.status;
+    if (change.busy !== undefined) r.seeded.busy = change.busy;
+    return true;
   }
 
   closeSession(r: RunnerRecord): void {
@@ -394,9 +466,14 @@ export class State {
 
   // --- jobs ----------------------------------------------------------------
 
-  enqueueJob(spec: Omit<JobRecord, 'id' | 'runId' | 'runAttempt' | 'status' | 'conclusion' | 'runnerId' | 'runnerName' | 'cancelRequested' | 'events'>): JobRecord {
+  enqueueJob(
+    spec: Omit<JobRecord, 'id' | 'runId' | 'runAttempt' | 'status' | 'conclusion' | 'runnerId' | 'runnerName' | 'cancelRequested' | 'events' | 'cancelTimeoutMinutes'> & {
+      cancelTimeoutMinutes?: number;
+    },
+  ): JobRecord {
     const job: JobRecord = {
       ...spec,
+      cancelTimeoutMinutes: spec.cancelTimeoutMinutes ?? DEFAULT_CANCEL_TIMEOUT_MINUTES,
       id: this.nextJobId++,
       runId: this.nextRunId++,
       runAttempt: 1,
@@ -450,11 +527,16 @@ export class State {
     if (!job) return 'unknown';
     const was = job.status;
     if (was === 'completed') return was;
+    if (job.cancelRequested) return was;
     job.cancelRequested = true;
     if (was === 'queued') {
       this.queue.splice(this.queue.indexOf(job), 1);
       job.status = 'completed';
       job.conclusion = 'cancelled';
+    } else {
+      // The runner learns of it from its message poll (a JobCancelMessage).
+      const runner = job.runnerId === undefined ? undefined : this.runnersById.get(job.runnerId);
+      if (runner) this.sendMessage(runner, { type: 'cancel', job_id: job.id, timeout_minutes: job.cancelTimeoutMinutes });
     }
     this.changed(job);
     return was;
@@ -487,13 +569,15 @@ export class State {
    * Long poll: resolves with the job assigned to this runner, or undefined when
    * `signal` aborts (timeout, client gone) first.
    */
-  waitForAssignment(runner: RunnerRecord, signal: AbortSignal): Promise<JobRecord | undefined> {
+  waitForAssignment(runner: RunnerRecord, signal: AbortSignal): Promise<Delivery | undefined> {
     return new Promise((resolve) => {
+      const pending = runner.messages.shift();
+      if (pending) return resolve({ message: pending });
       const poller: Poller = {
         runner,
-        deliver: (job) => {
+        deliver: (delivery) => {
           signal.removeEventListener('abort', onAbort);
-          resolve(job);
+          resolve(delivery);
         },
       };
       const onAbort = (): void => {
@@ -519,7 +603,7 @@ export class State {
       job.runnerName = poller.runner.name;
       poller.runner.jobId = job.id;
       this.changed(job);
-      poller.deliver(job);
+      poller.deliver({ job });
     }
   }
 

@@ -7,6 +7,7 @@
 // from its environment once read, so secrets do not reach jobs.
 import { RunnerError } from './terminal.ts';
 
+
 const ARGS = ['url', 'token', 'name', 'labels', 'runnergroup', 'work', 'pat', 'auth'] as const;
 const FLAGS = ['unattended', 'replace', 'disableupdate', 'ephemeral', 'no-default-labels', 'help', 'check'] as const;
 type ArgName = (typeof ARGS)[number];
@@ -16,6 +17,8 @@ const ENV_PREFIX = 'ACTIONS_RUNNER_INPUT_';
 
 export interface CommandLine {
   command: 'configure' | 'remove';
+  /** Options the real runner does not know: it only warns about them (Runner.Listener/Program.cs, CommandSettings.Validate). */
+  unknown: string[];
   arg(name: ArgName): string | undefined;
   flag(name: FlagName): boolean;
 }
@@ -43,27 +46,26 @@ export function parseCommandLine(argv: string[], envInputs: Map<string, string>)
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i] ?? '';
     if (!token.startsWith('--')) {
-      if (token === 'remove' && i === 0) command = 'remove';
+      if ((token === 'remove' || token === 'configure') && i === 0) command = token;
       else unknown.push(token);
       continue;
     }
+    // Runner.Common/CommandLineParser.cs: `--name value` is an arg when a
+    // value follows, else `--name` is a flag; names are case-insensitive.
     const name = token.slice(2).toLowerCase();
+    const next = argv[i + 1];
     if ((FLAGS as readonly string[]).includes(name)) {
       flags.add(name);
-    } else if ((ARGS as readonly string[]).includes(name) && i + 1 < argv.length) {
+    } else if ((ARGS as readonly string[]).includes(name) && next !== undefined) {
       args.set(name, argv[++i] ?? '');
     } else {
-      unknown.push(token);
+      unknown.push(name);
+      if (next !== undefined && !next.startsWith('--')) i++; // its value
     }
   }
-  if (unknown.length > 0) {
-    throw new RunnerError(
-      `Unrecognized command-line input arguments: '${unknown.join(', ')}'. For usage refer to: ./config.sh --help`,
-    );
-  }
-
   return {
     command,
+    unknown,
     arg: (name) => args.get(name) ?? envInputs.get(name),
     flag: (name) => flags.has(name) || envInputs.get(name)?.toLowerCase() === 'true',
   };

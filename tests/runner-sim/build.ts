@@ -7,7 +7,7 @@
 // content hash of its inputs differs from the image's label.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,12 +56,16 @@ async function makeContext(dir: string): Promise<void> {
     banner: { js: '// Runner simulator: STANDS IN for actions/runner. Generated from tests/runner-sim by build.ts.' },
     logLevel: 'warning',
   });
-  for (const script of ['config.sh', 'run.sh']) {
+  for (const script of ['config.sh', 'run.sh', 'run-helper.sh.template', 'env.sh', 'safe_sleep.sh']) {
     copyFileSync(join(SIM_DIR, 'image', script), join(home, script));
     chmodSync(join(home, script), 0o755);
   }
   copyFileSync(process.execPath, join(home, 'externals', 'node20', 'bin', 'node'));
   chmodSync(join(home, 'externals', 'node20', 'bin', 'node'), 0o755);
+  // The two executables of actions/runner, as names of the bundled node: a
+  // process started through them has /proc/<pid>/comm Runner.Listener or
+  // Runner.Worker, and its command line starts with that path.
+  for (const exe of ['Runner.Listener', 'Runner.Worker']) symlinkSync('../externals/node20/bin/node', join(home, 'bin', exe));
   copyFileSync(join(SIM_DIR, 'image', 'Dockerfile'), join(dir, 'Dockerfile'));
 }
 

@@ -11,6 +11,7 @@ import { type CommandLine, required } from './args.ts';
 import { HttpError, field, request } from './http.ts';
 import * as store from './store.ts';
 import { RunnerError, term } from './terminal.ts';
+import { envTrue } from './trace.ts';
 
 interface TenantCredential {
   /** `<origin>/_runner`: where the runner protocol lives. */
@@ -19,8 +20,14 @@ interface TenantCredential {
   token: string;
 }
 
-/** github.com and GHE.com hosts have a separate api. host; a GHES serves the API under /api/v3. */
+/**
+ * Runner.Sdk/Util/UrlUtil.cs (IsHostedServer): github.com, www.github.com,
+ * github.localhost, *.ghe.localhost and *.ghe.com are GitHub-hosted (API on
+ * an `api.` host); anything else is GitHub Enterprise Server (API under
+ * /api/v3), and GITHUB_ACTIONS_RUNNER_FORCE_GHES=true forces GHES.
+ */
 function isHostedServer(url: URL): boolean {
+  if (envTrue(process.env.GITHUB_ACTIONS_RUNNER_FORCE_GHES)) return false;
   const host = url.hostname.toLowerCase();
   return (
     host === 'github.com' ||
@@ -31,18 +38,20 @@ function isHostedServer(url: URL): boolean {
   );
 }
 
-/** The runner-registration URL, derived from the org/repo URL as actions/runner does. */
+/**
+ * The runner-registration URL, as Runner.Listener/Configuration/
+ * ConfigurationManager.cs (GetTenantCredential) builds it: scheme + host
+ * (UriBuilder.Host: never the port, for github.com and GHES alike) +
+ * `/api/v3/actions/runner-registration` (GHES) or `api.<host>/actions/
+ * runner-registration` (hosted). A GHES on a non-default port is therefore
+ * called on the scheme's default port (80/443).
+ */
 export function registrationUrl(gitHubUrl: string): string {
   const url = new URL(gitHubUrl);
-  if (isHostedServer(url)) {
-    url.hostname = `api.${url.hostname}`;
-    url.pathname = '/actions/runner-registration';
-  } else {
-    url.pathname = '/api/v3/actions/runner-registration';
-  }
-  url.search = '';
-  url.hash = '';
-  return url.toString();
+  const host = url.hostname; // without the port, like UriBuilder.Host
+  return isHostedServer(url)
+    ? `${url.protocol}//api.${host}/actions/runner-registration`
+    : `${url.protocol}//${host}/api/v3/actions/runner-registration`;
 }
 
 async function tenantCredential(gitHubUrl: string, token: string, event: 'register' | 'remove'): Promise<TenantCredential> {
@@ -64,6 +73,14 @@ function parseLabels(value: string | undefined): string[] {
   const labels = (value ?? '').split(',').map((l) => l.trim()).filter(Boolean);
   // Case-insensitively unique, first spelling wins (the real runner uses a case-insensitive set).
   return labels.filter((l, i) => labels.findIndex((o) => o.toLowerCase() === l.toLowerCase()) === i);
+}
+
+/** Runner.Listener/Program.cs: unknown options are reported on stderr and the command goes on. */
+export function warnUnknown(cli: CommandLine): void {
+  if (cli.unknown.length === 0) return;
+  term.error(
+    `Unrecognized command-line input arguments for command ${cli.command}: '${cli.unknown.join(', ')}'. For usage refer to: .\\config.cmd --help or ./config.sh --help`,
+  );
 }
 
 export async function configure(cli: CommandLine, root: string): Promise<void> {

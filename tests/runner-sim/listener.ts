@@ -1,48 +1,109 @@
 // Runner simulator — STANDS IN for actions/runner, which cannot be downloaded
 // on these machines.
 //
-// The listener (`run.sh`, like Runner.Listener): opens a session (online),
-// long-polls for jobs and hands each one to a fresh worker process. It keeps
-// polling while a job runs, since polling is the liveness heartbeat. On
-// SIGTERM/SIGINT it tells the worker to shut down (no completed hook, as
-// actions/runner#2595), ends the session (offline) and exits 0.
-import { type ChildProcess, fork } from 'node:child_process';
+// The Listener (`bin/Runner.Listener run`, started by run-helper.sh): opens a
+// session (online), long-polls for messages and hands each job to a fresh
+// `bin/Runner.Worker` child. Sources followed (see PROTOCOL.md):
+// - Runner.Listener/Runner.cs: Ctrl-C/SIGINT prints "Exiting..." and shuts the
+//   runner down; SIGTERM (Unloading) does the same and waits at most
+//   ExitOnUnloadTimeout (30 s); on the way out the running job is cancelled
+//   and awaited, then the session is deleted. Exit codes 0 done, 1 terminated
+//   error, 2 retryable, 3/4 self-update, 5 session conflict (Constants.cs).
+// - Runner.Listener/MessageListener.cs: a session conflict is retried every
+//   30 s for up to 4 minutes, then the Listener exits with 5.
+// - Runner.Listener/JobDispatcher.cs: "Job cancellation request <id> received,
+//   cancellation timeout <n> minutes."; the Worker gets a CancelRequest and is
+//   killed after max(timeout, 60 s) − 15 s if it has not exited; on shutdown it
+//   gets RunnerShutdown and is awaited with no timeout; either way the job is
+//   then reported "Canceled". The Worker's stdout is printed when
+//   ACTIONS_RUNNER_PRINT_LOG_TO_STDOUT is set.
+// - Runner.Listener/SelfUpdater.cs: an update message → wait for the running
+//   job, start the update script, exit 3 (4 for an ephemeral runner).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Writable } from 'node:stream';
 import { HttpError, field, request } from './http.ts';
-import type { Conclusion, FromWorker, JobMessage, ToWorker, WorkerContext } from './protocol.ts';
-import { isJobMessage } from './protocol.ts';
+import {
+  type CancelMessage,
+  type Conclusion,
+  type FromWorker,
+  type JobMessage,
+  type ToWorker,
+  type UpdateMessage,
+  type WorkerContext,
+  isCancelMessage,
+  isJobMessage,
+  isUpdateMessage,
+} from './protocol.ts';
 import * as store from './store.ts';
 import { RunnerError, term } from './terminal.ts';
+import {
+  SESSION_CONFLICT_RETRY_LIMIT_S,
+  SESSION_RETRY_INTERVAL_S,
+  cancelKillDelayMs,
+  exitOnUnloadTimeoutMs,
+  pollBackoffMs,
+  sessionRetryMs,
+  sleep,
+} from './timing.ts';
+import { Trace, utcU } from './trace.ts';
 
-const WORKER_EXIT_GRACE_MS = 6000; // docker stop waits 10 s before SIGKILL
+/** Constants.cs Runner.ReturnCode. */
+export const ReturnCode = {
+  Success: 0,
+  TerminatedError: 1,
+  RetryableError: 2,
+  RunnerUpdating: 3,
+  RunOnceRunnerUpdating: 4,
+  SessionConflict: 5,
+} as const;
+
+export const SIM_VERSION = '2.336.0';
 const RESULT_WORDS: Record<Conclusion, string> = { success: 'Succeeded', failure: 'Failed', cancelled: 'Canceled' };
+const DELETED_MESSAGE =
+  'Failed to create a session. The runner registration has been deleted from the server, please re-configure. Runner registrations are automatically deleted for runners that have not connected to the service recently.';
 
-/** Resolves after ms, or at once when signal aborts (a shutdown must not wait out a backoff). */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
+/** The runner's version: what a simulated self-update last installed, else the built-in one. */
+export function runnerVersion(root: string): string {
+  const file = join(root, 'bin', '.sim-version');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() || SIM_VERSION : SIM_VERSION;
+}
+
+interface Dispatch {
+  job: JobMessage;
+  worker: ChildProcess;
+  channel: Writable;
+  exited: Promise<void>;
+  result: FromWorker | undefined;
+  cancelled: boolean;
+  killTimer: NodeJS.Timeout | undefined;
 }
 
 export class Listener {
   private readonly settings: store.RunnerSettings;
   private readonly context: WorkerContext;
   private readonly auth: string;
+  private readonly trace: Trace;
+  private readonly version: string;
   private sessionId: string | undefined;
   private stopping = false;
   private readonly poll = new AbortController();
-  private worker: ChildProcess | undefined;
-  private workerExit: Promise<void> = Promise.resolve();
+  private current: Dispatch | undefined;
   private readonly queue: JobMessage[] = [];
   private jobsDone = 0;
+  private updating: Promise<number> | undefined;
 
   constructor(private readonly root: string) {
+    this.trace = new Trace('Runner', root);
     if (!store.isConfigured(root) || !store.hasCredentials(root)) {
       throw new RunnerError('Not configured. Run config.(sh/cmd) to configure the runner.');
     }
     this.settings = store.loadSettings(root);
     const credentials = store.loadCredentials(root);
     this.auth = `Bearer ${credentials.data.runnerToken}`;
+    this.version = runnerVersion(root);
     this.context = {
       runnerName: this.settings.agentName,
       serverUrl: this.settings.serverUrl,
@@ -53,17 +114,25 @@ export class Listener {
   }
 
   async run(): Promise<number> {
-    process.on('SIGTERM', () => this.shutdown('SIGTERM'));
-    process.on('SIGINT', () => this.shutdown('SIGINT'));
+    this.trace.info('Runner', `Runner is built for Linux (X64) - simulator ${this.version}.`);
+    process.on('SIGINT', () => {
+      term.line('Exiting...');
+      this.trace.info('Runner', 'Received Ctrl-C signal, stop Runner.Listener and Runner.Worker.');
+      this.shutdown();
+    });
+    process.on('SIGTERM', () => {
+      this.shutdown();
+      // Runner.cs Runner_Unloading: waits for the command at most ExitOnUnloadTimeout.
+      setTimeout(() => process.exit(ReturnCode.Success), exitOnUnloadTimeoutMs()).unref();
+    });
 
-    this.sessionId = await this.createSession();
-    if (this.sessionId === undefined) return 0; // stopped before it could connect
-    term.line();
-    term.success('Connected to GitHub');
-    term.line();
-    term.line("Current runner version: '2.0.0-sim' (simulator standing in for actions/runner)");
+    const session = await this.createSession();
+    if (session !== ReturnCode.Success) return session;
+    if (this.sessionId === undefined) return ReturnCode.Success; // stopped before it could connect
+    term.line(`Current runner version: '${this.version}' (simulator standing in for actions/runner)`);
     term.event('Listening for Jobs');
 
+    let code: number = ReturnCode.Success;
     let failures = 0;
     while (!this.stopping) {
       try {
@@ -71,109 +140,195 @@ export class Listener {
           auth: this.auth,
           signal: this.poll.signal,
         });
+        if (failures > 0) term.event('Runner reconnected.');
         failures = 0;
-        if (res.status === 200 && isJobMessage(res.json)) this.accept(res.json);
+        if (res.status !== 200) continue;
+        if (isJobMessage(res.json)) this.accept(res.json);
+        else if (isCancelMessage(res.json)) this.cancel(res.json);
+        else if (isUpdateMessage(res.json)) this.update(res.json);
       } catch (err) {
         if (this.stopping) break;
         if (err instanceof HttpError && [401, 403, 404].includes(err.status)) {
-          if (this.settings.ephemeral && (this.worker || this.jobsDone > 0)) {
+          if (this.settings.ephemeral && (this.current || this.jobsDone > 0)) {
             // The server removes an ephemeral runner once its job completes: a normal end.
-            await this.workerExit;
+            await this.current?.exited;
             break;
           }
           term.error('Runner registration has been deleted from the server, please re-configure.');
-          await this.stopWorker();
-          return 1;
+          code = ReturnCode.TerminatedError;
+          break;
         }
-        // The server is unreachable or failing: retry with a bounded backoff, as the real runner does.
         failures++;
-        await this.backoff(err, failures);
+        if (failures === 1) {
+          const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+          term.error(`${utcU()}: Runner connect error: ${reason}. Retrying until reconnected.`);
+        }
+        await sleep(pollBackoffMs(failures), this.poll.signal);
       }
     }
 
-    await this.stopWorker();
-    await this.endSession();
-    if (this.settings.ephemeral && this.jobsDone > 0) {
+    if (this.updating) code = await this.updating;
+    await this.shutdownDispatcher();
+    await this.deleteSession();
+    if (this.settings.ephemeral && this.jobsDone > 0 && code === ReturnCode.Success) {
       // An ephemeral runner is done after one job; its registration is gone server-side.
       store.deleteCredentials(this.root);
       store.deleteSettings(this.root);
     }
-    return 0;
+    this.trace.info('Runner', `Runner execution has finished with return code ${code}`);
+    return code;
   }
 
-  /** The new session's id; undefined when a shutdown came first. */
-  private async createSession(): Promise<string | undefined> {
-    for (let attempt = 1; ; attempt++) {
+  /** MessageListener.cs CreateSessionAsync; Success (0) with sessionId set, or the exit code. */
+  private async createSession(): Promise<number> {
+    let conflicts = 0;
+    let reportedError = false;
+    while (!this.stopping) {
+      term.line();
+      term.success('Connected to GitHub');
+      term.line();
       try {
-        const res = await request('POST', `${this.settings.serverUrl}/sessions`, { auth: this.auth, body: {} });
-        return field(res.json, 'session_id');
+        const res = await request('POST', `${this.settings.serverUrl}/sessions`, {
+          auth: this.auth,
+          body: { version: this.version, disable_update: this.settings.disableUpdate },
+        });
+        this.sessionId = field(res.json, 'session_id');
+        this.trace.info('MessageListener', 'Session created.');
+        if (reportedError) term.event('Runner reconnected.');
+        return ReturnCode.Success;
       } catch (err) {
-        if (this.stopping) return undefined;
-        if (err instanceof HttpError && err.status === 409 && attempt < 30) {
-          // A previous session of this runner may not have expired yet (a killed container).
-          term.event('A session for this runner already exists. Retrying.');
-          await sleep(1000, this.poll.signal);
-        } else if (err instanceof HttpError) {
-          throw err;
-        } else {
-          await this.backoff(err, attempt); // the server is not reachable (yet)
+        if (this.stopping) return ReturnCode.Success;
+        const message = err instanceof HttpError ? serverMessage(err) : err instanceof Error ? err.message : String(err);
+        if (err instanceof HttpError && (err.status === 401 || err.status === 404)) {
+          term.error(DELETED_MESSAGE);
+          return ReturnCode.TerminatedError;
         }
-        if (this.stopping) return undefined;
+        if (err instanceof HttpError && err.status === 403) {
+          // AccessDeniedException: an outdated runner with updates disabled (Program.cs → exit 1).
+          term.error(`An error occurred: ${message}`);
+          return ReturnCode.TerminatedError;
+        }
+        if (err instanceof HttpError && err.status === 409) {
+          term.error('A session for this runner already exists.');
+          conflicts++;
+          if (conflicts > 1 && conflicts * SESSION_RETRY_INTERVAL_S >= SESSION_CONFLICT_RETRY_LIMIT_S) {
+            term.error(`Stop retry on SessionConflictException after retried for ${SESSION_CONFLICT_RETRY_LIMIT_S} seconds.`);
+            term.error(`Failed to create session. ${message}`);
+            return ReturnCode.SessionConflict;
+          }
+        } else if (err instanceof HttpError && err.status < 500 && err.status !== 429) {
+          term.error(`Failed to create session. ${message}`);
+          return ReturnCode.TerminatedError;
+        }
+        if (!reportedError) {
+          const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : message;
+          term.error(`${utcU()}: Runner connect error: ${reason}. Retrying until reconnected.`);
+          reportedError = true;
+        }
+        this.trace.info('MessageListener', `Sleeping for ${SESSION_RETRY_INTERVAL_S} seconds before retrying.`);
+        await sleep(sessionRetryMs(), this.poll.signal);
       }
     }
+    return ReturnCode.Success;
   }
 
-  /** Waits before retrying an unreachable or failing server, with a bounded exponential backoff. */
-  private async backoff(err: unknown, failures: number): Promise<void> {
-    const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
-    term.event(`Runner connect error: ${reason}. Retrying until reconnected.`);
-    await sleep(Math.min(500 * 2 ** failures, 15000), this.poll.signal);
-  }
-
-  private async endSession(): Promise<void> {
+  private async deleteSession(): Promise<void> {
     if (this.sessionId === undefined) return;
+    this.trace.info('Runner', 'Deleting Runner Session...');
     try {
       await request('DELETE', `${this.settings.serverUrl}/sessions/${encodeURIComponent(this.sessionId)}`, { auth: this.auth });
     } catch (err) {
-      term.error(`Could not end the session: ${err instanceof Error ? err.message : String(err)}`);
+      if (!this.settings.ephemeral) term.error(`Could not delete the session: ${err instanceof Error ? err.message : String(err)}`);
     }
+    this.sessionId = undefined;
   }
 
-  /**
-   * A new job: start it now, or right after the current worker exits. The
-   * server sees the runner idle from the worker's `completed` event on, so the
-   * next job can arrive while that worker is still exiting.
-   */
+  /** A new job: start it now, or right after the current worker exits. */
   private accept(job: JobMessage): void {
-    if (this.worker) this.queue.push(job);
+    this.trace.info('JobDispatcher', `Job request ${job.job_id} for job ${job.job} received.`);
+    if (this.current || this.updating) this.queue.push(job);
     else this.startWorker(job);
   }
 
   private startWorker(job: JobMessage): void {
     term.event(`Running job: ${job.job}`);
-    // The same bundle in worker mode, in a process group of its own: a
-    // terminal's Ctrl-C reaches the listener only, which then decides.
-    const worker = fork(process.argv[1] ?? '', ['worker'], { detached: true, stdio: 'inherit' });
-    this.worker = worker;
-    let conclusion: Conclusion = 'failure';
-    worker.on('message', (m: FromWorker) => {
-      if (m.type === 'result') conclusion = m.conclusion;
+    const bin = join(this.root, 'bin');
+    const workerExe = join(bin, 'Runner.Worker');
+    // In the image bin/Runner.Worker is a symlink to node; elsewhere (unit tests) node itself.
+    const exe = existsSync(workerExe) ? workerExe : process.execPath;
+    // Same process group as the Listener (a group SIGINT from run.sh reaches it, and it ignores it).
+    const worker = spawn(exe, [process.argv[1] ?? '', 'spawnclient', '3', '4'], {
+      cwd: bin,
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
     });
-    this.workerExit = new Promise((resolve) => {
-      worker.on('exit', () => {
-        term.event(`Job ${job.job} completed with result: ${RESULT_WORDS[conclusion]}`);
-        this.worker = undefined;
-        this.jobsDone++;
-        resolve();
-        this.afterJob();
+    const channel = worker.stdio[3] as Writable;
+    const fromWorker = worker.stdio[4] as NodeJS.ReadableStream | null;
+    const dispatch: Dispatch = {
+      job,
+      worker,
+      channel,
+      result: undefined,
+      cancelled: false,
+      killTimer: undefined,
+      exited: Promise.resolve(),
+    };
+    this.current = dispatch;
+    channel.on('error', () => {}); // a dead worker's channel
+    if (fromWorker) {
+      createInterface({ input: fromWorker }).on('line', (line) => {
+        try {
+          const m = JSON.parse(line) as FromWorker;
+          if (m.type === 'result') dispatch.result = m;
+        } catch {
+          // not a message
+        }
+      });
+    }
+    // JobDispatcher.cs: worker stdout lines are printed when PRINT_LOG_TO_STDOUT; stderr is kept for a crash.
+    const stderrLines: string[] = [];
+    if (worker.stdout) {
+      createInterface({ input: worker.stdout }).on('line', (line) => {
+        if (line !== '' && this.trace.toStdout) process.stdout.write(`${line}\n`);
+      });
+    }
+    if (worker.stderr) createInterface({ input: worker.stderr }).on('line', (line) => stderrLines.push(line));
+    dispatch.exited = new Promise((resolve) => {
+      worker.on('close', (code, signal) => {
+        if (dispatch.killTimer) clearTimeout(dispatch.killTimer);
+        void this.finishJob(dispatch, code, signal, stderrLines).then(resolve);
       });
     });
-    const message: ToWorker = { type: 'job', job, context: this.context };
-    worker.send(message);
+    this.send(dispatch, { type: 'job', job, context: this.context });
   }
 
-  private afterJob(): void {
-    if (this.stopping) return;
+  private send(dispatch: Dispatch, message: ToWorker): void {
+    if (dispatch.channel.writable) dispatch.channel.write(`${JSON.stringify(message)}\n`);
+  }
+
+  private async finishJob(dispatch: Dispatch, code: number | null, signal: NodeJS.Signals | null, stderr: string[]): Promise<void> {
+    const { job } = dispatch;
+    let conclusion: Conclusion = dispatch.result?.conclusion ?? 'failure';
+    if (dispatch.cancelled) conclusion = 'cancelled'; // resultOnAbandonOrCancel
+    if (!dispatch.cancelled && (code === null || code < 100 || code > 105)) {
+      this.trace.error('JobDispatcher', `Worker crashed (exit ${code ?? signal}): ${stderr.join('\n')}`);
+    }
+    this.trace.info('JobDispatcher', `finish job request for job ${job.job_id} with result: ${RESULT_WORDS[conclusion]}`);
+    term.event(`Job ${job.job} completed with result: ${RESULT_WORDS[conclusion]}`);
+    if (!dispatch.result?.reported) {
+      // The worker did not report (killed, crashed, or shut down): the Listener completes the job request.
+      try {
+        await request('POST', `${this.settings.serverUrl}/jobs/${encodeURIComponent(String(job.job_id))}/events`, {
+          auth: this.auth,
+          body: { event: 'completed', conclusion },
+        });
+      } catch (err) {
+        this.trace.error('JobDispatcher', `could not complete job ${job.job_id}: ${String(err)}`);
+      }
+    }
+    this.current = undefined;
+    this.jobsDone++;
+    if (this.stopping || this.updating) return;
     if (this.settings.ephemeral) {
       this.stopping = true;
       this.poll.abort();
@@ -183,27 +338,104 @@ export class Listener {
     if (next) this.startWorker(next);
   }
 
-  private shutdown(signal: string): void {
-    if (this.stopping) return;
-    term.event(`Received ${signal}, shutting down the runner.`);
+  /** JobDispatcher.Cancel and WorkerDispatcher.Cancel. */
+  private cancel(message: CancelMessage): void {
+    this.trace.info(
+      'JobDispatcher',
+      `Job cancellation request ${message.job_id} received, cancellation timeout ${message.timeout_minutes} minutes.`,
+    );
+    const dispatch = this.current;
+    if (!dispatch || String(dispatch.job.job_id) !== String(message.job_id)) {
+      const queued = this.queue.findIndex((j) => String(j.job_id) === String(message.job_id));
+      if (queued >= 0) this.queue.splice(queued, 1);
+      return;
+    }
+    if (dispatch.cancelled) return;
+    dispatch.cancelled = true;
+    this.trace.info('JobDispatcher', `Send job cancellation message to worker for job ${message.job_id}.`);
+    this.send(dispatch, { type: 'cancel' });
+    dispatch.killTimer = setTimeout(() => {
+      this.trace.info('JobDispatcher', `worker process for job ${message.job_id} haven't exit within cancellation timout, kill running worker.`);
+      // ProcessInvoker (killProcessOnCancel) kills the Worker process itself; its children are left.
+      try {
+        dispatch.worker.kill('SIGKILL');
+      } catch {
+        // gone
+      }
+    }, cancelKillDelayMs(message.timeout_minutes));
+  }
+
+  /** SelfUpdater.cs, kept modest: no download; the "update" records the new version. */
+  private update(message: UpdateMessage): void {
+    if (this.updating) {
+      this.trace.info('Runner', 'Refresh message received, skip autoupdate since a previous autoupdate is already running.');
+      return;
+    }
+    this.trace.info('Runner', 'Refresh message received, kick-off selfupdate background process.');
+    this.updating = (async () => {
+      term.line('Runner update in progress, do not shutdown runner.');
+      term.line(`Downloading ${message.target_version} runner`);
+      term.line('Waiting for current job finish running.');
+      await this.current?.exited;
+      term.line('Generate and execute update script.');
+      // The update script waits for this Listener to exit, swaps in the new
+      // version and touches update.finished in its working directory (update.sh.template).
+      const script = [
+        `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.2; done`,
+        `printf '%s\\n' "$1" > "$2/bin/.sim-version"`,
+        'touch update.finished',
+      ].join('\n');
+      spawn('bash', ['-c', script, 'update.sh', message.target_version, this.root], {
+        detached: true,
+        stdio: 'ignore',
+        cwd: process.cwd(),
+      }).unref();
+      term.line('Runner will exit shortly for update, should be back online within 10 seconds.');
+      term.line('Runner update process finished.');
+      this.stopping = true;
+      this.poll.abort();
+      return this.settings.ephemeral ? ReturnCode.RunOnceRunnerUpdating : ReturnCode.RunnerUpdating;
+    })();
+    void this.updating.then(() => {
+      if (!this.stopping) {
+        this.stopping = true;
+        this.poll.abort();
+      }
+    });
+  }
+
+  /** HostContext.ShutdownRunner(UserCancelled). */
+  private shutdown(): void {
+    if (this.stopping && !this.updating) return;
+    this.trace.info('HostContext', 'Runner will be shutdown for UserCancelled');
     this.stopping = true;
     this.poll.abort();
   }
 
-  /** Tells a running worker to shut down, and kills its process group if it does not exit in time. */
-  private async stopWorker(): Promise<void> {
-    const worker = this.worker;
-    if (!worker) return;
-    term.event('The runner is shutting down: the running job is cancelled without its completed hook.');
-    const message: ToWorker = { type: 'shutdown' };
-    if (worker.connected) worker.send(message);
-    const exited = await Promise.race([this.workerExit.then(() => true), sleep(WORKER_EXIT_GRACE_MS).then(() => false)]);
-    if (!exited && worker.pid !== undefined) {
-      try {
-        process.kill(-worker.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+  /** JobDispatcher.ShutdownAsync: cancel the running job with RunnerShutdown and wait for the worker, without a timeout. */
+  private async shutdownDispatcher(): Promise<void> {
+    const dispatch = this.current;
+    if (!dispatch) return;
+    this.trace.info('JobDispatcher', 'Shutting down JobDispatcher. Make sure all WorkerDispatcher has finished.');
+    if (!dispatch.cancelled) {
+      dispatch.cancelled = true;
+      this.trace.info('JobDispatcher', `Send job cancellation message to worker for job ${dispatch.job.job_id}.`);
+      this.send(dispatch, { type: 'shutdown' });
+    } else {
+      // Already cancelled by the server: the worker still learns the runner is going away.
+      this.send(dispatch, { type: 'shutdown' });
     }
+    await dispatch.exited;
   }
+}
+
+/** The server's message from an error body ({"message": …}), else the HTTP status line. */
+function serverMessage(err: HttpError): string {
+  try {
+    const m = (JSON.parse(err.body) as { message?: unknown }).message;
+    if (typeof m === 'string') return m;
+  } catch {
+    // not JSON
+  }
+  return err.message;
 }

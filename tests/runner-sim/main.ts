@@ -1,12 +1,18 @@
 // Runner simulator — STANDS IN for actions/runner, which cannot be downloaded
 // on these machines (no GitHub access). It keeps the real runner's contract as
-// far as this project relies on it (config.sh, run.sh, job hooks, shutdown)
-// and talks to the GitHub emulator (tests/emulator/PROTOCOL.md §2).
+// far as this project relies on it (config.sh, run.sh, job hooks, cancel,
+// shutdown, diag logs) and talks to the GitHub emulator (tests/emulator/
+// PROTOCOL.md §2). What it follows, file by file: tests/runner-sim/PROTOCOL.md.
 //
-// One bundle, three modes: `config [remove] …` (config.sh), `run` (run.sh),
-// and `worker` (one job; started by the listener, never by hand).
+// One bundle started through two names, like the real binaries:
+//   bin/Runner.Listener bin/sim.mjs configure|remove …   (config.sh)
+//   bin/Runner.Listener bin/sim.mjs run …                (run-helper.sh)
+//   bin/Runner.Worker   bin/sim.mjs spawnclient <in> <out> (started by the Listener, one per job)
+// bin/Runner.Listener and bin/Runner.Worker are symlinks to the bundled node,
+// so /proc/<pid>/comm and cmdline name them as the real processes.
 import { parseCommandLine, takeEnvInputs } from './args.ts';
-import { configure, remove } from './config.ts';
+import { configure, remove, warnUnknown } from './config.ts';
+import { loadRunnerEnvFile } from './env-file.ts';
 import { HttpError } from './http.ts';
 import { Listener } from './listener.ts';
 import { runnerRoot } from './store.ts';
@@ -14,20 +20,23 @@ import { RunnerError, term } from './terminal.ts';
 import { runWorker } from './worker.ts';
 
 async function main(mode: string | undefined, argv: string[]): Promise<number> {
-  if (mode === 'worker') {
-    await runWorker();
+  const root = runnerRoot();
+  if (mode === 'spawnclient') {
+    await runWorker(root, Number(argv[0]), Number(argv[1]));
     return 0;
   }
+  // Runner.Listener/Program.cs: <root>/.env over the environment, first thing at every start.
+  loadRunnerEnvFile(root);
   // Read (and scrub) ACTIONS_RUNNER_INPUT_* before anything can start a child.
   const envInputs = takeEnvInputs();
-  const root = runnerRoot();
-  if (mode === 'config') {
-    const cli = parseCommandLine(argv, envInputs);
+  if (mode === 'configure' || mode === 'remove') {
+    const cli = parseCommandLine(mode === 'remove' ? ['remove', ...argv] : argv, envInputs);
+    warnUnknown(cli);
     await (cli.command === 'remove' ? remove(cli, root) : configure(cli, root));
     return 0;
   }
   if (mode === 'run') return new Listener(root).run();
-  throw new RunnerError(`unknown mode '${mode ?? ''}': expected config, run or worker`);
+  throw new RunnerError(`unknown mode '${mode ?? ''}': expected configure, remove, run or spawnclient`);
 }
 
 function report(err: unknown): void {
@@ -50,6 +59,7 @@ main(mode, rest).then(
   (code) => process.exit(code),
   (err: unknown) => {
     report(err);
-    process.exit(1);
+    // Program.cs: an unexpected exception is a retryable error (2); configuration errors end config.sh with 1.
+    process.exit(mode === 'run' && !(err instanceof RunnerError) ? 2 : 1);
   },
 );

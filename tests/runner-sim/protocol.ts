@@ -1,9 +1,10 @@
 // Runner simulator — STANDS IN for actions/runner, which cannot be downloaded
 // on these machines.
 //
-// The job message and events of the emulator's runner protocol
-// (tests/emulator/PROTOCOL.md §2), and the messages between the listener
-// (run.sh) and its per-job worker process.
+// The messages of the emulator's runner protocol (tests/emulator/PROTOCOL.md
+// §2), and those between the Listener and its per-job Worker process (the
+// real ones talk over two anonymous pipes, Runner.Common/ProcessChannel.cs;
+// here: one JSON object per line on the fds named by `spawnclient <in> <out>`).
 
 export interface JobMessage {
   job_id: string | number;
@@ -15,6 +16,21 @@ export interface JobMessage {
   steps: { name: string; run: string }[];
   env?: Record<string, string>;
 }
+
+/** A job cancellation (JobCancelMessage: job id and the server's cancel timeout). */
+export interface CancelMessage {
+  type: 'cancel';
+  job_id: string | number;
+  timeout_minutes: number;
+}
+
+/** A runner update (AgentRefreshMessage: target version). */
+export interface UpdateMessage {
+  type: 'update';
+  target_version: string;
+}
+
+export type ServerMessage = JobMessage | CancelMessage | UpdateMessage;
 
 export type Conclusion = 'success' | 'failure' | 'cancelled';
 
@@ -33,10 +49,26 @@ export interface WorkerContext {
   workFolder: string;
 }
 
-export type ToWorker = { type: 'job'; job: JobMessage; context: WorkerContext } | { type: 'shutdown' };
-export type FromWorker = { type: 'result'; conclusion: Conclusion };
+/**
+ * Listener → Worker (Runner.Common/ProcessChannel.cs MessageType): the job,
+ * then at most one of CancelRequest (server cancel) or RunnerShutdown (the
+ * Listener got SIGINT/SIGTERM).
+ */
+export type ToWorker = { type: 'job'; job: JobMessage; context: WorkerContext } | { type: 'cancel' } | { type: 'shutdown' };
+/** Worker → Listener: the job's result, once it has reported it to the server. */
+export type FromWorker = { type: 'result'; conclusion: Conclusion; reported: boolean };
 
 export function isJobMessage(value: unknown): value is JobMessage {
   const v = value as Partial<JobMessage> | undefined;
-  return v !== undefined && v.job_id !== undefined && typeof v.job === 'string' && Array.isArray(v.steps);
+  return v !== undefined && v !== null && v.job_id !== undefined && typeof v.job === 'string' && Array.isArray(v.steps);
+}
+
+export function isCancelMessage(value: unknown): value is CancelMessage {
+  const v = value as Partial<CancelMessage> | undefined;
+  return v?.type === 'cancel' && v.job_id !== undefined;
+}
+
+export function isUpdateMessage(value: unknown): value is UpdateMessage {
+  const v = value as Partial<UpdateMessage> | undefined;
+  return v?.type === 'update' && typeof v.target_version === 'string';
 }

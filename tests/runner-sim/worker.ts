@@ -1,39 +1,65 @@
 // Runner simulator — STANDS IN for actions/runner, which cannot be downloaded
 // on these machines.
 //
-// The worker: one process per job, like Runner.Worker. It runs the job-started
-// hook ("Set up runner"), the steps, and the job-completed hook ("Complete
-// runner"), posting each as an event. A failing started hook fails the job and
-// skips the steps; the completed hook runs anyway, also after a cancel from
-// the server. A runner shutdown (the listener's `shutdown` message, sent on
-// SIGTERM/SIGINT) skips the completed hook, as actions/runner does (#2595).
+// The worker: `bin/Runner.Worker spawnclient <in> <out>`, one process per job,
+// child of the Listener (Runner.Listener/JobDispatcher.cs). It runs the
+// job-started hook ("Set up runner"), the steps, and the job-completed hook
+// ("Complete runner"), posting each as an event. What it follows:
+// - Runner.Worker/JobExtension.cs: the started hook is a pre-job step with
+//   condition always(); the completed hook a post-job step with always().
+//   A failing started hook fails the job and skips the steps.
+// - Runner.Worker/StepsRunner.cs: on a job cancel the running step's
+//   condition is evaluated again; always() stays true, so the started hook is
+//   NOT cancelled (nor is the completed hook); any other step is cancelled and
+//   the rest are skipped. On a runner shutdown there is no re-evaluation: the
+//   running step is cancelled, whatever its condition; the completed hook does
+//   not run (actions/runner#2595).
+// - Runner.Worker/Worker.cs: "Cancellation/Shutdown message received." in the
+//   worker's trace when the Listener forwards a cancel or a shutdown.
+// - Runner.Worker/Program.cs: the Worker ignores SIGINT (its terminal handler),
+//   so a SIGINT to the whole process group does not end it.
+// - Runner.Worker/JobExtension.cs: at the end of the job, processes carrying
+//   the job's RUNNER_TRACKING_ID are terminated ("Cleaning up orphan processes").
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { request } from './http.ts';
 import type { Conclusion, FromWorker, JobEvent, JobMessage, ToWorker, WorkerContext } from './protocol.ts';
 import { Script } from './script.ts';
-
-const CANCEL_POLL_MS = 400; // the protocol asks for ≤ 500 ms
+import { Trace } from './trace.ts';
 
 type Hook = 'job_started' | 'job_completed';
 const HOOK_ENV: Record<Hook, string> = {
   job_started: 'ACTIONS_RUNNER_HOOK_JOB_STARTED',
   job_completed: 'ACTIONS_RUNNER_HOOK_JOB_COMPLETED',
 };
+/**
+ * A `.sh` hook runs with shell "bash" (JobHookProvider.cs → HostContext.cs
+ * GetDefaultShellForScript), whose arguments are `--noprofile --norc -e -o
+ * pipefail {0}` (Handlers/ScriptHandlerHelpers.cs). A `run:` step without a
+ * `shell:` runs as `bash -e {0}` (GitHub's documented default).
+ */
+const HOOK_SHELL = ['--noprofile', '--norc', '-e', '-o', 'pipefail'];
+const STEP_SHELL = ['-e'];
+
+/** Runner.Common/Util/TaskResultUtil.cs: worker exit code = 100 + TaskResult. */
+const EXIT_CODE: Record<Conclusion, number> = { success: 100, failure: 102, cancelled: 103 };
 
 class JobRun {
   private readonly jobUrl: string;
   private readonly auth: string;
   private readonly temp: string;
   private readonly workspace: string;
-  private current: Script | undefined;
-  private stop: 'cancelled' | 'shutdown' | undefined;
-  private cancelPoll: NodeJS.Timeout | undefined; // set while hooks/steps may be cancelled
+  private readonly trackingId = randomUUID();
+  private current: { script: Script; always: boolean } | undefined;
+  stop: 'cancelled' | 'shutdown' | undefined;
 
   constructor(
     private readonly job: JobMessage,
     private readonly context: WorkerContext,
+    private readonly trace: Trace,
   ) {
     this.jobUrl = `${context.serverUrl}/jobs/${encodeURIComponent(String(job.job_id))}`;
     this.auth = `Bearer ${context.runnerToken}`;
@@ -42,60 +68,70 @@ class JobRun {
     this.workspace = join(context.workFolder, repoName, repoName);
   }
 
-  async run(): Promise<Conclusion> {
+  /** The conclusion, and whether the worker reported it (not on a shutdown: the Listener does). */
+  async run(): Promise<{ conclusion: Conclusion; reported: boolean }> {
     rmSync(this.temp, { recursive: true, force: true }); // the real runner empties _temp per job
     mkdirSync(this.temp, { recursive: true });
     mkdirSync(this.workspace, { recursive: true });
     await this.post({ event: 'started' });
-    this.cancelPoll = setInterval(() => void this.pollCancel(), CANCEL_POLL_MS);
 
     let failed = false;
-    if (await this.hook('job_started') !== 0) failed = true;
+    if ((await this.hook('job_started')) !== 0) failed = true;
     for (const step of this.job.steps) {
       if (failed || this.stop) break; // the remaining steps are skipped
-      const result = await this.runScript(step.run);
+      const result = await this.runStep(step.run);
       await this.post({ event: 'step', name: step.name, exit_code: result.exitCode, output: result.output });
       if (result.exitCode !== 0) failed = true;
     }
-    clearInterval(this.cancelPoll);
-    this.cancelPoll = undefined;
 
     if (this.stop !== 'shutdown') {
-      // Runs after failures and cancels alike; it is not itself cancellable.
-      if (await this.hook('job_completed') !== 0) failed = true;
+      // always(): runs after failures and cancels alike.
+      if ((await this.hook('job_completed')) !== 0) failed = true;
     }
-    const conclusion: Conclusion = this.stop ? 'cancelled' : failed ? 'failure' : 'success';
-    await this.post({ event: 'completed', conclusion });
+    this.cleanupOrphans();
     rmSync(this.temp, { recursive: true, force: true });
-    return conclusion;
+    const conclusion: Conclusion = this.stop ? 'cancelled' : failed ? 'failure' : 'success';
+    if (this.stop === 'shutdown') return { conclusion, reported: false };
+    await this.post({ event: 'completed', conclusion });
+    return { conclusion, reported: true };
   }
 
-  /** Cancel from the server, or shutdown of the runner: stop the running script. */
+  /** A cancel from the server, or the runner shutting down (StepsRunner.cs). */
   interrupt(reason: 'cancelled' | 'shutdown'): void {
     if (this.stop === 'shutdown') return;
     this.stop = reason;
-    void this.current?.kill(reason === 'shutdown' ? 1000 : 2500);
+    const current = this.current;
+    if (!current) return;
+    // always() is re-evaluated on a cancel and stays true; a shutdown skips the re-evaluation.
+    if (current.always && reason === 'cancelled') {
+      this.trace.info('StepsRunner', "Re-evaluate condition on job cancellation for step: 'Set up runner'.");
+      return;
+    }
+    this.trace.info('StepsRunner', 'Cancel current running step.');
+    void current.script.cancel();
   }
 
   /** Runs a hook when its variable names a script; 0 when there is none. */
   private async hook(hook: Hook): Promise<number> {
     const path = process.env[HOOK_ENV[hook]];
     if (!path) return 0;
-    const result = await this.run1(path);
+    const result = await this.run1(HOOK_SHELL, path, true);
     await this.post({ event: 'hook', hook, exit_code: result.exitCode, output: result.output });
     return result.exitCode;
   }
 
   /** A step's script goes into a file under RUNNER_TEMP, as the real runner does. */
-  private runScript(source: string) {
+  private runStep(source: string) {
     const file = join(this.temp, `${randomUUID()}.sh`);
     writeFileSync(file, source);
-    return this.run1(file);
+    return this.run1(STEP_SHELL, file, false);
   }
 
-  private async run1(file: string) {
-    const script = new Script(file, this.env(), this.workspace);
-    this.current = script;
+  private async run1(shell: string[], file: string, always: boolean) {
+    const script = new Script(shell, file, this.env(), this.workspace);
+    this.current = { script, always };
+    // A shutdown that came before this script started cancels it at once.
+    if (this.stop === 'shutdown' || (this.stop === 'cancelled' && !always)) void script.cancel();
     const result = await script.done;
     this.current = undefined;
     return result;
@@ -123,17 +159,29 @@ class JobRun {
       RUNNER_ARCH: 'X64',
       RUNNER_TEMP: this.temp,
       RUNNER_WORKSPACE: join(this.workspace, '..'),
+      RUNNER_TRACKING_ID: this.trackingId,
     };
   }
 
-  private async pollCancel(): Promise<void> {
+  /** JobExtension.cs (FinalizeJob): kill what the job left running, found by RUNNER_TRACKING_ID. */
+  private cleanupOrphans(): void {
+    const needle = `\0RUNNER_TRACKING_ID=${this.trackingId}\0`;
+    let pids: number[] = [];
     try {
-      const res = await request('GET', this.jobUrl, { auth: this.auth });
-      const cancelled = (res.json as { cancelled?: unknown } | undefined)?.cancelled === true;
-      // An answer that arrives after the steps must not touch the completed hook.
-      if (cancelled && this.cancelPoll) this.interrupt('cancelled');
+      pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
     } catch {
-      // a missed poll is retried on the next tick
+      return;
+    }
+    for (const pid of pids) {
+      if (pid === process.pid) continue;
+      try {
+        if (!`\0${readFileSync(`/proc/${pid}/environ`, 'latin1')}`.includes(needle)) continue;
+        const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+        this.trace.info('JobExtension', `Terminate orphan process: pid (${pid}) (${name})`);
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile, or not ours to read
+      }
     }
   }
 
@@ -141,26 +189,49 @@ class JobRun {
     try {
       await request('POST', `${this.jobUrl}/events`, { auth: this.auth, body: event });
     } catch (err) {
-      process.stderr.write(`worker: could not report '${event.event}' of job ${this.job.job_id}: ${String(err)}\n`);
+      this.trace.error('Worker', `could not report '${event.event}' of job ${this.job.job_id}: ${String(err)}`);
     }
   }
 }
 
-/** Entry point of `sim.mjs worker`: takes one job from the listener over IPC, runs it, reports, exits. */
-export async function runWorker(): Promise<void> {
-  const first = await new Promise<ToWorker>((resolve) => process.once('message', (m) => resolve(m as ToWorker)));
-  if (first.type !== 'job') throw new Error('worker: expected a job first');
-  const run = new JobRun(first.job, first.context);
-  process.on('message', (m: ToWorker) => {
-    if (m.type === 'shutdown') run.interrupt('shutdown');
+/**
+ * Entry point of `spawnclient <in> <out>`: takes one job from the Listener
+ * over the channel, runs it, reports, exits with 100 + result.
+ */
+export async function runWorker(root: string, inFd: number, outFd: number): Promise<void> {
+  const trace = new Trace('Worker', root);
+  process.on('SIGINT', () => trace.info('Worker', 'Received SIGINT; the worker keeps running until the Listener says otherwise.'));
+  const input = new Socket({ fd: inFd, readable: true, writable: false });
+  const output = new Socket({ fd: outFd, readable: false, writable: true });
+  const lines = createInterface({ input });
+  let run: JobRun | undefined;
+  let resolveJob!: (m: ToWorker) => void;
+  const first = new Promise<ToWorker>((resolve) => (resolveJob = resolve));
+  trace.info('Worker', 'Waiting to receive the job message from the channel.');
+  lines.on('line', (line) => {
+    let message: ToWorker;
+    try {
+      message = JSON.parse(line) as ToWorker;
+    } catch {
+      return;
+    }
+    if (message.type === 'job') return resolveJob(message);
+    trace.info('Worker', 'Cancellation/Shutdown message received.');
+    run?.interrupt(message.type === 'cancel' ? 'cancelled' : 'shutdown');
   });
-  // The listener died without a word (SIGKILL outside a container): same as a shutdown.
-  process.once('disconnect', () => run.interrupt('shutdown'));
-  const conclusion = await run.run();
-  if (process.connected) {
-    const result: FromWorker = { type: 'result', conclusion };
-    await new Promise<void>((resolve) => process.send?.(result, () => resolve()) ?? resolve());
-    process.removeAllListeners('disconnect');
-    process.disconnect();
-  }
+  // The channel closed (the Listener is gone): like a shutdown.
+  lines.on('close', () => run?.interrupt('shutdown'));
+
+  const job = await first;
+  if (job.type !== 'job') throw new Error('worker: expected a job first');
+  trace.info('Worker', 'Message received.');
+  run = new JobRun(job.job, job.context, trace);
+  const { conclusion, reported } = await run.run();
+  trace.info('Worker', `Job completed with result: ${conclusion}`);
+  const result: FromWorker = { type: 'result', conclusion, reported };
+  await new Promise<void>((resolve) => output.write(`${JSON.stringify(result)}\n`, () => resolve()));
+  output.end();
+  lines.close();
+  input.destroy();
+  process.exitCode = EXIT_CODE[conclusion];
 }
