@@ -7,8 +7,8 @@
 // --json prints one object: {processes: {handoff_ms: {p50, p99, max},
 // longest_run, max_wait_ms, out_of_order}, containers: {...}}; a mode that
 // cannot run here (no Docker, no image) is {skipped: "why"}, never faked.
-import { analyse, DEFAULT_BENCH_IMAGE, formatTable, launchers, type BenchOptions, type ModeOutcome } from '../lib/bench.ts';
-import { ConfigError, runCli } from '../lib/errors.ts';
+import { analyse, DEFAULT_BENCH_IMAGE, formatResults, launchers, type BenchOptions, type ModeOutcome } from '../bench/bench.ts';
+import { ConfigError, runCli } from '../lock/errors.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 
 async function main(): Promise<void> {
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     const outcome = await launch(opts);
     results[mode] = Array.isArray(outcome) ? analyse(outcome) : outcome;
   }
-  process.stdout.write(values.json ? `${JSON.stringify(results)}\n` : `${formatTable(results, opts)}\n`);
+  process.stdout.write(values.json ? `${JSON.stringify(results)}\n` : `${formatResults(results, opts)}\n`);
 }
 
 await runCli(main);

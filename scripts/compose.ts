@@ -3,9 +3,9 @@
 // generic runners this fleet has now (found by container label).
 //   ./scripts/compose.ts          keep the current count
 //   ./scripts/compose.ts -n 6     or set a new one
-import { loadConfig, parseCount } from '../lib/config.ts';
-import { runCli } from '../lib/errors.ts';
-import { currentGenericCount, writeFleetCompose } from '../lib/fleet-lifecycle.ts';
+import { loadConfig, parseCount } from '../lib/config/config.ts';
+import { runCli } from '../lock/errors.ts';
+import { currentGenericCount, writeFleetCompose } from '../lib/fleet/lifecycle.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {

@@ -3,10 +3,10 @@
 // one runner per BOARD_RUNNERS entry.
 //   ./scripts/generate-compose.ts -n 4           write docker-compose.<org>.yml
 //   ./scripts/generate-compose.ts -n 3 --stdout  print it instead
-import { buildCompose, renderCompose, writeCompose } from '../lib/compose.ts';
-import { loadConfig, parseCount } from '../lib/config.ts';
-import { runCli } from '../lib/errors.ts';
-import { readHostFacts } from '../lib/host-facts.ts';
+import { buildCompose, renderCompose, writeCompose } from '../lib/docker/compose.ts';
+import { loadConfig, parseCount } from '../lib/config/config.ts';
+import { runCli } from '../lock/errors.ts';
+import { readHostFacts } from '../lib/docker/host-facts.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {

@@ -2,9 +2,9 @@
 // Builds the runner image when its inputs changed; --force rebuilds anyway.
 //   ./scripts/image.ts           build if needed
 //   ./scripts/image.ts --force   rebuild (make image)
-import { loadConfig } from '../lib/config.ts';
-import { runCli } from '../lib/errors.ts';
-import { ensureRunnerImage } from '../lib/runner-image.ts';
+import { loadConfig } from '../lib/config/config.ts';
+import { runCli } from '../lock/errors.ts';
+import { ensureRunnerImage } from '../lib/docker/runner-image.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {

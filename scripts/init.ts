@@ -2,18 +2,19 @@
 // Brings a fleet up: image (built if needed) → compose file → registration
 // (one token for the whole fleet) → containers → the fleet table.
 //   ./scripts/init.ts -n 4      4 generic runners plus the BOARD_RUNNERS
-import { loadConfig, parseCount } from '../lib/config.ts';
-import { runCli } from '../lib/errors.ts';
-import { currentGenericCount, initFleet } from '../lib/fleet-lifecycle.ts';
-import { fleetStatus, formatFleetTable } from '../lib/fleet-status.ts';
-import { createRunnerApi } from '../lib/github.ts';
+import { loadConfig, parseCount } from '../lib/config/config.ts';
+import { runCli } from '../lock/errors.ts';
+import { currentGenericCount, initFleet } from '../lib/fleet/lifecycle.ts';
+import { fleetStatus, formatFleetTable } from '../lib/fleet/status.ts';
+import { createRunnerApi } from '../lib/github/runner-api.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {
   const { values } = parseScriptArgs({ count: { type: 'string', short: 'n' } });
   const config = await loadConfig();
   const count = values.count !== undefined ? parseCount(values.count, '-n/--count (make: N)') : ((await currentGenericCount(config)) ?? 1);
-  await initFleet(config, count);
-  const status = await fleetStatus(config, createRunnerApi(config));
+  const api = createRunnerApi(config);
+  await initFleet(config, api, count);
+  const status = await fleetStatus(config, api);
   console.log(formatFleetTable(status.rows));
 });

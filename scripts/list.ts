@@ -3,10 +3,10 @@
 // prefix, orphans and unregistered containers flagged.
 //   ./scripts/list.ts          table
 //   ./scripts/list.ts --json   the same rows as JSON
-import { loadConfig } from '../lib/config.ts';
-import { runCli } from '../lib/errors.ts';
-import { fleetStatus, formatFleetTable } from '../lib/fleet-status.ts';
-import { createRunnerApi } from '../lib/github.ts';
+import { loadConfig } from '../lib/config/config.ts';
+import { runCli } from '../lock/errors.ts';
+import { fleetStatus, formatFleetTable } from '../lib/fleet/status.ts';
+import { createRunnerApi } from '../lib/github/runner-api.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {

@@ -2,9 +2,9 @@
 // `make locks`: who holds each shared resource and who waits, in order.
 //   ./scripts/locks.ts [--json]                     list
 //   ./scripts/locks.ts release RESOURCE --force     operator override, recorded in locks.log
-import { loadLockHostPath } from '../lib/config.ts';
-import { ConfigError, runCli } from '../lib/errors.ts';
-import { formatLockReport, lockReport, releaseLock } from '../lib/locks-report.ts';
+import { loadLockHostPath } from '../lib/config/config.ts';
+import { ConfigError, runCli } from '../lock/errors.ts';
+import { formatLockReport, lockReport, releaseLock } from '../lib/fleet/locks-report.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {

@@ -2,10 +2,10 @@
 // Shows one runner's logs.
 //   ./scripts/logs.ts runner-2            the last 200 lines
 //   ./scripts/logs.ts --follow runner-2   and keep following
-import { loadConfig } from '../lib/config.ts';
-import { compose } from '../lib/docker.ts';
-import { ConfigError, runCli } from '../lib/errors.ts';
-import { selectFleetRunners } from '../lib/fleet-services.ts';
+import { loadConfig } from '../lib/config/config.ts';
+import { compose } from '../lib/docker/docker.ts';
+import { ConfigError, runCli } from '../lock/errors.ts';
+import { selectFleetRunners } from '../lib/docker/compose-reader.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {

@@ -1,9 +1,9 @@
 #!/usr/bin/env -S node --import tsx
 // The fleet's containers on this host: name, state, kind, labels, lock resource.
 //   ./scripts/ps.ts [--json]
-import { loadConfig } from '../lib/config.ts';
-import { listFleetContainers } from '../lib/docker.ts';
-import { runCli } from '../lib/errors.ts';
+import { loadConfig } from '../lib/config/config.ts';
+import { listFleetContainers } from '../lib/docker/docker.ts';
+import { runCli } from '../lock/errors.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 import { formatTable } from '../lib/table.ts';
 

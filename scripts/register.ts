@@ -2,16 +2,17 @@
 // Registers the runners not yet configured (all, or the ones named).
 //   ./scripts/register.ts                 every unconfigured runner
 //   ./scripts/register.ts runner-2 pi     just these
-import { loadConfig } from '../lib/config.ts';
-import { ExitCode, runCli } from '../lib/errors.ts';
-import { selectFleetRunners } from '../lib/fleet-services.ts';
-import { registerRunners, requireRegistered } from '../lib/registration.ts';
+import { loadConfig } from '../lib/config/config.ts';
+import { ExitCode, runCli } from '../lock/errors.ts';
+import { selectFleetRunners } from '../lib/docker/compose-reader.ts';
+import { registerRunners, requireRegistered } from '../lib/fleet/registration.ts';
+import { createRunnerApi } from '../lib/github/runner-api.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {
   const { positionals } = parseScriptArgs({});
   const config = await loadConfig();
   const { selected, unknown } = await selectFleetRunners(config, positionals);
-  requireRegistered(await registerRunners(config, selected));
+  requireRegistered(await registerRunners(config, createRunnerApi(config), selected));
   return unknown.length ? ExitCode.config : ExitCode.ok; // the valid ones were handled
 });

@@ -3,9 +3,10 @@
 //   ./scripts/remove.ts                      all runners of this prefix, orphans included
 //   ./scripts/remove.ts NAME… [-y] [--force] only these; -y skips the question,
 //                                            --force stops runners in the middle of a job
-import { loadConfig } from '../lib/config.ts';
-import { runCli } from '../lib/errors.ts';
-import { removeFleetRunners } from '../lib/fleet-removal.ts';
+import { loadConfig } from '../lib/config/config.ts';
+import { runCli } from '../lock/errors.ts';
+import { removeFleetRunners } from '../lib/fleet/removal.ts';
+import { createRunnerApi } from '../lib/github/runner-api.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {
@@ -14,5 +15,5 @@ await runCli(async () => {
     force: { type: 'boolean' },
   });
   const config = await loadConfig();
-  return removeFleetRunners(config, { names: positionals, yes: values.yes ?? false, force: values.force ?? false });
+  return removeFleetRunners(config, createRunnerApi(config), { names: positionals, yes: values.yes ?? false, force: values.force ?? false });
 });

@@ -1,10 +1,10 @@
 #!/usr/bin/env -S node --import tsx
 // Restarts runners (all, or the ones named).
 //   ./scripts/restart.ts [names…]
-import { loadConfig } from '../lib/config.ts';
-import { ExitCode, runCli } from '../lib/errors.ts';
-import { restartRunners } from '../lib/fleet-lifecycle.ts';
-import { selectFleetRunners } from '../lib/fleet-services.ts';
+import { loadConfig } from '../lib/config/config.ts';
+import { ExitCode, runCli } from '../lock/errors.ts';
+import { restartRunners } from '../lib/fleet/lifecycle.ts';
+import { selectFleetRunners } from '../lib/docker/compose-reader.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {

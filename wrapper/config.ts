@@ -1,9 +1,9 @@
 // The wrapper's settings, all from the container environment, validated once.
 import { hostname } from 'node:os';
-import { ConfigError } from '../lib/errors.ts';
-import { RUNNER_HOME, RUNNER_SCRIPT } from '../lib/image-layout.ts';
-import { isValidResource } from '../lib/lock-layout.ts';
-import { defaultLockDir } from '../lib/locks.ts';
+import { ConfigError } from '../lock/errors.ts';
+import { RUNNER_HOME, RUNNER_SCRIPT } from '../image/layout.ts';
+import { isValidResource } from '../lock/layout.ts';
+import { defaultLockDir } from '../lock/layout.ts';
 
 export interface WrapperConfig {
   /** Unset: the wrapper only supervises the runner, no lock. */
@@ -23,7 +23,25 @@ export interface WrapperConfig {
   workerPattern: RegExp;
 }
 
-export const defaultSocketPath = '/tmp/runner-fleet/wrapper.sock';
+/** Every knob's default, in one place (the hooks and the entrypoint use these too). */
+export const WRAPPER_DEFAULTS = {
+  lockDir: defaultLockDir,
+  runnerScript: RUNNER_SCRIPT,
+  runnerHome: RUNNER_HOME,
+  staleMs: 8000,
+  pollMs: 500,
+  progressMs: 10_000,
+  stopGraceMs: 7000,
+  socketPath: '/tmp/runner-fleet/wrapper.sock',
+  workerMatch: 'Runner\\.Worker',
+} as const;
+
+/** What a job hook needs to reach the wrapper; read from the job's environment. */
+export interface HookConfig {
+  socketPath: string;
+  pollMs: number;
+  workerPattern: RegExp;
+}
 
 function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -41,20 +59,26 @@ export function loadWrapperConfig(env: NodeJS.ProcessEnv = process.env): Wrapper
     throw new ConfigError(`RUNNER_RESOURCE_ID=${resource} is invalid: use letters, digits, '-' and '_' (at most 64)`);
   }
   // proper-lockfile never treats a lock as stale below 2 s.
-  const staleMs = intSetting(env, 'RUNNER_LOCK_STALE_MS', 8000, 2000, 600_000);
+  const staleMs = intSetting(env, 'RUNNER_LOCK_STALE_MS', WRAPPER_DEFAULTS.staleMs, 2000, 600_000);
   const updateMs = intSetting(env, 'RUNNER_LOCK_UPDATE_MS', Math.max(1000, Math.floor(staleMs / 4)), 1000, Math.floor(staleMs / 2));
   return {
     resource,
-    lockDir: env.RUNNER_LOCK_DIR || defaultLockDir,
-    runnerScript: env.RUNNER_SCRIPT || RUNNER_SCRIPT,
-    runnerHome: env.RUNNER_HOME || RUNNER_HOME,
+    lockDir: env.RUNNER_LOCK_DIR || WRAPPER_DEFAULTS.lockDir,
+    runnerScript: env.RUNNER_SCRIPT || WRAPPER_DEFAULTS.runnerScript,
+    runnerHome: env.RUNNER_HOME || WRAPPER_DEFAULTS.runnerHome,
     runnerName: env.RUNNER_NAME || hostname(),
     staleMs,
     updateMs,
-    pollMs: intSetting(env, 'RUNNER_LOCK_POLL_MS', 500, 10, 10_000),
-    progressMs: intSetting(env, 'RUNNER_LOCK_PROGRESS_MS', 10_000, 100, 600_000),
-    stopGraceMs: intSetting(env, 'RUNNER_STOP_GRACE_MS', 7000, 0, 600_000),
-    socketPath: env.RUNNER_FLEET_SOCKET || defaultSocketPath,
-    workerPattern: new RegExp(env.RUNNER_WORKER_MATCH || 'Runner\\.Worker'),
+    progressMs: intSetting(env, 'RUNNER_LOCK_PROGRESS_MS', WRAPPER_DEFAULTS.progressMs, 100, 600_000),
+    stopGraceMs: intSetting(env, 'RUNNER_STOP_GRACE_MS', WRAPPER_DEFAULTS.stopGraceMs, 0, 600_000),
+    ...loadHookConfig(env),
+  };
+}
+
+export function loadHookConfig(env: NodeJS.ProcessEnv = process.env): HookConfig {
+  return {
+    socketPath: env.RUNNER_FLEET_SOCKET || WRAPPER_DEFAULTS.socketPath,
+    pollMs: intSetting(env, 'RUNNER_LOCK_POLL_MS', WRAPPER_DEFAULTS.pollMs, 10, 10_000),
+    workerPattern: new RegExp(env.RUNNER_WORKER_MATCH || WRAPPER_DEFAULTS.workerMatch),
   };
 }

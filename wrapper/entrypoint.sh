@@ -4,7 +4,10 @@
 # Without, it starts the wrapper (wrapper.mjs beside this script) on whatever
 # Node the image has: RUNNER_FLEET_NODE, else `node` on PATH, else the newest
 # node bundled with actions/runner under $RUNNER_HOME/externals.
+# @RUNNER_HOME@ is replaced at bake time (image/build.ts) by RUNNER_HOME of
+# image/layout.ts, the wrapper's default too, so the two cannot disagree.
 set -eu
+runner_home=${RUNNER_HOME:-@RUNNER_HOME@}
 
 if [ "$#" -gt 0 ]; then
   exec "$@"
@@ -15,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 newest_externals_node() {
   best=""
   best_version=-1
-  for candidate in "${RUNNER_HOME:-/home/runner}"/externals/node*/bin/node; do
+  for candidate in "$runner_home"/externals/node*/bin/node; do
     [ -x "$candidate" ] || continue
     # externals/node20/bin/node -> 20 (also node20_alpine -> 20)
     version=${candidate%/bin/node}
@@ -38,7 +41,7 @@ if [ -z "$node_bin" ]; then
   node_bin=$(newest_externals_node)
 fi
 if [ -z "$node_bin" ]; then
-  echo "runner-fleet: no node found (PATH, or ${RUNNER_HOME:-/home/runner}/externals/node*/bin/node): install node in the image or set RUNNER_FLEET_NODE" >&2
+  echo "runner-fleet: no node found (PATH, or $runner_home/externals/node*/bin/node): install node in the image or set RUNNER_FLEET_NODE" >&2
   exit 2
 fi
 

@@ -1,10 +1,10 @@
 // The job hooks' side: runs inside the job's worker (via hooks/*.sh), asks the
 // wrapper to acquire or release, and prints progress to the job log.
 import { connect, type Socket } from 'node:net';
-import type { JobInfo, LockIdentity } from '../lib/lock-layout.ts';
+import type { JobInfo, LockIdentity } from '../lock/layout.ts';
 import { findWorker } from './process-watch.ts';
 import { onLines, send, type HolderSummary, type Reply, type Request } from './protocol.ts';
-import { defaultSocketPath } from './config.ts';
+import { loadHookConfig, type HookConfig } from './config.ts';
 
 const prefix = '[runner-fleet]';
 
@@ -33,9 +33,8 @@ function describeHolder(h: HolderSummary | undefined): string {
  * is re-created within RUNNER_LOCK_POLL_MS, and the hook must not fail the job
  * for that window.
  */
-function connectWaitMs(env: NodeJS.ProcessEnv): number {
-  const poll = Number(env.RUNNER_LOCK_POLL_MS);
-  return Math.max(5000, 4 * (Number.isInteger(poll) && poll > 0 ? poll : 500));
+function connectWaitMs(cfg: HookConfig): number {
+  return Math.max(5000, 4 * cfg.pollMs);
 }
 
 /** Connects, retrying while the socket is missing or nobody listens on it, until `waitMs` is over. */
@@ -74,14 +73,14 @@ async function exchange(socketPath: string, request: Request, onReply: (r: Reply
 
 /** The job-started hook: returns the exit code (non-zero fails the job, which must not run unlocked). */
 export async function hookStarted(hookParentPid: number, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const socketPath = env.RUNNER_FLEET_SOCKET || defaultSocketPath;
-  const workerPid = findWorker(hookParentPid, new RegExp(env.RUNNER_WORKER_MATCH || 'Runner\\.Worker'));
   let outcome: Reply | undefined;
   try {
-    await exchange(socketPath, { op: 'acquire', job: jobFromEnv(env), workerPid }, (r) => {
+    const cfg = loadHookConfig(env);
+    const workerPid = findWorker(hookParentPid, cfg.workerPattern);
+    await exchange(cfg.socketPath, { op: 'acquire', job: jobFromEnv(env), workerPid }, (r) => {
       if (r.type === 'waiting') print(`${r.resource}: waiting, place ${r.place} in queue; ${describeHolder(r.holder)}`);
       else outcome = r;
-    }, connectWaitMs(env));
+    }, connectWaitMs(cfg));
   } catch (err) {
     print(`error: ${(err as Error).message}`);
     return 1;
@@ -96,16 +95,16 @@ export async function hookStarted(hookParentPid: number, env: NodeJS.ProcessEnv 
 
 /** The job-completed hook: never fails the job; a missing wrapper is only reported. */
 export async function hookCompleted(env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const socketPath = env.RUNNER_FLEET_SOCKET || defaultSocketPath;
   const { runner, runId, attempt } = jobFromEnv(env);
   const identity: LockIdentity = { runner, runId, attempt };
   try {
-    await exchange(socketPath, { op: 'release', identity }, (r) => {
+    const cfg = loadHookConfig(env);
+    await exchange(cfg.socketPath, { op: 'release', identity }, (r) => {
       if (r.type === 'released') {
         print(r.lost ? `warning: ${r.resource}: the lock had been lost during the job (${r.lost})` : `${r.resource}: lock released`);
       } else if (r.type === 'ignored') print(`${r.resource}: nothing released (${r.reason})`);
       else if (r.type === 'error') print(`warning: ${r.message}`);
-    }, connectWaitMs(env));
+    }, connectWaitMs(cfg));
   } catch (err) {
     print(`warning: ${(err as Error).message}`);
   }

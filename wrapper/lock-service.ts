@@ -6,14 +6,15 @@
 import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { appendLockLog, readResource } from '../lib/locks.ts';
-import { describeIdentity, sameIdentity, type JobInfo, type LockIdentity } from '../lib/lock-layout.ts';
+import { readResource } from '../lock/inspect.ts';
+import { appendLockLog } from '../lock/lock-log.ts';
+import { describeIdentity, sameIdentity, type JobInfo, type LockIdentity } from '../lock/layout.ts';
 import type { WrapperConfig } from './config.ts';
-import { errorCode } from './files.ts';
+import { errorCode } from '../lock/files.ts';
 import { isAlive, processRef, type ProcessRef } from './process-watch.ts';
 import { onLines, send, type Reply, type Request } from './protocol.ts';
-import { acquireLock, type HeldLock } from './resource-lock.ts';
-import type { QueueOptions } from './ticket-queue.ts';
+import { acquireLock, type HeldLock } from '../lock/resource-lock.ts';
+import type { QueueOptions } from '../lock/ticket-queue.ts';
 
 interface Waiting {
   job: JobInfo;

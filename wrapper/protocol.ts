@@ -1,7 +1,7 @@
 // Messages between the hook scripts and the wrapper, one JSON object per line
 // over a unix socket (the hooks are short-lived; the wrapper keeps the heartbeat).
 import type { Socket } from 'node:net';
-import type { JobInfo, LockIdentity } from '../lib/lock-layout.ts';
+import type { JobInfo, LockIdentity } from '../lock/layout.ts';
 
 export type Request =
   | { op: 'acquire'; job: JobInfo; workerPid: number }

@@ -7,11 +7,10 @@
 // such lines to RUNNER_FLEET_USER_HOOK_JOB_* (which our hooks chain) before the
 // runner starts: the hooks still run, and the move survives restarts, because
 // the runner itself applies the moved lines with the same values.
-import { randomBytes } from 'node:crypto';
-import { chown, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { ConfigError } from '../lib/errors.ts';
-import { errorCode } from './files.ts';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../lock/atomic-write.ts';
+import { ConfigError } from '../lock/errors.ts';
+import { errorCode } from '../lock/files.ts';
 
 export type HookKind = 'started' | 'completed';
 export const hookKinds: readonly HookKind[] = ['started', 'completed'];
@@ -130,25 +129,12 @@ export function moveHookLines(text: string, ours: Record<HookKind, string>): Hoo
   return { text: out, moved, hooks };
 }
 
-/** Replaces the file whole (temp file + fsync + rename), keeping its mode and, as root, its owner. */
+/** Replaces the file whole (atomically), keeping its mode and, as root, its owner. */
 async function rewriteKeepingMode(path: string, data: string): Promise<void> {
   const target = await realpath(path); // a symlinked .env stays a symlink
   const info = await stat(target);
-  const mode = info.mode & 0o7777;
-  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', mode);
-  try {
-    await handle.chmod(mode); // open() applied the umask
-    if (process.getuid?.() === 0 && (info.uid !== 0 || info.gid !== 0)) await chown(temp, info.uid, info.gid);
-    await handle.writeFile(data);
-    await handle.sync();
-    await handle.close();
-    await rename(temp, target);
-  } catch (err) {
-    await handle.close().catch(() => undefined);
-    await rm(temp, { force: true });
-    throw err;
-  }
+  const keepOwner = process.getuid?.() === 0 && (info.uid !== 0 || info.gid !== 0);
+  await writeFileAtomic(target, data, { mode: info.mode & 0o7777, ...(keepOwner ? { owner: { uid: info.uid, gid: info.gid } } : {}) });
 }
 
 /**

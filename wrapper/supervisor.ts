@@ -9,9 +9,9 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants } from 'node:os';
-import { ConfigError } from '../lib/errors.ts';
+import { ConfigError } from '../lock/errors.ts';
 import type { WrapperConfig } from './config.ts';
-import { checkLockDir } from './lock-dir-check.ts';
+import { checkLockDir } from '../lock/directory.ts';
 import { LockService, serveHooks, type HookServer, type Logger } from './lock-service.ts';
 import { adoptEnvFileHooks, hookKinds, runnerHookVar, userHookVar, type FileHooks, type HookKind } from './runner-env-file.ts';
 

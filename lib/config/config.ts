@@ -1,0 +1,246 @@
+// The toolkit's configuration: process environment first, then ENV_FILE
+// (default .env). Every value is validated here, once, so scripts can trust it.
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { parseBoardRunners, type BoardRunner } from './board-runners.ts';
+import { ConfigError } from '../../lock/errors.ts';
+import { isReadableByOthers, readEnvFile } from './env-file.ts';
+import { defaultLockDir } from '../../lock/layout.ts';
+import {
+  composeProjectName,
+  defaultComposeFile,
+  defaultImageHashFile,
+  defaultPrefix,
+  defaultTokenCacheFile,
+  normalizePrefix,
+  parseLabels,
+  validateDockerName,
+  validateOrg,
+  validateRepo,
+} from './names.ts';
+import { askForCredentials } from './prompt-credentials.ts';
+
+export type { BoardRunner } from './board-runners.ts';
+
+export interface Scope {
+  org: string;
+  /** Set for repo-scoped runners. */
+  repo?: string;
+}
+
+export interface DeviceMapping {
+  host: string;
+  container: string;
+}
+
+export interface Config {
+  envFile: string;
+  scope: Scope;
+  /** Empty only when the caller said it does not need the PAT. */
+  pat: string;
+  /** Runner, container and volume name prefix; always ends with '-'. */
+  prefix: string;
+  /** Labels of the generic runners (RUNNER_LABELS). */
+  labels: string[];
+  group: string;
+  /** RUNNER_IMAGE: the base image when there is no custom Dockerfile. */
+  baseImage: string;
+  /** RUNNER_CUSTOM_IMAGE: the tag the Dockerfile next to the env file is built as. */
+  customImage: string;
+  workdir: string;
+  disableAutoUpdate: boolean;
+  boards: BoardRunner[];
+  /** Lock directory inside the containers. */
+  lockDir: string;
+  /** The same directory on the host, bind-mounted into board runners. */
+  lockHostPath: string;
+  composeFile: string;
+  tokenCacheFile: string;
+  tokenCacheTtlSeconds: number;
+  imageHashFile: string;
+  githubUrl: string;
+  githubApiUrl: string;
+  /** HTTP_PROXY/HTTPS_PROXY/NO_PROXY (and lower-case forms) to pass into containers. */
+  proxy: Record<string, string>;
+  /** RUNNER_KVM_GID; when unset the host's /dev/kvm group is used. */
+  kvmGid?: number;
+  boardDevices: DeviceMapping[];
+  /** docker compose project name derived from the prefix. */
+  projectName: string;
+  /** The image the runners run: the base plus the lock wrapper, built locally per scope. */
+  fleetImage: string;
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Ask for missing ORG/GH_PAT when on a terminal (default: when stdin and stdout are TTYs). */
+  interactive?: boolean;
+  /** Scripts that never call GitHub (compose generation) run without a PAT. */
+  requirePat?: boolean;
+  hostname?: string;
+  /** Where a warning line goes (default stderr). */
+  warn?: (line: string) => void;
+}
+
+export const DEFAULTS = {
+  RUNNER_LABELS: 'intel',
+  RUNNER_GROUP: 'Default',
+  RUNNER_IMAGE: 'ghcr.io/actions/actions-runner:latest',
+  RUNNER_WORKDIR: '_work',
+  DISABLE_AUTO_UPDATE: 'false',
+  RUNNER_LOCK_DIR: defaultLockDir,
+  REG_TOKEN_CACHE_TTL: '300',
+  GITHUB_URL: 'https://github.com',
+  GITHUB_API_URL: 'https://api.github.com',
+} as const;
+
+const PROXY_SETTINGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
+
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<Config> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const { envFile, fileValues, get } = await readSettings(env, cwd);
+  const warn = options.warn ?? ((line: string) => process.stderr.write(`warning: ${line}\n`));
+  if (fileValues.GH_PAT && (await isReadableByOthers(envFile))) {
+    warn(`${envFile} holds GH_PAT and other users can read it: chmod 600 ${envFile}`);
+  }
+
+  let org = get('ORG');
+  let repo = get('REPO');
+  let pat = get('GH_PAT');
+  const requirePat = options.requirePat ?? true;
+  if (!org || (requirePat && !pat)) {
+    const interactive = options.interactive ?? Boolean(process.stdin.isTTY && process.stdout.isTTY);
+    if (!interactive) {
+      const missing = !org ? 'ORG' : 'GH_PAT';
+      throw new ConfigError(`${missing} is not set: set it in the environment or in ${envFile} (see .env.example)`);
+    }
+    const answers = await askForCredentials(envFile, { org, repo, pat });
+    ({ org, repo, pat } = answers);
+  }
+
+  const scope: Scope = { org: validateOrg(org!), ...(repo ? { repo: validateRepo(repo) } : {}) };
+  const explicitPrefix = get('RUNNER_NAME_PREFIX');
+  const prefix = explicitPrefix
+    ? normalizePrefix(explicitPrefix)
+    : defaultPrefix(options.hostname ?? hostname(), scope.org, scope.repo);
+  validateDockerName(`${prefix}runner-1-data`, explicitPrefix ? 'RUNNER_NAME_PREFIX' : 'the host name with ORG/REPO');
+
+  const lockDir = absolutePath(get('RUNNER_LOCK_DIR') ?? DEFAULTS.RUNNER_LOCK_DIR, 'RUNNER_LOCK_DIR');
+  const project = composeProjectName(prefix);
+  return {
+    envFile,
+    scope,
+    pat: pat ?? '',
+    prefix,
+    labels: parseLabels(get('RUNNER_LABELS') ?? DEFAULTS.RUNNER_LABELS, 'RUNNER_LABELS'),
+    group: get('RUNNER_GROUP') ?? DEFAULTS.RUNNER_GROUP,
+    baseImage: get('RUNNER_IMAGE') ?? DEFAULTS.RUNNER_IMAGE,
+    // Per scope: two orgs with different Dockerfiles must not overwrite each other's tag.
+    customImage: get('RUNNER_CUSTOM_IMAGE') ?? `gh-runner-fleet-custom:${project}`,
+    workdir: get('RUNNER_WORKDIR') ?? DEFAULTS.RUNNER_WORKDIR,
+    disableAutoUpdate: parseBoolean(get('DISABLE_AUTO_UPDATE') ?? DEFAULTS.DISABLE_AUTO_UPDATE, 'DISABLE_AUTO_UPDATE'),
+    boards: parseBoardRunners(get('BOARD_RUNNERS') ?? '', prefix, get),
+    lockDir,
+    lockHostPath: absolutePath(get('RUNNER_LOCK_HOST_PATH') ?? lockDir, 'RUNNER_LOCK_HOST_PATH'),
+    composeFile: resolve(cwd, get('COMPOSE_FILE') ?? defaultComposeFile(scope.org, scope.repo)),
+    tokenCacheFile: resolve(cwd, get('REG_TOKEN_CACHE_FILE') ?? defaultTokenCacheFile(scope.org, scope.repo)),
+    tokenCacheTtlSeconds: parseCount(get('REG_TOKEN_CACHE_TTL') ?? DEFAULTS.REG_TOKEN_CACHE_TTL, 'REG_TOKEN_CACHE_TTL'),
+    imageHashFile: resolve(cwd, defaultImageHashFile(scope.org, scope.repo)),
+    githubUrl: parseUrl(get('GITHUB_URL') ?? DEFAULTS.GITHUB_URL, 'GITHUB_URL'),
+    githubApiUrl: parseUrl(get('GITHUB_API_URL') ?? DEFAULTS.GITHUB_API_URL, 'GITHUB_API_URL'),
+    proxy: Object.fromEntries(PROXY_SETTINGS.flatMap((key) => (get(key) ? [[key, get(key)!]] : []))),
+    ...optional('kvmGid', get('RUNNER_KVM_GID'), (value) => parseCount(value, 'RUNNER_KVM_GID')),
+    boardDevices: parseDevices(get('BOARD_RUNNER_DEVICES') ?? ''),
+    projectName: project,
+    fleetImage: `gh-runner-fleet:${project}`,
+  };
+}
+
+interface Settings {
+  envFile: string;
+  fileValues: Record<string, string>;
+  /** A setting's trimmed value, the environment first; undefined when unset or empty. */
+  get(key: string): string | undefined;
+}
+
+async function readSettings(env: NodeJS.ProcessEnv, cwd: string): Promise<Settings> {
+  const envFile = resolve(cwd, env.ENV_FILE || '.env');
+  const fileValues = (await readEnvFile(envFile)) ?? {};
+  const get = (key: string): string | undefined => {
+    const value = env[key] ?? fileValues[key];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  return { envFile, fileValues, get };
+}
+
+/**
+ * The host's shared lock directory, for host tools that serve every org
+ * (make locks): needs no ORG or PAT, only RUNNER_LOCK_HOST_PATH/RUNNER_LOCK_DIR.
+ */
+export async function loadLockHostPath(options: Pick<LoadConfigOptions, 'env' | 'cwd'> = {}): Promise<string> {
+  const { get } = await readSettings(options.env ?? process.env, options.cwd ?? process.cwd());
+  const lockDir = absolutePath(get('RUNNER_LOCK_DIR') ?? DEFAULTS.RUNNER_LOCK_DIR, 'RUNNER_LOCK_DIR');
+  return absolutePath(get('RUNNER_LOCK_HOST_PATH') ?? lockDir, 'RUNNER_LOCK_HOST_PATH');
+}
+
+/** The URL runners register against: `<GITHUB_URL>/<org>` or `<GITHUB_URL>/<org>/<repo>`. */
+export function registrationUrl(config: Pick<Config, 'githubUrl' | 'scope'>): string {
+  return [config.githubUrl, config.scope.org, config.scope.repo].filter(Boolean).join('/');
+}
+
+/** Human-readable scope for messages: `acme` or `acme/widgets`. */
+export function scopeName(scope: Scope): string {
+  return scope.repo ? `${scope.org}/${scope.repo}` : scope.org;
+}
+
+/** Parses a non-negative integer setting or argument. */
+export function parseCount(text: string, setting: string): number {
+  if (!/^\d+$/.test(text.trim())) {
+    throw new ConfigError(`${setting} '${text}' is not a non-negative integer: set ${setting} to a number like 4`);
+  }
+  return Number(text.trim());
+}
+
+function parseBoolean(text: string, setting: string): boolean {
+  const value = text.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(`${setting} '${text}' is not a boolean: set ${setting} to true or false`);
+}
+
+function parseUrl(text: string, setting: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`${setting} '${text}' is not a URL: set ${setting} like https://github.example.com`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`${setting} '${text}' must be an http(s) URL: set ${setting} like https://github.example.com`);
+  }
+  return text.replace(/\/+$/, '');
+}
+
+function absolutePath(text: string, setting: string): string {
+  if (!text.startsWith('/')) throw new ConfigError(`${setting} '${text}' must be an absolute path: set ${setting} like /tmp/github-runner-locks`);
+  return text.replace(/(.)\/+$/, '$1');
+}
+
+function parseDevices(text: string): DeviceMapping[] {
+  if (text === '') return [];
+  return text.split(',').map((item) => {
+    const [host = '', container = host, ...rest] = item.trim().split(':');
+    if (!host.startsWith('/') || !container.startsWith('/') || rest.length > 0) {
+      throw new ConfigError(
+        `BOARD_RUNNER_DEVICES item '${item.trim()}' is not host[:container] with absolute paths: write it like /dev/ttyUSB0:/dev/ttyUSB0`,
+      );
+    }
+    return { host, container };
+  });
+}
+
+function optional<K extends string, T>(key: K, text: string | undefined, parse: (text: string) => T): { [P in K]?: T } {
+  return (text === undefined ? {} : { [key]: parse(text) }) as { [P in K]?: T };
+}

@@ -1,0 +1,217 @@
+// Every call to Docker goes through here (zx). Containers are found by the
+// labels the compose file puts on them, never by parsing names.
+import { $, type ProcessOutput, type ProcessPromise } from 'zx';
+import type { Config } from '../config/config.ts';
+import { CliError, ExitCode } from '../../lock/errors.ts';
+import { IMAGE_LABEL } from '../../image/layout.ts';
+import { LABEL, type RunnerKind } from './labels.ts';
+
+export interface FleetContainer {
+  name: string;
+  /** Compose service; equals the runner and container name. */
+  service: string;
+  /** running | exited | created | restarting | paused | dead */
+  state: string;
+  kind: RunnerKind;
+  /** The runner labels the container registers with (its RUNNER_LABELS). */
+  labels: string[];
+  board?: string;
+  resourceId?: string;
+  image: string;
+}
+
+const quiet = $({ quiet: true, nothrow: true });
+let daemonChecked = false;
+
+/** Throws one clear line when docker is missing or its daemon does not answer. */
+export async function ensureDocker(): Promise<void> {
+  if (daemonChecked) return;
+  const result = await quiet`docker info --format {{.ServerVersion}}`;
+  if (result.exitCode === 127 || (result.exitCode === null && result.signal === null)) {
+    // the shell could not find the command, or no shell could be started for it
+    throw new CliError('docker is not installed: install Docker (Debian: apt-get install docker.io docker-compose)', ExitCode.docker);
+  }
+  if (result.exitCode !== 0) {
+    const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+    throw new CliError(`the Docker daemon at ${where} does not answer: start it (systemctl start docker) or fix DOCKER_HOST`, ExitCode.docker);
+  }
+  daemonChecked = true;
+}
+
+let composeCommand: string[] | undefined;
+
+/** `docker compose` (v2) when the plugin exists, else `docker-compose` (v1). */
+export async function composeCli(): Promise<string[]> {
+  if (composeCommand) return composeCommand;
+  if ((await quiet`docker compose version`).exitCode === 0) return (composeCommand = ['docker', 'compose']);
+  if ((await quiet`docker-compose version`.catch(() => undefined))?.exitCode === 0) return (composeCommand = ['docker-compose']);
+  throw new CliError('neither `docker compose` nor `docker-compose` is installed: install one (Debian: apt-get install docker-compose)', ExitCode.docker);
+}
+
+/** Runs `docker compose -p <project> -f <file> …args`, output to the terminal unless `capture`. */
+export async function compose(
+  config: Pick<Config, 'projectName' | 'composeFile' | 'proxy'>,
+  args: string[],
+  options: { capture?: boolean; env?: Record<string, string> } = {},
+): Promise<ProcessOutput> {
+  await ensureDocker();
+  const [cli, ...sub] = await composeCli();
+  const run = $({
+    quiet: options.capture ?? false,
+    nothrow: true,
+    // The proxy settings the compose file leaves to the environment (see lib/compose).
+    env: { ...process.env, ...config.proxy, ...options.env },
+    stdio: options.capture ? 'pipe' : ['inherit', 'inherit', 'inherit'],
+  });
+  return run`${cli} ${sub} -p ${config.projectName} -f ${config.composeFile} ${args}`;
+}
+
+/** Like compose(), but a failure becomes a CliError naming what failed. */
+export async function composeOrFail(config: Pick<Config, 'projectName' | 'composeFile' | 'proxy'>, args: string[], what: string): Promise<void> {
+  const result = await compose(config, args);
+  if (result.exitCode !== 0) throw new CliError(`docker compose ${what} failed (exit ${result.exitCode}); see the output above`);
+}
+
+/** This scope's containers (found by the toolkit's labels), running or not. */
+export async function listFleetContainers(config: Pick<Config, 'prefix'>): Promise<FleetContainer[]> {
+  await ensureDocker();
+  const ids = await quiet`docker ps -a -q --filter label=${LABEL.managed}=true --filter label=${LABEL.prefix}=${config.prefix}`;
+  if (ids.exitCode !== 0) throw new CliError(`docker ps failed: ${firstLine(ids.stderr)}`, ExitCode.docker);
+  const idList = ids.stdout.split('\n').filter(Boolean);
+  if (idList.length === 0) return [];
+  const inspected = await quiet`docker inspect ${idList}`;
+  if (inspected.exitCode !== 0) throw new CliError(`docker inspect failed: ${firstLine(inspected.stderr)}`, ExitCode.docker);
+  return (JSON.parse(inspected.stdout) as DockerInspect[]).map(toFleetContainer).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+}
+
+/** Stops and removes the named containers and their two volumes; missing ones are fine. */
+export async function removeRunnerContainers(_config: Pick<Config, 'prefix'>, names: string[]): Promise<void> {
+  if (names.length === 0) return;
+  await ensureDocker();
+  const removed = await quiet`docker rm -f -v ${names}`;
+  if (removed.exitCode !== 0 && !/No such container/.test(removed.stderr)) {
+    throw new CliError(`docker rm failed: ${firstLine(removed.stderr)}`, ExitCode.docker);
+  }
+  const volumes = names.flatMap(runnerVolumes);
+  const existing = (await quiet`docker volume ls -q`).stdout.split('\n');
+  const toRemove = volumes.filter((volume) => existing.includes(volume));
+  if (toRemove.length === 0) return;
+  const result = await quiet`docker volume rm -f ${toRemove}`;
+  if (result.exitCode !== 0) throw new CliError(`docker volume rm failed: ${firstLine(result.stderr)}`, ExitCode.docker);
+}
+
+/** The named volumes a runner owns (its registration and its udev rules). */
+export function runnerVolumes(runner: string): string[] {
+  return [`${runner}-data`, `${runner}-udev-rules`];
+}
+
+/**
+ * Which of the runners' data volumes hold a registration (`.runner`), checked in
+ * one throwaway container of the runner image that mounts them all read-only.
+ */
+export async function configuredRunners(image: string, runners: string[]): Promise<Set<string>> {
+  if (runners.length === 0) return new Set();
+  await ensureDocker();
+  const existing = new Set((await quiet`docker volume ls -q`).stdout.split('\n'));
+  const withVolume = runners.filter((runner) => existing.has(`${runner}-data`));
+  if (withVolume.length === 0) return new Set();
+  const mounts = withVolume.flatMap((runner, i) => ['-v', `${runner}-data:/check/${i}:ro`]);
+  const script = withVolume.map((_, i) => `test -f /check/${i}/.runner && echo ${i}`).join('; ') + '; true';
+  const result = await quiet`docker run --rm --network none --user 0 --entrypoint /bin/sh ${mounts} ${image} -c ${script}`;
+  if (result.exitCode !== 0) throw new CliError(`could not inspect the runners' volumes: ${firstLine(result.stderr)}`, ExitCode.docker);
+  return new Set(result.stdout.split('\n').filter(Boolean).map((i) => withVolume[Number(i)]!));
+}
+
+export async function imageLabel(image: string, label: string): Promise<string | undefined> {
+  await ensureDocker();
+  const result = await quiet`docker image inspect --format ${`{{ index .Config.Labels "${label}" }}`} ${image}`;
+  if (result.exitCode !== 0) return undefined; // no such image
+  const value = result.stdout.trim();
+  return value === '' || value === '<no value>' ? undefined : value;
+}
+
+/** The image's ID, or undefined when it is not present locally. */
+export async function imageId(image: string): Promise<string | undefined> {
+  await ensureDocker();
+  const result = await quiet`docker image inspect --format {{.Id}} ${image}`;
+  return result.exitCode === 0 ? result.stdout.trim() : undefined;
+}
+
+/** `docker build …args`, its output streamed to stderr so long builds show progress. */
+export async function dockerBuild(args: string[], what: string): Promise<void> {
+  await ensureDocker();
+  const result = await $({ nothrow: true, stdio: ['ignore', process.stderr, 'inherit'] })`docker build ${args}`;
+  if (result.exitCode !== 0) throw new CliError(`docker build of ${what} failed (exit ${result.exitCode}); see the output above`, ExitCode.failure);
+}
+
+/** Removes an image a rebuild left untagged; kept silently while a container still uses it. */
+export async function removeReplacedImage(id: string | undefined, image: string): Promise<void> {
+  if (!id || id === (await imageId(image))) return;
+  await quiet`docker image rm ${id}`;
+}
+
+/** Removes every image built for this scope (tagged or left dangling by rebuilds); returns what went. */
+export async function removeScopeImages(config: Pick<Config, 'projectName'>): Promise<string[]> {
+  await ensureDocker();
+  const listed = await quiet`docker images --format ${'{{.ID}} {{.Repository}}:{{.Tag}}'} --filter label=${IMAGE_LABEL.project}=${config.projectName}`;
+  const images = listed.stdout.split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]);
+  if (images.length === 0) return [];
+  // Tagged ones first by name (an ID can carry several tags), then whatever is left dangling.
+  const tagged = images.map(([, name]) => name).filter((name) => !name.includes('<none>'));
+  if (tagged.length) await quiet`docker image rm ${tagged}`;
+  const dangling = images.filter(([, name]) => name.includes('<none>')).map(([id]) => id);
+  if (dangling.length) await quiet`docker image rm ${dangling}`;
+  return tagged.length ? tagged : dangling;
+}
+
+/** `docker pull IMAGE`, progress on stderr; a failure names the setting the image came from. */
+export async function dockerPull(image: string, setting: string): Promise<void> {
+  await ensureDocker();
+  const result = await $({ nothrow: true, stdio: ['ignore', process.stderr, 'inherit'] })`docker pull ${image}`;
+  if (result.exitCode !== 0) {
+    throw new CliError(`could not pull ${image} (exit ${result.exitCode}): check ${setting} and the registry login, or load the image locally`, ExitCode.docker);
+  }
+}
+
+export async function imageExists(image: string): Promise<boolean> {
+  await ensureDocker();
+  return (await quiet`docker image inspect ${image}`).exitCode === 0;
+}
+
+interface DockerInspect {
+  Name: string;
+  State: { Status: string };
+  Config: { Labels: Record<string, string> | null; Env: string[] | null; Image: string };
+}
+
+function toFleetContainer(info: DockerInspect): FleetContainer {
+  const labels = info.Config.Labels ?? {};
+  const env = new Map((info.Config.Env ?? []).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+  const name = info.Name.replace(/^\//, '');
+  const board = labels[LABEL.board];
+  const resourceId = labels[LABEL.resource];
+  return {
+    name,
+    service: labels['com.docker.compose.service'] ?? name,
+    state: info.State.Status,
+    kind: labels[LABEL.kind] === 'board' ? 'board' : 'generic',
+    labels: (env.get('RUNNER_LABELS') ?? '').split(',').filter(Boolean),
+    image: info.Config.Image,
+    ...(board ? { board } : {}),
+    ...(resourceId ? { resourceId } : {}),
+  };
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0] ?? '';
+}
+
+/** Starts `docker run …args` and returns it running (output piped), for callers that read it as it comes. */
+export function runContainer(args: string[]): ProcessPromise {
+  return $({ quiet: true, nothrow: true })`docker run ${args}`;
+}
+
+/** Removes containers by name, whatever state they are in; missing ones are fine. */
+export async function removeContainers(names: string[]): Promise<void> {
+  if (names.length > 0) await quiet`docker rm -f ${names}`;
+}

@@ -1,0 +1,149 @@
+// Builds the runner image only when something that goes into it changed: the
+// user's root Dockerfile and the files it copies, image/, the wrapper bundle,
+// the base image. The content hash is an image label (a deleted or replaced
+// image is rebuilt too) and is also recorded in the scope's hash record file.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildWrapper } from '../../image/build.ts';
+import { writeFileAtomic } from '../../lock/atomic-write.ts';
+import { IMAGE_LABEL } from '../../image/layout.ts';
+import type { Config } from '../config/config.ts';
+import { dockerBuild, dockerPull, ensureDocker, imageExists, imageId, imageLabel, removeReplacedImage } from './docker.ts';
+
+const TOOLKIT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface ImageBuildResult {
+  image: string;
+  hash: string;
+  built: boolean;
+}
+
+export interface ImageOptions {
+  /** Rebuild even when the hash matches (make image). */
+  force?: boolean;
+  /** Where the user's Dockerfile would be (default: beside the env file). */
+  dir?: string;
+  log?: (line: string) => void;
+}
+
+export async function ensureRunnerImage(config: Config, options: ImageOptions = {}): Promise<ImageBuildResult> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  await ensureDocker();
+  const dir = options.dir ?? dirname(config.envFile);
+  const customDockerfile = join(dir, 'Dockerfile');
+  const hasCustom = existsSync(customDockerfile);
+  const context = await mkdtemp(join(tmpdir(), 'gh-runner-fleet-image-'));
+  try {
+    await buildWrapper(join(context, 'wrapper'));
+    await cp(join(TOOLKIT_ROOT, 'image'), context, { recursive: true });
+    const base = hasCustom ? config.customImage : config.baseImage;
+    // Pull a missing base first: its ID is part of the hash, and hashing "absent"
+    // would make the next run see a changed base and rebuild (recreating every runner).
+    if (!hasCustom && !(await imageExists(base))) {
+      log(`Pulling the base image ${base} (RUNNER_IMAGE) …`);
+      await dockerPull(base, 'RUNNER_IMAGE');
+    }
+    const hash = await contentHash([
+      `base=${base}`,
+      hasCustom ? `custom=${await customInputsHash(customDockerfile, dir)}` : 'custom=none',
+      // a rebuilt or re-pulled base gets a new ID: rebuild on top of it
+      hasCustom ? '' : `base-id=${(await imageId(base)) ?? 'absent'}`,
+      `context=${await treeHash(context)}`,
+    ]);
+    const current = await imageLabel(config.fleetImage, IMAGE_LABEL.hash);
+    if (!options.force && current === hash) {
+      await recordHash(config, hash);
+      return { image: config.fleetImage, hash, built: false };
+    }
+    if (hasCustom) await buildCustomImage(config, customDockerfile, dir, options.force ?? false, log);
+    log(`Building ${config.fleetImage} from ${base} …`);
+    const previous = await imageId(config.fleetImage);
+    await dockerBuild(['--build-arg', `BASE_IMAGE=${base}`, ...imageLabels(hash, config), '-t', config.fleetImage, ...(options.force ? ['--no-cache'] : []), context], 'the runner image');
+    await removeReplacedImage(previous, config.fleetImage);
+    await recordHash(config, hash);
+    log(`Built ${config.fleetImage} (${hash.slice(0, 12)})`);
+    return { image: config.fleetImage, hash, built: true };
+  } finally {
+    await rm(context, { recursive: true, force: true });
+  }
+}
+
+async function buildCustomImage(config: Config, dockerfile: string, dir: string, force: boolean, log: (line: string) => void): Promise<void> {
+  const hash = await customInputsHash(dockerfile, dir);
+  if (!force && (await imageLabel(config.customImage, IMAGE_LABEL.hash)) === hash) return;
+  log(`Building your Dockerfile as ${config.customImage} …`);
+  const previous = await imageId(config.customImage);
+  await dockerBuild([...imageLabels(hash, config), '-t', config.customImage, '-f', dockerfile, ...(force ? ['--no-cache'] : []), dir], `your Dockerfile (${dockerfile})`);
+  await removeReplacedImage(previous, config.customImage);
+}
+
+/** The root Dockerfile and every file its COPY/ADD lines take from the context. */
+async function customInputsHash(dockerfile: string, dir: string): Promise<string> {
+  const text = await readFile(dockerfile, 'utf8');
+  const parts = [`Dockerfile=${sha256(text)}`];
+  for (const source of copiedSources(text)) {
+    // a wildcard source: hash the directory it lives in
+    const path = resolve(dir, source.includes('*') || source.includes('?') ? source.slice(0, source.search(/[*?]/)).replace(/[^/]*$/, '') || '.' : source);
+    if (!path.startsWith(resolve(dir)) || !existsSync(path)) continue;
+    parts.push(`${relative(dir, path)}=${await treeHash(path)}`);
+  }
+  return contentHash(parts);
+}
+
+/** Sources of COPY/ADD instructions (not --from= stage copies, not URLs). */
+export function copiedSources(dockerfile: string): string[] {
+  const joined = dockerfile.replace(/\\\r?\n/g, ' ');
+  const sources: string[] = [];
+  for (const line of joined.split('\n')) {
+    const match = /^\s*(COPY|ADD)\s+(.*)$/i.exec(line);
+    if (!match) continue;
+    const words = parseInstructionArgs(match[2]!);
+    if (words.some((word) => word.startsWith('--from='))) continue;
+    const operands = words.filter((word) => !word.startsWith('--'));
+    sources.push(...operands.slice(0, -1).filter((source) => !/^[a-z]+:\/\//i.test(source)));
+  }
+  return sources;
+}
+
+function parseInstructionArgs(text: string): string[] {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('[')) {
+    try {
+      return JSON.parse(trimmed) as string[];
+    } catch {
+      // fall through to the shell form
+    }
+  }
+  return trimmed.split(/\s+/).filter(Boolean);
+}
+
+async function treeHash(path: string): Promise<string> {
+  const info = await stat(path);
+  if (!info.isDirectory()) return sha256(Buffer.concat([Buffer.from(`${info.mode & 0o111 ? 'x' : '-'}`), await readFile(path)]));
+  const entries = (await readdir(path)).sort();
+  const parts: string[] = [];
+  for (const entry of entries) parts.push(`${entry}:${await treeHash(join(path, entry))}`);
+  return sha256(parts.join('\n'));
+}
+
+async function recordHash(config: Config, hash: string): Promise<void> {
+  const record = `${JSON.stringify({ image: config.fleetImage, hash, recorded_at: new Date().toISOString() })}\n`;
+  await writeFileAtomic(config.imageHashFile, record, { mode: 0o644 });
+}
+
+function contentHash(parts: string[]): string {
+  return sha256(parts.join('\n'));
+}
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The hash decides rebuilds; the project lets make purge find this scope's images. */
+function imageLabels(hash: string, config: Config): string[] {
+  return ['--label', `${IMAGE_LABEL.hash}=${hash}`, '--label', `${IMAGE_LABEL.project}=${config.projectName}`];
+}

@@ -1,0 +1,79 @@
+// `make purge`: remove every runner of this prefix (as `make rm` does), then
+// the files and images the toolkit generated for this scope. The env file is the user's
+// own and goes only when asked for (--env).
+import { rm, stat } from 'node:fs/promises';
+import { relative } from 'node:path';
+import type { Config } from '../config/config.ts';
+import { confirmOrRefuse, listForQuestion } from '../confirm.ts';
+import * as docker from '../docker/docker.ts';
+import { ExitCode, type ExitCodeValue } from '../../lock/errors.ts';
+import { scopeDescription } from '../github/errors.ts';
+import type { RunnerApi } from '../github/runner-api.ts';
+import { executeRemoval, planFleetRemoval, stdio, type Output } from './removal.ts';
+import type { DockerApi } from './status.ts';
+import { tokenCacheLockPath } from '../github/token-cache.ts';
+
+/** The generated files of this scope (and the env file when `withEnv`), in deletion order. */
+export function generatedFiles(config: Config, withEnv: boolean): string[] {
+  const files = [config.composeFile, config.tokenCacheFile, tokenCacheLockPath(config.tokenCacheFile), config.imageHashFile];
+  return withEnv ? [...files, config.envFile] : files;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+export interface PurgeOptions {
+  yes: boolean;
+  force: boolean;
+  /** Also delete the env file. */
+  env: boolean;
+  output?: Output;
+  dockerApi?: DockerApi;
+  interactive?: boolean;
+}
+
+export async function purgeFleet(config: Config, api: RunnerApi, options: PurgeOptions): Promise<ExitCodeValue> {
+  const output = options.output ?? stdio;
+  const dockerApi = options.dockerApi ?? docker;
+  const plan = await planFleetRemoval(config, api, [], dockerApi);
+  const files: string[] = [];
+  for (const file of generatedFiles(config, options.env)) if (await exists(file)) files.push(file);
+  const shown = files.map((file) => relative(process.cwd(), file) || file);
+
+  if (plan.targets.length === 0 && files.length === 0) {
+    if (plan.dockerWarning) output.warn(plan.dockerWarning);
+    output.out(`nothing to purge for ${scopeDescription(config.scope)}: no runners named ${config.prefix}*, no generated files`);
+    return plan.dockerWarning ? ExitCode.docker : ExitCode.ok;
+  }
+  const runners = plan.targets.map((target) => target.name);
+  await confirmOrRefuse({
+    question:
+      `Purge ${scopeDescription(config.scope)}: remove ${runners.length} runner(s)${runners.length ? ` (${listForQuestion(runners)})` : ''}` +
+      ` and delete ${files.length ? listForQuestion(shown) : 'no files'}?`,
+    action: `purge ${runners.length} runner(s) and ${files.length} file(s)`,
+    yes: options.yes,
+    ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
+  });
+
+  const outcome = await executeRemoval(config, api, plan, { force: options.force, output, dockerApi });
+  // Runners left behind (busy, or Docker unreachable) are still managed through the compose file: keep it.
+  const left = [...outcome.busy, ...outcome.containersLeft];
+  for (const [index, file] of files.entries()) {
+    if (file === config.composeFile && left.length > 0) {
+      output.out(`kept ${shown[index]}: ${listForQuestion([...new Set(left)])} still there; run make purge again once they can go`);
+      continue;
+    }
+    await rm(file, { force: true, recursive: true });
+    output.out(`deleted ${shown[index]}`);
+  }
+  if (left.length === 0 && !plan.dockerWarning) {
+    const images = await dockerApi.removeScopeImages(config);
+    if (images.length) output.out(`removed images: ${images.join(', ')}`);
+  }
+  if (!options.env) output.out(`kept ${relative(process.cwd(), config.envFile) || config.envFile} (yours; --env deletes it too)`);
+  return outcome.exitCode;
+}

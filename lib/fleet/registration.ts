@@ -1,0 +1,87 @@
+// Registering runners: config.sh runs in a one-off container on the runner's
+// data volume. The registration token reaches it only through the
+// environment (ACTIONS_RUNNER_INPUT_TOKEN), never argv, files or logs.
+import type { RunnerSpec } from '../docker/compose.ts';
+import { registrationUrl, type Config } from '../config/config.ts';
+import { compose, configuredRunners } from '../docker/docker.ts';
+import { CliError, ExitCode } from '../../lock/errors.ts';
+import { redact } from '../github/errors.ts';
+import type { RunnerApi } from '../github/runner-api.ts';
+import { CONFIG_SCRIPT } from '../../image/layout.ts';
+import { getRegistrationToken } from '../github/token-cache.ts';
+
+/** config.sh runs at most this many at once: GitHub asks for mutating calls to be spread out. */
+const PARALLEL_REGISTRATIONS = 3;
+
+export interface RegistrationReport {
+  registered: string[];
+  skipped: string[];
+  failed: string[];
+}
+
+export async function registerRunners(
+  config: Config,
+  api: RunnerApi,
+  runners: RunnerSpec[],
+  log: (line: string) => void = (line) => console.log(line),
+): Promise<RegistrationReport> {
+  const configured = await configuredRunners(config.fleetImage, runners.map((r) => r.name));
+  const skipped = runners.filter((r) => configured.has(r.name)).map((r) => r.name);
+  for (const name of skipped) log(`${name}: already configured, skipped`);
+  const todo = runners.filter((r) => !configured.has(r.name));
+  if (todo.length === 0) return { registered: [], skipped, failed: [] };
+
+  // One token for the whole batch (cached for the next commands too).
+  const { token } = await getRegistrationToken(config, api);
+  const registered: string[] = [];
+  const failed: string[] = [];
+  let done = 0;
+  await forEachLimited(todo, PARALLEL_REGISTRATIONS, async (runner) => {
+    const result = await compose(config, configArgs(config, runner), { capture: true, env: { ACTIONS_RUNNER_INPUT_TOKEN: token } });
+    done += 1;
+    if (result.exitCode === 0) {
+      registered.push(runner.name);
+      log(`[${done}/${todo.length}] ${runner.name}: registered (${runner.labels.join(',')})`);
+    } else {
+      failed.push(runner.name);
+      const why = lastLines(redact(`${result.stdout}\n${result.stderr}`, [token]), 3);
+      log(`[${done}/${todo.length}] ${runner.name}: registration failed (exit ${result.exitCode}): ${why}`);
+    }
+  });
+  return { registered, skipped, failed };
+}
+
+/** Throws when any registration failed, after all were tried. */
+export function requireRegistered(report: RegistrationReport): void {
+  if (report.failed.length > 0) {
+    throw new CliError(`registration failed for ${report.failed.join(', ')}: see the lines above`, ExitCode.failure);
+  }
+}
+
+function configArgs(config: Config, runner: RunnerSpec): string[] {
+  return [
+    'run', '--rm', '--no-deps', '-T',
+    '-e', 'ACTIONS_RUNNER_INPUT_TOKEN', // value from our environment, not argv
+    '--entrypoint', CONFIG_SCRIPT,
+    runner.name,
+    '--unattended', '--replace',
+    '--url', registrationUrl(config),
+    '--name', runner.name,
+    '--labels', runner.labels.join(','),
+    '--runnergroup', config.group,
+    '--work', config.workdir,
+    ...(config.disableAutoUpdate ? ['--disableupdate'] : []),
+  ];
+}
+
+async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const workers = Array.from({ length: Math.min(limit, queue.length) }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+  });
+  await Promise.all(workers);
+}
+
+function lastLines(text: string, count: number): string {
+  return text.trim().split('\n').filter(Boolean).slice(-count).join(' | ');
+}

@@ -1,0 +1,218 @@
+// Removing runners: resolve the names against one paginated listing, ask,
+// unregister each from GitHub, then remove the containers and their volumes.
+// A runner running a job is skipped (GitHub answers 422) unless forced; names
+// nobody knows are reported without stopping the others.
+import type { Config } from '../config/config.ts';
+import { resolveRunnerName } from '../config/names.ts';
+import { confirmOrRefuse, listForQuestion } from '../confirm.ts';
+import * as docker from '../docker/docker.ts';
+import type { FleetContainer } from '../docker/docker.ts';
+import { CliError, ExitCode, type ExitCodeValue } from '../../lock/errors.ts';
+import { scopeDescription } from '../github/errors.ts';
+import type { Runner, RunnerApi } from '../github/runner-api.ts';
+import { compareNames, listContainersOrWarn, type DockerApi } from './status.ts';
+
+export interface RemovalTarget {
+  name: string;
+  runner?: Runner;
+  container?: FleetContainer;
+}
+
+export interface UnknownName {
+  name: string;
+  reason: string;
+}
+
+export interface RemovalPlan {
+  targets: RemovalTarget[];
+  unknown: UnknownName[];
+  /** Set when Docker could not be reached: containers are unknown and cannot be removed. */
+  dockerWarning?: string;
+}
+
+export interface RemovalOutcome {
+  unregistered: string[];
+  /** Still registered because GitHub says they run a job. */
+  busy: string[];
+  containersRemoved: string[];
+  /** Docker could not be reached: containers of these targets may still exist. */
+  containersLeft: string[];
+  unknown: string[];
+  exitCode: ExitCodeValue;
+}
+
+export interface Output {
+  out: (line: string) => void;
+  warn: (line: string) => void;
+}
+
+/** Output to the terminal: lines on stdout, warnings on stderr. */
+export const stdio: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  warn: (line) => process.stderr.write(`warning: ${line}\n`),
+};
+
+/**
+ * Which runners `requested` names (all of this prefix when empty, orphans
+ * included). Names resolve as for every other command (resolveRunnerName).
+ */
+export function planRemoval(prefix: string, runners: Runner[], containers: FleetContainer[] | undefined, requested: string[]): RemovalPlan {
+  const runnerByName = new Map(runners.map((runner) => [runner.name, runner]));
+  const containerByName = new Map((containers ?? []).map((container) => [container.name, container]));
+  const target = (name: string): RemovalTarget => ({
+    name,
+    ...(runnerByName.has(name) ? { runner: runnerByName.get(name)! } : {}),
+    ...(containerByName.has(name) ? { container: containerByName.get(name)! } : {}),
+  });
+  const ours = (name: string) => name.startsWith(prefix) && (containerByName.has(name) || runnerByName.has(name));
+
+  if (requested.length === 0) {
+    const names = new Set([...runnerByName.keys(), ...containerByName.keys()].filter(ours));
+    return { targets: [...names].sort(compareNames).map(target), unknown: [] };
+  }
+  const targets: RemovalTarget[] = [];
+  const unknown: UnknownName[] = [];
+  for (const asked of new Set(requested)) {
+    const name = resolveRunnerName(prefix, asked, ours);
+    if (name !== undefined) {
+      if (!targets.some((existing) => existing.name === name)) targets.push(target(name));
+    } else if (runnerByName.has(asked)) {
+      unknown.push({ name: asked, reason: `not a runner of this fleet (its names start with ${prefix})` });
+    } else {
+      const where = containers === undefined ? 'not registered on GitHub (containers could not be checked)' : 'no such runner on GitHub or container here';
+      unknown.push({ name: asked, reason: where });
+    }
+  }
+  return { targets, unknown };
+}
+
+/** Lists GitHub's runners once (paginated) and the local containers, and resolves `names`. */
+export async function planFleetRemoval(
+  config: Config,
+  api: Pick<RunnerApi, 'listRunners'>,
+  names: string[],
+  dockerApi: Pick<DockerApi, 'listFleetContainers'> = docker,
+): Promise<RemovalPlan> {
+  const [runners, local] = await Promise.all([api.listRunners(), listContainersOrWarn(config, dockerApi)]);
+  const plan = planRemoval(config.prefix, runners, local.containers, names);
+  return local.dockerWarning ? { ...plan, dockerWarning: local.dockerWarning } : plan;
+}
+
+async function unregister(api: Pick<RunnerApi, 'deleteRunner'>, runner: Runner): Promise<'deleted' | 'absent' | 'busy'> {
+  try {
+    return await api.deleteRunner(runner);
+  } catch (err) {
+    if (err instanceof CliError && err.exitCode === ExitCode.runnerBusy) return 'busy';
+    throw err;
+  }
+}
+
+/** The exit code for what is left undone: busy runners first, then containers, then unknown names. */
+function exitCodeFor(outcome: Omit<RemovalOutcome, 'exitCode'>): ExitCodeValue {
+  if (outcome.busy.length > 0) return ExitCode.runnerBusy;
+  if (outcome.containersLeft.length > 0) return ExitCode.docker;
+  if (outcome.unknown.length > 0) return ExitCode.githubNotFound;
+  return ExitCode.ok;
+}
+
+export interface ExecuteOptions {
+  force: boolean;
+  output?: Output;
+  dockerApi?: Pick<DockerApi, 'removeRunnerContainers'>;
+}
+
+/** Unregisters the planned runners, then removes their containers and volumes. */
+export async function executeRemoval(
+  config: Config,
+  api: Pick<RunnerApi, 'deleteRunner'>,
+  plan: RemovalPlan,
+  { force, output = stdio, dockerApi = docker }: ExecuteOptions,
+): Promise<RemovalOutcome> {
+  const { out, warn } = output;
+  const unregistered: string[] = [];
+  const busy: Runner[] = [];
+  for (const { runner, name } of plan.targets) {
+    if (!runner) continue;
+    const result = await unregister(api, runner);
+    if (result === 'busy') {
+      busy.push(runner);
+      if (!force) out(`${name}: skipped, it is running a job (GitHub refuses to remove it; --force stops the job)`);
+      continue;
+    }
+    unregistered.push(name);
+    out(result === 'deleted' ? `${name}: unregistered from GitHub` : `${name}: already gone from GitHub`);
+  }
+
+  const skipped = new Set(force ? [] : busy.map((runner) => runner.name));
+  const withContainer = plan.targets.filter((target) => !skipped.has(target.name));
+  const containerNames = withContainer.filter((target) => target.container).map((target) => target.name);
+  const containersLeft: string[] = [];
+  if (plan.dockerWarning) {
+    containersLeft.push(...withContainer.map((target) => target.name));
+    if (containersLeft.length > 0) warn(`containers and volumes not removed: ${plan.dockerWarning.replace(/ \(showing.*\)$/, '')}`);
+  } else if (containerNames.length > 0) {
+    await dockerApi.removeRunnerContainers(config, containerNames);
+    out(`removed containers and volumes: ${containerNames.join(', ')}`);
+  }
+
+  const stillBusy: string[] = [];
+  for (const runner of busy) {
+    if (!force) {
+      stillBusy.push(runner.name);
+      continue;
+    }
+    // Its container is gone, so the job ends; GitHub may take a moment to notice.
+    const result = await unregister(api, runner);
+    if (result === 'busy') {
+      stillBusy.push(runner.name);
+      out(`${runner.name}: container removed, but GitHub still lists it as running a job; run this again once the job has failed`);
+    } else {
+      unregistered.push(runner.name);
+      out(`${runner.name}: job stopped, unregistered from GitHub`);
+    }
+  }
+  const outcome = {
+    unregistered,
+    busy: stillBusy,
+    containersRemoved: plan.dockerWarning ? [] : containerNames,
+    containersLeft,
+    unknown: plan.unknown.map((entry) => entry.name),
+  };
+  return { ...outcome, exitCode: exitCodeFor(outcome) };
+}
+
+export interface RemoveOptions {
+  /** Runner names; empty: every runner of this prefix. */
+  names: string[];
+  yes: boolean;
+  force: boolean;
+  output?: Output;
+  dockerApi?: DockerApi;
+  interactive?: boolean;
+}
+
+/** The question asked before removing `plan`'s runners. */
+export function removalQuestion(config: Config, plan: RemovalPlan): string {
+  const names = plan.targets.map((target) => target.name);
+  return `Remove ${names.length} runner(s) of ${scopeDescription(config.scope)} (unregister, delete container and volumes): ${listForQuestion(names)}?`;
+}
+
+/** `make rm`: plan, confirm, remove. Returns the exit code. */
+export async function removeFleetRunners(config: Config, api: RunnerApi, options: RemoveOptions): Promise<ExitCodeValue> {
+  const output = options.output ?? stdio;
+  const dockerApi = options.dockerApi ?? docker;
+  const plan = await planFleetRemoval(config, api, options.names, dockerApi);
+  for (const { name, reason } of plan.unknown) output.warn(`${name}: ${reason}`);
+  if (plan.targets.length === 0) {
+    output.out(`nothing to remove: ${options.names.length ? 'none of these names is' : 'there is no'} a runner of ${scopeDescription(config.scope)} named ${config.prefix}*`);
+    return plan.unknown.length > 0 ? ExitCode.githubNotFound : ExitCode.ok;
+  }
+  await confirmOrRefuse({
+    question: removalQuestion(config, plan),
+    action: `remove ${plan.targets.length} runner(s)`,
+    yes: options.yes,
+    ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
+  });
+  const outcome = await executeRemoval(config, api, plan, { force: options.force, output, dockerApi });
+  return outcome.exitCode;
+}

@@ -1,0 +1,123 @@
+// GitHub API failures as one line a person can act on: what went wrong, for
+// which scope, and what to change. Never a stack trace, never the token.
+import { CliError, ExitCode } from '../../lock/errors.ts';
+import type { Scope } from '../config/config.ts';
+
+/** What was being attempted when a request failed. */
+export interface RequestContext {
+  scope: Scope;
+  /** GITHUB_API_URL as configured (no credentials in it). */
+  apiUrl: string;
+  /** Runner name, for per-runner operations. */
+  runner?: string;
+  /** Secrets that must never appear in a message (the PAT, tokens). */
+  secrets?: string[];
+  /** The proxy the request went through, if any (credentials already stripped). */
+  proxy?: string;
+}
+
+/** The parts of an @octokit/request-error RequestError this module reads. */
+interface RequestErrorLike {
+  status: number;
+  message: string;
+  response?: { headers?: Record<string, string | number | undefined>; data?: unknown };
+  cause?: unknown;
+}
+
+function isRequestError(err: unknown): err is RequestErrorLike {
+  return typeof err === 'object' && err !== null && typeof (err as { status?: unknown }).status === 'number';
+}
+
+export function scopeDescription(scope: Scope): string {
+  return scope.repo ? `repo ${scope.org}/${scope.repo}` : `org ${scope.org}`;
+}
+
+/** True when a 403/429 is GitHub's rate limit rather than a missing permission. */
+export function isRateLimit(err: RequestErrorLike): boolean {
+  if (err.status !== 403 && err.status !== 429) return false;
+  const headers = err.response?.headers ?? {};
+  return String(headers['x-ratelimit-remaining']) === '0' || /rate limit/i.test(err.message) || err.status === 429;
+}
+
+/** A request that never got an HTTP answer (refused, DNS, TLS, proxy, timeout). */
+export function isNetworkFailure(err: RequestErrorLike): boolean {
+  return err.status === 500 && err.response === undefined;
+}
+
+/** The innermost error code (ECONNREFUSED, ENOTFOUND, …) or message of a fetch failure. */
+function networkReason(err: RequestErrorLike): string {
+  let cause: unknown = err.cause;
+  let reason = err.message;
+  for (let depth = 0; depth < 5 && typeof cause === 'object' && cause !== null; depth += 1) {
+    const { code, message } = cause as { code?: unknown; message?: unknown };
+    if (typeof code === 'string') return code;
+    if (typeof message === 'string' && message !== '') reason = message;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return reason;
+}
+
+function resetTime(err: RequestErrorLike): string | undefined {
+  const reset = Number(err.response?.headers?.['x-ratelimit-reset']);
+  if (!Number.isFinite(reset) || reset <= 0) return undefined;
+  return new Date(reset * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+function permissionHint(scope: Scope): string {
+  return scope.repo
+    ? `it needs admin access to ${scope.org}/${scope.repo} (classic PAT: repo scope; fine-grained: Administration read and write on that repository)`
+    : `it needs the admin:org scope (fine-grained: organization permission "Self-hosted runners" read and write) and admin rights in ${scope.org}`;
+}
+
+/** Replaces every secret in `text` with `***`. */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  return secrets.filter((secret) => secret.length >= 4).reduce((out, secret) => out.split(secret).join('***'), text);
+}
+
+/** Turns any failure of a GitHub call into a one-line CliError. CliErrors pass through. */
+export function toGitHubCliError(err: unknown, context: RequestContext): CliError {
+  if (err instanceof CliError) return err;
+  const line = (message: string): string => redact(message, context.secrets);
+  if (!isRequestError(err)) {
+    const message = err instanceof Error ? err.message : String(err);
+    return new CliError(line(`GitHub API call failed: ${message.split('\n')[0]}`), ExitCode.failure);
+  }
+  const where = scopeDescription(context.scope);
+  if (isNetworkFailure(err)) {
+    const via = context.proxy ? ` through proxy ${context.proxy}` : '';
+    return new CliError(
+      line(`could not reach the GitHub API at ${context.apiUrl}${via} (${networkReason(err)}): check GITHUB_API_URL and the network or proxy settings`),
+      ExitCode.network,
+    );
+  }
+  if (isRateLimit(err)) {
+    const reset = resetTime(err);
+    return new CliError(
+      line(`GitHub API rate limit exceeded for this PAT${reset ? ` until ${reset}` : ''}: wait and run the command again`),
+      ExitCode.failure,
+    );
+  }
+  switch (err.status) {
+    case 401:
+      return new CliError(
+        line(`GitHub rejected the PAT (401 at ${context.apiUrl}): it is wrong, expired or revoked; put a valid token in GH_PAT`),
+        ExitCode.githubAuth,
+      );
+    case 403:
+      return new CliError(line(`the PAT (GH_PAT) lacks permission to manage runners of ${where}: ${permissionHint(context.scope)}`), ExitCode.githubAuth);
+    case 404:
+      return new CliError(
+        line(`${where} not found or not visible to this PAT at ${context.apiUrl}: check ORG${context.scope.repo ? '/REPO' : ''} and that the PAT's owner can see it`),
+        ExitCode.githubNotFound,
+      );
+    case 422:
+      if (context.runner !== undefined) {
+        return new CliError(line(`runner ${context.runner} is running a job: GitHub refuses to remove it until the job ends`), ExitCode.runnerBusy);
+      }
+      break;
+    default:
+      break;
+  }
+  const detail = err.message.split('\n')[0] ?? '';
+  return new CliError(line(`GitHub API answered ${err.status} for ${where}${detail ? `: ${detail}` : ''}`), ExitCode.failure);
+}

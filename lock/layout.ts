@@ -1,0 +1,153 @@
+// The on-disk layout of a lock directory, shared by the wrapper (inside the
+// containers) and the host tools. Everything a reader needs is in file names,
+// file contents and mtimes: never PIDs, since every container has its own PID
+// namespace.
+//
+//   <dir>/<res>.lock/         proper-lockfile's main lock (mtime = heartbeat)
+//   <dir>/<res>.holder.json   who holds the main lock (HolderRecord)
+//   <dir>/<res>.queue/<seq>   one ticket per waiter or holder (TicketRecord,
+//                             mtime = heartbeat); the lowest live seq is next
+//   <dir>/<res>.seq[.lock]    ticket counter and the short lock numbering it
+//   <dir>/locks.log           one JSON line per abnormal release or operator action
+import { join } from 'node:path';
+
+/** Where the lock directory is inside containers and, by default, on the host. */
+export const defaultLockDir = '/tmp/github-runner-locks';
+
+/** Who asked for the lock: only a release with the same identity frees it. */
+export interface LockIdentity {
+  runner: string;
+  runId: string;
+  attempt: string;
+}
+
+export interface JobInfo extends LockIdentity {
+  /** owner/name from GITHUB_REPOSITORY ("" when unknown). */
+  repository: string;
+  job: string;
+}
+
+export interface TicketRecord extends JobInfo {
+  seq: number;
+  /** ISO time the ticket was taken. */
+  requestedAt: string;
+  /** Heartbeat older than this (ms) means the owner is dead. */
+  staleMs: number;
+}
+
+export interface HolderRecord extends JobInfo {
+  /** Ticket file name of the holder. */
+  ticket: string;
+  /** ISO time the lock was acquired. */
+  since: string;
+  staleMs: number;
+}
+
+const resourcePattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** Resource IDs become file names: letters, digits, '-' and '_' only. */
+export function isValidResource(resource: string): boolean {
+  return resourcePattern.test(resource);
+}
+
+export interface ResourcePaths {
+  /** Passed to proper-lockfile; the lock itself is `${main}.lock`. */
+  main: string;
+  lock: string;
+  holder: string;
+  queue: string;
+  seq: string;
+}
+
+export function resourcePaths(dir: string, resource: string): ResourcePaths {
+  const main = join(dir, resource);
+  return {
+    main,
+    lock: `${main}.lock`,
+    holder: `${main}.holder.json`,
+    queue: `${main}.queue`,
+    seq: `${main}.seq`,
+  };
+}
+
+export function logPath(dir: string): string {
+  return join(dir, 'locks.log');
+}
+
+const seqWidth = 12;
+
+export function ticketName(seq: number): string {
+  return String(seq).padStart(seqWidth, '0');
+}
+
+/** The sequence number of a ticket file name, or undefined for other files. */
+export function ticketSeq(name: string): number | undefined {
+  return /^\d{12}$/.test(name) ? Number(name) : undefined;
+}
+
+/** Resource names found in a directory listing. */
+export function resourcesInListing(names: readonly string[]): string[] {
+  const found = new Set<string>();
+  for (const name of names) {
+    const m = /^(.+)\.(queue|lock|holder\.json)$/.exec(name);
+    if (m?.[1] && isValidResource(m[1])) found.add(m[1]);
+  }
+  return [...found].sort();
+}
+
+export function isFresh(mtimeMs: number, staleMs: number, now = Date.now()): boolean {
+  return now - mtimeMs <= staleMs;
+}
+
+export function sameIdentity(a: LockIdentity, b: LockIdentity): boolean {
+  return a.runner === b.runner && a.runId === b.runId && a.attempt === b.attempt;
+}
+
+export function describeIdentity(who: LockIdentity): string {
+  return `${who.runner} run ${who.runId} attempt ${who.attempt}`;
+}
+
+function asString(value: unknown): string {
+  return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+}
+
+function parseJobInfo(raw: Record<string, unknown>): JobInfo {
+  return {
+    runner: asString(raw.runner),
+    runId: asString(raw.runId),
+    attempt: asString(raw.attempt),
+    repository: asString(raw.repository),
+    job: asString(raw.job),
+  };
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined; // a half-written or foreign file: callers treat it as unknown
+  }
+}
+
+export function parseTicket(text: string, seq: number): TicketRecord | undefined {
+  const raw = parseObject(text);
+  if (!raw) return undefined;
+  return {
+    ...parseJobInfo(raw),
+    seq,
+    requestedAt: asString(raw.requestedAt),
+    staleMs: Number(raw.staleMs) || 10_000,
+  };
+}
+
+export function parseHolder(text: string): HolderRecord | undefined {
+  const raw = parseObject(text);
+  if (!raw) return undefined;
+  return {
+    ...parseJobInfo(raw),
+    ticket: asString(raw.ticket),
+    since: asString(raw.since),
+    staleMs: Number(raw.staleMs) || 10_000,
+  };
+}

@@ -1,0 +1,127 @@
+// The whole lock for one resource: a place in the FIFO ticket queue, then
+// proper-lockfile's main lock (the mutual exclusion; its mtime heartbeat lets
+// a waiter take over after a SIGKILL), then the holder record for readers.
+import { readFile, rm } from 'node:fs/promises';
+import lockfile from 'proper-lockfile';
+import { appendLockLog } from './lock-log.ts';
+import { parseHolder, resourcePaths, type HolderRecord, type JobInfo } from './layout.ts';
+import { replaceSharedFile } from './files.ts';
+import { lockRetries, takeTicket, TicketLostError, waitForTurn, type QueueOptions, type Ticket, type TurnStatus } from './ticket-queue.ts';
+
+export interface AcquireOptions {
+  signal: AbortSignal;
+  onStatus?: (status: TurnStatus) => void;
+  /** Called once if the lock is taken from us (operator, or our heartbeat stalled past the stale window). */
+  onLost?: (reason: string) => void;
+}
+
+export class HeldLock {
+  private released = false;
+  /** Why the lock was lost while held, if it was. */
+  lost: string | undefined;
+
+  constructor(
+    private readonly opts: QueueOptions,
+    readonly job: JobInfo,
+    readonly ticket: Ticket,
+    readonly since: Date,
+    private readonly unlock: () => Promise<void>,
+    private readonly onLost?: (reason: string) => void,
+  ) {}
+
+  get isHeld(): boolean {
+    return !this.released && this.lost === undefined;
+  }
+
+  /** Frees the lock; the next ticket wakes on the ticket's removal. Idempotent. */
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    if (this.lost === undefined) {
+      await this.removeHolderRecord();
+      await this.unlock().catch(() => undefined); // already gone: nothing left to free
+    }
+    await this.ticket.remove();
+  }
+
+  /** proper-lockfile's onCompromised: someone else may hold the lock now. */
+  markLost(err: Error): void {
+    if (this.released || this.lost !== undefined) return;
+    this.lost = err.message;
+    void this.ticket.remove();
+    void this.removeHolderRecord();
+    void appendLockLog(this.opts.dir, {
+      event: 'lock-lost',
+      resource: this.opts.resource,
+      runner: this.job.runner,
+      runId: this.job.runId,
+      attempt: this.job.attempt,
+      reason: this.lost,
+    }).catch(() => undefined);
+    this.onLost?.(this.lost);
+  }
+
+  /** Removes the holder record only if it is still ours (a new holder may have written its own). */
+  private async removeHolderRecord(): Promise<void> {
+    const path = resourcePaths(this.opts.dir, this.opts.resource).holder;
+    try {
+      const record = parseHolder(await readFile(path, 'utf8'));
+      if (record?.ticket === this.ticket.name) await rm(path, { force: true });
+    } catch {
+      // missing already
+    }
+  }
+}
+
+async function takeTicketWithHeartbeat(opts: QueueOptions, job: JobInfo): Promise<Ticket> {
+  const ticket = await takeTicket(opts, job);
+  ticket.startHeartbeat(opts.updateMs);
+  return ticket;
+}
+
+/** Waits for our turn in FIFO order and takes the lock; rejects only if aborted or on I/O errors. */
+export async function acquireLock(opts: QueueOptions, job: JobInfo, { signal, onStatus, onLost }: AcquireOptions): Promise<HeldLock> {
+  let ticket = await takeTicketWithHeartbeat(opts, job);
+  try {
+    for (;;) {
+      try {
+        await waitForTurn(opts, ticket, signal, onStatus);
+        break;
+      } catch (err) {
+        if (!(err instanceof TicketLostError)) throw err;
+        // Declared dead (our heartbeat stalled) or removed by an operator: queue again at the back.
+        void appendLockLog(opts.dir, { event: 'ticket-lost', resource: opts.resource, ticket: ticket.name, runner: job.runner, runId: job.runId }).catch(() => undefined);
+        await ticket.remove();
+        ticket = await takeTicketWithHeartbeat(opts, job);
+      }
+    }
+    let held: HeldLock | undefined;
+    let lostEarly: Error | undefined;
+    const paths = resourcePaths(opts.dir, opts.resource);
+    // Only the head gets here, so at most one waiter takes over a stale lock.
+    // The lock may still be held briefly (a holder whose ticket was declared
+    // dead but whose lock is fresh): retry until it is free or stale.
+    const unlock = await lockfile.lock(paths.main, {
+      realpath: false,
+      stale: opts.staleMs,
+      update: opts.updateMs,
+      retries: lockRetries(Math.min(100, opts.pollMs)),
+      onCompromised: (err) => (held ? held.markLost(err) : (lostEarly = err)),
+    });
+    const since = new Date();
+    held = new HeldLock(opts, job, ticket, since, unlock, onLost);
+    if (signal.aborted || lostEarly) {
+      await held.release();
+      throw signal.aborted ? signal.reason : lostEarly;
+    }
+    const record: HolderRecord = { ...job, ticket: ticket.name, since: since.toISOString(), staleMs: opts.staleMs };
+    await replaceSharedFile(paths.holder, JSON.stringify(record)).catch(async (err: unknown) => {
+      await held.release();
+      throw err;
+    });
+    return held;
+  } catch (err) {
+    await ticket.remove();
+    throw err;
+  }
+}

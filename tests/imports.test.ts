@@ -1,0 +1,46 @@
+// The folders' import direction (README "How it works"): scripts → lib → lock,
+// image; wrapper → lock, image/layout.ts; bench → lib, lock. Never lib ↔ wrapper.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { test } from 'node:test';
+import { REPO_ROOT } from './support/cli.ts';
+
+function sources(folder: string): string[] {
+  return readdirSync(join(REPO_ROOT, folder), { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => join(folder, name));
+}
+
+/** Repository-relative paths of the modules a source file imports (relative imports only). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(REPO_ROOT, file), 'utf8');
+  return [...text.matchAll(/(?:from|import)\s*\(?\s*['"](\.[^'"]+)['"]/g)].map((m) => relative(REPO_ROOT, resolve(REPO_ROOT, dirname(file), m[1]!)));
+}
+
+function violations(folder: string, allowed: (target: string) => boolean): string[] {
+  return sources(folder).flatMap((file) => importsOf(file).filter((target) => !allowed(target)).map((target) => `${file} → ${target}`));
+}
+
+const inside = (...prefixes: string[]) => (target: string) => prefixes.some((p) => target.startsWith(p));
+
+test('lock/ imports only lock/', () => {
+  assert.deepEqual(violations('lock', inside('lock/')), []);
+});
+
+test('wrapper/ imports wrapper/, lock/ and the image layout only', () => {
+  assert.deepEqual(violations('wrapper', inside('wrapper/', 'lock/', 'image/layout.ts')), []);
+});
+
+test('lib/ never imports wrapper/, scripts/ or bench/', () => {
+  assert.deepEqual(violations('lib', inside('lib/', 'lock/', 'image/')), []);
+});
+
+test('image/ imports only the image layout and lock/', () => {
+  assert.deepEqual(violations('image', inside('image/', 'lock/')), []);
+});
+
+test('lib/ root holds only the small shared base; the rest is in folders by concern', () => {
+  const root = readdirSync(join(REPO_ROOT, 'lib')).filter((name) => name.endsWith('.ts'));
+  assert.ok(root.length <= 8, `lib/ root has ${root.length} modules: ${root.join(', ')}`);
+});

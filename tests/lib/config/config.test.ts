@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { loadConfig, registrationUrl } from '../../../lib/config/config.ts';
+import { ConfigError, ExitCode } from '../../../lock/errors.ts';
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'fleet-config-'));
+}
+
+/** Loads config with only the given environment (no TTY, fixed hostname). */
+async function load(env: Record<string, string>, cwd?: string) {
+  return loadConfig({ env, cwd: cwd ?? (await tempDir()), interactive: false, hostname: 'host1' });
+}
+
+async function rejection(env: Record<string, string>, cwd?: string): Promise<ConfigError> {
+  try {
+    await load(env, cwd);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+    assert.equal(err.exitCode, ExitCode.config);
+    assert.ok(!err.message.includes('\n'), 'error is one line');
+    return err;
+  }
+  assert.fail('expected loadConfig to reject');
+}
+
+const base = { ORG: 'acme', GH_PAT: 'ghp_test' };
+
+describe('config sources', () => {
+  test('the environment wins over ENV_FILE, which fills in the rest', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'org.env'), 'ORG=fromfile\nGH_PAT=filepat\nRUNNER_LABELS=gpu # comment\nUNKNOWN_KEY=x\n');
+    const config = await load({ ENV_FILE: 'org.env', ORG: 'fromenv' }, dir);
+    assert.equal(config.scope.org, 'fromenv');
+    assert.equal(config.pat, 'filepat');
+    assert.deepEqual(config.labels, ['gpu']);
+    assert.equal(config.envFile, join(dir, 'org.env'));
+  });
+
+  test('defaults follow the seed', async () => {
+    const config = await load(base);
+    assert.deepEqual(config.labels, ['intel']);
+    assert.equal(config.group, 'Default');
+    assert.equal(config.baseImage, 'ghcr.io/actions/actions-runner:latest');
+    assert.equal(config.lockDir, '/tmp/github-runner-locks');
+    assert.equal(config.lockHostPath, '/tmp/github-runner-locks');
+    assert.equal(config.tokenCacheTtlSeconds, 300);
+    assert.equal(config.githubUrl, 'https://github.com');
+    assert.equal(config.githubApiUrl, 'https://api.github.com');
+    assert.equal(config.disableAutoUpdate, false);
+    assert.equal(registrationUrl(config), 'https://github.com/acme');
+  });
+
+  test('missing ORG or GH_PAT without a terminal names the setting and where to set it', async () => {
+    const dir = await tempDir();
+    const noOrg = await rejection({ GH_PAT: 'x' }, dir);
+    assert.match(noOrg.message, /^ORG is not set: set it in the environment or in .*\.env/);
+    const noPat = await rejection({ ORG: 'acme' }, dir);
+    assert.match(noPat.message, /^GH_PAT is not set/);
+  });
+
+  test('an env file holding GH_PAT that others can read gets one warning line naming the fix', async () => {
+    const dir = await tempDir();
+    const path = join(dir, '.env');
+    await writeFile(path, 'ORG=acme\nGH_PAT=p\n', { mode: 0o644 });
+    const warnings: string[] = [];
+    await loadConfig({ env: {}, cwd: dir, interactive: false, hostname: 'h', warn: (line) => warnings.push(line) });
+    assert.deepEqual(warnings, [`${path} holds GH_PAT and other users can read it: chmod 600 ${path}`]);
+    await chmod(path, 0o600);
+    await loadConfig({ env: {}, cwd: dir, interactive: false, hostname: 'h', warn: (line) => warnings.push(line) });
+    assert.equal(warnings.length, 1, 'no warning once it is private');
+  });
+
+  test('compose generation runs without a PAT', async () => {
+    const config = await loadConfig({ env: { ORG: 'acme' }, cwd: await tempDir(), interactive: false, requirePat: false, hostname: 'h' });
+    assert.equal(config.pat, '');
+  });
+});
+
+describe('derived names', () => {
+  test('org scope: prefix, compose file, token cache', async () => {
+    const dir = await tempDir();
+    const config = await load(base, dir);
+    assert.equal(config.prefix, 'host1-acme-');
+    assert.equal(config.composeFile, join(dir, 'docker-compose.acme.yml'));
+    assert.equal(config.tokenCacheFile, join(dir, '.reg_token.cache.acme'));
+    assert.equal(config.projectName, 'host1-acme');
+  });
+
+  test('repo scope: names carry the repo, registration URL too', async () => {
+    const dir = await tempDir();
+    const config = await load({ ...base, REPO: 'widgets' }, dir);
+    assert.deepEqual(config.scope, { org: 'acme', repo: 'widgets' });
+    assert.equal(config.prefix, 'host1-acme-widgets-');
+    assert.equal(config.composeFile, join(dir, 'docker-compose.acme.widgets.yml'));
+    assert.equal(config.tokenCacheFile, join(dir, '.reg_token.cache.acme.widgets'));
+    assert.equal(registrationUrl(config), 'https://github.com/acme/widgets');
+  });
+
+  test('two orgs on one host never share a file, prefix, project or image', async () => {
+    const dir = await tempDir();
+    const a = await load({ ...base, ORG: 'acme' }, dir);
+    const b = await load({ ...base, ORG: 'globex' }, dir);
+    for (const key of ['prefix', 'composeFile', 'tokenCacheFile', 'imageHashFile', 'projectName', 'fleetImage', 'customImage'] as const) {
+      assert.notEqual(a[key], b[key], key);
+    }
+  });
+
+  test('an explicit prefix gets its trailing dash', async () => {
+    assert.equal((await load({ ...base, RUNNER_NAME_PREFIX: 'lab' })).prefix, 'lab-');
+    assert.equal((await load({ ...base, RUNNER_NAME_PREFIX: 'lab-' })).prefix, 'lab-');
+  });
+
+  test('GHES URLs lose trailing slashes', async () => {
+    const config = await load({ ...base, GITHUB_URL: 'https://ghe.example.com/', GITHUB_API_URL: 'https://ghe.example.com/api/v3/' });
+    assert.equal(config.githubUrl, 'https://ghe.example.com');
+    assert.equal(config.githubApiUrl, 'https://ghe.example.com/api/v3');
+  });
+});
+
+describe('validation: one line naming the setting', () => {
+  const cases: Array<[string, Record<string, string>, RegExp]> = [
+    ['org with a space', { ORG: 'ac me' }, /^ORG 'ac me' is not a GitHub organization name/],
+    ['org with a leading hyphen', { ORG: '-acme' }, /^ORG '-acme'/],
+    ['org too long', { ORG: 'a'.repeat(40) }, /^ORG 'a{40}'/],
+    ['repo with a slash', { REPO: 'a/b' }, /^REPO 'a\/b' is not a GitHub repository name/],
+    ['empty label', { RUNNER_LABELS: 'a,,b' }, /^RUNNER_LABELS has an empty label in 'a,,b'/],
+    ['label with a space', { RUNNER_LABELS: 'big gpu' }, /^RUNNER_LABELS label 'big gpu' contains a space/],
+    ['prefix Docker cannot use', { RUNNER_NAME_PREFIX: 'lab/x' }, /^RUNNER_NAME_PREFIX gives the name 'lab\/x-runner-1-data', which Docker cannot use/],
+    ['TTL not a number', { REG_TOKEN_CACHE_TTL: '5m' }, /^REG_TOKEN_CACHE_TTL '5m' is not a non-negative integer/],
+    ['boolean', { DISABLE_AUTO_UPDATE: 'maybe' }, /^DISABLE_AUTO_UPDATE 'maybe' is not a boolean/],
+    ['URL', { GITHUB_API_URL: 'api.github.com' }, /^GITHUB_API_URL 'api.github.com' is not a URL/],
+    ['lock dir relative', { RUNNER_LOCK_DIR: 'locks' }, /^RUNNER_LOCK_DIR 'locks' must be an absolute path/],
+    ['kvm gid', { RUNNER_KVM_GID: 'kvm' }, /^RUNNER_KVM_GID 'kvm' is not a non-negative integer/],
+    ['device', { BOARD_RUNNER_DEVICES: 'ttyUSB0' }, /^BOARD_RUNNER_DEVICES item 'ttyUSB0' is not host\[:container\]/],
+    ['resource id', { BOARD_RUNNERS: 'b:x', RUNNER_RESOURCE_ID: 'a b' }, /^RUNNER_RESOURCE_ID 'a b' is not a usable resource ID/],
+    // the wrapper would refuse it: accepting it here would leave a board runner restart-looping
+    ['resource id with a dot', { BOARD_RUNNERS: 'b:x', RUNNER_RESOURCE_ID_B: 'board.a' }, /^RUNNER_RESOURCE_ID_B 'board.a' is not a usable resource ID \(letters, digits, '_', '-', at most 64\)/],
+  ];
+  for (const [name, env, expected] of cases) {
+    test(name, async () => {
+      const err = await rejection({ ...base, ...env });
+      assert.match(err.message, expected);
+    });
+  }
+
+  test('labels are trimmed and de-duplicated case-insensitively', async () => {
+    const config = await load({ ...base, RUNNER_LABELS: ' intel , x64,Intel,x64 ' });
+    assert.deepEqual(config.labels, ['intel', 'x64']);
+  });
+
+  test('a broken setting in ENV_FILE leaves the file as it was', async () => {
+    const dir = await tempDir();
+    const text = '# my settings\nORG=acme\nGH_PAT=p\nRUNNER_LABELS=a,,b\n';
+    await writeFile(join(dir, '.env'), text, { mode: 0o600 });
+    await rejection({}, dir);
+    assert.equal(await readFile(join(dir, '.env'), 'utf8'), text);
+    assert.equal((await stat(join(dir, '.env'))).mode & 0o777, 0o600);
+  });
+});

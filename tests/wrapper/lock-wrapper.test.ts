@@ -1,0 +1,349 @@
+// The built wrapper (build/ layout, run through its sh entrypoint) around
+// tests/wrapper/fake-runner.sh, which stands in for actions/runner.
+import assert from 'node:assert/strict';
+import { spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
+import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stop as stopEsbuild } from 'esbuild';
+import { afterEach, before, describe, test } from 'node:test';
+import { readResource } from '../../lock/inspect.ts';
+import { buildWrapper } from '../../image/build.ts';
+import { eventually, killChildren, repoRoot, spawnGroup, startContender, tempDir } from '../support/lock-helpers.ts';
+
+const fakeRunner = join(repoRoot, 'tests/wrapper/fake-runner.sh');
+let built = '';
+/** Every test fails rather than waits forever; wrappers, fake runners and contenders die with it (killChildren). */
+const limit = { timeout: 45_000 };
+
+/** spawnSync that cannot hang the file: killed after 20 s. */
+function runSync(command: string, args: string[], options: SpawnSyncOptions & { encoding: 'utf8' }) {
+  return spawnSync(command, args, { timeout: 20_000, killSignal: 'SIGKILL', ...options });
+}
+
+before(async () => {
+  const root = await tempDir('lockw-build-');
+  await chmod(root, 0o755); // readable by 'nobody' in the permission test
+  built = join(root, 'runner-fleet');
+  try {
+    await buildWrapper(built);
+  } finally {
+    await stopEsbuild(); // its service process must not outlive the build
+  }
+});
+
+interface Wrapper {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | null>;
+  fakeDir: string;
+  lockDir: string;
+}
+
+async function startWrapper(lockDir: string, env: Record<string, string>, args: string[] = []): Promise<Wrapper> {
+  const fakeDir = await tempDir('lockw-fake-');
+  let err = '';
+  const child = spawnGroup(join(built, 'entrypoint'), args, {
+    env: {
+      ...process.env,
+      RUNNER_RESOURCE_ID: 'board-a',
+      RUNNER_LOCK_DIR: lockDir,
+      RUNNER_SCRIPT: fakeRunner,
+      RUNNER_NAME: 'runner-1',
+      RUNNER_FLEET_SOCKET: join(fakeDir, 'wrapper.sock'),
+      RUNNER_LOCK_STALE_MS: '2000',
+      RUNNER_LOCK_POLL_MS: '100',
+      RUNNER_LOCK_PROGRESS_MS: '300',
+      RUNNER_HOME: fakeDir, // the runner's .env would be there; none unless a test writes one
+      FAKE_DIR: fakeDir,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout?.on('data', () => undefined);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stderr: () => err, exited, fakeDir, lockDir };
+}
+
+async function events(w: Wrapper): Promise<string[]> {
+  return (await readFile(join(w.fakeDir, 'events'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+}
+
+function waitForEvent(w: Wrapper, prefix: string, timeoutMs = 15_000): Promise<string> {
+  return eventually(`fake runner event '${prefix}'`, async () => (await events(w)).find((e) => e.startsWith(prefix)), timeoutMs);
+}
+
+const contender = startContender;
+
+/** Runs one of the built hooks the way a job's worker would (the worker is this test process, its parent). */
+function runHook(kind: 'started' | 'completed', socket: string, runId: string): Promise<{ code: number | null; out: string }> {
+  const child = spawnGroup('bash', [join(built, `hooks/job-${kind}.sh`)], {
+    env: {
+      ...process.env,
+      RUNNER_FLEET_SOCKET: socket,
+      RUNNER_FLEET_NODE: process.execPath,
+      RUNNER_NAME: 'runner-1',
+      GITHUB_RUN_ID: runId,
+      GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_REPOSITORY: 'org/repo',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, out })));
+}
+
+/** A user hook that records its tag, run and whether the lock is held when it runs. */
+function probeHook(lockDir: string, tag: string): string {
+  return `#!/bin/sh\nif [ -e "${lockDir}/board-a.holder.json" ]; then h=held; else h=free; fi\necho "${tag} run=$GITHUB_RUN_ID lock=$h $(date +%s%N)" >> "$FAKE_DIR/events"\n`;
+}
+
+async function lockIsFree(dir: string): Promise<boolean> {
+  const state = await readResource(dir, 'board-a');
+  return state.holder === undefined && state.queue.length === 0;
+}
+
+describe('wrapper entrypoint', () => {
+  afterEach(killChildren);
+
+  test('with arguments it just runs them', limit, () => {
+    const r = runSync(join(built, 'entrypoint'), ['sh', '-c', 'echo ran "$0"', 'x'], { encoding: 'utf8' });
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout.trim(), 'ran x');
+  });
+
+  test('without node on PATH it uses the newest externals node', limit, async () => {
+    const home = await tempDir('lockw-home-');
+    const bin = join(home, 'bin');
+    await mkdir(bin);
+    await symlink(spawnSync('sh', ['-c', 'command -v dirname'], { encoding: 'utf8' }).stdout.trim(), join(bin, 'dirname'));
+    for (const version of ['node16', 'node20', 'node9']) {
+      const dir = join(home, 'externals', version, 'bin');
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'node'), `#!/bin/sh\necho ${version} > "${home}/picked"\nexec "${process.execPath}" "$@"\n`, { mode: 0o755 });
+    }
+    const r = runSync(join(built, 'entrypoint'), [], {
+      encoding: 'utf8',
+      env: { PATH: bin, RUNNER_HOME: home, RUNNER_SCRIPT: '/bin/true' },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((await readFile(join(home, 'picked'), 'utf8')).trim(), 'node20');
+  });
+
+  test('refuses to start the runner when the lock directory is unusable', limit, async () => {
+    const base = await tempDir('lockw-bad-');
+    const readOnly = join(base, 'root-only');
+    await mkdir(readOnly, { mode: 0o755 }); // root's: not writable for 'nobody'
+    const aFile = join(base, 'a-file');
+    await writeFile(aFile, '');
+    const sticky = join(base, 'sticky');
+    await mkdir(sticky);
+    await chmod(sticky, 0o1777);
+    const marker = join(base, 'runner-started');
+    const runner = join(base, 'runner.sh');
+    await writeFile(runner, `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+    const cases: Array<[string, string, number | undefined]> = [
+      ['missing', join(base, 'nope'), undefined],
+      ['not a directory', aFile, undefined],
+      ['sticky', sticky, undefined],
+      ['not writable', readOnly, 65534],
+    ];
+    for (const [what, dir, uid] of cases) {
+      const r = runSync(join(built, 'entrypoint'), [], {
+        encoding: 'utf8',
+        uid,
+        gid: uid,
+        env: { ...process.env, RUNNER_RESOURCE_ID: 'board-a', RUNNER_LOCK_DIR: dir, RUNNER_SCRIPT: runner, RUNNER_FLEET_SOCKET: join(base, `${what}.sock`) },
+      });
+      assert.equal(r.status, 2, `${what}: exit ${r.status} ${r.stderr}`);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, `${what}: ${r.stderr}`);
+      assert.match(lines[0]!, /RUNNER_LOCK_DIR=.*RUNNER_LOCK_HOST_PATH/, what);
+      await assert.rejects(stat(marker), `${what}: the runner was started`);
+    }
+  });
+
+  test('waits in the queue, chains user hooks, and ignores a late completed hook of an old run', limit, async () => {
+    const lockDir = await tempDir('lockw-');
+    const holder = contender(lockDir, { name: 'other-runner', holdMs: -1 });
+    await holder.waitFor('acquired');
+    const hooks = await tempDir('lockw-hooks-');
+    const probe = (tag: string): string =>
+      `#!/bin/sh\nif [ -e "${lockDir}/board-a.holder.json" ]; then h=held; else h=free; fi\necho "${tag} run=$GITHUB_RUN_ID lock=$h $(date +%s%N)" >> "$FAKE_DIR/events"\n`;
+    await writeFile(join(hooks, 'started.sh'), probe('user-started'), { mode: 0o755 });
+    await writeFile(join(hooks, 'completed.sh'), probe('user-completed'), { mode: 0o755 });
+    const w = await startWrapper(lockDir, {
+      FAKE_JOBS: '100:2',
+      FAKE_STAY: '1',
+      ACTIONS_RUNNER_HOOK_JOB_STARTED: join(hooks, 'started.sh'),
+      ACTIONS_RUNNER_HOOK_JOB_COMPLETED: join(hooks, 'completed.sh'),
+    });
+    // The job waits behind the other runner and says so in its log.
+    const jobLog = join(w.fakeDir, 'job-100.log');
+    await eventually('a waiting line in the job log', async () =>
+      /waiting, place 1 in queue; held by other-runner \(org\/repo, run 0/.test(await readFile(jobLog, 'utf8').catch(() => '')) || undefined,
+    );
+    holder.kill('SIGUSR1');
+    await waitForEvent(w, 'start 100');
+    // A completed hook from an older run on this runner must not free run 100's lock.
+    const late = runSync('bash', [join(built, 'hooks/job-completed.sh')], {
+      encoding: 'utf8',
+      env: { ...process.env, RUNNER_FLEET_SOCKET: join(w.fakeDir, 'wrapper.sock'), RUNNER_NAME: 'runner-1', GITHUB_RUN_ID: '99', GITHUB_RUN_ATTEMPT: '1' },
+    });
+    assert.match(late.stdout, /nothing released \(held by runner-1 run 100 attempt 1/);
+    const state = await readResource(lockDir, 'board-a');
+    assert.equal(state.holder?.runId, '100');
+    assert.equal(state.holder?.repository, 'org/repo');
+    await waitForEvent(w, 'completed 100');
+    assert.ok(await lockIsFree(lockDir), 'run 100 left the lock held');
+    const seen = (await events(w)).map((e) => e.replace(/ \d{15,}$/, '')); // drop the timestamps
+    assert.deepEqual(
+      seen.filter((e) => /^(user-|start|end|completed)/.test(e)),
+      ['user-started run=100 lock=held', 'start 100', 'end 100', 'user-completed run=100 lock=held', 'completed 100'],
+    );
+    assert.match(await readFile(jobLog, 'utf8'), /lock acquired after .* s/);
+    w.child.kill('SIGTERM');
+    assert.equal(await w.exited, 7);
+  });
+
+  test('SIGTERM is forwarded to the runner and the lock is released at once', limit, async () => {
+    const lockDir = await tempDir('lockw-');
+    const w = await startWrapper(lockDir, { FAKE_JOBS: '1:60', RUNNER_STOP_GRACE_MS: '8000' });
+    await waitForEvent(w, 'start 1');
+    assert.equal((await readResource(lockDir, 'board-a')).holder?.runId, '1');
+    const sentAt = Date.now();
+    w.child.kill('SIGTERM');
+    assert.equal(await w.exited, 7, w.stderr()); // the runner's own exit code
+    assert.ok(Date.now() - sentAt < 5000, 'waited for the whole grace period');
+    await waitForEvent(w, 'term');
+    assert.ok(await lockIsFree(lockDir), 'lock still held after the wrapper stopped');
+    assert.ok(!(await events(w)).some((e) => e.startsWith('completed')), 'the fake runner ran the completed hook');
+  });
+
+  test('a worker that dies without the completed hook releases the lock', limit, async () => {
+    const lockDir = await tempDir('lockw-');
+    const w = await startWrapper(lockDir, { FAKE_JOBS: '1:60', FAKE_STAY: '1' });
+    await waitForEvent(w, 'start 1');
+    const next = contender(lockDir, { name: 'next' });
+    await next.waitFor('queued');
+    const workerPid = Number(await readFile(join(w.fakeDir, 'worker-1.pid'), 'utf8'));
+    const killedAt = performance.timeOrigin + performance.now();
+    process.kill(workerPid, 'SIGKILL');
+    const got = await next.waitFor('acquired');
+    // poll is 100 ms: well below the stale window a crash of the whole container would need (the bound leaves room for a loaded machine; latency figures are make bench's)
+    assert.ok(got.t - killedAt < 4000, `next waited ${(got.t - killedAt).toFixed(0)} ms`);
+    // the wrapper logs the release right after handing over: wait for the line, not a fixed time
+    await eventually('the release in locks.log', async () =>
+      /released-by-wrapper.*worker process \d+ exited/.test(await readFile(join(lockDir, 'locks.log'), 'utf8').catch(() => '')) || undefined,
+    );
+    assert.doesNotMatch(await readFile(join(lockDir, 'locks.log'), 'utf8'), /lock-lost|dead-ticket-removed/, 'handed over by the wrapper, not by the stale window');
+    w.child.kill('SIGTERM');
+    await w.exited;
+  });
+  test("hooks set in the runner's .env are moved out of the way and chained, also after a restart", limit, async () => {
+    const lockDir = await tempDir('lockw-');
+    const home = await tempDir('lockw-home-');
+    const hooks = await tempDir('lockw-hooks-');
+    for (const tag of ['file-started', 'file-completed', 'env-started']) {
+      await writeFile(join(hooks, `${tag}.sh`), probeHook(lockDir, tag), { mode: 0o755 });
+    }
+    const envFile = join(home, '.env');
+    await writeFile(
+      envFile,
+      `# my runner\nLANG=C.UTF-8\nACTIONS_RUNNER_HOOK_JOB_STARTED=${join(hooks, 'file-started.sh')}\n\n` +
+        `ACTIONS_RUNNER_HOOK_JOB_COMPLETED=${join(hooks, 'file-completed.sh')}\nJAVA_HOME=/opt/java\n`,
+    );
+    await chmod(envFile, 0o640);
+    // The environment's hook loses to the file's, as it would in the runner.
+    const env = { RUNNER_HOME: home, FAKE_JOBS: '100:0', FAKE_STAY: '1', ACTIONS_RUNNER_HOOK_JOB_STARTED: join(hooks, 'env-started.sh') };
+    const w = await startWrapper(lockDir, env);
+    await waitForEvent(w, 'completed 100');
+    const seen = async (x: Wrapper): Promise<string[]> => (await events(x)).filter((e) => !e.startsWith('listening')).map((e) => e.replace(/ \d{15,}$/, ''));
+    assert.deepEqual(await seen(w), ['file-started run=100 lock=held', 'start 100', 'end 100', 'file-completed run=100 lock=held', 'completed 100']);
+    assert.ok(await lockIsFree(lockDir), 'run 100 left the lock held');
+    const text = await readFile(envFile, 'utf8');
+    assert.doesNotMatch(text, /^ACTIONS_RUNNER_HOOK_JOB_/m);
+    assert.match(text, /^# my runner\nLANG=C\.UTF-8\n(#.*\n)?RUNNER_FLEET_USER_HOOK_JOB_STARTED=.*file-started\.sh\n\n(#.*\n)?RUNNER_FLEET_USER_HOOK_JOB_COMPLETED=.*file-completed\.sh\nJAVA_HOME=\/opt\/java\n$/);
+    assert.equal((await stat(envFile)).mode & 0o777, 0o640);
+    const moves = w.stderr().split('\n').filter((l) => l.includes('moved ACTIONS_RUNNER_HOOK_JOB_STARTED and ACTIONS_RUNNER_HOOK_JOB_COMPLETED'));
+    assert.equal(moves.length, 1, w.stderr());
+    assert.match(moves[0]!, /\.env .*unlocked/);
+    w.child.kill('SIGTERM');
+    await w.exited;
+
+    // The volume keeps the moved lines: after a restart the hooks still run, chained.
+    const again = await startWrapper(lockDir, { ...env, FAKE_JOBS: '101:0' });
+    await waitForEvent(again, 'completed 101');
+    assert.deepEqual(await seen(again), ['file-started run=101 lock=held', 'start 101', 'end 101', 'file-completed run=101 lock=held', 'completed 101']);
+    assert.doesNotMatch(again.stderr(), /moved/);
+    assert.equal(await readFile(envFile, 'utf8'), text);
+    again.child.kill('SIGTERM');
+    await again.exited;
+  });
+
+  test("refuses to start when the runner's .env sets a hook and cannot be rewritten", limit, async () => {
+    const base = await tempDir('lockw-envro-');
+    const home = join(base, 'home');
+    await mkdir(home, { mode: 0o755 }); // root's: 'nobody' cannot replace files in it
+    const envFile = join(home, '.env');
+    const original = 'LANG=C.UTF-8\nACTIONS_RUNNER_HOOK_JOB_STARTED=/hooks/start.sh\n';
+    await writeFile(envFile, original, { mode: 0o644 });
+    const marker = join(base, 'runner-started');
+    const runner = join(base, 'runner.sh');
+    await writeFile(runner, `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+    const r = runSync(join(built, 'entrypoint'), [], {
+      encoding: 'utf8',
+      uid: 65534,
+      gid: 65534,
+      env: {
+        ...process.env,
+        RUNNER_RESOURCE_ID: 'board-a',
+        RUNNER_LOCK_DIR: await tempDir('lockw-'),
+        RUNNER_HOME: home,
+        RUNNER_SCRIPT: runner,
+        RUNNER_FLEET_SOCKET: join(base, 'wrapper.sock'),
+      },
+    });
+    assert.equal(r.status, 2, `exit ${r.status} ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /\.env sets ACTIONS_RUNNER_HOOK_JOB_STARTED, .*board-a unlocked, .*cannot rewrite it \(EACCES\): rename/);
+    await assert.rejects(stat(marker), 'the runner was started');
+    assert.equal(await readFile(envFile, 'utf8'), original);
+  });
+
+  test('a hook socket deleted or replaced by a job is re-created: the next job still gets the lock', limit, async () => {
+    const lockDir = await tempDir('lockw-');
+    const socketDir = join(await tempDir('lockw-sock-'), 'runner-fleet');
+    const socket = join(socketDir, 'wrapper.sock');
+    const w = await startWrapper(lockDir, { FAKE_STAY: '1', RUNNER_FLEET_SOCKET: socket });
+    await waitForEvent(w, 'listening');
+    await eventually('the hook socket', async () => ((await stat(socket).catch(() => undefined))?.isSocket() ? true : undefined));
+
+    // A job cleans /tmp: the socket's directory goes. The next job's hook runs at once.
+    await rm(socketDir, { recursive: true, force: true });
+    const first = await runHook('started', socket, '200');
+    assert.equal(first.code, 0, first.out);
+    assert.match(first.out, /lock acquired/);
+    assert.equal((await readResource(lockDir, 'board-a')).holder?.runId, '200');
+    assert.match((await runHook('completed', socket, '200')).out, /lock released/);
+    assert.ok(await lockIsFree(lockDir));
+
+    // Something else put in its place.
+    await rm(socket, { force: true });
+    await writeFile(socket, 'not a socket');
+    const second = await runHook('started', socket, '201');
+    assert.equal(second.code, 0, second.out);
+    assert.equal((await readResource(lockDir, 'board-a')).holder?.runId, '201');
+    assert.match((await runHook('completed', socket, '201')).out, /lock released/);
+
+    const logged = w.stderr().split('\n').filter((l) => l.includes(`hook socket ${socket}`));
+    assert.equal(logged.length, 2, w.stderr());
+    assert.match(logged[0]!, /was deleted .*listening on it again/);
+    assert.match(logged[1]!, /was replaced .*listening on it again/);
+    w.child.kill('SIGTERM');
+    await w.exited;
+  });
+});
