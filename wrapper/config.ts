@@ -31,7 +31,7 @@ export const WRAPPER_DEFAULTS = {
   staleMs: 8000,
   pollMs: 500,
   progressMs: 10_000,
-  stopGraceMs: 7000,
+  stopGraceMs: 25_000,
   socketPath: '/tmp/runner-fleet/wrapper.sock',
   workerMatch: 'Runner\\.Worker',
 } as const;

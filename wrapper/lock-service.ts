@@ -15,6 +15,14 @@ import { isAlive, processRef, type ProcessRef } from './process-watch.ts';
 import { onLines, send, type Reply, type Request } from './protocol.ts';
 import { acquireLock, type HeldLock } from '../lock/resource-lock.ts';
 import type { QueueOptions } from '../lock/ticket-queue.ts';
+import type { RunnerEvent } from './runner-output.ts';
+
+/**
+ * How long a cancel the runner reported still refuses a job asking for the
+ * lock, should the next "Running job" line be missed: the Listener kills a
+ * cancelled job's Worker 45 s or more after the cancel (JobDispatcher.cs).
+ */
+const CANCEL_MEMORY_MS = 120_000;
 
 interface Waiting {
   job: JobInfo;
@@ -32,6 +40,12 @@ export type Logger = (line: string) => void;
 export class LockService {
   private waiting: Waiting | undefined;
   private holding: Holding | undefined;
+  /**
+   * When the runner said the current job was cancelled (its stdout; see
+   * runner-output.ts). Cleared when it starts the next job. A started hook
+   * that asks for the lock after that is refused at once.
+   */
+  private cancelledAt: number | undefined;
   /** The last lock taken from us while held, reported to that job's completed hook. */
   private lost: { identity: LockIdentity; reason: string } | undefined;
   private readonly workerWatch: NodeJS.Timeout;
@@ -64,6 +78,11 @@ export class LockService {
     }
     if (this.holding) await this.releaseHeld(`runner started ${describeIdentity(job)}`);
     this.waiting?.abort.abort(new Error(`superseded by ${describeIdentity(job)}`));
+    if (this.cancelledAt !== undefined && Date.now() - this.cancelledAt < CANCEL_MEMORY_MS) {
+      this.log(`${this.resource}: not queueing ${describeIdentity(job)}: the runner reported the job cancelled`);
+      reply({ type: 'error', message: `${this.resource}: the job was cancelled before it got the lock; not waiting` });
+      return;
+    }
 
     const waiting: Waiting = { job, worker: processRef(workerPid), abort: new AbortController() };
     this.waiting = waiting;
@@ -93,6 +112,19 @@ export class LockService {
       clearInterval(progress);
       gone.removeEventListener('abort', onGone);
       if (this.waiting === waiting) this.waiting = undefined;
+    }
+  }
+
+  /** What the runner printed about its jobs: a cancel ends the wait for the lock (the hook itself is not cancelled). */
+  runnerEvent(event: RunnerEvent): void {
+    if (event.type === 'job-started') {
+      this.cancelledAt = undefined;
+      return;
+    }
+    this.cancelledAt = Date.now();
+    if (this.waiting) {
+      this.log(`${this.resource}: the runner reported a cancel: ${describeIdentity(this.waiting.job)} leaves the queue`);
+      this.waiting.abort.abort(new Error('the job was cancelled while waiting'));
     }
   }
 

@@ -3,7 +3,7 @@
 // wrapper is PID 1 (`docker run` without --init) it inherits orphaned workers
 // and never reaps them (Node waits only for its own children). Under compose
 // (`init: true`) docker-init is PID 1 and reaps them, and /proc still answers.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ProcessRef {
   pid: number;
@@ -79,4 +79,35 @@ export function findWorker(start: number, pattern: RegExp): number {
     pid = parentPid(pid);
   }
   return start;
+}
+
+/**
+ * Every live descendant of `pid`, found through /proc. run.sh puts run-helper
+ * in a process group of its own (job control), so signalling run.sh's group
+ * would miss the Listener and its Worker: when they must go, the wrapper
+ * signals the whole tree.
+ */
+export function descendants(pid: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  for (const entry of entries) {
+    const child = Number(entry);
+    const stat = readStat(child);
+    if (!stat || stat.state === 'Z') continue;
+    children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), child]);
+  }
+  const found: number[] = [];
+  const todo = [pid];
+  while (todo.length > 0) {
+    for (const child of children.get(todo.pop()!) ?? []) {
+      found.push(child);
+      todo.push(child);
+    }
+  }
+  return found;
 }

@@ -1,11 +1,23 @@
 // The container's main process: runs the runner as a child, forwards stop
 // signals, gives it a grace period, and makes sure the lock is free when it
-// goes. Under compose (`init: true`) docker-init is PID 1: it forwards the
+// goes. A stop signal goes to run.sh alone, as its trap expects (with
+// RUNNER_MANUALLY_TRAP_SIG it sends SIGINT to run-helper's process group; the
+// Listener then cancels the running job, reports it and deletes its session:
+// run.sh, Runner.Listener/Runner.cs and JobDispatcher.cs). That is why this is
+// node's spawn and not zx: zx's kill() signals every descendant itself.
+// RUNNER_STOP_GRACE_MS (25 s) covers the runner's own window: ProcessInvoker.cs
+// gives the job's processes 7.5 s after SIGINT and 2.5 s after SIGTERM, then
+// the result and the session deletion are a few HTTP calls; compose's
+// stop_grace_period (35 s) covers the wrapper's. Under compose (`init: true`) docker-init is PID 1: it forwards the
 // stop signals here and reaps orphans. Under a plain `docker run` without
 // --init this process is PID 1 itself: the signal handlers below are then what
 // makes `docker stop` work (PID 1 ignores signals it has no handler for), and
 // orphans it inherits are never reaped (Node waits only for its own children).
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { descendants } from './process-watch.ts';
+import { watchRunnerOutput } from './runner-output.ts';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants } from 'node:os';
@@ -37,6 +49,29 @@ export function hookEnv(env: NodeJS.ProcessEnv, hooksDir: string, socketPath: st
   return out;
 }
 
+/**
+ * Lets the runner's last lines through, but not forever: a process the runner
+ * left behind (a job's `sleep`) may hold the pipe open after run.sh exited.
+ */
+async function outputDrained(stdout: Readable): Promise<void> {
+  if (!stdout.readableEnded) {
+    await Promise.race([new Promise((resolve) => stdout.once('end', resolve)), sleep(1000)]);
+  }
+  stdout.destroy();
+}
+
+/** SIGKILL to run.sh and everything under it (run-helper, Listener, Worker, job processes). */
+function killTree(pid: number | undefined): void {
+  if (pid === undefined) return;
+  for (const target of [pid, ...descendants(pid)]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
   return 128 + (signal ? constants.signals[signal] : 0);
@@ -56,7 +91,10 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, log:
     log(`lock on ${cfg.resource} in ${cfg.lockDir} (stale after ${cfg.staleMs} ms)`);
   }
 
-  const child = spawn(cfg.runnerScript, [], { stdio: 'inherit', env });
+  // The official image sets both; the wrapper relies on them, so it sets them too.
+  Object.assign(env, { RUNNER_MANUALLY_TRAP_SIG: '1', ACTIONS_RUNNER_PRINT_LOG_TO_STDOUT: '1' });
+  const child = spawn(cfg.runnerScript, [], { stdio: ['inherit', 'pipe', 'inherit'], env });
+  watchRunnerOutput(child.stdout, process.stdout, (event) => service?.runnerEvent(event));
   let stopping = false;
   let grace: NodeJS.Timeout | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -65,8 +103,8 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, log:
     stopping = true;
     log(`${signal}: stopping the runner (grace ${cfg.stopGraceMs} ms)`);
     grace = setTimeout(() => {
-      log('the runner did not stop within RUNNER_STOP_GRACE_MS: releasing and killing it');
-      void service?.shutdown('runner stop grace period over').finally(() => child.kill('SIGKILL'));
+      log(`the runner did not stop within RUNNER_STOP_GRACE_MS (${cfg.stopGraceMs} ms): releasing the lock and killing the runner's processes`);
+      void service?.shutdown('runner stop grace period over').finally(() => killTree(child.pid));
     }, cfg.stopGraceMs);
   };
   process.on('SIGTERM', onSignal);
@@ -79,6 +117,7 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, log:
     child.once('exit', (c, s) => resolve(exitCodeOf(c, s)));
   }).finally(async () => {
     clearTimeout(grace);
+    await outputDrained(child.stdout);
     await service?.shutdown(stopping ? 'runner stopped by a signal' : 'runner exited');
     await server?.close();
     await rm(cfg.socketPath, { force: true }).catch(() => undefined);
