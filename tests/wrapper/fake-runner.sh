@@ -8,6 +8,11 @@
 #   FAKE_DIR   where it writes events (one line each) and worker-RUN.pid
 #   FAKE_JOBS  space-separated RUN_ID:SECONDS, run in order
 #   FAKE_STAY  1: stay up after the jobs until signalled
+# Like Runner.Listener (JobDispatcher.cs) it prints "<utc>: Running job: NAME"
+# when it starts a job and, on SIGUSR1 (the test's stand-in for a cancel from
+# GitHub), the Listener's trace line "Job cancellation request … received"
+# (as with ACTIONS_RUNNER_PRINT_LOG_TO_STDOUT); the job's started hook, like
+# the real one (always()), is not interrupted. It writes its pid to runner.pid.
 # Like Runner.Listener it applies $RUNNER_HOME/.env (when RUNNER_HOME is set)
 # over its environment at start: KEY=VALUE per line, split at the first '=',
 # an empty value unsets (lines whose key is no shell name are skipped here).
@@ -43,8 +48,18 @@ if [ -n "${RUNNER_HOME:-}" ] && [ -f "$RUNNER_HOME/.env" ]; then
 fi
 
 worker=""
+current=""
+utc() { date -u '+%Y-%m-%d %H:%M:%SZ'; }
+echo $$ > "$FAKE_DIR/runner.pid"
+on_cancel() {
+  echo "[RUNNER $(utc) INFO JobDispatcher] Job cancellation request $current received, cancellation timeout 5 minutes."
+  echo "cancel-requested $current $(now)" >> "$events"
+}
+trap on_cancel USR1
 on_term() {
   echo "term $(now)" >> "$events"
+  # FAKE_IGNORE_TERM=1: a runner that does not stop (the wrapper's grace must end it)
+  [ "${FAKE_IGNORE_TERM:-0}" = 1 ] && return
   [ -n "$worker" ] && kill -KILL "$worker" 2>/dev/null
   exit 7
 }
@@ -52,9 +67,12 @@ trap on_term TERM INT
 
 echo "listening $(now)" >> "$events"
 for job in ${FAKE_JOBS:-}; do
-  sh "$0" worker "${job%%:*}" "${job#*:}" &
+  current=${job%%:*}
+  echo "$(utc): Running job: test"
+  sh "$0" worker "$current" "${job#*:}" &
   worker=$!
-  wait "$worker"
+  # a trapped signal interrupts wait: wait again until the worker is gone
+  while kill -0 "$worker" 2>/dev/null; do wait "$worker"; done
   worker=""
 done
 if [ "${FAKE_STAY:-0}" = 1 ]; then

@@ -208,6 +208,26 @@ describe('wrapper entrypoint', () => {
     assert.equal(await w.exited, 7);
   });
 
+  test('a job cancelled while its started hook waits leaves the queue at once and never gets the lock', limit, async () => {
+    const lockDir = await tempDir('lockw-');
+    const holder = contender(lockDir, { name: 'other-runner', holdMs: -1 });
+    await holder.waitFor('acquired');
+    const w = await startWrapper(lockDir, { FAKE_JOBS: '1:5 2:1', FAKE_STAY: '1' });
+    await eventually('run 1 queued behind the holder', async () => ((await readResource(lockDir, 'board-a')).queue.some((t) => t.runId === '1') ? true : undefined));
+    const runner = Number(await readFile(join(w.fakeDir, 'runner.pid'), 'utf8'));
+    process.kill(runner, 'SIGUSR1'); // the Listener prints the cancel request; the hook is not interrupted
+    await waitForEvent(w, 'started-hook-failed 1');
+    assert.deepEqual((await readResource(lockDir, 'board-a')).queue.filter((t) => t.runId === '1'), [], 'run 1 still queued');
+    assert.match(await readFile(join(w.fakeDir, 'job-1.log'), 'utf8'), /cancelled before it got the lock|cancelled while waiting/);
+    // The next job on this runner queues as usual and gets the lock once the holder lets go.
+    await eventually('run 2 queued', async () => ((await readResource(lockDir, 'board-a')).queue.some((t) => t.runId === '2') ? true : undefined));
+    holder.kill('SIGUSR1');
+    await waitForEvent(w, 'start 2');
+    assert.ok(!(await events(w)).some((e) => e.startsWith('start 1')), 'the cancelled run 1 got the lock');
+    w.child.kill('SIGTERM');
+    await w.exited;
+  });
+
   test('SIGTERM is forwarded to the runner and the lock is released at once', limit, async () => {
     const lockDir = await tempDir('lockw-');
     const w = await startWrapper(lockDir, { FAKE_JOBS: '1:60', RUNNER_STOP_GRACE_MS: '8000' });
@@ -220,6 +240,25 @@ describe('wrapper entrypoint', () => {
     await waitForEvent(w, 'term');
     assert.ok(await lockIsFree(lockDir), 'lock still held after the wrapper stopped');
     assert.ok(!(await events(w)).some((e) => e.startsWith('completed')), 'the fake runner ran the completed hook');
+  });
+
+  test('a runner that ignores the stop signal is killed with its whole tree when RUNNER_STOP_GRACE_MS runs out, and the lock is freed', limit, async () => {
+    const lockDir = await tempDir('lockw-');
+    const w = await startWrapper(lockDir, { FAKE_JOBS: '1:60', FAKE_IGNORE_TERM: '1', RUNNER_STOP_GRACE_MS: '1000' });
+    await waitForEvent(w, 'start 1');
+    const worker = Number(await readFile(join(w.fakeDir, 'worker-1.pid'), 'utf8'));
+    w.child.kill('SIGTERM');
+    assert.equal(await w.exited, 137, w.stderr()); // 128 + SIGKILL: the runner was killed
+    assert.match(w.stderr(), /did not stop within RUNNER_STOP_GRACE_MS \(1000 ms\)/);
+    assert.ok(await lockIsFree(lockDir), 'the lock is still held');
+    await eventually('the worker gone too', () => {
+      try {
+        process.kill(worker, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    });
   });
 
   test('a worker that dies without the completed hook releases the lock', limit, async () => {
