@@ -30,11 +30,18 @@ export class Script {
       this.child.on('error', (err) => {
         chunks.push(Buffer.from(`${err.message}\n`));
       });
-      this.child.on('close', (code, signal) => {
+      // Ends when the script's process exits (plus a moment for its last
+      // output), not when its pipes close: an orphan it left (a cancelled
+      // step's `sleep`) may hold them open until the orphan cleanup.
+      const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
         this.exited = true;
         // A signal death reads like the shell reports it: 128 + signal number.
         const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
         resolve({ exitCode, output: Buffer.concat(chunks).toString('utf8') });
+      };
+      this.child.on('exit', (code, signal) => {
+        const timer = setTimeout(() => finish(code, signal), 200);
+        this.child.once('close', () => (clearTimeout(timer), finish(code, signal)));
       });
     });
   }
