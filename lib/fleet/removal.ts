@@ -2,6 +2,7 @@
 // unregister each from GitHub, then remove the containers and their volumes.
 // A runner running a job is skipped (GitHub answers 422) unless forced; names
 // nobody knows are reported without stopping the others.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/config.ts';
 import { resolveRunnerName } from '../config/names.ts';
 import { confirmOrRefuse, listForQuestion } from '../confirm.ts';
@@ -107,6 +108,16 @@ async function unregister(api: Pick<RunnerApi, 'deleteRunner'>, runner: Runner):
   }
 }
 
+/** Asks again every 2 s until GitHub no longer calls the runner busy, or `waitMs` is over. */
+async function unregisterOnceIdle(api: Pick<RunnerApi, 'deleteRunner'>, runner: Runner, waitMs: number): Promise<'deleted' | 'absent' | 'busy'> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const result = await unregister(api, runner);
+    if (result !== 'busy' || Date.now() >= deadline) return result;
+    await sleep(Math.min(2000, Math.max(0, deadline - Date.now())));
+  }
+}
+
 /** The exit code for what is left undone: busy runners first, then containers, then unknown names. */
 function exitCodeFor(outcome: Omit<RemovalOutcome, 'exitCode'>): ExitCodeValue {
   if (outcome.busy.length > 0) return ExitCode.runnerBusy;
@@ -119,6 +130,8 @@ export interface ExecuteOptions {
   force: boolean;
   output?: Output;
   dockerApi?: Pick<DockerApi, 'removeRunnerContainers'>;
+  /** With force: how long to keep asking GitHub to unregister a runner whose container was removed mid-job. */
+  forceWaitMs?: number;
 }
 
 /** Unregisters the planned runners, then removes their containers and volumes. */
@@ -126,7 +139,7 @@ export async function executeRemoval(
   config: Config,
   api: Pick<RunnerApi, 'deleteRunner'>,
   plan: RemovalPlan,
-  { force, output = stdio, dockerApi = docker }: ExecuteOptions,
+  { force, output = stdio, dockerApi = docker, forceWaitMs = 60_000 }: ExecuteOptions,
 ): Promise<RemovalOutcome> {
   const { out, warn } = output;
   const unregistered: string[] = [];
@@ -156,16 +169,24 @@ export async function executeRemoval(
   }
 
   const stillBusy: string[] = [];
+  const removed = new Set(plan.dockerWarning ? [] : containerNames);
   for (const runner of busy) {
     if (!force) {
       stillBusy.push(runner.name);
       continue;
     }
-    // Its container is gone, so the job ends; GitHub may take a moment to notice.
-    const result = await unregister(api, runner);
+    if (!removed.has(runner.name)) {
+      // Nothing here stopped its job: GitHub will keep refusing.
+      stillBusy.push(runner.name);
+      const why = containersLeft.includes(runner.name) ? 'its container could not be removed (see above), so its job goes on' : 'it has no container on this host, so its job was not stopped here';
+      out(`${runner.name}: not unregistered: ${why}, and GitHub refuses to remove a runner while it runs a job`);
+      continue;
+    }
+    // Its container is gone, so the job ends; GitHub takes a moment to notice the runner went away.
+    const result = await unregisterOnceIdle(api, runner, forceWaitMs);
     if (result === 'busy') {
       stillBusy.push(runner.name);
-      out(`${runner.name}: container removed, but GitHub still lists it as running a job; run this again once the job has failed`);
+      out(`${runner.name}: container removed, but GitHub still lists it as running a job after ${Math.round(forceWaitMs / 1000)} s; run this again once the job has failed`);
     } else {
       unregistered.push(runner.name);
       out(`${runner.name}: job stopped, unregistered from GitHub`);

@@ -148,4 +148,18 @@ describe('cancel and stop of board jobs on a real engine', { skip, timeout: 300_
     const after = boardJob(emulator, 'after-restart', 1);
     assert.equal((await emulator.waitForJob(after, (j) => j.status === 'completed', 60_000)).conclusion, 'success');
   });
+
+  test('make rm FORCE=1 of a runner in the middle of a job: container removed, job ended, runner unregistered', async () => {
+    const job = boardJob(emulator, 'doomed', 120);
+    const running = await emulator.waitForJob(job, acquired, 30_000);
+    const runner = running.runner_name!;
+    const removed = await run('remove.ts', ['-y', '--force', runner]);
+    assert.equal(removed.code, 0, `${removed.stdout}\n${removed.stderr}`);
+    assert.match(removed.stdout, new RegExp(`^${runner}: job stopped, unregistered from GitHub$`, 'm'));
+    assert.equal(emulator.runners('acme').some((r) => r.name === runner), false, 'still registered');
+    assert.equal((await docker(['inspect', runner])).code !== 0, true, 'container still there');
+    assert.equal(emulator.job(job)?.status, 'completed');
+    // Killed with its container, the holder cannot release: the board frees within the stale window.
+    await waitFor('the board free again', async () => ((await board())?.holder === undefined ? true : undefined), { timeoutMs: 30_000 });
+  });
 });

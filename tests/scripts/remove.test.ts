@@ -67,12 +67,13 @@ describe('rm', () => {
     assert.deepEqual(ours('busy-'), ['busy-busy-1']);
   });
 
-  it('--force: a runner GitHub still calls busy after its container is gone stays listed, exit 5', async () => {
+  it('--force with Docker unreachable: a busy runner is neither stopped nor unregistered, and nothing claims its container was removed; exit 5', async () => {
     const env = fleet('force-', 1, [1]);
     const result = await fx.run('remove.ts', ['-y', '--force'], env);
     assert.equal(result.code, 5);
-    assert.doesNotMatch(result.stdout, /skipped/);
-    assert.match(result.stdout, /^force-busy-1: container removed, but GitHub still lists it as running a job/m);
+    assert.doesNotMatch(result.stdout, /skipped|container removed/);
+    assert.match(result.stdout, /^force-busy-1: not unregistered: its container could not be removed \(see above\), so its job goes on, and GitHub refuses to remove a runner while it runs a job$/m);
+    assert.match(result.stderr, /containers and volumes not removed: the Docker daemon .* does not answer/);
     assert.deepEqual(ours('force-'), ['force-busy-1']);
   });
 
