@@ -48,8 +48,18 @@ export async function dockerOk(args: string[], options?: { timeoutMs?: number; i
   return res.stdout.trim();
 }
 
-/** Why e2e tests cannot run here (no engine answers), or undefined when they can. */
+/**
+ * Why e2e tests cannot run here (no engine answers), or undefined when they
+ * can. Under CI (CI=true) a missing engine is an error, never a skip: the
+ * e2e ground must not pass vacuously.
+ */
 export async function dockerUnavailable(): Promise<string | undefined> {
+  const reason = await whyNoDocker();
+  if (reason && process.env.CI === 'true') throw new Error(`CI=true, and ${reason}`);
+  return reason;
+}
+
+async function whyNoDocker(): Promise<string | undefined> {
   try {
     const res = await docker(['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 20_000 });
     if (res.code === 0) return undefined;
