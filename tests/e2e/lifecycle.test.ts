@@ -150,7 +150,7 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
     await waitFor('pi online after restart', () => online(runner('pi')), { timeoutMs: 20_000 });
 
     const unknown = await run('stop.ts', ['nosuch']);
-    assert.notEqual(unknown.code, 0);
+    assert.equal(unknown.code, 2, 'an unknown runner name is exit 2');
     assert.match(unknown.stderr, /unknown runner 'nosuch'/);
   });
 

@@ -48,7 +48,8 @@ describe('rm', () => {
     assert.match(result.stdout, /^unk-runner-1: unregistered from GitHub$/m);
     assert.deepEqual(ours('unk-'), ['unk-runner-2']);
     assert.ok(registered(fx.emulator).includes('someone-else-1'), 'never touches another fleet\'s runner');
-    assert.notEqual(result.code, 0);
+    // Docker does not answer here, so the containers left behind (7) outrank the unknown names (4).
+    assert.equal(result.code, 7, result.stderr);
   });
 
   it('only unknown names: nothing removed, exit 4', async () => {
