@@ -1,0 +1,132 @@
+// End to end on a real Docker engine, the commands' paths the lifecycle test
+// does not walk: init without -n, make ps and make logs output, make image
+// (--force), start on a running container that was never registered, and a
+// registration that fails. The runners are the runner simulator
+// (tests/runner-sim), which STANDS IN for actions/runner; GitHub is the emulator.
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { $ } from 'zx';
+import { composeProjectName } from '../../lib/config/names.ts';
+import { startEmulator, type Emulator } from '../emulator/server.ts';
+import { runScript, type ScriptResult } from '../support/cli.ts';
+import { assertImages, containerState, docker, dockerOk, dockerUnavailable, removeByPrefix, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+
+const skip = await dockerUnavailable();
+if (skip) console.log(`# skipping the commands e2e test: ${skip}`);
+
+const PAT = 'ghp_e2e_commands_0123456789';
+
+describe('commands on a real engine', { skip, timeout: 420_000 }, () => {
+  let emulator: Emulator;
+  let dir: string;
+  let prefix = '';
+  const runner = (short: string): string => `${prefix}runner-${short}`;
+  const run = (script: string, args: string[] = [], env: Record<string, string> = {}): Promise<ScriptResult> =>
+    runScript(script, args, { cwd: dir, env: { DOCKER_HOST: process.env.DOCKER_HOST ?? '', ...env }, timeoutMs: 240_000 });
+  const ok = async (script: string, args: string[] = []): Promise<ScriptResult> => {
+    const r = await run(script, args);
+    assert.equal(r.code, 0, `${script} ${args.join(' ')}:\n${r.stdout}\n${r.stderr}`);
+    return r;
+  };
+  const online = (name: string): boolean => emulator.runners('acme').find((r) => r.name === name)?.status === 'online';
+  const project = (): string => composeProjectName(prefix);
+
+  before(async () => {
+    await assertImages();
+    emulator = await startEmulator({ offlineAfterMs: 3000 });
+    emulator.addScope('acme');
+    emulator.addPat({ token: PAT, admin: ['acme'] });
+    dir = await mkdtemp(join(tmpdir(), 'fleet-commands-e2e-'));
+    prefix = uniquePrefix('cmd');
+    const env = [
+      'ORG=acme',
+      `GH_PAT=${PAT}`,
+      `GITHUB_URL=${emulator.url}`,
+      `GITHUB_API_URL=${emulator.apiUrl}`,
+      `RUNNER_IMAGE=${SIM_IMAGE}`,
+      `RUNNER_NAME_PREFIX=${prefix}`,
+      'BOARD_RUNNERS=pi:pi',
+      '',
+    ];
+    await writeFile(join(dir, '.env'), env.join('\n'), { mode: 0o600 });
+  });
+
+  after(async () => {
+    if (prefix) {
+      await removeByPrefix(prefix).catch((err: unknown) => console.log(`# cleanup: ${String(err)}`));
+      await docker(['rmi', '-f', `gh-runner-fleet:${project()}`]);
+    }
+    await emulator?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a registration GitHub refuses: one line, exit non-zero, the token nowhere in the output, no container started', async () => {
+    emulator.injectFault({ operation: 'actions/create-registration-token-for-org', kind: 'wrong_token', times: 1 });
+    const r = await run('init.ts', ['-n', '0']);
+    emulator.clearFaults();
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stdout, new RegExp(`^\\[1/1\\] ${runner('pi')}: registration failed \\(exit \\d+\\): `, 'm'));
+    assert.match(r.stderr, new RegExp(`^error: registration failed for ${runner('pi')}: see the lines above$`, 'm'));
+    const cache = (await readdir(dir)).find((f) => f.startsWith('.reg_token.cache'));
+    const token = cache ? (JSON.parse(await readFile(join(dir, cache), 'utf8')) as { token?: string }).token : undefined;
+    assert.ok(token, 'the refused token was not cached, so the test cannot look for it');
+    assert.ok(!`${r.stdout}${r.stderr}`.includes(token), 'the registration token was printed');
+    assert.ok(!`${r.stdout}${r.stderr}`.includes(PAT), 'the PAT was printed');
+    assert.notEqual((await containerState(runner('pi')))?.status, 'running', 'a runner started unregistered');
+    await rm(join(dir, cache!)); // the refused token must not be reused below
+  });
+
+  test('init without -n on a new fleet: one generic runner plus the boards', async () => {
+    await ok('init.ts');
+    await waitFor('runner-1 and pi online', () => online(runner('1')) && online(runner('pi')), { timeoutMs: 60_000 });
+    assert.deepEqual(emulator.runners('acme').map((r) => r.name).sort(), [runner('1'), runner('pi')].sort());
+  });
+
+  test('make ps: one row per container with state, kind, labels and resource', async () => {
+    const r = await ok('ps.ts');
+    const lines = r.stdout.trim().split('\n');
+    assert.match(lines[0]!, /^NAME\s+STATE\s+KIND\s+LABELS\s+RESOURCE$/);
+    assert.match(r.stdout, new RegExp(`^${runner('1')}\\s+running\\s+generic\\s+\\S+\\s+-$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^${runner('pi')}\\s+running\\s+board\\s+pi\\s`, 'm'));
+    assert.equal(lines.length, 3, r.stdout);
+  });
+
+  test("make logs: the runner's own output, by short name", async () => {
+    const r = await ok('logs.ts', ['pi']);
+    assert.match(r.stdout, /Listening for Jobs/);
+    const bad = await run('logs.ts', ['nosuch']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown runner 'nosuch'/);
+  });
+
+  test('make image: unchanged inputs are not rebuilt; --force rebuilds', async () => {
+    const image = `gh-runner-fleet:${project()}`;
+    const before = await dockerOk(['image', 'inspect', '--format', '{{.Id}}', image]);
+    const again = await ok('image.ts');
+    assert.equal(await dockerOk(['image', 'inspect', '--format', '{{.Id}}', image]), before, `rebuilt without a change:\n${again.stdout}${again.stderr}`);
+    await ok('image.ts', ['--force']);
+    assert.notEqual(await dockerOk(['image', 'inspect', '--format', '{{.Id}}', image]), before, 'make image did not rebuild');
+  });
+
+  test('init without -n keeps the fleet at its size', async () => {
+    await ok('init.ts', ['-n', '2']);
+    await ok('init.ts');
+    const compose = await readFile(join(dir, 'docker-compose.acme.yml'), 'utf8');
+    assert.ok(compose.includes(`${runner('2')}:`), 'runner-2 dropped by init without -n');
+    assert.ok(!compose.includes(`${runner('3')}:`));
+  });
+
+  test('make start registers a container that runs unconfigured and restarts it', async () => {
+    // As someone who ran `docker compose up` by hand after `make compose -n 3`.
+    await ok('compose.ts', ['-n', '3']);
+    const [cli, ...sub] = (await $({ nothrow: true, quiet: true })`docker compose version`).exitCode === 0 ? ['docker', 'compose'] : ['docker-compose'];
+    await $({ quiet: true, cwd: dir })`${cli} ${sub} -p ${project()} -f docker-compose.acme.yml up -d --no-deps ${runner('3')}`;
+    assert.equal(online(runner('3')), false);
+    const r = await ok('start.ts', ['3']);
+    assert.match(r.stdout, new RegExp(`${runner('3')}`));
+    await waitFor('runner-3 online after start', () => online(runner('3')), { timeoutMs: 45_000 });
+  });
+});
