@@ -79,9 +79,9 @@ export async function handleRunner(ctx: Context, req: IncomingMessage, res: Serv
 
   const runner = ctx.state.runnerByToken(bearer(req) ?? '');
   if (!runner) return send(res, BAD_CREDENTIALS);
-  ctx.state.touch(runner); // every runner request is a heartbeat
-
+  // Asking for a session is not a heartbeat of the previous one (else a conflict could never expire).
   if (method === 'POST' && path === '/sessions') return send(res, openSession(ctx, runner, body.value));
+  ctx.state.touch(runner); // every other runner request is a heartbeat
   if (method === 'GET' && path === '/jobs/next') return nextJob(ctx, res, url, runner);
   if ((m = /^\/jobs\/(\d+)(\/events)?$/.exec(path))) {
     const job = ctx.state.job(Number(m[1]));
@@ -112,7 +112,7 @@ function openSession(ctx: Context, runner: RunnerRecord, body: unknown): Reply {
   }
   const session = ctx.state.openSession(runner, { version, disableUpdate });
   if (session === 'conflict') {
-    return { status: 409, body: { message: `A session for runner ${runner.name} already exists.` } };
+    return { status: 409, body: { message: `A session for runner ${runner.name} already exists` } };
   }
   const { latest, minimum } = ctx.state.runnerVersions;
   if (ctx.state.isOutdated(version)) ctx.state.sendMessage(runner, { type: 'update', target_version: latest ?? minimum ?? '' });

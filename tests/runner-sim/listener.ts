@@ -315,8 +315,9 @@ export class Listener {
     }
     this.trace.info('JobDispatcher', `finish job request for job ${job.job_id} with result: ${RESULT_WORDS[conclusion]}`);
     term.event(`Job ${job.job} completed with result: ${RESULT_WORDS[conclusion]}`);
-    if (!dispatch.result?.reported) {
-      // The worker did not report (killed, crashed, or shut down): the Listener completes the job request.
+    {
+      // JobDispatcher.cs: the Listener completes the job request (CompleteJobRequestAsync) with the
+      // worker's result, or with Canceled once a cancel or shutdown fired before the worker ended.
       try {
         await request('POST', `${this.settings.serverUrl}/jobs/${encodeURIComponent(String(job.job_id))}/events`, {
           auth: this.auth,
@@ -410,21 +411,26 @@ export class Listener {
     this.trace.info('HostContext', 'Runner will be shutdown for UserCancelled');
     this.stopping = true;
     this.poll.abort();
+    // The message loop ends at once and ShutdownAsync cancels the running job (see shutdownDispatcher).
+    const dispatch = this.current;
+    if (dispatch && !dispatch.cancelled) {
+      dispatch.cancelled = true;
+      this.trace.info('JobDispatcher', 'Shutting down JobDispatcher. Make sure all WorkerDispatcher has finished.');
+      this.trace.info('JobDispatcher', `Send job cancellation message to worker for job ${dispatch.job.job_id}.`);
+      this.send(dispatch, { type: 'shutdown' });
+    }
   }
 
   /** JobDispatcher.ShutdownAsync: cancel the running job with RunnerShutdown and wait for the worker, without a timeout. */
   private async shutdownDispatcher(): Promise<void> {
     const dispatch = this.current;
     if (!dispatch) return;
-    this.trace.info('JobDispatcher', 'Shutting down JobDispatcher. Make sure all WorkerDispatcher has finished.');
     if (!dispatch.cancelled) {
+      this.trace.info('JobDispatcher', 'Shutting down JobDispatcher. Make sure all WorkerDispatcher has finished.');
       dispatch.cancelled = true;
-      this.trace.info('JobDispatcher', `Send job cancellation message to worker for job ${dispatch.job.job_id}.`);
-      this.send(dispatch, { type: 'shutdown' });
-    } else {
-      // Already cancelled by the server: the worker still learns the runner is going away.
-      this.send(dispatch, { type: 'shutdown' });
     }
+    // Also after a server cancel: the worker learns the runner is going away.
+    this.send(dispatch, { type: 'shutdown' });
     await dispatch.exited;
   }
 }

@@ -55,8 +55,8 @@ export interface WorkerContext {
  * Listener got SIGINT/SIGTERM).
  */
 export type ToWorker = { type: 'job'; job: JobMessage; context: WorkerContext } | { type: 'cancel' } | { type: 'shutdown' };
-/** Worker → Listener: the job's result, once it has reported it to the server. */
-export type FromWorker = { type: 'result'; conclusion: Conclusion; reported: boolean };
+/** Worker → Listener: the job's result (the Listener reports it to the server). */
+export type FromWorker = { type: 'result'; conclusion: Conclusion };
 
 export function isJobMessage(value: unknown): value is JobMessage {
   const v = value as Partial<JobMessage> | undefined;

@@ -68,8 +68,8 @@ class JobRun {
     this.workspace = join(context.workFolder, repoName, repoName);
   }
 
-  /** The conclusion, and whether the worker reported it (not on a shutdown: the Listener does). */
-  async run(): Promise<{ conclusion: Conclusion; reported: boolean }> {
+  /** The job's conclusion; the Listener reports it to the server (JobDispatcher.cs CompleteJobRequestAsync). */
+  async run(): Promise<Conclusion> {
     rmSync(this.temp, { recursive: true, force: true }); // the real runner empties _temp per job
     mkdirSync(this.temp, { recursive: true });
     mkdirSync(this.workspace, { recursive: true });
@@ -90,10 +90,7 @@ class JobRun {
     }
     this.cleanupOrphans();
     rmSync(this.temp, { recursive: true, force: true });
-    const conclusion: Conclusion = this.stop ? 'cancelled' : failed ? 'failure' : 'success';
-    if (this.stop === 'shutdown') return { conclusion, reported: false };
-    await this.post({ event: 'completed', conclusion });
-    return { conclusion, reported: true };
+    return this.stop ? 'cancelled' : failed ? 'failure' : 'success';
   }
 
   /** A cancel from the server, or the runner shutting down (StepsRunner.cs). */
@@ -226,9 +223,9 @@ export async function runWorker(root: string, inFd: number, outFd: number): Prom
   if (job.type !== 'job') throw new Error('worker: expected a job first');
   trace.info('Worker', 'Message received.');
   run = new JobRun(job.job, job.context, trace);
-  const { conclusion, reported } = await run.run();
+  const conclusion = await run.run();
   trace.info('Worker', `Job completed with result: ${conclusion}`);
-  const result: FromWorker = { type: 'result', conclusion, reported };
+  const result: FromWorker = { type: 'result', conclusion };
   await new Promise<void>((resolve) => output.write(`${JSON.stringify(result)}\n`, () => resolve()));
   output.end();
   lines.close();
