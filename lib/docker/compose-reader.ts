@@ -75,3 +75,15 @@ export async function selectFleetRunners(config: Pick<Config, 'composeFile' | 'p
   const selection = selectRunners(runners, config.prefix, names);
   return { selected: requireSelection(selection, runners), unknown: selection.unknown };
 }
+
+/** The named volumes the existing compose file declares (none when there is no file). */
+export async function readComposeVolumes(config: Pick<Config, 'composeFile'>): Promise<Set<string>> {
+  let text: string;
+  try {
+    text = await readFile(config.composeFile, 'utf8');
+  } catch {
+    return new Set();
+  }
+  const compose = parse(text) as Partial<ComposeFile> | null;
+  return new Set(Object.keys(compose?.volumes ?? {}));
+}

@@ -7,7 +7,7 @@ import type { Config } from '../config/config.ts';
 import { ConfigError } from '../../lock/errors.ts';
 import { LABEL, type RunnerKind } from './labels.ts';
 import type { HostFacts } from './host-facts.ts';
-import { RUNNER_HOME, RUNNER_SCRIPT, WRAPPER_ENTRYPOINT } from '../../image/layout.ts';
+import { RUNNER_SCRIPT, STATE_DIR, STATE_SCRIPT, WRAPPER_ENTRYPOINT, workDirPath } from '../../image/layout.ts';
 import { validateDockerName } from '../config/names.ts';
 
 export interface ComposeService {
@@ -79,9 +79,18 @@ export function buildCompose(config: Config, count: number, host: HostFacts): Co
   const volumes: ComposeFile['volumes'] = {};
   for (const runner of fleetRunners(config, count)) {
     services[runner.name] = runnerService(config, runner, host);
-    for (const volume of [`${runner.name}-data`, `${runner.name}-udev-rules`]) volumes[volume] = { name: volume };
+    for (const volume of runnerVolumeNames(runner.name)) volumes[volume] = { name: volume };
   }
   return { services, volumes };
+}
+
+/**
+ * A runner's named volumes: its registration (`-state`, at STATE_DIR), its work
+ * directory (`-work`: checkouts and the tool cache outlive recreations) and its
+ * udev rules. The runner root itself has none: it is the image's.
+ */
+export function runnerVolumeNames(runner: string): string[] {
+  return [`${runner}-state`, `${runner}-work`, `${runner}-udev-rules`];
 }
 
 export function renderCompose(compose: ComposeFile): string {
@@ -120,7 +129,11 @@ function runnerService(config: Config, runner: RunnerSpec, host: HostFacts): Com
     RUNNER_SCRIPT,
     ...proxyEnvironment(config.proxy),
   };
-  const volumes = [`${runner.name}-data:${RUNNER_HOME}`, `${runner.name}-udev-rules:/etc/udev/rules.d`];
+  const volumes = [
+    `${runner.name}-state:${STATE_DIR}`,
+    `${runner.name}-work:${workDirPath(config.workdir)}`,
+    `${runner.name}-udev-rules:/etc/udev/rules.d`,
+  ];
   if (runner.resourceId) {
     environment.RUNNER_RESOURCE_ID = runner.resourceId;
     environment.RUNNER_LOCK_DIR = config.lockDir;
@@ -139,8 +152,9 @@ function runnerService(config: Config, runner: RunnerSpec, host: HostFacts): Com
     privileged: true,
     // docker-init as PID 1 reaps the runner's orphaned processes and passes signals on to the wrapper.
     init: true,
-    // The wrapper supervises run.sh in every container; with a resource ID it also holds the board lock.
-    entrypoint: [WRAPPER_ENTRYPOINT],
+    // runner-state links the registration into the runner root, then execs the wrapper,
+    // which supervises run.sh in every container; with a resource ID it also holds the board lock.
+    entrypoint: [STATE_SCRIPT, 'start', WRAPPER_ENTRYPOINT],
     // docker stop: time for the runner to shut down and the wrapper to release the board lock.
     stop_grace_period: '30s',
     environment,

@@ -3,8 +3,9 @@
 import { $, type ProcessOutput, type ProcessPromise } from 'zx';
 import type { Config } from '../config/config.ts';
 import { CliError, ExitCode } from '../../lock/errors.ts';
-import { IMAGE_LABEL } from '../../image/layout.ts';
+import { IMAGE_LABEL, STATE_DIR, STATE_SCRIPT } from '../../image/layout.ts';
 import { LABEL, type RunnerKind } from './labels.ts';
+import { runnerVolumeNames } from './compose.ts';
 
 export interface FleetContainer {
   name: string;
@@ -84,7 +85,7 @@ export async function listFleetContainers(config: Pick<Config, 'prefix'>): Promi
   return (JSON.parse(inspected.stdout) as DockerInspect[]).map(toFleetContainer).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
 }
 
-/** Stops and removes the named containers and their two volumes; missing ones are fine. */
+/** Stops and removes the named containers and their volumes (runnerVolumes); missing ones are fine. */
 export async function removeRunnerContainers(_config: Pick<Config, 'prefix'>, names: string[]): Promise<void> {
   if (names.length === 0) return;
   await ensureDocker();
@@ -93,33 +94,83 @@ export async function removeRunnerContainers(_config: Pick<Config, 'prefix'>, na
     throw new CliError(`docker rm failed: ${firstLine(removed.stderr)}`, ExitCode.docker);
   }
   const volumes = names.flatMap(runnerVolumes);
-  const existing = (await quiet`docker volume ls -q`).stdout.split('\n');
-  const toRemove = volumes.filter((volume) => existing.includes(volume));
+  const existing = await existingVolumes();
+  const toRemove = volumes.filter((volume) => existing.has(volume));
   if (toRemove.length === 0) return;
   const result = await quiet`docker volume rm -f ${toRemove}`;
   if (result.exitCode !== 0) throw new CliError(`docker volume rm failed: ${firstLine(result.stderr)}`, ExitCode.docker);
 }
 
-/** The named volumes a runner owns (its registration and its udev rules). */
+/** The named volumes a runner owns, with `-data` (its whole home, in the layout before issue 10) if it is left. */
 export function runnerVolumes(runner: string): string[] {
-  return [`${runner}-data`, `${runner}-udev-rules`];
+  return [...runnerVolumeNames(runner), legacyDataVolume(runner)];
+}
+
+/** The volume the layout before issue 10 mounted at the whole runner home. */
+export function legacyDataVolume(runner: string): string {
+  return `${runner}-data`;
+}
+
+/** The names of the named volumes that exist. */
+export async function existingVolumes(): Promise<Set<string>> {
+  await ensureDocker();
+  const result = await quiet`docker volume ls -q`;
+  if (result.exitCode !== 0) throw new CliError(`docker volume ls failed: ${firstLine(result.stderr)}`, ExitCode.docker);
+  return new Set(result.stdout.split('\n').filter(Boolean));
 }
 
 /**
- * Which of the runners' data volumes hold a registration (`.runner`), checked in
- * one throwaway container of the runner image that mounts them all read-only.
+ * Which runners hold a registration (`.runner`): in their state volume, or,
+ * for a runner not yet moved to the state-volume layout, in its old whole-home
+ * `-data` volume (never registered over; init carries it over). Checked in one
+ * throwaway container of the runner image that mounts them all read-only.
  */
 export async function configuredRunners(image: string, runners: string[]): Promise<Set<string>> {
   if (runners.length === 0) return new Set();
-  await ensureDocker();
-  const existing = new Set((await quiet`docker volume ls -q`).stdout.split('\n'));
-  const withVolume = runners.filter((runner) => existing.has(`${runner}-data`));
-  if (withVolume.length === 0) return new Set();
-  const mounts = withVolume.flatMap((runner, i) => ['-v', `${runner}-data:/check/${i}:ro`]);
-  const script = withVolume.map((_, i) => `test -f /check/${i}/.runner && echo ${i}`).join('; ') + '; true';
+  const existing = await existingVolumes();
+  const checked = runners
+    .map((runner) => ({ runner, volumes: [`${runner}-state`, legacyDataVolume(runner)].filter((volume) => existing.has(volume)) }))
+    .filter((entry) => entry.volumes.length > 0);
+  if (checked.length === 0) return new Set();
+  const mounts = checked.flatMap(({ volumes }, i) => volumes.flatMap((volume, j) => ['-v', `${volume}:/check/${i}-${j}:ro`]));
+  const script =
+    checked.map(({ volumes }, i) => `{ ${volumes.map((_, j) => `test -f /check/${i}-${j}/.runner`).join(' || ')}; } && echo ${i}`).join('; ') + '; true';
   const result = await quiet`docker run --rm --network none --user 0 --entrypoint /bin/sh ${mounts} ${image} -c ${script}`;
   if (result.exitCode !== 0) throw new CliError(`could not inspect the runners' volumes: ${firstLine(result.stderr)}`, ExitCode.docker);
-  return new Set(result.stdout.split('\n').filter(Boolean).map((i) => withVolume[Number(i)]!));
+  return new Set(result.stdout.split('\n').filter(Boolean).map((i) => checked[Number(i)]!.runner));
+}
+
+/**
+ * Runs image/runner-state.sh `import` as root in a throwaway container of the
+ * runner image (no network): the registration in the old whole-home volume
+ * `from` is copied into the state volume `to`, created first with the labels
+ * compose gives the volumes it makes, so compose adopts it. Returns the files copied.
+ */
+export async function importOldState(image: string, project: string, from: string, to: string): Promise<string[]> {
+  await ensureDocker();
+  const created = await quiet`docker volume create --label com.docker.compose.project=${project} --label com.docker.compose.volume=${to} ${to}`;
+  if (created.exitCode !== 0) throw new CliError(`docker volume create ${to} failed: ${firstLine(created.stderr)}`, ExitCode.docker);
+  const old = '/fleet-old';
+  const result = await quiet`docker run --rm --network none --user 0 -v ${`${from}:${old}:ro`} -v ${`${to}:${STATE_DIR}`} --entrypoint ${STATE_SCRIPT} ${image} import ${old}`;
+  if (result.exitCode !== 0) {
+    throw new CliError(`could not carry the registration over from ${from} into ${to}: ${firstLine(result.stderr)}; ${from} is kept: fix this and run make init again`, ExitCode.docker);
+  }
+  return result.stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+}
+
+/** Names of the containers (running or not) that mount `volume`. */
+export async function containersUsingVolume(volume: string): Promise<string[]> {
+  await ensureDocker();
+  const result = await quiet`docker ps -a --filter volume=${volume} --format {{.Names}}`;
+  if (result.exitCode !== 0) throw new CliError(`docker ps failed: ${firstLine(result.stderr)}`, ExitCode.docker);
+  return result.stdout.split('\n').filter(Boolean);
+}
+
+/** `docker volume rm VOLUME`; the error line when it failed. */
+export async function removeVolume(volume: string): Promise<string | undefined> {
+  await ensureDocker();
+  const result = await quiet`docker volume rm ${volume}`;
+  return result.exitCode === 0 ? undefined : firstLine(result.stderr);
 }
 
 export async function imageLabel(image: string, label: string): Promise<string | undefined> {
@@ -128,6 +179,13 @@ export async function imageLabel(image: string, label: string): Promise<string |
   if (result.exitCode !== 0) return undefined; // no such image
   const value = result.stdout.trim();
   return value === '' || value === '<no value>' ? undefined : value;
+}
+
+/** The user an image runs as (its USER; empty for root), or undefined when it is not present locally. */
+export async function imageUser(image: string): Promise<string | undefined> {
+  await ensureDocker();
+  const result = await quiet`docker image inspect --format {{.Config.User}} ${image}`;
+  return result.exitCode === 0 ? result.stdout.trim() : undefined;
 }
 
 /** The image's ID, or undefined when it is not present locally. */

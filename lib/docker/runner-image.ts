@@ -10,9 +10,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildWrapper } from '../../image/build.ts';
 import { writeFileAtomic } from '../../lock/atomic-write.ts';
-import { IMAGE_LABEL } from '../../image/layout.ts';
+import { IMAGE_LABEL, workDirPath } from '../../image/layout.ts';
 import type { Config } from '../config/config.ts';
-import { dockerBuild, dockerPull, ensureDocker, imageExists, imageId, imageLabel, removeReplacedImage } from './docker.ts';
+import { dockerBuild, dockerPull, ensureDocker, imageExists, imageId, imageLabel, imageUser, removeReplacedImage } from './docker.ts';
 
 const TOOLKIT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -53,6 +53,8 @@ export async function ensureRunnerImage(config: Config, options: ImageOptions = 
       // a rebuilt or re-pulled base gets a new ID: rebuild on top of it
       hasCustom ? '' : `base-id=${(await imageId(base)) ?? 'absent'}`,
       `context=${await treeHash(context)}`,
+      // the work volume's mount point is made in the image, owned by the runner user
+      `workdir=${workDirPath(config.workdir)}`,
     ]);
     const current = await imageLabel(config.fleetImage, IMAGE_LABEL.hash);
     if (!options.force && current === hash) {
@@ -62,7 +64,8 @@ export async function ensureRunnerImage(config: Config, options: ImageOptions = 
     if (hasCustom) await buildCustomImage(config, customDockerfile, dir, options.force ?? false, log);
     log(`Building ${config.fleetImage} from ${base} …`);
     const previous = await imageId(config.fleetImage);
-    await dockerBuild(['--build-arg', `BASE_IMAGE=${base}`, ...imageLabels(hash, config), '-t', config.fleetImage, ...(options.force ? ['--no-cache'] : []), context], 'the runner image');
+    const buildArgs = ['--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `RUNNER_USER=${(await imageUser(base)) || 'root'}`, '--build-arg', `WORK_DIR=${workDirPath(config.workdir)}`];
+    await dockerBuild([...buildArgs, ...imageLabels(hash, config), '-t', config.fleetImage, ...(options.force ? ['--no-cache'] : []), context], 'the runner image');
     await removeReplacedImage(previous, config.fleetImage);
     await recordHash(config, hash);
     log(`Built ${config.fleetImage} (${hash.slice(0, 12)})`);

@@ -11,6 +11,7 @@ import { readHostFacts } from '../docker/host-facts.ts';
 import { readComposeRunners } from '../docker/compose-reader.ts';
 import { registerRunners, requireRegistered } from './registration.ts';
 import { ensureRunnerImage } from '../docker/runner-image.ts';
+import { carryOverOldState, finishMigrations } from './state-migration.ts';
 
 type Log = (line: string) => void;
 const print: Log = (line) => console.log(line);
@@ -40,16 +41,22 @@ export async function writeFleetCompose(config: Config, count: number): Promise<
   return readComposeRunners(config);
 }
 
-/** make init: image → compose file → lock directory → register → up -d → wait until online. */
+/**
+ * make init: image → compose file → lock directory → old volumes carried over
+ * → register → up -d (recreating runners whose image or settings changed) →
+ * old volumes removed → wait until online.
+ */
 export async function initFleet(config: Config, api: RunnerApi, count: number, log: Log = print): Promise<void> {
   await ensureRunnerImage(config);
   const runners = await writeFleetCompose(config, count);
   log(`Wrote ${config.composeFile}: ${count} generic + ${config.boards.length} board runner(s)`);
   await noteDroppedRunners(config, runners, log);
   await ensureLockDirFor(config, runners, log);
+  const migrations = await carryOverOldState(config, runners);
   // Registering before `up` spares the containers a restart loop while unconfigured.
   requireRegistered(await registerRunners(config, api, runners, log));
   await composeOrFail(config, ['up', '-d'], 'up');
+  await finishMigrations(migrations, log);
   await waitUntilOnline(api, runners.map((r) => r.name), log);
 }
 
@@ -74,9 +81,11 @@ export async function waitUntilOnline(api: RunnerApi, names: string[], log: Log,
 /** make start: register unconfigured runners, then start them (restarting ones that waited for it). */
 export async function startRunners(config: Config, api: RunnerApi, runners: RunnerSpec[], log: Log = print): Promise<void> {
   await ensureLockDirFor(config, runners, log);
+  const migrations = await carryOverOldState(config, runners);
   const report = await registerRunners(config, api, runners, log);
   requireRegistered(report);
   await composeOrFail(config, ['up', '-d', '--no-deps', ...runners.map((r) => r.name)], 'up');
+  await finishMigrations(migrations, log);
   // A container that was already up but unconfigured is restarting with back-off: restart it now.
   const running = new Set((await listFleetContainers(config)).filter((c) => c.state === 'running' || c.state === 'restarting').map((c) => c.name));
   const waiting = report.registered.filter((name) => running.has(name));
@@ -101,9 +110,18 @@ export async function stopRunners(config: Config, runners: RunnerSpec[], options
   await composeOrFail(config, ['stop', ...runners.map((r) => r.name)], 'stop');
 }
 
+/**
+ * make restart: recreates the runners' containers from the current image
+ * (rebuilt first if its Dockerfile or base changed), so the runner root is the
+ * image's again and nothing a job left there survives; the registration and
+ * the work directory are in volumes and stay.
+ */
 export async function restartRunners(config: Config, runners: RunnerSpec[], log: Log = print): Promise<void> {
   await ensureLockDirFor(config, runners, log);
-  await composeOrFail(config, ['restart', ...runners.map((r) => r.name)], 'restart');
+  await ensureRunnerImage(config);
+  const migrations = await carryOverOldState(config, runners);
+  await composeOrFail(config, ['up', '-d', '--force-recreate', '--no-deps', ...runners.map((r) => r.name)], 'up');
+  await finishMigrations(migrations, log);
 }
 
 async function drainThenStop(config: Config, api: RunnerApi, name: string, pollMs: number, log: Log): Promise<void> {

@@ -1,5 +1,6 @@
-// Registering runners: config.sh runs in a one-off container on the runner's
-// data volume. The registration token reaches it only through the
+// Registering runners: config.sh runs in a one-off container with the
+// runner's state volume, through image/runner-state.sh, which moves what it
+// wrote into that volume. The registration token reaches it only through the
 // environment (ACTIONS_RUNNER_INPUT_TOKEN), never argv, files or logs.
 import type { RunnerSpec } from '../docker/compose.ts';
 import { registrationUrl, type Config } from '../config/config.ts';
@@ -7,7 +8,7 @@ import { compose, configuredRunners } from '../docker/docker.ts';
 import { CliError, ExitCode } from '../../lock/errors.ts';
 import { redact } from '../github/errors.ts';
 import type { RunnerApi } from '../github/runner-api.ts';
-import { CONFIG_SCRIPT } from '../../image/layout.ts';
+import { STATE_SCRIPT } from '../../image/layout.ts';
 import { getRegistrationToken } from '../github/token-cache.ts';
 
 /** config.sh runs at most this many at once: GitHub asks for mutating calls to be spread out. */
@@ -62,8 +63,9 @@ function configArgs(config: Config, runner: RunnerSpec): string[] {
   return [
     'run', '--rm', '--no-deps', '-T',
     '-e', 'ACTIONS_RUNNER_INPUT_TOKEN', // value from our environment, not argv
-    '--entrypoint', CONFIG_SCRIPT,
+    '--entrypoint', STATE_SCRIPT,
     runner.name,
+    'configure',
     '--unattended', '--replace',
     '--url', registrationUrl(config),
     '--name', runner.name,

@@ -66,8 +66,12 @@ describe('compose model', () => {
     assert.equal(service.network_mode, 'host');
     assert.equal(service.privileged, true);
     assert.equal(service.init, true, 'an init reaps orphans and forwards docker stop to the wrapper');
-    assert.deepEqual(service.volumes, ['lab-acme-runner-1-data:/home/runner', 'lab-acme-runner-1-udev-rules:/etc/udev/rules.d']);
-    assert.deepEqual(file.volumes['lab-acme-runner-1-data'], { name: 'lab-acme-runner-1-data' });
+    assert.deepEqual(service.volumes, [
+      'lab-acme-runner-1-state:/var/lib/runner-fleet/state',
+      'lab-acme-runner-1-work:/home/runner/_work',
+      'lab-acme-runner-1-udev-rules:/etc/udev/rules.d',
+    ]);
+    assert.deepEqual(file.volumes['lab-acme-runner-1-state'], { name: 'lab-acme-runner-1-state' });
     assert.deepEqual(service.devices, ['/dev/kvm:/dev/kvm', '/dev/loop-control:/dev/loop-control', '/dev/loop0:/dev/loop0']);
     assert.deepEqual(service.group_add, ['108']);
     assert.equal(service.labels['dev.gh-runner-fleet.org'], 'acme');
@@ -82,10 +86,31 @@ describe('compose model', () => {
     assert.equal(board.environment.RUNNER_LOCK_DIR, '/tmp/github-runner-locks');
     assert.equal(board.environment.RUNNER_SCRIPT, '/home/runner/run.sh');
     assert.ok(board.volumes.includes('/srv/locks:/tmp/github-runner-locks'));
-    assert.deepEqual(board.entrypoint, ['/opt/runner-fleet/entrypoint']);
+    assert.deepEqual(board.entrypoint, ['/opt/runner-fleet/runner-state', 'start', '/opt/runner-fleet/entrypoint']);
     const generic = file.services['lab-acme-runner-1']!;
     assert.equal(generic.environment.RUNNER_RESOURCE_ID, undefined);
-    assert.equal(generic.volumes.length, 2);
+    assert.equal(generic.volumes.length, 3);
+  });
+
+  test('no volume over the runner root: only the state, the work directory and the udev rules are kept', async () => {
+    const file = await compose(issueExample, 2);
+    for (const [name, service] of Object.entries(file.services)) {
+      const targets = service.volumes.map((volume) => volume.split(':')[1]);
+      assert.ok(!targets.includes('/home/runner'), `${name} mounts nothing at the runner root, so every image change reaches it`);
+      assert.deepEqual(
+        service.volumes.filter((volume) => !volume.startsWith('/')).map((volume) => volume.split(':')[0]),
+        [`${name}-state`, `${name}-work`, `${name}-udev-rules`],
+      );
+      assert.ok(!service.volumes.some((volume) => volume.startsWith(`${name}-data:`)), 'the old whole-home volume is gone');
+    }
+    assert.deepEqual(Object.keys(file.volumes).filter((volume) => volume.endsWith('-data')), []);
+  });
+
+  test('the work volume follows RUNNER_WORKDIR: under the runner root when relative, as given when absolute', async () => {
+    const relative = await compose({ ...issueExample, RUNNER_WORKDIR: 'work' }, 1);
+    assert.ok(relative.services['lab-acme-runner-1']!.volumes.includes('lab-acme-runner-1-work:/home/runner/work'));
+    const absolute = await compose({ ...issueExample, RUNNER_WORKDIR: '/srv/runner-work' }, 1);
+    assert.ok(absolute.services['lab-acme-runner-1']!.volumes.includes('lab-acme-runner-1-work:/srv/runner-work'));
   });
 
   test('board devices go to board runners only; a missing device is an error', async () => {
@@ -166,7 +191,7 @@ describe('scripts/generate-compose.ts', () => {
       [['--bogus'], { ORG: 'acme' }, /^error: Unknown option '--bogus'/],
     ] as const) {
       const bad = await runScript('generate-compose.ts', [...args], { cwd: dir, env: { ...env, RUNNER_NAME_PREFIX: 'lab', COMPOSE_FILE: 'docker-compose.acme.yml' } });
-      assert.notEqual(bad.code, 0, `${args} should fail`);
+      assert.equal(bad.code, 2, `${args}: a bad setting or argument is exit 2`);
       assert.match(bad.stderr, expected);
       assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
       assert.equal(await readFile(join(dir, 'docker-compose.acme.yml'), 'utf8'), written, 'the previous file is untouched');
