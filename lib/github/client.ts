@@ -19,6 +19,12 @@ export interface GitHubTimings {
   rateLimitRetries: number;
   /** Longest wait for a rate limit before giving up with an error, in seconds. */
   maxRateLimitWaitSeconds: number;
+  /** One HTTP request: no answer within this is a network failure (retried). */
+  requestTimeoutMs: number;
+  /** One operation (a listing with all its pages, a deletion, a token), retries and waits included. */
+  deadlineMs: number;
+  /** Pages of a listing (100 runners each) before it is called endless. */
+  maxPages: number;
 }
 
 export const DEFAULT_TIMINGS: GitHubTimings = {
@@ -27,6 +33,10 @@ export const DEFAULT_TIMINGS: GitHubTimings = {
   retries: 3,
   rateLimitRetries: 3,
   maxRateLimitWaitSeconds: 900,
+  // An interactive command: a GitHub that does not answer is one line within a minute.
+  requestTimeoutMs: 15_000,
+  deadlineMs: 45_000,
+  maxPages: 100,
 };
 
 const TIMING_SETTINGS: Record<keyof GitHubTimings, string> = {
@@ -35,7 +45,14 @@ const TIMING_SETTINGS: Record<keyof GitHubTimings, string> = {
   retries: 'GH_API_RETRIES',
   rateLimitRetries: 'GH_API_RATE_LIMIT_RETRIES',
   maxRateLimitWaitSeconds: 'GH_API_MAX_RATE_LIMIT_WAIT',
+  requestTimeoutMs: 'GH_API_TIMEOUT_MS',
+  deadlineMs: 'GH_API_DEADLINE_MS',
+  maxPages: 'GH_API_MAX_PAGES',
 };
+
+export function timingSetting(key: keyof GitHubTimings): string {
+  return TIMING_SETTINGS[key];
+}
 
 /** Timings from the environment (GH_API_WRITE_INTERVAL_MS, GH_API_RETRY_BASE_MS, …); defaults otherwise. */
 export function timingsFromEnv(env: NodeJS.ProcessEnv = process.env): GitHubTimings {
@@ -106,8 +123,11 @@ export function createGitHubClient({ apiUrl, pat, proxyEnv = process.env, timing
     httpsProxy: setting('https_proxy', 'HTTPS_PROXY'),
     noProxy: setting('no_proxy', 'NO_PROXY'),
   } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]);
-  const proxiedFetch = (input: string | URL, init?: Record<string, unknown>) =>
-    undiciFetch(input, { ...(init ?? {}), dispatcher } as Parameters<typeof undiciFetch>[1]);
+  // Every request gets its own timeout, on top of the operation's deadline (init.signal).
+  const proxiedFetch = (input: string | URL, init?: Record<string, unknown>) => {
+    const signals = [AbortSignal.timeout(timings.requestTimeoutMs), ...(init?.signal ? [init.signal as AbortSignal] : [])];
+    return undiciFetch(input, { ...(init ?? {}), dispatcher, signal: AbortSignal.any(signals) } as Parameters<typeof undiciFetch>[1]);
+  };
   const onLimit = (kind: string) => (retryAfter: number, options: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
     if (retryCount >= timings.rateLimitRetries || retryAfter > timings.maxRateLimitWaitSeconds) return false;
     warn(`GitHub ${kind} reached on ${options.method} ${options.url}: retrying in ${retryAfter} s`);

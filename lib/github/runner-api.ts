@@ -2,9 +2,9 @@
 // org runners (/orgs/{org}/actions/runners…) or repo runners
 // (/repos/{owner}/{repo}/actions/runners…), chosen by REPO being set.
 import type { Config, Scope } from '../config/config.ts';
-import { ExitCode } from '../../lock/errors.ts';
-import { createGitHubClient, MutationQueue, proxyFor, timingsFromEnv, type GitHubClient, type GitHubTimings } from './client.ts';
-import { toGitHubCliError, type RequestContext } from './errors.ts';
+import { CliError, ExitCode } from '../../lock/errors.ts';
+import { createGitHubClient, MutationQueue, proxyFor, timingSetting, timingsFromEnv, type GitHubClient, type GitHubTimings } from './client.ts';
+import { redact, scopeDescription, toGitHubCliError, type RequestContext } from './errors.ts';
 
 export interface Runner {
   id: number;
@@ -62,26 +62,48 @@ function toRunner(runner: ApiRunner): Runner {
   };
 }
 
-/** The GitHub calls of one scope, with the scope's parameters filled in. */
-function scopedCalls(octokit: GitHubClient, scope: Scope) {
+/** Thrown when a listing's pages do not end: the caller turns it into one line. */
+class EndlessListing extends CliError {}
+
+/**
+ * Follows a listing's `next` links, stopping on a page seen before (a cycle)
+ * and after `maxPages`: a broken server or proxy must not page forever.
+ */
+async function collectPages(pages: AsyncIterable<{ url: string; data: ApiRunner[] }>, maxPages: number, what: string): Promise<ApiRunner[]> {
+  const seen = new Set<string>();
+  const runners: ApiRunner[] = [];
+  for await (const page of pages) {
+    if (seen.has(page.url)) throw new EndlessListing(`GitHub's listing of ${what} links back to a page it already sent (${page.url}): stopped after ${seen.size} pages; a proxy or server fault, try again or report it`);
+    if (seen.size >= maxPages) throw new EndlessListing(`GitHub's listing of ${what} goes on past ${maxPages} pages (${maxPages * 100} runners): stopped; raise GH_API_MAX_PAGES if this scope really has that many`);
+    seen.add(page.url);
+    runners.push(...page.data);
+  }
+  return runners;
+}
+
+/** The GitHub calls of one scope, with the scope's parameters filled in; every call takes the operation's abort signal. */
+function scopedCalls(octokit: GitHubClient, scope: Scope, maxPages: number) {
   const { actions } = octokit.rest;
+  const what = scopeDescription(scope);
+  const pages = (route: string, params: Record<string, unknown>) =>
+    collectPages(octokit.paginate.iterator(route, params) as AsyncIterable<{ url: string; data: ApiRunner[] }>, maxPages, `the runners of ${what}`);
   if (scope.repo !== undefined) {
     const where = { owner: scope.org, repo: scope.repo };
     return {
-      list: (name?: string) =>
-        octokit.paginate(actions.listSelfHostedRunnersForRepo, { ...where, per_page: 100, ...(name ? { name } : {}) }),
-      remove: (runner_id: number) => actions.deleteSelfHostedRunnerFromRepo({ ...where, runner_id }),
-      registrationToken: () => actions.createRegistrationTokenForRepo(where),
-      removeToken: () => actions.createRemoveTokenForRepo(where),
+      list: (signal: AbortSignal, name?: string) =>
+        pages('GET /repos/{owner}/{repo}/actions/runners', { ...where, per_page: 100, ...(name ? { name } : {}), request: { signal } }),
+      remove: (signal: AbortSignal, runner_id: number) => actions.deleteSelfHostedRunnerFromRepo({ ...where, runner_id, request: { signal } }),
+      registrationToken: (signal: AbortSignal) => actions.createRegistrationTokenForRepo({ ...where, request: { signal } }),
+      removeToken: (signal: AbortSignal) => actions.createRemoveTokenForRepo({ ...where, request: { signal } }),
     };
   }
   const where = { org: scope.org };
   return {
-    list: (name?: string) =>
-      octokit.paginate(actions.listSelfHostedRunnersForOrg, { ...where, per_page: 100, ...(name ? { name } : {}) }),
-    remove: (runner_id: number) => actions.deleteSelfHostedRunnerFromOrg({ ...where, runner_id }),
-    registrationToken: () => actions.createRegistrationTokenForOrg(where),
-    removeToken: () => actions.createRemoveTokenForOrg(where),
+    list: (signal: AbortSignal, name?: string) =>
+      pages('GET /orgs/{org}/actions/runners', { ...where, per_page: 100, ...(name ? { name } : {}), request: { signal } }),
+    remove: (signal: AbortSignal, runner_id: number) => actions.deleteSelfHostedRunnerFromOrg({ ...where, runner_id, request: { signal } }),
+    registrationToken: (signal: AbortSignal) => actions.createRegistrationTokenForOrg({ ...where, request: { signal } }),
+    removeToken: (signal: AbortSignal) => actions.createRemoveTokenForOrg({ ...where, request: { signal } }),
   };
 }
 
@@ -94,7 +116,7 @@ export function createRunnerApi(
   // Proxy settings from the env file count too (config.proxy already lets the environment win).
   const proxyEnv = { ...env, ...config.proxy };
   const octokit = createGitHubClient({ apiUrl: config.githubApiUrl, pat: config.pat, proxyEnv, timings, ...(options.warn ? { warn: options.warn } : {}) });
-  const calls = scopedCalls(octokit, config.scope);
+  const calls = scopedCalls(octokit, config.scope, timings.maxPages);
   const writes = new MutationQueue(timings.writeIntervalMs);
   const proxy = proxyFor(config.githubApiUrl, proxyEnv);
   const context = (runner?: string): RequestContext => ({
@@ -104,25 +126,39 @@ export function createRunnerApi(
     ...(proxy ? { proxy } : {}),
     ...(runner !== undefined ? { runner } : {}),
   });
-  const guarded = async <T>(call: () => Promise<T>, runner?: string): Promise<T> => {
+  /**
+   * One operation, bounded by GH_API_DEADLINE_MS: its requests are aborted at
+   * the deadline, and the caller gets its one line then, not after retries.
+   */
+  const guarded = async <T>(call: (signal: AbortSignal) => Promise<T>, what: string, runner?: string): Promise<T> => {
+    const deadline = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        deadline.abort();
+        reject(new CliError(redact(`GitHub did not answer ${what} within ${timings.deadlineMs} ms (${timingSetting('deadlineMs')}) at ${config.githubApiUrl}${proxy ? ` through proxy ${proxy}` : ''}: check GITHUB_API_URL and the network, or raise ${timingSetting('deadlineMs')}`, [config.pat]), ExitCode.network));
+      }, timings.deadlineMs);
+    });
     try {
-      return await call();
+      return await Promise.race([call(deadline.signal), expired]);
     } catch (err) {
-      throw toGitHubCliError(err, context(runner));
+      throw err instanceof EndlessListing ? err : toGitHubCliError(err, context(runner));
+    } finally {
+      clearTimeout(timer);
     }
   };
-  const token = async (request: () => Promise<{ data: { token: string; expires_at: string } }>): Promise<ScopedToken> => {
-    const { data } = await guarded(() => writes.run(request));
+  const token = async (kind: string, request: (signal: AbortSignal) => Promise<{ data: { token: string; expires_at: string } }>): Promise<ScopedToken> => {
+    const { data } = await guarded((signal) => writes.run(() => request(signal)), `for a ${kind} token`);
     return { token: data.token, expiresAt: data.expires_at };
   };
 
   return {
     scope: config.scope,
-    listRunners: async () => (await guarded(() => calls.list())).map(toRunner),
-    findByName: async (name) => (await guarded(() => calls.list(name))).map(toRunner).find((runner) => runner.name === name),
+    listRunners: async () => (await guarded((signal) => calls.list(signal), 'with the list of runners')).map(toRunner),
+    findByName: async (name) => (await guarded((signal) => calls.list(signal, name), `about runner ${name}`)).map(toRunner).find((runner) => runner.name === name),
     deleteRunner: async (runner) => {
       try {
-        await guarded(() => writes.run(() => calls.remove(runner.id)), runner.name);
+        await guarded((signal) => writes.run(() => calls.remove(signal, runner.id)), `to the removal of ${runner.name}`, runner.name);
         return 'deleted';
       } catch (err) {
         // The listing just named it, so a 404 now means it went away meanwhile.
@@ -130,7 +166,7 @@ export function createRunnerApi(
         throw err;
       }
     },
-    createRegistrationToken: () => token(calls.registrationToken),
-    createRemoveToken: () => token(calls.removeToken),
+    createRegistrationToken: () => token('registration', calls.registrationToken),
+    createRemoveToken: () => token('remove', calls.removeToken),
   };
 }

@@ -226,7 +226,7 @@ describe('proxies', () => {
     } finally {
       process.env = saved;
     }
-    assert.deepEqual(tunnels, [`127.0.0.1:${emulator.port}`]);
+    assert.deepEqual(tunnels, [new URL(emulator.url).host.includes(':') ? new URL(emulator.url).host : `${new URL(emulator.url).hostname}:80`]);
   });
 
   it('a proxy set only in the env file (config.proxy) is used too', async () => {
@@ -237,7 +237,7 @@ describe('proxies', () => {
       { timings: FAST, env: {} },
     );
     await fromEnvFile.listRunners();
-    assert.deepEqual(tunnels, [`127.0.0.1:${emulator.port}`]);
+    assert.deepEqual(tunnels, [new URL(emulator.url).host.includes(':') ? new URL(emulator.url).host : `${new URL(emulator.url).hostname}:80`]);
   });
 
   it('an unreachable proxy is named in the error line, without its credentials', async () => {
