@@ -47,6 +47,59 @@ describe('runner simulator: pure rules', () => {
   });
 });
 
+describe('emulator: the runner-protocol rules the simulator relies on', () => {
+  test('session conflict while the old session lives, cancel/update messages on the poll, URL check, seeded runners driven', async () => {
+    const em = await startEmulator({ offlineAfterMs: 300 });
+    try {
+      em.addScope('acme');
+      const call = async (method: string, path: string, body?: unknown, auth?: string) => {
+        const res = await fetch(`${em.url}${path}`, {
+          method,
+          headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const text = await res.text();
+        return { status: res.status, json: text ? JSON.parse(text) : undefined };
+      };
+      const token = em.issueToken({ org: 'acme', kind: 'registration' }).token;
+      const elsewhere = await call('POST', '/api/v3/actions/runner-registration', { url: 'https://github.com/acme', runner_event: 'register' }, `RemoteAuth ${token}`);
+      assert.equal(elsewhere.status, 404, 'a URL that is not this server is refused');
+      const reg = await call('POST', '/api/v3/actions/runner-registration', { url: `${em.url}/acme`, runner_event: 'register' }, `RemoteAuth ${token}`);
+      assert.equal(reg.status, 200);
+      const agent = await call('POST', '/_runner/agents', { name: 'r', labels: ['x'] }, `Bearer ${reg.json.token}`);
+      const auth = `Bearer ${agent.json.credentials.runner_token}`;
+      const first = await call('POST', '/_runner/sessions', { version: '2.336.0' }, auth);
+      assert.equal(first.status, 200);
+      const conflict = await call('POST', '/_runner/sessions', {}, auth);
+      assert.equal(conflict.status, 409);
+      await new Promise((r) => setTimeout(r, 400));
+      const second = await call('POST', '/_runner/sessions', {}, auth);
+      assert.equal(second.status, 200, 'the silent session expired');
+      const sid = second.json.session_id as string;
+
+      const job = em.enqueueJob({ org: 'acme', runs_on: ['x'], cancel_timeout_minutes: 2 });
+      assert.equal((await call('GET', `/_runner/jobs/next?session_id=${sid}&wait_ms=1000`, undefined, auth)).json.job_id, job.job_id);
+      const poll = call('GET', `/_runner/jobs/next?session_id=${sid}&wait_ms=5000`, undefined, auth);
+      await new Promise((r) => setTimeout(r, 50));
+      em.cancelJob(job.job_id);
+      assert.deepEqual((await poll).json, { type: 'cancel', job_id: job.job_id, timeout_minutes: 2 });
+      em.updateRunner(agent.json.id, '2.400.0');
+      assert.deepEqual((await call('GET', `/_runner/jobs/next?session_id=${sid}&wait_ms=0`, undefined, auth)).json, { type: 'update', target_version: '2.400.0' });
+
+      const [seeded] = em.seedRunners({ org: 'acme', name: 'seeded', busy: true });
+      assert.equal(seeded?.busy, true);
+      assert.deepEqual(
+        (({ status, busy }) => ({ status, busy }))(em.driveRunner(seeded?.id ?? 0, { busy: false, status: 'offline' })),
+        { status: 'offline', busy: false },
+      );
+      assert.throws(() => em.driveRunner(agent.json.id, { busy: true }), /follows what it does/);
+      assert.deepEqual(em.violations, []);
+    } finally {
+      await em.close();
+    }
+  });
+});
+
 const skip = await dockerUnavailable();
 if (skip && process.env.CI === 'true') throw new Error(`no Docker engine under CI: ${skip}`);
 
