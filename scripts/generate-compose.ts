@@ -4,7 +4,7 @@
 //   ./scripts/generate-compose.ts -n 4           write docker-compose.<org>.yml
 //   ./scripts/generate-compose.ts -n 3 --stdout  print it instead
 import { buildCompose, renderCompose, writeCompose } from '../lib/docker/compose.ts';
-import { loadConfig, parseCount } from '../lib/config/config.ts';
+import { loadConfig, parseRunnerCount } from '../lib/config/config.ts';
 import { runCli } from '../lock/errors.ts';
 import { readHostFacts } from '../lib/docker/host-facts.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
@@ -14,7 +14,7 @@ await runCli(async () => {
     count: { type: 'string', short: 'n' },
     stdout: { type: 'boolean' },
   });
-  const count = parseCount(values.count ?? '1', '-n/--count');
+  const count = parseRunnerCount(values.count ?? '1', '-n/--count');
   const config = await loadConfig({ requirePat: false });
   const compose = buildCompose(config, count, readHostFacts());
   if (values.stdout) {

@@ -2,7 +2,7 @@
 // Brings a fleet up: image (built if needed) → compose file → registration
 // (one token for the whole fleet) → containers → the fleet table.
 //   ./scripts/init.ts -n 4      4 generic runners plus the BOARD_RUNNERS
-import { loadConfig, parseCount } from '../lib/config/config.ts';
+import { loadConfig, parseRunnerCount } from '../lib/config/config.ts';
 import { runCli } from '../lock/errors.ts';
 import { currentGenericCount, initFleet } from '../lib/fleet/lifecycle.ts';
 import { fleetStatus, formatFleetTable } from '../lib/fleet/status.ts';
@@ -12,7 +12,7 @@ import { parseScriptArgs } from '../lib/script-args.ts';
 await runCli(async () => {
   const { values } = parseScriptArgs({ count: { type: 'string', short: 'n' } });
   const config = await loadConfig();
-  const count = values.count !== undefined ? parseCount(values.count, '-n/--count (make: N)') : ((await currentGenericCount(config)) ?? 1);
+  const count = values.count !== undefined ? parseRunnerCount(values.count) : ((await currentGenericCount(config)) ?? 1);
   const api = createRunnerApi(config);
   await initFleet(config, api, count);
   const status = await fleetStatus(config, api);

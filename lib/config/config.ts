@@ -1,11 +1,13 @@
 // The toolkit's configuration: process environment first, then ENV_FILE
 // (default .env). Every value is validated here, once, so scripts can trust it.
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseBoardRunners, type BoardRunner } from './board-runners.ts';
 import { ConfigError } from '../../lock/errors.ts';
-import { isReadableByOthers, readEnvFile } from './env-file.ts';
+import { isReadableByOthers, readEnvFile, settingsCutAtHash } from './env-file.ts';
 import { defaultLockDir } from '../../lock/layout.ts';
+import { LABEL } from '../docker/labels.ts';
 import {
   composeProjectName,
   defaultComposeFile,
@@ -105,6 +107,9 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   if (fileValues.GH_PAT && (await isReadableByOthers(envFile))) {
     warn(`${envFile} holds GH_PAT and other users can read it: chmod 600 ${envFile}`);
   }
+  for (const key of await settingsCutAtHash(envFile)) {
+    if (env[key] === undefined) warn(`${key} in ${envFile} has a '#' in its unquoted value, which dotenv reads as the start of a comment, so the value is cut there: quote it, ${key}='…'`);
+  }
 
   let org = get('ORG');
   let repo = get('REPO');
@@ -122,9 +127,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
 
   const scope: Scope = { org: validateOrg(org!), ...(repo ? { repo: validateRepo(repo) } : {}) };
   const explicitPrefix = get('RUNNER_NAME_PREFIX');
+  const composeFile = resolve(cwd, get('COMPOSE_FILE') ?? defaultComposeFile(scope.org, scope.repo));
   const prefix = explicitPrefix
     ? normalizePrefix(explicitPrefix)
-    : defaultPrefix(options.hostname ?? hostname(), scope.org, scope.repo);
+    : ((await prefixInComposeFile(composeFile)) ?? defaultPrefix(options.hostname ?? hostname(), scope.org, scope.repo));
   validateDockerName(`${prefix}runner-1-data`, explicitPrefix ? 'RUNNER_NAME_PREFIX' : 'the host name with ORG/REPO');
 
   const lockDir = absolutePath(get('RUNNER_LOCK_DIR') ?? DEFAULTS.RUNNER_LOCK_DIR, 'RUNNER_LOCK_DIR');
@@ -139,12 +145,12 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     baseImage: get('RUNNER_IMAGE') ?? DEFAULTS.RUNNER_IMAGE,
     // Per scope: two orgs with different Dockerfiles must not overwrite each other's tag.
     customImage: get('RUNNER_CUSTOM_IMAGE') ?? `gh-runner-fleet-custom:${project}`,
-    workdir: get('RUNNER_WORKDIR') ?? DEFAULTS.RUNNER_WORKDIR,
+    workdir: relativePath(get('RUNNER_WORKDIR') ?? DEFAULTS.RUNNER_WORKDIR, 'RUNNER_WORKDIR'),
     disableAutoUpdate: parseBoolean(get('DISABLE_AUTO_UPDATE') ?? DEFAULTS.DISABLE_AUTO_UPDATE, 'DISABLE_AUTO_UPDATE'),
     boards: parseBoardRunners(get('BOARD_RUNNERS') ?? '', prefix, get),
     lockDir,
     lockHostPath: absolutePath(get('RUNNER_LOCK_HOST_PATH') ?? lockDir, 'RUNNER_LOCK_HOST_PATH'),
-    composeFile: resolve(cwd, get('COMPOSE_FILE') ?? defaultComposeFile(scope.org, scope.repo)),
+    composeFile,
     tokenCacheFile: resolve(cwd, get('REG_TOKEN_CACHE_FILE') ?? defaultTokenCacheFile(scope.org, scope.repo)),
     tokenCacheTtlSeconds: parseCount(get('REG_TOKEN_CACHE_TTL') ?? DEFAULTS.REG_TOKEN_CACHE_TTL, 'REG_TOKEN_CACHE_TTL'),
     imageHashFile: resolve(cwd, defaultImageHashFile(scope.org, scope.repo)),
@@ -156,6 +162,16 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     projectName: project,
     fleetImage: `gh-runner-fleet:${project}`,
   };
+}
+
+/**
+ * The prefix an existing fleet was made with, from its compose file: a fleet
+ * made before the default changed keeps its names (and its containers).
+ */
+async function prefixInComposeFile(path: string): Promise<string | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const found = new RegExp(`${LABEL.prefix.replaceAll('.', '\\.')}:\\s*['"]?([A-Za-z0-9][A-Za-z0-9_.-]*-)['"]?\\s*$`, 'm').exec(text.slice(0, 1024 * 1024));
+  return found?.[1];
 }
 
 interface Settings {
@@ -195,12 +211,22 @@ export function scopeName(scope: Scope): string {
   return scope.repo ? `${scope.org}/${scope.repo}` : scope.org;
 }
 
+/** More generic runners than this on one host is a typo (and Docker would not cope). */
+export const MAX_RUNNERS = 200;
+
 /** Parses a non-negative integer setting or argument. */
-export function parseCount(text: string, setting: string): number {
+export function parseCount(text: string, setting: string, max = Number.MAX_SAFE_INTEGER): number {
   if (!/^\d+$/.test(text.trim())) {
     throw new ConfigError(`${setting} '${text}' is not a non-negative integer: set ${setting} to a number like 4`);
   }
-  return Number(text.trim());
+  const value = Number(text.trim());
+  if (value > max) throw new ConfigError(`${setting} '${text}' is more than ${max}: set ${setting} to at most ${max}`);
+  return value;
+}
+
+/** The number of generic runners asked for on the command line (-n, make N=…). */
+export function parseRunnerCount(text: string, setting = '-n/--count (make: N)'): number {
+  return parseCount(text, setting, MAX_RUNNERS);
 }
 
 function parseBoolean(text: string, setting: string): boolean {
@@ -223,9 +249,20 @@ function parseUrl(text: string, setting: string): string {
   return text.replace(/\/+$/, '');
 }
 
+/** An absolute path that is safe in a bind mount (`host:container`): no ':' and no newline. */
 function absolutePath(text: string, setting: string): string {
   if (!text.startsWith('/')) throw new ConfigError(`${setting} '${text}' must be an absolute path: set ${setting} like /tmp/github-runner-locks`);
+  if (/[:\n\r,]/.test(text)) throw new ConfigError(`${setting} '${text}' contains ':', ',' or a line break, which would change the mount it is written into: use a path without them`);
   return text.replace(/(.)\/+$/, '$1');
+}
+
+/** A path under the runner's root: relative, without '..' or ':'. */
+function relativePath(text: string, setting: string): string {
+  const parts = text.split('/');
+  if (text.startsWith('/') || parts.includes('..') || /[:\n\r\\]/.test(text) || parts.every((p) => p === '' || p === '.')) {
+    throw new ConfigError(`${setting} '${text}' must be a folder under the runner's root, like _work: no leading '/', no '..', no ':'`);
+  }
+  return text;
 }
 
 function parseDevices(text: string): DeviceMapping[] {

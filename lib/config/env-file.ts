@@ -4,6 +4,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { parse } from 'dotenv';
 import { writeFileAtomic } from '../../lock/atomic-write.ts';
+import { ConfigError } from '../../lock/errors.ts';
 
 export async function readEnvFile(path: string): Promise<Record<string, string> | undefined> {
   const text = await readTextIfExists(path);
@@ -43,11 +44,42 @@ function quoteEnvValue(value: string): string {
   return JSON.stringify(value); // dotenv reads double quotes with \n escapes
 }
 
+/** An env file larger than this is not a settings file (and is not read whole). */
+const MAX_ENV_FILE_BYTES = 1024 * 1024;
+
 async function readTextIfExists(path: string): Promise<string | undefined> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new ConfigError(`the env file ${path} cannot be read (${code}): fix ENV_FILE or the file's permissions`);
+  }
+  if (!info.isFile()) throw new ConfigError(`the env file ${path} is not a regular file: point ENV_FILE at a file of KEY=VALUE lines`);
+  if (info.size > MAX_ENV_FILE_BYTES) throw new ConfigError(`the env file ${path} is ${info.size} bytes, too large for a settings file: point ENV_FILE at a file of KEY=VALUE lines`);
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
+    throw new ConfigError(`the env file ${path} cannot be read (${(err as NodeJS.ErrnoException).code}): fix ENV_FILE or the file's permissions`);
   }
+}
+
+/**
+ * Settings whose unquoted value holds a '#': dotenv reads everything from the
+ * '#' on as a comment, so the value in use is cut short (a password in a proxy
+ * URL, a PAT). Names only; the value is never shown.
+ */
+export async function settingsCutAtHash(path: string): Promise<string[]> {
+  const text = (await readTextIfExists(path)) ?? '';
+  const cut: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([\w.-]+)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const value = m[2] ?? '';
+    if (/^['"`]/.test(value)) continue; // quoted: '#' is kept
+    // '#' at the start of the value or after a space is an ordinary comment
+    if (/[^\s#]#/.test(value)) cut.push(m[1]!);
+  }
+  return cut;
 }

@@ -56,9 +56,13 @@ export function parseLabels(text: string, setting: string): string[] {
   return labels;
 }
 
-/** The default runner name prefix: `<hostname>-<org>-` or `<hostname>-<org>-<repo>-`. */
+/**
+ * The default runner name prefix: `<hostname>-<org>-` or `<hostname>-<org>_<repo>-`.
+ * '_' cannot occur in an org name, so ORG=acme REPO=x and ORG=acme-x never
+ * share a prefix (and with it containers, volumes, compose project and image).
+ */
 export function defaultPrefix(hostname: string, org: string, repo?: string): string {
-  return [hostname, org, repo].filter(Boolean).join('-') + '-';
+  return `${hostname}-${repo ? `${org}_${repo}` : org}-`;
 }
 
 /** An explicit prefix gets its trailing '-' if the user left it off. */

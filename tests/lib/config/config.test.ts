@@ -94,7 +94,7 @@ describe('derived names', () => {
     const dir = await tempDir();
     const config = await load({ ...base, REPO: 'widgets' }, dir);
     assert.deepEqual(config.scope, { org: 'acme', repo: 'widgets' });
-    assert.equal(config.prefix, 'host1-acme-widgets-');
+    assert.equal(config.prefix, 'host1-acme_widgets-');
     assert.equal(config.composeFile, join(dir, 'docker-compose.acme.widgets.yml'));
     assert.equal(config.tokenCacheFile, join(dir, '.reg_token.cache.acme.widgets'));
     assert.equal(registrationUrl(config), 'https://github.com/acme/widgets');
@@ -159,5 +159,52 @@ describe('validation: one line naming the setting', () => {
     await rejection({}, dir);
     assert.equal(await readFile(join(dir, '.env'), 'utf8'), text);
     assert.equal((await stat(join(dir, '.env'))).mode & 0o777, 0o600);
+  });
+});
+
+describe('settings that could collide or inject (issue 12)', () => {
+  test('ORG=acme REPO=x and ORG=acme-x get different prefixes, projects, images and files', async () => {
+    const repo = await load({ ...base, REPO: 'x' });
+    const org = await load({ ...base, ORG: 'acme-x' });
+    assert.equal(repo.prefix, 'host1-acme_x-');
+    assert.equal(org.prefix, 'host1-acme-x-');
+    assert.notEqual(repo.projectName, org.projectName);
+    assert.notEqual(repo.fleetImage, org.fleetImage);
+    assert.notEqual(repo.composeFile, org.composeFile);
+    assert.notEqual(repo.tokenCacheFile, org.tokenCacheFile);
+  });
+
+  test('a fleet made with the former default prefix keeps it (read from its compose file)', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'docker-compose.acme.x.yml'), 'services:\n  host1-acme-x-runner-1:\n    labels:\n      dev.gh-runner-fleet.prefix: host1-acme-x-\n');
+    assert.equal((await load({ ...base, REPO: 'x' }, dir)).prefix, 'host1-acme-x-');
+  });
+
+  test("an unquoted value cut at '#' is named in a warning (never its value), a quoted one is not", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, '.env'), "ORG=acme\nGH_PAT=ghp_abc#def\nHTTPS_PROXY='http://u:p#w@proxy:3128'\nRUNNER_LABELS=gpu # a comment\n", { mode: 0o600 });
+    const warnings: string[] = [];
+    const config = await loadConfig({ env: {}, cwd: dir, interactive: false, hostname: 'host1', warn: (line) => warnings.push(line) });
+    assert.equal(config.pat, 'ghp_abc', 'dotenv cuts the value');
+    assert.deepEqual(warnings, [`GH_PAT in ${join(dir, '.env')} has a '#' in its unquoted value, which dotenv reads as the start of a comment, so the value is cut there: quote it, GH_PAT='…'`]);
+    assert.equal(config.proxy.HTTPS_PROXY, 'http://u:p#w@proxy:3128');
+  });
+
+  test('an env file that is a directory or unreadable: exit 2 naming the file', async () => {
+    const dir = await tempDir();
+    const err = await rejection({ ENV_FILE: dir }, dir);
+    assert.match(err.message, new RegExp(`^the env file ${dir} is not a regular file: point ENV_FILE at a file`));
+    if (process.getuid?.() !== 0) {
+      await writeFile(join(dir, 'locked.env'), 'ORG=acme\n', { mode: 0o000 });
+      assert.match((await rejection({ ENV_FILE: 'locked.env' }, dir)).message, /^the env file .*locked\.env cannot be read \(EACCES\)/);
+    }
+  });
+
+  test('RUNNER_LOCK_HOST_PATH with a ":" and RUNNER_WORKDIR outside the runner root are refused', async () => {
+    assert.match((await rejection({ ...base, RUNNER_LOCK_HOST_PATH: '/a:/etc:rw' })).message, /^RUNNER_LOCK_HOST_PATH '\/a:\/etc:rw' contains ':'/);
+    for (const workdir of ['../../etc', '/etc', 'a/../..', '.']) {
+      assert.match((await rejection({ ...base, RUNNER_WORKDIR: workdir })).message, /^RUNNER_WORKDIR '.*' must be a folder under the runner's root/, workdir);
+    }
+    assert.equal((await load({ ...base, RUNNER_WORKDIR: 'work/jobs' })).workdir, 'work/jobs');
   });
 });

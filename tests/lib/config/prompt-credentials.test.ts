@@ -35,7 +35,7 @@ test('prompt answers are checked, then saved to .env with mode 0600, comments ke
   assert.equal(code, 0, screen);
   assert.equal(answers.length, 0, 'every question was asked');
   assert.ok(!screen.includes(PAT), 'the PAT is not echoed');
-  assert.match(screen, /container_name: [\w.-]+-acme-widgets-runner-1/);
+  assert.match(screen, /container_name: [\w.-]+-acme_widgets-runner-1/);
 
   const saved = await readFile(join(dir, '.env'), 'utf8');
   assert.equal(saved, `# lab settings\nRUNNER_LABELS=gpu # our label\nORG=acme\nREPO=widgets\nGH_PAT=${PAT}\n`);
