@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { buildWrapper } from '../../image/build.ts';
 import { writeFileAtomic } from '../../lock/atomic-write.ts';
 import { IMAGE_LABEL, workDirPath } from '../../image/layout.ts';
+import { stageBuildContext } from './build-context.ts';
 import type { Config } from '../config/config.ts';
 import { dockerBuild, dockerPull, ensureDocker, imageExists, imageId, imageLabel, imageUser, removeReplacedImage } from './docker.ts';
 
@@ -80,7 +81,13 @@ async function buildCustomImage(config: Config, dockerfile: string, dir: string,
   if (!force && (await imageLabel(config.customImage, IMAGE_LABEL.hash)) === hash) return;
   log(`Building your Dockerfile as ${config.customImage} …`);
   const previous = await imageId(config.customImage);
-  await dockerBuild([...imageLabels(hash, config), '-t', config.customImage, '-f', dockerfile, ...(force ? ['--no-cache'] : []), dir], `your Dockerfile (${dockerfile})`);
+  const context = await stageBuildContext(dir, dockerfile);
+  try {
+    const staged = join(context, relative(dir, dockerfile));
+    await dockerBuild([...imageLabels(hash, config), '-t', config.customImage, '-f', staged, ...(force ? ['--no-cache'] : []), context], `your Dockerfile (${dockerfile})`);
+  } finally {
+    await rm(context, { recursive: true, force: true });
+  }
   await removeReplacedImage(previous, config.customImage);
 }
 
