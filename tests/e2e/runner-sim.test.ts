@@ -229,6 +229,8 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
   test('a cancel stops the step and still runs the completed hook', async () => {
     const created = await enqueue('cancel-me', [{ name: 'long', run: 'echo begun; sleep 120' }]);
     await waitFor('the job to start', async () => (await job(created.job_id)).events.some((e) => e.event === 'hook'));
+    // Into the step: a cancel that comes before it would skip it (StepsRunner.cs), not stop it.
+    await new Promise((r) => setTimeout(r, 1500));
     const started = Date.now();
     assert.equal((await call('POST', `/_emulator/jobs/${created.job_id}/cancel`)).status, 202);
     const view = await completed(created.job_id, 20_000);
@@ -247,13 +249,15 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
 
     const state = await containerState(container);
     assert.equal(state?.running, false);
-    assert.equal(state?.exitCode, 0, await containerLogs(container));
+    // run.sh's trap: SIGTERM forwarded as SIGINT to the runner's group, then exit 128 + SIGTERM (run.sh)
+    assert.equal(state?.exitCode, 143, await containerLogs(container));
     const view = await job(created.job_id);
     assert.equal(hookEvent(view, 'job_completed'), undefined, 'the completed hook must not run on shutdown (actions/runner#2595)');
+    assert.equal(view.conclusion, 'cancelled', 'the Listener reports the job it stopped');
     const runner = await ourRunner();
     assert.equal(runner?.status, 'offline');
     assert.equal(runner?.busy, false);
-    assert.match(await containerLogs(container), /shutting down/);
+    assert.match(await containerLogs(container), /Exiting\.\.\./);
   });
 
   test('config.sh remove unregisters the runner and deletes its files', async () => {

@@ -58,6 +58,12 @@ export interface EmulatorOptions {
   portless?: boolean;
   /** A runner that has not polled for this long is offline (default 5000). */
   offlineAfterMs?: number;
+  /**
+   * A session the runner did not delete (killed Listener) blocks a new one
+   * until the runner has been silent this long (default 120000; GitHub keeps
+   * such sessions for minutes, which is why the runner retries conflicts for 4).
+   */
+  sessionExpiryMs?: number;
 }
 
 export interface Emulator {
@@ -138,7 +144,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const offlineAfterMs = opts.offlineAfterMs ?? 5000;
   const ctx: Context = {
     gitHubUrl: '',
-    state: new State(offlineAfterMs),
+    state: new State(offlineAfterMs, opts.sessionExpiryMs),
     spec: (sharedSpec ??= Spec.load()),
     calls: new Calls(),
     rateLimiter: new RateLimiter(),

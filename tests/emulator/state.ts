@@ -196,7 +196,11 @@ export class State {
   /** Runner versions: below `minimum` a runner is outdated; `latest` is what updates go to. */
   runnerVersions: { minimum: string | undefined; latest: string | undefined } = { minimum: undefined, latest: undefined };
 
-  constructor(readonly offlineAfterMs: number) {
+  constructor(
+    readonly offlineAfterMs: number,
+    /** A session its runner never deleted blocks a new one until the runner has been silent this long. */
+    readonly sessionExpiryMs = 120_000,
+  ) {
     this.events.setMaxListeners(0);
   }
 
@@ -370,7 +374,10 @@ export class State {
    * A session whose runner went silent has expired and is replaced.
    */
   openSession(r: RunnerRecord, info: { version?: string; disableUpdate?: boolean } = {}): string | 'conflict' {
-    if (r.sessionId !== undefined && this.isOnline(r)) return 'conflict';
+    // The runner shows offline after offlineAfterMs, but a session it did not
+    // delete (a killed Listener) lingers on the server: MessageListener.cs
+    // retries a conflict for minutes because of that.
+    if (r.sessionId !== undefined && (this.isOnline(r) || Date.now() - r.lastSeen <= this.sessionExpiryMs)) return 'conflict';
     if (r.sessionId !== undefined) this.closeSession(r); // expired
     r.sessionId = opaqueToken('ses');
     r.version = info.version;

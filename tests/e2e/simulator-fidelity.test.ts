@@ -9,9 +9,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startEmulator } from './emulator/server.ts';
-import { registrationUrl } from './runner-sim/config.ts';
-import { loadRunnerEnvFile } from './runner-sim/env-file.ts';
+import { startEmulator } from '../emulator/server.ts';
+import { registrationUrl } from '../runner-sim/config.ts';
+import { loadRunnerEnvFile } from '../runner-sim/env-file.ts';
 import {
   assertImages,
   containerLogs,
@@ -24,7 +24,7 @@ import {
   runContainer,
   uniquePrefix,
   waitFor,
-} from './e2e/helpers.ts';
+} from './helpers.ts';
 
 describe('runner simulator: pure rules', () => {
   test('registration URL: scheme://host (never the port) as ConfigurationManager.cs builds it', () => {
@@ -49,7 +49,7 @@ describe('runner simulator: pure rules', () => {
 
 describe('emulator: the runner-protocol rules the simulator relies on', () => {
   test('session conflict while the old session lives, cancel/update messages on the poll, URL check, seeded runners driven', async () => {
-    const em = await startEmulator({ offlineAfterMs: 300 });
+    const em = await startEmulator({ offlineAfterMs: 300, sessionExpiryMs: 300 });
     try {
       em.addScope('acme');
       const call = async (method: string, path: string, body?: unknown, auth?: string) => {
@@ -119,7 +119,7 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
 
   before(async () => {
     await assertImages();
-    emulator = await startEmulator({ offlineAfterMs: 3000 });
+    emulator = await startEmulator({ offlineAfterMs: 3000, sessionExpiryMs: 3000 });
     emulator.addScope(ORG);
     writeFileSync(join(hooksDir, 'wait.sh'), WAITING_HOOK);
     chmodSync(hooksDir, 0o755);
