@@ -1,18 +1,149 @@
-// Small file helpers for the lock directory, which is shared by several UIDs.
-import { chmod, mkdir } from 'node:fs/promises';
+// Small file helpers for the lock directory, which is shared by several UIDs
+// and writable by jobs: everything found in it is untrusted input. Nothing
+// here follows a symlink, reads more than a few KiB, opens a FIFO in a way
+// that could block, or deletes recursively.
+import { randomBytes } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import { chmod, lstat, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.ts';
 
-/** mkdir that leaves the directory 0777 (no sticky bit) whatever the umask. */
-export async function ensureSharedDir(path: string): Promise<void> {
-  const created = await mkdir(path, { recursive: true, mode: 0o777 });
-  if (created !== undefined) await chmod(path, 0o777).catch(() => undefined);
-}
+/** Records (tickets, holder record, counter) are a few hundred bytes: anything larger is not ours. */
+export const maxRecordBytes = 8192;
 
 export function errorCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
+export function isMissing(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** What an entry is, for one-line reports: "a directory", "a FIFO", … */
+export function entryKind(info: Stats): string {
+  if (info.isFile()) return 'a regular file';
+  if (info.isDirectory()) return 'a directory';
+  if (info.isSymbolicLink()) return 'a symlink';
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isSocket()) return 'a socket';
+  return 'a device';
+}
+
+/** lstat, or undefined when the entry is missing. */
+export async function lstatIfPresent(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+export type RecordRead = { text: string; info: Stats } | { missing: true } | { bad: string };
+
+/**
+ * Reads a small record file: a regular file (lstat), not through a symlink
+ * (O_NOFOLLOW), opened with O_NONBLOCK so a FIFO swapped in meanwhile cannot
+ * block, type checked again on the open descriptor (fstat), at most `max` bytes.
+ */
+export async function readRecord(path: string, max = maxRecordBytes): Promise<RecordRead> {
+  // Type first, without opening: opening some devices has side effects.
+  const first = await lstatIfPresent(path).catch((err: unknown) => err as Error);
+  if (first === undefined) return { missing: true };
+  if (first instanceof Error) return { bad: `unreadable (${errorCode(first) ?? first.message})` };
+  if (!first.isFile()) return { bad: entryKind(first) };
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if (isMissing(err)) return { missing: true };
+    if (errorCode(err) === 'ELOOP') return { bad: 'a symlink' };
+    return { bad: `unreadable (${errorCode(err) ?? (err as Error).message})` };
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return { bad: entryKind(info) };
+    if (info.size > max) return { bad: `larger than ${max} bytes` };
+    const buffer = Buffer.alloc(max + 1);
+    const { bytesRead } = await handle.read(buffer, 0, max + 1, 0);
+    if (bytesRead > max) return { bad: `larger than ${max} bytes` };
+    return { text: buffer.toString('utf8', 0, bytesRead), info };
+  } catch (err) {
+    return { bad: `unreadable (${errorCode(err) ?? (err as Error).message})` };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/**
+ * A directory the protocol owns (the queue): created 0777 (no sticky bit)
+ * whatever the umask. Anything else in its place (a symlink, a file) is
+ * moved aside first; returns what was found there, if anything.
+ */
+export async function ensureSharedDir(path: string): Promise<string | undefined> {
+  let found: string | undefined;
+  const info = await lstatIfPresent(path);
+  if (info && !info.isDirectory()) {
+    found = entryKind(info);
+    await removeEntry(path);
+  }
+  const created = await mkdir(path, { mode: 0o777 }).then(
+    () => true,
+    (err: unknown) => {
+      if (errorCode(err) === 'EEXIST') return false;
+      throw err;
+    },
+  );
+  if (created) await chmod(path, 0o777).catch(() => undefined);
+  else if (!(await lstat(path)).isDirectory()) throw new Error(`${path} is not a directory`);
+  return found;
+}
+
+/**
+ * Removes a foreign entry without following it and never recursively (a
+ * recursive delete of a tree a job controls can be raced into deleting
+ * outside it): a symlink, FIFO or file is unlinked, an empty directory
+ * removed, a non-empty one renamed aside to a dot name nothing reads.
+ */
+export async function removeEntry(path: string): Promise<void> {
+  const info = await lstatIfPresent(path);
+  if (!info) return;
+  try {
+    if (!info.isDirectory()) return await unlink(path);
+    await rmdir(path);
+  } catch (err) {
+    if (isMissing(err)) return;
+    const code = errorCode(err);
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EISDIR' && code !== 'EPERM') throw err;
+    await rename(path, join(dirname(path), `.junk-${basename(path)}-${randomBytes(4).toString('hex')}`)).catch((e: unknown) => {
+      if (!isMissing(e)) throw e;
+    });
+  }
+}
+
+/** Unlinks `path` only if it is a regular file (and the very inode `ino`, when given). */
+export async function unlinkRegular(path: string, ino?: number): Promise<boolean> {
+  const info = await lstatIfPresent(path);
+  if (!info?.isFile() || (ino !== undefined && info.ino !== ino)) return false;
+  try {
+    await unlink(path);
+    return true;
+  } catch (err) {
+    if (isMissing(err)) return false;
+    throw err;
+  }
+}
+
 /** Replaces a lock-directory file whole, readable and replaceable by every runner's UID. */
-export function replaceSharedFile(path: string, data: string): Promise<void> {
-  return writeFileAtomic(path, data, { mode: 0o666, durable: false });
+export async function replaceSharedFile(path: string, data: string): Promise<void> {
+  try {
+    await writeFileAtomic(path, data, { mode: 0o666, durable: false });
+  } catch (err) {
+    // rename() over a directory planted there fails: move it aside, once.
+    const code = errorCode(err);
+    if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    await removeEntry(path);
+    await writeFileAtomic(path, data, { mode: 0o666, durable: false });
+  }
 }

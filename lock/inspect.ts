@@ -1,9 +1,14 @@
 // Reading a lock directory from outside the lock: who holds each resource and
 // who waits, in order. Used by the host tool (scripts/locks.ts) and by the
 // wrapper for its "waiting" messages. Readers never take a lock: every file
-// may vanish between readdir and read, which simply means "gone".
-import { readFile, readdir, rm, stat } from 'node:fs/promises';
+// may vanish between readdir and read, which simply means "gone". Jobs can
+// write the directory: records are read bounded and never through a symlink
+// or FIFO (files.ts readRecord), and what does not belong is skipped and
+// listed in `warnings`, one line each.
+import { readdir } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { appendLockLog } from './lock-log.ts';
+import { isMissing, lstatIfPresent, readRecord, removeEntry, unlinkRegular } from './files.ts';
 import {
   isFresh,
   parseHolder,
@@ -16,7 +21,7 @@ import {
 } from './layout.ts';
 
 export interface Heartbeat {
-  /** False when the heartbeat is older than the owner's stale window. */
+  /** False when the heartbeat is older than the owner's stale window, or in the future. */
   alive: boolean;
   heartbeatAgeMs: number;
 }
@@ -33,36 +38,26 @@ export interface ResourceState {
   holder?: HolderState;
   /** Tickets other than the holder's, oldest first (dead ones included, flagged). */
   queue: TicketState[];
-}
-
-function isMissing(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
-}
-
-async function readIfPresent(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if (isMissing(err)) return undefined;
-    throw err;
-  }
-}
-
-async function mtimeIfPresent(path: string): Promise<number | undefined> {
-  try {
-    return (await stat(path)).mtimeMs;
-  } catch (err) {
-    if (isMissing(err)) return undefined;
-    throw err;
-  }
+  /** Entries that do not belong in the lock directory, one line each: skipped. */
+  warnings: string[];
 }
 
 const emptyTicket: TicketRecord = { runner: '', runId: '', attempt: '', repository: '', job: '', seq: 0, requestedAt: '', staleMs: 10_000 };
 
-/** All tickets of a resource, oldest first, with their liveness. */
-export async function readTickets(dir: string, resource: string, now = Date.now()): Promise<TicketState[]> {
+function futureNote(name: string, mtimeMs: number, now: number, warnings: string[]): void {
+  if (mtimeMs > now + 1500) warnings.push(`${name}: mtime in the future (${new Date(mtimeMs).toISOString()}): not counted as alive`);
+}
+
+/** All tickets of a resource, oldest first, with their liveness; bad entries go to `warnings`. */
+export async function readTickets(dir: string, resource: string, now = Date.now(), warnings: string[] = []): Promise<TicketState[]> {
   const { queue } = resourcePaths(dir, resource);
+  const queueName = basename(queue);
+  const info = await lstatIfPresent(queue);
+  if (!info) return [];
+  if (!info.isDirectory()) {
+    warnings.push(`${queueName}: not a directory: skipped`);
+    return [];
+  }
   let names: string[];
   try {
     names = await readdir(queue);
@@ -73,14 +68,21 @@ export async function readTickets(dir: string, resource: string, now = Date.now(
   const tickets: TicketState[] = [];
   for (const name of names.sort()) {
     const seq = ticketSeq(name);
-    if (seq === undefined) continue;
-    const path = `${queue}/${name}`;
-    const [text, mtime] = [await readIfPresent(path), await mtimeIfPresent(path)];
-    if (text === undefined || mtime === undefined) continue;
+    if (seq === undefined) {
+      if (/^\d+$/.test(name)) warnings.push(`${queueName}/${name}: not a valid ticket number: skipped`);
+      continue;
+    }
+    const read = await readRecord(`${queue}/${name}`);
+    if ('missing' in read) continue;
+    if ('bad' in read) {
+      warnings.push(`${queueName}/${name}: ${read.bad}, not a ticket: skipped`);
+      continue;
+    }
+    const mtime = read.info.mtimeMs;
     // A torn ticket still stands for a waiter (it is being written): keep its place.
-    const record = parseTicket(text, seq) ?? { ...emptyTicket, seq };
-    const heartbeatAgeMs = Math.max(0, now - mtime);
-    tickets.push({ ...record, name, heartbeatAgeMs, alive: isFresh(mtime, record.staleMs, now) });
+    const record = parseTicket(read.text, seq) ?? { ...emptyTicket, seq };
+    futureNote(`${queueName}/${name}`, mtime, now, warnings);
+    tickets.push({ ...record, name, heartbeatAgeMs: Math.max(0, now - mtime), alive: isFresh(mtime, record.staleMs, now) });
   }
   return tickets;
 }
@@ -89,19 +91,23 @@ const emptyHolder: HolderRecord = { runner: '', runId: '', attempt: '', reposito
 
 export async function readResource(dir: string, resource: string, now = Date.now()): Promise<ResourceState> {
   const paths = resourcePaths(dir, resource);
-  const tickets = await readTickets(dir, resource, now);
-  const lockMtime = await mtimeIfPresent(paths.lock);
-  if (lockMtime === undefined) return { resource, queue: tickets };
-  const text = await readIfPresent(paths.holder);
+  const warnings: string[] = [];
+  const tickets = await readTickets(dir, resource, now, warnings);
+  const lock = await lstatIfPresent(paths.lock);
+  if (lock && !lock.isDirectory()) warnings.push(`${basename(paths.lock)}: not a directory, not a lock: skipped`);
+  if (!lock?.isDirectory()) return { resource, queue: tickets, warnings };
+  const read = await readRecord(paths.holder);
+  if ('bad' in read) warnings.push(`${basename(paths.holder)}: ${read.bad}: skipped`);
   // The record is written just after the lock is taken: it may lag behind it.
-  const record: HolderRecord = (text ? parseHolder(text) : undefined) ?? emptyHolder;
+  const record: HolderRecord = ('text' in read ? parseHolder(read.text) : undefined) ?? emptyHolder;
   const staleMs = tickets[0]?.staleMs ?? record.staleMs;
+  futureNote(basename(paths.lock), lock.mtimeMs, now, warnings);
   const holder: HolderState = {
     ...record,
-    heartbeatAgeMs: Math.max(0, now - lockMtime),
-    alive: isFresh(lockMtime, staleMs, now),
+    heartbeatAgeMs: Math.max(0, now - lock.mtimeMs),
+    alive: isFresh(lock.mtimeMs, staleMs, now),
   };
-  return { resource, holder, queue: tickets.filter((t) => t.name !== holder.ticket) };
+  return { resource, holder, queue: tickets.filter((t) => t.name !== holder.ticket), warnings };
 }
 
 export async function readLockDir(dir: string): Promise<ResourceState[]> {
@@ -113,15 +119,25 @@ export async function readLockDir(dir: string): Promise<ResourceState[]> {
 /**
  * Operator override: removes the main lock, the holder record and the
  * holder's ticket, so the next waiter proceeds at once. A live holder notices
- * within its heartbeat period (its lock is then "compromised").
+ * within its heartbeat period (its lock is then "compromised"). Runs as root
+ * on a directory jobs can write: nothing is followed or deleted recursively,
+ * the holder's ticket is only ever a valid ticket name in the real queue
+ * directory, and anything odd goes to `warnings`.
  */
-export async function forceRelease(dir: string, resource: string, by: string): Promise<HolderRecord | undefined> {
+export async function forceRelease(dir: string, resource: string, by: string, warnings: string[] = []): Promise<HolderRecord | undefined> {
   const paths = resourcePaths(dir, resource);
-  const text = await readIfPresent(paths.holder);
-  const holder = text ? parseHolder(text) : undefined;
-  await rm(paths.holder, { force: true });
-  await rm(paths.lock, { recursive: true, force: true });
-  if (holder?.ticket) await rm(`${paths.queue}/${holder.ticket}`, { force: true });
-  await appendLockLog(dir, { event: 'force-release', resource, by, holder: holder ?? null });
+  const read = await readRecord(paths.holder);
+  if ('bad' in read) warnings.push(`${basename(paths.holder)}: ${read.bad}: removed unread`);
+  const holder = 'text' in read ? parseHolder(read.text) : undefined;
+  await removeEntry(paths.holder);
+  await removeEntry(paths.lock);
+  if (holder && !holder.ticket) warnings.push(`${basename(paths.holder)}: names no valid ticket: the holder's ticket is left to its stale window`);
+  if (holder?.ticket && (await lstatIfPresent(paths.queue))?.isDirectory()) {
+    const removed = await unlinkRegular(`${paths.queue}/${holder.ticket}`);
+    if (!removed && (await lstatIfPresent(`${paths.queue}/${holder.ticket}`))) warnings.push(`${basename(paths.queue)}/${holder.ticket}: not a regular file: left in place`);
+  }
+  await appendLockLog(dir, { event: 'force-release', resource, by, holder: holder ?? null }).catch((err: unknown) =>
+    warnings.push(`not recorded: ${(err as Error).message}`),
+  );
   return holder;
 }

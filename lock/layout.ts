@@ -75,14 +75,30 @@ export function logPath(dir: string): string {
 }
 
 const seqWidth = 12;
+/**
+ * The highest ticket number: a tenth of what 12 digits hold, so a counter or
+ * ticket name pushed to the top by a job (999999999999) is invalid instead of
+ * growing a 13th digit. At 1000 tickets a second it lasts three years.
+ */
+export const maxSeq = 99_999_999_999;
 
 export function ticketName(seq: number): string {
   return String(seq).padStart(seqWidth, '0');
 }
 
-/** The sequence number of a ticket file name, or undefined for other files. */
+/** The sequence number of a valid ticket file name (12 digits, 1..maxSeq), or undefined for any other name. */
 export function ticketSeq(name: string): number | undefined {
-  return /^\d{12}$/.test(name) ? Number(name) : undefined;
+  if (!/^\d{12}$/.test(name)) return undefined;
+  const seq = Number(name);
+  return seq >= 1 && seq <= maxSeq ? seq : undefined;
+}
+
+/** A ticket counter's value, or undefined when it is not a plain number within 0..maxSeq. */
+export function parseCounter(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (!/^\d{1,12}$/.test(trimmed)) return undefined;
+  const value = Number(trimmed);
+  return value <= maxSeq ? value : undefined;
 }
 
 /** Resource names found in a directory listing. */
@@ -95,8 +111,19 @@ export function resourcesInListing(names: readonly string[]): string[] {
   return [...found].sort();
 }
 
+/**
+ * How far in the future an mtime may be and still count: coarse filesystems
+ * round a heartbeat up to the next second (proper-lockfile does too).
+ */
+export const futureSlackMs = 1500;
+
+/**
+ * A one-shot judgement from an on-disk mtime, for readers (`make locks`, the
+ * wrapper's progress lines). An mtime in the future is invalid, never fresh.
+ * Waiters do not trust mtimes this way: see liveness.ts.
+ */
 export function isFresh(mtimeMs: number, staleMs: number, now = Date.now()): boolean {
-  return now - mtimeMs <= staleMs;
+  return now - mtimeMs <= staleMs && mtimeMs <= now + futureSlackMs;
 }
 
 export function sameIdentity(a: LockIdentity, b: LockIdentity): boolean {
@@ -108,7 +135,14 @@ export function describeIdentity(who: LockIdentity): string {
 }
 
 function asString(value: unknown): string {
-  return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+  const text = typeof value === 'string' ? value : value === undefined || value === null || typeof value === 'object' ? '' : String(value);
+  return text.slice(0, 256);
+}
+
+/** A record's stale window: within proper-lockfile's 2 s minimum and an hour, else the default. */
+function asStaleMs(value: unknown): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 2000 && n <= 3_600_000 ? n : 10_000;
 }
 
 function parseJobInfo(raw: Record<string, unknown>): JobInfo {
@@ -124,7 +158,7 @@ function parseJobInfo(raw: Record<string, unknown>): JobInfo {
 function parseObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined; // a half-written or foreign file: callers treat it as unknown
   }
@@ -137,7 +171,7 @@ export function parseTicket(text: string, seq: number): TicketRecord | undefined
     ...parseJobInfo(raw),
     seq,
     requestedAt: asString(raw.requestedAt),
-    staleMs: Number(raw.staleMs) || 10_000,
+    staleMs: asStaleMs(raw.staleMs),
   };
 }
 
@@ -146,8 +180,9 @@ export function parseHolder(text: string): HolderRecord | undefined {
   if (!raw) return undefined;
   return {
     ...parseJobInfo(raw),
-    ticket: asString(raw.ticket),
+    // Used as a file name by forceRelease: only a valid ticket name, never a path.
+    ticket: ticketSeq(asString(raw.ticket)) === undefined ? '' : asString(raw.ticket),
     since: asString(raw.since),
-    staleMs: Number(raw.staleMs) || 10_000,
+    staleMs: asStaleMs(raw.staleMs),
   };
 }

@@ -1,12 +1,12 @@
 // The whole lock for one resource: a place in the FIFO ticket queue, then
 // proper-lockfile's main lock (the mutual exclusion; its mtime heartbeat lets
 // a waiter take over after a SIGKILL), then the holder record for readers.
-import { readFile, rm } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { appendLockLog } from './lock-log.ts';
 import { parseHolder, resourcePaths, type HolderRecord, type JobInfo } from './layout.ts';
-import { replaceSharedFile } from './files.ts';
-import { lockRetries, takeTicket, TicketLostError, waitForTurn, type QueueOptions, type Ticket, type TurnStatus } from './ticket-queue.ts';
+import { errorCode, readRecord, replaceSharedFile, unlinkRegular } from './files.ts';
+import { HeartbeatWatch, lockfileFs } from './liveness.ts';
+import { badEntryReporter, lockRetries, takeTicket, TicketLostError, waitForTurn, type QueueOptions, type Ticket, type TurnStatus } from './ticket-queue.ts';
 
 export interface AcquireOptions {
   signal: AbortSignal;
@@ -33,7 +33,11 @@ export class HeldLock {
     return !this.released && this.lost === undefined;
   }
 
-  /** Frees the lock; the next ticket wakes on the ticket's removal. Idempotent. */
+  /**
+   * Frees the lock; the next ticket wakes on the ticket's removal. Idempotent,
+   * and never rejects: whatever a job left in the directory, the wrapper
+   * calling this from a timer must not die of an unhandled rejection.
+   */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
@@ -65,10 +69,10 @@ export class HeldLock {
   private async removeHolderRecord(): Promise<void> {
     const path = resourcePaths(this.opts.dir, this.opts.resource).holder;
     try {
-      const record = parseHolder(await readFile(path, 'utf8'));
-      if (record?.ticket === this.ticket.name) await rm(path, { force: true });
+      const read = await readRecord(path);
+      if ('text' in read && parseHolder(read.text)?.ticket === this.ticket.name) await unlinkRegular(path);
     } catch {
-      // missing already
+      // missing already, or not a file of ours
     }
   }
 }
@@ -82,10 +86,14 @@ async function takeTicketWithHeartbeat(opts: QueueOptions, job: JobInfo): Promis
 /** Waits for our turn in FIFO order and takes the lock; rejects only if aborted or on I/O errors. */
 export async function acquireLock(opts: QueueOptions, job: JobInfo, { signal, onStatus, onLost }: AcquireOptions): Promise<HeldLock> {
   let ticket = await takeTicketWithHeartbeat(opts, job);
+  // One watch for the whole wait: the heartbeats it saw while queueing count
+  // when the head judges the main lock (see liveness.ts).
+  const watch = new HeartbeatWatch();
+  const report = badEntryReporter(opts);
   try {
     for (;;) {
       try {
-        await waitForTurn(opts, ticket, signal, onStatus);
+        await waitForTurn(opts, ticket, signal, onStatus, watch);
         break;
       } catch (err) {
         if (!(err instanceof TicketLostError)) throw err;
@@ -107,6 +115,7 @@ export async function acquireLock(opts: QueueOptions, job: JobInfo, { signal, on
       update: opts.updateMs,
       retries: lockRetries(Math.min(100, opts.pollMs)),
       onCompromised: (err) => (held ? held.markLost(err) : (lostEarly = err)),
+      fs: lockfileFs(watch, opts.staleMs, report),
     });
     const since = new Date();
     held = new HeldLock(opts, job, ticket, since, unlock, onLost);
@@ -115,10 +124,11 @@ export async function acquireLock(opts: QueueOptions, job: JobInfo, { signal, on
       throw signal.aborted ? signal.reason : lostEarly;
     }
     const record: HolderRecord = { ...job, ticket: ticket.name, since: since.toISOString(), staleMs: opts.staleMs };
-    await replaceSharedFile(paths.holder, JSON.stringify(record)).catch(async (err: unknown) => {
-      await held.release();
-      throw err;
-    });
+    // The record only tells readers who holds the lock: if a job planted
+    // something there that cannot be replaced, report it and keep the lock.
+    await replaceSharedFile(paths.holder, JSON.stringify(record)).catch((err: unknown) =>
+      report(paths.holder, `unwritable (${errorCode(err) ?? (err as Error).message})`, 'holder record not written'),
+    );
     return held;
   } catch (err) {
     await ticket.remove();

@@ -30,15 +30,18 @@ export async function releaseLock(dir: string, resource: string | undefined, for
     throw new CliError(`releasing ${resource} lets the next job use it while the current one may still run: add --force`, ExitCode.refused);
   }
   const operator = process.env.SUDO_USER || userInfo().username;
-  const holder = await forceRelease(dir, resource, operator);
-  return holder
-    ? `${resource}: released (was held by ${describeIdentity(holder)}); recorded in ${dir}/locks.log`
-    : `${resource}: was not held; recorded in ${dir}/locks.log`;
+  const warnings: string[] = [];
+  const holder = await forceRelease(dir, resource, operator, warnings);
+  const recorded = warnings.some((w) => w.startsWith('not recorded')) ? 'NOT recorded in locks.log' : `recorded in ${dir}/locks.log`;
+  const line = holder ? `${resource}: released (was held by ${describeIdentity(holder)}); ${recorded}` : `${resource}: was not held; ${recorded}`;
+  return [line, ...warnings.map((w) => `  ! ${w}`)].join('\n');
 }
 
 function formatResource(r: ResourceState): string[] {
   const lines = [r.holder ? `${r.resource}: held by ${job(r.holder)} since ${since(r.holder.since)}${dead(r.holder)}` : `${r.resource}: free`];
   r.queue.forEach((t: TicketState, i) => lines.push(`  ${i + 1}. ${job(t)} waiting since ${since(t.requestedAt)}${dead(t)}`));
+  // Entries a job (or anyone) left that are not part of the protocol: skipped, shown so they can be removed.
+  for (const w of r.warnings ?? []) lines.push(`  ! ${w}`);
   return lines;
 }
 

@@ -1,7 +1,8 @@
 // `make locks` as an operator uses it: holder and queue in order, JSON, a
 // forced release that is logged and lets the next waiter in.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { lstat, mkdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { eventually, startContender, tempDir, type Contender } from '../support/lock-helpers.ts';
@@ -63,4 +64,85 @@ test('a missing lock directory is one line naming RUNNER_LOCK_HOST_PATH', async 
   const result = await runScript('locks.ts', [], { env: { RUNNER_LOCK_HOST_PATH: '/nonexistent/locks' } });
   assert.equal(result.code, 2);
   assert.equal(result.stderr, 'error: lock directory RUNNER_LOCK_HOST_PATH=/nonexistent/locks does not exist: run make init, or set RUNNER_LOCK_HOST_PATH\n');
+});
+
+// Issue 11: the lock directory is writable by jobs; `make locks` and a forced
+// release run as the operator (often root) and must treat it as untrusted.
+async function hostileDir(): Promise<{ dir: string; cwd: string; base: string }> {
+  const base = await tempDir('fleet-locks-hostile-');
+  const dir = join(base, 'locks');
+  await mkdir(dir, { mode: 0o777 });
+  const cwd = await tempDir('fleet-locks-cwd-');
+  await writeFile(join(cwd, '.env'), `RUNNER_LOCK_HOST_PATH=${dir}\n`);
+  return { dir, cwd, base };
+}
+
+function mkfifo(path: string): void {
+  assert.equal(spawnSync('mkfifo', [path]).status, 0, `mkfifo ${path}`);
+}
+
+test('release --force with a holder record whose ticket is ../../x never touches a file outside the directory', async () => {
+  const { dir, cwd, base } = await hostileDir();
+  const outside = join(base, 'x');
+  await writeFile(outside, 'precious\n');
+  await mkdir(join(dir, 'board-a.lock'));
+  await mkdir(join(dir, 'board-a.queue'));
+  await writeFile(join(dir, 'board-a.holder.json'), JSON.stringify({ runner: 'evil', runId: '1', attempt: '1', ticket: '../../x' }));
+  const r = await runScript('locks.ts', ['release', 'board-a', '--force'], { cwd, timeoutMs: 20_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await readFile(outside, 'utf8'), 'precious\n', 'a file outside the lock directory was removed');
+  assert.match(r.stdout, /names no valid ticket/);
+  await assert.rejects(lstat(join(dir, 'board-a.lock')), 'the lock was not released');
+});
+
+test('a locks.log symlink or FIFO: release neither appends to another file nor hangs, and says it did not record', async () => {
+  const { dir, cwd, base } = await hostileDir();
+  const victim = join(base, 'victim');
+  await writeFile(victim, 'untouched\n');
+  await symlink(victim, join(dir, 'locks.log'));
+  const viaLink = await runScript('locks.ts', ['release', 'board-a', '--force'], { cwd, timeoutMs: 20_000 });
+  assert.equal(viaLink.code, 0, viaLink.stderr);
+  assert.equal(await readFile(victim, 'utf8'), 'untouched\n', 'appended through the symlink');
+  assert.match(viaLink.stdout, /NOT recorded in locks.log\n {2}! not recorded: .*locks.log is a symlink/);
+  await rm(join(dir, 'locks.log'));
+  mkfifo(join(dir, 'locks.log'));
+  const viaFifo = await runScript('locks.ts', ['release', 'board-a', '--force'], { cwd, timeoutMs: 20_000 });
+  assert.equal(viaFifo.code, 0, `release hung or failed on a FIFO locks.log: ${viaFifo.stderr}`);
+  assert.match(viaFifo.stdout, /NOT recorded in locks.log/);
+});
+
+test('make locks skips and reports FIFOs, directories, symlinks, oversized records and future mtimes, without hanging', async () => {
+  const { dir, cwd, base } = await hostileDir();
+  const queue = join(dir, 'board-a.queue');
+  await mkdir(queue);
+  mkfifo(join(queue, '000000000001'));
+  await mkdir(join(queue, '000000000002'));
+  const secret = join(base, 'secret');
+  await writeFile(secret, JSON.stringify({ runner: 'leaked-secret', runId: '1', attempt: '1' }));
+  await symlink(secret, join(queue, '000000000003'));
+  await writeFile(join(queue, '000000000004'), JSON.stringify({ runner: 'real-waiter', runId: '4', attempt: '1', staleMs: 4000 }));
+  await writeFile(join(queue, '999999999999'), '{}');
+  const future = new Date('2030-01-01T00:00:00Z');
+  await writeFile(join(queue, '000000000005'), JSON.stringify({ runner: 'from-2030', runId: '5', attempt: '1', staleMs: 4000 }));
+  await utimes(join(queue, '000000000005'), future, future);
+  await mkdir(join(dir, 'board-a.lock'));
+  await writeFile(join(dir, 'board-a.holder.json'), 'x'.repeat(1 << 20)); // 1 MiB: read no further than a few KiB
+  mkfifo(join(dir, 'board-b.lock'));
+  const r = await runScript('locks.ts', [], { cwd, timeoutMs: 20_000 });
+  assert.equal(r.code, 0, `make locks hung or failed: ${r.stderr}`);
+  assert.doesNotMatch(r.stdout, /leaked-secret/, 'a symlinked ticket was followed');
+  assert.match(r.stdout, /^ {2}1\. real-waiter /m);
+  assert.match(r.stdout, /^ {2}2\. from-2030 .*\[no heartbeat/m);
+  for (const line of [
+    /! board-a\.queue\/000000000001: a FIFO, not a ticket: skipped/,
+    /! board-a\.queue\/000000000002: a directory, not a ticket: skipped/,
+    /! board-a\.queue\/000000000003: a symlink, not a ticket: skipped/,
+    /! board-a\.queue\/999999999999: not a valid ticket number: skipped/,
+    /! board-a\.queue\/000000000005: mtime in the future/,
+    /! board-a\.holder\.json: larger than \d+ bytes: skipped/,
+    /! board-b\.lock: not a directory, not a lock: skipped/,
+  ]) assert.match(r.stdout, line);
+  const json = await runScript('locks.ts', ['--json'], { cwd, timeoutMs: 20_000 });
+  assert.equal(json.code, 0, json.stderr);
+  assert.ok(JSON.parse(json.stdout).resources.every((res: { warnings: string[] }) => res.warnings.length > 0));
 });

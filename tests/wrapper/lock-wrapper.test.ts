@@ -2,8 +2,8 @@
 // tests/wrapper/fake-runner.sh, which stands in for actions/runner.
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
-import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { stop as stopEsbuild } from 'esbuild';
 import { afterEach, before, describe, test } from 'node:test';
 import { readResource } from '../../lock/inspect.ts';
@@ -382,6 +382,57 @@ describe('wrapper entrypoint', () => {
     assert.equal(logged.length, 2, w.stderr());
     assert.match(logged[0]!, /was deleted .*listening on it again/);
     assert.match(logged[1]!, /was replaced .*listening on it again/);
+    w.child.kill('SIGTERM');
+    await w.exited;
+  });
+
+  // Issue 11: jobs can write the lock directory; nothing they leave there may drop the running job or crash the wrapper.
+  test('a ticket replaced by a directory: the worker exiting releases the lock, the wrapper survives and serves the next job', limit, async () => {
+    const lockDir = await tempDir('lockw-');
+    const w = await startWrapper(lockDir, { FAKE_JOBS: '1:60 2:1', FAKE_STAY: '1' });
+    await waitForEvent(w, 'start 1');
+    const ticket = join(lockDir, 'board-a.queue', (await readResource(lockDir, 'board-a')).holder!.ticket);
+    await rm(ticket);
+    await mkdir(ticket);
+    await writeFile(join(ticket, 'junk'), ''); // not even removable with rmdir
+    const next = contender(lockDir, { name: 'next', holdMs: 50 });
+    // No live ticket ahead of it now: it waits on the main lock itself, not in the queue.
+    await eventually('the next ticket', async () => ((await readdir(join(lockDir, 'board-a.queue'))).some((n) => /^\d{12}$/.test(n) && n !== basename(ticket)) ? true : undefined));
+    process.kill(Number(await readFile(join(w.fakeDir, 'worker-1.pid'), 'utf8')), 'SIGKILL');
+    await eventually('the release, or the wrapper gone', () => (/released for runner-1 run 1/.test(w.stderr()) || w.child.exitCode !== null ? true : undefined));
+    assert.equal(w.child.exitCode, null, `the wrapper died releasing the lock: ${w.stderr()}`);
+    await next.waitFor('acquired');
+    await waitForEvent(w, 'start 2'); // the same wrapper hands the board to its runner's next job
+    assert.equal(w.child.exitCode, null, `the wrapper exited: ${w.stderr()}`);
+    assert.doesNotMatch(w.stderr(), /unhandled|TypeError|EISDIR/i);
+    w.child.kill('SIGTERM');
+    await w.exited;
+  });
+
+  test('a job touching board.lock into 2000 and planting junk while it holds the board keeps the board: no waiter takes it, the wrapper survives', limit, async () => {
+    const lockDir = await tempDir('lockw-');
+    const w = await startWrapper(lockDir, { FAKE_JOBS: '1:60', FAKE_STAY: '1' });
+    await waitForEvent(w, 'start 1');
+    const next = contender(lockDir, { name: 'next', holdMs: 20 });
+    await next.waitFor('queued');
+    const queue = join(lockDir, 'board-a.queue');
+    spawnSync('mkfifo', [join(queue, '000000000000'), join(lockDir, 'board-a.seq')]);
+    await mkdir(join(queue, '000000000001'), { recursive: true }).catch(() => undefined);
+    const victim = join(await tempDir('lockw-victim-'), 'victim');
+    await writeFile(victim, 'untouched\n');
+    await symlink(victim, join(lockDir, 'locks.log'));
+    const past = new Date('2000-01-01T00:00:00Z');
+    for (const until = Date.now() + 5000; Date.now() < until; await new Promise((r) => setTimeout(r, 150))) {
+      await utimes(join(lockDir, 'board-a.lock'), past, past).catch(() => undefined);
+    }
+    assert.equal(next.events.find((e) => e.event === 'acquired'), undefined, 'a waiter took the board from the running job');
+    assert.doesNotMatch(w.stderr(), /LOST/, 'the wrapper gave the lock up');
+    assert.equal((await readResource(lockDir, 'board-a')).holder?.runId, '1');
+    process.kill(Number(await readFile(join(w.fakeDir, 'worker-1.pid'), 'utf8')), 'SIGKILL');
+    await next.waitFor('acquired');
+    assert.equal(await next.exited, 0);
+    assert.equal(w.child.exitCode, null, `the wrapper exited: ${w.stderr()}`);
+    assert.equal(await readFile(victim, 'utf8'), 'untouched\n', 'locks.log was appended through a symlink');
     w.child.kill('SIGTERM');
     await w.exited;
   });
