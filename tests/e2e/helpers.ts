@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
-export const BASE_IMAGE = 'runner-fleet-test/bookworm:minbase';
+export const BASE_IMAGE = 'runner-fleet-test/bookworm:minbase-sudo';
 export const SIM_IMAGE = 'runner-fleet-test/actions-runner:sim';
 /** Every container and volume an e2e test makes starts with this, so leftovers can be found. */
 export const E2E_PREFIX = 'rf-e2e-';

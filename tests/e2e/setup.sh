@@ -3,14 +3,15 @@
 # before the tests; safe to run again, each phase is skipped when done):
 #   1. Debian packages docker.io, docker-compose (v1), debootstrap
 #   2. a Docker daemon that answers `docker info`
-#   3. base image runner-fleet-test/bookworm:minbase (debootstrap; cached by tag,
+#   3. base image runner-fleet-test/bookworm:minbase-sudo (debootstrap with sudo,
+#      which the official runner image has; cached by tag,
 #      since no container registry can be reached from these machines)
 #   4. image runner-fleet-test/actions-runner:sim: the runner simulator, which
 #      STANDS IN for actions/runner (not downloadable here); rebuilt only when
 #      its inputs change (content hash kept as an image label).
 set -euo pipefail
 
-BASE_IMAGE=${BASE_IMAGE:-runner-fleet-test/bookworm:minbase}
+BASE_IMAGE=${BASE_IMAGE:-runner-fleet-test/bookworm:minbase-sudo}
 SIM_IMAGE=${SIM_IMAGE:-runner-fleet-test/actions-runner:sim}
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/runner-fleet-dockerd.log}
 DOCKERD_WAIT_S=${DOCKERD_WAIT_S:-60}
@@ -92,7 +93,7 @@ ensure_base_image() {
   dir=$(mktemp -d /var/tmp/minbase.XXXXXX)
   # shellcheck disable=SC2064 # expand now: the trap must remove this dir
   trap "rm -rf '$dir'" RETURN
-  debootstrap --variant=minbase bookworm "$dir"
+  debootstrap --variant=minbase --include=sudo bookworm "$dir"
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
   tar -C "$dir" -c . | docker import - "$BASE_IMAGE"
 }

@@ -72,7 +72,7 @@ async function makeContext(dir: string): Promise<void> {
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
-      base: { type: 'string', default: 'runner-fleet-test/bookworm:minbase' },
+      base: { type: 'string', default: 'runner-fleet-test/bookworm:minbase-sudo' },
       tag: { type: 'string', default: 'runner-fleet-test/actions-runner:sim' },
       force: { type: 'boolean', default: false },
     },
