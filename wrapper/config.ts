@@ -12,6 +12,11 @@ export interface WrapperConfig {
   runnerScript: string;
   /** The runner's root: Runner.Listener applies `.env` there over its environment. */
   runnerHome: string;
+  /**
+   * The user run.sh runs as when the wrapper is root (RUNNER_FLEET_USER, baked
+   * into the image from the base image's USER); unset: the wrapper's own user.
+   */
+  runnerUser?: string;
   runnerName: string;
   staleMs: number;
   updateMs: number;
@@ -66,6 +71,7 @@ export function loadWrapperConfig(env: NodeJS.ProcessEnv = process.env): Wrapper
     lockDir: env.RUNNER_LOCK_DIR || WRAPPER_DEFAULTS.lockDir,
     runnerScript: env.RUNNER_SCRIPT || WRAPPER_DEFAULTS.runnerScript,
     runnerHome: env.RUNNER_HOME || WRAPPER_DEFAULTS.runnerHome,
+    ...(env.RUNNER_FLEET_USER ? { runnerUser: env.RUNNER_FLEET_USER } : {}),
     runnerName: env.RUNNER_NAME || hostname(),
     staleMs,
     updateMs,

@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { descendants } from './process-watch.ts';
+import { asAccount, lookupAccount } from './run-as.ts';
 import { watchRunnerOutput } from './runner-output.ts';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -93,7 +94,10 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, log:
 
   // The official image sets both; the wrapper relies on them, so it sets them too.
   Object.assign(env, { RUNNER_MANUALLY_TRAP_SIG: '1', ACTIONS_RUNNER_PRINT_LOG_TO_STDOUT: '1' });
-  const child = spawn(cfg.runnerScript, [], { stdio: ['inherit', 'pipe', 'inherit'], env });
+  // As root (the image's way), run.sh runs as the runner's user; else as ourselves.
+  const run = cfg.runnerUser !== undefined && process.getuid?.() === 0 ? asAccount(lookupAccount(cfg.runnerUser), cfg.runnerScript) : { command: cfg.runnerScript, args: [], env: {} };
+  if (cfg.runnerUser !== undefined && process.getuid?.() === 0) log(`running ${cfg.runnerScript} as ${cfg.runnerUser}`);
+  const child = spawn(run.command, run.args, { stdio: ['inherit', 'pipe', 'inherit'], env: { ...env, ...run.env } });
   watchRunnerOutput(child.stdout, process.stdout, (event) => service?.runnerEvent(event));
   let stopping = false;
   let grace: NodeJS.Timeout | undefined;
@@ -112,7 +116,13 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, log:
 
   const code = await new Promise<number>((resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new ConfigError(`RUNNER_SCRIPT=${cfg.runnerScript} cannot be started (${err.code}): set it to the runner's run script`)),
+      reject(
+        new ConfigError(
+          run.command === 'setpriv' && err.code === 'ENOENT'
+            ? 'setpriv (util-linux) is missing from the image, and the wrapper needs it to run the runner as its user: install util-linux in your Dockerfile'
+            : `RUNNER_SCRIPT=${cfg.runnerScript} cannot be started (${err.code}): set it to the runner's run script`,
+        ),
+      ),
     );
     child.once('exit', (c, s) => resolve(exitCodeOf(c, s)));
   }).finally(async () => {
