@@ -43,7 +43,7 @@ stop: node_modules/.installed ## Stop runners [RUNNERS="a b"] [DRAIN=1: wait unt
 	./scripts/stop.ts $(if $(DRAIN),--drain) $(RUNNERS)
 
 .PHONY: restart
-restart: node_modules/.installed ## Restart runners [RUNNERS="a b"]
+restart: node_modules/.installed ## Recreate runners from the current image (registration and work dir stay) [RUNNERS="a b"]
 	./scripts/restart.ts $(RUNNERS)
 
 .PHONY: logs

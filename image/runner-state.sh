@@ -6,6 +6,8 @@
 #
 #   runner-state start CMD…       container start: keep, link, then exec CMD
 #   runner-state configure ARGS…  registration: config.sh ARGS, then keep and link
+#   runner-state sync             keep and link (the toolkit runs it in a running
+#                                 container before recreating it)
 #   runner-state import DIR       (as root) copy a registration from DIR, an old
 #                                 whole-home volume, into STATE_DIR; prints the files
 #
@@ -14,8 +16,10 @@
 # for a dangling symlink on Unix (dotnet/corefx#6591), so a link without its
 # file would make config.sh refuse ("already configured") and run.sh fail.
 # Why "keep": ConfigurationStore deletes a file before saving it again, which
-# removes our link and leaves a regular file in the root; keep moves any such
-# file into STATE_DIR (at every start, and after config.sh).
+# removes our link and leaves a regular file in the root, and a file that did
+# not exist (.runner_migrated) is written there plainly too; keep moves any such
+# file into STATE_DIR (at every start, after config.sh, and before the toolkit
+# recreates a running container).
 set -u
 home=/home/runner
 state=/var/lib/runner-fleet/state
@@ -58,6 +62,10 @@ case "$mode" in
     link
     exec "$@"
     ;;
+  sync)
+    keep
+    link
+    ;;
   configure)
     keep
     link
@@ -78,6 +86,6 @@ case "$mode" in
     done
     ;;
   *)
-    fail "usage: runner-state start CMD… | configure ARGS… | import DIR"
+    fail "usage: runner-state start CMD… | sync | configure ARGS… | import DIR"
     ;;
 esac

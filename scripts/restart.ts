@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --import tsx
-// Restarts runners (all, or the ones named).
+// Recreates runners' containers from the current image, rebuilt first if the
+// Dockerfile or base changed (all, or the ones named); registrations stay.
 //   ./scripts/restart.ts [names…]
 import { loadConfig } from '../lib/config/config.ts';
 import { ExitCode, runCli } from '../lock/errors.ts';

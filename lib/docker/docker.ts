@@ -158,6 +158,24 @@ export async function importOldState(image: string, project: string, from: strin
   return result.stdout.split('\n').map((line) => line.trim()).filter(Boolean);
 }
 
+/**
+ * Before running containers are recreated: moves state files the runner wrote
+ * plainly into its root (a rewrite replaces the link; a new file such as
+ * .runner_migrated has none) into the state volume, where the new container
+ * finds them. Returns one line per container where that failed; a container of
+ * an image without the runner-state step (the old layout) has nothing to move.
+ */
+export async function syncRunnerState(containers: string[]): Promise<string[]> {
+  await ensureDocker();
+  const problems: string[] = [];
+  for (const container of containers) {
+    const result = await quiet`docker exec ${container} ${STATE_SCRIPT} sync`;
+    if (result.exitCode === 0 || result.exitCode === 126 || result.exitCode === 127 || /no such file|not found|usage: runner-state/i.test(result.stderr + result.stdout)) continue;
+    problems.push(`${container}: ${firstLine(result.stderr) || `runner-state sync exited ${result.exitCode}`}`);
+  }
+  return problems;
+}
+
 /** Names of the containers (running or not) that mount `volume`. */
 export async function containersUsingVolume(volume: string): Promise<string[]> {
   await ensureDocker();

@@ -167,12 +167,17 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
     test('restart recreates from the current image: Dockerfile change seen, leftovers in the home gone, _work kept, same id, no token', async () => {
       const leftover = await execIn(name, ['sh', '-c', 'echo junk > /home/runner/leftover && echo kept > /home/runner/_work/checkout-marker']);
       assert.equal(leftover.code, 0, leftover.stderr);
+      // What RunnerConfigUpdater.cs does when GitHub refreshes the runner's settings: a new state file, written plainly into the root.
+      const migrated = await execIn(name, ['sh', '-c', 'cp /home/runner/.runner /home/runner/.runner_migrated && test ! -L /home/runner/.runner_migrated']);
+      assert.equal(migrated.code, 0, migrated.stderr);
       await fleet.dockerfile(toolchainDockerfile('v3'));
       emulator.resetCalls();
       await fleet.ok('restart.ts');
       assert.equal(await readInContainer(name, '/home/runner/.cargo/bin/toolchain-version'), 'v3');
       assert.notEqual((await execIn(name, ['test', '-e', '/home/runner/leftover'])).code, 0, 'what a job left in the runner root is gone');
       assert.equal(await readInContainer(name, '/home/runner/_work/checkout-marker'), 'kept', 'the work directory (checkouts, tool cache) outlives recreation');
+      assert.equal(await readVolumeFile(`${name}-state`, '.runner_migrated'), await readVolumeFile(`${name}-state`, '.runner'), 'a state file written while running is kept');
+      assert.equal((await execIn(name, ['readlink', '/home/runner/.runner_migrated'])).stdout.trim(), `${STATE_DIR}/.runner_migrated`);
       await waitFor(`${name} online after restart`, () => fleet.registration(name)?.status === 'online', { timeoutMs: 30_000 });
       assert.equal(fleet.registration(name)?.id, id);
       assert.equal(emulator.calls().by_operation[TOKEN_CALL] ?? 0, 0);
