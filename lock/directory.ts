@@ -1,33 +1,79 @@
 // The lock directory itself: prepared on the host before board runners start,
 // checked by each wrapper at start-up (a runner must not take jobs it could
 // not lock for). Each failure is one line naming the setting and the fix.
+//
+// It belongs to root, mode 0755: the wrappers run as root and alone write
+// it; jobs (the runner's user) reach the lock only through their wrapper's
+// socket, so no job of any org can plant, touch or delete a lock file. The
+// path is never followed through a symlink (RUNNER_LOCK_HOST_PATH=/tmp would
+// otherwise lose its sticky bit to a chmod): it is opened O_NOFOLLOW and
+// changed through that descriptor.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError, ConfigError, ExitCode } from './errors.ts';
 import { errorCode } from './files.ts';
 
+/** Owner and mode of the lock directory: root's, writable by root alone. */
+export const LOCK_DIR_MODE = 0o755;
 
-export async function checkLockDir(dir: string): Promise<void> {
-  const where = `lock directory RUNNER_LOCK_DIR=${dir}`;
-  let info;
+type Log = (line: string) => void;
+
+const octal = (mode: number): string => mode.toString(8).padStart(4, '0');
+
+/**
+ * Makes `path` (already a directory) root-owned 0755 through a descriptor
+ * opened without following links; returns what it was, or undefined when it
+ * was right. Throws `fix` when it is wrong and this process may not change it.
+ */
+async function ownByRoot(path: string, fix: (was: string) => Error): Promise<string | undefined> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   try {
-    info = await stat(dir);
+    const info = await handle.stat();
+    const mode = info.mode & 0o7777;
+    if (info.uid === 0 && info.gid === 0 && mode === LOCK_DIR_MODE) return undefined;
+    const was = `owner ${info.uid}:${info.gid}, mode ${octal(mode)}`;
+    if (process.getuid?.() !== 0) throw fix(was);
+    await handle.chown(0, 0);
+    await handle.chmod(LOCK_DIR_MODE);
+    return was;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** lstat that says "missing" instead of throwing; a symlink is refused by the callers. */
+async function lstatIfPresent(path: string) {
+  try {
+    return await lstat(path);
   } catch (err) {
-    throw new ConfigError(`${where} is missing (${errorCode(err)}): bind-mount the host directory RUNNER_LOCK_HOST_PATH there (create it on the host with mode 0777)`);
+    if (errorCode(err) === 'ENOENT') return undefined;
+    throw err;
   }
-  if (!info.isDirectory()) {
-    throw new ConfigError(`${where} is not a directory: bind-mount the host directory RUNNER_LOCK_HOST_PATH there`);
+}
+
+export async function checkLockDir(dir: string, log: Log = () => {}): Promise<void> {
+  const where = `lock directory RUNNER_LOCK_DIR=${dir}`;
+  const info = await lstatIfPresent(dir).catch(() => undefined);
+  if (!info) {
+    throw new ConfigError(`${where} is missing: bind-mount the host directory RUNNER_LOCK_HOST_PATH there (make init creates it)`);
   }
-  if (info.mode & 0o1000) {
-    throw new ConfigError(`${where} has the sticky bit, so runners of another UID could not clear a stale lock: on the host run chmod 0777 on RUNNER_LOCK_HOST_PATH`);
+  if (info.isSymbolicLink() || !info.isDirectory()) {
+    throw new ConfigError(`${where} is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}: bind-mount the host directory RUNNER_LOCK_HOST_PATH there`);
+  }
+  // As root (the image's way), make it root's whatever the host left it: a
+  // fleet from before still has it 0777, writable by every job.
+  if (process.getuid?.() === 0) {
+    const was = await ownByRoot(dir, () => new ConfigError(`${where} cannot be made root's`));
+    if (was) log(`made the ${where} root-owned, mode ${octal(LOCK_DIR_MODE)} (was ${was}): jobs can no longer write it`);
   }
   const probe = join(dir, `.probe-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    await writeFile(probe, '', { mode: 0o666 });
+    await writeFile(probe, '', { mode: 0o600, flag: 'wx' });
   } catch (err) {
     const uid = process.getuid?.() ?? '?';
-    throw new ConfigError(`${where} is not writable by uid ${uid} (${errorCode(err)}): on the host run chmod 0777 on RUNNER_LOCK_HOST_PATH (no sticky bit) and mount it read-write`);
+    throw new ConfigError(`${where} is not writable by uid ${uid} (${errorCode(err)}): run the wrapper as root (the image's default) and mount RUNNER_LOCK_HOST_PATH read-write`);
   }
   try {
     // Heartbeats are mtimes: they must be settable and read back as set.
@@ -42,33 +88,24 @@ export async function checkLockDir(dir: string): Promise<void> {
     }
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`${where} does not let this runner set file mtimes (${errorCode(err)}): use a host-local directory for RUNNER_LOCK_HOST_PATH, mode 0777`);
+    throw new ConfigError(`${where} does not let this runner set file mtimes (${errorCode(err)}): use a host-local directory for RUNNER_LOCK_HOST_PATH`);
   } finally {
     await rm(probe, { force: true });
   }
 }
 
 /**
- * The shared lock directory on the host: 0777 without the sticky bit, so every
- * org's runner UID can queue and clear a stale lock. Created when missing, and
- * repaired when Docker re-created it root-owned 0755 (e.g. /tmp cleared at boot).
+ * The shared lock directory on the host: created when missing, made root's
+ * (0755) when it is not — a directory left 0777 by an older version, or
+ * re-created by dockerd after a reboot cleared /tmp. Never through a symlink.
  */
-export async function prepareLockDir(path: string, log: (line: string) => void): Promise<void> {
-  let mode: number | undefined;
-  try {
-    const info = await stat(path);
-    if (!info.isDirectory()) throw new CliError(`RUNNER_LOCK_HOST_PATH ${path} is not a directory: point RUNNER_LOCK_HOST_PATH at a directory`, ExitCode.config);
-    mode = info.mode & 0o7777;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  if (mode === 0o777) return;
-  if (mode === undefined) await mkdir(path, { recursive: true });
-  try {
-    await chmod(path, 0o777);
-  } catch {
-    const shown = mode === undefined ? 'just created' : `mode ${mode.toString(8).padStart(4, '0')}`;
-    throw new CliError(`RUNNER_LOCK_HOST_PATH ${path} (${shown}) must be mode 0777 for the runners: run sudo chmod 0777 ${path}`, ExitCode.config);
-  }
-  log(mode === undefined ? `Created the shared lock directory ${path} (mode 0777)` : `Set the shared lock directory ${path} to mode 0777 (was ${mode.toString(8).padStart(4, '0')})`);
+export async function prepareLockDir(path: string, log: Log): Promise<void> {
+  const setting = `RUNNER_LOCK_HOST_PATH ${path}`;
+  const info = await lstatIfPresent(path);
+  if (info?.isSymbolicLink()) throw new CliError(`${setting} is a symbolic link: point RUNNER_LOCK_HOST_PATH at the directory itself`, ExitCode.config);
+  if (info && !info.isDirectory()) throw new CliError(`${setting} is not a directory: point RUNNER_LOCK_HOST_PATH at a directory`, ExitCode.config);
+  if (!info) await mkdir(path, { recursive: true, mode: LOCK_DIR_MODE });
+  const was = await ownByRoot(path, (was) => new CliError(`${setting} (${was}) must belong to root, mode 0755, so that no job can write it: run sudo chown root:root ${path} && sudo chmod 0755 ${path}`, ExitCode.config));
+  if (!info) log(`Created the shared lock directory ${path} (root, mode ${octal(LOCK_DIR_MODE)})`);
+  else if (was !== undefined) log(`Made the shared lock directory ${path} root's, mode ${octal(LOCK_DIR_MODE)} (was ${was}): jobs can no longer write it`);
 }

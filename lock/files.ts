@@ -77,8 +77,8 @@ export async function readRecord(path: string, max = maxRecordBytes): Promise<Re
 }
 
 /**
- * A directory the protocol owns (the queue): created 0777 (no sticky bit)
- * whatever the umask. Anything else in its place (a symlink, a file) is
+ * A directory the protocol owns (the queue): created 0755 whatever the umask
+ * (only the wrappers, as root, write the lock directory). Anything else in its place (a symlink, a file) is
  * moved aside first; returns what was found there, if anything.
  */
 export async function ensureSharedDir(path: string): Promise<string | undefined> {
@@ -88,14 +88,14 @@ export async function ensureSharedDir(path: string): Promise<string | undefined>
     found = entryKind(info);
     await removeEntry(path);
   }
-  const created = await mkdir(path, { mode: 0o777 }).then(
+  const created = await mkdir(path, { mode: 0o755 }).then(
     () => true,
     (err: unknown) => {
       if (errorCode(err) === 'EEXIST') return false;
       throw err;
     },
   );
-  if (created) await chmod(path, 0o777).catch(() => undefined);
+  if (created) await chmod(path, 0o755).catch(() => undefined);
   else if (!(await lstat(path)).isDirectory()) throw new Error(`${path} is not a directory`);
   return found;
 }
@@ -135,15 +135,15 @@ export async function unlinkRegular(path: string, ino?: number): Promise<boolean
   }
 }
 
-/** Replaces a lock-directory file whole, readable and replaceable by every runner's UID. */
+/** Replaces a lock-directory file whole (readable by all, written by the wrappers, root). */
 export async function replaceSharedFile(path: string, data: string): Promise<void> {
   try {
-    await writeFileAtomic(path, data, { mode: 0o666, durable: false });
+    await writeFileAtomic(path, data, { mode: 0o644, durable: false });
   } catch (err) {
     // rename() over a directory planted there fails: move it aside, once.
     const code = errorCode(err);
     if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
     await removeEntry(path);
-    await writeFileAtomic(path, data, { mode: 0o666, durable: false });
+    await writeFileAtomic(path, data, { mode: 0o644, durable: false });
   }
 }

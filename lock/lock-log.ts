@@ -20,7 +20,7 @@ export async function appendLockLog(dir: string, entry: LogEntry): Promise<void>
   const line = JSON.stringify({ time: new Date().toISOString(), ...entry });
   let handle;
   try {
-    handle = await open(logPath(dir), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o666);
+    handle = await open(logPath(dir), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
   } catch (err) {
     const code = errorCode(err);
     const what = code === 'ELOOP' ? 'a symlink' : code === 'ENXIO' ? 'a FIFO' : `unwritable (${code ?? (err as Error).message})`;

@@ -125,9 +125,9 @@ async function readCounter(opts: QueueOptions, highest: number): Promise<number>
 
 /** Creates the ticket file (O_EXCL: never through an entry already there) and returns its inode. */
 async function writeTicket(path: string, record: TicketRecord): Promise<number> {
-  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
+  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   try {
-    await handle.chmod(0o666);
+    await handle.chmod(0o644);
     await handle.writeFile(JSON.stringify(record));
     return (await handle.stat()).ino;
   } finally {

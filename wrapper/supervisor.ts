@@ -83,7 +83,7 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, log:
   let server: HookServer | undefined;
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (cfg.resource) {
-    await checkLockDir(cfg.lockDir); // a runner must not take jobs it could not lock for
+    await checkLockDir(cfg.lockDir, log); // a runner must not take jobs it could not lock for
     // Hooks in the runner's .env would replace ours when the runner starts: move them first.
     const fromFile = await adoptEnvFileHooks(join(cfg.runnerHome, '.env'), ourHooks(hooksDir), cfg.resource, log);
     service = new LockService({ ...cfg, resource: cfg.resource }, log);

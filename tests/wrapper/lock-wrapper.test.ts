@@ -138,16 +138,15 @@ describe('wrapper entrypoint', () => {
     await mkdir(readOnly, { mode: 0o755 }); // root's: not writable for 'nobody'
     const aFile = join(base, 'a-file');
     await writeFile(aFile, '');
-    const sticky = join(base, 'sticky');
-    await mkdir(sticky);
-    await chmod(sticky, 0o1777);
+    const link = join(base, 'link');
+    await symlink(readOnly, link);
     const marker = join(base, 'runner-started');
     const runner = join(base, 'runner.sh');
     await writeFile(runner, `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
     const cases: Array<[string, string, number | undefined]> = [
       ['missing', join(base, 'nope'), undefined],
       ['not a directory', aFile, undefined],
-      ['sticky', sticky, undefined],
+      ['a symbolic link', link, undefined],
       ['not writable', readOnly, 65534],
     ];
     for (const [what, dir, uid] of cases) {
@@ -163,6 +162,19 @@ describe('wrapper entrypoint', () => {
       assert.match(lines[0]!, /RUNNER_LOCK_DIR=.*RUNNER_LOCK_HOST_PATH/, what);
       await assert.rejects(stat(marker), `${what}: the runner was started`);
     }
+  });
+
+  test('as root, the wrapper makes a lock directory left world-writable root-owned 0755 before the runner starts', limit, { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
+    const lockDir = await tempDir('lockw-');
+    await chmod(lockDir, 0o777);
+    const w = await startWrapper(lockDir, { FAKE_JOBS: '', FAKE_STAY: '1' });
+    await waitForEvent(w, 'listening');
+    const info = await stat(lockDir);
+    assert.equal(info.mode & 0o7777, 0o755);
+    assert.equal(info.uid, 0);
+    assert.match(w.stderr(), /made the lock directory RUNNER_LOCK_DIR=.* root-owned, mode 0755 \(was owner 0:0, mode 0777\): jobs can no longer write it/);
+    w.child.kill('SIGTERM');
+    await w.exited;
   });
 
   test('waits in the queue, chains user hooks, and ignores a late completed hook of an old run', limit, async () => {
