@@ -155,8 +155,9 @@ function runnerService(config: Config, runner: RunnerSpec, host: HostFacts): Com
     // runner-state links the registration into the runner root, then execs the wrapper,
     // which supervises run.sh in every container; with a resource ID it also holds the board lock.
     entrypoint: [STATE_SCRIPT, 'start', WRAPPER_ENTRYPOINT],
-    // docker stop: time for the runner to shut down and the wrapper to release the board lock.
-    stop_grace_period: '30s',
+    // docker stop: longer than the wrapper's RUNNER_STOP_GRACE_MS (25 s), which is
+    // longer than the runner's own shutdown of a job (see wrapper/supervisor.ts).
+    stop_grace_period: '35s',
     environment,
     volumes,
     ...(devices.length ? { devices } : {}),

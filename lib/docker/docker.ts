@@ -21,6 +21,12 @@ export interface FleetContainer {
   image: string;
 }
 
+// zx runs each command as `bash -c` with stdin a socket pair. A bash whose
+// SHLVL is unset (cron, systemd, a stripped environment) takes that for an
+// sshd session and reads ~/.bashrc first (pyenv, conda … each time, or a hang
+// on their locks): mark it a child shell, which never does.
+process.env.SHLVL ??= '1';
+
 const quiet = $({ quiet: true, nothrow: true });
 let daemonChecked = false;
 
