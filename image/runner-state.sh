@@ -54,6 +54,17 @@ link() {
 
 [ -d "$state" ] || fail "$state is missing: rebuild the runner image (make image) and regenerate the compose file (make init)"
 mode=${1:-}
+# The container starts as root (the wrapper must be). Registration and the
+# state files are the runner user's business: config.sh refuses root, and
+# what it writes must stay the runner's. `start` stays root: it execs the wrapper.
+case "$mode" in
+  configure | sync)
+    if [ "$(id -u)" = 0 ] && [ -n "${RUNNER_FLEET_USER:-}" ]; then
+      exec setpriv --reuid="$RUNNER_FLEET_USER" --regid="$(id -g "$RUNNER_FLEET_USER")" --init-groups \
+        env HOME="$home" USER="$RUNNER_FLEET_USER" "$0" "$@" || fail "cannot switch to $RUNNER_FLEET_USER (setpriv, util-linux)"
+    fi
+    ;;
+esac
 [ $# -gt 0 ] && shift
 case "$mode" in
   start)

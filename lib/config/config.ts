@@ -67,6 +67,13 @@ export interface Config {
   /** RUNNER_KVM_GID; when unset the host's /dev/kvm group is used. */
   kvmGid?: number;
   boardDevices: DeviceMapping[];
+  /**
+   * RUNNER_PRIVILEGED (default true): runners run privileged, as the labs'
+   * jobs need (loop devices, KVM, debootstrap). False: only the listed devices.
+   */
+  privileged: boolean;
+  /** RUNNER_SUDO (default true): the runner user keeps the base image's sudo. False: the image takes it away. */
+  sudo: boolean;
   /** docker compose project name derived from the prefix. */
   projectName: string;
   /** The image the runners run: the base plus the lock wrapper, built locally per scope. */
@@ -159,6 +166,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     proxy: Object.fromEntries(PROXY_SETTINGS.flatMap((key) => (get(key) ? [[key, get(key)!]] : []))),
     ...optional('kvmGid', get('RUNNER_KVM_GID'), (value) => parseCount(value, 'RUNNER_KVM_GID')),
     boardDevices: parseDevices(get('BOARD_RUNNER_DEVICES') ?? ''),
+    privileged: parseBoolean(get('RUNNER_PRIVILEGED') ?? 'true', 'RUNNER_PRIVILEGED'),
+    sudo: parseBoolean(get('RUNNER_SUDO') ?? 'true', 'RUNNER_SUDO'),
     projectName: project,
     fleetImage: `gh-runner-fleet:${project}`,
   };

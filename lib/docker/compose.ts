@@ -15,7 +15,10 @@ export interface ComposeService {
   image: string;
   restart: 'unless-stopped';
   network_mode: 'host';
-  privileged: true;
+  /** RUNNER_PRIVILEGED: absent when false (only the listed devices and groups). */
+  privileged?: true;
+  /** RUNNER_SUDO=false: no process may gain privileges (setuid sudo, su) inside. */
+  security_opt?: string[];
   init: true;
   entrypoint: string[];
   stop_grace_period: string;
@@ -149,7 +152,8 @@ function runnerService(config: Config, runner: RunnerSpec, host: HostFacts): Com
     image: config.fleetImage,
     restart: 'unless-stopped',
     network_mode: 'host',
-    privileged: true,
+    ...(config.privileged ? { privileged: true as const } : {}),
+    ...(config.sudo ? {} : { security_opt: ['no-new-privileges:true'] }),
     // docker-init as PID 1 reaps the runner's orphaned processes and passes signals on to the wrapper.
     init: true,
     // runner-state links the registration into the runner root, then execs the wrapper,

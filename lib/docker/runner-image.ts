@@ -10,6 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildWrapper } from '../../image/build.ts';
 import { writeFileAtomic } from '../../lock/atomic-write.ts';
+import { CliError, ExitCode } from '../../lock/errors.ts';
 import { IMAGE_LABEL, workDirPath } from '../../image/layout.ts';
 import { stageBuildContext } from './build-context.ts';
 import type { Config } from '../config/config.ts';
@@ -56,6 +57,7 @@ export async function ensureRunnerImage(config: Config, options: ImageOptions = 
       `context=${await treeHash(context)}`,
       // the work volume's mount point is made in the image, owned by the runner user
       `workdir=${workDirPath(config.workdir)}`,
+      `sudo=${config.sudo}`,
     ]);
     const current = await imageLabel(config.fleetImage, IMAGE_LABEL.hash);
     if (!options.force && current === hash) {
@@ -65,7 +67,7 @@ export async function ensureRunnerImage(config: Config, options: ImageOptions = 
     if (hasCustom) await buildCustomImage(config, customDockerfile, dir, options.force ?? false, log);
     log(`Building ${config.fleetImage} from ${base} …`);
     const previous = await imageId(config.fleetImage);
-    const buildArgs = ['--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `RUNNER_USER=${(await imageUser(base)) || 'root'}`, '--build-arg', `WORK_DIR=${workDirPath(config.workdir)}`];
+    const buildArgs = ['--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `RUNNER_USER=${await runnerUser(base, hasCustom)}`, '--build-arg', `WORK_DIR=${workDirPath(config.workdir)}`, '--build-arg', `RUNNER_SUDO=${config.sudo}`];
     await dockerBuild([...buildArgs, ...imageLabels(hash, config), '-t', config.fleetImage, ...(options.force ? ['--no-cache'] : []), context], 'the runner image');
     await removeReplacedImage(previous, config.fleetImage);
     await recordHash(config, hash);
@@ -151,6 +153,20 @@ function contentHash(parts: string[]): string {
 
 function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * The user the base image runs as: the runner's user. actions/runner refuses
+ * root (run-helper.sh.template, config.sh), so a base whose USER is root or
+ * unset is refused here, before any build.
+ */
+async function runnerUser(base: string, custom: boolean): Promise<string> {
+  const user = ((await imageUser(base)) ?? '').split(':')[0] ?? '';
+  if (user === '' || user === 'root' || user === '0') {
+    const where = custom ? 'your Dockerfile' : `RUNNER_IMAGE=${base}`;
+    throw new CliError(`${where} runs as root (its USER is ${user || 'unset'}), and actions/runner refuses to run as root: end ${custom ? 'your Dockerfile' : 'the image'} with USER runner (the official image's user), or use such an image`, ExitCode.config);
+  }
+  return user;
 }
 
 /** The hash decides rebuilds; the project lets make purge find this scope's images. */

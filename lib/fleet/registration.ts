@@ -20,6 +20,10 @@ export interface RegistrationReport {
   failed: string[];
 }
 
+/** runc's "unable to apply caps": the host cannot give a privileged container as root every capability. */
+const PRIVILEGED_ROOT_HINT =
+  "this Docker engine cannot start privileged containers as root (its host lacks a capability): set RUNNER_PRIVILEGED=false and list the devices the runners need in BOARD_RUNNER_DEVICES";
+
 export async function registerRunners(
   config: Config,
   api: RunnerApi,
@@ -45,8 +49,10 @@ export async function registerRunners(
       log(`[${done}/${todo.length}] ${runner.name}: registered (${runner.labels.join(',')})`);
     } else {
       failed.push(runner.name);
-      const why = lastLines(redact(`${result.stdout}\n${result.stderr}`, [token]), 3);
+      const output = `${result.stdout}\n${result.stderr}`;
+      const why = lastLines(redact(output, [token]), 3);
       log(`[${done}/${todo.length}] ${runner.name}: registration failed (exit ${result.exitCode}): ${why}`);
+      if (/unable to apply caps/.test(output)) log(`  ${PRIVILEGED_ROOT_HINT}`);
     }
   });
   return { registered, skipped, failed };

@@ -14,7 +14,7 @@ import { composeProjectName } from '../../lib/config/names.ts';
 import type { ResourceState } from '../../lock/inspect.ts';
 import { startEmulator, type Emulator, type JobView } from '../emulator/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
-import { assertImages, containerLogs, docker, dockerUnavailable, removeByPrefix, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { assertImages, containerLogs, docker, dockerUnavailable, removeByPrefix, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the cancel/stop e2e test: ${skip}`);
@@ -67,6 +67,7 @@ describe('cancel and stop of board jobs on a real engine', { skip, timeout: 300_
       `GITHUB_URL=${emulator.url}`,
       `GITHUB_API_URL=${emulator.apiUrl}`,
       `RUNNER_IMAGE=${SIM_IMAGE}`,
+      ...ENGINE_SETTINGS,
       `RUNNER_NAME_PREFIX=${prefix}`,
       `RUNNER_LOCK_HOST_PATH=${lockDir}`,
       'BOARD_RUNNERS=b1:board-a;b2:board-a',

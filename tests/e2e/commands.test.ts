@@ -12,7 +12,7 @@ import { $ } from 'zx';
 import { composeProjectName } from '../../lib/config/names.ts';
 import { startEmulator, type Emulator } from '../emulator/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
-import { assertImages, containerState, docker, dockerOk, dockerUnavailable, removeByPrefix, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { assertImages, containerState, docker, dockerOk, dockerUnavailable, removeByPrefix, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the commands e2e test: ${skip}`);
@@ -47,6 +47,7 @@ describe('commands on a real engine', { skip, timeout: 420_000 }, () => {
       `GITHUB_URL=${emulator.url}`,
       `GITHUB_API_URL=${emulator.apiUrl}`,
       `RUNNER_IMAGE=${SIM_IMAGE}`,
+      ...ENGINE_SETTINGS,
       `RUNNER_NAME_PREFIX=${prefix}`,
       'BOARD_RUNNERS=pi:pi',
       '',

@@ -181,3 +181,25 @@ export async function removeByPrefix(prefix: string): Promise<void> {
     .filter((v) => v.startsWith(prefix));
   if (volumes.length > 0) await docker(['volume', 'rm', '-f', ...volumes]);
 }
+
+/**
+ * Settings the e2e fleets need on this engine. Some engines cannot start a
+ * privileged container as root (runc: "unable to apply caps", when the host's
+ * capability bounding set lacks one, e.g. CAP_SYS_RESOURCE in a sandbox); the
+ * runner containers start as root (the wrapper must be), so there the e2e
+ * fleets run with RUNNER_PRIVILEGED=false. On an ordinary host: none.
+ */
+export async function engineSettings(): Promise<string[]> {
+  if ((await whyNoDocker()) !== undefined) return [];
+  const probe = await docker(['run', '--rm', '--privileged', '--user', '0', '--network', 'none', '--entrypoint', 'true', SIM_IMAGE]);
+  if (probe.code === 0) return [];
+  if (/apply caps/.test(probe.stderr)) {
+    console.log('# this Docker engine cannot start privileged containers as root (its host lacks a capability): e2e fleets use RUNNER_PRIVILEGED=false');
+    return ['RUNNER_PRIVILEGED=false'];
+  }
+  return [];
+}
+
+/** engineSettings(), asked once per test process. */
+export const ENGINE_SETTINGS: string[] = await engineSettings();
+

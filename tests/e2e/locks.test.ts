@@ -40,7 +40,7 @@ import { after, before, describe, test } from 'node:test';
 import { composeProjectName } from '../../lib/config/names.ts';
 import type { ResourceState } from '../../lock/inspect.ts';
 import { startEmulator, type Emulator, type JobView } from '../emulator/server.ts';
-import { assertImages, containerLogs, containerState, docker, dockerOk, dockerUnavailable, removeByPrefix, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { assertImages, containerLogs, containerState, docker, dockerOk, dockerUnavailable, removeByPrefix, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 
 const skip = await dockerUnavailable();
@@ -172,6 +172,7 @@ describe('board locks across two orgs on a real engine', { skip, timeout: 420_00
         `GITHUB_URL=${emulator.url}`,
         `GITHUB_API_URL=${emulator.apiUrl}`,
         `RUNNER_IMAGE=${SIM_IMAGE}`,
+        ...ENGINE_SETTINGS,
         `RUNNER_NAME_PREFIX=${prefixes[org]}`,
         `RUNNER_LOCK_HOST_PATH=${lockDir}`,
         ...boards[org],
