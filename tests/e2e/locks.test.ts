@@ -4,8 +4,10 @@
 // compose projects) share one host lock directory: acme has a1 (board-a) and
 // b1 (board-b); globex has a2 and a3 (both board-a). Twelve jobs are
 // enqueued at once; each job's step appends `start`/`end` lines with
-// nanosecond timestamps to `timeline-<resource>.log` in the bind-mounted lock
-// directory (a file the wrapper and `locks` must ignore). While they run the
+// nanosecond timestamps to `timeline-<resource>.log` in its runner's work
+// directory (a job cannot write the lock directory, which belongs to root),
+// read by the test from the work volumes on the host. A file the test plants
+// in the lock directory must be ignored by the wrappers and `locks`. While they run the
 // test cancels one board-a holder, `docker stop`s the container of another
 // and `docker kill`s a third, and lists the locks with `scripts/locks.ts --json`.
 //
@@ -84,7 +86,7 @@ const PLAN: Spec[] = [
 /** The job's one step: timestamps around a sleep, an `interrupted` end when the runner stops it. */
 function stepScript({ tag, seconds }: Spec): string {
   return [
-    'f="$RUNNER_LOCK_DIR/timeline-$RUNNER_RESOURCE_ID.log"',
+    'f="/home/runner/_work/timeline-$RUNNER_RESOURCE_ID.log"',
     `echo "start ${tag} $(date +%s%N) $RUNNER_NAME" >> "$f"`,
     `sleep ${seconds} </dev/null >/dev/null 2>&1 &`,
     'pid=$!',
@@ -104,8 +106,17 @@ interface Span {
   interrupted: boolean;
 }
 
-async function readTimeline(lockDir: string, board: Board): Promise<Map<string, Span>> {
-  const text = await readFile(join(lockDir, `timeline-${board}.log`), 'utf8').catch(() => '');
+/** Where each runner's work volume is on the host (readable there even when its container was killed). */
+const workDirs = new Map<string, string>();
+async function workDirOf(runner: string): Promise<string> {
+  if (!workDirs.has(runner)) workDirs.set(runner, await dockerOk(['volume', 'inspect', '--format', '{{.Mountpoint}}', `${runner}-work`]));
+  return workDirs.get(runner)!;
+}
+
+/** Every runner's timeline of one board, merged (one host clock). */
+async function readTimeline(runners: string[], board: Board): Promise<Map<string, Span>> {
+  const texts = await Promise.all(runners.map(async (r) => readFile(join(await workDirOf(r), `timeline-${board}.log`), 'utf8').catch(() => '')));
+  const text = texts.join('\n');
   const spans = new Map<string, Span>();
   for (const line of text.split('\n').filter(Boolean)) {
     const [kind, tag = '', ns = '0', extra = ''] = line.split(' ');
@@ -129,6 +140,9 @@ describe('board locks across two orgs on a real engine', { skip, timeout: 420_00
   const prefixes: Record<Org, string> = { acme: '', globex: '' };
   const started = Date.now();
   const runner = (org: Org, board: string): string => `${prefixes[org]}runner-${board}`;
+  const allRunners = (): string[] => [runner('acme', 'a1'), runner('acme', 'b1'), runner('globex', 'a2'), runner('globex', 'a3')];
+  /** Planted by the operator (the test, root) in the lock directory: the wrappers and `locks` must leave it be. */
+  const FOREIGN = 'notes-board-a.txt';
 
   // Filled in by the dispatch test, read by the assertions after it.
   const jobs = new Map<string, Spec & { id: number; runId: number }>();
@@ -157,7 +171,7 @@ describe('board locks across two orgs on a real engine', { skip, timeout: 420_00
     await assertImages();
     emulator = await startEmulator({ offlineAfterMs: 3000 });
     dir = await mkdtemp(join(tmpdir(), 'fleet-locks-e2e-'));
-    lockDir = join(dir, 'locks'); // created 0777 by init
+    lockDir = join(dir, 'locks'); // created by init, root's, 0755
     const boards: Record<Org, string[]> = {
       acme: ['BOARD_RUNNERS=a1:board-a;b1:board-b', 'RUNNER_RESOURCE_ID_A1=board-a', 'RUNNER_RESOURCE_ID_B1=board-b'],
       globex: ['BOARD_RUNNERS=a2:board-a;a3:board-a', 'RUNNER_RESOURCE_ID=board-a'],
@@ -207,6 +221,7 @@ describe('board locks across two orgs on a real engine', { skip, timeout: 420_00
     }
     const online = (org: Org, name: string) => emulator.runners(org).find((r) => r.name === name)?.status === 'online';
     await waitFor('all four runners online', () => names.every((n, i) => online(i < 2 ? 'acme' : 'globex', n)), { timeoutMs: 60_000 });
+    await writeFile(join(lockDir, FOREIGN), 'board-a: flashed 2026-11-28\n');
   });
 
   test('12 jobs at once: cancel, docker stop and docker kill the board-a holder in turn', async () => {
@@ -226,7 +241,7 @@ describe('board locks across two orgs on a real engine', { skip, timeout: 420_00
     const deadline = Date.now() + 150_000;
     while (pending.size > 0) {
       assert.ok(Date.now() < deadline, `the three targets did not all hold board-a in time: ${[...pending].join(', ')} pending`);
-      const spans = await readTimeline(lockDir, 'board-a');
+      const spans = await readTimeline(allRunners(), 'board-a');
       for (const role of [...pending]) {
         const span = spans.get(target(role).tag);
         if (!span) continue;
@@ -253,8 +268,8 @@ describe('board locks across two orgs on a real engine', { skip, timeout: 420_00
     await Promise.all(dockerCalls);
     const views = await Promise.all([...jobs.values()].map((job) => emulator.waitForJob(job.id, (j) => j.status === 'completed', 90_000)));
     [...jobs.keys()].forEach((tag, i) => done.set(tag, views[i]!));
-    boardA = await readTimeline(lockDir, 'board-a');
-    boardB = await readTimeline(lockDir, 'board-b');
+    boardA = await readTimeline(allRunners(), 'board-a');
+    boardB = await readTimeline(allRunners(), 'board-b');
     const conclusions = Object.fromEntries([...done].map(([tag, j]) => [tag, j.conclusion]));
     const expected = Object.fromEntries(PLAN.map((s) => [s.tag, s.role === 'kill' ? 'failure' : s.role ? 'cancelled' : 'success']));
     assert.deepEqual(conclusions, expected);
@@ -373,7 +388,7 @@ describe('board locks across two orgs on a real engine', { skip, timeout: 420_00
       assert.deepEqual(r.queue, [], `${r.resource} has tickets left`);
     }
     const files = await readdir(lockDir);
-    assert.ok(files.includes('timeline-board-a.log') && files.includes('timeline-board-b.log'));
+    assert.equal(await readFile(join(lockDir, FOREIGN), 'utf8'), 'board-a: flashed 2026-11-28\n', 'the foreign file was touched');
     assert.deepEqual(files.filter((f) => f.startsWith('.')), [], 'probe or temp files left behind');
     // Nothing abnormal but the two take-downs: no lock or ticket lost, no other release by a wrapper.
     const log = (await readFile(join(lockDir, 'locks.log'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -383,6 +398,6 @@ describe('board locks across two orgs on a real engine', { skip, timeout: 420_00
       [`released-by-wrapper board-a ${runOf('stop')}`, `dead-ticket-removed board-a ${runOf('kill')}`],
     );
     const survivor = runner('acme', 'a1');
-    assert.doesNotMatch(await containerLogs(survivor), /timeline/, 'the wrapper mentioned the foreign file');
+    assert.doesNotMatch(await containerLogs(survivor), /notes-board/, 'the wrapper mentioned the foreign file');
   });
 });
