@@ -2,7 +2,7 @@
 // command line resolved against them.
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import type { ComposeFile, RunnerSpec } from './compose.ts';
+import { unescapeInterpolation, type ComposeFile, type RunnerSpec } from './compose.ts';
 import type { Config } from '../config/config.ts';
 import { CliError, ConfigError, ExitCode } from '../../lock/errors.ts';
 import { LABEL } from './labels.ts';
@@ -19,7 +19,7 @@ export async function readComposeRunners(config: Pick<Config, 'composeFile'>): P
     }
     throw err;
   }
-  const compose = parse(text) as Partial<ComposeFile> | null;
+  const compose = unescapeInterpolation(parse(text) as Partial<ComposeFile> | null);
   return Object.entries(compose?.services ?? {}).map(([name, service]) => {
     const board = service.labels?.[LABEL.board];
     const resourceId = service.labels?.[LABEL.resource];
@@ -84,6 +84,6 @@ export async function readComposeVolumes(config: Pick<Config, 'composeFile'>): P
   } catch {
     return new Set();
   }
-  const compose = parse(text) as Partial<ComposeFile> | null;
+  const compose = unescapeInterpolation(parse(text) as Partial<ComposeFile> | null);
   return new Set(Object.keys(compose?.volumes ?? {}));
 }

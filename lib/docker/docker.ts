@@ -79,16 +79,36 @@ export async function composeOrFail(config: Pick<Config, 'projectName' | 'compos
   if (result.exitCode !== 0) throw new CliError(`docker compose ${what} failed (exit ${result.exitCode}); see the output above`);
 }
 
-/** This scope's containers (found by the toolkit's labels), running or not. */
-export async function listFleetContainers(config: Pick<Config, 'prefix'>): Promise<FleetContainer[]> {
+/**
+ * This scope's containers (found by the toolkit's labels and by compose
+ * project), running or not. Another ORG/REPO's container under the same
+ * prefix or project is refused, not returned: two scopes sharing names would
+ * remove each other's runners.
+ */
+export async function listFleetContainers(config: Pick<Config, 'prefix' | 'scope' | 'projectName'>): Promise<FleetContainer[]> {
   await ensureDocker();
-  const ids = await quiet`docker ps -a -q --filter label=${LABEL.managed}=true --filter label=${LABEL.prefix}=${config.prefix}`;
-  if (ids.exitCode !== 0) throw new CliError(`docker ps failed: ${firstLine(ids.stderr)}`, ExitCode.docker);
-  const idList = ids.stdout.split('\n').filter(Boolean);
+  const byPrefix = await quiet`docker ps -a -q --filter label=${LABEL.managed}=true --filter label=${LABEL.prefix}=${config.prefix}`;
+  const byProject = await quiet`docker ps -a -q --filter label=${LABEL.managed}=true --filter label=com.docker.compose.project=${config.projectName}`;
+  for (const listed of [byPrefix, byProject]) {
+    if (listed.exitCode !== 0) throw new CliError(`docker ps failed: ${firstLine(listed.stderr)}`, ExitCode.docker);
+  }
+  const idList = [...new Set(`${byPrefix.stdout}\n${byProject.stdout}`.split('\n').filter(Boolean))];
   if (idList.length === 0) return [];
   const inspected = await quiet`docker inspect ${idList}`;
   if (inspected.exitCode !== 0) throw new CliError(`docker inspect failed: ${firstLine(inspected.stderr)}`, ExitCode.docker);
-  return (JSON.parse(inspected.stdout) as DockerInspect[]).map(toFleetContainer).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  const infos = JSON.parse(inspected.stdout) as DockerInspect[];
+  const ours = (labels: Record<string, string>): boolean =>
+    (labels[LABEL.org] ?? '').toLowerCase() === config.scope.org.toLowerCase() && (labels[LABEL.repo] ?? '') === (config.scope.repo ?? '');
+  const foreign = infos.find((info) => !ours(info.Config.Labels ?? {}));
+  if (foreign) {
+    const labels = foreign.Config.Labels ?? {};
+    const theirs = labels[LABEL.repo] ? `repo ${labels[LABEL.org]}/${labels[LABEL.repo]}` : `org ${labels[LABEL.org] ?? '?'}`;
+    throw new CliError(
+      `the names of this fleet (prefix ${config.prefix}, compose project ${config.projectName}) are already used on this host by the fleet of ${theirs} (container ${foreign.Name.replace(/^\//, '')}): give this ORG/REPO a prefix of its own with RUNNER_NAME_PREFIX in its env file`,
+      ExitCode.config,
+    );
+  }
+  return infos.map(toFleetContainer).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
 }
 
 /** Stops and removes the named containers and their volumes (runnerVolumes); missing ones are fine. */

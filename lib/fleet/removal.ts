@@ -94,7 +94,9 @@ export async function planFleetRemoval(
   names: string[],
   dockerApi: Pick<DockerApi, 'listFleetContainers'> = docker,
 ): Promise<RemovalPlan> {
-  const [runners, local] = await Promise.all([api.listRunners(), listContainersOrWarn(config, dockerApi)]);
+  // Containers first: a name clash with another scope is refused before GitHub is asked anything.
+  const local = await listContainersOrWarn(config, dockerApi);
+  const runners = await api.listRunners();
   const plan = planRemoval(config.prefix, runners, local.containers, names);
   return local.dockerWarning ? { ...plan, dockerWarning: local.dockerWarning } : plan;
 }

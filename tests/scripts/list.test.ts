@@ -59,7 +59,7 @@ describe('list', () => {
 
 describe('list: one actionable error line, never the PAT', () => {
   const cases: Array<[string, () => Record<string, string>, number, RegExp]> = [
-    ['401', () => ({ GH_PAT: 'ghp_fake_wrong_pat' }), 3, /^error: GitHub rejected the PAT \(401 at http:\/\/127\.0\.0\.1:\d+\/api\/v3\).*GH_PAT$/],
+    ['401', () => ({ GH_PAT: 'ghp_fake_wrong_pat' }), 3, /^error: GitHub rejected the PAT \(401 at http:\/\/127\.[\d.]+(:\d+)?\/api\/v3\).*GH_PAT$/],
     ['403 org', () => ({ GH_PAT: READONLY_PAT }), 3, /^error: the PAT \(GH_PAT\) lacks permission to manage runners of org acme: it needs the admin:org scope/],
     ['403 repo', () => ({ GH_PAT: READONLY_PAT, REPO: 'widgets' }), 3, /^error: .* runners of repo acme\/widgets: it needs admin access to acme\/widgets/],
     ['404', () => ({ ORG: 'nosuchorg' }), 4, /^error: org nosuchorg not found or not visible to this PAT/],

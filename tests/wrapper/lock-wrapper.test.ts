@@ -164,7 +164,7 @@ describe('wrapper entrypoint', () => {
     }
   });
 
-  test('as root, the wrapper makes a lock directory left world-writable root-owned 0755 before the runner starts', limit, { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
+  test('as root, the wrapper makes a lock directory left world-writable root-owned 0755 before the runner starts', { ...limit, skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
     const lockDir = await tempDir('lockw-');
     await chmod(lockDir, 0o777);
     const w = await startWrapper(lockDir, { FAKE_JOBS: '', FAKE_STAY: '1' });
