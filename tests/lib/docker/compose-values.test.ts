@@ -43,3 +43,11 @@ test("a proxy URL dotenv cut at '#' does not parse and is kept out of the file, 
   assert.equal(services['lab-runner-1']!.environment.NO_PROXY, 'localhost,.corp');
   assert.doesNotMatch(r.stdout, /ci:pa/);
 });
+
+test('N has an upper bound: -n 1000000 is one line and exit 2, nothing written', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fleet-compose-values-'));
+  const r = await runScript('generate-compose.ts', ['-n', '1000000'], { cwd: dir, env: { ORG: 'acme' } });
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, "error: -n/--count '1000000' is more than 200: set -n/--count to at most 200\n");
+  await assert.rejects(readFile(join(dir, 'docker-compose.acme.yml')));
+});
