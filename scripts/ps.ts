@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --import tsx
-// The fleet's containers on this host: name, state, kind, labels, lock resource.
+// The fleet's containers on this host: name, state, kind, board, labels, lock resource, board devices.
 //   ./scripts/ps.ts [--json]
 import { loadConfig } from '../lib/config/config.ts';
 import { listFleetContainers } from '../lib/docker/docker.ts';
@@ -15,8 +15,8 @@ await runCli(async () => {
   if (containers.length === 0) return console.log(`no containers for ${config.prefix}* (make init N=… creates them)`);
   console.log(
     formatTable(
-      ['NAME', 'STATE', 'KIND', 'LABELS', 'RESOURCE'],
-      containers.map((c) => [c.name, c.state, c.kind, c.labels.join(','), c.resourceId ?? '-']),
+      ['NAME', 'STATE', 'KIND', 'BOARD', 'LABELS', 'RESOURCE', 'DEVICES'],
+      containers.map((c) => [c.name, c.state, c.kind, c.board ?? '-', c.labels.join(','), c.resourceId ?? '-', c.devices?.join(',') ?? '-']),
     ),
   );
 });

@@ -4,6 +4,7 @@
 import { ConfigError } from '../../lock/errors.ts';
 import { isValidResource } from '../../lock/layout.ts';
 import { boardResourceIdSetting, parseLabels } from './names.ts';
+import { boardHardware, checkBoardSettingClash, checkGlobalHardware, checkPerBoardSettingNames, type BoardHardware } from './board-hardware.ts';
 
 export interface BoardRunner {
   /** Board name as the user wrote it; part of the runner and container name. */
@@ -13,19 +14,26 @@ export interface BoardRunner {
   resourceId?: string;
   /** Runner, service and container name: `<prefix>runner-<board>`. */
   service: string;
+  /** Its devices, environment, bind mounts and groups (BOARD_RUNNER_* and BOARD_RUNNER_*_<BOARD>). */
+  hardware: BoardHardware;
 }
 
 const BOARD_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /**
  * Parses BOARD_RUNNERS. `lookup` reads other settings (per-board
- * `RUNNER_RESOURCE_ID_<BOARD>`, else the global `RUNNER_RESOURCE_ID`).
+ * `RUNNER_RESOURCE_ID_<BOARD>`, else the global `RUNNER_RESOURCE_ID`; the
+ * hardware settings of board-hardware.ts). `settingNames`, every setting name
+ * given (environment and env file), lets a per-board setting naming no board
+ * be refused.
  */
 export function parseBoardRunners(
   text: string,
   prefix: string,
   lookup: (setting: string) => string | undefined,
+  settingNames: Iterable<string> = [],
 ): BoardRunner[] {
+  checkGlobalHardware(lookup);
   const boards: BoardRunner[] = [];
   const entries = text.split(';').map((entry) => entry.trim());
   entries.forEach((entry, index) => {
@@ -51,8 +59,10 @@ export function parseBoardRunners(
     }
     const labels = parseLabels(labelText, `BOARD_RUNNERS entry '${entry}'`);
     const resourceId = resolveResourceId(name, lookup);
-    boards.push({ name, labels, service: `${prefix}runner-${name}`, ...(resourceId ? { resourceId } : {}) });
+    boards.push({ name, labels, service: `${prefix}runner-${name}`, ...(resourceId ? { resourceId } : {}), hardware: boardHardware(name, lookup) });
   });
+  checkBoardSettingClash(boards.map((board) => board.name));
+  checkPerBoardSettingNames(settingNames, boards.map((board) => board.name), lookup);
   return boards;
 }
 

@@ -23,16 +23,12 @@ import {
 import { askForCredentials } from './prompt-credentials.ts';
 
 export type { BoardRunner } from './board-runners.ts';
+export type { BoardHardware, DeviceMapping } from './board-hardware.ts';
 
 export interface Scope {
   org: string;
   /** Set for repo-scoped runners. */
   repo?: string;
-}
-
-export interface DeviceMapping {
-  host: string;
-  container: string;
 }
 
 export interface Config {
@@ -66,7 +62,6 @@ export interface Config {
   proxy: Record<string, string>;
   /** RUNNER_KVM_GID; when unset the host's /dev/kvm group is used. */
   kvmGid?: number;
-  boardDevices: DeviceMapping[];
   /**
    * RUNNER_PRIVILEGED (default true): runners run privileged, as the labs'
    * jobs need (loop devices, KVM, debootstrap). False: only the listed devices.
@@ -154,7 +149,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     customImage: get('RUNNER_CUSTOM_IMAGE') ?? `gh-runner-fleet-custom:${project}`,
     workdir: relativePath(get('RUNNER_WORKDIR') ?? DEFAULTS.RUNNER_WORKDIR, 'RUNNER_WORKDIR'),
     disableAutoUpdate: parseBoolean(get('DISABLE_AUTO_UPDATE') ?? DEFAULTS.DISABLE_AUTO_UPDATE, 'DISABLE_AUTO_UPDATE'),
-    boards: parseBoardRunners(get('BOARD_RUNNERS') ?? '', prefix, get),
+    boards: parseBoardRunners(get('BOARD_RUNNERS') ?? '', prefix, get, [...Object.keys(env), ...Object.keys(fileValues)]),
     lockDir,
     lockHostPath: absolutePath(get('RUNNER_LOCK_HOST_PATH') ?? lockDir, 'RUNNER_LOCK_HOST_PATH'),
     composeFile,
@@ -165,7 +160,6 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     githubApiUrl: parseUrl(get('GITHUB_API_URL') ?? DEFAULTS.GITHUB_API_URL, 'GITHUB_API_URL'),
     proxy: Object.fromEntries(PROXY_SETTINGS.flatMap((key) => (get(key) ? [[key, get(key)!]] : []))),
     ...optional('kvmGid', get('RUNNER_KVM_GID'), (value) => parseCount(value, 'RUNNER_KVM_GID')),
-    boardDevices: parseDevices(get('BOARD_RUNNER_DEVICES') ?? ''),
     privileged: parseBoolean(get('RUNNER_PRIVILEGED') ?? 'true', 'RUNNER_PRIVILEGED'),
     sudo: parseBoolean(get('RUNNER_SUDO') ?? 'true', 'RUNNER_SUDO'),
     projectName: project,
@@ -272,19 +266,6 @@ function relativePath(text: string, setting: string): string {
     throw new ConfigError(`${setting} '${text}' must be a folder under the runner's root, like _work: no leading '/', no '..', no ':'`);
   }
   return text;
-}
-
-function parseDevices(text: string): DeviceMapping[] {
-  if (text === '') return [];
-  return text.split(',').map((item) => {
-    const [host = '', container = host, ...rest] = item.trim().split(':');
-    if (!host.startsWith('/') || !container.startsWith('/') || rest.length > 0) {
-      throw new ConfigError(
-        `BOARD_RUNNER_DEVICES item '${item.trim()}' is not host[:container] with absolute paths: write it like /dev/ttyUSB0:/dev/ttyUSB0`,
-      );
-    }
-    return { host, container };
-  });
 }
 
 function optional<K extends string, T>(key: K, text: string | undefined, parse: (text: string) => T): { [P in K]?: T } {

@@ -103,9 +103,14 @@ export function composeProjectName(prefix: string): string {
   return name === '' ? 'runners' : name;
 }
 
-/** `RUNNER_RESOURCE_ID_<BOARD>`: board name upper-cased, every other character as '_'. */
+/** `<SETTING>_<BOARD>`: the board's own value of a setting; board name upper-cased, every other character as '_'. */
+export function boardSettingName(setting: string, board: string): string {
+  return `${setting}_${board.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
+/** `RUNNER_RESOURCE_ID_<BOARD>` (boardSettingName's rule). */
 export function boardResourceIdSetting(board: string): string {
-  return `RUNNER_RESOURCE_ID_${board.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+  return boardSettingName('RUNNER_RESOURCE_ID', board);
 }
 
 // Org names are case-insensitive on GitHub; file names follow the user's spelling.

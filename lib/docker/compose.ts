@@ -3,7 +3,7 @@
 // environment of the commands that need them, at the moment they need them.
 import { stringify } from 'yaml';
 import { writeFileAtomic } from '../../lock/atomic-write.ts';
-import type { Config } from '../config/config.ts';
+import type { BoardHardware, Config } from '../config/config.ts';
 import { ConfigError } from '../../lock/errors.ts';
 import { LABEL, type RunnerKind } from './labels.ts';
 import type { HostFacts } from './host-facts.ts';
@@ -42,6 +42,8 @@ export interface RunnerSpec {
   labels: string[];
   board?: string;
   resourceId?: string;
+  /** A board runner's devices, environment, mounts and groups. */
+  hardware?: BoardHardware;
 }
 
 /** The runners a fleet of `count` generic runners plus the configured boards consists of. */
@@ -58,6 +60,7 @@ export function fleetRunners(config: Config, count: number): RunnerSpec[] {
       labels: board.labels,
       board: board.name,
       ...(board.resourceId ? { resourceId: board.resourceId } : {}),
+      hardware: board.hardware,
     }),
   );
   const runners = [...generic, ...boards];
@@ -72,16 +75,16 @@ export function fleetRunners(config: Config, count: number): RunnerSpec[] {
   return runners;
 }
 
-export function buildCompose(config: Config, count: number, host: HostFacts): ComposeFile {
-  for (const device of config.boardDevices) {
-    if (!host.exists(device.host)) {
-      throw new ConfigError(`BOARD_RUNNER_DEVICES: ${device.host} does not exist on this host: plug the board in or fix BOARD_RUNNER_DEVICES`);
-    }
-  }
+/**
+ * The compose file. A board device missing on this host is left out (Docker
+ * would refuse to create the container) and a missing bind-mount source kept
+ * (Docker creates it, empty): one `warn` line each, naming board and setting.
+ */
+export function buildCompose(config: Config, count: number, host: HostFacts, warn: (line: string) => void = warnOnStderr): ComposeFile {
   const services: ComposeFile['services'] = {};
   const volumes: ComposeFile['volumes'] = {};
   for (const runner of fleetRunners(config, count)) {
-    services[runner.name] = runnerService(config, runner, host);
+    services[runner.name] = runnerService(config, runner, host, presentHardware(runner, host, warn));
     for (const volume of runnerVolumeNames(runner.name)) volumes[volume] = { name: volume };
   }
   return { services, volumes };
@@ -149,7 +152,33 @@ function hasCredentials(key: string, value: string): boolean {
   }
 }
 
-function runnerService(config: Config, runner: RunnerSpec, host: HostFacts): ComposeService {
+function warnOnStderr(line: string): void {
+  process.stderr.write(`warning: ${line}\n`);
+}
+
+/** A board runner's hardware as it can be given on this host, with a warning for what is missing. */
+function presentHardware(runner: RunnerSpec, host: HostFacts, warn: (line: string) => void): BoardHardware | undefined {
+  const hardware = runner.hardware;
+  if (!hardware) return undefined;
+  const devices = hardware.devices.filter((device) => {
+    if (host.exists(device.host)) return true;
+    warn(`board '${runner.board}': ${device.setting} device ${device.host} does not exist on this host, so ${runner.name} is created without it: plug the board in and run make init again, or fix ${device.setting}`);
+    return false;
+  });
+  for (const volume of hardware.volumes) {
+    if (!host.exists(volume.host)) {
+      warn(`board '${runner.board}': ${volume.setting} host path ${volume.host} does not exist on this host, so Docker creates it as an empty root-owned directory: create it, or fix ${volume.setting}`);
+    }
+  }
+  return { ...hardware, devices };
+}
+
+/** What `make ps` and `make list` show of a board runner's devices (the label's value). */
+function deviceList(hardware: BoardHardware): string {
+  return hardware.devices.map((d) => (d.host === d.container ? d.host : `${d.host}:${d.container}`)).join(',');
+}
+
+function runnerService(config: Config, runner: RunnerSpec, host: HostFacts, hardware?: BoardHardware): ComposeService {
   const environment: Record<string, string | null> = {
     RUNNER_NAME: runner.name,
     RUNNER_LABELS: runner.labels.join(','),
@@ -159,6 +188,8 @@ function runnerService(config: Config, runner: RunnerSpec, host: HostFacts): Com
     RUNNER_SCRIPT,
     ...proxyEnvironment(config.proxy),
   };
+  if (runner.board) environment.RUNNER_BOARD = runner.board;
+  for (const [key, value] of Object.entries(hardware?.environment ?? {})) environment[key] = value;
   const volumes = [
     `${runner.name}-state:${STATE_DIR}`,
     `${runner.name}-work:${workDirPath(config.workdir)}`,
@@ -169,11 +200,13 @@ function runnerService(config: Config, runner: RunnerSpec, host: HostFacts): Com
     environment.RUNNER_LOCK_DIR = config.lockDir;
     volumes.push(`${config.lockHostPath}:${config.lockDir}`);
   }
+  for (const volume of hardware?.volumes ?? []) volumes.push(`${volume.host}:${volume.container}${volume.readOnly ? ':ro' : ''}`);
   const devices = [
     ...host.sharedDevices.map((path) => `${path}:${path}`),
-    ...(runner.kind === 'board' ? config.boardDevices.map((d) => `${d.host}:${d.container}`) : []),
+    ...(hardware?.devices ?? []).map((d) => `${d.host}:${d.container}`),
   ];
   const kvmGid = config.kvmGid ?? host.kvmGid;
+  const groups = [...new Set([...(kvmGid !== undefined ? [String(kvmGid)] : []), ...(hardware?.groups ?? [])])];
   return {
     container_name: runner.name,
     image: config.fleetImage,
@@ -192,7 +225,7 @@ function runnerService(config: Config, runner: RunnerSpec, host: HostFacts): Com
     environment,
     volumes,
     ...(devices.length ? { devices } : {}),
-    ...(kvmGid !== undefined ? { group_add: [String(kvmGid)] } : {}),
+    ...(groups.length ? { group_add: groups } : {}),
     labels: {
       [LABEL.managed]: 'true',
       [LABEL.org]: config.scope.org,
@@ -202,6 +235,7 @@ function runnerService(config: Config, runner: RunnerSpec, host: HostFacts): Com
       [LABEL.runner]: runner.name,
       ...(runner.board ? { [LABEL.board]: runner.board } : {}),
       ...(runner.resourceId ? { [LABEL.resource]: runner.resourceId } : {}),
+      ...(hardware?.devices.length ? { [LABEL.devices]: deviceList(hardware) } : {}),
     },
   };
 }

@@ -18,6 +18,8 @@ export interface FleetContainer {
   labels: string[];
   board?: string;
   resourceId?: string;
+  /** A board runner's own devices (`host[:container]`), from its label. */
+  devices?: string[];
   image: string;
 }
 
@@ -292,6 +294,7 @@ function toFleetContainer(info: DockerInspect): FleetContainer {
   const name = info.Name.replace(/^\//, '');
   const board = labels[LABEL.board];
   const resourceId = labels[LABEL.resource];
+  const devices = (labels[LABEL.devices] ?? '').split(',').filter(Boolean);
   return {
     name,
     service: labels['com.docker.compose.service'] ?? name,
@@ -301,6 +304,7 @@ function toFleetContainer(info: DockerInspect): FleetContainer {
     image: info.Config.Image,
     ...(board ? { board } : {}),
     ...(resourceId ? { resourceId } : {}),
+    ...(devices.length ? { devices } : {}),
   };
 }
 

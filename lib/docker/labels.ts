@@ -9,6 +9,8 @@ export const LABEL = {
   runner: 'dev.gh-runner-fleet.runner',
   board: 'dev.gh-runner-fleet.board',
   resource: 'dev.gh-runner-fleet.resource',
+  /** A board runner's devices as `host[:container]`, comma-separated (make ps, make list). */
+  devices: 'dev.gh-runner-fleet.devices',
 } as const;
 
 export type RunnerKind = 'generic' | 'board';

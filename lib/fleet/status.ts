@@ -25,6 +25,10 @@ export interface FleetRow {
   /** A container here that GitHub does not know. */
   unregistered: boolean;
   kind: 'generic' | 'board' | null;
+  /** The board a board runner drives; null for generic runners and without a container. */
+  board: string | null;
+  /** A board runner's own devices (`host[:container]`), from its container. */
+  devices: string[];
   /** GitHub's runner id; null when not registered. */
   id: number | null;
 }
@@ -61,6 +65,8 @@ export function joinFleet(prefix: string, runners: Runner[], containers: FleetCo
       orphan: containers === undefined ? null : runner !== undefined && container === undefined,
       unregistered: container !== undefined && runner === undefined,
       kind: container?.kind ?? null,
+      board: container?.board ?? null,
+      devices: container?.devices ?? [],
       id: runner?.id ?? null,
     };
   });
@@ -99,7 +105,9 @@ export function formatFleetTable(rows: FleetRow[]): string {
     row.container ?? (row.orphan === null ? '?' : '-'),
     row.github_status ?? '-',
     row.busy === null ? '-' : row.busy ? 'busy' : 'idle',
+    row.board ?? '-',
     row.labels.join(',') || '-',
+    row.devices.join(',') || '-',
     note(row),
   ]);
   const count = (predicate: (row: FleetRow) => boolean) => rows.filter(predicate).length;
@@ -107,5 +115,5 @@ export function formatFleetTable(rows: FleetRow[]): string {
     ? 'no runners of this fleet, neither on GitHub nor here'
     : `${rows.length} runner(s): ${count((row) => row.github_status === 'online')} online, ${count((row) => row.busy === true)} busy, ` +
       `${count((row) => row.orphan === true)} orphan(s), ${count((row) => row.unregistered)} unregistered`;
-  return [formatTable(['NAME', 'CONTAINER', 'GITHUB', 'BUSY', 'LABELS', 'NOTE'], cells), '', summary].join('\n');
+  return [formatTable(['NAME', 'CONTAINER', 'GITHUB', 'BUSY', 'BOARD', 'LABELS', 'DEVICES', 'NOTE'], cells), '', summary].join('\n');
 }

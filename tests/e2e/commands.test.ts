@@ -86,11 +86,11 @@ describe('commands on a real engine', { skip, timeout: 420_000 }, () => {
     assert.deepEqual(emulator.runners('acme').map((r) => r.name).sort(), [runner('1'), runner('pi')].sort());
   });
 
-  test('make ps: one row per container with state, kind, labels and resource', async () => {
+  test('make ps: one row per container with state, kind, board, labels, resource and devices', async () => {
     const r = await ok('ps.ts');
     const lines = r.stdout.trim().split('\n');
-    assert.match(lines[0]!, /^NAME\s+STATE\s+KIND\s+LABELS\s+RESOURCE$/);
-    assert.match(r.stdout, new RegExp(`^${runner('1')}\\s+running\\s+generic\\s+\\S+\\s+-$`, 'm'));
+    assert.match(lines[0]!, /^NAME\s+STATE\s+KIND\s+BOARD\s+LABELS\s+RESOURCE\s+DEVICES$/);
+    assert.match(r.stdout, new RegExp(`^${runner('1')}\\s+running\\s+generic\\s+-\\s+\\S+\\s+-\\s+-$`, 'm'));
     assert.match(r.stdout, new RegExp(`^${runner('pi')}\\s+running\\s+board\\s+pi\\s`, 'm'));
     assert.equal(lines.length, 3, r.stdout);
   });

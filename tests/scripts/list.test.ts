@@ -25,11 +25,11 @@ describe('list', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(fx.emulator.calls().by_operation, { 'actions/list-self-hosted-runners-for-org': 3 });
     const lines = result.stdout.split('\n');
-    assert.match(lines[0]!, /^NAME +CONTAINER +GITHUB +BUSY +LABELS +NOTE$/);
+    assert.match(lines[0]!, /^NAME +CONTAINER +GITHUB +BUSY +BOARD +LABELS +DEVICES +NOTE$/);
     assert.equal(lines.filter((line) => line.startsWith(PREFIX)).length, 251);
     assert.ok(!result.stdout.includes('otherhost-runner-1'), 'runners of other prefixes are not ours');
-    assert.match(result.stdout, /^lab1-board-nrf52-1 +\? +online +busy +self-hosted,nrf52$/m);
-    assert.match(result.stdout, /^lab1-runner-2 +\? +online +idle +self-hosted,intel$/m);
+    assert.match(result.stdout, /^lab1-board-nrf52-1 +\? +online +busy +- +self-hosted,nrf52 +-$/m);
+    assert.match(result.stdout, /^lab1-runner-2 +\? +online +idle +- +self-hosted,intel +-$/m);
     assert.ok(result.stdout.indexOf('lab1-runner-2 ') < result.stdout.indexOf('lab1-runner-10 '), 'counting order');
     assert.match(result.stdout, /251 runner\(s\): 251 online, 1 busy/);
     assertOneErrorLine(result, /^warning: the Docker daemon at unix:\/\/\/nonexistent\.sock does not answer.*showing GitHub's side only/);
@@ -43,7 +43,7 @@ describe('list', () => {
     const board = rows.find((row) => row.name === `${PREFIX}board-nrf52-1`);
     assert.deepEqual(
       { ...board, id: undefined },
-      { name: `${PREFIX}board-nrf52-1`, container: null, github_status: 'online', busy: true, labels: ['self-hosted', 'nrf52'], orphan: null, unregistered: false, kind: null, id: undefined },
+      { name: `${PREFIX}board-nrf52-1`, container: null, github_status: 'online', busy: true, labels: ['self-hosted', 'nrf52'], orphan: null, unregistered: false, kind: null, board: null, devices: [], id: undefined },
     );
     assert.equal(fx.emulator.calls().total, 3);
   });

@@ -38,9 +38,9 @@ const issueExample = {
   RUNNER_RESOURCE_ID: 'board-shared',
 };
 
-async function compose(env: Record<string, string>, count: number, facts = host): Promise<ComposeFile> {
+async function compose(env: Record<string, string>, count: number, facts = host, warn?: (line: string) => void): Promise<ComposeFile> {
   const config = await loadConfig({ env, cwd: await mkdtemp(join(tmpdir(), 'fleet-compose-')), interactive: false, hostname: 'lab' });
-  return buildCompose(config, count, facts);
+  return buildCompose(config, count, facts, warn ?? ((line) => assert.fail(`unexpected warning: ${line}`)));
 }
 
 describe('compose model', () => {
@@ -111,22 +111,73 @@ describe('compose model', () => {
     assert.ok(file.services['lab-acme-runner-1']!.volumes.includes('lab-acme-runner-1-work:/home/runner/jobs/work'));
   });
 
-  test('board devices go to board runners only; a missing device is an error', async () => {
+  test('board devices go to board runners only', async () => {
     const file = await compose({ ...issueExample, BOARD_RUNNER_DEVICES: '/dev/ttyUSB0' }, 1);
     assert.ok(file.services['lab-acme-runner-phytiumpi']?.devices?.includes('/dev/ttyUSB0:/dev/ttyUSB0'));
     assert.ok(!file.services['lab-acme-runner-1']?.devices?.includes('/dev/ttyUSB0:/dev/ttyUSB0'));
-    await assert.rejects(compose({ ...issueExample, BOARD_RUNNER_DEVICES: '/dev/ttyACM9' }, 1), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /^BOARD_RUNNER_DEVICES: \/dev\/ttyACM9 does not exist on this host/);
-      return true;
-    });
   });
 
-  test('RUNNER_KVM_GID overrides the host group; no kvm and no override means no group_add', async () => {
+  test('the example lab: each board runner gets only its own devices, its environment, mounts and groups, and RUNNER_BOARD', async () => {
+    const serial = { pi: '/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10K1A2B-if00-port0', roc: '/dev/serial/by-id/usb-Silicon_Labs_CP2102_0001-if00-port0' };
+    const facts: HostFacts = { ...host, exists: (p) => [serial.pi, serial.roc, '/srv/images', '/srv/tftp/phytiumpi', '/srv/tftp/roc'].includes(p) };
+    const file = await compose({
+      ...issueExample,
+      BOARD_RUNNER_DEVICES_PHYTIUMPI: `${serial.pi}:/dev/ttyUSB0`,
+      BOARD_RUNNER_DEVICES_ROC_RK3568_PC: `${serial.roc}:/dev/ttyUSB0`,
+      BOARD_RUNNER_ENV: 'PDU_HOST=pdu1.lab;PDU_USER=ci',
+      BOARD_RUNNER_ENV_PHYTIUMPI: 'PDU_OUTLET=1',
+      BOARD_RUNNER_ENV_ROC_RK3568_PC: 'PDU_OUTLET=2;PDU_USER=roc',
+      BOARD_RUNNER_VOLUMES: '/srv/images:/srv/images:ro',
+      BOARD_RUNNER_VOLUMES_PHYTIUMPI: '/srv/tftp/phytiumpi:/srv/tftp',
+      BOARD_RUNNER_VOLUMES_ROC_RK3568_PC: '/srv/tftp/roc:/srv/tftp',
+      BOARD_RUNNER_GROUP_ADD_ROC_RK3568_PC: 'dialout,plugdev',
+    }, 1, facts);
+    const pi = file.services['lab-acme-runner-phytiumpi']!;
+    const roc = file.services['lab-acme-runner-roc-rk3568-pc']!;
+    const generic = file.services['lab-acme-runner-1']!;
+    const shared = ['/dev/kvm:/dev/kvm', '/dev/loop-control:/dev/loop-control', '/dev/loop0:/dev/loop0'];
+    assert.deepEqual(pi.devices, [...shared, `${serial.pi}:/dev/ttyUSB0`]);
+    assert.deepEqual(roc.devices, [...shared, `${serial.roc}:/dev/ttyUSB0`]);
+    assert.deepEqual(generic.devices, shared);
+    assert.equal(pi.environment.RUNNER_BOARD, 'phytiumpi');
+    assert.equal(roc.environment.RUNNER_BOARD, 'roc-rk3568-pc');
+    assert.equal(generic.environment.RUNNER_BOARD, undefined);
+    assert.deepEqual([pi.environment.PDU_HOST, pi.environment.PDU_USER, pi.environment.PDU_OUTLET], ['pdu1.lab', 'ci', '1']);
+    assert.deepEqual([roc.environment.PDU_HOST, roc.environment.PDU_USER, roc.environment.PDU_OUTLET], ['pdu1.lab', 'roc', '2']);
+    assert.equal(generic.environment.PDU_HOST, undefined);
+    assert.deepEqual(pi.volumes.slice(3), ['/tmp/github-runner-locks:/tmp/github-runner-locks', '/srv/images:/srv/images:ro', '/srv/tftp/phytiumpi:/srv/tftp']);
+    assert.deepEqual(roc.volumes.slice(4), ['/srv/images:/srv/images:ro', '/srv/tftp/roc:/srv/tftp']);
+    assert.deepEqual(pi.group_add, ['108', 'dialout']);
+    assert.deepEqual(roc.group_add, ['108', 'dialout', 'plugdev']);
+    assert.deepEqual(generic.group_add, ['108']);
+    assert.equal(pi.labels['dev.gh-runner-fleet.devices'], `${serial.pi}:/dev/ttyUSB0`);
+    assert.equal(generic.labels['dev.gh-runner-fleet.devices'], undefined);
+    assert.ok(validateComposeSpec(parse(renderCompose(file))), JSON.stringify(validateComposeSpec.errors));
+  });
+
+  test('a missing device is left out and a missing volume source kept, each with one warning line naming the board and the setting', async () => {
+    const warnings: string[] = [];
+    const file = await compose(
+      { ...issueExample, BOARD_RUNNER_DEVICES: '/dev/ttyUSB0', BOARD_RUNNER_DEVICES_PHYTIUMPI: '/dev/serial/by-id/usb-gone-if00-port0:/dev/ttyUSB0', BOARD_RUNNER_VOLUMES_ROC_RK3568_PC: '/srv/tftp/roc:/srv/tftp' },
+      1,
+      host,
+      (line) => warnings.push(line),
+    );
+    assert.deepEqual(warnings, [
+      "board 'phytiumpi': BOARD_RUNNER_DEVICES_PHYTIUMPI device /dev/serial/by-id/usb-gone-if00-port0 does not exist on this host, so lab-acme-runner-phytiumpi is created without it: plug the board in and run make init again, or fix BOARD_RUNNER_DEVICES_PHYTIUMPI",
+      "board 'roc-rk3568-pc': BOARD_RUNNER_VOLUMES_ROC_RK3568_PC host path /srv/tftp/roc does not exist on this host, so Docker creates it as an empty root-owned directory: create it, or fix BOARD_RUNNER_VOLUMES_ROC_RK3568_PC",
+    ]);
+    assert.ok(!file.services['lab-acme-runner-phytiumpi']!.devices!.some((d) => d.includes('usb-gone')));
+    assert.ok(file.services['lab-acme-runner-roc-rk3568-pc']!.devices!.includes('/dev/ttyUSB0:/dev/ttyUSB0'));
+    assert.ok(file.services['lab-acme-runner-roc-rk3568-pc']!.volumes.includes('/srv/tftp/roc:/srv/tftp'));
+  });
+
+  test('RUNNER_KVM_GID overrides the host group; no kvm and no override means no group_add (board runners: dialout)', async () => {
     assert.deepEqual((await compose({ ...issueExample, RUNNER_KVM_GID: '36' }, 1)).services['lab-acme-runner-1']?.group_add, ['36']);
     const noKvm = await compose(issueExample, 1, { sharedDevices: [], exists: () => false });
     assert.equal(noKvm.services['lab-acme-runner-1']?.group_add, undefined);
     assert.equal(noKvm.services['lab-acme-runner-1']?.devices, undefined);
+    assert.deepEqual(noKvm.services['lab-acme-runner-phytiumpi']?.group_add, ['dialout']);
   });
 
   test('proxy settings are passed into containers', async () => {
@@ -172,6 +223,40 @@ describe('scripts/generate-compose.ts', () => {
     if (!cli) return t.skip('no docker compose CLI on this machine');
     const { stdout } = await promisify(execFile)(cli[0]!, [...cli.slice(1), '-f', join(dir, 'c.yml'), 'config', '--services']);
     assert.deepEqual(stdout.trim().split('\n').sort(), services.sort());
+  });
+
+  test("the example lab's per-board settings: docker-compose accepts the file and keeps every value as given", async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'fleet-gen-'));
+    const env = {
+      ORG: 'acme',
+      RUNNER_NAME_PREFIX: 'lab',
+      BOARD_RUNNERS: 'pi:pi;roc:roc',
+      BOARD_RUNNER_DEVICES_PI: '/dev/null:/dev/ttyUSB0',
+      BOARD_RUNNER_DEVICES_ROC: '/dev/zero:/dev/ttyUSB0',
+      BOARD_RUNNER_ENV: 'PDU_HOST=pdu1.lab;PDU_PASS_HINT=$HOME',
+      BOARD_RUNNER_ENV_ROC: 'PDU_OUTLET=2',
+      BOARD_RUNNER_VOLUMES_PI: `${dir}:/srv/tftp:ro`,
+      BOARD_RUNNER_GROUP_ADD_ROC: '20',
+    };
+    const result = await runScript('generate-compose.ts', ['-n', '1'], { cwd: dir, env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '', 'nothing missing, no warning');
+    const file = join(dir, 'docker-compose.acme.yml');
+    assert.ok(validateComposeSpec(parse(await readFile(file, 'utf8'))), JSON.stringify(validateComposeSpec.errors));
+    const cli = await dockerComposeCli();
+    if (!cli) return t.skip('no docker compose CLI on this machine');
+    const { stdout } = await promisify(execFile)(cli[0]!, [...cli.slice(1), '-f', file, 'config'], { env: { ...process.env, HOME: '/root' } });
+    const services = (parse(stdout) as { services: Record<string, { environment: Record<string, string>; devices?: string[]; volumes?: unknown[]; group_add?: unknown[] }> }).services;
+    assert.equal(services['lab-runner-pi']!.environment.RUNNER_BOARD, 'pi');
+    // docker-compose config writes a literal '$' as '$$' again; an interpolated one would read /root
+    assert.equal(services['lab-runner-pi']!.environment.PDU_PASS_HINT, '$$HOME');
+    assert.equal(services['lab-runner-roc']!.environment.PDU_OUTLET, '2');
+    assert.equal(services['lab-runner-pi']!.environment.PDU_OUTLET, undefined);
+    assert.ok(services['lab-runner-pi']!.devices!.includes('/dev/null:/dev/ttyUSB0'));
+    assert.ok(!services['lab-runner-pi']!.devices!.includes('/dev/zero:/dev/ttyUSB0'));
+    assert.deepEqual(services['lab-runner-roc']!.group_add?.map(String), ['20']);
+    assert.match(JSON.stringify(services['lab-runner-pi']!.volumes), /\/srv\/tftp/);
+    assert.equal(services['lab-runner-1']!.environment.RUNNER_BOARD, undefined);
   });
 
   test('writes the per-org file; a bad input exits non-zero with one line and writes nothing', async () => {

@@ -28,7 +28,7 @@ describe('fleet table', () => {
     assert.deepEqual(rows.map((row) => row.name), ['h-runner-1', 'h-runner-2', 'h-runner-3', 'h-runner-10']);
     assert.deepEqual(rows[0], {
       name: 'h-runner-1', container: 'exited', github_status: 'offline', busy: false, labels: ['self-hosted', 'intel'],
-      orphan: false, unregistered: false, kind: 'generic', id: runners[2]!.id,
+      orphan: false, unregistered: false, kind: 'generic', board: null, devices: [], id: runners[2]!.id,
     });
   });
 
@@ -38,9 +38,19 @@ describe('fleet table', () => {
     assert.equal(rows['h-runner-3']?.unregistered, true);
     assert.equal(rows['h-runner-3']?.github_status, null);
     const table = formatFleetTable(Object.values(rows));
-    assert.match(table, /^h-runner-10 +- +online +busy +self-hosted,intel +orphan: no container here$/m);
-    assert.match(table, /^h-runner-3 +running +- +- +intel +unregistered: not on GitHub$/m);
+    assert.match(table, /^h-runner-10 +- +online +busy +- +self-hosted,intel +- +orphan: no container here$/m);
+    assert.match(table, /^h-runner-3 +running +- +- +- +intel +- +unregistered: not on GitHub$/m);
     assert.match(table, /4 runner\(s\): 2 online, 1 busy, 1 orphan\(s\), 1 unregistered/);
+  });
+
+  it('a board runner shows its board and its own devices', () => {
+    const board: FleetContainer = { ...container('h-runner-pi'), kind: 'board', board: 'pi', devices: ['/dev/serial/by-id/usb-FTDI_A-if00-port0:/dev/ttyUSB0'] };
+    const rows = joinFleet('h-', [runner('h-runner-pi', { labels: ['pi'] })], [board]);
+    assert.equal(rows[0]?.board, 'pi');
+    assert.deepEqual(rows[0]?.devices, ['/dev/serial/by-id/usb-FTDI_A-if00-port0:/dev/ttyUSB0']);
+    const table = formatFleetTable(rows);
+    assert.match(table, /^NAME +CONTAINER +GITHUB +BUSY +BOARD +LABELS +DEVICES +NOTE$/m);
+    assert.match(table, /^h-runner-pi +running +online +idle +pi +pi +\/dev\/serial\/by-id\/usb-FTDI_A-if00-port0:\/dev\/ttyUSB0 *$/m);
   });
 
   it('without Docker shows GitHub\'s side and claims no orphans', () => {
