@@ -148,6 +148,9 @@ const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED_PREFIXES = ['RUNNER_', 'ACTIONS_', 'GITHUB_', 'LD_', 'DOTNET_', 'COMPLUS_', 'CORECLR_', 'NODE_', 'BASH_FUNC_'];
 const RESERVED_KEYS = ['PATH', 'HOME', 'USER', 'SHELL', 'BASH_ENV', 'ENV', 'SHELLOPTS', 'BASHOPTS', 'IFS', 'PS4', 'SHLVL', 'DISABLE_AUTO_UPDATE', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'];
 
+/** Names that say "secret": the compose file (0644) and `docker inspect` show every value, so none goes there. */
+const SECRET_NAME = /PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY|API_KEY|(^|_)PAT$/i;
+
 export function reservedEnvKey(key: string): boolean {
   const upper = key.toUpperCase();
   return RESERVED_KEYS.includes(upper) || RESERVED_PREFIXES.some((prefix) => upper.startsWith(prefix));
@@ -164,7 +167,13 @@ function parseEnvironment(text: string, setting: string, board?: string): Record
     if (reservedEnvKey(key)) {
       const lock = board ? boardSettingName('RUNNER_RESOURCE_ID', board) : 'RUNNER_RESOURCE_ID_<BOARD>';
       throw new ConfigError(
-        `${setting} entry '${entry}' sets ${key}, which a board setting may not change (RUNNER_*, ACTIONS_*, GITHUB_*, NODE_*, LD_*, DOTNET_*, PATH, HOME, the proxy settings and the like belong to the runner, the lock wrapper or the whole fleet): remove it from ${setting} (labels go in BOARD_RUNNERS, the lock in ${lock}, the board's name is RUNNER_BOARD already)`,
+        `${setting} sets ${key}, which a board setting may not change (RUNNER_*, ACTIONS_*, GITHUB_*, NODE_*, LD_*, DOTNET_*, PATH, HOME, the proxy settings and the like belong to the runner, the lock wrapper or the whole fleet): remove it from ${setting} (labels go in BOARD_RUNNERS, the lock in ${lock}, the board's name is RUNNER_BOARD already)`,
+      );
+    }
+    if (SECRET_NAME.test(key)) {
+      const volumes = board ? boardSettingName('BOARD_RUNNER_VOLUMES', board) : 'BOARD_RUNNER_VOLUMES_<BOARD>';
+      throw new ConfigError(
+        `${setting} sets ${key}, whose name says it is a secret: values of ${setting} are written into the compose file and shown by docker inspect, which every user of the host may read; put it in a file only root and the runner can read and mount that with ${volumes} (host:container:ro)`,
       );
     }
     if (key in environment) throw new ConfigError(`${setting} entry '${entry}' sets ${key} a second time: keep one`);

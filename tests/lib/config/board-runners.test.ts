@@ -144,13 +144,26 @@ describe('per-board hardware (BOARD_RUNNER_DEVICES, _ENV, _VOLUMES, _GROUP_ADD a
       'ACTIONS_RUNNER_HOOK_JOB_STARTED', 'ACTIONS_RUNNER_HOOK_JOB_COMPLETED', 'ACTIONS_RUNNER_PRINT_LOG_TO_STDOUT', 'GITHUB_TOKEN', 'NODE_OPTIONS', 'LD_PRELOAD', 'DOTNET_STARTUP_HOOKS', 'BASH_ENV', 'PATH', 'HOME',
       'DISABLE_AUTO_UPDATE', 'HTTPS_PROXY', 'no_proxy', 'runner_name']) {
       for (const setting of ['BOARD_RUNNER_ENV', 'BOARD_RUNNER_ENV_PI']) {
-        assert.throws(() => parse('pi:pi', { [setting]: `A=1;${key}=x` }), (err: unknown) => {
+        assert.throws(() => parse('pi:pi', { [setting]: `A=1;${key}=x-value` }), (err: unknown) => {
           assert.ok(err instanceof ConfigError);
-          assert.match(err.message, new RegExp(`^${setting} entry '${key}=x' sets ${key}, which a board setting may not change .*: remove it from ${setting}`));
+          assert.doesNotMatch(err.message, /x-value/, 'a value is never echoed (it may be a token)');
+          assert.match(err.message, new RegExp(`^${setting} sets ${key}, which a board setting may not change .*: remove it from ${setting}`));
           return true;
         }, `${setting}: ${key}`);
       }
     }
+  });
+
+  test('a key whose name says secret is refused without echoing its value: the compose file and docker inspect show every value', () => {
+    for (const key of ['PDU_PASSWORD', 'BMC_PASSWD', 'PDU_SECRET', 'LAB_TOKEN', 'SSH_PRIVATE_KEY', 'CLOUD_API_KEY', 'GH_PAT']) {
+      assert.throws(() => parse('pi:pi', { BOARD_RUNNER_ENV_PI: `PDU_HOST=pdu1;${key}=hunter2` }), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, new RegExp(`^BOARD_RUNNER_ENV_PI sets ${key}, whose name says it is a secret: .*mount that with BOARD_RUNNER_VOLUMES_PI`));
+        assert.doesNotMatch(err.message, /hunter2/);
+        return true;
+      }, key);
+    }
+    assert.deepEqual(parse('pi:pi', { BOARD_RUNNER_ENV: 'PDU_USER=ci;KEYBOARD=us;PATCH_DIR=/p' })[0]?.hardware.environment, { PDU_USER: 'ci', KEYBOARD: 'us', PATCH_DIR: '/p' });
   });
 
   test('volumes may not cover what the runner or the lock wrapper needs', () => {
