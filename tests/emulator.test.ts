@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
-import { EXCERPT_PATH, generateExcerptText, RUNNER_OPERATIONS } from './emulator/generate-openapi-excerpt.ts';
+import { EMULATED_OPERATIONS, EXCERPT_PATH, generateExcerptText } from './emulator/generate-openapi-excerpt.ts';
 import { startEmulator, type Emulator } from './emulator/server.ts';
 import { convertNullable, Spec } from './emulator/spec.ts';
 
@@ -251,7 +251,7 @@ describe('OpenAPI excerpt and validation', () => {
     const ops = Object.values(JSON.parse(committed).paths as Record<string, Record<string, { operationId: string }>>)
       .flatMap((item) => Object.values(item).map((op) => op.operationId))
       .sort();
-    assert.deepEqual(ops, [...RUNNER_OPERATIONS].sort());
+    assert.deepEqual(ops, [...EMULATED_OPERATIONS].sort());
     assert.ok(!committed.includes('"$ref"'), 'every $ref is inlined');
   });
 

@@ -21,6 +21,7 @@ import {
   validateRepo,
 } from './names.ts';
 import { askForCredentials } from './prompt-credentials.ts';
+import { readAppPrivateKey, validateAppId, validateInstallationId } from './app-key.ts';
 
 export type { BoardRunner } from './board-runners.ts';
 export type { BoardHardware, DeviceMapping } from './board-hardware.ts';
@@ -31,11 +32,27 @@ export interface Scope {
   repo?: string;
 }
 
+/** A GitHub App as the credential (GH_APP_ID, GH_APP_PRIVATE_KEY_FILE, GH_APP_INSTALLATION_ID). */
+export interface GitHubApp {
+  /** The App ID (or client ID), the JWT's issuer. */
+  appId: string;
+  privateKeyFile: string;
+  /** The key's PEM text, read and checked when the config was loaded. */
+  privateKey: string;
+  /** Looked up from the org or repo when absent. */
+  installationId?: number;
+}
+
+/** The settings of each kind of credential, for messages. */
+export const APP_SETTINGS = ['GH_APP_ID', 'GH_APP_PRIVATE_KEY_FILE', 'GH_APP_INSTALLATION_ID'] as const;
+
 export interface Config {
   envFile: string;
   scope: Scope;
-  /** Empty only when the caller said it does not need the PAT. */
+  /** The PAT (GH_PAT); empty when a GitHub App is the credential, or the caller said it needs none. */
   pat: string;
+  /** The GitHub App, when it is the credential (never together with a PAT). */
+  app?: GitHubApp;
   /** Runner, container and volume name prefix; always ends with '-'. */
   prefix: string;
   /** Labels of the generic runners (RUNNER_LABELS). */
@@ -78,9 +95,9 @@ export interface Config {
 export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
-  /** Ask for missing ORG/GH_PAT when on a terminal (default: when stdin and stdout are TTYs). */
+  /** Ask for missing ORG and credentials when on a terminal (default: when stdin and stdout are TTYs). */
   interactive?: boolean;
-  /** Scripts that never call GitHub (compose generation) run without a PAT. */
+  /** Scripts that never call GitHub (compose generation) run without a credential (PAT or App). */
   requirePat?: boolean;
   hostname?: string;
   /** Where a warning line goes (default stderr). */
@@ -116,15 +133,35 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   let org = get('ORG');
   let repo = get('REPO');
   let pat = get('GH_PAT');
+  let appSettings = appSettingsOf(get);
   const requirePat = options.requirePat ?? true;
-  if (!org || (requirePat && !pat)) {
+  if (pat && appSettings) {
+    const source = (key: string): string => (env[key] !== undefined && env[key]!.trim() !== '' ? 'the environment' : envFile);
+    const appKey = appSettings.setKeys[0]!;
+    throw new ConfigError(
+      `GH_PAT (in ${source('GH_PAT')}) and ${appKey} (in ${source(appKey)}) are both set: choose one credential, unset GH_PAT to use the GitHub App or unset ${appSettings.setKeys.join(', ')} to use the PAT`,
+    );
+  }
+  if (!org || (requirePat && !pat && !appSettings)) {
     const interactive = options.interactive ?? Boolean(process.stdin.isTTY && process.stdout.isTTY);
     if (!interactive) {
-      const missing = !org ? 'ORG' : 'GH_PAT';
-      throw new ConfigError(`${missing} is not set: set it in the environment or in ${envFile} (see .env.example)`);
+      if (!org) throw new ConfigError(`ORG is not set: set it in the environment or in ${envFile} (see .env.example)`);
+      throw new ConfigError(`no GitHub credential is set: set GH_PAT, or GH_APP_ID and GH_APP_PRIVATE_KEY_FILE for a GitHub App, in the environment or in ${envFile} (see README, Credentials)`);
     }
-    const answers = await askForCredentials(envFile, { org, repo, pat });
-    ({ org, repo, pat } = answers);
+    const answers = await askForCredentials(envFile, { org, repo, ...(pat || appSettings ? { credentialKnown: true } : {}) });
+    ({ org, repo } = answers);
+    pat = answers.pat ?? pat;
+    if (answers.app) appSettings = appSettingsOf((key) => answers.app![key]);
+  }
+  let app: GitHubApp | undefined;
+  if (appSettings && requirePat) {
+    const privateKeyFile = resolve(cwd, appSettings.privateKeyFile);
+    app = {
+      appId: appSettings.appId,
+      privateKeyFile,
+      privateKey: await readAppPrivateKey(privateKeyFile),
+      ...(appSettings.installationId === undefined ? {} : { installationId: appSettings.installationId }),
+    };
   }
 
   const scope: Scope = { org: validateOrg(org!), ...(repo ? { repo: validateRepo(repo) } : {}) };
@@ -141,6 +178,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     envFile,
     scope,
     pat: pat ?? '',
+    ...(app ? { app } : {}),
     prefix,
     labels: parseLabels(get('RUNNER_LABELS') ?? DEFAULTS.RUNNER_LABELS, 'RUNNER_LABELS'),
     group: get('RUNNER_GROUP') ?? DEFAULTS.RUNNER_GROUP,
@@ -164,6 +202,31 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     sudo: parseBoolean(get('RUNNER_SUDO') ?? 'true', 'RUNNER_SUDO'),
     projectName: project,
     fleetImage: `gh-runner-fleet:${project}`,
+  };
+}
+
+interface AppSettings {
+  appId: string;
+  privateKeyFile: string;
+  installationId?: number;
+  /** The GH_APP_* settings that are set, for messages. */
+  setKeys: string[];
+}
+
+/** The GH_APP_* settings, checked as a whole; undefined when none is set. */
+function appSettingsOf(get: (key: string) => string | undefined): AppSettings | undefined {
+  const setKeys = APP_SETTINGS.filter((key) => get(key) !== undefined);
+  if (setKeys.length === 0) return undefined;
+  const appId = get('GH_APP_ID');
+  const privateKeyFile = get('GH_APP_PRIVATE_KEY_FILE');
+  if (!appId) throw new ConfigError(`${setKeys.join(' and ')} ${setKeys.length > 1 ? 'are' : 'is'} set but GH_APP_ID is not: set GH_APP_ID to the App ID shown on the App's settings page`);
+  if (!privateKeyFile) throw new ConfigError(`GH_APP_ID is set but GH_APP_PRIVATE_KEY_FILE is not: set it to the App's private key (.pem) file, mode 0600`);
+  const installation = get('GH_APP_INSTALLATION_ID');
+  return {
+    appId: validateAppId(appId),
+    privateKeyFile,
+    ...(installation === undefined ? {} : { installationId: validateInstallationId(installation) }),
+    setKeys,
   };
 }
 

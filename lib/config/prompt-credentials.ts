@@ -1,6 +1,8 @@
-// First run on a terminal: ask for what is missing (PAT input hidden) and save
-// the answers to the env file, so the next run needs no questions.
-import { input, password } from '@inquirer/prompts';
+// First run on a terminal: ask for what is missing (ORG, REPO, and a
+// credential: a GitHub App or a PAT, the PAT's input hidden) and save the
+// answers to the env file, so the next run needs no questions.
+import { input, password, select } from '@inquirer/prompts';
+import { readAppPrivateKey, validateAppId, validateInstallationId } from './app-key.ts';
 import { updateEnvFile } from './env-file.ts';
 import { validateOrg, validateRepo } from './names.ts';
 
@@ -8,6 +10,10 @@ export interface Credentials {
   org?: string;
   repo?: string;
   pat?: string;
+  /** The GH_APP_* settings answered, when the App was chosen. */
+  app?: Record<string, string>;
+  /** A PAT or App is already configured: ask only for ORG/REPO. */
+  credentialKnown?: boolean;
 }
 
 export async function askForCredentials(envFile: string, known: Credentials): Promise<Credentials> {
@@ -21,10 +27,45 @@ export async function askForCredentials(envFile: string, known: Credentials): Pr
     if (repo) answers.REPO = repo;
     else repo = undefined;
   }
-  const pat = known.pat ?? (answers.GH_PAT = (await password({ message: 'Personal access token (GH_PAT):', mask: '*' })).trim());
+  let pat = known.pat;
+  let app: Record<string, string> | undefined;
+  if (!known.credentialKnown && !pat) {
+    const kind = await select({
+      message: 'How should the toolkit sign in to GitHub?',
+      choices: [
+        { name: 'GitHub App (least privilege: only "Self-hosted runners", tokens live one hour)', value: 'app' },
+        { name: 'Personal access token (GH_PAT)', value: 'pat' },
+      ],
+    });
+    if (kind === 'pat') {
+      pat = answers.GH_PAT = (await password({ message: 'Personal access token (GH_PAT):', mask: '*' })).trim();
+    } else {
+      app = {};
+      app.GH_APP_ID = (await input({ message: 'GitHub App ID (GH_APP_ID):', required: true, validate: check(validateAppId) })).trim();
+      app.GH_APP_PRIVATE_KEY_FILE = (
+        await input({
+          message: 'Private key file of the App, mode 0600 (GH_APP_PRIVATE_KEY_FILE):',
+          required: true,
+          validate: async (text) => {
+            try {
+              await readAppPrivateKey(text.trim());
+              return true;
+            } catch (err) {
+              return (err as Error).message;
+            }
+          },
+        })
+      ).trim();
+      const installation = (
+        await input({ message: 'Installation ID (GH_APP_INSTALLATION_ID, empty to look it up):', validate: (text) => text.trim() === '' || check(validateInstallationId)(text) })
+      ).trim();
+      if (installation) app.GH_APP_INSTALLATION_ID = installation;
+      Object.assign(answers, app);
+    }
+  }
   await updateEnvFile(envFile, answers);
   process.stderr.write(`Saved ${Object.keys(answers).join(', ')} to ${envFile} (mode 0600)\n`);
-  return { org, repo, pat };
+  return { org, repo, ...(pat ? { pat } : {}), ...(app ? { app } : {}) };
 }
 
 /** Turns a throwing validator into an inquirer one: true, or the error's text to show. */

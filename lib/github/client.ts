@@ -2,10 +2,15 @@
 // proxies from HTTP_PROXY/HTTPS_PROXY/NO_PROXY, GitHub's rate-limit guidance
 // (honour retry-after and x-ratelimit-reset, back off on secondary limits),
 // retries of 5xx and network failures, and no logging of its own.
+// Authenticates with a PAT, or as a GitHub App installation (app-auth.ts):
+// each request then carries the installation's token, renewed and sent once
+// more when GitHub answers 401.
 import { Octokit } from '@octokit/rest';
 import { retry } from '@octokit/plugin-retry';
 import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling';
 import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
+import type { GitHubApp, Scope } from '../config/config.ts';
+import { InstallationTokens } from './app-auth.ts';
 
 /** Timings; production defaults follow GitHub's guidance, tests make them small. */
 export interface GitHubTimings {
@@ -64,9 +69,16 @@ export function timingsFromEnv(env: NodeJS.ProcessEnv = process.env): GitHubTimi
   return timings;
 }
 
+/** The credential: a PAT, or a GitHub App installed on the scope. */
+export type GitHubAuth = { kind: 'pat'; token: string } | { kind: 'app'; app: Pick<GitHubApp, 'appId' | 'privateKey' | 'installationId'>; scope: Scope };
+
 export interface ClientOptions {
   apiUrl: string;
-  pat: string;
+  /** A PAT (string), or the credential. */
+  pat?: string;
+  auth?: GitHubAuth;
+  /** Tokens and JWTs the client obtains are added here (for redaction). */
+  secrets?: Set<string>;
   /** Where HTTP(S)_PROXY/NO_PROXY are read (the environment merged with the env file); default process.env. */
   proxyEnv?: NodeJS.ProcessEnv;
   timings?: GitHubTimings;
@@ -116,7 +128,8 @@ const passThroughGroup = {
 const FleetOctokit = Octokit.plugin(throttling, retry);
 export type GitHubClient = InstanceType<typeof FleetOctokit>;
 
-export function createGitHubClient({ apiUrl, pat, proxyEnv = process.env, timings = DEFAULT_TIMINGS, warn = defaultWarn }: ClientOptions): GitHubClient {
+export function createGitHubClient({ apiUrl, pat, auth, secrets = new Set(), proxyEnv = process.env, timings = DEFAULT_TIMINGS, warn = defaultWarn }: ClientOptions): GitHubClient {
+  const credential: GitHubAuth = auth ?? { kind: 'pat', token: pat ?? '' };
   const setting = (...names: string[]) => names.map((name) => proxyEnv[name]).find((value) => value !== undefined && value !== '');
   const dispatcher = new EnvHttpProxyAgent({
     httpProxy: setting('http_proxy', 'HTTP_PROXY'),
@@ -134,19 +147,45 @@ export function createGitHubClient({ apiUrl, pat, proxyEnv = process.env, timing
     return true;
   };
   const silent = () => {};
-  return new FleetOctokit({
-    auth: pat,
-    baseUrl: apiUrl,
-    userAgent: 'gh-runner-fleet',
-    log: { debug: silent, info: silent, warn: silent, error: silent },
-    request: { fetch: proxiedFetch },
-    throttle: {
-      onRateLimit: onLimit('rate limit'),
-      onSecondaryRateLimit: onLimit('secondary rate limit'),
-      write: passThroughGroup,
-    },
-    retry: { retries: timings.retries, retryAfterBaseValue: timings.retryBaseMs },
+  const build = (token?: string): GitHubClient =>
+    new FleetOctokit({
+      ...(token !== undefined ? { auth: token } : {}),
+      baseUrl: apiUrl,
+      userAgent: 'gh-runner-fleet',
+      log: { debug: silent, info: silent, warn: silent, error: silent },
+      request: { fetch: proxiedFetch },
+      throttle: {
+        onRateLimit: onLimit('rate limit'),
+        onSecondaryRateLimit: onLimit('secondary rate limit'),
+        write: passThroughGroup,
+      },
+      retry: { retries: timings.retries, retryAfterBaseValue: timings.retryBaseMs },
+    });
+  if (credential.kind === 'pat') {
+    secrets.add(credential.token);
+    return build(credential.token);
+  }
+  // The App's own calls (installation lookup, access tokens) go through a
+  // client of their own, with the same proxy, timeouts, throttling and retries.
+  const tokens = new InstallationTokens({ app: credential.app, scope: credential.scope, apiUrl, request: build().request, secrets });
+  const octokit = build();
+  octokit.hook.wrap('request', async (request, options) => {
+    // Hooks inside this one (retry, throttling) see the options object they were bound to: set the header on it.
+    const send = (token: string) => {
+      options.headers = { ...options.headers, authorization: `token ${token}` };
+      return request(options);
+    };
+    const token = await tokens.token();
+    try {
+      return await send(token);
+    } catch (err) {
+      // Expired or revoked before its expires_at: one new token, one more try.
+      if ((err as { status?: unknown }).status !== 401) throw err;
+      tokens.invalidate(token);
+      return await send(await tokens.token());
+    }
   });
+  return octokit;
 }
 
 function defaultWarn(line: string): void {

@@ -10,8 +10,10 @@ export interface RequestContext {
   apiUrl: string;
   /** Runner name, for per-runner operations. */
   runner?: string;
-  /** Secrets that must never appear in a message (the PAT, tokens). */
-  secrets?: string[];
+  /** Secrets that must never appear in a message (the PAT, tokens, the App's key and JWTs). */
+  secrets?: Iterable<string>;
+  /** The credential in use: a PAT (default), or a GitHub App (its GH_APP_ID). */
+  app?: { appId: string };
   /** The proxy the request went through, if any (credentials already stripped). */
   proxy?: string;
 }
@@ -65,13 +67,57 @@ function resetTime(err: RequestErrorLike): string | undefined {
 
 function permissionHint(scope: Scope): string {
   return scope.repo
-    ? `it needs admin access to ${scope.org}/${scope.repo} (classic PAT: repo scope; fine-grained: Administration read and write on that repository)`
-    : `it needs the admin:org scope (fine-grained: organization permission "Self-hosted runners" read and write) and admin rights in ${scope.org}`;
+    ? `it needs admin access to ${scope.org}/${scope.repo} (classic PAT: repo scope; fine-grained PAT or GitHub App: repository permissions "Administration: Read and write" and "Metadata: Read-only" on that repository)`
+    : `it needs the admin:org scope and admin rights in ${scope.org} (fine-grained PAT or GitHub App: organization permission "Self-hosted runners: Read and write")`;
 }
 
-/** Replaces every secret in `text` with `***`. */
-export function redact(text: string, secrets: readonly string[] = []): string {
-  return secrets.filter((secret) => secret.length >= 4).reduce((out, secret) => out.split(secret).join('***'), text);
+/** How GitHub's settings pages name the permissions X-Accepted-GitHub-Permissions lists. */
+const PERMISSION_NAMES: Record<string, string> = {
+  organization_self_hosted_runners: 'organization permission "Self-hosted runners',
+  administration: 'repository permission "Administration',
+  metadata: 'repository permission "Metadata',
+  organization_administration: 'organization permission "Administration',
+};
+
+/** One `name=level` of the header, as a person finds it on the settings page. */
+function describePermission(item: string): string {
+  const [name = '', level = ''] = item.split('=').map((part) => part.trim());
+  const label = PERMISSION_NAMES[name] ?? `permission "${name}`;
+  const access = level === 'write' ? 'Read and write' : level === 'read' ? 'Read-only' : level === 'admin' ? 'Admin' : level;
+  return `${label}: ${access}" (${name}=${level})`;
+}
+
+/**
+ * The permissions GitHub says it accepts for the call (X-Accepted-GitHub-Permissions,
+ * sent to GitHub Apps and fine-grained PATs): sets separated by ';', each set's
+ * permissions by ','; undefined when the header is absent.
+ */
+export function acceptedPermissions(headers: Record<string, string | number | undefined> | undefined): string | undefined {
+  const value = headers?.['x-accepted-github-permissions'];
+  if (value === undefined || String(value).trim() === '') return undefined;
+  const sets = String(value)
+    .split(';')
+    .map((set) => set.split(/[,&]/).map((item) => item.trim()).filter(Boolean))
+    .filter((set) => set.length > 0);
+  if (sets.length === 0) return undefined;
+  return sets.map((set) => set.map(describePermission).join(' and ')).join(', or ');
+}
+
+/** The credential as messages name it. */
+function credentialName(context: RequestContext): string {
+  return context.app ? `the GitHub App (GH_APP_ID=${context.app.appId})` : 'the PAT (GH_PAT)';
+}
+
+/**
+ * Replaces every secret in `text` with `***`, by value: whatever its length or
+ * prefix (GHES and installation tokens have no fixed form), longest first so
+ * a secret containing another is hidden whole.
+ */
+export function redact(text: string, secrets: Iterable<string> = []): string {
+  return [...new Set(secrets)]
+    .filter((secret) => secret !== '')
+    .sort((a, b) => b.length - a.length)
+    .reduce((out, secret) => out.split(secret).join('***'), text);
 }
 
 /** Turns any failure of a GitHub call into a one-line CliError. CliErrors pass through. */
@@ -93,21 +139,37 @@ export function toGitHubCliError(err: unknown, context: RequestContext): CliErro
   if (isRateLimit(err)) {
     const reset = resetTime(err);
     return new CliError(
-      line(`GitHub API rate limit exceeded for this PAT${reset ? ` until ${reset}` : ''}: wait and run the command again`),
+      line(`GitHub API rate limit exceeded for ${context.app ? 'this GitHub App installation' : 'this PAT'}${reset ? ` until ${reset}` : ''}: wait and run the command again`),
       ExitCode.failure,
     );
   }
   switch (err.status) {
     case 401:
       return new CliError(
-        line(`GitHub rejected the PAT (401 at ${context.apiUrl}): it is wrong, expired or revoked; put a valid token in GH_PAT`),
+        line(
+          context.app
+            ? `GitHub rejected the installation token of ${credentialName(context)} (401 at ${context.apiUrl}) even after a new one: the App was uninstalled from ${context.scope.org} or suspended; check the installation, GH_APP_ID and GH_APP_INSTALLATION_ID`
+            : `GitHub rejected the PAT (401 at ${context.apiUrl}): it is wrong, expired or revoked; put a valid token in GH_PAT`,
+        ),
         ExitCode.githubAuth,
       );
-    case 403:
-      return new CliError(line(`the PAT (GH_PAT) lacks permission to manage runners of ${where}: ${permissionHint(context.scope)}`), ExitCode.githubAuth);
+    case 403: {
+      const accepted = acceptedPermissions(err.response?.headers);
+      if (accepted) {
+        const fix = context.app
+          ? `add it in the App's settings (Permissions & events), then approve the new permissions on its installation in ${context.scope.org}`
+          : 'edit the fine-grained token and grant it (a classic PAT needs ' + (context.scope.repo ? 'the repo scope' : 'the admin:org scope') + ')';
+        return new CliError(line(`${credentialName(context)} lacks a permission to manage runners of ${where}: GitHub asks for ${accepted}; ${fix}`), ExitCode.githubAuth);
+      }
+      return new CliError(line(`${credentialName(context)} lacks permission to manage runners of ${where}: ${permissionHint(context.scope)}`), ExitCode.githubAuth);
+    }
     case 404:
       return new CliError(
-        line(`${where} not found or not visible to this PAT at ${context.apiUrl}: check ORG${context.scope.repo ? '/REPO' : ''} and that the PAT's owner can see it`),
+        line(
+          context.app
+            ? `${where} not found or not visible to ${credentialName(context)} at ${context.apiUrl}: check ORG${context.scope.repo ? '/REPO' : ''} and that the App's installation includes it`
+            : `${where} not found or not visible to this PAT at ${context.apiUrl}: check ORG${context.scope.repo ? '/REPO' : ''} and that the PAT's owner can see it`,
+        ),
         ExitCode.githubNotFound,
       );
     case 422:

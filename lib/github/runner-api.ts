@@ -3,7 +3,7 @@
 // (/repos/{owner}/{repo}/actions/runners…), chosen by REPO being set.
 import type { Config, Scope } from '../config/config.ts';
 import { CliError, ExitCode } from '../../lock/errors.ts';
-import { createGitHubClient, MutationQueue, proxyFor, timingSetting, timingsFromEnv, type GitHubClient, type GitHubTimings } from './client.ts';
+import { createGitHubClient, MutationQueue, proxyFor, timingSetting, timingsFromEnv, type GitHubAuth, type GitHubClient, type GitHubTimings } from './client.ts';
 import { redact, scopeDescription, toGitHubCliError, type RequestContext } from './errors.ts';
 
 export interface Runner {
@@ -107,22 +107,40 @@ function scopedCalls(octokit: GitHubClient, scope: Scope, maxPages: number) {
   };
 }
 
+/**
+ * The secrets of a configuration, for redaction: the PAT, or the App's
+ * private key (whole and line by line); tokens and JWTs obtained later are
+ * added to the same set by the client.
+ */
+function secretsOf(config: Pick<Config, 'pat' | 'app'>): Set<string> {
+  const secrets = new Set<string>();
+  if (config.pat) secrets.add(config.pat);
+  if (config.app) {
+    secrets.add(config.app.privateKey);
+    for (const line of config.app.privateKey.split(/\r?\n/)) if (line.length >= 16 && !line.startsWith('-----')) secrets.add(line.trim());
+  }
+  return secrets;
+}
+
 export function createRunnerApi(
-  config: Pick<Config, 'scope' | 'pat' | 'githubApiUrl'> & Partial<Pick<Config, 'proxy'>>,
+  config: Pick<Config, 'scope' | 'pat' | 'githubApiUrl'> & Partial<Pick<Config, 'proxy' | 'app'>>,
   options: RunnerApiOptions = {},
 ): RunnerApi {
   const env = options.env ?? process.env;
   const timings = options.timings ?? timingsFromEnv(env);
   // Proxy settings from the env file count too (config.proxy already lets the environment win).
   const proxyEnv = { ...env, ...config.proxy };
-  const octokit = createGitHubClient({ apiUrl: config.githubApiUrl, pat: config.pat, proxyEnv, timings, ...(options.warn ? { warn: options.warn } : {}) });
+  const secrets = secretsOf(config);
+  const auth: GitHubAuth = config.app ? { kind: 'app', app: config.app, scope: config.scope } : { kind: 'pat', token: config.pat };
+  const octokit = createGitHubClient({ apiUrl: config.githubApiUrl, auth, secrets, proxyEnv, timings, ...(options.warn ? { warn: options.warn } : {}) });
   const calls = scopedCalls(octokit, config.scope, timings.maxPages);
   const writes = new MutationQueue(timings.writeIntervalMs);
   const proxy = proxyFor(config.githubApiUrl, proxyEnv);
   const context = (runner?: string): RequestContext => ({
     scope: config.scope,
     apiUrl: config.githubApiUrl,
-    secrets: [config.pat],
+    secrets,
+    ...(config.app ? { app: { appId: config.app.appId } } : {}),
     ...(proxy ? { proxy } : {}),
     ...(runner !== undefined ? { runner } : {}),
   });
@@ -136,7 +154,7 @@ export function createRunnerApi(
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         deadline.abort();
-        reject(new CliError(redact(`GitHub did not answer ${what} within ${timings.deadlineMs} ms (${timingSetting('deadlineMs')}) at ${config.githubApiUrl}${proxy ? ` through proxy ${proxy}` : ''}: check GITHUB_API_URL and the network, or raise ${timingSetting('deadlineMs')}`, [config.pat]), ExitCode.network));
+        reject(new CliError(redact(`GitHub did not answer ${what} within ${timings.deadlineMs} ms (${timingSetting('deadlineMs')}) at ${config.githubApiUrl}${proxy ? ` through proxy ${proxy}` : ''}: check GITHUB_API_URL and the network, or raise ${timingSetting('deadlineMs')}`, secrets), ExitCode.network));
       }, timings.deadlineMs);
     });
     try {

@@ -2,6 +2,7 @@
 // the record of spec violations.
 
 import type { Calls, RateLimiter } from './accounting.ts';
+import type { Apps } from './apps.ts';
 import type { Faults } from './faults.ts';
 import type { Spec } from './spec.ts';
 import type { State } from './state.ts';
@@ -23,6 +24,8 @@ export interface Context {
   /** This server's GITHUB_URL (registration URLs must be on it). */
   gitHubUrl: string;
   state: State;
+  /** GitHub Apps, their installations and installation tokens. */
+  apps: Apps;
   spec: Spec;
   calls: Calls;
   rateLimiter: RateLimiter;

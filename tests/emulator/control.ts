@@ -4,6 +4,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CallCounts } from './accounting.ts';
+import type { AppCreated, InstallationInput, PermissionLevel } from './apps.ts';
 import type { Context, Violation } from './context.ts';
 import type { FaultSpec } from './faults.ts';
 import { isRecord, readJson, send, type Reply } from './http.ts';
@@ -64,6 +65,21 @@ export interface TokenInput {
   kind: TokenKind;
   /** Lifetime in seconds; 0 or negative gives an already expired token. Default 3600. */
   expires_in_s?: number;
+}
+
+export interface InstallationView {
+  installation_id: number;
+  app_id: number;
+  org: string;
+  permissions: Record<string, PermissionLevel>;
+}
+
+function permissionsOf(v: unknown): Record<string, PermissionLevel> {
+  if (v === undefined) return {};
+  if (!isRecord(v) || !Object.values(v).every((level) => level === 'read' || level === 'write')) {
+    throw new ControlError(400, 'permissions must map permission names to "read" or "write"');
+  }
+  return v as Record<string, PermissionLevel>;
 }
 
 /** A rejected control call: the HTTP status and message to answer with. */
@@ -238,6 +254,30 @@ export const controls = {
     return ctx.violations.map((v) => ({ ...v, errors: [...v.errors] }));
   },
 
+  /** A GitHub App with a fresh RS256 key pair; the private key (PEM) is returned, the public key kept. */
+  createApp(ctx: Context, input: { name?: unknown }): AppCreated {
+    return ctx.apps.createApp(optStr(input.name, 'name'));
+  },
+
+  /** Installs an App on an org (all repositories, or the ones named) with the permissions given. */
+  installApp(ctx: Context, input: InstallationInput): InstallationView {
+    if (!Number.isInteger(input.app_id) || !ctx.apps.hasApp(input.app_id)) throw new ControlError(404, `no app ${String(input.app_id)}`);
+    existingScope(ctx, { org: input.org });
+    const repositories = input.repositories === undefined ? undefined : strList(input.repositories, 'repositories');
+    const permissions = permissionsOf(input.permissions);
+    const ttl = input.token_ttl_s;
+    if (ttl !== undefined && typeof ttl !== 'number') throw new ControlError(400, 'token_ttl_s must be a number');
+    const rec = ctx.apps.install({ app_id: input.app_id, org: input.org, ...(repositories ? { repositories } : {}), permissions, ...(ttl === undefined ? {} : { token_ttl_s: ttl }) });
+    return { installation_id: rec.id, app_id: rec.appId, org: rec.org, permissions: { ...rec.permissions } };
+  },
+
+  /** Replaces an installation's permissions (metadata: read stays). */
+  setInstallationPermissions(ctx: Context, id: number, input: { permissions?: unknown }): InstallationView {
+    const rec = ctx.apps.setPermissions(id, permissionsOf(input.permissions));
+    if (!rec) throw new ControlError(404, `no installation ${id}`);
+    return { installation_id: rec.id, app_id: rec.appId, org: rec.org, permissions: { ...rec.permissions } };
+  },
+
   issueToken(ctx: Context, input: TokenInput): { token: string; expires_at: string } {
     const scope = existingScope(ctx, input);
     if (input.kind !== 'registration' && input.kind !== 'remove') throw new ControlError(400, 'kind must be registration or remove');
@@ -273,6 +313,10 @@ const routes: [string, RegExp, Handler][] = [
   ['DELETE', /^\/faults$/, (c) => (controls.clearFaults(c), ok(204))],
   ['GET', /^\/violations$/, (c) => ok(200, controls.violations(c))],
   ['POST', /^\/tokens$/, (c, b) => ok(201, controls.issueToken(c, b as unknown as TokenInput))],
+  ['POST', /^\/apps$/, (c, b) => ok(201, controls.createApp(c, b))],
+  ['POST', /^\/installations$/, (c, b) => ok(201, controls.installApp(c, b as unknown as InstallationInput))],
+  ['POST', /^\/installations\/(\d+)\/permissions$/, (c, b, _u, id) => ok(200, controls.setInstallationPermissions(c, id, b))],
+  ['GET', /^\/installation-tokens$/, (c) => ok(200, { tokens: c.apps.issuedTokens() })],
 ];
 
 export async function handleControl(ctx: Context, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

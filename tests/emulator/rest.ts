@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from './context.ts';
+import { JWT_MESSAGES } from './apps.ts';
 import { faultReply } from './faults.ts';
 import { credentials, delay, githubError, readJson, send, type ParsedBody, type Reply } from './http.ts';
 import type { Operation, RouteMatch } from './spec.ts';
@@ -44,18 +45,20 @@ async function answer(ctx: Context, req: IncomingMessage, url: URL, route: Route
   if (fault?.kind === 'slow') await delay(fault.delay_ms ?? 1000);
 
   const creds = credentials(req);
-  const pat =
-    creds && (creds.scheme === 'token' || creds.scheme === 'bearer') && ctx.state.isKnownPat(creds.token)
-      ? creds.token
-      : undefined;
-  const rate = ctx.rateLimiter.consume(pat);
+  if (op.operationId.startsWith('apps/')) return answerApp(ctx, req, url, route, body, creds, fault);
+  const bearer = creds && (creds.scheme === 'token' || creds.scheme === 'bearer') ? creds.token : undefined;
+  const pat = bearer !== undefined && ctx.state.isKnownPat(bearer) ? bearer : undefined;
+  // An installation access token (GitHub App): live, expired (401), or unknown.
+  const installation = bearer !== undefined && pat === undefined ? ctx.apps.tokenInstallation(bearer) : undefined;
+  const caller = pat ?? (installation !== undefined && installation !== 'expired' ? `installation:${installation.id}` : undefined);
+  const rate = ctx.rateLimiter.consume(caller);
   const withRate = (r: Reply): Reply => ({ ...r, headers: { ...rate.headers, ...r.headers } });
 
   if (fault) {
     const failed = faultReply(fault, rate.headers);
     if (failed) return failed;
   }
-  if (!pat) return withRate(githubError(401, creds ? 'Bad credentials' : 'Requires authentication'));
+  if (!caller) return withRate(githubError(401, creds ? 'Bad credentials' : 'Requires authentication'));
   if (rate.exhausted) {
     const r = githubError(403, 'API rate limit exceeded for user ID 1.', 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api');
     return { ...r, headers: { ...rate.headers, 'retry-after': String(Math.max(1, rate.resetAt - Math.floor(Date.now() / 1000))) } };
@@ -74,11 +77,76 @@ async function answer(ctx: Context, req: IncomingMessage, url: URL, route: Route
   const org = String(params.org ?? params.owner);
   const scope: ScopeRef = params.repo === undefined ? { org } : { org, repo: String(params.repo) };
   if (!ctx.state.hasScope(scope)) return withRate(githubError(404, 'Not Found'));
-  if (!ctx.state.patAdministers(pat, scope)) {
+  if (pat !== undefined && !ctx.state.patAdministers(pat, scope)) {
     const msg = scope.repo === undefined ? 'You must be an org admin to manage its self-hosted runners.' : 'Must have admin rights to Repository.';
     return withRate(githubError(403, msg));
   }
+  if (installation !== undefined && installation !== 'expired') {
+    // An installation sees only its org (and selected repositories): anything else does not exist for it.
+    if (!ctx.apps.covers(installation, scope)) return withRate(githubError(404, 'Not Found'));
+    const missing = ctx.apps.missingPermission(installation, scope, req.method !== 'GET');
+    if (missing) {
+      const r = githubError(403, 'Resource not accessible by integration');
+      return withRate({ ...r, headers: { 'x-accepted-github-permissions': missing } });
+    }
+  }
   return withRate(operate(ctx, req, url, op.operationId, scope, params, fault?.kind === 'wrong_token'));
+}
+
+/**
+ * The App's own operations, authenticated by its JWT (never an installation
+ * token or a PAT): find the installation on an org or repo, and create an
+ * installation access token.
+ */
+function answerApp(
+  ctx: Context,
+  req: IncomingMessage,
+  url: URL,
+  route: RouteMatch,
+  body: ParsedBody,
+  creds: ReturnType<typeof credentials>,
+  fault: ReturnType<Context['faults']['take']>,
+): Reply {
+  const op = route.operation;
+  const check = creds && creds.scheme === 'bearer' ? ctx.apps.verifyJwt(creds.token) : undefined;
+  const rate = ctx.rateLimiter.consume(check?.ok ? `app:${check.appId}` : undefined);
+  const withRate = (r: Reply): Reply => ({ ...r, headers: { ...rate.headers, ...r.headers } });
+  if (fault) {
+    const failed = faultReply(fault, rate.headers);
+    if (failed) return failed;
+  }
+  if (!creds) return withRate(githubError(401, 'Requires authentication'));
+  if (!check) return withRate(githubError(401, JWT_MESSAGES.undecodable));
+  if (!check.ok) return withRate(githubError(401, check.message));
+  if (!body.ok) {
+    record(ctx, 'request', op, req.method ?? '', url, [`body is not JSON: ${body.error}`]);
+    return withRate(githubError(400, 'Problems parsing JSON'));
+  }
+  const { params, errors } = ctx.spec.validateRequest(op, route.pathParams, url.searchParams, body.value);
+  if (errors.length > 0) {
+    record(ctx, 'request', op, req.method ?? '', url, errors);
+    return withRate(githubError(422, `Invalid request.\n\n${errors.join('\n')}`));
+  }
+  const apiUrl = `${ctx.gitHubUrl}${API_PREFIX}`;
+  if (op.operationId === 'apps/create-installation-access-token') {
+    const installation = ctx.apps.installation(Number(params.installation_id));
+    if (!installation || installation.appId !== check.appId) return withRate(githubError(404, 'Not Found'));
+    const rec = ctx.apps.issueToken(installation);
+    return withRate({
+      status: 201,
+      body: {
+        token: rec.token,
+        expires_at: new Date(rec.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        permissions: { ...installation.permissions },
+        repository_selection: installation.repositories === 'all' ? 'all' : 'selected',
+      },
+    });
+  }
+  const org = String(params.org ?? params.owner);
+  const scope: ScopeRef = params.repo === undefined ? { org } : { org, repo: String(params.repo) };
+  const installation = ctx.state.hasScope(scope) ? ctx.apps.findInstallation(check.appId, scope) : undefined;
+  if (!installation) return withRate(githubError(404, 'Not Found'));
+  return withRate({ status: 200, body: ctx.apps.view(installation, apiUrl, ctx.state.orgId(org)) });
 }
 
 function operate(

@@ -8,9 +8,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Calls, RateLimiter, type CallCounts } from './accounting.ts';
+import { Apps, type AppCreated, type InstallationInput, type PermissionLevel } from './apps.ts';
 import type { Context, Corruption, Violation } from './context.ts';
 import {
   controls,
+  type InstallationView,
   type JobCreated,
   type JobInput,
   type PatInput,
@@ -28,7 +30,11 @@ import { Spec } from './spec.ts';
 import { parseScope, State, type JobView, type RunnerView, type ScopeRef } from './state.ts';
 
 export type {
+  AppCreated,
   CallCounts,
+  InstallationInput,
+  InstallationView,
+  PermissionLevel,
   FaultSpec,
   JobCreated,
   JobInput,
@@ -95,8 +101,16 @@ export interface Emulator {
   updateRunner(runnerId: number, version: string): RunnerView;
   /** Minimum (and latest) runner version: outdated runners are refused (--disableupdate) or updated. */
   setRunnerVersions(versions: RunnerVersionsInput): void;
-  /** Makes a token created through section 1 expire now. */
+  /** Makes a token created through section 1 (registration, remove or installation access token) expire now. */
   expireToken(token: string): boolean;
+  /** A GitHub App with an RS256 key pair made now; its private key (PEM) is in the answer. */
+  createApp(name?: string): AppCreated;
+  /** Installs an App on an org (all its repositories, or `repositories`) with `permissions`. */
+  installApp(input: InstallationInput): InstallationView;
+  /** Replaces an installation's permissions (metadata: read is always granted). */
+  setInstallationPermissions(installationId: number, permissions: Record<string, PermissionLevel>): InstallationView;
+  /** Every installation access token issued so far (to look for leaks). */
+  installationTokens(): string[];
   /** Test-only: the next response of `operationId` gets its body rewritten (to prove validation catches it). */
   corruptNextResponse(operationId: string, corrupt: Corruption): void;
   close(): Promise<void>;
@@ -145,6 +159,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const ctx: Context = {
     gitHubUrl: '',
     state: new State(offlineAfterMs, opts.sessionExpiryMs),
+    apps: new Apps(),
     spec: (sharedSpec ??= Spec.load()),
     calls: new Calls(),
     rateLimiter: new RateLimiter(),
@@ -228,7 +243,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     injectFault: (fault) => void controls.injectFault(ctx, fault),
     clearFaults: () => controls.clearFaults(ctx),
     issueToken: (input) => controls.issueToken(ctx, input),
-    expireToken: (token) => ctx.state.expireToken(token),
+    expireToken: (token) => ctx.state.expireToken(token) || ctx.apps.expireToken(token),
+    createApp: (name) => controls.createApp(ctx, { name }),
+    installApp: (input) => controls.installApp(ctx, input),
+    setInstallationPermissions: (id, permissions) => controls.setInstallationPermissions(ctx, id, { permissions }),
+    installationTokens: () => ctx.apps.issuedTokens(),
     driveRunner: (id, state) => controls.driveRunner(ctx, id, state),
     updateRunner: (id, version) => controls.updateRunner(ctx, id, { version }),
     setRunnerVersions: (versions) => void controls.setRunnerVersions(ctx, versions),

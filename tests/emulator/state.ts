@@ -215,6 +215,19 @@ export class State {
     return this.scopes.has(scopeKey(ref));
   }
 
+  private readonly orgIds = new Map<string, number>();
+
+  /** A stable numeric id per org (the account id GitHub shows in installations). */
+  orgId(org: string): number {
+    const key = org.toLowerCase();
+    let id = this.orgIds.get(key);
+    if (id === undefined) {
+      id = 9_000_001 + this.orgIds.size;
+      this.orgIds.set(key, id);
+    }
+    return id;
+  }
+
   addPat(token: string, admin: string[]): void {
     this.pats.set(token, new Set(admin.map((a) => a.toLowerCase())));
   }

@@ -54,12 +54,12 @@ describe('config sources', () => {
     assert.equal(registrationUrl(config), 'https://github.com/acme');
   });
 
-  test('missing ORG or GH_PAT without a terminal names the setting and where to set it', async () => {
+  test('missing ORG or credential without a terminal names the settings and where to set them', async () => {
     const dir = await tempDir();
     const noOrg = await rejection({ GH_PAT: 'x' }, dir);
     assert.match(noOrg.message, /^ORG is not set: set it in the environment or in .*\.env/);
     const noPat = await rejection({ ORG: 'acme' }, dir);
-    assert.match(noPat.message, /^GH_PAT is not set/);
+    assert.match(noPat.message, /^no GitHub credential is set: set GH_PAT, or GH_APP_ID and GH_APP_PRIVATE_KEY_FILE for a GitHub App, in the environment or in .*\.env/);
   });
 
   test('an env file holding GH_PAT that others can read gets one warning line naming the fix', async () => {
