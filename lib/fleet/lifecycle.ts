@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildCompose, writeCompose, type RunnerSpec } from '../docker/compose.ts';
 import type { Config } from '../config/config.ts';
-import { compose, composeOrFail, listFleetContainers, syncRunnerState } from '../docker/docker.ts';
+import { compose, composeOrFail, configuredRunners, listFleetContainers, syncRunnerState } from '../docker/docker.ts';
 import { prepareLockDir } from '../../lock/directory.ts';
 import { CliError, ExitCode } from '../../lock/errors.ts';
 import type { RunnerApi } from '../github/runner-api.ts';
@@ -83,15 +83,26 @@ export async function waitUntilOnline(api: RunnerApi, names: string[], log: Log,
 export async function startRunners(config: Config, api: RunnerApi, runners: RunnerSpec[], log: Log = print): Promise<void> {
   await ensureLockDirFor(config, runners, log);
   const migrations = await carryOverOldState(config, runners);
-  const report = await registerRunners(config, api, runners, log);
-  requireRegistered(report);
+  await stopUnconfigured(config, runners);
+  requireRegistered(await registerRunners(config, api, runners, log));
   await keepRunningState(config, runners, log);
   await composeOrFail(config, ['up', '-d', '--no-deps', ...runners.map((r) => r.name)], 'up');
   await finishMigrations(migrations, log);
-  // A container that was already up but unconfigured is restarting with back-off: restart it now.
-  const running = new Set((await listFleetContainers(config)).filter((c) => c.state === 'running' || c.state === 'restarting').map((c) => c.name));
-  const waiting = report.registered.filter((name) => running.has(name));
-  if (waiting.length) await composeOrFail(config, ['restart', ...waiting], 'restart');
+}
+
+/**
+ * A container that is up but was never registered only restart-loops; it is
+ * stopped before registration, because compose v1 cannot `run` a one-off
+ * container of a host-network service while that service's container is up.
+ * `up` starts it again once it is registered.
+ */
+async function stopUnconfigured(config: Config, runners: RunnerSpec[]): Promise<void> {
+  const names = new Set(runners.map((r) => r.name));
+  const up = (await listFleetContainers(config)).filter((c) => names.has(c.name) && (c.state === 'running' || c.state === 'restarting')).map((c) => c.name);
+  if (up.length === 0) return;
+  const configured = await configuredRunners(config.fleetImage, up);
+  const waiting = up.filter((name) => !configured.has(name));
+  if (waiting.length) await composeOrFail(config, ['stop', ...waiting], 'stop');
 }
 
 export interface StopOptions {

@@ -213,6 +213,7 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
       const service = file.services[name];
       service.volumes = [`${name}-data:/home/runner`, `${name}-udev-rules:/etc/udev/rules.d`];
       service.entrypoint = [WRAPPER_ENTRYPOINT];
+      service.user = '1001'; // the image's user then ran everything; the image now starts as root
       file.volumes = { [`${name}-data`]: { name: `${name}-data` }, [`${name}-udev-rules`]: { name: `${name}-udev-rules` } };
       await writeFile(fleet.composeFile, stringify(file));
       const { token } = emulator.issueToken({ org: ORG, kind: 'registration' });

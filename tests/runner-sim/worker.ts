@@ -80,6 +80,7 @@ class JobRun {
     for (const step of this.job.steps) {
       if (failed || this.stop) break; // the remaining steps are skipped
       const result = await this.runStep(step.run);
+      await this.settleAfterGroupSignal();
       await this.post({ event: 'step', name: step.name, exit_code: result.exitCode, output: result.output });
       if (result.exitCode !== 0) failed = true;
     }
@@ -91,6 +92,29 @@ class JobRun {
     this.cleanupOrphans();
     rmSync(this.temp, { recursive: true, force: true });
     return this.stop ? 'cancelled' : failed ? 'failure' : 'success';
+  }
+
+  private sigintAt: number | undefined;
+
+  /** run.sh's SIGINT reached the whole group: the step's processes too, not only the Listener. */
+  noteSigint(): void {
+    this.sigintAt = Date.now();
+  }
+
+  /**
+   * A step killed by run.sh's group SIGINT ends before the Listener's shutdown
+   * message reaches this worker. The real Worker spends that time finishing
+   * the step (its log upload and result, StepsRunner.cs) and sees the
+   * shutdown before the post-job steps (actions/runner#2595: no completed
+   * hook on shutdown); here the wait for that message is explicit, bounded.
+   */
+  private async settleAfterGroupSignal(): Promise<void> {
+    const until = (this.sigintAt ?? 0) + 2000;
+    while (!this.shuttingDown() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  private shuttingDown(): boolean {
+    return this.stop === 'shutdown';
   }
 
   /** A cancel from the server, or the runner shutting down (StepsRunner.cs). */
@@ -197,7 +221,10 @@ class JobRun {
  */
 export async function runWorker(root: string, inFd: number, outFd: number): Promise<void> {
   const trace = new Trace('Worker', root);
-  process.on('SIGINT', () => trace.info('Worker', 'Received SIGINT; the worker keeps running until the Listener says otherwise.'));
+  process.on('SIGINT', () => {
+    trace.info('Worker', 'Received SIGINT; the worker keeps running until the Listener says otherwise.');
+    run?.noteSigint();
+  });
   const input = new Socket({ fd: inFd, readable: true, writable: false });
   const output = new Socket({ fd: outFd, readable: false, writable: true });
   const lines = createInterface({ input });
