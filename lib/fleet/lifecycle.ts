@@ -47,6 +47,8 @@ export async function writeFleetCompose(config: Config, count: number): Promise<
  * old volumes removed → wait until online.
  */
 export async function initFleet(config: Config, api: RunnerApi, count: number, log: Log = print): Promise<void> {
+  // A wrong credential, permission or org is said now, not after an image build that may take many minutes.
+  await api.checkAccess();
   await ensureRunnerImage(config);
   const runners = await writeFleetCompose(config, count);
   log(`Wrote ${config.composeFile}: ${count} generic + ${config.boards.length} board runner(s)`);

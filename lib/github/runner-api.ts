@@ -28,6 +28,12 @@ export interface RunnerApi {
   readonly scope: Scope;
   /** All runners of the scope: one paginated listing, 100 a page. */
   listRunners(): Promise<Runner[]>;
+  /**
+   * One cheap call (the first runner of the listing) that fails as every
+   * later call would: a wrong credential, a missing permission, an unknown
+   * org or repo. For commands that have slow work to do before they call.
+   */
+  checkAccess(): Promise<void>;
   /** The runner called exactly `name`, if registered. */
   findByName(name: string): Promise<Runner | undefined>;
   /** Unregisters a runner; 'absent' when GitHub no longer has it. Throws CliError(runnerBusy) while it runs a job. */
@@ -92,6 +98,7 @@ function scopedCalls(octokit: GitHubClient, scope: Scope, maxPages: number) {
     return {
       list: (signal: AbortSignal, name?: string) =>
         pages('GET /repos/{owner}/{repo}/actions/runners', { ...where, per_page: 100, ...(name ? { name } : {}), request: { signal } }),
+      firstPage: (signal: AbortSignal) => actions.listSelfHostedRunnersForRepo({ ...where, per_page: 1, request: { signal } }),
       remove: (signal: AbortSignal, runner_id: number) => actions.deleteSelfHostedRunnerFromRepo({ ...where, runner_id, request: { signal } }),
       registrationToken: (signal: AbortSignal) => actions.createRegistrationTokenForRepo({ ...where, request: { signal } }),
       removeToken: (signal: AbortSignal) => actions.createRemoveTokenForRepo({ ...where, request: { signal } }),
@@ -101,6 +108,7 @@ function scopedCalls(octokit: GitHubClient, scope: Scope, maxPages: number) {
   return {
     list: (signal: AbortSignal, name?: string) =>
       pages('GET /orgs/{org}/actions/runners', { ...where, per_page: 100, ...(name ? { name } : {}), request: { signal } }),
+    firstPage: (signal: AbortSignal) => actions.listSelfHostedRunnersForOrg({ ...where, per_page: 1, request: { signal } }),
     remove: (signal: AbortSignal, runner_id: number) => actions.deleteSelfHostedRunnerFromOrg({ ...where, runner_id, request: { signal } }),
     registrationToken: (signal: AbortSignal) => actions.createRegistrationTokenForOrg({ ...where, request: { signal } }),
     removeToken: (signal: AbortSignal) => actions.createRemoveTokenForOrg({ ...where, request: { signal } }),
@@ -173,6 +181,9 @@ export function createRunnerApi(
   return {
     scope: config.scope,
     listRunners: async () => (await guarded((signal) => calls.list(signal), 'with the list of runners')).map(toRunner),
+    checkAccess: async () => {
+      await guarded((signal) => calls.firstPage(signal), 'with the first runner of the list');
+    },
     findByName: async (name) => (await guarded((signal) => calls.list(signal, name), `about runner ${name}`)).map(toRunner).find((runner) => runner.name === name),
     deleteRunner: async (runner) => {
       try {

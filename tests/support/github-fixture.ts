@@ -17,7 +17,7 @@ export interface Fixture {
   emulator: Emulator;
   dir: string;
   env: Record<string, string>;
-  run(script: 'list.ts' | 'remove.ts' | 'purge.ts', args?: string[], env?: Record<string, string>): Promise<ScriptResult>;
+  run(script: 'list.ts' | 'remove.ts' | 'purge.ts' | 'init.ts', args?: string[], env?: Record<string, string>): Promise<ScriptResult>;
   close(): Promise<void>;
 }
 
