@@ -2,6 +2,7 @@
 // fault injection, and the control API (§3); exercised with plain fetch and
 // with @octokit/rest exactly as the toolkit uses it.
 import assert from 'node:assert/strict';
+import { createPrivateKey, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { throttling } from '@octokit/plugin-throttling';
@@ -468,5 +469,95 @@ describe('CLI', () => {
     assert.deepEqual(await res.json(), { total_count: 0, runners: [] });
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
+  });
+});
+
+describe('GitHub Apps', () => {
+  /** An RS256 JWT as an App makes it, with claims to vary. */
+  function jwt(privateKey: string, claims: Record<string, unknown>): string {
+    const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const input = `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}`;
+    return `${input}.${sign('sha256', Buffer.from(input), createPrivateKey(privateKey)).toString('base64url')}`;
+  }
+  const now = () => Math.floor(Date.now() / 1000);
+
+  test('JWT checks: signature, issuer, iat and exp, each refused with 401 and GitHub\'s message', async () => {
+    const app = emulator.createApp('checks');
+    const stranger = emulator.createApp('stranger');
+    emulator.installApp({ app_id: app.app_id, org: 'acme' });
+    const good = { iss: app.app_id, iat: now() - 60, exp: now() + 540 };
+    const asApp = (token: string) => http('GET', '/api/v3/orgs/acme/installation', { auth: `Bearer ${token}` });
+    assert.equal((await asApp(jwt(app.private_key, good))).status, 200);
+    assert.equal((await asApp(jwt(app.private_key, { ...good, iss: app.client_id }))).status, 200, 'the client ID is an issuer too');
+    const refused: Array<[string, string, RegExp]> = [
+      ['signed by another key', jwt(stranger.private_key, good), /could not be decoded/],
+      ['unknown issuer', jwt(app.private_key, { ...good, iss: 999 }), /Integration not found/],
+      ['expired', jwt(app.private_key, { ...good, iat: now() - 700, exp: now() - 10 }), /'Expiration time' claim \('exp'\) must be a numeric value/],
+      ['exp more than 10 minutes ahead', jwt(app.private_key, { ...good, exp: now() + 1200 }), /too far in the future/],
+      ['issued in the future', jwt(app.private_key, { ...good, iat: now() + 300, exp: now() + 600 }), /'Issued at' claim/],
+      ['not a JWT', 'abc', /could not be decoded/],
+    ];
+    for (const [what, token, message] of refused) {
+      const res = await asApp(token);
+      assert.equal(res.status, 401, what);
+      assert.match(res.json.message, message, what);
+    }
+    assert.equal((await api('GET', '/orgs/acme/installation')).status, 401, 'a PAT is not an App');
+  });
+
+  test('installation lookup by org and repo, access token, and the token on the runner operations', async () => {
+    const app = emulator.createApp('lookup');
+    const auth = `Bearer ${jwt(app.private_key, { iss: app.app_id, iat: now() - 60, exp: now() + 540 })}`;
+    assert.equal((await http('GET', '/api/v3/orgs/acme/installation', { auth })).status, 404, 'not installed yet');
+    const { installation_id } = emulator.installApp({ app_id: app.app_id, org: 'acme', permissions: { organization_self_hosted_runners: 'write' } });
+    const org = await http('GET', '/api/v3/orgs/acme/installation', { auth });
+    assert.equal(org.json.id, installation_id);
+    assert.deepEqual(org.json.permissions, { metadata: 'read', organization_self_hosted_runners: 'write' });
+    assert.equal((await http('GET', '/api/v3/repos/acme/widgets/installation', { auth })).json.id, installation_id, 'an all-repositories installation covers its repos');
+    assert.equal((await http('GET', '/api/v3/orgs/other/installation', { auth })).status, 404);
+
+    const created = await http('POST', `/api/v3/app/installations/${installation_id}/access_tokens`, { auth });
+    assert.equal(created.status, 201);
+    assert.ok(Date.parse(created.json.expires_at) - Date.now() > 59 * 60 * 1000, 'an hour ahead');
+    const token = created.json.token as string;
+    assert.equal((await api('GET', '/orgs/acme/actions/runners', `token ${token}`)).status, 200);
+    assert.equal((await api('POST', '/orgs/acme/actions/runners/registration-token', `token ${token}`)).status, 201);
+    assert.equal((await api('GET', '/orgs/other/actions/runners', `token ${token}`)).status, 404, 'another org does not exist for it');
+    assert.equal((await http('POST', '/api/v3/app/installations/99/access_tokens', { auth })).status, 404);
+    assert.equal((await http('POST', `/api/v3/app/installations/${installation_id}/access_tokens`, { auth: `token ${token}` })).status, 401, 'an installation token cannot make tokens');
+
+    emulator.expireToken(token);
+    const expired = await api('GET', '/orgs/acme/actions/runners', `token ${token}`);
+    assert.equal(expired.status, 401);
+    assert.equal(expired.json.message, 'Bad credentials');
+  });
+
+  test('a missing permission: 403 with X-Accepted-GitHub-Permissions naming it (org: self-hosted runners; repo: administration)', async () => {
+    const app = emulator.createApp('narrow');
+    const auth = `Bearer ${jwt(app.private_key, { iss: app.app_id, iat: now() - 60, exp: now() + 540 })}`;
+    const { installation_id } = emulator.installApp({ app_id: app.app_id, org: 'acme', permissions: { organization_self_hosted_runners: 'read' } });
+    const token = (await http('POST', `/api/v3/app/installations/${installation_id}/access_tokens`, { auth })).json.token as string;
+    assert.equal((await api('GET', '/orgs/acme/actions/runners', `token ${token}`)).status, 200, 'read lists');
+    const write = await api('POST', '/orgs/acme/actions/runners/registration-token', `token ${token}`);
+    assert.equal(write.status, 403);
+    assert.equal(write.json.message, 'Resource not accessible by integration');
+    assert.equal(write.headers.get('x-accepted-github-permissions'), 'organization_self_hosted_runners=write');
+    const repo = await api('GET', '/repos/acme/widgets/actions/runners', `token ${token}`);
+    assert.equal(repo.headers.get('x-accepted-github-permissions'), 'administration=read');
+    emulator.setInstallationPermissions(installation_id, { organization_self_hosted_runners: 'write' });
+    assert.equal((await api('POST', '/orgs/acme/actions/runners/registration-token', `token ${token}`)).status, 201, 'granted permissions apply to live tokens');
+  });
+
+  test('control API over HTTP: apps, installations, permissions, issued tokens', async () => {
+    const app = await http('POST', '/_emulator/apps', { body: { name: 'http-app' } });
+    assert.equal(app.status, 201);
+    assert.match(app.json.private_key, /^-----BEGIN RSA PRIVATE KEY-----/);
+    const inst = await http('POST', '/_emulator/installations', { body: { app_id: app.json.app_id, org: 'acme', permissions: { administration: 'write' } } });
+    assert.equal(inst.status, 201);
+    assert.equal((await http('POST', '/_emulator/installations', { body: { app_id: 1, org: 'acme' } })).status, 404);
+    assert.equal((await http('POST', '/_emulator/installations', { body: { app_id: app.json.app_id, org: 'acme', permissions: { administration: 'admin' } } })).status, 400);
+    const changed = await http('POST', `/_emulator/installations/${inst.json.installation_id}/permissions`, { body: { permissions: {} } });
+    assert.deepEqual(changed.json.permissions, { metadata: 'read' });
+    assert.deepEqual((await http('GET', '/_emulator/installation-tokens')).json, { tokens: [] });
   });
 });
