@@ -5,6 +5,7 @@
 // Authenticates with a PAT, or as a GitHub App installation (app-auth.ts):
 // each request then carries the installation's token, renewed and sent once
 // more when GitHub answers 401.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Octokit } from '@octokit/rest';
 import { retry } from '@octokit/plugin-retry';
 import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling';
@@ -54,6 +55,13 @@ const TIMING_SETTINGS: Record<keyof GitHubTimings, string> = {
   deadlineMs: 'GH_API_DEADLINE_MS',
   maxPages: 'GH_API_MAX_PAGES',
 };
+
+/**
+ * The abort signal of the operation a request belongs to (its deadline).
+ * Octokit's paginate drops a `request.signal` after the first page, so the
+ * fetch below takes it from the operation's async context instead.
+ */
+export const operationDeadline = new AsyncLocalStorage<AbortSignal>();
 
 export function timingSetting(key: keyof GitHubTimings): string {
   return TIMING_SETTINGS[key];
@@ -138,7 +146,8 @@ export function createGitHubClient({ apiUrl, pat, auth, secrets = new Set(), pro
   } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]);
   // Every request gets its own timeout, on top of the operation's deadline (init.signal).
   const proxiedFetch = (input: string | URL, init?: Record<string, unknown>) => {
-    const signals = [AbortSignal.timeout(timings.requestTimeoutMs), ...(init?.signal ? [init.signal as AbortSignal] : [])];
+    const deadline = operationDeadline.getStore();
+    const signals = [AbortSignal.timeout(timings.requestTimeoutMs), ...(init?.signal ? [init.signal as AbortSignal] : []), ...(deadline ? [deadline] : [])];
     return undiciFetch(input, { ...(init ?? {}), dispatcher, signal: AbortSignal.any(signals) } as Parameters<typeof undiciFetch>[1]);
   };
   const onLimit = (kind: string) => (retryAfter: number, options: { method: string; url: string }, _octokit: unknown, retryCount: number) => {

@@ -3,7 +3,7 @@
 // (/repos/{owner}/{repo}/actions/runners…), chosen by REPO being set.
 import type { Config, Scope } from '../config/config.ts';
 import { CliError, ExitCode } from '../../lock/errors.ts';
-import { createGitHubClient, MutationQueue, proxyFor, timingSetting, timingsFromEnv, type GitHubAuth, type GitHubClient, type GitHubTimings } from './client.ts';
+import { createGitHubClient, MutationQueue, operationDeadline, proxyFor, timingSetting, timingsFromEnv, type GitHubAuth, type GitHubClient, type GitHubTimings } from './client.ts';
 import { redact, scopeDescription, toGitHubCliError, type RequestContext } from './errors.ts';
 
 export interface Runner {
@@ -166,7 +166,7 @@ export function createRunnerApi(
       }, timings.deadlineMs);
     });
     try {
-      return await Promise.race([call(deadline.signal), expired]);
+      return await Promise.race([operationDeadline.run(deadline.signal, () => call(deadline.signal)), expired]);
     } catch (err) {
       throw err instanceof EndlessListing ? err : toGitHubCliError(err, context(runner));
     } finally {

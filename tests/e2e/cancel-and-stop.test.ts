@@ -6,20 +6,17 @@
 // (≥ 45 s, JobDispatcher.cs; the simulator keeps the real value here). GitHub
 // is the emulator. Two board runners of one org share one board.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { composeProjectName } from '../../lib/config/names.ts';
 import type { ResourceState } from '../../lock/inspect.ts';
-import { startEmulator, type Emulator, type JobView } from '../emulator/server.ts';
+import type { Emulator, JobView } from '../emulator/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
-import { assertImages, containerLogs, docker, dockerUnavailable, removeByPrefix, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { startGround, type Ground } from './ground.ts';
+import { containerLogs, docker, dockerUnavailable, waitFor } from './helpers.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the cancel/stop e2e test: ${skip}`);
 
-const PAT = 'ghp_e2e_cancel_stop_0123456789';
 /** The real runner's shortest cancel window (JobDispatcher.cs): a job that ended sooner did not wait for it. */
 const RUNNER_CANCEL_WINDOW_MS = 45_000;
 
@@ -39,52 +36,28 @@ const stepTime = (job: JobView | undefined, mark: 'step-start' | 'step-end'): nu
 };
 
 describe('cancel and stop of board jobs on a real engine', { skip, timeout: 300_000 }, () => {
+  let ground: Ground;
   let emulator: Emulator;
-  let dir: string;
   let lockDir: string;
   let prefix = '';
   const name = (board: string): string => `${prefix}runner-${board}`;
-  const run = (script: string, args: string[] = []): Promise<ScriptResult> =>
-    runScript(script, args, { cwd: dir, env: { DOCKER_HOST: process.env.DOCKER_HOST ?? '' }, timeoutMs: 240_000 });
+  const run = (script: string, args: string[] = []): Promise<ScriptResult> => ground.run(script, args);
   const board = async (): Promise<ResourceState | undefined> => {
-    const r = await runScript('locks.ts', ['--json'], { cwd: dir, env: { RUNNER_LOCK_HOST_PATH: lockDir } });
+    const r = await runScript('locks.ts', ['--json'], { cwd: ground.dir, env: { RUNNER_LOCK_HOST_PATH: lockDir } });
     assert.equal(r.code, 0, r.stderr);
     return (JSON.parse(r.stdout) as { resources: ResourceState[] }).resources.find((s) => s.resource === 'board-a');
   };
-  const online = (runner: string): boolean => emulator.runners('acme').find((r) => r.name === runner)?.status === 'online';
+  const online = (runner: string): boolean => ground.online(runner);
 
   before(async () => {
-    await assertImages();
-    emulator = await startEmulator({ offlineAfterMs: 3000 });
-    emulator.addScope('acme');
-    emulator.addPat({ token: PAT, admin: ['acme'] });
-    dir = await mkdtemp(join(tmpdir(), 'fleet-cancel-e2e-'));
-    lockDir = join(dir, 'locks');
-    prefix = uniquePrefix('cs');
-    const env = [
-      'ORG=acme',
-      `GH_PAT=${PAT}`,
-      `GITHUB_URL=${emulator.url}`,
-      `GITHUB_API_URL=${emulator.apiUrl}`,
-      `RUNNER_IMAGE=${SIM_IMAGE}`,
-      ...ENGINE_SETTINGS,
-      `RUNNER_NAME_PREFIX=${prefix}`,
-      `RUNNER_LOCK_HOST_PATH=${lockDir}`,
-      'BOARD_RUNNERS=b1:board-a;b2:board-a',
-      'RUNNER_RESOURCE_ID=board-a',
-      '',
-    ];
-    await writeFile(join(dir, '.env'), env.join('\n'), { mode: 0o600 });
+    ground = await startGround('cancel');
+    emulator = ground.emulator;
+    lockDir = join(ground.dir, 'locks');
+    prefix = ground.prefix('cs');
+    await ground.writeEnv(prefix, [`RUNNER_LOCK_HOST_PATH=${lockDir}`, 'BOARD_RUNNERS=b1:board-a;b2:board-a', 'RUNNER_RESOURCE_ID=board-a']);
   });
 
-  after(async () => {
-    if (prefix) {
-      await removeByPrefix(prefix).catch((err: unknown) => console.log(`# cleanup: ${String(err)}`));
-      await docker(['rmi', '-f', `gh-runner-fleet:${composeProjectName(prefix)}`]);
-    }
-    await emulator?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  after(() => ground?.close());
 
   test('init: two board runners online on one board', async () => {
     const r = await run('init.ts', ['-n', '0']);

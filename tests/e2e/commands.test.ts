@@ -4,65 +4,43 @@
 // registration that fails. The runners are the runner simulator
 // (tests/runner-sim), which STANDS IN for actions/runner; GitHub is the emulator.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { $ } from 'zx';
 import { composeProjectName } from '../../lib/config/names.ts';
-import { startEmulator, type Emulator } from '../emulator/server.ts';
-import { runScript, type ScriptResult } from '../support/cli.ts';
-import { assertImages, containerState, docker, dockerOk, dockerUnavailable, removeByPrefix, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import type { Emulator } from '../emulator/server.ts';
+import type { ScriptResult } from '../support/cli.ts';
+import { startGround, type Ground } from './ground.ts';
+import { containerState, dockerOk, dockerUnavailable, waitFor } from './helpers.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the commands e2e test: ${skip}`);
 
-const PAT = 'ghp_e2e_commands_0123456789';
-
 describe('commands on a real engine', { skip, timeout: 420_000 }, () => {
+  let ground: Ground;
   let emulator: Emulator;
   let dir: string;
+  let PAT = '';
   let prefix = '';
   const runner = (short: string): string => `${prefix}runner-${short}`;
-  const run = (script: string, args: string[] = [], env: Record<string, string> = {}): Promise<ScriptResult> =>
-    runScript(script, args, { cwd: dir, env: { DOCKER_HOST: process.env.DOCKER_HOST ?? '', ...env }, timeoutMs: 240_000 });
+  const run = (script: string, args: string[] = []): Promise<ScriptResult> => ground.run(script, args);
   const ok = async (script: string, args: string[] = []): Promise<ScriptResult> => {
     const r = await run(script, args);
     assert.equal(r.code, 0, `${script} ${args.join(' ')}:\n${r.stdout}\n${r.stderr}`);
     return r;
   };
-  const online = (name: string): boolean => emulator.runners('acme').find((r) => r.name === name)?.status === 'online';
+  const online = (name: string): boolean => ground.online(name);
   const project = (): string => composeProjectName(prefix);
 
   before(async () => {
-    await assertImages();
-    emulator = await startEmulator({ offlineAfterMs: 3000 });
-    emulator.addScope('acme');
-    emulator.addPat({ token: PAT, admin: ['acme'] });
-    dir = await mkdtemp(join(tmpdir(), 'fleet-commands-e2e-'));
-    prefix = uniquePrefix('cmd');
-    const env = [
-      'ORG=acme',
-      `GH_PAT=${PAT}`,
-      `GITHUB_URL=${emulator.url}`,
-      `GITHUB_API_URL=${emulator.apiUrl}`,
-      `RUNNER_IMAGE=${SIM_IMAGE}`,
-      ...ENGINE_SETTINGS,
-      `RUNNER_NAME_PREFIX=${prefix}`,
-      'BOARD_RUNNERS=pi:pi',
-      '',
-    ];
-    await writeFile(join(dir, '.env'), env.join('\n'), { mode: 0o600 });
+    ground = await startGround('commands');
+    ({ emulator, dir, pat: PAT } = ground);
+    prefix = ground.prefix('cmd');
+    await ground.writeEnv(prefix, ['BOARD_RUNNERS=pi:pi']);
   });
 
-  after(async () => {
-    if (prefix) {
-      await removeByPrefix(prefix).catch((err: unknown) => console.log(`# cleanup: ${String(err)}`));
-      await docker(['rmi', '-f', `gh-runner-fleet:${project()}`]);
-    }
-    await emulator?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  after(() => ground?.close());
 
   test('a registration GitHub refuses: one line, exit non-zero, the token nowhere in the output, no container started', async () => {
     emulator.injectFault({ operation: 'actions/create-registration-token-for-org', kind: 'wrong_token', times: 1 });

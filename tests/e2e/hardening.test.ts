@@ -7,19 +7,15 @@
 // (tests/runner-sim), which STANDS IN for actions/runner, with passwordless
 // sudo as the official image has; GitHub is the emulator.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { composeProjectName } from '../../lib/config/names.ts';
-import { startEmulator, type Emulator, type JobView } from '../emulator/server.ts';
-import { runScript } from '../support/cli.ts';
-import { assertImages, docker, dockerOk, dockerUnavailable, removeByPrefix, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import type { Emulator, JobView } from '../emulator/server.ts';
+import { startGround, type Ground } from './ground.ts';
+import { dockerOk, dockerUnavailable, ENGINE_SETTINGS, waitFor } from './helpers.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the hardening e2e test: ${skip}`);
-
-const PAT = 'ghp_e2e_hardening_0123456789';
 
 /** What the job tries, one line each. */
 const PROBE = [
@@ -32,51 +28,27 @@ const stepOutput = (job: JobView): string => String(job.events.find((e) => e.eve
 const hookOutput = (job: JobView, hook: string): string => String(job.events.find((e) => e.event === 'hook' && e.hook === hook)?.output ?? '');
 
 describe('what a job can do, default and hardened', { skip, timeout: 420_000 }, () => {
+  let ground: Ground;
   let emulator: Emulator;
-  let dir: string;
   let lockDir: string;
   const prefixes = { lab: '', hard: '' };
 
   before(async () => {
-    await assertImages();
-    emulator = await startEmulator({ offlineAfterMs: 3000 });
-    emulator.addScope('acme');
-    emulator.addPat({ token: PAT, admin: ['acme'] });
-    dir = await mkdtemp(join(tmpdir(), 'fleet-hardening-e2e-'));
-    lockDir = join(dir, 'locks');
+    ground = await startGround('hardening');
+    emulator = ground.emulator;
+    lockDir = join(ground.dir, 'locks');
     for (const mode of ['lab', 'hard'] as const) {
-      prefixes[mode] = uniquePrefix(mode);
-      const env = [
-        'ORG=acme',
-        `GH_PAT=${PAT}`,
-        `GITHUB_URL=${emulator.url}`,
-        `GITHUB_API_URL=${emulator.apiUrl}`,
-        `RUNNER_IMAGE=${SIM_IMAGE}`,
-        ...ENGINE_SETTINGS,
-        `RUNNER_NAME_PREFIX=${prefixes[mode]}`,
-        `RUNNER_LOCK_HOST_PATH=${lockDir}`,
-        `BOARD_RUNNERS=pi:pi-${mode}`,
-        'RUNNER_RESOURCE_ID=board-pi',
-        ...(mode === 'hard' ? ['RUNNER_PRIVILEGED=false', 'RUNNER_SUDO=false'] : []),
-        '',
-      ];
-      await writeFile(join(dir, `${mode}.env`), env.join('\n'), { mode: 0o600 });
+      prefixes[mode] = ground.prefix(mode);
+      const hardened = mode === 'hard' ? ['RUNNER_PRIVILEGED=false', 'RUNNER_SUDO=false'] : [];
+      await ground.writeEnv(prefixes[mode], [`RUNNER_LOCK_HOST_PATH=${lockDir}`, `BOARD_RUNNERS=pi:pi-${mode}`, 'RUNNER_RESOURCE_ID=board-pi', ...hardened], `${mode}.env`);
     }
   });
 
-  after(async () => {
-    for (const prefix of Object.values(prefixes)) {
-      if (!prefix) continue;
-      await removeByPrefix(prefix).catch((err: unknown) => console.log(`# cleanup: ${String(err)}`));
-      await docker(['rmi', '-f', `gh-runner-fleet:${composeProjectName(prefix)}`]);
-    }
-    await emulator?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  after(() => ground?.close());
 
   for (const mode of ['lab', 'hard'] as const) {
     test(`${mode === 'lab' ? 'default mode' : 'RUNNER_PRIVILEGED=false RUNNER_SUDO=false'}: the board job takes and releases the lock, runs as the runner user, cannot write the lock directory${mode === 'lab' ? '' : ', cannot sudo'}`, async () => {
-      const init = await runScript('init.ts', ['-n', '0'], { cwd: dir, env: { ENV_FILE: `${mode}.env`, DOCKER_HOST: process.env.DOCKER_HOST ?? '' }, timeoutMs: 240_000 });
+      const init = await ground.run('init.ts', ['-n', '0'], `${mode}.env`);
       assert.equal(init.code, 0, `${init.stdout}\n${init.stderr}`);
       const runner = `${prefixes[mode]}runner-pi`;
       await waitFor(`${runner} online`, () => emulator.runners('acme').find((r) => r.name === runner)?.status === 'online', { timeoutMs: 60_000 });

@@ -36,13 +36,32 @@ describe('bounded GitHub calls', () => {
     const url = await listen(silent);
     try {
       const started = Date.now();
-      const r = await fx.run('list.ts', [], { GITHUB_API_URL: `${url}/api/v3`, GH_API_TIMEOUT_MS: '400', GH_API_DEADLINE_MS: '2000' });
+      const r = await fx.run('list.ts', [], { GITHUB_API_URL: `${url}/api/v3`, GH_API_TIMEOUT_MS: '10000', GH_API_DEADLINE_MS: '2000' });
       const tookMs = Date.now() - started;
       assert.equal(r.code, 6, r.stderr);
       assertOneErrorLine(r, /GitHub did not answer with the list of runners within 2000 ms \(GH_API_DEADLINE_MS\) at http:\/\/127\.0\.0\.1:\d+\/api\/v3: check GITHUB_API_URL and the network, or raise GH_API_DEADLINE_MS$/);
       assert.ok(!`${r.stdout}${r.stderr}`.includes(PAT));
       // the process ends soon after the deadline too (node's start-up included; generous for a loaded machine)
       assert.ok(tookMs < 15_000, `make list took ${tookMs} ms`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await close(silent);
+    }
+  });
+
+  it('one request with no answer ends at GH_API_TIMEOUT_MS and is retried; when the retries are spent it is a network line, exit 6', async () => {
+    const sockets: Socket[] = [];
+    let connections = 0;
+    const silent = createServer((socket) => {
+      connections += 1;
+      sockets.push(socket);
+    });
+    const url = await listen(silent);
+    try {
+      const r = await fx.run('list.ts', [], { GITHUB_API_URL: `${url}/api/v3`, GH_API_TIMEOUT_MS: '300', GH_API_DEADLINE_MS: '30000', GH_API_RETRIES: '2' });
+      assert.equal(r.code, 6, r.stderr);
+      assertOneErrorLine(r, /^error: could not reach the GitHub API at http:\/\/127\.0\.0\.1:\d+\/api\/v3 \(.*timeout.*\)/i);
+      assert.ok(connections >= 2, `${connections} connection(s): the request was not retried`);
     } finally {
       for (const socket of sockets) socket.destroy();
       await close(silent);

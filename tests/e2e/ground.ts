@@ -1,0 +1,67 @@
+// What most end-to-end suites stand on: the GitHub stand-in (tests/emulator)
+// with one org and its admin PAT, a temporary folder for the fleets' files,
+// env files that point the toolkit at the stand-in and the runner simulator
+// image (tests/runner-sim, which STANDS IN for actions/runner), and the
+// clean-up of every container, volume and image those fleets made.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { composeProjectName } from '../../lib/config/names.ts';
+import { startEmulator, type Emulator } from '../emulator/server.ts';
+import { runScript, type ScriptResult } from '../support/cli.ts';
+import { assertImages, docker, ENGINE_SETTINGS, removeByPrefix, SIM_IMAGE, uniquePrefix } from './helpers.ts';
+
+export interface Ground {
+  emulator: Emulator;
+  dir: string;
+  org: string;
+  pat: string;
+  /** A new name prefix (cleaned up by close()). */
+  prefix(tag: string): string;
+  /** Writes an env file for a fleet of `prefix` with these extra settings; returns its name. */
+  writeEnv(prefix: string, settings?: string[], file?: string): Promise<string>;
+  /** A script run as a user runs it, in the ground's folder, with ENV_FILE=`envFile`. */
+  run(script: string, args?: string[], envFile?: string, env?: Record<string, string>): Promise<ScriptResult>;
+  online(runner: string): boolean;
+  close(): Promise<void>;
+}
+
+export async function startGround(tag: string, { org = 'acme', offlineAfterMs = 3000 } = {}): Promise<Ground> {
+  await assertImages();
+  const emulator = await startEmulator({ offlineAfterMs });
+  const pat = `ghp_e2e_${tag}_0123456789`;
+  emulator.addScope(org);
+  emulator.addPat({ token: pat, admin: [org] });
+  const dir = await mkdtemp(join(tmpdir(), `fleet-${tag}-e2e-`));
+  const prefixes: string[] = [];
+  return {
+    emulator,
+    dir,
+    org,
+    pat,
+    prefix(name) {
+      const prefix = uniquePrefix(name);
+      prefixes.push(prefix);
+      return prefix;
+    },
+    async writeEnv(prefix, settings = [], file = '.env') {
+      const lines = [`ORG=${org}`, `GH_PAT=${pat}`, `GITHUB_URL=${emulator.url}`, `GITHUB_API_URL=${emulator.apiUrl}`, `RUNNER_IMAGE=${SIM_IMAGE}`, ...ENGINE_SETTINGS, `RUNNER_NAME_PREFIX=${prefix}`, ...settings, ''];
+      await writeFile(join(dir, file), lines.join('\n'), { mode: 0o600 });
+      return file;
+    },
+    run(script, args = [], envFile = '.env', env = {}) {
+      return runScript(script, args, { cwd: dir, env: { ENV_FILE: envFile, DOCKER_HOST: process.env.DOCKER_HOST ?? '', ...env }, timeoutMs: 240_000 });
+    },
+    online(runner) {
+      return emulator.runners(org).find((r) => r.name === runner)?.status === 'online';
+    },
+    async close() {
+      for (const prefix of prefixes) {
+        await removeByPrefix(prefix).catch((err: unknown) => console.log(`# cleanup: ${String(err)}`));
+        await docker(['rmi', '-f', `gh-runner-fleet:${composeProjectName(prefix)}`]);
+      }
+      await emulator.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
