@@ -12,6 +12,7 @@ FORCE    ?=
 DRAIN    ?=
 JSON     ?=
 WITH_ENV ?=
+KEEP     ?=
 
 yes_flag   = $(if $(YES),--yes)
 json_flag  = $(if $(JSON),--json)
@@ -25,6 +26,10 @@ node_modules/.installed: package.json package-lock.json
 .PHONY: help
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: demo
+demo: node_modules/.installed ## See it work first: two orgs' fleets and a shared board, offline, on stand-ins for GitHub and actions/runner; removes all it made [JSON=1] [KEEP=1]
+	./scripts/demo.ts $(json_flag) $(if $(KEEP),--keep)
 
 .PHONY: init
 init: node_modules/.installed ## Build the image, write the compose file, start and register N generic + board runners (N=4)

@@ -1,0 +1,93 @@
+// Two orgs' fleets, made and removed through the same code paths as `make init`
+// and `make purge`: an env file per org in the demo's temp dir, loadConfig on
+// it, initFleet, purgeFleet. Only GITHUB_URL/GITHUB_API_URL and RUNNER_IMAGE
+// point at the stand-ins.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { $ } from 'zx';
+import { loadConfig, type Config } from '../config/config.ts';
+import { initFleet } from '../fleet/lifecycle.ts';
+import { purgeFleet } from '../fleet/purge.ts';
+import { createRunnerApi, type RunnerApi } from '../github/runner-api.ts';
+import { DEMO_PREFIX } from './paths.ts';
+
+export const ORGS = ['acme', 'globex'] as const;
+export type Org = (typeof ORGS)[number];
+/** The one board both orgs' board runners drive: its lock resource and its runner label. */
+export const BOARD = 'devboard';
+export const GENERIC_LABEL = 'build';
+
+export interface Fleet {
+  org: Org;
+  envFile: string;
+  config: Config;
+  api: RunnerApi;
+  boardRunner: string;
+}
+
+export const prefixOf = (org: Org): string => `${DEMO_PREFIX}${org}-`;
+
+export interface FleetSettings {
+  dir: string;
+  lockDir: string;
+  githubUrl: string;
+  githubApiUrl: string;
+  image: string;
+  pats: Record<Org, string>;
+  /** Extra settings this engine needs (RUNNER_PRIVILEGED=false where privileged root containers cannot start). */
+  engine: string[];
+}
+
+/** Writes `<org>.env` (0600) and loads it as `make init` would with ENV_FILE=<org>.env. */
+export async function prepareFleet(org: Org, s: FleetSettings): Promise<Fleet> {
+  const envFile = join(s.dir, `${org}.env`);
+  const lines = [
+    `# make demo: ${org}'s fleet against the GitHub stand-in (removed when the demo ends)`,
+    `ORG=${org}`,
+    `GH_PAT=${s.pats[org]}`,
+    `GITHUB_URL=${s.githubUrl}`,
+    `GITHUB_API_URL=${s.githubApiUrl}`,
+    `RUNNER_IMAGE=${s.image}`,
+    `RUNNER_NAME_PREFIX=${prefixOf(org)}`,
+    `RUNNER_LABELS=${GENERIC_LABEL}`,
+    `BOARD_RUNNERS=${BOARD}:${BOARD}`,
+    `RUNNER_RESOURCE_ID=${BOARD}`,
+    `RUNNER_LOCK_HOST_PATH=${s.lockDir}`,
+    ...s.engine,
+    '',
+  ];
+  await writeFile(envFile, lines.join('\n'), { mode: 0o600 });
+  const config = await loadConfig({ env: { ENV_FILE: envFile }, cwd: s.dir, interactive: false });
+  return { org, envFile, config, api: createRunnerApi(config), boardRunner: `${prefixOf(org)}runner-${BOARD}` };
+}
+
+/** `make init N=<generic>` for this fleet. */
+export async function bringUp(fleet: Fleet, generic: number, log: (line: string) => void): Promise<void> {
+  await initFleet(fleet.config, fleet.api, generic, (line) => log(`${fleet.org}: ${line}`));
+}
+
+/** `make purge YES=1 FORCE=1 WITH_ENV=1`: runners unregistered, containers, volumes, files and images gone. */
+export async function purge(fleet: Fleet, log: (line: string) => void): Promise<void> {
+  const output = { out: (line: string) => log(`${fleet.org}: ${line}`), warn: (line: string) => log(`${fleet.org}: warning: ${line}`) };
+  await purgeFleet(fleet.config, fleet.api, { yes: true, force: true, env: true, output, interactive: false });
+}
+
+const quiet = $({ quiet: true, nothrow: true });
+
+/** Whatever is still there under the demo's prefix (after an interrupted init, say): containers, volumes, images. */
+export async function leftovers(): Promise<{ containers: string[]; volumes: string[]; images: string[] }> {
+  const lines = (out: string) => out.split('\n').map((l) => l.trim()).filter(Boolean);
+  const containers = lines((await quiet`docker ps -a --format {{.Names}} --filter name=^${DEMO_PREFIX}`).stdout).filter((n) => n.startsWith(DEMO_PREFIX));
+  const volumes = lines((await quiet`docker volume ls -q --filter name=${DEMO_PREFIX}`).stdout).filter((v) => v.startsWith(DEMO_PREFIX));
+  const images = lines((await quiet`docker images --format ${'{{.Repository}}:{{.Tag}}'}`).stdout).filter((i) => i.includes(DEMO_PREFIX.slice(0, -1)));
+  return { containers, volumes, images };
+}
+
+/** Removes what leftovers() finds, by name; returns what it removed. */
+export async function sweep(): Promise<string[]> {
+  const { containers, volumes, images } = await leftovers();
+  if (containers.length) await quiet`docker rm -f -v ${containers}`;
+  if (volumes.length) await quiet`docker volume rm -f ${volumes}`;
+  if (images.length) await quiet`docker image rm -f ${images}`;
+  return [...containers, ...volumes, ...images];
+}

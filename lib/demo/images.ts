@@ -1,0 +1,67 @@
+// The demo's images, built offline exactly as the test ground does
+// (tests/e2e/setup.sh): a Debian base made with debootstrap when missing (kept
+// by tag, shared with the tests), then the runner simulator image under the
+// demo's own tag. What the demo built it removes again.
+import { $, type ProcessPromise } from 'zx';
+import { BASE_IMAGE, SIM_BUILD_SCRIPT, SETUP_SCRIPT } from './paths.ts';
+
+/** The simulator image of the demo: its own tag, so removing it never touches the tests' image. */
+export const DEMO_SIM_IMAGE = 'rf-demo/actions-runner:sim';
+
+const TSX = import.meta.resolve('tsx');
+const quiet = $({ quiet: true, nothrow: true });
+
+export async function imageExists(image: string): Promise<boolean> {
+  return (await quiet`docker image inspect ${image}`).exitCode === 0;
+}
+
+/** The running build, so an interrupt can stop it. */
+let current: ProcessPromise | undefined;
+
+export function stopBuild(): void {
+  if (current && current.exitCode === null) void current.kill('SIGTERM').catch(() => undefined);
+}
+
+async function step(what: string, command: string[], env: Record<string, string>, progress: (line: string) => void): Promise<void> {
+  const started = Date.now();
+  const proc = $({ quiet: true, nothrow: true, env: { ...process.env, ...env } })`${command}`;
+  current = proc;
+  // Progress: every line the builder prints (setup.sh prints one per phase; build.ts one summary).
+  let pending = '';
+  proc.stdout.on('data', (chunk: Buffer) => {
+    const lines = (pending + chunk.toString()).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) if (line.startsWith('setup: ') || line.startsWith('> ')) progress(`  ${line.replace(/^setup: /, '')}`);
+  });
+  const result = await proc;
+  if (result.exitCode !== 0) {
+    const tail = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-15).join('\n');
+    throw new Error(`${what} failed (exit ${result.exitCode ?? result.signal}):\n${tail}`);
+  }
+  progress(`  ${what}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * The base image (debootstrap, when missing: setup.sh, which also installs
+ * its packages as root) and the simulator image. Progress goes to `progress`.
+ */
+export async function buildDemoImages(progress: (line: string) => void, built: string[]): Promise<void> {
+  const hadBase = await imageExists(BASE_IMAGE);
+  const hadSim = await imageExists(DEMO_SIM_IMAGE);
+  if (!hadBase) {
+    progress(`Building the base image ${BASE_IMAGE} with debootstrap, as the test ground does (minutes; removed again at the end) …`);
+    await step('tests/e2e/setup.sh', ['bash', SETUP_SCRIPT], { SIM_IMAGE: DEMO_SIM_IMAGE, BASE_IMAGE }, progress);
+  } else {
+    progress(`Base image ${BASE_IMAGE}: present. Building the runner simulator image ${DEMO_SIM_IMAGE} …`);
+    await step('simulator image', [process.execPath, '--import', TSX, SIM_BUILD_SCRIPT, '--base', BASE_IMAGE, '--tag', DEMO_SIM_IMAGE], {}, progress);
+  }
+  if (!hadBase && (await imageExists(BASE_IMAGE))) built.push(BASE_IMAGE);
+  if (!hadSim && (await imageExists(DEMO_SIM_IMAGE))) built.push(DEMO_SIM_IMAGE);
+}
+
+/** Removes the images the demo built; returns those that went. */
+export async function removeImages(images: string[]): Promise<string[]> {
+  const gone: string[] = [];
+  for (const image of images) if ((await quiet`docker image rm -f ${image}`).exitCode === 0) gone.push(image);
+  return gone;
+}

@@ -1,0 +1,18 @@
+// Where the demo finds the stand-ins and the test ground's build steps, and the
+// names it gives what it creates (so leftovers can be found by prefix).
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const SETUP_SCRIPT = join(REPO_ROOT, 'tests/e2e/setup.sh');
+export const SIM_BUILD_SCRIPT = join(REPO_ROOT, 'tests/runner-sim/build.ts');
+/** The test ground's base image (tests/e2e/setup.sh builds it with debootstrap). */
+export const BASE_IMAGE = 'runner-fleet-test/bookworm:minbase-sudo';
+
+/** Every container, volume and compose project of the demo starts with this. */
+export const DEMO_PREFIX = 'rf-demo-';
+/** One demo at a time on a host: this file holds the running demo's pid (O_EXCL). */
+export const DEMO_PID_FILE = '/tmp/gh-runner-fleet-demo.pid';
+/** The demo's env files, compose files, lock directory: one temp dir, removed at the end. */
+export const TEMP_DIR_PREFIX = join(tmpdir(), 'gh-runner-fleet-demo-');

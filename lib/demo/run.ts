@@ -1,0 +1,209 @@
+// make demo: the whole toolkit, offline, with stand-ins for GitHub (the
+// emulator) and actions/runner (the simulator) — the one host command that runs
+// them. Stand-in up → images → two orgs' fleets through initFleet → a burst of
+// jobs watched live (start/end lines, the board's holder and queue) → summary
+// table and occupancy picture → everything removed (or kept with --keep until
+// Ctrl-C). Ctrl-C at any point removes everything the same way.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { $ } from 'zx';
+import { ensureDocker } from '../docker/docker.ts';
+import { readResource } from '../../lock/inspect.ts';
+import { CliError, ExitCode } from '../../lock/errors.ts';
+import { startEmulator, type Emulator } from '../../tests/emulator/server.ts';
+import { engineSettings } from './engine.ts';
+import { BOARD, ORGS, bringUp, leftovers, prepareFleet, purge, sweep, type Fleet, type Org } from './fleets.ts';
+import { buildDemoImages, DEMO_SIM_IMAGE, removeImages, stopBuild } from './images.ts';
+import { Burst, clock, seconds, type JobRecord } from './jobs.ts';
+import { BASE_IMAGE, DEMO_PID_FILE, DEMO_PREFIX, REPO_ROOT, TEMP_DIR_PREFIX } from './paths.ts';
+import { boardOverlaps, occupancyStrip, occupancySvg, summaryTable } from './report.ts';
+import { takeDemoLock } from './single.ts';
+
+export interface DemoOptions {
+  json?: boolean;
+  keep?: boolean;
+  /** Where the occupancy picture goes (default: <tmp>/gh-runner-fleet-demo.svg). */
+  svg?: string;
+  /** Generic runners per org (default 1). */
+  generic?: number;
+}
+
+export interface DemoResult {
+  jobs: JobRecord[];
+  resource: string;
+  orgs: readonly Org[];
+  board_overlaps: string[];
+  svg: string;
+  wall_ms: number;
+  kept: boolean;
+}
+
+class Interrupted extends Error {}
+
+const GENERIC_PER_ORG = 1;
+const JOBS_TIMEOUT_MS = 240_000;
+
+export async function runDemo(options: DemoOptions = {}): Promise<number> {
+  const started = Date.now();
+  // With --json, stdout carries the one JSON object; everything else goes to stderr.
+  const stream = options.json ? process.stderr : process.stdout;
+  const say = (line: string): void => void stream.write(`${line}\n`);
+  /** A phase's headline, with the time since the demo started. */
+  const phase = (line: string): void => say(`▸ [${seconds(Date.now() - started).padStart(7)}] ${line}`);
+  await ensureDocker();
+  const release = takeDemoLock(DEMO_PID_FILE);
+
+  let interrupted = false;
+  let wake = (): void => undefined;
+  const interruption = new Promise<void>((resolve) => (wake = resolve));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupted) {
+      say(`${signal} again: still cleaning up, one moment …`);
+      return;
+    }
+    interrupted = true;
+    say(`\n${signal}: stopping; removing everything the demo made …`);
+    stopBuild();
+    wake();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  /** After a step that cannot be cut short: stop here if interrupted meanwhile. */
+  const checkpoint = (): void => {
+    if (interrupted) throw new Interrupted();
+  };
+
+  const built: string[] = [];
+  const fleets: Fleet[] = [];
+  let emulator: Emulator | undefined;
+  let dir: string | undefined;
+  let exitCode: number = ExitCode.ok;
+  let kept = false;
+  try {
+    const stale = await leftovers();
+    if (stale.containers.length + stale.volumes.length + stale.images.length > 0) {
+      say(`Removing what an earlier demo left: ${(await sweep()).join(', ')}`);
+    }
+    phase('Building what the demo needs, offline (as tests/e2e/setup.sh does)');
+    await buildDemoImages(say, built);
+    checkpoint();
+    const engine = await engineSettings(DEMO_SIM_IMAGE);
+    if (engine.note) say(`  note: ${engine.note}`);
+
+    emulator = await startEmulator();
+    phase(`GitHub stand-in listening on ${emulator.url} (it stands in for github.com; runners are the actions/runner stand-in)`);
+    dir = await mkdtemp(TEMP_DIR_PREFIX);
+    const lockDir = join(dir, 'locks');
+    const pats = { acme: 'ghp_demo_acme_0000000000000000000000', globex: 'ghp_demo_globex_00000000000000000000' };
+    for (const org of ORGS) {
+      emulator.addScope(org);
+      emulator.addPat({ token: pats[org], admin: [org] });
+      fleets.push(
+        await prepareFleet(org, { dir, lockDir, githubUrl: emulator.url, githubApiUrl: emulator.apiUrl, image: DEMO_SIM_IMAGE, pats, engine: engine.settings }),
+      );
+    }
+    const generic = options.generic ?? GENERIC_PER_ORG;
+    phase(`make init N=${generic} for ${ORGS.join(' and ')} (${generic} generic + 1 board runner each; both board runners share the board "${BOARD}")`);
+    await Promise.all(fleets.map((fleet) => bringUp(fleet, generic, (line) => say(`  ${line}`))));
+    checkpoint();
+
+    const burst = new Burst(emulator);
+    burst.enqueue();
+    const boardJobs = burst.tracked.filter((t) => t.plan.board).length;
+    phase(`${burst.tracked.length} jobs queued at once: ${boardJobs} on the shared board, ${burst.tracked.length - boardJobs} generic, from both orgs`);
+    await watch(burst, lockDir, say, () => interrupted, interruption);
+    checkpoint();
+
+    const jobs = burst.records();
+    const svgPath = options.svg ?? join(tmpdir(), 'gh-runner-fleet-demo.svg');
+    await writeFile(svgPath, occupancySvg(jobs));
+    const overlaps = boardOverlaps(jobs);
+    phase('Done: every job ended');
+    say(`\n${summaryTable(jobs)}\n`);
+    say(occupancyStrip(jobs, { colour: !options.json && process.stdout.isTTY === true }));
+    say(`\nBoard occupancy picture: ${svgPath}`);
+    const failed = jobs.filter((j) => j.result !== 'success');
+    if (failed.length > 0 || overlaps.length > 0) {
+      say(`error: ${[...failed.map((j) => `${j.job} (${j.org}): ${j.result}`), ...overlaps].join('; ')}`);
+      exitCode = ExitCode.failure;
+    }
+    const result: DemoResult = { jobs, resource: BOARD, orgs: ORGS, board_overlaps: overlaps, svg: svgPath, wall_ms: Date.now() - started, kept: options.keep === true };
+    if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    if (options.keep) {
+      keepNotes(say, fleets, lockDir);
+      await interruption;
+      kept = true; // Ctrl-C is how a kept demo ends: not an interruption
+    }
+  } catch (err) {
+    if (!(err instanceof Interrupted)) {
+      if (err instanceof CliError) throw err;
+      throw new CliError(`make demo failed: ${(err as Error).message}`);
+    }
+  } finally {
+    phase('Cleaning up: make purge for each org, the images the demo built, the stand-in, its files');
+    await cleanup(say, fleets, emulator, dir, built);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    release();
+    say(`make demo: ${interrupted && !kept ? 'interrupted' : 'done'} in ${seconds(Date.now() - started)}`);
+  }
+  return interrupted && !kept ? 130 : exitCode;
+}
+
+/** Start/end lines as they happen, and the board's holder and queue whenever they change. */
+async function watch(burst: Burst, lockDir: string, say: (line: string) => void, stopped: () => boolean, interruption: Promise<void>): Promise<void> {
+  const deadline = Date.now() + JOBS_TIMEOUT_MS;
+  let lastBoard = '';
+  while (!burst.done() && !stopped()) {
+    for (const line of burst.poll()) say(line);
+    const state = await readResource(lockDir, BOARD).catch(() => undefined);
+    if (state) {
+      const who = (runId: string, repository: string) => `${burst.nameOfRun(runId) ?? `run ${runId}`} (${repository.split('/')[0]})`;
+      const holder = state.holder ? `held by ${who(state.holder.runId, state.holder.repository)}` : 'free';
+      const queue = state.queue.map((t) => who(t.runId, t.repository));
+      const line = `board ${BOARD}: ${holder}; queue: ${queue.length ? queue.join(', ') : '(empty)'}`;
+      if (line !== lastBoard) say(`${clock()}    ${line}`);
+      lastBoard = line;
+    }
+    if (Date.now() > deadline) throw new CliError(`jobs still running after ${JOBS_TIMEOUT_MS / 1000} s: see the lines above`);
+    await Promise.race([interruption, new Promise((r) => setTimeout(r, 250))]);
+  }
+  for (const line of burst.poll()) say(line);
+}
+
+function keepNotes(say: (line: string) => void, fleets: Fleet[], lockDir: string): void {
+  say('\n--keep: the fleets and the GitHub stand-in stay up while this command runs. Look around from another shell:');
+  say(`  cd ${REPO_ROOT}`);
+  for (const fleet of fleets) say(`  ENV_FILE=${fleet.envFile} make list     # ${fleet.org}'s runners, containers joined with the stand-in's view`);
+  say(`  ENV_FILE=${fleets[0]!.envFile} make locks    # the shared board: holder and queue (lock directory ${lockDir})`);
+  say(`  docker ps --filter name=${DEMO_PREFIX}`);
+  say(`Clean up: Ctrl-C here (or kill -INT ${process.pid}) removes everything, as the demo does without --keep.`);
+}
+
+async function cleanup(say: (line: string) => void, fleets: Fleet[], emulator: Emulator | undefined, dir: string | undefined, built: string[]): Promise<void> {
+  const quietLog = (line: string) => say(`  ${line}`);
+  for (const fleet of fleets) {
+    try {
+      await purge(fleet, quietLog);
+    } catch (err) {
+      say(`  ${fleet.org}: purge: ${(err as Error).message} (swept by name below)`);
+    }
+  }
+  const images = await removeImages(built);
+  if (images.length) say(`  removed images: ${images.join(', ')}`);
+  const swept = await sweep().catch(() => [] as string[]);
+  if (swept.length) say(`  removed by name: ${swept.join(', ')}`);
+  await emulator?.close();
+  if (dir) await removeDir(dir);
+}
+
+/** The temp dir; lock files made by containers (root) go through a container when the host user cannot remove them. */
+async function removeDir(dir: string): Promise<void> {
+  try {
+    await rm(dir, { recursive: true, force: true });
+  } catch {
+    await $({ quiet: true, nothrow: true })`docker run --rm --network none -v ${dir}:/d --entrypoint rm ${BASE_IMAGE} -rf /d/locks`;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
