@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import { Octokit } from '@octokit/rest';
-import { startEmulator, type Emulator } from './emulator/server.ts';
+import { startEmulator, type Emulator } from '../standins/github/server.ts';
 
 const PAT = 'ghp_protocol';
 let emulator: Emulator;

@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
-import { EMULATED_OPERATIONS, EXCERPT_PATH, generateExcerptText } from './emulator/generate-openapi-excerpt.ts';
-import { startEmulator, type Emulator } from './emulator/server.ts';
-import { convertNullable, Spec } from './emulator/spec.ts';
+import { EMULATED_OPERATIONS, EXCERPT_PATH, generateExcerptText } from '../standins/github/generate-openapi-excerpt.ts';
+import { startEmulator, type Emulator } from '../standins/github/server.ts';
+import { convertNullable, Spec } from '../standins/github/spec.ts';
 
 const ADMIN = 'ghp_admin_both';
 const OTHER = 'ghp_admin_other_org';
@@ -248,7 +248,7 @@ describe('OpenAPI excerpt and validation', () => {
   test('the committed excerpt matches a fresh extraction from the pinned spec (no drift)', () => {
     const committed = readFileSync(EXCERPT_PATH, 'utf8');
     const fresh = generateExcerptText();
-    assert.equal(fresh, committed, 'run: npx tsx tests/emulator/generate-openapi-excerpt.ts');
+    assert.equal(fresh, committed, 'run: npx tsx standins/github/generate-openapi-excerpt.ts');
     const ops = Object.values(JSON.parse(committed).paths as Record<string, Record<string, { operationId: string }>>)
       .flatMap((item) => Object.values(item).map((op) => op.operationId))
       .sort();
@@ -446,7 +446,7 @@ describe('control API over HTTP', () => {
 describe('CLI', () => {
   test('main.ts prints the URLs, serves, and exits 0 on SIGTERM', async () => {
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tests/emulator/main.ts', '--port', '0', '--scope', 'acme', '--pat', 'ghp_cli:acme'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'standins/github/main.ts', '--port', '0', '--scope', 'acme', '--pat', 'ghp_cli:acme'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

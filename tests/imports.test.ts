@@ -1,5 +1,7 @@
 // The folders' import direction (README "How it works"): scripts → lib → lock,
 // image; wrapper → lock, image/layout.ts; bench → lib, lock. Never lib ↔ wrapper.
+// The stand-ins (standins/) import only themselves; in lib/ only the demo
+// (lib/demo/, the one host command that runs them) imports them.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -32,8 +34,14 @@ test('wrapper/ imports wrapper/, lock/ and the image layout only', () => {
   assert.deepEqual(violations('wrapper', inside('wrapper/', 'lock/', 'image/layout.ts')), []);
 });
 
-test('lib/ never imports wrapper/, scripts/ or bench/', () => {
-  assert.deepEqual(violations('lib', inside('lib/', 'lock/', 'image/')), []);
+test('lib/ never imports wrapper/, scripts/ or bench/; only lib/demo/ imports the stand-ins', () => {
+  assert.deepEqual(violations('lib', inside('lib/', 'lock/', 'image/', 'standins/')), []);
+  const outsideDemo = sources('lib').filter((file) => !file.startsWith('lib/demo/'));
+  assert.deepEqual(outsideDemo.flatMap((file) => importsOf(file).filter(inside('standins/')).map((target) => `${file} → ${target}`)), []);
+});
+
+test('standins/ imports only standins/', () => {
+  assert.deepEqual(violations('standins', inside('standins/')), []);
 });
 
 test('image/ imports only the image layout and lock/', () => {

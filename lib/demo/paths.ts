@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SETUP_SCRIPT = join(REPO_ROOT, 'tests/e2e/setup.sh');
-export const SIM_BUILD_SCRIPT = join(REPO_ROOT, 'tests/runner-sim/build.ts');
+export const SIM_BUILD_SCRIPT = join(REPO_ROOT, 'standins/runner/build.ts');
 /** The test ground's base image (tests/e2e/setup.sh builds it with debootstrap). */
 export const BASE_IMAGE = 'runner-fleet-test/bookworm:minbase-sudo';
 

@@ -11,7 +11,7 @@ import { $ } from 'zx';
 import { ensureDocker } from '../docker/docker.ts';
 import { readResource } from '../../lock/inspect.ts';
 import { CliError, ExitCode } from '../../lock/errors.ts';
-import { startEmulator, type Emulator } from '../../tests/emulator/server.ts';
+import { startEmulator, type Emulator } from '../../standins/github/server.ts';
 import { engineSettings } from './engine.ts';
 import { BOARD, ORGS, bringUp, leftovers, prepareFleet, purge, sweep, type Fleet, type Org } from './fleets.ts';
 import { buildDemoImages, DEMO_SIM_IMAGE, removeImages, stopBuild } from './images.ts';

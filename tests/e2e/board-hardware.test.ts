@@ -3,7 +3,7 @@
 // test: copies of /dev/null and /dev/zero, group dialout, one reached through a
 // stable by-id style link), its own environment and its own bind mount; a job
 // on each prints what it sees. Then one board's setting changes and make init
-// recreates that board's runner only. The runner simulator (tests/runner-sim)
+// recreates that board's runner only. The runner simulator (standins/runner)
 // STANDS IN for actions/runner; GitHub is the emulator.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { composeProjectName } from '../../lib/config/names.ts';
-import { startEmulator, type Emulator, type JobView } from '../emulator/server.ts';
+import { startEmulator, type Emulator, type JobView } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { assertImages, docker, dockerOk, dockerUnavailable, removeByPrefix, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 

@@ -1,5 +1,5 @@
 // End to end, on a real Docker engine: what a cancel and a stop do to a board
-// runner, with the runner simulator (tests/runner-sim), which STANDS IN for
+// runner, with the runner simulator (standins/runner), which STANDS IN for
 // actions/runner (not downloadable here) and follows its source where it is
 // inconvenient: a cancelled job's started hook is NOT cancelled (always(),
 // StepsRunner.cs) and its Worker is killed only after the cancel timeout
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ResourceState } from '../../lock/inspect.ts';
-import type { Emulator, JobView } from '../emulator/server.ts';
+import type { Emulator, JobView } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { startGround, type Ground } from './ground.ts';
 import { containerLogs, docker, dockerUnavailable, waitFor } from './helpers.ts';

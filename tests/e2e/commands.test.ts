@@ -2,14 +2,14 @@
 // does not walk: init without -n, make ps and make logs output, make image
 // (--force), start on a running container that was never registered, and a
 // registration that fails. The runners are the runner simulator
-// (tests/runner-sim), which STANDS IN for actions/runner; GitHub is the emulator.
+// (standins/runner), which STANDS IN for actions/runner; GitHub is the emulator.
 import assert from 'node:assert/strict';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { $ } from 'zx';
 import { composeProjectName } from '../../lib/config/names.ts';
-import type { Emulator } from '../emulator/server.ts';
+import type { Emulator } from '../../standins/github/server.ts';
 import type { ScriptResult } from '../support/cli.ts';
 import { startGround, type Ground } from './ground.ts';
 import { containerState, dockerOk, dockerUnavailable, waitFor } from './helpers.ts';

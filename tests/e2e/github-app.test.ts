@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { composeProjectName } from '../../lib/config/names.ts';
-import { startEmulator, type AppCreated, type Emulator } from '../emulator/server.ts';
+import { startEmulator, type AppCreated, type Emulator } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { assertImages, containerLogs, docker, dockerUnavailable, ENGINE_SETTINGS, removeByPrefix, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 

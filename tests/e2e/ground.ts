@@ -1,13 +1,13 @@
-// What most end-to-end suites stand on: the GitHub stand-in (tests/emulator)
+// What most end-to-end suites stand on: the GitHub stand-in (standins/github)
 // with one org and its admin PAT, a temporary folder for the fleets' files,
 // env files that point the toolkit at the stand-in and the runner simulator
-// image (tests/runner-sim, which STANDS IN for actions/runner), and the
+// image (standins/runner, which STANDS IN for actions/runner), and the
 // clean-up of every container, volume and image those fleets made.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeProjectName } from '../../lib/config/names.ts';
-import { startEmulator, type Emulator } from '../emulator/server.ts';
+import { startEmulator, type Emulator } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { assertImages, docker, ENGINE_SETTINGS, removeByPrefix, SIM_IMAGE, uniquePrefix } from './helpers.ts';
 

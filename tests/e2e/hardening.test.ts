@@ -4,13 +4,13 @@
 // directory. The default mode keeps what these labs need (privileged, sudo);
 // RUNNER_PRIVILEGED=false and RUNNER_SUDO=false take both away while a board
 // job still takes and releases the lock. The runners are the runner simulator
-// (tests/runner-sim), which STANDS IN for actions/runner, with passwordless
+// (standins/runner), which STANDS IN for actions/runner, with passwordless
 // sudo as the official image has; GitHub is the emulator.
 import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Emulator, JobView } from '../emulator/server.ts';
+import type { Emulator, JobView } from '../../standins/github/server.ts';
 import { startGround, type Ground } from './ground.ts';
 import { dockerOk, dockerUnavailable, ENGINE_SETTINGS, waitFor } from './helpers.ts';
 

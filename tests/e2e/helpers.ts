@@ -3,7 +3,7 @@
 // checks that the test ground (tests/e2e/setup.sh) is in place.
 //
 // The runner image here is the simulator, which STANDS IN for actions/runner
-// (it cannot be downloaded on these machines): see tests/runner-sim/.
+// (it cannot be downloaded on these machines): see standins/runner/.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 

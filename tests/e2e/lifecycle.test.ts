@@ -1,6 +1,6 @@
 // End to end on a real Docker engine: init → jobs by label → stop/start/restart
 // → rm → image rebuild on Dockerfile change → compose → purge. The runners
-// are the runner simulator (tests/runner-sim), which stands in for
+// are the runner simulator (standins/runner), which stands in for
 // actions/runner (it cannot be downloaded here); GitHub is the emulator.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { startEmulator, type Emulator } from '../emulator/server.ts';
+import { startEmulator, type Emulator } from '../../standins/github/server.ts';
 import { assertImages, containerState, docker, dockerOk, dockerUnavailable, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 

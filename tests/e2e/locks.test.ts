@@ -11,7 +11,7 @@
 // test cancels one board-a holder, `docker stop`s the container of another
 // and `docker kill`s a third, and lists the locks with `scripts/locks.ts --json`.
 //
-// The runners are the runner simulator (tests/runner-sim), which STANDS IN
+// The runners are the runner simulator (standins/runner), which STANDS IN
 // for actions/runner (not downloadable here); GitHub is the emulator.
 //
 // What "FIFO by dispatch order" can mean here, and what is asserted:
@@ -41,7 +41,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { composeProjectName } from '../../lib/config/names.ts';
 import type { ResourceState } from '../../lock/inspect.ts';
-import { startEmulator, type Emulator, type JobView } from '../emulator/server.ts';
+import { startEmulator, type Emulator, type JobView } from '../../standins/github/server.ts';
 import { assertImages, containerLogs, containerState, docker, dockerOk, dockerUnavailable, removeByPrefix, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 

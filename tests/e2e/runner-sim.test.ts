@@ -8,7 +8,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startEmulator } from '../emulator/server.ts';
+import { startEmulator } from '../../standins/github/server.ts';
 import {
   assertImages,
   containerLogs,

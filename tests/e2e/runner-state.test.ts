@@ -3,7 +3,7 @@
 // volume. A Dockerfile change reaches a registered runner at the next init and
 // restart, under the same GitHub id and without a registration token; a fleet
 // of the old layout (one volume over the whole /home/runner) is carried over by
-// init. The runners are the runner simulator (tests/runner-sim), which stands
+// init. The runners are the runner simulator (standins/runner), which stands
 // in for actions/runner; GitHub is the emulator.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { startEmulator, type Emulator } from '../emulator/server.ts';
+import { startEmulator, type Emulator } from '../../standins/github/server.ts';
 import { assertImages, containerState, docker, dockerOk, dockerUnavailable, execIn, readVolumeFile, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { STATE_DIR, STATE_FILES, WRAPPER_ENTRYPOINT } from '../../image/layout.ts';

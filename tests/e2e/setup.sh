@@ -100,7 +100,7 @@ ensure_base_image() {
 
 ensure_sim_image() {
   [ -d "$REPO_ROOT/node_modules/esbuild" ] || { echo 'node_modules is missing: run npm ci first'; return 1; }
-  (cd "$REPO_ROOT" && node --import tsx tests/runner-sim/build.ts --base "$BASE_IMAGE" --tag "$SIM_IMAGE")
+  (cd "$REPO_ROOT" && node --import tsx standins/runner/build.ts --base "$BASE_IMAGE" --tag "$SIM_IMAGE")
 }
 
 total_start=$SECONDS

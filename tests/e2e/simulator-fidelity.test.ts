@@ -1,5 +1,5 @@
-// The runner simulator (tests/runner-sim, STANDS IN for actions/runner) holds
-// to actions/runner's behaviours listed in tests/runner-sim/PROTOCOL.md:
+// The runner simulator (standins/runner, STANDS IN for actions/runner) holds
+// to actions/runner's behaviours listed in standins/runner/PROTOCOL.md:
 // cancel leaves an always() hook running and kills the worker only after the
 // cancel timeout, trace lines in _diag and on stdout, run.sh's signal trap,
 // session conflicts, process names, root refusal, .env, self-update.
@@ -9,9 +9,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startEmulator } from '../emulator/server.ts';
-import { registrationUrl } from '../runner-sim/config.ts';
-import { loadRunnerEnvFile } from '../runner-sim/env-file.ts';
+import { startEmulator } from '../../standins/github/server.ts';
+import { registrationUrl } from '../../standins/runner/config.ts';
+import { loadRunnerEnvFile } from '../../standins/runner/env-file.ts';
 import {
   assertImages,
   containerLogs,

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { AppCreated } from '../emulator/server.ts';
+import type { AppCreated } from '../../standins/github/server.ts';
 import { assertOneErrorLine, assertSecretNowhere, PREFIX, registered, startFixture, type Fixture } from '../support/github-fixture.ts';
 
 let fx: Fixture;

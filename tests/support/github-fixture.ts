@@ -6,7 +6,7 @@ import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { startEmulator, type Emulator } from '../emulator/server.ts';
+import { startEmulator, type Emulator } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from './cli.ts';
 
 export const PAT = 'ghp_fake_fleet_admin_pat';

@@ -9,7 +9,7 @@ import { CliError, ExitCode } from '../../../lock/errors.ts';
 import { DEFAULT_TIMINGS, type GitHubTimings } from '../../../lib/github/client.ts';
 import { acceptedPermissions, redact, toGitHubCliError } from '../../../lib/github/errors.ts';
 import { createRunnerApi, type RunnerApi } from '../../../lib/github/runner-api.ts';
-import { startEmulator, type AppCreated, type Emulator } from '../../emulator/server.ts';
+import { startEmulator, type AppCreated, type Emulator } from '../../../standins/github/server.ts';
 
 const FAST: GitHubTimings = { ...DEFAULT_TIMINGS, writeIntervalMs: 10, retryBaseMs: 10 };
 const RUNNERS_RW = { organization_self_hosted_runners: 'write' } as const;

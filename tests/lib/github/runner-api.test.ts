@@ -9,7 +9,7 @@ import type { Scope } from '../../../lib/config/config.ts';
 import { CliError, ExitCode } from '../../../lock/errors.ts';
 import { DEFAULT_TIMINGS, MutationQueue, proxyFor, type GitHubTimings } from '../../../lib/github/client.ts';
 import { createRunnerApi, type RunnerApi } from '../../../lib/github/runner-api.ts';
-import { startEmulator, type Emulator } from '../../emulator/server.ts';
+import { startEmulator, type Emulator } from '../../../standins/github/server.ts';
 import { PAT, READONLY_PAT, closedPort } from '../../support/github-fixture.ts';
 
 const FAST: GitHubTimings = { ...DEFAULT_TIMINGS, writeIntervalMs: 10, retryBaseMs: 10 };

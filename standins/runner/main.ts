@@ -1,8 +1,8 @@
 // Runner simulator — STANDS IN for actions/runner, which cannot be downloaded
 // on these machines (no GitHub access). It keeps the real runner's contract as
 // far as this project relies on it (config.sh, run.sh, job hooks, cancel,
-// shutdown, diag logs) and talks to the GitHub emulator (tests/emulator/
-// PROTOCOL.md §2). What it follows, file by file: tests/runner-sim/PROTOCOL.md.
+// shutdown, diag logs) and talks to the GitHub emulator (standins/github/
+// PROTOCOL.md §2). What it follows, file by file: standins/runner/PROTOCOL.md.
 //
 // One bundle started through two names, like the real binaries:
 //   bin/Runner.Listener bin/sim.mjs configure|remove …   (config.sh)

@@ -86,7 +86,7 @@ export function warnUnknown(cli: CommandLine): void {
 export async function configure(cli: CommandLine, root: string): Promise<void> {
   term.line('--------------------------------------------------------------------------------');
   term.line('|        Self-hosted runner registration (simulator standing in for           |');
-  term.line('|        actions/runner; see tests/runner-sim)                                |');
+  term.line('|        actions/runner; see standins/runner)                                 |');
   term.line('--------------------------------------------------------------------------------');
   if (store.isConfigured(root)) {
     throw new RunnerError(

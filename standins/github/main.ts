@@ -1,6 +1,6 @@
 // CLI for e2e runs and demos: serves the emulator until SIGTERM/SIGINT.
 //
-//   npx tsx tests/emulator/main.ts --port 8080 [--offline-after-ms 5000]
+//   npx tsx standins/github/main.ts --port 8080 [--offline-after-ms 5000]
 //       [--scope acme --scope acme/widgets --pat TOKEN:acme,acme/widgets]
 //
 // Prints GITHUB_URL=… and GITHUB_API_URL=… lines (parseable by e2e scripts).

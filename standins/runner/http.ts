@@ -1,6 +1,6 @@
 // Runner simulator — STANDS IN for actions/runner, which cannot be downloaded
 // on these machines. It talks the emulator's runner protocol
-// (tests/emulator/PROTOCOL.md §2), not the real Actions service protocol.
+// (standins/github/PROTOCOL.md §2), not the real Actions service protocol.
 //
 // The one HTTP helper the simulator uses. Errors carry the status the way
 // actions/runner prints it ("Http response code: NotFound from 'POST url'").

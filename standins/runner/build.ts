@@ -1,6 +1,6 @@
 // Builds the runner simulator image (the simulator STANDS IN for actions/runner,
 // which cannot be downloaded on these machines):
-//   node --import tsx tests/runner-sim/build.ts [--base IMAGE] [--tag IMAGE] [--force]
+//   node --import tsx standins/runner/build.ts [--base IMAGE] [--tag IMAGE] [--force]
 // Bundles the TypeScript sources with esbuild into one file, lays out a build
 // context like ghcr.io/actions/actions-runner's /home/runner (with the host's
 // node binary under externals/), and runs `docker build` — only when the
@@ -53,7 +53,7 @@ async function makeContext(dir: string): Promise<void> {
     platform: 'node',
     target: 'node20',
     format: 'esm',
-    banner: { js: '// Runner simulator: STANDS IN for actions/runner. Generated from tests/runner-sim by build.ts.' },
+    banner: { js: '// Runner simulator: STANDS IN for actions/runner. Generated from standins/runner by build.ts.' },
     logLevel: 'warning',
   });
   for (const script of ['config.sh', 'run.sh', 'run-helper.sh.template', 'env.sh', 'safe_sleep.sh']) {
