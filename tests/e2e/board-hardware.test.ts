@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { composeProjectName } from '../../lib/config/names.ts';
 import { startEmulator, type Emulator, type JobView } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
-import { assertImages, docker, dockerOk, dockerUnavailable, removeByPrefix, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { removeFleet } from './ground.ts';
+import { assertImages, dockerOk, dockerUnavailable, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 
 const dockerSkip = await dockerUnavailable();
 const skip = dockerSkip ?? (process.getuid?.() === 0 ? undefined : 'mknod of the test device nodes needs root');
@@ -108,10 +108,7 @@ describe('per-board hardware on a real engine', { skip, timeout: 300_000 }, () =
   });
 
   after(async () => {
-    if (prefix) {
-      await removeByPrefix(prefix).catch((err: unknown) => console.log(`# cleanup: ${String(err)}`));
-      await docker(['rmi', '-f', `gh-runner-fleet:${composeProjectName(prefix)}`]);
-    }
+    if (prefix) await removeFleet(prefix);
     await emulator?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });

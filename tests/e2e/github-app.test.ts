@@ -10,10 +10,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { composeProjectName } from '../../lib/config/names.ts';
 import { startEmulator, type AppCreated, type Emulator } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
-import { assertImages, containerLogs, docker, dockerUnavailable, ENGINE_SETTINGS, removeByPrefix, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { removeFleet } from './ground.ts';
+import { assertImages, containerLogs, docker, dockerUnavailable, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the GitHub App e2e test: ${skip}`);
@@ -64,10 +64,7 @@ describe('a fleet authenticated as a GitHub App, on a real engine', { skip, time
   });
 
   after(async () => {
-    if (prefix) {
-      await removeByPrefix(prefix).catch((err: unknown) => console.log(`# cleanup: ${String(err)}`));
-      await docker(['rmi', '-f', `gh-runner-fleet:${composeProjectName(prefix)}`]);
-    }
+    if (prefix) await removeFleet(prefix);
     await emulator?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });

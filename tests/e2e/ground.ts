@@ -56,12 +56,15 @@ export async function startGround(tag: string, { org = 'acme', offlineAfterMs = 
       return emulator.runners(org).find((r) => r.name === runner)?.status === 'online';
     },
     async close() {
-      for (const prefix of prefixes) {
-        await removeByPrefix(prefix).catch((err: unknown) => console.log(`# cleanup: ${String(err)}`));
-        await docker(['rmi', '-f', `gh-runner-fleet:${composeProjectName(prefix)}`]);
-      }
+      for (const prefix of prefixes) await removeFleet(prefix);
       await emulator.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Removes a fleet's containers, volumes and runner image, whatever state a failed test left them in. */
+export async function removeFleet(prefix: string): Promise<void> {
+  await removeByPrefix(prefix).catch((err: unknown) => console.log(`# cleanup: ${String(err)}`));
+  await docker(['rmi', '-f', `gh-runner-fleet:${composeProjectName(prefix)}`]);
 }
