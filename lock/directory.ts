@@ -10,10 +10,10 @@
 // changed through that descriptor.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError, ConfigError, ExitCode } from './errors.ts';
-import { errorCode } from './files.ts';
+import { errorCode, lstatIfPresent } from './files.ts';
 
 /** Owner and mode of the lock directory: root's, writable by root alone. */
 export const LOCK_DIR_MODE = 0o755;
@@ -40,16 +40,6 @@ async function ownByRoot(path: string, fix: (was: string) => Error): Promise<str
     return was;
   } finally {
     await handle.close();
-  }
-}
-
-/** lstat that says "missing" instead of throwing; a symlink is refused by the callers. */
-async function lstatIfPresent(path: string) {
-  try {
-    return await lstat(path);
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT') return undefined;
-    throw err;
   }
 }
 

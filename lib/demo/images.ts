@@ -3,18 +3,13 @@
 // by tag, shared with the tests), then the runner simulator image under the
 // demo's own tag. What the demo built it removes again.
 import { $, type ProcessPromise } from 'zx';
+import { imageExists } from '../docker/docker.ts';
 import { BASE_IMAGE, SIM_BUILD_SCRIPT, SETUP_SCRIPT } from './paths.ts';
 
 /** The simulator image of the demo: its own tag, so removing it never touches the tests' image. */
 export const DEMO_SIM_IMAGE = 'rf-demo/actions-runner:sim';
 
 const TSX = import.meta.resolve('tsx');
-const quiet = $({ quiet: true, nothrow: true });
-
-export async function imageExists(image: string): Promise<boolean> {
-  return (await quiet`docker image inspect ${image}`).exitCode === 0;
-}
-
 /** The running build, so an interrupt can stop it. */
 let current: ProcessPromise | undefined;
 
@@ -57,11 +52,4 @@ export async function buildDemoImages(progress: (line: string) => void, built: s
   }
   if (!hadBase && (await imageExists(BASE_IMAGE))) built.push(BASE_IMAGE);
   if (!hadSim && (await imageExists(DEMO_SIM_IMAGE))) built.push(DEMO_SIM_IMAGE);
-}
-
-/** Removes the images the demo built; returns those that went. */
-export async function removeImages(images: string[]): Promise<string[]> {
-  const gone: string[] = [];
-  for (const image of images) if ((await quiet`docker image rm -f ${image}`).exitCode === 0) gone.push(image);
-  return gone;
 }

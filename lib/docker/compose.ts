@@ -110,20 +110,20 @@ export function renderCompose(compose: ComposeFile): string {
  * reaches the container exactly as the user gave it.
  */
 export function escapeInterpolation<T>(value: T): T {
-  if (typeof value === 'string') return value.replaceAll('$', '$$$$') as T;
-  if (Array.isArray(value)) return value.map(escapeInterpolation) as T;
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, escapeInterpolation(inner)])) as T;
-  }
-  return value;
+  return mapStrings(value, (text) => text.replaceAll('$', '$$$$'));
 }
 
 /** The reverse of escapeInterpolation, for reading the file back. */
 export function unescapeInterpolation<T>(value: T): T {
-  if (typeof value === 'string') return value.replaceAll('$$', '$') as T;
-  if (Array.isArray(value)) return value.map(unescapeInterpolation) as T;
+  return mapStrings(value, (text) => text.replaceAll('$$', '$'));
+}
+
+/** `value` with `change` applied to every string in it (keys left as they are). */
+function mapStrings<T>(value: T, change: (text: string) => string): T {
+  if (typeof value === 'string') return change(value) as T;
+  if (Array.isArray(value)) return value.map((item) => mapStrings(item, change)) as T;
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, unescapeInterpolation(inner)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, mapStrings(inner, change)])) as T;
   }
   return value;
 }

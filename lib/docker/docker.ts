@@ -321,3 +321,21 @@ export function runContainer(args: string[]): ProcessPromise {
 export async function removeContainers(names: string[]): Promise<void> {
   if (names.length > 0) await quiet`docker rm -f ${names}`;
 }
+
+/**
+ * Whether this engine refuses to start a privileged container as root (runc
+ * "unable to apply caps": the host's capability bounding set lacks one, as in
+ * some sandboxes). Runner containers start as root, so such an engine needs
+ * RUNNER_PRIVILEGED=false.
+ */
+export async function privilegedRootRefused(image: string): Promise<boolean> {
+  const probe = await quiet`docker run --rm --privileged --user 0 --network none --entrypoint true ${image}`;
+  return probe.exitCode !== 0 && /apply caps/.test(probe.stderr);
+}
+
+/** Removes the images by name; returns those that went. */
+export async function removeImages(images: string[]): Promise<string[]> {
+  const gone: string[] = [];
+  for (const image of images) if ((await quiet`docker image rm -f ${image}`).exitCode === 0) gone.push(image);
+  return gone;
+}

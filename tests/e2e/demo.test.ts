@@ -12,23 +12,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEMO_PID_FILE, DEMO_PREFIX } from '../../lib/demo/paths.ts';
 import { REPO_ROOT, runScript } from '../support/cli.ts';
+import type { JobRecord } from '../../lib/demo/jobs.ts';
 import { assertImages, BASE_IMAGE, dockerOk, dockerUnavailable } from './helpers.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the demo e2e test: ${skip}`);
 
-interface DemoJob {
-  job: string;
-  org: string;
-  runner: string | null;
-  board: string | null;
-  resource: string | null;
-  queued_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  result: string | null;
-  waited_ms: number | null;
-}
+/** One job of the demo's --json output. */
+type DemoJob = JobRecord;
 
 /** What the demo may leave: nothing named with its prefix (its images too), no temp files, no pid file. */
 async function leftBehind(tmp: string, keep: string[] = []): Promise<string[]> {

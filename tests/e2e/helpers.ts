@@ -4,6 +4,7 @@
 //
 // The runner image here is the simulator, which STANDS IN for actions/runner
 // (it cannot be downloaded on these machines): see standins/runner/.
+import { privilegedRootRefused } from '../../lib/docker/docker.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
@@ -191,9 +192,7 @@ export async function removeByPrefix(prefix: string): Promise<void> {
  */
 export async function engineSettings(): Promise<string[]> {
   if ((await whyNoDocker()) !== undefined) return [];
-  const probe = await docker(['run', '--rm', '--privileged', '--user', '0', '--network', 'none', '--entrypoint', 'true', SIM_IMAGE]);
-  if (probe.code === 0) return [];
-  if (/apply caps/.test(probe.stderr)) {
+  if (await privilegedRootRefused(SIM_IMAGE)) {
     console.log('# this Docker engine cannot start privileged containers as root (its host lacks a capability): e2e fleets use RUNNER_PRIVILEGED=false');
     return ['RUNNER_PRIVILEGED=false'];
   }
