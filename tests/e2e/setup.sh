@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Prepares the end-to-end test ground on this host (called by .ci/run as root,
 # before the tests; safe to run again, each phase is skipped when done):
-#   1. Debian packages docker.io, docker-compose (v1), debootstrap
+#   1. the Docker that users run: Debian trixie's docker.io 26 and docker-cli,
+#      docker-buildx (BuildKit), and compose v2 as the CLI plugin; trixie is
+#      pinned at priority 100 so that nothing else is taken from it. Bookworm's
+#      docker-compose 1.29 (v1) stays for the suite that covers v1, and
+#      debootstrap builds the base image. Compose v2 and v1 are one package
+#      name in Debian, so v2's static plugin binary is unpacked from trixie's
+#      .deb into /usr/local/lib/docker/cli-plugins (where `docker` looks first).
 #   2. a Docker daemon that answers `docker info`
 #   3. base image runner-fleet-test/bookworm:minbase-sudo (debootstrap with sudo,
 #      which the official runner image has; cached by tag,
@@ -44,35 +50,100 @@ phase() {
   fi
 }
 
-ensure_packages() {
-  local missing=()
-  command -v docker >/dev/null || missing+=(docker.io)
-  command -v dockerd >/dev/null || missing+=(docker.io)
-  command -v docker-compose >/dev/null || missing+=(docker-compose)
-  command -v debootstrap >/dev/null || missing+=(debootstrap)
-  if [ ${#missing[@]} -eq 0 ]; then echo '> already installed'; return; fi
-  local packages
-  packages=$(printf '%s\n' "${missing[@]}" | sort -u | xargs)
-  [ "$(id -u)" -eq 0 ] || { echo "need root to install: $packages"; return 1; }
-  echo "> installed $packages"
-  export DEBIAN_FRONTEND=noninteractive
-  # A third-party source that cannot be reached must not stop the install.
+ENGINE_MAJOR=26
+TRIXIE_SOURCE=/etc/apt/sources.list.d/runner-fleet-trixie.sources
+TRIXIE_PIN=/etc/apt/preferences.d/runner-fleet-trixie
+COMPOSE_PLUGIN=/usr/local/lib/docker/cli-plugins/docker-compose
+
+# The server's major version, or nothing when no dockerd is installed.
+installed_engine_major() {
+  command -v dockerd >/dev/null || return 0
+  dockerd --version | sed -n 's/^Docker version \([0-9]*\)\..*/\1/p'
+}
+
+need_root() { [ "$(id -u)" -eq 0 ] || { echo "need root to $*"; return 1; }; }
+
+# Trixie on the same mirror as bookworm, at a priority below every installed
+# package's, so only what is asked for by name with -t trixie comes from it.
+add_trixie_source() {
+  [ -f "$TRIXIE_SOURCE" ] && [ -f "$TRIXIE_PIN" ] && return
+  local uris
+  uris=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)
+  cat >"$TRIXIE_SOURCE" <<SOURCE
+Types: deb
+URIs: ${uris:-http://deb.debian.org/debian}
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCE
+  cat >"$TRIXIE_PIN" <<PIN
+Package: *
+Pin: release n=trixie
+Pin-Priority: 100
+PIN
+}
+
+apt_update() {
   apt-get update -q || echo 'apt-get update reported errors; installing anyway'
-  # Where no init system runs, docker.io's post-install may fail to start the
-  # service; that is fine as long as the programs are there (checked below).
-  # shellcheck disable=SC2086 # a list of package names
-  apt-get install -y -q $packages ||
-    echo 'apt-get install reported errors; checking the programs'
+}
+
+ensure_packages() {
+  local want=()
+  [ "$(installed_engine_major)" = "$ENGINE_MAJOR" ] || want+=(engine)
+  [ -x "$COMPOSE_PLUGIN" ] || want+=(compose-v2)
+  dpkg -s docker-buildx >/dev/null 2>&1 || want+=(engine)
+  command -v docker-compose >/dev/null || want+=(compose-v1)
+  command -v debootstrap >/dev/null || want+=(debootstrap)
+  if [ ${#want[@]} -eq 0 ]; then echo '> already installed'; return; fi
+  need_root "install the test ground (${want[*]})"
+  echo "> installed $(printf '%s\n' "${want[@]}" | sort -u | xargs)"
+  export DEBIAN_FRONTEND=noninteractive
+  add_trixie_source
+  apt_update
+  # An older engine's daemon must not keep answering with the old version.
+  pkill -x dockerd 2>/dev/null && sleep 2 || true
+  # Bookworm's part first: compose v1 needs bookworm's python3.
+  apt-get install -y -q docker-compose debootstrap ||
+    echo 'apt-get install (bookworm) reported errors; checking the programs'
+  # Only these three from trixie (pkg/trixie, never -t trixie, which would
+  # take every dependency from trixie too): their dependencies resolve in
+  # bookworm (containerd, runc, tini, iptables). Where no init system runs,
+  # docker.io's post-install may fail to start the service; that is fine as
+  # long as the programs are there (checked below).
+  apt-get install -y -q --no-install-recommends docker.io/trixie docker-cli/trixie docker-buildx/trixie ||
+    echo 'apt-get install (trixie) reported errors; checking the programs'
+  if [ ! -x "$COMPOSE_PLUGIN" ]; then
+    local dir
+    dir=$(mktemp -d)
+    chown _apt "$dir" 2>/dev/null || true # apt downloads as _apt where it can
+    (cd "$dir" && apt-get download -q docker-compose/trixie)
+    dpkg-deb -x "$dir"/docker-compose_*.deb "$dir/root"
+    install -D -m 0755 "$dir/root/usr/libexec/docker/cli-plugins/docker-compose" "$COMPOSE_PLUGIN"
+    rm -rf "$dir"
+  fi
   local cmd
   for cmd in docker dockerd docker-compose debootstrap; do
     command -v "$cmd" >/dev/null || { echo "$cmd is still missing after apt-get install"; return 1; }
   done
+  [ "$(installed_engine_major)" = "$ENGINE_MAJOR" ] ||
+    { echo "dockerd is $(dockerd --version), not $ENGINE_MAJOR.x, after apt-get install"; return 1; }
+  docker compose version >/dev/null || { echo 'docker compose (v2 plugin) does not run'; return 1; }
 }
 
+server_version() { docker version --format '{{.Server.Version}}' 2>/dev/null; }
+
 ensure_daemon() {
-  if docker info >/dev/null 2>&1; then echo '> already running'; return; fi
+  if docker info >/dev/null 2>&1; then
+    local running
+    running=$(server_version)
+    if [ "${running%%.*}" = "$ENGINE_MAJOR" ]; then echo "> Docker $running already running"; return; fi
+    # A daemon left from before the upgrade (e.g. 20.10) would test the wrong engine.
+    need_root "replace the running Docker $running with $ENGINE_MAJOR.x"
+    pkill -x dockerd || true
+    local until_gone=$((SECONDS + 30))
+    while docker info >/dev/null 2>&1 && [ $SECONDS -lt $until_gone ]; do sleep 0.5; done
+  fi
   [ "$(id -u)" -eq 0 ] || { echo 'no Docker daemon answers and only root can start one'; return 1; }
-  echo "> started dockerd (log: $DOCKERD_LOG)"
   # setsid: the daemon must outlive this script and not get its signals.
   setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
   local deadline=$((SECONDS + DOCKERD_WAIT_S))
@@ -84,6 +155,7 @@ ensure_daemon() {
     fi
     sleep 0.5
   done
+  echo "> started Docker $(server_version) (log: $DOCKERD_LOG)"
 }
 
 ensure_base_image() {
@@ -104,7 +176,7 @@ ensure_sim_image() {
 }
 
 total_start=$SECONDS
-phase "packages (docker.io, docker-compose, debootstrap)" ensure_packages
+phase "packages (Docker $ENGINE_MAJOR, compose v2 + v1, buildx, debootstrap)" ensure_packages
 phase "docker daemon" ensure_daemon
 phase "base image $BASE_IMAGE" ensure_base_image
 phase "simulator image $SIM_IMAGE" ensure_sim_image
