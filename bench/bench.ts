@@ -25,6 +25,8 @@ export interface ModeResult {
   longest_run: number;
   max_wait_ms: number;
   out_of_order: number;
+  /** Grants made while another contender held the lock: 0 unless mutual exclusion broke. */
+  overlaps: number;
 }
 
 /** A mode that could not run here, and why: never a made-up figure. */
@@ -171,23 +173,30 @@ function percentile(sorted: number[], p: number): number {
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
+/**
+ * Order and fairness from the grant numbers (the true order, counted under
+ * the lock), latencies from the shared monotonic clock.
+ */
 export function analyse(all: Acquisition[]): ModeResult {
-  const byTime = [...all].sort((a, b) => a.acquired - b.acquired);
+  const byGrant = [...all].sort((a, b) => a.grant - b.grant);
   const handoffs: number[] = [];
   let longest = 0;
   let run = 0;
   let outOfOrder = 0;
-  byTime.forEach((cur, i) => {
-    const prev = byTime[i - 1];
-    // Unfair only while someone else waits: at the end, when the others have
-    // done their rounds, one contender taking the lock again and again is not.
-    const othersWaiting = all.some((o) => o.name !== cur.name && o.requested < cur.acquired && o.acquired > cur.acquired);
+  let overlaps = 0;
+  byGrant.forEach((cur, i) => {
+    const prev = byGrant[i - 1];
+    if (cur.overlapped || prev?.grant === cur.grant) overlaps++;
+    // Unfair only while someone else waits in the queue: at the end, when the
+    // others have done their rounds, one contender taking the lock again and
+    // again is not.
+    const othersWaiting = all.some((o) => o.name !== cur.name && o.queued < cur.acquired && o.grant > cur.grant);
     run = prev && prev.name === cur.name && othersWaiting ? run + 1 : 1;
     longest = Math.max(longest, run);
     if (!prev) return;
     if (cur.ticket < prev.ticket) outOfOrder++; // tickets are numbered in request order
     // a hand-over only when this one was already waiting when the previous released
-    if (cur.requested < prev.released) handoffs.push(cur.acquired - prev.released);
+    if (cur.queued < prev.released) handoffs.push(cur.acquired - prev.released);
   });
   handoffs.sort((a, b) => a - b);
   return {
@@ -195,6 +204,7 @@ export function analyse(all: Acquisition[]): ModeResult {
     longest_run: longest,
     max_wait_ms: round2(Math.max(0, ...all.map((a) => a.acquired - a.requested))),
     out_of_order: outOfOrder,
+    overlaps,
   };
 }
 
@@ -204,10 +214,10 @@ export function isSkipped(outcome: ModeOutcome): outcome is Skipped {
 
 /** The measured modes as a table; a mode that could not run is a line of its own below it. */
 export function formatResults(results: Record<string, ModeOutcome>, opts: BenchOptions): string {
-  const header = ['mode', 'handoff p50 ms', 'p99 ms', 'max ms', 'longest run', 'max wait ms', 'out of order'];
+  const header = ['mode', 'handoff p50 ms', 'p99 ms', 'max ms', 'longest run', 'max wait ms', 'out of order', 'overlaps'];
   const entries = Object.entries(results);
   const rows = entries.flatMap(([mode, r]) =>
-    isSkipped(r) ? [] : [[mode, r.handoff_ms.p50, r.handoff_ms.p99, r.handoff_ms.max, r.longest_run, r.max_wait_ms, r.out_of_order].map(String)],
+    isSkipped(r) ? [] : [[mode, r.handoff_ms.p50, r.handoff_ms.p99, r.handoff_ms.max, r.longest_run, r.max_wait_ms, r.out_of_order, r.overlaps].map(String)],
   );
   const skipped = entries.flatMap(([mode, r]) => (isSkipped(r) ? [`${mode}  skipped: ${r.skipped}`] : []));
   const note = `${opts.contenders} contenders x ${opts.rounds} rounds, hold ${opts.holdMs} ms, each re-asks at once; containers: ${opts.image}`;

@@ -11,6 +11,8 @@ import { badEntryReporter, lockRetries, takeTicket, TicketLostError, waitForTurn
 export interface AcquireOptions {
   signal: AbortSignal;
   onStatus?: (status: TurnStatus) => void;
+  /** Called when a ticket is taken (again, after a lost one): from here on, FIFO order holds for this waiter. */
+  onQueued?: (ticket: string) => void;
   /** Called once if the lock is taken from us (operator, or our heartbeat stalled past the stale window). */
   onLost?: (reason: string) => void;
 }
@@ -84,8 +86,9 @@ async function takeTicketWithHeartbeat(opts: QueueOptions, job: JobInfo): Promis
 }
 
 /** Waits for our turn in FIFO order and takes the lock; rejects only if aborted or on I/O errors. */
-export async function acquireLock(opts: QueueOptions, job: JobInfo, { signal, onStatus, onLost }: AcquireOptions): Promise<HeldLock> {
+export async function acquireLock(opts: QueueOptions, job: JobInfo, { signal, onStatus, onQueued, onLost }: AcquireOptions): Promise<HeldLock> {
   let ticket = await takeTicketWithHeartbeat(opts, job);
+  onQueued?.(ticket.name);
   // One watch for the whole wait: the heartbeats it saw while queueing count
   // when the head judges the main lock (see liveness.ts).
   const watch = new HeartbeatWatch();
@@ -101,6 +104,7 @@ export async function acquireLock(opts: QueueOptions, job: JobInfo, { signal, on
         void appendLockLog(opts.dir, { event: 'ticket-lost', resource: opts.resource, ticket: ticket.name, runner: job.runner, runId: job.runId }).catch(() => undefined);
         await ticket.remove();
         ticket = await takeTicketWithHeartbeat(opts, job);
+        onQueued?.(ticket.name);
       }
     }
     let held: HeldLock | undefined;

@@ -5,7 +5,7 @@
 // directory (the contender bundled and run by the image's own node).
 //   ./scripts/bench.ts [--json] [--rounds N] [--hold-ms MS] [--mode processes|containers ...] [--image IMAGE]
 // --json prints one object: {processes: {handoff_ms: {p50, p99, max},
-// longest_run, max_wait_ms, out_of_order}, containers: {...}}; a mode that
+// longest_run, max_wait_ms, out_of_order, overlaps}, containers: {...}}; a mode that
 // cannot run here (no Docker, no image) is {skipped: "why"}, never faked.
 import { analyse, DEFAULT_BENCH_IMAGE, formatResults, launchers, type BenchOptions, type ModeOutcome } from '../bench/bench.ts';
 import { ConfigError, runCli } from '../lock/errors.ts';

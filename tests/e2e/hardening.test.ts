@@ -70,7 +70,8 @@ describe('what a job can do, default and hardened', { skip, timeout: 420_000 }, 
       const inspect = JSON.parse(await dockerOk(['inspect', '--format', '{{json .HostConfig}}', runner])) as { Privileged: boolean; SecurityOpt: string[] | null };
       // On an engine that cannot start privileged root containers the default mode runs unprivileged too (ENGINE_SETTINGS).
       assert.equal(inspect.Privileged, mode === 'lab' && ENGINE_SETTINGS.length === 0);
-      assert.deepEqual(inspect.SecurityOpt ?? [], mode === 'lab' ? [] : ['no-new-privileges:true']);
+      // Engines add their own options (Docker 26 gives a privileged container label=disable): only ours is asserted.
+      assert.equal((inspect.SecurityOpt ?? []).includes('no-new-privileges:true'), mode === 'hard');
     });
   }
 });
