@@ -86,6 +86,8 @@ export interface Config {
   privileged: boolean;
   /** RUNNER_SUDO (default true): the runner user keeps the base image's sudo. False: the image takes it away. */
   sudo: boolean;
+  /** RUNNER_COMPOSE: the compose command forced; unset picks `docker compose` (v2) when present, else `docker-compose` (v1). */
+  composeCommand?: ComposeCommand;
   /** docker compose project name derived from the prefix. */
   projectName: string;
   /** The image the runners run: the base plus the lock wrapper, built locally per scope. */
@@ -103,6 +105,9 @@ export interface LoadConfigOptions {
   /** Where a warning line goes (default stderr). */
   warn?: (line: string) => void;
 }
+
+export type ComposeCommand = 'docker compose' | 'docker-compose';
+const COMPOSE_COMMANDS: readonly ComposeCommand[] = ['docker compose', 'docker-compose'];
 
 export const DEFAULTS = {
   RUNNER_LABELS: 'intel',
@@ -200,6 +205,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     ...optional('kvmGid', get('RUNNER_KVM_GID'), (value) => parseCount(value, 'RUNNER_KVM_GID')),
     privileged: parseBoolean(get('RUNNER_PRIVILEGED') ?? 'true', 'RUNNER_PRIVILEGED'),
     sudo: parseBoolean(get('RUNNER_SUDO') ?? 'true', 'RUNNER_SUDO'),
+    ...optional('composeCommand', get('RUNNER_COMPOSE'), parseComposeCommand),
     projectName: project,
     fleetImage: `gh-runner-fleet:${project}`,
   };
@@ -300,6 +306,13 @@ function parseBoolean(text: string, setting: string): boolean {
   if (['true', '1', 'yes', 'on'].includes(value)) return true;
   if (['false', '0', 'no', 'off'].includes(value)) return false;
   throw new ConfigError(`${setting} '${text}' is not a boolean: set ${setting} to true or false`);
+}
+
+function parseComposeCommand(text: string): ComposeCommand {
+  const command = text.split(/\s+/).join(' ');
+  const known = COMPOSE_COMMANDS.find((c) => c === command);
+  if (!known) throw new ConfigError(`RUNNER_COMPOSE '${text}' is not a compose command: set RUNNER_COMPOSE to 'docker compose' (v2) or docker-compose (v1), or leave it unset to pick v2 when present`);
+  return known;
 }
 
 function parseUrl(text: string, setting: string): string {

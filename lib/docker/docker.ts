@@ -1,7 +1,7 @@
 // Every call to Docker goes through here (zx). Containers are found by the
 // labels the compose file puts on them, never by parsing names.
 import { $, type ProcessOutput, type ProcessPromise } from 'zx';
-import type { Config } from '../config/config.ts';
+import type { ComposeCommand, Config } from '../config/config.ts';
 import { CliError, ExitCode } from '../../lock/errors.ts';
 import { IMAGE_LABEL, STATE_DIR, STATE_SCRIPT } from '../../image/layout.ts';
 import { LABEL, type RunnerKind } from './labels.ts';
@@ -47,24 +47,37 @@ export async function ensureDocker(): Promise<void> {
   daemonChecked = true;
 }
 
-let composeCommand: string[] | undefined;
+const composeCommands = new Map<string, string[]>();
 
-/** `docker compose` (v2) when the plugin exists, else `docker-compose` (v1). */
-export async function composeCli(): Promise<string[]> {
-  if (composeCommand) return composeCommand;
-  if ((await quiet`docker compose version`).exitCode === 0) return (composeCommand = ['docker', 'compose']);
-  if ((await quiet`docker-compose version`.catch(() => undefined))?.exitCode === 0) return (composeCommand = ['docker-compose']);
+/**
+ * The compose command: the one RUNNER_COMPOSE forces, else `docker compose`
+ * (v2) when the plugin exists, else `docker-compose` (v1). A forced command
+ * that does not run is one line naming the setting.
+ */
+export async function composeCli(forced?: ComposeCommand): Promise<string[]> {
+  const key = forced ?? 'auto';
+  const known = composeCommands.get(key);
+  if (known) return known;
+  const runs = async (command: string[]): Promise<boolean> => (await quiet`${command} version`.catch(() => undefined))?.exitCode === 0;
+  const candidates = forced ? [forced.split(' ')] : [['docker', 'compose'], ['docker-compose']];
+  for (const command of candidates) {
+    if (await runs(command)) {
+      composeCommands.set(key, command);
+      return command;
+    }
+  }
+  if (forced) throw new CliError(`RUNNER_COMPOSE is '${forced}', but \`${forced} version\` does not run: install it, or unset RUNNER_COMPOSE to use the compose that is installed`, ExitCode.docker);
   throw new CliError('neither `docker compose` nor `docker-compose` is installed: install one (Debian: apt-get install docker-compose)', ExitCode.docker);
 }
 
 /** Runs `docker compose -p <project> -f <file> …args`, output to the terminal unless `capture`. */
 export async function compose(
-  config: Pick<Config, 'projectName' | 'composeFile' | 'proxy'>,
+  config: Pick<Config, 'projectName' | 'composeFile' | 'proxy' | 'composeCommand'>,
   args: string[],
   options: { capture?: boolean; env?: Record<string, string> } = {},
 ): Promise<ProcessOutput> {
   await ensureDocker();
-  const [cli, ...sub] = await composeCli();
+  const [cli, ...sub] = await composeCli(config.composeCommand);
   const run = $({
     quiet: options.capture ?? false,
     nothrow: true,
@@ -76,7 +89,7 @@ export async function compose(
 }
 
 /** Like compose(), but a failure becomes a CliError naming what failed. */
-export async function composeOrFail(config: Pick<Config, 'projectName' | 'composeFile' | 'proxy'>, args: string[], what: string): Promise<void> {
+export async function composeOrFail(config: Pick<Config, 'projectName' | 'composeFile' | 'proxy' | 'composeCommand'>, args: string[], what: string): Promise<void> {
   const result = await compose(config, args);
   if (result.exitCode !== 0) throw new CliError(`docker compose ${what} failed (exit ${result.exitCode}); see the output above`);
 }

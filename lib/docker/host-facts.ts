@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 
 export interface HostFacts {
-  /** /dev/kvm's group id, when the device exists. */
+  /** /dev/kvm's group id, when the device exists and its group is not root's. */
   kvmGid?: number;
   /** Devices every runner gets when the host has them: /dev/kvm, /dev/loop-control, /dev/loopN. */
   sharedDevices: string[];
@@ -17,8 +17,11 @@ export function readHostFacts(): HostFacts {
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
     .map((entry) => `/dev/${entry}`);
   const kvm = existsSync('/dev/kvm') ? ['/dev/kvm'] : [];
+  // A /dev/kvm of group root (no kvm group on the host) gives no group to add:
+  // adding gid 0 would hand every job root's group.
+  const kvmGid = kvm.length ? statSync('/dev/kvm').gid : 0;
   return {
-    ...(kvm.length ? { kvmGid: statSync('/dev/kvm').gid } : {}),
+    ...(kvmGid !== 0 ? { kvmGid } : {}),
     sharedDevices: [...kvm, ...loops],
     exists: existsSync,
   };

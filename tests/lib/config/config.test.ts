@@ -133,6 +133,7 @@ describe('validation: one line naming the setting', () => {
     ['TTL not a number', { REG_TOKEN_CACHE_TTL: '5m' }, /^REG_TOKEN_CACHE_TTL '5m' is not a non-negative integer/],
     ['boolean', { DISABLE_AUTO_UPDATE: 'maybe' }, /^DISABLE_AUTO_UPDATE 'maybe' is not a boolean/],
     ['URL', { GITHUB_API_URL: 'api.github.com' }, /^GITHUB_API_URL 'api.github.com' is not a URL/],
+    ['compose command', { RUNNER_COMPOSE: 'podman-compose' }, /^RUNNER_COMPOSE 'podman-compose' is not a compose command: set RUNNER_COMPOSE to 'docker compose' \(v2\) or docker-compose \(v1\)/],
     ['lock dir relative', { RUNNER_LOCK_DIR: 'locks' }, /^RUNNER_LOCK_DIR 'locks' must be an absolute path/],
     ['kvm gid', { RUNNER_KVM_GID: 'kvm' }, /^RUNNER_KVM_GID 'kvm' is not a non-negative integer/],
     ['device', { BOARD_RUNNER_DEVICES: 'ttyUSB0' }, /^BOARD_RUNNER_DEVICES item 'ttyUSB0' is not host\[:container\]/],
@@ -146,6 +147,12 @@ describe('validation: one line naming the setting', () => {
       assert.match(err.message, expected);
     });
   }
+
+  test('RUNNER_COMPOSE takes either compose command (extra spaces too); unset, the toolkit picks', async () => {
+    assert.equal((await load({ ...base, RUNNER_COMPOSE: 'docker   compose' })).composeCommand, 'docker compose');
+    assert.equal((await load({ ...base, RUNNER_COMPOSE: 'docker-compose' })).composeCommand, 'docker-compose');
+    assert.equal((await load(base)).composeCommand, undefined);
+  });
 
   test('labels are trimmed and de-duplicated case-insensitively', async () => {
     const config = await load({ ...base, RUNNER_LABELS: ' intel , x64,Intel,x64 ' });

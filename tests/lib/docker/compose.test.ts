@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { buildCompose, renderCompose, type ComposeFile } from '../../../lib/docker/compose.ts';
 import { loadConfig } from '../../../lib/config/config.ts';
 import { ConfigError } from '../../../lock/errors.ts';
-import type { HostFacts } from '../../../lib/docker/host-facts.ts';
+import { readHostFacts, type HostFacts } from '../../../lib/docker/host-facts.ts';
 import { runScript } from '../../support/cli.ts';
 
 const require = createRequire(import.meta.url);
@@ -219,10 +219,14 @@ describe('scripts/generate-compose.ts', () => {
     assert.deepEqual(await readdir(dir), [], '--stdout writes nothing');
 
     await writeFile(join(dir, 'c.yml'), result.stdout);
-    const cli = await dockerComposeCli();
-    if (!cli) return t.skip('no docker compose CLI on this machine');
-    const { stdout } = await promisify(execFile)(cli[0]!, [...cli.slice(1), '-f', join(dir, 'c.yml'), 'config', '--services']);
-    assert.deepEqual(stdout.trim().split('\n').sort(), services.sort());
+    const clis = await composeClis();
+    if (clis.length === 0) return t.skip('no docker compose CLI on this machine');
+    for (const cli of clis) {
+      await t.test(cli.join(' '), async () => {
+        const { stdout } = await promisify(execFile)(cli[0]!, [...cli.slice(1), '-f', join(dir, 'c.yml'), 'config', '--services']);
+        assert.deepEqual(stdout.trim().split('\n').sort(), services.sort());
+      });
+    }
   });
 
   test("the example lab's per-board settings: docker-compose accepts the file and keeps every value as given", async (t) => {
@@ -243,20 +247,27 @@ describe('scripts/generate-compose.ts', () => {
     assert.equal(result.stderr, '', 'nothing missing, no warning');
     const file = join(dir, 'docker-compose.acme.yml');
     assert.ok(validateComposeSpec(parse(await readFile(file, 'utf8'))), JSON.stringify(validateComposeSpec.errors));
-    const cli = await dockerComposeCli();
-    if (!cli) return t.skip('no docker compose CLI on this machine');
-    const { stdout } = await promisify(execFile)(cli[0]!, [...cli.slice(1), '-f', file, 'config'], { env: { ...process.env, HOME: '/root' } });
-    const services = (parse(stdout) as { services: Record<string, { environment: Record<string, string>; devices?: string[]; volumes?: unknown[]; group_add?: unknown[] }> }).services;
-    assert.equal(services['lab-runner-pi']!.environment.RUNNER_BOARD, 'pi');
-    // docker-compose config writes a literal '$' as '$$' again; an interpolated one would read /root
-    assert.equal(services['lab-runner-pi']!.environment.PDU_PASS_HINT, '$$HOME');
-    assert.equal(services['lab-runner-roc']!.environment.PDU_OUTLET, '2');
-    assert.equal(services['lab-runner-pi']!.environment.PDU_OUTLET, undefined);
-    assert.ok(services['lab-runner-pi']!.devices!.includes('/dev/null:/dev/ttyUSB0'));
-    assert.ok(!services['lab-runner-pi']!.devices!.includes('/dev/zero:/dev/ttyUSB0'));
-    assert.deepEqual(services['lab-runner-roc']!.group_add?.map(String), ['20']);
-    assert.match(JSON.stringify(services['lab-runner-pi']!.volumes), /\/srv\/tftp/);
-    assert.equal(services['lab-runner-1']!.environment.RUNNER_BOARD, undefined);
+    const clis = await composeClis();
+    if (clis.length === 0) return t.skip('no docker compose CLI on this machine');
+    for (const cli of clis) {
+      await t.test(cli.join(' '), async () => {
+        const { stdout } = await promisify(execFile)(cli[0]!, [...cli.slice(1), '-f', file, 'config'], { env: { ...process.env, HOME: '/root' } });
+        const services = (parse(stdout) as { services: Record<string, { environment: Record<string, string>; devices?: unknown[]; volumes?: unknown[]; group_add?: unknown[] }> }).services;
+        const devices = (name: string): string[] => (services[name]!.devices ?? []).map(deviceMapping);
+        assert.equal(services['lab-runner-pi']!.environment.RUNNER_BOARD, 'pi');
+        // compose config writes a literal '$' as '$$' again; an interpolated one would read /root
+        assert.equal(services['lab-runner-pi']!.environment.PDU_PASS_HINT, '$$HOME');
+        assert.equal(services['lab-runner-roc']!.environment.PDU_OUTLET, '2');
+        assert.equal(services['lab-runner-pi']!.environment.PDU_OUTLET, undefined);
+        assert.ok(devices('lab-runner-pi').includes('/dev/null:/dev/ttyUSB0'), JSON.stringify(devices('lab-runner-pi')));
+        assert.ok(!devices('lab-runner-pi').includes('/dev/zero:/dev/ttyUSB0'));
+        assert.ok(devices('lab-runner-roc').includes('/dev/zero:/dev/ttyUSB0'));
+        const kvmGid = readHostFacts().kvmGid;
+        assert.deepEqual(services['lab-runner-roc']!.group_add?.map(String), [...(kvmGid === undefined ? [] : [String(kvmGid)]), '20']);
+        assert.match(JSON.stringify(services['lab-runner-pi']!.volumes), /\/srv\/tftp/);
+        assert.equal(services['lab-runner-1']!.environment.RUNNER_BOARD, undefined);
+      });
+    }
   });
 
   test('writes the per-org file; a bad input exits non-zero with one line and writes nothing', async () => {
@@ -283,14 +294,27 @@ describe('scripts/generate-compose.ts', () => {
   });
 });
 
-async function dockerComposeCli(): Promise<string[] | undefined> {
+/**
+ * Every compose CLI that runs here: v2 (`docker compose`) and v1
+ * (`docker-compose`). Under CI the test ground installs both, so a missing
+ * one is an error there, never a silent skip.
+ */
+async function composeClis(): Promise<string[][]> {
+  const found: string[][] = [];
   for (const cli of [['docker', 'compose'], ['docker-compose']]) {
     try {
       await promisify(execFile)(cli[0]!, [...cli.slice(1), 'version']);
-      return cli;
+      found.push(cli);
     } catch {
-      // try the next one
+      if (process.env.CI === 'true') throw new Error(`CI=true, and \`${cli.join(' ')} version\` does not run: run tests/e2e/setup.sh as root`);
     }
   }
-  return undefined;
+  return found;
+}
+
+/** A device as `host:container`, from compose v1's short form or v2's long form ({source, target, permissions}). */
+function deviceMapping(device: unknown): string {
+  if (typeof device === 'string') return device.split(':').slice(0, 2).join(':');
+  const { source, target } = device as { source: string; target: string };
+  return `${source}:${target}`;
 }
