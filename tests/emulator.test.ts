@@ -444,31 +444,55 @@ describe('control API over HTTP', () => {
 });
 
 describe('CLI', () => {
-  test('main.ts prints the URLs, serves, and exits 0 on SIGTERM', async () => {
+  /** Starts main.ts with `args`; resolves once it printed its first lines. */
+  async function startCli(args: string[]) {
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'standins/github/main.ts', '--port', '0', '--scope', 'acme', '--pat', 'ghp_cli:acme'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'standins/github/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     let out = '';
-    const urls = await new Promise<Record<string, string>>((resolve, reject) => {
+    const urls = await new Promise<{ url: string; api: string }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no URLs printed: ${out}`)), 15_000);
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
-        const m = /GITHUB_URL=(\S+)\nGITHUB_API_URL=(\S+)\n/.exec(out);
+        const m = /GITHUB_URL=(\S+)\nGITHUB_API_URL=(\S+)\n[^]*Ctrl-C/.exec(out);
         if (m?.[1] && m[2]) {
           clearTimeout(timer);
           resolve({ url: m[1], api: m[2] });
         }
       });
     });
-    assert.match(urls.url ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
-    assert.equal(urls.api, `${urls.url}/api/v3`);
-    const res = await fetch(`${urls.api}/orgs/acme/actions/runners`, { headers: { authorization: 'token ghp_cli' } });
+    return { ...urls, output: () => out, stop: async () => (child.kill('SIGTERM'), exited) };
+  }
+
+  test('main.ts --port 0 prints the URLs, serves, and exits 0 on SIGTERM', async () => {
+    const cli = await startCli(['--port', '0', '--scope', 'acme', '--pat', 'ghp_cli:acme']);
+    assert.match(cli.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(cli.api, `${cli.url}/api/v3`);
+    assert.match(cli.output(), /a runner cannot register/, 'an address with a port is said to be unusable for runners');
+    const res = await fetch(`${cli.api}/orgs/acme/actions/runners`, { headers: { authorization: 'token ghp_cli' } });
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { total_count: 0, runners: [] });
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0);
+    assert.equal(await cli.stop(), 0);
+  });
+
+  test('main.ts without --port listens portless as root, and prints the env file lines that point a fleet at it', async (t) => {
+    const cli = await startCli(['--scope', 'acme/widgets', '--pat', 'ghp_cli:acme/widgets']);
+    try {
+      if (process.getuid?.() === 0) {
+        assert.match(cli.url, /^http:\/\/127\.\d+\.\d+\.\d+$/, 'no port: a runner can register with it');
+        assert.doesNotMatch(cli.output(), /a runner cannot register/);
+      } else {
+        t.diagnostic('not root: a free port, and the note saying runners cannot register');
+        assert.match(cli.output(), /a runner cannot register/);
+      }
+      for (const line of [`GITHUB_URL=${cli.url}`, `GITHUB_API_URL=${cli.api}`, 'ORG=acme', 'REPO=widgets', 'GH_PAT=ghp_cli']) {
+        assert.match(cli.output(), new RegExp(`^#\\s+${line.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`, 'm'), line);
+      }
+      const res = await fetch(`${cli.api}/repos/acme/widgets/actions/runners`, { headers: { authorization: 'token ghp_cli' } });
+      assert.equal(res.status, 200);
+    } finally {
+      assert.equal(await cli.stop(), 0);
+    }
   });
 });
 

@@ -1,35 +1,62 @@
-// CLI for e2e runs and demos: serves the emulator until SIGTERM/SIGINT.
+// CLI of the GitHub stand-in, for trying the toolkit by hand and for scripts:
+// serves it until SIGTERM/SIGINT.
 //
-//   npx tsx standins/github/main.ts --port 8080 [--offline-after-ms 5000]
+//   npx tsx standins/github/main.ts [--port N] [--offline-after-ms 5000]
 //       [--scope acme --scope acme/widgets --pat TOKEN:acme,acme/widgets]
 //
-// Prints GITHUB_URL=… and GITHUB_API_URL=… lines (parseable by e2e scripts).
-
+// Without --port it listens as startEmulator does by default: as root, on
+// port 80 of a random loopback address, so that GITHUB_URL has no port (the
+// runner simulator, like actions/runner, drops a GHES URL's port when it
+// registers); otherwise on a free port of 127.0.0.1, where the toolkit's own
+// calls work but a runner cannot register. --port 0 asks for a free port.
+//
+// The first two lines are GITHUB_URL=… and GITHUB_API_URL=… (parseable by
+// scripts); what follows says how to point an env file at it.
 import { parseArgs } from 'node:util';
 import { startEmulator } from './server.ts';
 
 const { values } = parseArgs({
   options: {
-    port: { type: 'string', default: '0' },
+    port: { type: 'string' },
     'offline-after-ms': { type: 'string' },
     scope: { type: 'string', multiple: true, default: [] },
     pat: { type: 'string', multiple: true, default: [] },
   },
 });
 
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
+const port = values.port === undefined ? undefined : Number(values.port);
+if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
   process.stderr.write(`error: --port must be a port number, got ${values.port}\n`);
   process.exit(2);
 }
 const offline = values['offline-after-ms'];
-const emulator = await startEmulator({ port, ...(offline === undefined ? {} : { offlineAfterMs: Number(offline) }) });
+const emulator = await startEmulator({ ...(port === undefined ? {} : { port }), ...(offline === undefined ? {} : { offlineAfterMs: Number(offline) }) });
 for (const scope of values.scope) emulator.addScope(scope);
 for (const pat of values.pat) {
   const [token = '', admin = ''] = pat.split(':');
   emulator.addPat({ token, admin: admin.split(',').filter((a) => a !== '') });
 }
-process.stdout.write(`GITHUB_URL=${emulator.url}\nGITHUB_API_URL=${emulator.apiUrl}\n`);
+
+const hasPort = new URL(emulator.url).port !== '';
+const [firstScope] = values.scope;
+const [firstPat] = values.pat;
+const scopeLines = firstScope
+  ? [firstScope.includes('/') ? `ORG=${firstScope.split('/')[0]}\nREPO=${firstScope.split('/')[1]}` : `ORG=${firstScope}`]
+  : ['ORG=<a scope given with --scope>'];
+process.stdout.write(
+  [
+    `GITHUB_URL=${emulator.url}`,
+    `GITHUB_API_URL=${emulator.apiUrl}`,
+    '',
+    '# The GitHub stand-in (not GitHub) is listening. To point a fleet at it, put these in its env file:',
+    ...`GITHUB_URL=${emulator.url}\nGITHUB_API_URL=${emulator.apiUrl}\n${scopeLines.join('\n')}\nGH_PAT=${firstPat ? firstPat.split(':')[0] : '<a token given with --pat>'}`.split('\n').map((line) => `#   ${line}`),
+    ...(hasPort
+      ? ['# This address has a port: the toolkit\'s own calls work, but a runner cannot register (actions/runner drops the port of a GHES URL). Run as root without --port for a portless address.']
+      : []),
+    '# Stop it with Ctrl-C.',
+    '',
+  ].join('\n'),
+);
 
 let stopping = false;
 const stop = (): void => {
