@@ -78,14 +78,38 @@ export async function compose(
 ): Promise<ProcessOutput> {
   await ensureDocker();
   const [cli, ...sub] = await composeCli(config.composeCommand);
+  const v1 = cli === 'docker-compose' ? await composeV1Env() : {};
   const run = $({
     quiet: options.capture ?? false,
     nothrow: true,
     // The proxy settings the compose file leaves to the environment (see lib/compose).
-    env: { ...process.env, ...config.proxy, ...options.env },
+    env: { ...v1, ...process.env, ...config.proxy, ...options.env },
     stdio: options.capture ? 'pipe' : ['inherit', 'inherit', 'inherit'],
   });
   return run`${cli} ${sub} -p ${config.projectName} -f ${config.composeFile} ${args}`;
+}
+
+/** The Docker API version compose v1 is pinned to (Docker 20.10's). */
+const COMPOSE_V1_API = '1.41';
+let v1Env: Promise<Record<string, string>> | undefined;
+
+/**
+ * Compose v1 reads an image's ContainerConfig whenever it recreates a
+ * container, and engines from Docker 25 leave that field out at API 1.44 and
+ * later, so v1 fails every recreate with "KeyError: 'ContainerConfig'" and
+ * leaves the container renamed. Older API versions still carry the field:
+ * pin v1 to 1.41 where the engine still serves it (COMPOSE_API_VERSION set
+ * by the user wins).
+ */
+async function composeV1Env(): Promise<Record<string, string>> {
+  v1Env ??= (async () => {
+    const range = await quiet`docker version --format ${'{{.Server.MinAPIVersion}} {{.Server.APIVersion}}'}`;
+    const [min = '', max = ''] = range.stdout.trim().split(' ');
+    const atMost = (a: string, b: string): boolean => a.split('.').map(Number).reduce((cmp, part, i) => cmp || part - Number(b.split('.')[i] ?? 0), 0) <= 0;
+    const served = range.exitCode === 0 && atMost(min, COMPOSE_V1_API) && atMost(COMPOSE_V1_API, max);
+    return served ? { COMPOSE_API_VERSION: COMPOSE_V1_API } : ({} as Record<string, string>);
+  })();
+  return v1Env;
 }
 
 /** Like compose(), but a failure becomes a CliError naming what failed. */

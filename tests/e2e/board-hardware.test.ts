@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { startEmulator, type Emulator, type JobView } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { removeFleet } from './ground.ts';
-import { assertImages, dockerOk, dockerUnavailable, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { assertImages, dockerOk, dockerUnavailable, modeSettings, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 
 const dockerSkip = await dockerUnavailable();
 const skip = dockerSkip ?? (process.getuid?.() === 0 ? undefined : 'mknod of the test device nodes needs root');
@@ -93,7 +93,7 @@ describe('per-board hardware on a real engine', { skip, timeout: 300_000 }, () =
       `GITHUB_URL=${emulator.url}`,
       `GITHUB_API_URL=${emulator.apiUrl}`,
       `RUNNER_IMAGE=${SIM_IMAGE}`,
-      ...ENGINE_SETTINGS,
+      ...(await modeSettings('board-hardware')),
       `RUNNER_NAME_PREFIX=${prefix}`,
       'BOARD_RUNNERS=a:board-a;b:board-b',
       // The global list is replaced by each board's own.

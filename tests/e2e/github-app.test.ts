@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { startEmulator, type AppCreated, type Emulator } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { removeFleet } from './ground.ts';
-import { assertImages, containerLogs, docker, dockerUnavailable, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { assertImages, containerLogs, docker, dockerUnavailable, modeSettings, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the GitHub App e2e test: ${skip}`);
@@ -57,7 +57,7 @@ describe('a fleet authenticated as a GitHub App, on a real engine', { skip, time
       `RUNNER_IMAGE=${SIM_IMAGE}`,
       `RUNNER_NAME_PREFIX=${prefix}`,
       `RUNNER_LOCK_HOST_PATH=${join(dir, 'locks')}`,
-      ...ENGINE_SETTINGS,
+      ...(await modeSettings('github-app')),
       '',
     ];
     await writeFile(join(dir, '.env'), env.join('\n'), { mode: 0o600 });

@@ -9,10 +9,14 @@ import { join } from 'node:path';
 import { composeProjectName } from '../../lib/config/names.ts';
 import { startEmulator, type Emulator } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
-import { assertImages, docker, ENGINE_SETTINGS, removeByPrefix, SIM_IMAGE, uniquePrefix } from './helpers.ts';
+import { assertImages, docker, modeSettings, removeByPrefix, SIM_IMAGE, uniquePrefix, type RunnerMode } from './helpers.ts';
 
 export interface Ground {
   emulator: Emulator;
+  /** The mode every env file of this ground runs its runners in. */
+  mode: RunnerMode;
+  /** The settings that mode put in every env file (modeSettings). */
+  modeSettings: string[];
   dir: string;
   org: string;
   pat: string;
@@ -26,8 +30,9 @@ export interface Ground {
   close(): Promise<void>;
 }
 
-export async function startGround(tag: string, { org = 'acme', offlineAfterMs = 3000 } = {}): Promise<Ground> {
+export async function startGround(tag: string, { org = 'acme', offlineAfterMs = 3000, mode = 'default' as RunnerMode } = {}): Promise<Ground> {
   await assertImages();
+  const modeLines = await modeSettings(tag, mode);
   const emulator = await startEmulator({ offlineAfterMs });
   const pat = `ghp_e2e_${tag}_0123456789`;
   emulator.addScope(org);
@@ -36,6 +41,8 @@ export async function startGround(tag: string, { org = 'acme', offlineAfterMs = 
   const prefixes: string[] = [];
   return {
     emulator,
+    mode,
+    modeSettings: modeLines,
     dir,
     org,
     pat,
@@ -45,7 +52,7 @@ export async function startGround(tag: string, { org = 'acme', offlineAfterMs = 
       return prefix;
     },
     async writeEnv(prefix, settings = [], file = '.env') {
-      const lines = [`ORG=${org}`, `GH_PAT=${pat}`, `GITHUB_URL=${emulator.url}`, `GITHUB_API_URL=${emulator.apiUrl}`, `RUNNER_IMAGE=${SIM_IMAGE}`, ...ENGINE_SETTINGS, `RUNNER_NAME_PREFIX=${prefix}`, ...settings, ''];
+      const lines = [`ORG=${org}`, `GH_PAT=${pat}`, `GITHUB_URL=${emulator.url}`, `GITHUB_API_URL=${emulator.apiUrl}`, `RUNNER_IMAGE=${SIM_IMAGE}`, ...modeLines, `RUNNER_NAME_PREFIX=${prefix}`, ...settings, ''];
       await writeFile(join(dir, file), lines.join('\n'), { mode: 0o600 });
       return file;
     },

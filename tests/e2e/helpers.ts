@@ -183,22 +183,36 @@ export async function removeByPrefix(prefix: string): Promise<void> {
   if (volumes.length > 0) await docker(['volume', 'rm', '-f', ...volumes]);
 }
 
+/** The settings of hardened mode (README, Security): no privileged container, no sudo for the runner user. */
+export const HARDENED_SETTINGS = ['RUNNER_PRIVILEGED=false', 'RUNNER_SUDO=false'];
+
 /**
- * Settings the e2e fleets need on this engine. Some engines cannot start a
- * privileged container as root (runc: "unable to apply caps", when the host's
- * capability bounding set lacks one, e.g. CAP_SYS_RESOURCE in a sandbox); the
- * runner containers start as root (the wrapper must be), so there the e2e
- * fleets run with RUNNER_PRIVILEGED=false. On an ordinary host: none.
+ * The mode a suite's fleets run in: the default (privileged, with sudo), as
+ * labs run it, or hardened (HARDENED_SETTINGS).
  */
-export async function engineSettings(): Promise<string[]> {
-  if ((await whyNoDocker()) !== undefined) return [];
-  if (await privilegedRootRefused(SIM_IMAGE)) {
-    console.log('# this Docker engine cannot start privileged containers as root (its host lacks a capability): e2e fleets use RUNNER_PRIVILEGED=false');
+export type RunnerMode = 'default' | 'hardened';
+
+let privilegedRefused: Promise<boolean> | undefined;
+
+/**
+ * The settings a suite's fleets run with in `mode`, announced in one
+ * diagnostic line naming the suite and the mode. The test ground's engine
+ * (Docker 26) starts privileged containers as root; an engine that cannot
+ * (runc "unable to apply caps": Docker 20.10 on some VMs) is an error under
+ * CI, and elsewhere runs the default mode unprivileged, saying so.
+ */
+export async function modeSettings(suite: string, mode: RunnerMode = 'default'): Promise<string[]> {
+  if (mode === 'hardened') {
+    console.log(`# ${suite}: runners in hardened mode (${HARDENED_SETTINGS.join(', ')})`);
+    return HARDENED_SETTINGS;
+  }
+  privilegedRefused ??= whyNoDocker().then((why) => (why === undefined ? privilegedRootRefused(SIM_IMAGE) : false));
+  if (await privilegedRefused) {
+    const why = 'this Docker engine cannot start privileged containers as root (its host lacks a capability)';
+    if (process.env.CI === 'true') throw new Error(`CI=true, and ${why}: the test ground (tests/e2e/setup.sh) installs Docker 26, which can`);
+    console.log(`# ${suite}: runners in the default mode but unprivileged: ${why} (RUNNER_PRIVILEGED=false)`);
     return ['RUNNER_PRIVILEGED=false'];
   }
+  console.log(`# ${suite}: runners in the default mode (privileged, with sudo)`);
   return [];
 }
-
-/** engineSettings(), asked once per test process. */
-export const ENGINE_SETTINGS: string[] = await engineSettings();
-

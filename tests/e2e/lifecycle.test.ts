@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { startEmulator, type Emulator } from '../../standins/github/server.ts';
-import { assertImages, containerState, docker, dockerOk, dockerUnavailable, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { assertImages, containerState, docker, dockerOk, dockerUnavailable, modeSettings, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 
 const skip = await dockerUnavailable();
@@ -62,7 +62,7 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
         `GITHUB_URL=${emulator.url}`,
         `GITHUB_API_URL=${emulator.apiUrl}`,
         `RUNNER_IMAGE=${SIM_IMAGE}`,
-        ...ENGINE_SETTINGS,
+        ...(await modeSettings('lifecycle')),
         `RUNNER_CUSTOM_IMAGE=${prefix}custom:latest`,
         `RUNNER_NAME_PREFIX=${prefix}`,
         'BOARD_RUNNERS=pi:pi;roc:roc,arm64',

@@ -42,7 +42,7 @@ import { after, before, describe, test } from 'node:test';
 import { composeProjectName } from '../../lib/config/names.ts';
 import type { ResourceState } from '../../lock/inspect.ts';
 import { startEmulator, type Emulator, type JobView } from '../../standins/github/server.ts';
-import { assertImages, containerLogs, containerState, docker, dockerOk, dockerUnavailable, removeByPrefix, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { assertImages, containerLogs, containerState, docker, dockerOk, dockerUnavailable, modeSettings, removeByPrefix, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 
 const skip = await dockerUnavailable();
@@ -133,271 +133,275 @@ async function readTimeline(runners: string[], board: Board): Promise<Map<string
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe('board locks across two orgs on a real engine', { skip, timeout: 420_000 }, () => {
-  let emulator: Emulator;
-  let dir: string;
-  let lockDir: string;
-  const prefixes: Record<Org, string> = { acme: '', globex: '' };
-  const started = Date.now();
-  const runner = (org: Org, board: string): string => `${prefixes[org]}runner-${board}`;
-  const allRunners = (): string[] => [runner('acme', 'a1'), runner('acme', 'b1'), runner('globex', 'a2'), runner('globex', 'a3')];
-  /** Planted by the operator (the test, root) in the lock directory: the wrappers and `locks` must leave it be. */
-  const FOREIGN = 'notes-board-a.txt';
+// Both modes: labs run the default (privileged, sudo); hardened mode is what a
+// lab taking outside pull requests runs, and the lock must hold there alike.
+for (const mode of ['default', 'hardened'] as const) {
+  describe(`board locks across two orgs on a real engine, ${mode} mode`, { skip, timeout: 420_000 }, () => {
+    let emulator: Emulator;
+    let dir: string;
+    let lockDir: string;
+    const prefixes: Record<Org, string> = { acme: '', globex: '' };
+    const started = Date.now();
+    const runner = (org: Org, board: string): string => `${prefixes[org]}runner-${board}`;
+    const allRunners = (): string[] => [runner('acme', 'a1'), runner('acme', 'b1'), runner('globex', 'a2'), runner('globex', 'a3')];
+    /** Planted by the operator (the test, root) in the lock directory: the wrappers and `locks` must leave it be. */
+    const FOREIGN = 'notes-board-a.txt';
 
-  // Filled in by the dispatch test, read by the assertions after it.
-  const jobs = new Map<string, Spec & { id: number; runId: number }>();
-  const done = new Map<string, JobView>();
-  let boardA = new Map<string, Span>();
-  let boardB = new Map<string, Span>();
-  const acted: Partial<Record<Role, { at: number; runner: string }>> = {};
-  let snapshot: { holder: string; runner: string; resources: ResourceState[]; startedBefore: Set<string> } | undefined;
+    // Filled in by the dispatch test, read by the assertions after it.
+    const jobs = new Map<string, Spec & { id: number; runId: number }>();
+    const done = new Map<string, JobView>();
+    let boardA = new Map<string, Span>();
+    let boardB = new Map<string, Span>();
+    const acted: Partial<Record<Role, { at: number; runner: string }>> = {};
+    let snapshot: { holder: string; runner: string; resources: ResourceState[]; startedBefore: Set<string> } | undefined;
 
-  const run = (org: Org, script: string, args: string[] = []): Promise<ScriptResult> =>
-    runScript(script, args, { cwd: dir, env: { ENV_FILE: `${org}.env`, DOCKER_HOST: process.env.DOCKER_HOST ?? '' }, timeoutMs: 240_000 });
-  const locksJson = async (): Promise<ResourceState[]> => {
-    // As an operator on the host would, with the setting in the environment.
-    const r = await runScript('locks.ts', ['--json'], { cwd: dir, env: { RUNNER_LOCK_HOST_PATH: lockDir } });
-    assert.equal(r.code, 0, r.stderr);
-    return (JSON.parse(r.stdout) as { resources: ResourceState[] }).resources;
-  };
-  const ticketOf = (tag: string): number => {
-    const hook = done.get(tag)?.events.find((e) => e.event === 'hook' && e.hook === 'job_started');
-    const m = /lock acquired after [\d.]+ s \(ticket (\d+)\)/.exec(String(hook?.output ?? ''));
-    assert.ok(m, `${tag}: no ticket in its job-started hook output: ${String(hook?.output)}`);
-    return Number(m[1]);
-  };
-
-  before(async () => {
-    await assertImages();
-    emulator = await startEmulator({ offlineAfterMs: 3000 });
-    dir = await mkdtemp(join(tmpdir(), 'fleet-locks-e2e-'));
-    lockDir = join(dir, 'locks'); // created by init, root's, 0755
-    const boards: Record<Org, string[]> = {
-      acme: ['BOARD_RUNNERS=a1:board-a;b1:board-b', 'RUNNER_RESOURCE_ID_A1=board-a', 'RUNNER_RESOURCE_ID_B1=board-b'],
-      globex: ['BOARD_RUNNERS=a2:board-a;a3:board-a', 'RUNNER_RESOURCE_ID=board-a'],
+    const run = (org: Org, script: string, args: string[] = []): Promise<ScriptResult> =>
+      runScript(script, args, { cwd: dir, env: { ENV_FILE: `${org}.env`, DOCKER_HOST: process.env.DOCKER_HOST ?? '' }, timeoutMs: 240_000 });
+    const locksJson = async (): Promise<ResourceState[]> => {
+      // As an operator on the host would, with the setting in the environment.
+      const r = await runScript('locks.ts', ['--json'], { cwd: dir, env: { RUNNER_LOCK_HOST_PATH: lockDir } });
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { resources: ResourceState[] }).resources;
     };
-    for (const org of ['acme', 'globex'] as const) {
-      emulator.addScope(org);
-      emulator.addPat({ token: PATS[org], admin: [org] });
-      prefixes[org] = uniquePrefix(`lk${org[0]}`);
-      const lines = [
-        `ORG=${org}`,
-        `GH_PAT=${PATS[org]}`,
-        `GITHUB_URL=${emulator.url}`,
-        `GITHUB_API_URL=${emulator.apiUrl}`,
-        `RUNNER_IMAGE=${SIM_IMAGE}`,
-        ...ENGINE_SETTINGS,
-        `RUNNER_NAME_PREFIX=${prefixes[org]}`,
-        `RUNNER_LOCK_HOST_PATH=${lockDir}`,
-        ...boards[org],
-        '',
-      ];
-      await writeFile(join(dir, `${org}.env`), lines.join('\n'), { mode: 0o600 });
-    }
-  });
+    const ticketOf = (tag: string): number => {
+      const hook = done.get(tag)?.events.find((e) => e.event === 'hook' && e.hook === 'job_started');
+      const m = /lock acquired after [\d.]+ s \(ticket (\d+)\)/.exec(String(hook?.output ?? ''));
+      assert.ok(m, `${tag}: no ticket in its job-started hook output: ${String(hook?.output)}`);
+      return Number(m[1]);
+    };
 
-  after(async () => {
-    for (const org of ['acme', 'globex'] as const) {
-      if (!prefixes[org]) continue;
-      await removeByPrefix(prefixes[org]).catch((err: unknown) => console.log(`# cleanup ${org}: ${String(err)}`));
-      await docker(['rmi', '-f', `gh-runner-fleet:${composeProjectName(prefixes[org])}`]);
-    }
-    await emulator?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-    console.log(`# locks e2e wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  });
-
-  test('init for two orgs: four board runners online, sharing one lock directory', async () => {
-    // Both orgs at once, as two operators would: separate images, compose projects and caches.
-    const results = await Promise.all((['acme', 'globex'] as const).map((org) => run(org, 'init.ts', ['-n', '0'])));
-    for (const r of results) assert.equal(r.code, 0, `init failed:\n${r.stdout}\n${r.stderr}`);
-    const names = [runner('acme', 'a1'), runner('acme', 'b1'), runner('globex', 'a2'), runner('globex', 'a3')];
-    for (const name of names) assert.equal((await containerState(name))?.status, 'running', name);
-    for (const [name, resource] of [[names[0], 'board-a'], [names[1], 'board-b'], [names[2], 'board-a'], [names[3], 'board-a']] as const) {
-      const env = await dockerOk(['inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', name!]);
-      assert.match(env, new RegExp(`^RUNNER_RESOURCE_ID=${resource}$`, 'm'), name);
-      const mounts = await dockerOk(['inspect', '--format', '{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}', name!]);
-      assert.ok(mounts.includes(`${lockDir}:/tmp/github-runner-locks`), `${name} mounts ${mounts}`);
-    }
-    const online = (org: Org, name: string) => emulator.runners(org).find((r) => r.name === name)?.status === 'online';
-    await waitFor('all four runners online', () => names.every((n, i) => online(i < 2 ? 'acme' : 'globex', n)), { timeoutMs: 60_000 });
-    await writeFile(join(lockDir, FOREIGN), 'board-a: flashed 2026-11-28\n');
-  });
-
-  test('12 jobs at once: cancel, docker stop and docker kill the board-a holder in turn', async () => {
-    for (const spec of PLAN) {
-      const { job_id, run_id } = emulator.enqueueJob({
-        org: spec.org,
-        repository: `${spec.org}/firmware`,
-        runs_on: [spec.board],
-        job: spec.tag,
-        steps: [{ name: 'on the board', run: stepScript(spec) }],
-      });
-      jobs.set(spec.tag, { ...spec, id: job_id, runId: run_id });
-    }
-    const target = (role: Role) => [...jobs.values()].find((j) => j.role === role)!;
-    const pending = new Set<Role>(['cancel', 'stop', 'kill']);
-    const dockerCalls: Array<Promise<unknown>> = [];
-    const deadline = Date.now() + 150_000;
-    while (pending.size > 0) {
-      assert.ok(Date.now() < deadline, `the three targets did not all hold board-a in time: ${[...pending].join(', ')} pending`);
-      const spans = await readTimeline(allRunners(), 'board-a');
-      for (const role of [...pending]) {
-        const span = spans.get(target(role).tag);
-        if (!span) continue;
-        pending.delete(role);
-        if (!snapshot) {
-          // The first target to hold the board, while all three runners are up and
-          // the other two wait behind it: what an operator sees.
-          const startedBefore = new Set(spans.keys());
-          snapshot = { holder: span.tag, runner: span.runner, resources: await locksJson(), startedBefore };
-        }
-        if (role === 'cancel') {
-          acted.cancel = { at: Date.now(), runner: span.runner };
-          emulator.cancelJob(target(role).id);
-        } else if (role === 'stop') {
-          acted.stop = { at: Date.now(), runner: span.runner };
-          dockerCalls.push(dockerOk(['stop', span.runner], { timeoutMs: 60_000 }));
-        } else {
-          acted.kill = { at: Date.now(), runner: span.runner };
-          dockerCalls.push(dockerOk(['kill', span.runner]));
-        }
+    before(async () => {
+      await assertImages();
+      emulator = await startEmulator({ offlineAfterMs: 3000 });
+      dir = await mkdtemp(join(tmpdir(), 'fleet-locks-e2e-'));
+      lockDir = join(dir, 'locks'); // created by init, root's, 0755
+      const boards: Record<Org, string[]> = {
+        acme: ['BOARD_RUNNERS=a1:board-a;b1:board-b', 'RUNNER_RESOURCE_ID_A1=board-a', 'RUNNER_RESOURCE_ID_B1=board-b'],
+        globex: ['BOARD_RUNNERS=a2:board-a;a3:board-a', 'RUNNER_RESOURCE_ID=board-a'],
+      };
+      for (const org of ['acme', 'globex'] as const) {
+        emulator.addScope(org);
+        emulator.addPat({ token: PATS[org], admin: [org] });
+        prefixes[org] = uniquePrefix(`lk${org[0]}`);
+        const lines = [
+          `ORG=${org}`,
+          `GH_PAT=${PATS[org]}`,
+          `GITHUB_URL=${emulator.url}`,
+          `GITHUB_API_URL=${emulator.apiUrl}`,
+          `RUNNER_IMAGE=${SIM_IMAGE}`,
+          ...(await modeSettings(`locks (${org})`, mode)),
+          `RUNNER_NAME_PREFIX=${prefixes[org]}`,
+          `RUNNER_LOCK_HOST_PATH=${lockDir}`,
+          ...boards[org],
+          '',
+        ];
+        await writeFile(join(dir, `${org}.env`), lines.join('\n'), { mode: 0o600 });
       }
-      await sleep(50);
-    }
-    await Promise.all(dockerCalls);
-    const views = await Promise.all([...jobs.values()].map((job) => emulator.waitForJob(job.id, (j) => j.status === 'completed', 90_000)));
-    [...jobs.keys()].forEach((tag, i) => done.set(tag, views[i]!));
-    boardA = await readTimeline(allRunners(), 'board-a');
-    boardB = await readTimeline(allRunners(), 'board-b');
-    const conclusions = Object.fromEntries([...done].map(([tag, j]) => [tag, j.conclusion]));
-    const expected = Object.fromEntries(PLAN.map((s) => [s.tag, s.role === 'kill' ? 'failure' : s.role ? 'cancelled' : 'success']));
-    assert.deepEqual(conclusions, expected);
-    assert.deepEqual([...boardA.keys()].sort(), PLAN.filter((s) => s.board === 'board-a').map((s) => s.tag).sort(), 'every board-a job ran its step');
-    assert.equal(boardB.size, 3);
-    assert.deepEqual(emulator.violations, []);
-  });
+    });
 
-  test('board-a: never two jobs at once, across both orgs and three containers', () => {
-    const spans = [...boardA.values()].sort((a, b) => a.start - b.start);
-    assert.equal(new Set(spans.map((s) => s.runner)).size, 3, 'all three board-a runners took part');
-    for (let i = 1; i < spans.length; i++) {
-      const [prev, cur] = [spans[i - 1]!, spans[i]!];
-      // A killed job has no end line: it ended when its container was killed.
-      const prevEnd = prev.end ?? (jobs.get(prev.tag)?.role === 'kill' ? acted.kill!.at : Infinity);
-      assert.ok(cur.start >= prevEnd, `${cur.tag} started ${(prevEnd - cur.start).toFixed(1)} ms before ${prev.tag} ended`);
-    }
-  });
+    after(async () => {
+      for (const org of ['acme', 'globex'] as const) {
+        if (!prefixes[org]) continue;
+        await removeByPrefix(prefixes[org]).catch((err: unknown) => console.log(`# cleanup ${org}: ${String(err)}`));
+        await docker(['rmi', '-f', `gh-runner-fleet:${composeProjectName(prefixes[org])}`]);
+      }
+      await emulator?.close();
+      if (dir) await rm(dir, { recursive: true, force: true });
+      console.log(`# locks e2e wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    });
 
-  test('board-a: FIFO by the order jobs started waiting (tickets), and by enqueue order within each org', () => {
-    const order = [...boardA.values()].sort((a, b) => a.start - b.start).map((s) => s.tag);
-    const tickets = order.map(ticketOf);
-    assert.deepEqual(tickets, [...tickets].sort((a, b) => a - b), `board order ${order.join(' ')} has tickets ${tickets.join(' ')}`);
-    console.log(`# board-a order: ${order.map((t, i) => `${t}(${jobs.get(t)?.org} #${tickets[i]})`).join(' ')}`);
-    const ofOrg = (org: Org, tags: string[]) => tags.filter((t) => jobs.get(t)?.org === org);
-    const enqueued = PLAN.filter((s) => s.board === 'board-a').map((s) => s.tag);
-    assert.deepEqual(ofOrg('acme', order), ofOrg('acme', enqueued), 'acme (one board-a runner): enqueue order');
-    const globex = ofOrg('globex', order);
-    const want = ofOrg('globex', enqueued);
-    assert.deepEqual([...globex.slice(0, 2)].sort(), [...want.slice(0, 2)].sort(), 'globex: its first two jobs first');
-    assert.deepEqual(globex.slice(2), want.slice(2), 'globex (two board-a runners): enqueue order after the first two');
-    // Waiters are told who holds the board, whichever org it is.
-    const waitingLines = [...done.values()].map((j) => String(j.events.find((e) => e.hook === 'job_started')?.output ?? ''));
-    assert.ok(waitingLines.some((o) => /board-a: waiting, place \d+ in queue; held by \S+ \((acme|globex)\/firmware, run \d+/.test(o)), 'no waiting line in any job log');
-  });
+    test('init for two orgs: four board runners online, sharing one lock directory', async () => {
+      // Both orgs at once, as two operators would: separate images, compose projects and caches.
+      const results = await Promise.all((['acme', 'globex'] as const).map((org) => run(org, 'init.ts', ['-n', '0'])));
+      for (const r of results) assert.equal(r.code, 0, `init failed:\n${r.stdout}\n${r.stderr}`);
+      const names = [runner('acme', 'a1'), runner('acme', 'b1'), runner('globex', 'a2'), runner('globex', 'a3')];
+      for (const name of names) assert.equal((await containerState(name))?.status, 'running', name);
+      for (const [name, resource] of [[names[0], 'board-a'], [names[1], 'board-b'], [names[2], 'board-a'], [names[3], 'board-a']] as const) {
+        const env = await dockerOk(['inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', name!]);
+        assert.match(env, new RegExp(`^RUNNER_RESOURCE_ID=${resource}$`, 'm'), name);
+        const mounts = await dockerOk(['inspect', '--format', '{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}', name!]);
+        assert.ok(mounts.includes(`${lockDir}:/tmp/github-runner-locks`), `${name} mounts ${mounts}`);
+      }
+      const online = (org: Org, name: string) => emulator.runners(org).find((r) => r.name === name)?.status === 'online';
+      await waitFor('all four runners online', () => names.every((n, i) => online(i < 2 ? 'acme' : 'globex', n)), { timeoutMs: 60_000 });
+      await writeFile(join(lockDir, FOREIGN), 'board-a: flashed 2026-11-28\n');
+    });
 
-  test('board-b runs beside board-a', () => {
-    const a = [...boardA.values()];
-    const overlapping = [...boardB.values()].filter((b) => a.some((s) => b.start < (s.end ?? Infinity) && s.start < (b.end ?? Infinity)));
-    assert.equal(overlapping.length, 3, 'every board-b job overlaps a board-a job');
-  });
+    test('12 jobs at once: cancel, docker stop and docker kill the board-a holder in turn', async () => {
+      for (const spec of PLAN) {
+        const { job_id, run_id } = emulator.enqueueJob({
+          org: spec.org,
+          repository: `${spec.org}/firmware`,
+          runs_on: [spec.board],
+          job: spec.tag,
+          steps: [{ name: 'on the board', run: stepScript(spec) }],
+        });
+        jobs.set(spec.tag, { ...spec, id: job_id, runId: run_id });
+      }
+      const target = (role: Role) => [...jobs.values()].find((j) => j.role === role)!;
+      const pending = new Set<Role>(['cancel', 'stop', 'kill']);
+      const dockerCalls: Array<Promise<unknown>> = [];
+      const deadline = Date.now() + 150_000;
+      while (pending.size > 0) {
+        assert.ok(Date.now() < deadline, `the three targets did not all hold board-a in time: ${[...pending].join(', ')} pending`);
+        const spans = await readTimeline(allRunners(), 'board-a');
+        for (const role of [...pending]) {
+          const span = spans.get(target(role).tag);
+          if (!span) continue;
+          pending.delete(role);
+          if (!snapshot) {
+            // The first target to hold the board, while all three runners are up and
+            // the other two wait behind it: what an operator sees.
+            const startedBefore = new Set(spans.keys());
+            snapshot = { holder: span.tag, runner: span.runner, resources: await locksJson(), startedBefore };
+          }
+          if (role === 'cancel') {
+            acted.cancel = { at: Date.now(), runner: span.runner };
+            emulator.cancelJob(target(role).id);
+          } else if (role === 'stop') {
+            acted.stop = { at: Date.now(), runner: span.runner };
+            dockerCalls.push(dockerOk(['stop', span.runner], { timeoutMs: 60_000 }));
+          } else {
+            acted.kill = { at: Date.now(), runner: span.runner };
+            dockerCalls.push(dockerOk(['kill', span.runner]));
+          }
+        }
+        await sleep(50);
+      }
+      await Promise.all(dockerCalls);
+      const views = await Promise.all([...jobs.values()].map((job) => emulator.waitForJob(job.id, (j) => j.status === 'completed', 90_000)));
+      [...jobs.keys()].forEach((tag, i) => done.set(tag, views[i]!));
+      boardA = await readTimeline(allRunners(), 'board-a');
+      boardB = await readTimeline(allRunners(), 'board-b');
+      const conclusions = Object.fromEntries([...done].map(([tag, j]) => [tag, j.conclusion]));
+      const expected = Object.fromEntries(PLAN.map((s) => [s.tag, s.role === 'kill' ? 'failure' : s.role ? 'cancelled' : 'success']));
+      assert.deepEqual(conclusions, expected);
+      assert.deepEqual([...boardA.keys()].sort(), PLAN.filter((s) => s.board === 'board-a').map((s) => s.tag).sort(), 'every board-a job ran its step');
+      assert.equal(boardB.size, 3);
+      assert.deepEqual(emulator.violations, []);
+    });
 
-  test('locks --json while jobs wait: the holder, and the queue in the order that follows', () => {
-    assert.ok(snapshot, 'no snapshot taken');
-    const a = snapshot.resources.find((r) => r.resource === 'board-a');
-    const holder = jobs.get(snapshot.holder)!;
-    for (const r of snapshot.resources) assert.ok(['board-a', 'board-b'].includes(r.resource), `${r.resource}: a foreign file read as a resource`);
-    assert.equal(a?.holder?.runId, String(holder.runId));
-    assert.equal(a?.holder?.runner, snapshot.runner);
-    assert.equal(a?.holder?.repository, `${holder.org}/firmware`);
-    assert.equal(a?.holder?.alive, true);
-    assert.ok(a.queue.length >= 1, `nobody waiting while ${holder.tag} held board-a`);
-    const byRun = new Map([...jobs.values()].map((j) => [String(j.runId), j.tag]));
-    const queued = a.queue.map((t) => byRun.get(t.runId) ?? `run ${t.runId}`);
-    for (const t of a.queue) {
-      assert.ok(t.alive, `ticket ${t.name} not alive`);
-      assert.equal(t.repository, `${jobs.get(byRun.get(t.runId) ?? '')?.org}/firmware`, `ticket ${t.name}`);
-    }
-    // They had not started, and they got the board next, in the listed order.
-    const next = [...boardA.values()].filter((s) => !snapshot!.startedBefore.has(s.tag)).sort((x, y) => x.start - y.start).map((s) => s.tag);
-    assert.deepEqual(next.slice(0, queued.length), queued);
-    console.log(`# locks --json while ${holder.tag} held board-a: queue ${queued.join(' ')}`);
-  });
+    test('board-a: never two jobs at once, across both orgs and three containers', () => {
+      const spans = [...boardA.values()].sort((a, b) => a.start - b.start);
+      assert.equal(new Set(spans.map((s) => s.runner)).size, 3, 'all three board-a runners took part');
+      for (let i = 1; i < spans.length; i++) {
+        const [prev, cur] = [spans[i - 1]!, spans[i]!];
+        // A killed job has no end line: it ended when its container was killed.
+        const prevEnd = prev.end ?? (jobs.get(prev.tag)?.role === 'kill' ? acted.kill!.at : Infinity);
+        assert.ok(cur.start >= prevEnd, `${cur.tag} started ${(prevEnd - cur.start).toFixed(1)} ms before ${prev.tag} ended`);
+      }
+    });
 
-  const nextStartAfter = (at: number): Span | undefined =>
-    [...boardA.values()].filter((s) => s.start > at).sort((x, y) => x.start - y.start)[0];
+    test('board-a: FIFO by the order jobs started waiting (tickets), and by enqueue order within each org', () => {
+      const order = [...boardA.values()].sort((a, b) => a.start - b.start).map((s) => s.tag);
+      const tickets = order.map(ticketOf);
+      assert.deepEqual(tickets, [...tickets].sort((a, b) => a - b), `board order ${order.join(' ')} has tickets ${tickets.join(' ')}`);
+      console.log(`# board-a order: ${order.map((t, i) => `${t}(${jobs.get(t)?.org} #${tickets[i]})`).join(' ')}`);
+      const ofOrg = (org: Org, tags: string[]) => tags.filter((t) => jobs.get(t)?.org === org);
+      const enqueued = PLAN.filter((s) => s.board === 'board-a').map((s) => s.tag);
+      assert.deepEqual(ofOrg('acme', order), ofOrg('acme', enqueued), 'acme (one board-a runner): enqueue order');
+      const globex = ofOrg('globex', order);
+      const want = ofOrg('globex', enqueued);
+      assert.deepEqual([...globex.slice(0, 2)].sort(), [...want.slice(0, 2)].sort(), 'globex: its first two jobs first');
+      assert.deepEqual(globex.slice(2), want.slice(2), 'globex (two board-a runners): enqueue order after the first two');
+      // Waiters are told who holds the board, whichever org it is.
+      const waitingLines = [...done.values()].map((j) => String(j.events.find((e) => e.hook === 'job_started')?.output ?? ''));
+      assert.ok(waitingLines.some((o) => /board-a: waiting, place \d+ in queue; held by \S+ \((acme|globex)\/firmware, run \d+/.test(o)), 'no waiting line in any job log');
+    });
 
-  test('cancel from GitHub: the completed hook releases, the next job starts promptly', () => {
-    const cancel = [...jobs.values()].find((j) => j.role === 'cancel')!;
-    const span = boardA.get(cancel.tag)!;
-    assert.equal(span.interrupted, true, 'the cancelled step was not interrupted');
-    const next = nextStartAfter(span.start);
-    assert.ok(next, 'no job after the cancelled one');
-    const delay = next.start - acted.cancel!.at;
-    assert.ok(delay < 4000, `next job started ${delay.toFixed(0)} ms after the cancel`);
-    const completedHook = done.get(cancel.tag)!.events.find((e) => e.hook === 'job_completed');
-    assert.match(String(completedHook?.output), /board-a: lock released/);
-    console.log(`# cancel -> next board-a job: ${delay.toFixed(0)} ms`);
-  });
+    test('board-b runs beside board-a', () => {
+      const a = [...boardA.values()];
+      const overlapping = [...boardB.values()].filter((b) => a.some((s) => b.start < (s.end ?? Infinity) && s.start < (b.end ?? Infinity)));
+      assert.equal(overlapping.length, 3, 'every board-b job overlaps a board-a job');
+    });
 
-  test('docker stop of the holder: released at once by the wrapper, without the completed hook', async () => {
-    const stop = [...jobs.values()].find((j) => j.role === 'stop')!;
-    const span = boardA.get(stop.tag)!;
-    const next = nextStartAfter(span.start);
-    assert.ok(next, 'no job after the stopped one');
-    const delay = next.start - acted.stop!.at;
-    assert.ok(delay < 4000, `next job started ${delay.toFixed(0)} ms after docker stop (stale window ${STALE_MS} ms)`);
-    assert.equal(done.get(stop.tag)!.events.find((e) => e.hook === 'job_completed'), undefined, 'the completed hook ran on docker stop');
-    const log = await readFile(join(lockDir, 'locks.log'), 'utf8');
-    const released = log.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((e) => e.event === 'released-by-wrapper' && e.runner === acted.stop!.runner && e.runId === String(stop.runId));
-    assert.ok(released, `no released-by-wrapper entry for the stopped holder in locks.log:\n${log}`);
-    assert.equal((await containerState(acted.stop!.runner))?.running, false);
-    console.log(`# docker stop -> next board-a job: ${delay.toFixed(0)} ms (${String(released.reason)})`);
-  });
+    test('locks --json while jobs wait: the holder, and the queue in the order that follows', () => {
+      assert.ok(snapshot, 'no snapshot taken');
+      const a = snapshot.resources.find((r) => r.resource === 'board-a');
+      const holder = jobs.get(snapshot.holder)!;
+      for (const r of snapshot.resources) assert.ok(['board-a', 'board-b'].includes(r.resource), `${r.resource}: a foreign file read as a resource`);
+      assert.equal(a?.holder?.runId, String(holder.runId));
+      assert.equal(a?.holder?.runner, snapshot.runner);
+      assert.equal(a?.holder?.repository, `${holder.org}/firmware`);
+      assert.equal(a?.holder?.alive, true);
+      assert.ok(a.queue.length >= 1, `nobody waiting while ${holder.tag} held board-a`);
+      const byRun = new Map([...jobs.values()].map((j) => [String(j.runId), j.tag]));
+      const queued = a.queue.map((t) => byRun.get(t.runId) ?? `run ${t.runId}`);
+      for (const t of a.queue) {
+        assert.ok(t.alive, `ticket ${t.name} not alive`);
+        assert.equal(t.repository, `${jobs.get(byRun.get(t.runId) ?? '')?.org}/firmware`, `ticket ${t.name}`);
+      }
+      // They had not started, and they got the board next, in the listed order.
+      const next = [...boardA.values()].filter((s) => !snapshot!.startedBefore.has(s.tag)).sort((x, y) => x.start - y.start).map((s) => s.tag);
+      assert.deepEqual(next.slice(0, queued.length), queued);
+      console.log(`# locks --json while ${holder.tag} held board-a: queue ${queued.join(' ')}`);
+    });
 
-  test('docker kill of the holder: the next job starts within the stale window', async () => {
-    const kill = [...jobs.values()].find((j) => j.role === 'kill')!;
-    const span = boardA.get(kill.tag)!;
-    assert.equal(span.end, undefined, 'the killed job wrote an end line');
-    const next = nextStartAfter(span.start);
-    assert.ok(next, 'no job after the killed one');
-    const delay = next.start - acted.kill!.at;
-    // stale window + the waiter's poll (500 ms) + a margin for a loaded machine
-    assert.ok(delay < STALE_MS + 3000, `next job started ${delay.toFixed(0)} ms after docker kill`);
-    const log = await readFile(join(lockDir, 'locks.log'), 'utf8');
-    assert.match(log, new RegExp(`"event":"dead-ticket-removed".*"runner":"${acted.kill!.runner}".*"runId":"${kill.runId}"`));
-    console.log(`# docker kill -> next board-a job: ${delay.toFixed(0)} ms (stale window ${STALE_MS} ms)`);
-  });
+    const nextStartAfter = (at: number): Span | undefined =>
+      [...boardA.values()].filter((s) => s.start > at).sort((x, y) => x.start - y.start)[0];
 
-  test('afterwards: both boards free, no ticket left, foreign files untouched', async () => {
-    const resources = await locksJson();
-    assert.deepEqual(resources.map((r) => r.resource), ['board-a', 'board-b']);
-    for (const r of resources) {
-      assert.equal(r.holder, undefined, `${r.resource} still held`);
-      assert.deepEqual(r.queue, [], `${r.resource} has tickets left`);
-    }
-    const files = await readdir(lockDir);
-    assert.equal(await readFile(join(lockDir, FOREIGN), 'utf8'), 'board-a: flashed 2026-11-28\n', 'the foreign file was touched');
-    assert.deepEqual(files.filter((f) => f.startsWith('.')), [], 'probe or temp files left behind');
-    // Nothing abnormal but the two take-downs: no lock or ticket lost, no other release by a wrapper.
-    const log = (await readFile(join(lockDir, 'locks.log'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    const runOf = (role: Role) => String([...jobs.values()].find((j) => j.role === role)!.runId);
-    assert.deepEqual(
-      log.map((e) => `${String(e.event)} ${String(e.resource)} ${String(e.runId)}`),
-      [`released-by-wrapper board-a ${runOf('stop')}`, `dead-ticket-removed board-a ${runOf('kill')}`],
-    );
-    const survivor = runner('acme', 'a1');
-    assert.doesNotMatch(await containerLogs(survivor), /notes-board/, 'the wrapper mentioned the foreign file');
+    test('cancel from GitHub: the completed hook releases, the next job starts promptly', () => {
+      const cancel = [...jobs.values()].find((j) => j.role === 'cancel')!;
+      const span = boardA.get(cancel.tag)!;
+      assert.equal(span.interrupted, true, 'the cancelled step was not interrupted');
+      const next = nextStartAfter(span.start);
+      assert.ok(next, 'no job after the cancelled one');
+      const delay = next.start - acted.cancel!.at;
+      assert.ok(delay < 4000, `next job started ${delay.toFixed(0)} ms after the cancel`);
+      const completedHook = done.get(cancel.tag)!.events.find((e) => e.hook === 'job_completed');
+      assert.match(String(completedHook?.output), /board-a: lock released/);
+      console.log(`# cancel -> next board-a job: ${delay.toFixed(0)} ms`);
+    });
+
+    test('docker stop of the holder: released at once by the wrapper, without the completed hook', async () => {
+      const stop = [...jobs.values()].find((j) => j.role === 'stop')!;
+      const span = boardA.get(stop.tag)!;
+      const next = nextStartAfter(span.start);
+      assert.ok(next, 'no job after the stopped one');
+      const delay = next.start - acted.stop!.at;
+      assert.ok(delay < 4000, `next job started ${delay.toFixed(0)} ms after docker stop (stale window ${STALE_MS} ms)`);
+      assert.equal(done.get(stop.tag)!.events.find((e) => e.hook === 'job_completed'), undefined, 'the completed hook ran on docker stop');
+      const log = await readFile(join(lockDir, 'locks.log'), 'utf8');
+      const released = log.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((e) => e.event === 'released-by-wrapper' && e.runner === acted.stop!.runner && e.runId === String(stop.runId));
+      assert.ok(released, `no released-by-wrapper entry for the stopped holder in locks.log:\n${log}`);
+      assert.equal((await containerState(acted.stop!.runner))?.running, false);
+      console.log(`# docker stop -> next board-a job: ${delay.toFixed(0)} ms (${String(released.reason)})`);
+    });
+
+    test('docker kill of the holder: the next job starts within the stale window', async () => {
+      const kill = [...jobs.values()].find((j) => j.role === 'kill')!;
+      const span = boardA.get(kill.tag)!;
+      assert.equal(span.end, undefined, 'the killed job wrote an end line');
+      const next = nextStartAfter(span.start);
+      assert.ok(next, 'no job after the killed one');
+      const delay = next.start - acted.kill!.at;
+      // stale window + the waiter's poll (500 ms) + a margin for a loaded machine
+      assert.ok(delay < STALE_MS + 3000, `next job started ${delay.toFixed(0)} ms after docker kill`);
+      const log = await readFile(join(lockDir, 'locks.log'), 'utf8');
+      assert.match(log, new RegExp(`"event":"dead-ticket-removed".*"runner":"${acted.kill!.runner}".*"runId":"${kill.runId}"`));
+      console.log(`# docker kill -> next board-a job: ${delay.toFixed(0)} ms (stale window ${STALE_MS} ms)`);
+    });
+
+    test('afterwards: both boards free, no ticket left, foreign files untouched', async () => {
+      const resources = await locksJson();
+      assert.deepEqual(resources.map((r) => r.resource), ['board-a', 'board-b']);
+      for (const r of resources) {
+        assert.equal(r.holder, undefined, `${r.resource} still held`);
+        assert.deepEqual(r.queue, [], `${r.resource} has tickets left`);
+      }
+      const files = await readdir(lockDir);
+      assert.equal(await readFile(join(lockDir, FOREIGN), 'utf8'), 'board-a: flashed 2026-11-28\n', 'the foreign file was touched');
+      assert.deepEqual(files.filter((f) => f.startsWith('.')), [], 'probe or temp files left behind');
+      // Nothing abnormal but the two take-downs: no lock or ticket lost, no other release by a wrapper.
+      const log = (await readFile(join(lockDir, 'locks.log'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const runOf = (role: Role) => String([...jobs.values()].find((j) => j.role === role)!.runId);
+      assert.deepEqual(
+        log.map((e) => `${String(e.event)} ${String(e.resource)} ${String(e.runId)}`),
+        [`released-by-wrapper board-a ${runOf('stop')}`, `dead-ticket-removed board-a ${runOf('kill')}`],
+      );
+      const survivor = runner('acme', 'a1');
+      assert.doesNotMatch(await containerLogs(survivor), /notes-board/, 'the wrapper mentioned the foreign file');
+    });
   });
-});
+}

@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { startEmulator, type Emulator } from '../../standins/github/server.ts';
-import { assertImages, containerState, docker, dockerOk, dockerUnavailable, execIn, readVolumeFile, ENGINE_SETTINGS, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { assertImages, containerState, docker, dockerOk, dockerUnavailable, execIn, readVolumeFile, modeSettings, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { STATE_DIR, STATE_FILES, WRAPPER_ENTRYPOINT } from '../../image/layout.ts';
 
@@ -52,7 +52,7 @@ class Fleet {
       `GITHUB_URL=${this.emulator.url}`,
       `GITHUB_API_URL=${this.emulator.apiUrl}`,
       `RUNNER_IMAGE=${SIM_IMAGE}`,
-      ...ENGINE_SETTINGS,
+      ...(await modeSettings('runner-state')),
       `RUNNER_CUSTOM_IMAGE=${this.prefix}custom:latest`,
       `RUNNER_NAME_PREFIX=${this.prefix}`,
     ];
