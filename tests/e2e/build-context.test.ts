@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runScript } from '../support/cli.ts';
-import { assertImages, docker, dockerOk, dockerUnavailable, SIM_IMAGE, uniquePrefix } from './helpers.ts';
+import { assertImages, dockerOk, dockerUnavailable, removeFleetImages, SIM_IMAGE, uniquePrefix } from './helpers.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the build-context e2e test: ${skip}`);
@@ -33,7 +33,7 @@ describe('the build context of a custom Dockerfile', { skip, timeout: 240_000 },
   });
 
   after(async () => {
-    if (prefix) await docker(['rmi', '-f', custom(), `gh-runner-fleet:${prefix.replace(/-$/, '')}`]);
+    if (prefix) await removeFleetImages(prefix, [custom()]);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -6,10 +6,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { composeProjectName } from '../../lib/config/names.ts';
 import { startEmulator, type Emulator } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
-import { assertImages, docker, modeSettings, removeByPrefix, SIM_IMAGE, uniquePrefix, type RunnerMode } from './helpers.ts';
+import { assertImages, modeSettings, removeFleetImages, removeByPrefix, SIM_IMAGE, uniquePrefix, type RunnerMode } from './helpers.ts';
 
 export interface Ground {
   emulator: Emulator;
@@ -73,5 +72,5 @@ export async function startGround(tag: string, { org = 'acme', offlineAfterMs = 
 /** Removes a fleet's containers, volumes and runner image, whatever state a failed test left them in. */
 export async function removeFleet(prefix: string): Promise<void> {
   await removeByPrefix(prefix).catch((err: unknown) => console.log(`# cleanup: ${String(err)}`));
-  await docker(['rmi', '-f', `gh-runner-fleet:${composeProjectName(prefix)}`]);
+  await removeFleetImages(prefix);
 }

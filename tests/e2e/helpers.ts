@@ -4,7 +4,9 @@
 //
 // The runner image here is the simulator, which STANDS IN for actions/runner
 // (it cannot be downloaded on these machines): see standins/runner/.
+import { composeProjectName } from '../../lib/config/names.ts';
 import { privilegedRootRefused } from '../../lib/docker/docker.ts';
+import { IMAGE_LABEL } from '../../image/layout.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
@@ -170,6 +172,18 @@ export async function waitFor<T>(
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * Removes every image built for a fleet of `prefix`: tagged, or left dangling
+ * by a rebuild while a container still used the old one (the project label,
+ * which make purge also goes by), and the given extra tags (a custom image).
+ */
+export async function removeFleetImages(prefix: string, extra: string[] = []): Promise<void> {
+  const project = composeProjectName(prefix);
+  const labelled = (await docker(['images', '-q', '--filter', `label=${IMAGE_LABEL.project}=${project}`])).stdout.split('\n').filter(Boolean);
+  const images = [...new Set([`gh-runner-fleet:${project}`, ...extra, ...labelled])];
+  await docker(['rmi', '-f', ...images]);
 }
 
 /** Removes every container and volume whose name starts with prefix (leftovers included). */

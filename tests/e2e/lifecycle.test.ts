@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { startEmulator, type Emulator } from '../../standins/github/server.ts';
-import { assertImages, containerState, docker, dockerOk, dockerUnavailable, modeSettings, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { assertImages, containerState, docker, dockerOk, dockerUnavailable, modeSettings, removeFleetImages, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 
 const skip = await dockerUnavailable();
@@ -77,7 +77,7 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
     if (leftovers.length) await docker(['rm', '-f', '-v', ...leftovers]);
     const volumes = await volumesOf();
     if (volumes.length) await docker(['volume', 'rm', '-f', ...volumes]);
-    await docker(['rmi', '-f', `gh-runner-fleet:${prefix.replace(/-$/, '')}`, `${prefix}custom:latest`]);
+    await removeFleetImages(prefix, [`${prefix}custom:latest`]);
     await emulator?.close();
     console.log(`# lifecycle e2e wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });

@@ -39,10 +39,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { composeProjectName } from '../../lib/config/names.ts';
 import type { ResourceState } from '../../lock/inspect.ts';
 import { startEmulator, type Emulator, type JobView } from '../../standins/github/server.ts';
-import { assertImages, containerLogs, containerState, docker, dockerOk, dockerUnavailable, modeSettings, removeByPrefix, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { assertImages, containerLogs, containerState, dockerOk, dockerUnavailable, modeSettings, removeByPrefix, removeFleetImages, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 
 const skip = await dockerUnavailable();
@@ -203,7 +202,7 @@ for (const mode of ['default', 'hardened'] as const) {
       for (const org of ['acme', 'globex'] as const) {
         if (!prefixes[org]) continue;
         await removeByPrefix(prefixes[org]).catch((err: unknown) => console.log(`# cleanup ${org}: ${String(err)}`));
-        await docker(['rmi', '-f', `gh-runner-fleet:${composeProjectName(prefixes[org])}`]);
+        await removeFleetImages(prefixes[org]);
       }
       await emulator?.close();
       if (dir) await rm(dir, { recursive: true, force: true });

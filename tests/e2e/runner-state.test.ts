@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { startEmulator, type Emulator } from '../../standins/github/server.ts';
-import { assertImages, containerState, docker, dockerOk, dockerUnavailable, execIn, readVolumeFile, modeSettings, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { assertImages, containerState, docker, dockerOk, dockerUnavailable, execIn, readVolumeFile, modeSettings, removeFleetImages, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { STATE_DIR, STATE_FILES, WRAPPER_ENTRYPOINT } from '../../image/layout.ts';
 
@@ -84,7 +84,7 @@ class Fleet {
     if (containers.length) await docker(['rm', '-f', '-v', ...containers]);
     const volumes = await this.volumes();
     if (volumes.length) await docker(['volume', 'rm', '-f', ...volumes]);
-    await docker(['rmi', '-f', this.image, `${this.prefix}custom:latest`]);
+    await removeFleetImages(this.prefix, [`${this.prefix}custom:latest`]);
   }
 }
 

@@ -180,4 +180,12 @@ phase "packages (Docker $ENGINE_MAJOR, compose v2 + v1, buildx, debootstrap)" en
 phase "docker daemon" ensure_daemon
 phase "base image $BASE_IMAGE" ensure_base_image
 phase "simulator image $SIM_IMAGE" ensure_sim_image
+versions() {
+  local v2 v1
+  v2=$(docker compose version --short 2>/dev/null || echo missing)
+  v1=$(docker-compose version --short 2>/dev/null || echo missing)
+  printf 'Docker engine %s (client %s), compose v2 %s, compose v1 %s' \
+    "$(server_version)" "$(docker version --format '{{.Client.Version}}' 2>/dev/null)" "$v2" "$v1"
+}
+say "$(versions)"
 say "ready in $((SECONDS - total_start)) s"

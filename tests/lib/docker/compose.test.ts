@@ -10,7 +10,6 @@ import Ajv2019 from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
 import { buildCompose, renderCompose, type ComposeFile } from '../../../lib/docker/compose.ts';
 import { loadConfig } from '../../../lib/config/config.ts';
-import { ConfigError } from '../../../lock/errors.ts';
 import { readHostFacts, type HostFacts } from '../../../lib/docker/host-facts.ts';
 import { runScript } from '../../support/cli.ts';
 
