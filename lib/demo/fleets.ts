@@ -61,9 +61,16 @@ export async function prepareFleet(org: Org, s: FleetSettings): Promise<Fleet> {
   return { org, envFile, config, api: createRunnerApi(config), boardRunner: `${prefixOf(org)}runner-${BOARD}` };
 }
 
-/** `make init N=<generic>` for this fleet. */
+/**
+ * `make init N=<generic>` for this fleet. Both fleets build at once, so each
+ * build is folded into `<org>: building IMAGE … step i/n: …` lines, one per
+ * step (the log only when it fails). Printed as lines on a terminal too, not
+ * redrawn in place: compose writes to the terminal itself meanwhile (the other
+ * fleet's `up -d`), so a cursor-moving redraw could land on its lines.
+ */
 export async function bringUp(fleet: Fleet, generic: number, log: (line: string) => void): Promise<void> {
-  await initFleet(fleet.config, fleet.api, generic, (line) => log(`${fleet.org}: ${line}`));
+  const own = (line: string): void => log(`${fleet.org}: ${line}`);
+  await initFleet(fleet.config, fleet.api, generic, own, { log: own, progress: own });
 }
 
 /** `make purge YES=1 FORCE=1 WITH_ENV=1`: runners unregistered, containers, volumes, files and images gone. */

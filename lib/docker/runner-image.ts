@@ -14,7 +14,7 @@ import { CliError, ExitCode } from '../../lock/errors.ts';
 import { IMAGE_LABEL, workDirPath } from '../../image/layout.ts';
 import { stageBuildContext } from './build-context.ts';
 import type { Config } from '../config/config.ts';
-import { dockerBuild, dockerPull, ensureDocker, imageExists, imageId, imageLabel, imageUser, removeReplacedImage } from './docker.ts';
+import { type BuildOptions, dockerBuild, dockerPull, ensureDocker, imageExists, imageId, imageLabel, imageUser, removeReplacedImage } from './docker.ts';
 
 const TOOLKIT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -30,6 +30,12 @@ export interface ImageOptions {
   /** Where the user's Dockerfile would be (default: beside the env file). */
   dir?: string;
   log?: (line: string) => void;
+  /**
+   * Fold each docker build into short lines here, one per step (the full log
+   * only when it fails), as when builds run side by side; unset, the build's
+   * own output streams to stderr.
+   */
+  progress?: (line: string) => void;
 }
 
 export async function ensureRunnerImage(config: Config, options: ImageOptions = {}): Promise<ImageBuildResult> {
@@ -64,11 +70,11 @@ export async function ensureRunnerImage(config: Config, options: ImageOptions = 
       await recordHash(config, hash);
       return { image: config.fleetImage, hash, built: false };
     }
-    if (hasCustom) await buildCustomImage(config, customDockerfile, dir, options.force ?? false, log);
+    if (hasCustom) await buildCustomImage(config, customDockerfile, dir, options, log);
     log(`Building ${config.fleetImage} from ${base} …`);
     const previous = await imageId(config.fleetImage);
     const buildArgs = ['--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `RUNNER_USER=${await runnerUser(base, hasCustom)}`, '--build-arg', `WORK_DIR=${workDirPath(config.workdir)}`, '--build-arg', `RUNNER_SUDO=${config.sudo}`];
-    await dockerBuild([...buildArgs, ...imageLabels(hash, config), '-t', config.fleetImage, ...(options.force ? ['--no-cache'] : []), context], 'the runner image');
+    await dockerBuild([...buildArgs, ...imageLabels(hash, config), '-t', config.fleetImage, ...(options.force ? ['--no-cache'] : []), context], 'the runner image', fold(config.fleetImage, options));
     await removeReplacedImage(previous, config.fleetImage);
     await recordHash(config, hash);
     log(`Built ${config.fleetImage} (${hash.slice(0, 12)})`);
@@ -78,7 +84,8 @@ export async function ensureRunnerImage(config: Config, options: ImageOptions = 
   }
 }
 
-async function buildCustomImage(config: Config, dockerfile: string, dir: string, force: boolean, log: (line: string) => void): Promise<void> {
+async function buildCustomImage(config: Config, dockerfile: string, dir: string, options: ImageOptions, log: (line: string) => void): Promise<void> {
+  const force = options.force ?? false;
   const hash = await customInputsHash(dockerfile, dir);
   if (!force && (await imageLabel(config.customImage, IMAGE_LABEL.hash)) === hash) return;
   log(`Building your Dockerfile as ${config.customImage} …`);
@@ -86,11 +93,15 @@ async function buildCustomImage(config: Config, dockerfile: string, dir: string,
   const context = await stageBuildContext(dir, dockerfile);
   try {
     const staged = join(context, relative(dir, dockerfile));
-    await dockerBuild([...imageLabels(hash, config), '-t', config.customImage, '-f', staged, ...(force ? ['--no-cache'] : []), context], `your Dockerfile (${dockerfile})`);
+    await dockerBuild([...imageLabels(hash, config), '-t', config.customImage, '-f', staged, ...(force ? ['--no-cache'] : []), context], `your Dockerfile (${dockerfile})`, fold(config.customImage, options));
   } finally {
     await rm(context, { recursive: true, force: true });
   }
   await removeReplacedImage(previous, config.customImage);
+}
+
+function fold(image: string, options: ImageOptions): BuildOptions {
+  return options.progress ? { fold: { image, progress: options.progress } } : {};
 }
 
 /** The root Dockerfile and every file its COPY/ADD lines take from the context. */

@@ -10,7 +10,7 @@ import type { RunnerApi } from '../github/runner-api.ts';
 import { readHostFacts } from '../docker/host-facts.ts';
 import { readComposeRunners } from '../docker/compose-reader.ts';
 import { registerRunners, requireRegistered } from './registration.ts';
-import { ensureRunnerImage } from '../docker/runner-image.ts';
+import { ensureRunnerImage, type ImageOptions } from '../docker/runner-image.ts';
 import { carryOverOldState, finishMigrations } from './state-migration.ts';
 
 type Log = (line: string) => void;
@@ -46,10 +46,15 @@ export async function writeFleetCompose(config: Config, count: number): Promise<
  * → register → up -d (recreating runners whose image or settings changed) →
  * old volumes removed → wait until online.
  */
-export async function initFleet(config: Config, api: RunnerApi, count: number, log: Log = print): Promise<void> {
+export async function initFleet(config: Config, api: RunnerApi, count: number, log: Log = print, image: Pick<ImageOptions, 'log' | 'progress'> = {}): Promise<void> {
   // A wrong credential, permission or org is said now, not after an image build that may take many minutes.
   await api.checkAccess();
-  await ensureRunnerImage(config);
+  // make init builds one image at a time, so by default docker build's own
+  // output streams to the terminal: someone building their runner image wants
+  // to see a slow apt-get or a failing RUN as it happens, as with docker build
+  // itself. Builds that run side by side (make demo: two fleets at once) pass
+  // image.progress and get one folded line per step, the log only on failure.
+  await ensureRunnerImage(config, image);
   const runners = await writeFleetCompose(config, count);
   log(`Wrote ${config.composeFile}: ${count} generic + ${config.boards.length} board runner(s)`);
   await noteDroppedRunners(config, runners, log);

@@ -1,8 +1,10 @@
 // End to end: `make demo` (scripts/demo.ts) on a real Docker engine, with the
 // stand-ins for GitHub and actions/runner it runs itself. Runs the whole demo
 // in --json mode and checks its JSON; interrupts a second run with SIGINT
-// while jobs run; and checks the one-line refusals (a demo already running,
-// no Docker). Each time: nothing of the demo is left behind.
+// while jobs run (both runs: the two fleets' parallel image builds show as
+// folded progress lines, never their raw logs); and checks the one-line
+// refusals (a demo already running, no Docker). Each time: nothing of the demo
+// is left behind.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -34,6 +36,25 @@ async function leftBehind(tmp: string, keep: string[] = []): Promise<string[]> {
 }
 
 const env = (tmp: string): Record<string, string> => ({ TMPDIR: tmp, DOCKER_HOST: process.env.DOCKER_HOST ?? '' });
+
+/**
+ * The two fleets build their runner images at once, each build folded into
+ * `<org>: building IMAGE … step i/n: …` lines, one per step, in the demo's
+ * output: no raw BuildKit (`#N [i/n]`) or legacy builder (`Step i/n :`) lines
+ * anywhere, no deprecation banner, and never a PAT (`everything`: all the demo printed).
+ */
+function assertFoldedBuilds(output: string, everything: string): void {
+  for (const org of ['acme', 'globex']) {
+    const steps = output.split('\n').filter((line) => line.startsWith(`  ${org}: building `));
+    assert.ok(steps.length >= 2, `${org}: folded build lines:\n${output}`);
+    for (const line of steps) assert.match(line, /^ {2}\w+: building \S+ … step (\S+ )?\d+\/\d+: \S/);
+    assert.match(steps[0]!, / step 1\/\d+: FROM /);
+    assert.equal(new Set(steps).size, steps.length, `${org}: one line per step`);
+  }
+  assert.doesNotMatch(everything, /#\d+ \[(\S+ )?\d+\/\d+\]|\bStep \d+\/\d+ : /);
+  assert.doesNotMatch(everything, /DEPRECATED|legacy builder|Install the buildx component/);
+  assert.doesNotMatch(everything, /ghp_demo_/);
+}
 
 describe('make demo on a real engine', { skip, timeout: 900_000 }, () => {
   const dirs: string[] = [];
@@ -85,6 +106,7 @@ describe('make demo on a real engine', { skip, timeout: 900_000 }, () => {
     assert.match(r.stderr, /has the board \(devboard\)/);
     assert.match(r.stderr, /board devboard: held by \S+ \((acme|globex)\); queue: /);
     assert.match(r.stderr, /^job +org +runner +board +waited +ran +result$/m);
+    assertFoldedBuilds(r.stderr, r.stdout + r.stderr);
     assert.deepEqual(await leftBehind(tmp, ['occupancy.svg']), []);
   });
 
@@ -96,8 +118,9 @@ describe('make demo on a real engine', { skip, timeout: 900_000 }, () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
+    let stderr = '';
     let interruptedAt = 0;
-    child.stderr.on('data', () => undefined);
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       if (!interruptedAt && /has the board/.test(stdout)) {
@@ -117,6 +140,7 @@ describe('make demo on a real engine', { skip, timeout: 900_000 }, () => {
     assert.equal(code, 130, stdout);
     assert.match(stdout, /SIGINT: stopping; removing everything/);
     assert.match(stdout, /make demo: interrupted/);
+    assertFoldedBuilds(stdout, stdout + stderr);
     assert.deepEqual(await leftBehind(tmp, ['gh-runner-fleet-demo.svg']), []);
   });
 
