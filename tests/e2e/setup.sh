@@ -67,8 +67,9 @@ need_root() { [ "$(id -u)" -eq 0 ] || { echo "need root to $*"; return 1; }; }
 # package's, so only what is asked for by name with -t trixie comes from it.
 add_trixie_source() {
   [ -f "$TRIXIE_SOURCE" ] && [ -f "$TRIXIE_PIN" ] && return
+  # The mirror bookworm comes from (deb822 or one-line sources), else Debian's own.
   local uris
-  uris=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)
+  uris=$({ sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources; awk '$1 == "deb" && !/security/ { print $2 }' /etc/apt/sources.list; } 2>/dev/null | head -n1 || true)
   cat >"$TRIXIE_SOURCE" <<SOURCE
 Types: deb
 URIs: ${uris:-http://deb.debian.org/debian}
