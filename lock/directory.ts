@@ -14,6 +14,7 @@ import { mkdir, open, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError, ConfigError, ExitCode } from './errors.ts';
 import { errorCode, lstatIfPresent } from './files.ts';
+import { protectLockLog } from './lock-log.ts';
 
 /** Owner and mode of the lock directory: root's, writable by root alone. */
 export const LOCK_DIR_MODE = 0o755;
@@ -57,6 +58,7 @@ export async function checkLockDir(dir: string, log: Log = () => {}): Promise<vo
   if (process.getuid?.() === 0) {
     const was = await ownByRoot(dir, () => new ConfigError(`${where} cannot be made root's`));
     if (was) log(`made the ${where} root-owned, mode ${octal(LOCK_DIR_MODE)} (was ${was}): jobs can no longer write it`);
+    await protectLockLog(dir); // it names other orgs' runs: not for jobs to read
   }
   const probe = join(dir, `.probe-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
@@ -96,6 +98,7 @@ export async function prepareLockDir(path: string, log: Log): Promise<void> {
   if (info && !info.isDirectory()) throw new CliError(`${setting} is not a directory: point RUNNER_LOCK_HOST_PATH at a directory`, ExitCode.config);
   if (!info) await mkdir(path, { recursive: true, mode: LOCK_DIR_MODE });
   const was = await ownByRoot(path, (was) => new CliError(`${setting} (${was}) must belong to root, mode 0755, so that no job can write it: run sudo chown root:root ${path} && sudo chmod 0755 ${path}`, ExitCode.config));
+  await protectLockLog(path);
   if (!info) log(`Created the shared lock directory ${path} (root, mode ${octal(LOCK_DIR_MODE)})`);
   else if (was !== undefined) log(`Made the shared lock directory ${path} root's, mode ${octal(LOCK_DIR_MODE)} (was ${was}): jobs can no longer write it`);
 }

@@ -11,6 +11,14 @@ import { writeFileAtomic } from './atomic-write.ts';
 /** Records (tickets, holder record, counter) are a few hundred bytes: anything larger is not ours. */
 export const maxRecordBytes = 8192;
 
+/**
+ * The mode of every file the lock writes (tickets, holder record, counter,
+ * locks.log): root's alone. The directory is bind-mounted into every board
+ * runner of every org, and records name repositories and runs: no job may
+ * read another org's. The wrappers and the host tools run as root.
+ */
+export const RECORD_MODE = 0o600;
+
 export function errorCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
@@ -40,7 +48,8 @@ export async function lstatIfPresent(path: string): Promise<Stats | undefined> {
   }
 }
 
-export type RecordRead = { text: string; info: Stats } | { missing: true } | { bad: string };
+/** `code` is the errno when the file could not be opened or read (EACCES: not root). */
+export type RecordRead = { text: string; info: Stats } | { missing: true } | { bad: string; code?: string };
 
 /**
  * Reads a small record file: a regular file (lstat), not through a symlink
@@ -59,7 +68,7 @@ export async function readRecord(path: string, max = maxRecordBytes): Promise<Re
   } catch (err) {
     if (isMissing(err)) return { missing: true };
     if (errorCode(err) === 'ELOOP') return { bad: 'a symlink' };
-    return { bad: `unreadable (${errorCode(err) ?? (err as Error).message})` };
+    return { bad: `unreadable (${errorCode(err) ?? (err as Error).message})`, code: errorCode(err) };
   }
   try {
     const info = await handle.stat();
@@ -135,15 +144,15 @@ export async function unlinkRegular(path: string, ino?: number): Promise<boolean
   }
 }
 
-/** Replaces a lock-directory file whole (readable by all, written by the wrappers, root). */
+/** Replaces a lock-directory file whole (root's, RECORD_MODE). */
 export async function replaceSharedFile(path: string, data: string): Promise<void> {
   try {
-    await writeFileAtomic(path, data, { mode: 0o644, durable: false });
+    await writeFileAtomic(path, data, { mode: RECORD_MODE, durable: false });
   } catch (err) {
     // rename() over a directory planted there fails: move it aside, once.
     const code = errorCode(err);
     if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
     await removeEntry(path);
-    await writeFileAtomic(path, data, { mode: 0o644, durable: false });
+    await writeFileAtomic(path, data, { mode: RECORD_MODE, durable: false });
   }
 }

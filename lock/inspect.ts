@@ -40,6 +40,8 @@ export interface ResourceState {
   queue: TicketState[];
   /** Entries that do not belong in the lock directory, one line each: skipped. */
   warnings: string[];
+  /** Records this process may not read (they are root's, mode 0600): a non-root reader sees no names. */
+  unreadable: number;
 }
 
 const emptyTicket: TicketRecord = { runner: '', runId: '', attempt: '', repository: '', job: '', seq: 0, requestedAt: '', staleMs: 10_000 };
@@ -48,8 +50,8 @@ function futureNote(name: string, mtimeMs: number, now: number, warnings: string
   if (mtimeMs > now + 1500) warnings.push(`${name}: mtime in the future (${new Date(mtimeMs).toISOString()}): not counted as alive`);
 }
 
-/** All tickets of a resource, oldest first, with their liveness; bad entries go to `warnings`. */
-export async function readTickets(dir: string, resource: string, now = Date.now(), warnings: string[] = []): Promise<TicketState[]> {
+/** All tickets of a resource, oldest first, with their liveness; bad entries go to `warnings`, records we may not read are counted in `denied`. */
+export async function readTickets(dir: string, resource: string, now = Date.now(), warnings: string[] = [], denied = { count: 0 }): Promise<TicketState[]> {
   const { queue } = resourcePaths(dir, resource);
   const queueName = basename(queue);
   const info = await lstatIfPresent(queue);
@@ -75,7 +77,8 @@ export async function readTickets(dir: string, resource: string, now = Date.now(
     const read = await readRecord(`${queue}/${name}`);
     if ('missing' in read) continue;
     if ('bad' in read) {
-      warnings.push(`${queueName}/${name}: ${read.bad}, not a ticket: skipped`);
+      if (read.code === 'EACCES') denied.count++;
+      else warnings.push(`${queueName}/${name}: ${read.bad}, not a ticket: skipped`);
       continue;
     }
     const mtime = read.info.mtimeMs;
@@ -92,12 +95,14 @@ const emptyHolder: HolderRecord = { runner: '', runId: '', attempt: '', reposito
 export async function readResource(dir: string, resource: string, now = Date.now()): Promise<ResourceState> {
   const paths = resourcePaths(dir, resource);
   const warnings: string[] = [];
-  const tickets = await readTickets(dir, resource, now, warnings);
+  const denied = { count: 0 };
+  const tickets = await readTickets(dir, resource, now, warnings, denied);
   const lock = await lstatIfPresent(paths.lock);
   if (lock && !lock.isDirectory()) warnings.push(`${basename(paths.lock)}: not a directory, not a lock: skipped`);
-  if (!lock?.isDirectory()) return { resource, queue: tickets, warnings };
+  if (!lock?.isDirectory()) return { resource, queue: tickets, warnings, unreadable: denied.count };
   const read = await readRecord(paths.holder);
-  if ('bad' in read) warnings.push(`${basename(paths.holder)}: ${read.bad}: skipped`);
+  if ('bad' in read && read.code === 'EACCES') denied.count++;
+  else if ('bad' in read) warnings.push(`${basename(paths.holder)}: ${read.bad}: skipped`);
   // The record is written just after the lock is taken: it may lag behind it.
   const record: HolderRecord = ('text' in read ? parseHolder(read.text) : undefined) ?? emptyHolder;
   const staleMs = tickets[0]?.staleMs ?? record.staleMs;
@@ -107,7 +112,7 @@ export async function readResource(dir: string, resource: string, now = Date.now
     heartbeatAgeMs: Math.max(0, now - lock.mtimeMs),
     alive: isFresh(lock.mtimeMs, staleMs, now),
   };
-  return { resource, holder, queue: tickets.filter((t) => t.name !== holder.ticket), warnings };
+  return { resource, holder, queue: tickets.filter((t) => t.name !== holder.ticket), warnings, unreadable: denied.count };
 }
 
 export async function readLockDir(dir: string): Promise<ResourceState[]> {

@@ -10,6 +10,7 @@
 //   <dir>/<res>.seq[.lock]    ticket counter and the short lock numbering it
 //   <dir>/locks.log           one JSON line per abnormal release or operator action
 import { join } from 'node:path';
+import { displayText } from './display.ts';
 
 /** Where the lock directory is inside containers and, by default, on the host. */
 export const defaultLockDir = '/tmp/github-runner-locks';
@@ -130,8 +131,9 @@ export function sameIdentity(a: LockIdentity, b: LockIdentity): boolean {
   return a.runner === b.runner && a.runId === b.runId && a.attempt === b.attempt;
 }
 
+/** Who, for a log line or a terminal: every field made plain (display.ts), whatever a record held. */
 export function describeIdentity(who: LockIdentity): string {
-  return `${who.runner} run ${who.runId} attempt ${who.attempt}`;
+  return `${displayText(who.runner, 64)} run ${displayText(who.runId, 24)} attempt ${displayText(who.attempt, 8)}`;
 }
 
 function asString(value: unknown): string {

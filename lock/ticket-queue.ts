@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { appendLockLog, reportBadEntry } from './lock-log.ts';
 import { maxSeq, parseCounter, parseTicket, resourcePaths, ticketName, ticketSeq, type JobInfo, type TicketRecord } from './layout.ts';
-import { ensureSharedDir, entryKind, errorCode, isMissing, lstatIfPresent, readRecord, removeEntry, replaceSharedFile, unlinkRegular } from './files.ts';
+import { ensureSharedDir, entryKind, errorCode, isMissing, lstatIfPresent, readRecord, RECORD_MODE, removeEntry, replaceSharedFile, unlinkRegular } from './files.ts';
 import { HeartbeatWatch, lockfileFs } from './liveness.ts';
 import { Waker } from './wake.ts';
 
@@ -125,9 +125,9 @@ async function readCounter(opts: QueueOptions, highest: number): Promise<number>
 
 /** Creates the ticket file (O_EXCL: never through an entry already there) and returns its inode. */
 async function writeTicket(path: string, record: TicketRecord): Promise<number> {
-  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, RECORD_MODE);
   try {
-    await handle.chmod(0o644);
+    await handle.chmod(RECORD_MODE);
     await handle.writeFile(JSON.stringify(record));
     return (await handle.stat()).ino;
   } finally {

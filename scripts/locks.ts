@@ -2,7 +2,10 @@
 // `make locks`: who holds each shared resource and who waits, in order.
 //   ./scripts/locks.ts [--json]                     list
 //   ./scripts/locks.ts release RESOURCE --force     operator override, recorded in locks.log
+// As root: the records are root's (mode 0600). --json keeps every value as
+// recorded, with anything outside printable ASCII escaped (lock/display.ts).
 import { loadLockHostPath } from '../lib/config/config.ts';
+import { asciiJson } from '../lock/display.ts';
 import { ConfigError, runCli } from '../lock/errors.ts';
 import { formatLockReport, lockReport, releaseLock } from '../lib/fleet/locks-report.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
@@ -14,5 +17,5 @@ await runCli(async () => {
   if (command === 'release') return console.log(await releaseLock(dir, resource, values.force ?? false));
   if (command !== 'list') throw new ConfigError(`unknown command ${command}: use locks [--json] or locks release RESOURCE --force`);
   const resources = await lockReport(dir);
-  console.log(values.json ? JSON.stringify({ lockDir: dir, resources }, null, 2) : formatLockReport(dir, resources));
+  console.log(values.json ? asciiJson({ lockDir: dir, resources }) : formatLockReport(dir, resources));
 });

@@ -1,14 +1,24 @@
 // What `make locks` shows and does: each resource's holder and queue in
-// order, and an operator's forced release (recorded in locks.log).
+// order, and an operator's forced release (recorded in locks.log). Lock
+// records name other orgs' repositories and are root's (mode 0600), so this
+// runs as root; every text taken from them is made plain (lock/display.ts)
+// before it reaches the terminal.
 import { userInfo } from 'node:os';
 import { CliError, ConfigError, ExitCode } from '../../lock/errors.ts';
+import { displayText } from '../../lock/display.ts';
 import { describeIdentity, isValidResource } from '../../lock/layout.ts';
 import { forceRelease, readLockDir, type ResourceState, type TicketState } from '../../lock/inspect.ts';
 
-/** The resources in `dir`; one clear line when the directory is missing. */
+function notRoot(dir: string, what: string): CliError {
+  const uid = process.getuid?.() ?? '?';
+  return new CliError(`the lock records in ${dir} are root's (mode 0600: they name every org's repositories and runs), and uid ${uid} cannot ${what}: run it as root (sudo make locks)`, ExitCode.failure);
+}
+
+/** The resources in `dir`; one clear line when the directory is missing, or its records are not ours to read. */
 export async function lockReport(dir: string): Promise<ResourceState[]> {
+  let resources: ResourceState[];
   try {
-    return await readLockDir(dir);
+    resources = await readLockDir(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
@@ -16,6 +26,8 @@ export async function lockReport(dir: string): Promise<ResourceState[]> {
     }
     throw err;
   }
+  if (resources.some((r) => r.unreadable > 0)) throw notRoot(dir, 'read them');
+  return resources;
 }
 
 export function formatLockReport(dir: string, resources: ResourceState[]): string {
@@ -29,29 +41,31 @@ export async function releaseLock(dir: string, resource: string | undefined, for
   if (!force) {
     throw new CliError(`releasing ${resource} lets the next job use it while the current one may still run: add --force`, ExitCode.refused);
   }
+  if (process.getuid?.() !== 0) throw notRoot(dir, 'release a lock');
   const operator = process.env.SUDO_USER || userInfo().username;
   const warnings: string[] = [];
   const holder = await forceRelease(dir, resource, operator, warnings);
   const recorded = warnings.some((w) => w.startsWith('not recorded')) ? 'NOT recorded in locks.log' : `recorded in ${dir}/locks.log`;
   const line = holder ? `${resource}: released (was held by ${describeIdentity(holder)}); ${recorded}` : `${resource}: was not held; ${recorded}`;
-  return [line, ...warnings.map((w) => `  ! ${w}`)].join('\n');
+  return [line, ...warnings.map((w) => `  ! ${displayText(w, 300)}`)].join('\n');
 }
 
 function formatResource(r: ResourceState): string[] {
   const lines = [r.holder ? `${r.resource}: held by ${job(r.holder)} since ${since(r.holder.since)}${dead(r.holder)}` : `${r.resource}: free`];
   r.queue.forEach((t: TicketState, i) => lines.push(`  ${i + 1}. ${job(t)} waiting since ${since(t.requestedAt)}${dead(t)}`));
   // Entries a job (or anyone) left that are not part of the protocol: skipped, shown so they can be removed.
-  for (const w of r.warnings ?? []) lines.push(`  ! ${w}`);
+  for (const w of r.warnings ?? []) lines.push(`  ! ${displayText(w, 300)}`);
   return lines;
 }
 
 function job(who: { runner: string; repository: string; runId: string; attempt: string }): string {
-  return `${who.runner || '?'} (${who.repository || 'unknown repository'}, run ${who.runId || '?'} attempt ${who.attempt || '?'})`;
+  const [runner, repository, runId, attempt] = [displayText(who.runner, 64), displayText(who.repository, 140), displayText(who.runId, 24), displayText(who.attempt, 8)];
+  return `${runner || '?'} (${repository || 'unknown repository'}, run ${runId || '?'} attempt ${attempt || '?'})`;
 }
 
 function since(iso: string): string {
   const t = Date.parse(iso);
-  return Number.isNaN(t) ? 'unknown time' : `${iso} (${ago(Date.now() - t)} ago)`;
+  return Number.isNaN(t) ? 'unknown time' : `${displayText(iso, 40)} (${ago(Date.now() - t)} ago)`;
 }
 
 function dead(h: { alive: boolean; heartbeatAgeMs: number }): string {

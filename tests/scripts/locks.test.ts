@@ -6,7 +6,7 @@ import { lstat, mkdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { eventually, startContender, tempDir, type Contender } from '../support/lock-helpers.ts';
-import { runScript } from '../support/cli.ts';
+import { REPO_ROOT, runScript } from '../support/cli.ts';
 
 const contenders: Contender[] = [];
 after(() => {
@@ -145,4 +145,42 @@ test('make locks skips and reports FIFOs, directories, symlinks, oversized recor
   const json = await runScript('locks.ts', ['--json'], { cwd, timeoutMs: 20_000 });
   assert.equal(json.code, 0, json.stderr);
   assert.ok(JSON.parse(json.stdout).resources.every((res: { warnings: string[] }) => res.warnings.length > 0));
+});
+
+// Issue 19: records carry what jobs said about themselves (names of other
+// orgs' repositories, once anything a job sent): never raw to a terminal, and
+// not readable but by root.
+test('make locks prints no escape sequence, control character or workflow command from a record; --json keeps the values, in printable ASCII', async () => {
+  const { dir, cwd } = await hostileDir();
+  await mkdir(join(dir, 'board-a.lock'));
+  await mkdir(join(dir, 'board-a.queue'));
+  const hostile = { runner: 'r\u001b]0;pwned\u0007', repository: '::warning::x/\u001b[2Jy', runId: '1\u009b31m', attempt: '1\u007f', ticket: '000000000001', since: new Date().toISOString() };
+  await writeFile(join(dir, 'board-a.holder.json'), JSON.stringify(hostile));
+  await writeFile(join(dir, 'board-a.queue', '000000000002'), JSON.stringify({ runner: 'w\u202e', repository: 'o/::error::z', runId: '2', attempt: '1' }));
+  const text = await runScript('locks.ts', [], { cwd, timeoutMs: 20_000 });
+  assert.equal(text.code, 0, text.stderr);
+  assert.doesNotMatch(text.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/, 'a control character reached the terminal');
+  assert.doesNotMatch(text.stdout, /::/, 'a workflow command reached the output');
+  assert.match(text.stdout, /^board-a: held by r \(:warning:x\/y, run 1 attempt 1\)/m, "the OSC title sequence is dropped whole");
+  const json = await runScript('locks.ts', ['--json'], { cwd, timeoutMs: 20_000 });
+  assert.equal(json.code, 0, json.stderr);
+  assert.match(json.stdout, /^[\n\x20-\x7e]*$/, 'a byte outside printable ASCII reached the terminal');
+  const holder = (JSON.parse(json.stdout) as { resources: Array<{ holder: typeof hostile }> }).resources[0]?.holder;
+  assert.equal(holder?.repository, hostile.repository, '--json changed a recorded value');
+});
+
+test('as a non-root operator, make locks says in one line that the records are root\'s, and shows no name', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
+  const dir = await tempDir('fleet-locks-');
+  const cwd = await tempDir('fleet-locks-cwd-');
+  await writeFile(join(cwd, '.env'), `RUNNER_LOCK_HOST_PATH=${dir}\n`);
+  const holder = contender(dir, 'board-runner-a');
+  await holder.waitFor('acquired');
+  for (const args of [[], ['--json']]) {
+    const r = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(REPO_ROOT, 'scripts/locks.ts'), ...args], {
+      cwd, uid: 65534, gid: 65534, encoding: 'utf8', timeout: 20_000, env: { PATH: process.env.PATH, HOME: cwd },
+    });
+    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^error: the lock records in .* are root's \(mode 0600: .*\), and uid 65534 cannot read them: run it as root \(sudo make locks\)\n$/);
+  }
 });
