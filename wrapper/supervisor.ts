@@ -98,6 +98,7 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, log:
   const run = cfg.runnerUser !== undefined && process.getuid?.() === 0 ? asAccount(lookupAccount(cfg.runnerUser), cfg.runnerScript) : { command: cfg.runnerScript, args: [], env: {} };
   if (cfg.runnerUser !== undefined && process.getuid?.() === 0) log(`running ${cfg.runnerScript} as ${cfg.runnerUser}`);
   const child = spawn(run.command, run.args, { stdio: ['inherit', 'pipe', 'inherit'], env: { ...env, ...run.env } });
+  service?.watchRunner(child.pid); // setpriv execs run.sh: this pid is run.sh, the root of the runner's tree
   watchRunnerOutput(child.stdout, process.stdout, (event) => service?.runnerEvent(event));
   let stopping = false;
   let grace: NodeJS.Timeout | undefined;

@@ -90,7 +90,7 @@ async function buildCustomImage(config: Config, dockerfile: string, dir: string,
   if (!force && (await imageLabel(config.customImage, IMAGE_LABEL.hash)) === hash) return;
   log(`Building your Dockerfile as ${config.customImage} …`);
   const previous = await imageId(config.customImage);
-  const context = await stageBuildContext(dir, dockerfile);
+  const context = await stageBuildContext(dir, dockerfile, privateFilesOf(config));
   try {
     const staged = join(context, relative(dir, dockerfile));
     await dockerBuild([...imageLabels(hash, config), '-t', config.customImage, '-f', staged, ...(force ? ['--no-cache'] : []), context], `your Dockerfile (${dockerfile})`, fold(config.customImage, options));
@@ -102,6 +102,11 @@ async function buildCustomImage(config: Config, dockerfile: string, dir: string,
 
 function fold(image: string, options: ImageOptions): BuildOptions {
   return options.progress ? { fold: { image, progress: options.progress } } : {};
+}
+
+/** The files of the settings that hold secrets or the toolkit's state, by path: never in a build context. */
+function privateFilesOf(config: Config): string[] {
+  return [config.envFile, config.tokenCacheFile, config.imageHashFile, config.composeFile, ...(config.app ? [config.app.privateKeyFile] : [])];
 }
 
 /** The root Dockerfile and every file its COPY/ADD lines take from the context. */

@@ -34,3 +34,20 @@ test('env files, token caches, compose files and hash records stay out; the fold
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the configured ENV_FILE, App key and token cache stay out by path, whatever their names; *.pem and *.key by name', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fleet-context-'));
+  const files = ['Dockerfile', 'acme-settings', 'keys/app-private', 'state/tokens', 'certs/lab.pem', 'ssh/id.key', 'tools/flash.sh'];
+  for (const file of files) {
+    await mkdir(join(dir, file, '..'), { recursive: true });
+    await writeFile(join(dir, file), 'x');
+  }
+  const privatePaths = [join(dir, 'acme-settings'), join(dir, 'keys', 'app-private'), join(dir, 'state', 'tokens')];
+  const staged = await stageBuildContext(dir, join(dir, 'Dockerfile'), privatePaths);
+  try {
+    assert.deepEqual(await tree(staged), ['Dockerfile', 'certs', 'keys', 'ssh', 'state', 'tools', 'tools/flash.sh']);
+  } finally {
+    await rm(staged, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
+  }
+});
