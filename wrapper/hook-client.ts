@@ -1,31 +1,42 @@
 // The job hooks' side: runs inside the job's worker (via hooks/*.sh), asks the
-// wrapper to acquire or release, and prints progress to the job log.
+// wrapper to acquire or release, and prints progress to the job log. The
+// wrapper finds the job and its worker itself: the hook only labels the job
+// with its run and repository.
 import { connect, type Socket } from 'node:net';
-import type { JobInfo, LockIdentity } from '../lock/layout.ts';
-import { findWorker } from './process-watch.ts';
-import { onLines, send, type HolderSummary, type Reply, type Request } from './protocol.ts';
+import { displayText } from '../lock/display.ts';
+import { onLines, send, type JobLabels, type Reply, type Request } from './protocol.ts';
 import { loadHookConfig, type HookConfig } from './config.ts';
 
 const prefix = '[runner-fleet]';
 
+/** One line of the job log; whatever the wrapper sent, made plain (no escape, no `::` workflow command). */
 function print(line: string): void {
-  process.stdout.write(`${prefix} ${line}\n`);
+  process.stdout.write(`${prefix} ${displayText(line, 400)}\n`);
 }
 
-export function jobFromEnv(env: NodeJS.ProcessEnv = process.env): JobInfo {
+export function labelsFromEnv(env: NodeJS.ProcessEnv = process.env): JobLabels {
   return {
-    runner: env.RUNNER_NAME || '',
     runId: env.GITHUB_RUN_ID || '',
     attempt: env.GITHUB_RUN_ATTEMPT || '1',
     repository: env.GITHUB_REPOSITORY || '',
-    job: env.GITHUB_JOB || '',
   };
 }
 
-function describeHolder(h: HolderSummary | undefined): string {
-  if (!h) return 'no holder (the lock is being handed over)';
-  const repo = h.repository || 'unknown repository';
-  return `held by ${h.runner || 'unknown runner'} (${repo}, run ${h.runId} attempt ${h.attempt}) since ${h.since}`;
+function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
+  return `${n}${suffix}`;
+}
+
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
+}
+
+/** A waiting line: how long the board has been held and our place; never who holds it (maybe another org). */
+function describeWait(r: Extract<Reply, { type: 'waiting' }>): string {
+  const held = r.heldForMs === undefined ? 'the lock is being handed over' : `held by another runner for ${duration(r.heldForMs)}`;
+  return `${r.resource}: waiting, ${held}, you are ${ordinal(r.place)} in the queue`;
 }
 
 /**
@@ -64,21 +75,24 @@ async function connectRetrying(socketPath: string, waitMs: number): Promise<Sock
 async function exchange(socketPath: string, request: Request, onReply: (r: Reply) => void, waitMs: number): Promise<void> {
   const socket = await connectRetrying(socketPath, waitMs);
   await new Promise<void>((resolve, reject) => {
-    onLines(socket, (value) => onReply(value as Reply));
+    onLines(socket, (value) => onReply(value as Reply), () => socket.destroy());
     socket.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`the connection to the runner-fleet wrapper at ${socketPath} failed (${err.code})`)));
     socket.once('close', () => resolve());
     send(socket, request);
   });
 }
 
-/** The job-started hook: returns the exit code (non-zero fails the job, which must not run unlocked). */
-export async function hookStarted(hookParentPid: number, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/**
+ * The job-started hook: returns the exit code (non-zero fails the job, which
+ * must not run unlocked). `_hookParentPid` is what hooks/job-started.sh still
+ * passes; the wrapper no longer takes a pid from a hook.
+ */
+export async function hookStarted(_hookParentPid?: number, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let outcome: Reply | undefined;
   try {
     const cfg = loadHookConfig(env);
-    const workerPid = findWorker(hookParentPid, cfg.workerPattern);
-    await exchange(cfg.socketPath, { op: 'acquire', job: jobFromEnv(env), workerPid }, (r) => {
-      if (r.type === 'waiting') print(`${r.resource}: waiting, place ${r.place} in queue; ${describeHolder(r.holder)}`);
+    await exchange(cfg.socketPath, { op: 'acquire', job: labelsFromEnv(env) }, (r) => {
+      if (r.type === 'waiting') print(describeWait(r));
       else outcome = r;
     }, connectWaitMs(cfg));
   } catch (err) {
@@ -95,11 +109,9 @@ export async function hookStarted(hookParentPid: number, env: NodeJS.ProcessEnv 
 
 /** The job-completed hook: never fails the job; a missing wrapper is only reported. */
 export async function hookCompleted(env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const { runner, runId, attempt } = jobFromEnv(env);
-  const identity: LockIdentity = { runner, runId, attempt };
   try {
     const cfg = loadHookConfig(env);
-    await exchange(cfg.socketPath, { op: 'release', identity }, (r) => {
+    await exchange(cfg.socketPath, { op: 'release', job: labelsFromEnv(env) }, (r) => {
       if (r.type === 'released') {
         print(r.lost ? `warning: ${r.resource}: the lock had been lost during the job (${r.lost})` : `${r.resource}: lock released`);
       } else if (r.type === 'ignored') print(`${r.resource}: nothing released (${r.reason})`);

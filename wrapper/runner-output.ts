@@ -10,7 +10,11 @@
 //   (JobDispatcher.cs) and "Cancellation/Shutdown message received." (Worker.cs).
 // The job-started hook is not cancelled with the job (it runs with always(),
 // StepsRunner.cs), so the wrapper must act on these lines itself.
+// Anything with the runner's uid can write to this pipe (a job opening
+// /proc/<Listener>/fd/1), so a line only ever starts the wrapper looking: the
+// lock service believes a job runs once it finds its Runner.Worker itself.
 import type { Readable, Writable } from 'node:stream';
+import { displayText } from '../lock/display.ts';
 
 export type RunnerEvent = { type: 'job-started'; job: string } | { type: 'cancel-requested'; line: string };
 
@@ -22,7 +26,8 @@ const CANCELLED = /^\[(?:RUNNER|WORKER) [^\]]* (?:JobDispatcher|Worker)\] (?:Job
 
 export function classifyLine(line: string): RunnerEvent | undefined {
   const started = JOB_STARTED.exec(line);
-  if (started) return { type: 'job-started', job: started[1] ?? '' };
+  // The job's display name, from the workflow: a label for logs and lock records, made plain and short.
+  if (started) return { type: 'job-started', job: displayText(started[1], 100) };
   if (CANCELLED.test(line)) return { type: 'cancel-requested', line };
   return undefined;
 }

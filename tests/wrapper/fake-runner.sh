@@ -5,9 +5,11 @@
 # then $ACTIONS_RUNNER_HOOK_JOB_COMPLETED. Like the real runner on SIGTERM it
 # stops the running job without the completed hook (actions/runner#2595).
 #
-#   FAKE_DIR   where it writes events (one line each) and worker-RUN.pid
-#   FAKE_JOBS  space-separated RUN_ID:SECONDS, run in order
-#   FAKE_STAY  1: stay up after the jobs until signalled
+#   FAKE_DIR         where it writes events (one line each) and worker-RUN.pid
+#   FAKE_JOBS        space-separated RUN_ID:SECONDS, run in order
+#   FAKE_STAY        1: stay up after the jobs until signalled
+#   FAKE_GATE        1: start each job only once the file $FAKE_DIR/go-RUN_ID exists
+#   FAKE_REPOSITORY  the jobs' GITHUB_REPOSITORY (default org/repo)
 # Like Runner.Listener (JobDispatcher.cs) it prints "<utc>: Running job: NAME"
 # when it starts a job and, on SIGUSR1 (the test's stand-in for a cancel from
 # GitHub), the Listener's trace line "Job cancellation request … received"
@@ -16,15 +18,25 @@
 # Like Runner.Listener it applies $RUNNER_HOME/.env (when RUNNER_HOME is set)
 # over its environment at start: KEY=VALUE per line, split at the first '=',
 # an empty value unsets (lines whose key is no shell name are skipped here).
+# Its processes are named as actions/runner's are (run-helper.sh.template runs
+# bin/Runner.Listener; JobDispatcher.cs starts bin/Runner.Worker as the
+# Listener's child): the wrapper finds a job's worker by these names.
 set -u
 
 events="$FAKE_DIR/events"
 now() { date +%s%N; }
 
-if [ "${1:-}" = worker ]; then
-  run=$1; run=$2; seconds=$3
+if [ "${1:-}" != listener ] && [ "${1:-}" != worker ]; then
+  # run.sh: becomes the Listener, under that name (same pid).
+  mkdir -p "$FAKE_DIR/bin"
+  for exe in Runner.Listener Runner.Worker; do ln -sf "$(command -v sh)" "$FAKE_DIR/bin/$exe"; done
+  exec "$FAKE_DIR/bin/Runner.Listener" "$0" listener
+fi
+
+if [ "$1" = worker ]; then
+  run=$2; seconds=$3
   echo $$ > "$FAKE_DIR/worker-$run.pid"
-  export GITHUB_RUN_ID="$run" GITHUB_RUN_ATTEMPT=1 GITHUB_JOB=test GITHUB_REPOSITORY=org/repo
+  export GITHUB_RUN_ID="$run" GITHUB_RUN_ATTEMPT=1 GITHUB_JOB=test GITHUB_REPOSITORY="${FAKE_REPOSITORY:-org/repo}"
   if bash "$ACTIONS_RUNNER_HOOK_JOB_STARTED" >> "$FAKE_DIR/job-$run.log" 2>&1; then
     echo "start $run $(now)" >> "$events"
     sleep "$seconds"
@@ -68,8 +80,11 @@ trap on_term TERM INT
 echo "listening $(now)" >> "$events"
 for job in ${FAKE_JOBS:-}; do
   current=${job%%:*}
+  if [ "${FAKE_GATE:-0}" = 1 ]; then
+    while [ ! -e "$FAKE_DIR/go-$current" ]; do sleep 0.05; done
+  fi
   echo "$(utc): Running job: test"
-  sh "$0" worker "$current" "${job#*:}" &
+  "$FAKE_DIR/bin/Runner.Worker" "$0" worker "$current" "${job#*:}" &
   worker=$!
   # a trapped signal interrupts wait: wait again until the worker is gone
   while kill -0 "$worker" 2>/dev/null; do wait "$worker"; done

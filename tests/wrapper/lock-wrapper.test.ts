@@ -1,99 +1,25 @@
 // The built wrapper (build/ layout, run through its sh entrypoint) around
 // tests/wrapper/fake-runner.sh, which stands in for actions/runner.
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { stop as stopEsbuild } from 'esbuild';
 import { afterEach, before, describe, test } from 'node:test';
 import { readResource } from '../../lock/inspect.ts';
-import { buildWrapper } from '../../image/build.ts';
-import { eventually, killChildren, repoRoot, spawnGroup, startContender, tempDir } from '../support/lock-helpers.ts';
+import { eventually, killChildren, startContender, tempDir } from '../support/lock-helpers.ts';
+import { buildTestWrapper, events as eventsOf, jobLog, runSync, startWrapper as start, waitForEvent, type Wrapper } from './harness.ts';
 
-const fakeRunner = join(repoRoot, 'tests/wrapper/fake-runner.sh');
 let built = '';
 /** Every test fails rather than waits forever; wrappers, fake runners and contenders die with it (killChildren). */
 const limit = { timeout: 45_000 };
 
-/** spawnSync that cannot hang the file: killed after 20 s. */
-function runSync(command: string, args: string[], options: SpawnSyncOptions & { encoding: 'utf8' }) {
-  return spawnSync(command, args, { timeout: 20_000, killSignal: 'SIGKILL', ...options });
-}
-
 before(async () => {
-  const root = await tempDir('lockw-build-');
-  await chmod(root, 0o755); // readable by 'nobody' in the permission test
-  built = join(root, 'runner-fleet');
-  try {
-    await buildWrapper(built);
-  } finally {
-    await stopEsbuild(); // its service process must not outlive the build
-  }
+  built = await buildTestWrapper();
 });
 
-interface Wrapper {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<number | null>;
-  fakeDir: string;
-  lockDir: string;
-}
-
-async function startWrapper(lockDir: string, env: Record<string, string>, args: string[] = []): Promise<Wrapper> {
-  const fakeDir = await tempDir('lockw-fake-');
-  let err = '';
-  const child = spawnGroup(join(built, 'entrypoint'), args, {
-    env: {
-      ...process.env,
-      RUNNER_RESOURCE_ID: 'board-a',
-      RUNNER_LOCK_DIR: lockDir,
-      RUNNER_SCRIPT: fakeRunner,
-      RUNNER_NAME: 'runner-1',
-      RUNNER_FLEET_SOCKET: join(fakeDir, 'wrapper.sock'),
-      RUNNER_LOCK_STALE_MS: '2000',
-      RUNNER_LOCK_POLL_MS: '100',
-      RUNNER_LOCK_PROGRESS_MS: '300',
-      RUNNER_HOME: fakeDir, // the runner's .env would be there; none unless a test writes one
-      FAKE_DIR: fakeDir,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  child.stdout?.on('data', () => undefined);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, stderr: () => err, exited, fakeDir, lockDir };
-}
-
-async function events(w: Wrapper): Promise<string[]> {
-  return (await readFile(join(w.fakeDir, 'events'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
-}
-
-function waitForEvent(w: Wrapper, prefix: string, timeoutMs = 15_000): Promise<string> {
-  return eventually(`fake runner event '${prefix}'`, async () => (await events(w)).find((e) => e.startsWith(prefix)), timeoutMs);
-}
-
+const startWrapper = (lockDir: string, env: Record<string, string>, args: string[] = []): Promise<Wrapper> => start(built, lockDir, env, args);
+const events = eventsOf;
 const contender = startContender;
-
-/** Runs one of the built hooks the way a job's worker would (the worker is this test process, its parent). */
-function runHook(kind: 'started' | 'completed', socket: string, runId: string): Promise<{ code: number | null; out: string }> {
-  const child = spawnGroup('bash', [join(built, `hooks/job-${kind}.sh`)], {
-    env: {
-      ...process.env,
-      RUNNER_FLEET_SOCKET: socket,
-      RUNNER_FLEET_NODE: process.execPath,
-      RUNNER_NAME: 'runner-1',
-      GITHUB_RUN_ID: runId,
-      GITHUB_RUN_ATTEMPT: '1',
-      GITHUB_REPOSITORY: 'org/repo',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, out })));
-}
 
 /** A user hook that records its tag, run and whether the lock is held when it runs. */
 function probeHook(lockDir: string, tag: string): string {
@@ -192,10 +118,9 @@ describe('wrapper entrypoint', () => {
       ACTIONS_RUNNER_HOOK_JOB_STARTED: join(hooks, 'started.sh'),
       ACTIONS_RUNNER_HOOK_JOB_COMPLETED: join(hooks, 'completed.sh'),
     });
-    // The job waits behind the other runner and says so in its log.
-    const jobLog = join(w.fakeDir, 'job-100.log');
+    // The job waits behind the other runner and says so in its log (not who the other is: it may be another org's).
     await eventually('a waiting line in the job log', async () =>
-      /waiting, place 1 in queue; held by other-runner \(org\/repo, run 0/.test(await readFile(jobLog, 'utf8').catch(() => '')) || undefined,
+      /waiting, held by another runner for \d+ s, you are 1st in the queue/.test(await jobLog(w, '100')) || undefined,
     );
     holder.kill('SIGUSR1');
     await waitForEvent(w, 'start 100');
@@ -215,7 +140,7 @@ describe('wrapper entrypoint', () => {
       seen.filter((e) => /^(user-|start|end|completed)/.test(e)),
       ['user-started run=100 lock=held', 'start 100', 'end 100', 'user-completed run=100 lock=held', 'completed 100'],
     );
-    assert.match(await readFile(jobLog, 'utf8'), /lock acquired after .* s/);
+    assert.match(await jobLog(w, '100'), /lock acquired after .* s/);
     w.child.kill('SIGTERM');
     assert.equal(await w.exited, 7);
   });
@@ -369,26 +294,28 @@ describe('wrapper entrypoint', () => {
     const lockDir = await tempDir('lockw-');
     const socketDir = join(await tempDir('lockw-sock-'), 'runner-fleet');
     const socket = join(socketDir, 'wrapper.sock');
-    const w = await startWrapper(lockDir, { FAKE_STAY: '1', RUNNER_FLEET_SOCKET: socket });
+    // Each job starts when the test says so (FAKE_GATE), right after the socket went.
+    const w = await startWrapper(lockDir, { FAKE_JOBS: '200:1 201:1', FAKE_GATE: '1', FAKE_STAY: '1', RUNNER_FLEET_SOCKET: socket });
     await waitForEvent(w, 'listening');
     await eventually('the hook socket', async () => ((await stat(socket).catch(() => undefined))?.isSocket() ? true : undefined));
+    const runJob = async (run: string): Promise<void> => {
+      await writeFile(join(w.fakeDir, `go-${run}`), '');
+      await waitForEvent(w, `start ${run}`);
+      assert.equal((await readResource(lockDir, 'board-a')).holder?.runId, run);
+      await waitForEvent(w, `completed ${run}`);
+      const log = await jobLog(w, run);
+      assert.match(log, /lock acquired/);
+      assert.match(log, /lock released/);
+      assert.ok(await lockIsFree(lockDir));
+    };
 
     // A job cleans /tmp: the socket's directory goes. The next job's hook runs at once.
     await rm(socketDir, { recursive: true, force: true });
-    const first = await runHook('started', socket, '200');
-    assert.equal(first.code, 0, first.out);
-    assert.match(first.out, /lock acquired/);
-    assert.equal((await readResource(lockDir, 'board-a')).holder?.runId, '200');
-    assert.match((await runHook('completed', socket, '200')).out, /lock released/);
-    assert.ok(await lockIsFree(lockDir));
-
+    await runJob('200');
     // Something else put in its place.
     await rm(socket, { force: true });
     await writeFile(socket, 'not a socket');
-    const second = await runHook('started', socket, '201');
-    assert.equal(second.code, 0, second.out);
-    assert.equal((await readResource(lockDir, 'board-a')).holder?.runId, '201');
-    assert.match((await runHook('completed', socket, '201')).out, /lock released/);
+    await runJob('201');
 
     const logged = w.stderr().split('\n').filter((l) => l.includes(`hook socket ${socket}`));
     assert.equal(logged.length, 2, w.stderr());

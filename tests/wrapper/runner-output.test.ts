@@ -35,3 +35,11 @@ test('output passes through unchanged; lines split across chunks are read whole;
   assert.equal(copied, chunks.join(''));
   assert.deepEqual(events.map((e) => e.type), ['job-started', 'cancel-requested']);
 });
+
+test("a job's display name is a label: made plain and short before it reaches a log or a lock record", () => {
+  const event = classifyLine(`2026-11-28 04:11:29Z: Running job: \u001b[2J::warning::x${'y'.repeat(500)}`);
+  assert.equal(event?.type, 'job-started');
+  const job = event?.type === 'job-started' ? event.job : '';
+  assert.ok(job.startsWith(':warning:xyyy'), job);
+  assert.ok(job.length <= 100);
+});
