@@ -303,9 +303,14 @@ for (const mode of ['default', 'hardened'] as const) {
       const want = ofOrg('globex', enqueued);
       assert.deepEqual([...globex.slice(0, 2)].sort(), [...want.slice(0, 2)].sort(), 'globex: its first two jobs first');
       assert.deepEqual(globex.slice(2), want.slice(2), 'globex (two board-a runners): enqueue order after the first two');
-      // Waiters are told who holds the board, whichever org it is.
+      // Waiters are told how long the board has been held and their place, never by whom: it may be another org's job (issue 19).
       const waitingLines = [...done.values()].map((j) => String(j.events.find((e) => e.hook === 'job_started')?.output ?? ''));
-      assert.ok(waitingLines.some((o) => /board-a: waiting, place \d+ in queue; held by \S+ \((acme|globex)\/firmware, run \d+/.test(o)), 'no waiting line in any job log');
+      assert.ok(waitingLines.some((o) => /board-a: waiting, held by another runner for \d+ (s|min), you are \d+(st|nd|rd|th) in the queue/.test(o)), 'no waiting line in any job log');
+      for (const [tag, view] of done) {
+        const other: Org = jobs.get(tag)?.org === 'acme' ? 'globex' : 'acme';
+        const started = String(view.events.find((e) => e.hook === 'job_started')?.output ?? '');
+        assert.doesNotMatch(started, new RegExp(`${other}|${prefixes[other]}`), `${tag}: its log names the other org`);
+      }
     });
 
     test('board-b runs beside board-a', () => {
