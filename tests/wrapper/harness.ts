@@ -115,10 +115,12 @@ export function rawRequest(socketPath: string, payload: string | Buffer, waitMs 
     socket.on('connect', async () => {
       for (let at = 0; at < data.length && !text && !socket.destroyed; at += 65_536) {
         if (!socket.write(data.subarray(at, at + 65_536))) {
-          await new Promise((r) => {
-            socket.once('drain', r);
-            socket.once('data', r);
-            socket.once('close', r);
+          await new Promise<void>((r) => {
+            const go = (): void => {
+              for (const event of ['drain', 'data', 'close']) socket.off(event, go);
+              r();
+            };
+            for (const event of ['drain', 'data', 'close']) socket.on(event, go);
           });
         }
       }
