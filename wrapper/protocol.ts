@@ -28,13 +28,13 @@ export const MAX_LINE_BYTES = 4096;
 
 /**
  * GitHub's own limits, rounded up: run IDs and attempts are numbers, owners
- * are letters, digits and '-' (at most 39), repository names letters, digits,
- * '.', '_' and '-' (at most 100). Empty means unknown.
+ * letters, digits and '-' (and '_' for managed users' accounts, handle_shortcode),
+ * repository names letters, digits, '.', '_' and '-' (at most 100). Empty means unknown.
  */
 const LABELS: Record<keyof JobLabels, { pattern: RegExp; what: string }> = {
   runId: { pattern: /^\d{1,20}$/, what: 'digits, at most 20 (GITHUB_RUN_ID)' },
   attempt: { pattern: /^\d{1,5}$/, what: 'digits, at most 5 (GITHUB_RUN_ATTEMPT)' },
-  repository: { pattern: /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, what: "owner/name of letters, digits, '-', and '.', '_' in the name (GITHUB_REPOSITORY)" },
+  repository: { pattern: /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}\/[A-Za-z0-9._-]{1,100}$/, what: "owner/name of letters, digits, '-', '_', and '.' in the name (GITHUB_REPOSITORY)" },
 };
 const OPS = new Set(['acquire', 'release']);
 

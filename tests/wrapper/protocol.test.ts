@@ -13,6 +13,8 @@ test('a request holds op and job labels only, each of GitHub charset and length;
     job: { runId: '12', attempt: '1', repository: 'acme/fw.x_y-z' },
   });
   assert.deepEqual(parseRequest({ op: 'release', job: {} }), { op: 'release', job: { runId: '', attempt: '', repository: '' } });
+  // A managed user's account (handle_shortcode) owns repositories too.
+  assert.equal((parseRequest({ op: 'acquire', job: { repository: 'jdoe_acme/fw' } }) as { job: { repository: string } }).job.repository, 'jdoe_acme/fw');
   const refused: Array<[unknown, RegExp]> = [
     [{ op: 'acquire', job: { runId: '1' }, workerPid: 42 }, /workerPid is not accepted/],
     [{ op: 'acquire', job: { runId: '1' }, workerPid: '../../tmp/x' }, /workerPid is not accepted/],
@@ -20,6 +22,8 @@ test('a request holds op and job labels only, each of GitHub charset and length;
     [{ op: 'acquire', job: { runId: '1', extra: 'x' } }, /only runId, attempt and repository/],
     [{ op: 'acquire', job: { repository: '::warning::x' } }, /repository is invalid/],
     [{ op: 'acquire', job: { repository: `acme/${'a'.repeat(101)}` } }, /repository is invalid/],
+    [{ op: 'acquire', job: { repository: 'acme/fw/../x' } }, /repository is invalid/],
+    [{ op: 'acquire', job: { repository: 'acme/fw x' } }, /repository is invalid/],
     [{ op: 'acquire', job: { runId: '1\u001b[2J' } }, /runId is invalid/],
     [{ op: 'acquire', job: { runId: 7 } }, /runId is invalid/],
     [{ op: 'acquire', job: { attempt: '1'.repeat(6) } }, /attempt is invalid/],
