@@ -1,16 +1,16 @@
 // The bake step: bundles the wrapper (wrapper/) for the runner image into one
 // ESM file, no node_modules, runnable by any Node >= 18 the image has. Layout
-// (fixed; image/Dockerfile copies it to FLEET_DIR):
+// (fixed; image/Dockerfile copies it to FLEET_DIR and adds node, root's copy
+// of the base image's node, and runner.env, of its .env):
 //   outDir/entrypoint                 sh, executable
 //   outDir/wrapper.mjs                the bundle
 //   outDir/hooks/job-started.sh       ACTIONS_RUNNER_HOOK_JOB_STARTED
 //   outDir/hooks/job-completed.sh     ACTIONS_RUNNER_HOOK_JOB_COMPLETED
 //   outDir/hooks/run-user-hook.sh     sourced by both: runs the user's own hook
-import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { RUNNER_HOME } from './layout.ts';
 
 const sourceDir = fileURLToPath(new URL('../wrapper/', import.meta.url));
 
@@ -28,9 +28,8 @@ export async function buildWrapper(outDir: string): Promise<void> {
     // proper-lockfile and its deps are CommonJS: give them a require() in ESM.
     banner: { js: "import { createRequire as __runnerFleetRequire } from 'node:module'; const require = __runnerFleetRequire(import.meta.url);" },
   });
-  const entrypoint = await readFile(join(sourceDir, 'entrypoint.sh'), 'utf8');
-  await writeFile(join(outDir, 'entrypoint'), entrypoint.replaceAll('@RUNNER_HOME@', RUNNER_HOME), { mode: 0o755 });
   const copies: Array<[string, string]> = [
+    ['entrypoint.sh', 'entrypoint'],
     ['hooks/job-started.sh', 'hooks/job-started.sh'],
     ['hooks/job-completed.sh', 'hooks/job-completed.sh'],
     ['hooks/run-user-hook.sh', 'hooks/run-user-hook.sh'],

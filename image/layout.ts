@@ -10,21 +10,40 @@ export const CONFIG_SCRIPT = `${RUNNER_HOME}/config.sh`;
 /** The compiled lock wrapper and its hooks, baked into the image outside the runner's home. */
 export const FLEET_DIR = '/opt/runner-fleet';
 export const WRAPPER_ENTRYPOINT = `${FLEET_DIR}/entrypoint`;
+/**
+ * The node root runs the wrapper with: a root-owned copy of the base image's
+ * node, made at build time (the runner's own externals/ are the runner user's
+ * to change, so root never runs a node from there).
+ */
+export const WRAPPER_NODE = `${FLEET_DIR}/node`;
+/**
+ * Root's copy of the image's /home/runner/.env, made at build time: the wrapper
+ * writes the runner's .env from it at every start (absent: the image has none).
+ */
+export const IMAGE_ENV_FILE = `${FLEET_DIR}/runner.env`;
+/** The directories root looks commands up in: never one the runner user can write. */
+export const ROOT_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
- * The runner's registration: the files actions/runner keeps in its root and
- * reads at every start (HostContext.GetConfigFile: .runner, .credentials,
- * .credentials_rsaparams written by config.sh; .runner_migrated and
- * .credentials_migrated written at run time by RunnerConfigUpdater.cs). Only
- * these outlive a container; everything else under RUNNER_HOME is the image's.
+ * The runner's registration, as config.sh writes it into the runner root
+ * (HostContext.GetConfigFile, ConfigurationStore.cs): the state volume keeps
+ * these, root's alone, and they are all that outlives a container.
  */
-export const STATE_FILES = ['.runner', '.runner_migrated', '.credentials', '.credentials_migrated', '.credentials_rsaparams'] as const;
-/** Where each runner's state volume is mounted: outside the runner root, owned by the runner user, 0700. */
+export const STATE_FILES = ['.runner', '.credentials', '.credentials_rsaparams'] as const;
+/**
+ * Written by the running Listener into the runner root (RunnerConfigUpdater.cs)
+ * and preferred by it over the files above (Runner.cs, CredentialManager.cs). A
+ * job can write them too, so they are never kept: removed at every start, the
+ * runner then falls back to STATE_FILES.
+ */
+export const RUNTIME_STATE_FILES = ['.runner_migrated', '.credentials_migrated'] as const;
+/** Where each runner's state volume is mounted: outside the runner root, root's, 0700. */
 export const STATE_DIR = '/var/lib/runner-fleet/state';
 /**
- * image/runner-state.sh: links the state files into the runner root at start
- * (`start CMD…`, then exec CMD), runs config.sh and keeps what it wrote
- * (`configure ARGS…`), carries a registration over from an old volume (`import DIR`).
+ * image/runner-state.sh, run as root: copies the registration from STATE_DIR
+ * into the runner root at start (`start CMD…`, then exec CMD), runs config.sh
+ * as the runner user and keeps what it wrote (`configure ARGS…`), carries a
+ * registration over from an old volume (`import DIR`).
  */
 export const STATE_SCRIPT = `${FLEET_DIR}/runner-state`;
 

@@ -1,7 +1,9 @@
 // The wrapper's settings, all from the container environment, validated once.
+// The runner's .env never sets them: the wrapper writes that file from the
+// image's at every start without them (wrapper/runner-env-file.ts).
 import { hostname } from 'node:os';
 import { ConfigError } from '../lock/errors.ts';
-import { RUNNER_HOME, RUNNER_SCRIPT } from '../image/layout.ts';
+import { IMAGE_ENV_FILE, RUNNER_HOME, RUNNER_SCRIPT } from '../image/layout.ts';
 import { isValidResource } from '../lock/layout.ts';
 import { defaultLockDir } from '../lock/layout.ts';
 
@@ -12,6 +14,8 @@ export interface WrapperConfig {
   runnerScript: string;
   /** The runner's root: Runner.Listener applies `.env` there over its environment. */
   runnerHome: string;
+  /** Root's copy of the image's .env, which the runner's .env is written from at every start. */
+  imageEnvFile: string;
   /**
    * The user run.sh runs as when the wrapper is root (RUNNER_FLEET_USER, baked
    * into the image from the base image's USER); unset: the wrapper's own user.
@@ -33,6 +37,7 @@ export const WRAPPER_DEFAULTS = {
   lockDir: defaultLockDir,
   runnerScript: RUNNER_SCRIPT,
   runnerHome: RUNNER_HOME,
+  imageEnvFile: IMAGE_ENV_FILE,
   staleMs: 8000,
   pollMs: 500,
   progressMs: 10_000,
@@ -40,6 +45,13 @@ export const WRAPPER_DEFAULTS = {
   socketPath: '/tmp/runner-fleet/wrapper.sock',
   workerMatch: 'Runner\\.Worker',
 } as const;
+
+/**
+ * Names the wrapper and its hooks read from the environment (its settings,
+ * the hook variables, the user hooks it chains), matched without case: only
+ * the container's environment sets them, no line of the runner's .env.
+ */
+export const WRAPPER_SETTING = /^(?:RUNNER_FLEET_|RUNNER_LOCK_|ACTIONS_RUNNER_HOOK_)|^(?:RUNNER_RESOURCE_ID|RUNNER_WORKER_MATCH|RUNNER_STOP_GRACE_MS|RUNNER_SCRIPT|RUNNER_HOME)$/i;
 
 /** What a job hook needs to reach the wrapper; read from the job's environment. */
 export interface HookConfig {
@@ -71,6 +83,7 @@ export function loadWrapperConfig(env: NodeJS.ProcessEnv = process.env): Wrapper
     lockDir: env.RUNNER_LOCK_DIR || WRAPPER_DEFAULTS.lockDir,
     runnerScript: env.RUNNER_SCRIPT || WRAPPER_DEFAULTS.runnerScript,
     runnerHome: env.RUNNER_HOME || WRAPPER_DEFAULTS.runnerHome,
+    imageEnvFile: WRAPPER_DEFAULTS.imageEnvFile,
     ...(env.RUNNER_FLEET_USER ? { runnerUser: env.RUNNER_FLEET_USER } : {}),
     runnerName: env.RUNNER_NAME || hostname(),
     staleMs,

@@ -1,50 +1,34 @@
 #!/bin/sh
-# Entrypoint of every runner container (/opt/runner-fleet/entrypoint).
-# With arguments it just runs them (e.g. `docker compose run SVC config.sh ...`).
-# Without, it starts the wrapper (wrapper.mjs beside this script) on whatever
-# Node the image has: RUNNER_FLEET_NODE, else `node` on PATH, else the newest
-# node bundled with actions/runner under $RUNNER_HOME/externals.
-# @RUNNER_HOME@ is replaced at bake time (image/build.ts) by RUNNER_HOME of
-# image/layout.ts, the wrapper's default too, so the two cannot disagree.
+# Entrypoint of every runner container (/opt/runner-fleet/entrypoint), run as
+# root. With arguments it just runs them (e.g. `docker compose run SVC
+# config.sh ...`). Without, it starts the wrapper (wrapper.mjs beside this
+# script) on the node beside it: a root-owned copy of the base image's node made
+# at build time (image/Dockerfile). Root never runs a node or any other command
+# from a directory the runner user can write: not the runner's externals/, not
+# RUNNER_FLEET_NODE, not the image's PATH (which may list such directories); it
+# looks commands up in the system's directories only. Outside an image (the
+# tests) with no node beside it, the system's node is used.
 set -eu
-runner_home=${RUNNER_HOME:-@RUNNER_HOME@}
+runner_path=${PATH:-}
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 if [ "$#" -gt 0 ]; then
+  PATH=$runner_path
+  export PATH
   exec "$@"
 fi
 
-here=$(cd "$(dirname "$0")" && pwd)
-
-newest_externals_node() {
-  best=""
-  best_version=-1
-  for candidate in "$runner_home"/externals/node*/bin/node; do
-    [ -x "$candidate" ] || continue
-    # externals/node20/bin/node -> 20 (also node20_alpine -> 20)
-    version=${candidate%/bin/node}
-    version=${version##*/node}
-    version=${version%%[!0-9]*}
-    [ -n "$version" ] || version=0
-    if [ "$version" -gt "$best_version" ]; then
-      best=$candidate
-      best_version=$version
-    fi
-  done
-  printf '%s' "$best"
-}
-
-node_bin=${RUNNER_FLEET_NODE:-}
-if [ -z "$node_bin" ]; then
-  node_bin=$(command -v node 2>/dev/null || true)
+case $0 in */*) here=${0%/*} ;; *) here=. ;; esac
+node=$here/node
+if [ ! -x "$node" ]; then
+  node=$(command -v node 2>/dev/null || true)
 fi
-if [ -z "$node_bin" ]; then
-  node_bin=$(newest_externals_node)
-fi
-if [ -z "$node_bin" ]; then
-  echo "runner-fleet: no node found (PATH, or $runner_home/externals/node*/bin/node): install node in the image or set RUNNER_FLEET_NODE" >&2
+if [ -z "$node" ]; then
+  echo "runner-fleet: no node for the wrapper: $here/node is missing and none is in $PATH: rebuild the runner image (make image), which copies the base image's node there" >&2
   exit 2
 fi
 
-RUNNER_FLEET_NODE=$node_bin
-export RUNNER_FLEET_NODE
-exec "$node_bin" "$here/wrapper.mjs" supervise
+# The runner gets the image's PATH; the wrapper itself runs nothing by lookup.
+PATH=$runner_path
+export PATH
+exec "$node" "$here/wrapper.mjs" supervise

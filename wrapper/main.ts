@@ -16,8 +16,9 @@ async function main(argv: string[]): Promise<number> {
   const [command = 'supervise', arg] = argv;
   switch (command) {
     case 'supervise': {
-      const hooksDir = join(dirname(fileURLToPath(import.meta.url)), 'hooks');
-      return superviseRunner(loadWrapperConfig(), hooksDir, log);
+      // The hooks and root's copy of the image's .env are beside the bundle (FLEET_DIR in the image).
+      const here = dirname(fileURLToPath(import.meta.url));
+      return superviseRunner({ ...loadWrapperConfig(), imageEnvFile: join(here, 'runner.env') }, join(here, 'hooks'), log);
     }
     case 'hook-started':
       return hookStarted(Number(arg) || process.ppid);

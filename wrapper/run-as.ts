@@ -6,7 +6,12 @@
 // setpriv (util-linux) switches user, group and supplementary groups in one
 // exec: node's own uid/gid spawn options would drop the supplementary groups,
 // among them the ones compose adds (group_add: kvm, dialout) for the devices.
-import { readFileSync } from 'node:fs';
+// setpriv is run by its path in the system's directories: root never looks a
+// command up in the image's PATH, which may list directories the runner user
+// can write (~/.local/bin).
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT_PATH } from '../image/layout.ts';
 import { ConfigError } from '../lock/errors.ts';
 
 export interface RunnerAccount {
@@ -46,11 +51,35 @@ export function lookupAccount(name: string, containerGroups: number[] = process.
   return { name: entry[0]!, uid, gid, home: entry[5] || '/', groups };
 }
 
+/** `name`'s path in ROOT_PATH's directories, or undefined. */
+export function systemCommand(name: string, dirs: string = ROOT_PATH): string | undefined {
+  for (const dir of dirs.split(':')) {
+    const path = join(dir, name);
+    try {
+      if (statSync(path).isFile()) {
+        accessSync(path, constants.X_OK);
+        return path;
+      }
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
 /** The command line that runs `command` as `account`, and the environment entries a login would set. */
-export function asAccount(account: RunnerAccount, command: string, args: string[] = []): { command: string; args: string[]; env: Record<string, string> } {
+export function asAccount(
+  account: RunnerAccount,
+  command: string,
+  args: string[] = [],
+  setpriv: string | null = systemCommand('setpriv') ?? null,
+): { command: string; args: string[]; env: Record<string, string> } {
+  if (setpriv === null) {
+    throw new ConfigError(`setpriv (util-linux) is missing from ${ROOT_PATH.split(':').join(', ')}, and the wrapper needs it to run the runner as its user: install util-linux in your Dockerfile`);
+  }
   const groups = account.groups.length > 0 ? ['--groups', account.groups.join(',')] : ['--clear-groups'];
   return {
-    command: 'setpriv',
+    command: setpriv,
     args: ['--reuid', String(account.uid), '--regid', String(account.gid), ...groups, '--', command, ...args],
     env: { HOME: account.home, USER: account.name, LOGNAME: account.name },
   };

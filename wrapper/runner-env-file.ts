@@ -1,16 +1,23 @@
-// The runner's own .env ($RUNNER_HOME/.env, on the persistent volume).
-// Runner.Listener reads it at start (actions/runner src/Runner.Listener/
-// Program.cs, LoadAndSetEnv) and sets every line's KEY=VALUE in its own
-// environment, over what it inherited; its Runner.Worker processes inherit the
-// result. A job hook set there would therefore replace the wrapper's lock
-// hooks, and jobs would use the shared resource unlocked. The supervisor moves
-// such lines to RUNNER_FLEET_USER_HOOK_JOB_* (which our hooks chain) before the
-// runner starts: the hooks still run, and the move survives restarts, because
-// the runner itself applies the moved lines with the same values.
-import { readFile, realpath, stat } from 'node:fs/promises';
+// The runner's own .env ($RUNNER_HOME/.env). Runner.Listener reads it at every
+// start (actions/runner src/Runner.Listener/Program.cs, LoadAndSetEnv) and
+// sets each line's KEY=VALUE in its own environment, over what it inherited;
+// its Runner.Worker processes, and so the job hooks, inherit the result. The
+// file sits in the runner's home, so a job can write it: a hook variable, a
+// RUNNER_FLEET_* setting, BASH_ENV or LD_PRELOAD there would reach the hooks of
+// every later job and could switch the lock off. So the wrapper, before it
+// starts the runner, writes the file afresh at every start from root's copy of
+// the image's .env (IMAGE_ENV_FILE, taken at build time), never from what it
+// finds there, and leaves out every line that sets one of its own settings
+// (WRAPPER_SETTING): those come from the container's environment only. With a
+// lock, the image's job hooks leave the file too and are chained by the lock
+// hooks (RUNNER_FLEET_USER_HOOK_JOB_*, given in run.sh's environment).
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { writeFileAtomic } from '../lock/atomic-write.ts';
 import { ConfigError } from '../lock/errors.ts';
-import { errorCode } from '../lock/files.ts';
+import { entryKind, errorCode, isMissing, lstatIfPresent, removeEntry } from '../lock/files.ts';
+import { WRAPPER_SETTING } from './config.ts';
 
 export type HookKind = 'started' | 'completed';
 export const hookKinds: readonly HookKind[] = ['started', 'completed'];
@@ -30,13 +37,34 @@ export const userHookVar: Record<HookKind, string> = {
 /** A hook the file sets: a path, or null when it unsets the variable (`KEY=` with nothing after). */
 export type FileHooks = Partial<Record<HookKind, string | null>>;
 
-export interface HookMove {
-  /** The file's text with the runner's hook lines moved; the same string when nothing moved. */
-  text: string;
-  /** The runner hook variables whose lines were moved (or dropped). */
-  moved: string[];
-  /** The user hooks the runner will see once it applies the new text. */
-  hooks: FileHooks;
+/** An image's .env is a few lines; anything larger is refused rather than read whole by root. */
+const maxEnvBytes = 1024 * 1024;
+
+/**
+ * The text as .NET's File.ReadAllLines decodes it: a byte order mark (UTF-8,
+ * UTF-16 or UTF-32, either order) picks the encoding and is dropped; without
+ * one, UTF-8, invalid bytes read as U+FFFD.
+ */
+export function decodeEnvFile(bytes: Uint8Array): string {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const starts = (...mark: number[]): boolean => mark.every((v, i) => b[i] === v);
+  // One mark is dropped; a second one is text, as for .NET.
+  const decode = (encoding: string, from: number): string => new TextDecoder(encoding, { ignoreBOM: true }).decode(b.subarray(from));
+  if (starts(0xef, 0xbb, 0xbf)) return decode('utf-8', 3);
+  if (starts(0xff, 0xfe, 0, 0)) return utf32(b.subarray(4), true);
+  if (starts(0xff, 0xfe)) return decode('utf-16le', 2);
+  if (starts(0xfe, 0xff)) return decode('utf-16be', 2);
+  if (starts(0, 0, 0xfe, 0xff)) return utf32(b.subarray(4), false);
+  return decode('utf-8', 0);
+}
+
+function utf32(b: Buffer, little: boolean): string {
+  let out = '';
+  for (let i = 0; i + 4 <= b.length; i += 4) {
+    const cp = little ? b.readUInt32LE(i) : b.readUInt32BE(i);
+    out += cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff) ? String.fromCodePoint(cp) : '\uFFFD';
+  }
+  return out;
 }
 
 interface Line {
@@ -44,7 +72,7 @@ interface Line {
   eol: string;
 }
 
-/** Lines as .NET's File.ReadAllLines cuts them (\r\n, \n or \r), each with its own line ending kept. */
+/** Lines as File.ReadAllLines cuts them (\r\n, \n or \r), each with its own line ending kept. */
 function splitLines(text: string): Line[] {
   const lines: Line[] = [];
   const re = /([^\r\n]*)(\r\n|\n|\r|$)/g;
@@ -68,110 +96,146 @@ export function runnerAssignment(line: string): { key: string; value: string | n
   return { key: line.slice(0, at), value: value === '' ? null : value };
 }
 
-function marker(kind: HookKind): string {
-  // No '=' in it: the runner ignores it.
-  return `# runner-fleet: moved from ${runnerHookVar[kind]}, which would replace the lock wrapper's hook; its hook chains this one`;
+/**
+ * The wrapper setting a key names, read loosely (a byte order mark anywhere,
+ * `export `, quotes, surrounding whitespace): such lines are left out even
+ * where the runner of today would read another name, since another parser
+ * (a later runner, a shell) may not.
+ */
+export function wrapperSettingOf(key: string): string | undefined {
+  const name = key
+    .replace(/\uFEFF/g, '')
+    .trim()
+    .replace(/^export\s+/i, '')
+    .replace(/^["'`]+|["'`]+$/g, '')
+    .trim();
+  return WRAPPER_SETTING.test(name) ? name : undefined;
+}
+
+export interface RunnerEnv {
+  /** The runner's .env: the image's lines, without the wrapper's settings. */
+  text: string;
+  /** With a lock: the image's job hooks, chained by the lock hooks (null: unset there). */
+  hooks: FileHooks;
+  /** The wrapper settings left out, each named once. */
+  left: string[];
 }
 
 /**
- * Moves the lines that set the runner's hook variables to our user-hook
- * variables. Per hook, the file's last assignment is the one the runner would
- * have applied. `ours` are the wrapper's hook paths: a line naming one of them
- * is dropped, not chained (it would take the lock twice).
+ * The runner's .env made from the image's: every line that sets a wrapper
+ * setting becomes a comment (no '=' in it: the runner skips it). Without a lock
+ * (`ours` unset) the image's job hooks stay, as the runner would apply them;
+ * with one, they are left out, and the last one per hook, as the runner would
+ * have applied it, is returned to be chained (our own hook path named there
+ * means none to chain).
  */
-export function moveHookLines(text: string, ours: Record<HookKind, string>): HookMove {
-  const lines = splitLines(text);
+export function runnerEnvFromImage(text: string, ours?: Record<HookKind, string>): RunnerEnv {
   const hooks: FileHooks = {};
-  const moved: string[] = [];
-  const drop = new Set<number>();
-  const insert = new Map<number, string[]>();
-  for (const kind of hookKinds) {
-    let runnerValue: string | null | undefined;
-    let runnerLast = -1;
-    let userValue: string | null | undefined;
-    const runnerLines: number[] = [];
-    const ourLines: number[] = [];
-    lines.forEach((line, i) => {
-      if (line.text === marker(kind)) ourLines.push(i);
-      const a = runnerAssignment(line.text);
-      if (a?.key === runnerHookVar[kind]) {
-        runnerLines.push(i);
-        runnerValue = a.value;
-        runnerLast = i;
-      } else if (a?.key === userHookVar[kind]) {
-        ourLines.push(i);
-        userValue = a.value;
-      }
-    });
-    if (runnerLines.length === 0) {
-      if (userValue !== undefined) hooks[kind] = userValue; // moved at an earlier start
-      continue;
-    }
-    moved.push(runnerHookVar[kind]);
-    for (const i of runnerLines) drop.add(i);
-    if (runnerValue === ours[kind]) {
-      // Our own hook named there: nothing of the user's to chain.
-      if (userValue !== undefined) hooks[kind] = userValue;
-      continue;
-    }
-    // The runner's hook line wins over an older moved one: it is what the user set last.
-    for (const i of ourLines) drop.add(i);
-    hooks[kind] = runnerValue ?? null;
-    if (runnerValue) insert.set(runnerLast, [marker(kind), `${userHookVar[kind]}=${runnerValue}`]);
-  }
-  if (moved.length === 0) return { text, moved, hooks };
-  const eol = lines.find((l) => l.eol !== '')?.eol ?? '\n';
+  const left = new Set<string>();
   let out = '';
-  lines.forEach((line, i) => {
-    for (const added of insert.get(i) ?? []) out += `${added}${eol}`;
-    if (!drop.has(i)) out += `${line.text}${line.eol}`;
-  });
-  return { text: out, moved, hooks };
+  for (const line of splitLines(text)) {
+    const a = runnerAssignment(line.text);
+    const kind = a ? hookKinds.find((k) => runnerHookVar[k] === a.key) : undefined;
+    if (a && kind && !ours) {
+      out += `${line.text}${line.eol}`;
+      continue;
+    }
+    if (a && kind && ours) hooks[kind] = a.value === ours[kind] ? null : a.value;
+    const setting = a && wrapperSettingOf(a.key);
+    // Without a lock the image's hooks are the runner's business, whatever their spelling.
+    if (!setting || (!ours && /^ACTIONS_RUNNER_HOOK_/i.test(setting))) {
+      out += `${line.text}${line.eol}`;
+      continue;
+    }
+    left.add(setting);
+    const why = kind ? 'the lock hooks chain the hook it sets' : "only the container environment sets the lock wrapper's settings";
+    out += `# runner-fleet: a line setting ${setting.replace(/[^\w.-]/g, '?')} is left out: ${why}${line.eol || ''}`;
+  }
+  return { text: out, hooks, left: [...left] };
 }
 
-/** Replaces the file whole (atomically), keeping its mode and, as root, its owner. */
-async function rewriteKeepingMode(path: string, data: string): Promise<void> {
-  const target = await realpath(path); // a symlinked .env stays a symlink
-  const info = await stat(target);
-  const keepOwner = process.getuid?.() === 0 && (info.uid !== 0 || info.gid !== 0);
-  await writeFileAtomic(target, data, { mode: info.mode & 0o7777, ...(keepOwner ? { owner: { uid: info.uid, gid: info.gid } } : {}) });
+type Read = { bytes: Buffer } | { missing: true } | { bad: string };
+
+/** A regular file, not through a link, opened so that a FIFO cannot block, at most maxEnvBytes. */
+async function readSmallFile(path: string): Promise<Read> {
+  const first = await lstatIfPresent(path);
+  if (!first) return { missing: true };
+  if (!first.isFile()) return { bad: entryKind(first) };
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if (isMissing(err)) return { missing: true };
+    return { bad: errorCode(err) === 'ELOOP' ? 'a symlink' : `unreadable (${errorCode(err) ?? (err as Error).message})` };
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return { bad: entryKind(info) };
+    if (info.size > maxEnvBytes) return { bad: `larger than ${maxEnvBytes} bytes` };
+    const buffer = Buffer.alloc(maxEnvBytes + 1);
+    const { bytesRead } = await handle.read(buffer, 0, maxEnvBytes + 1, 0);
+    if (bytesRead > maxEnvBytes) return { bad: `larger than ${maxEnvBytes} bytes` };
+    return { bytes: buffer.subarray(0, bytesRead) };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+export interface RestoreOptions {
+  /** Root's copy of the image's .env (absent: the image has none). */
+  imageEnvFile: string;
+  /** The runner's .env, in its home. */
+  envFile: string;
+  /** The lock hooks, when the runner has a lock: the image's hooks are then chained, not applied. */
+  ours?: Record<HookKind, string>;
+  log: (line: string) => void;
 }
 
 /**
- * Reads the runner's .env; moves hook lines out of the runner's way (see the
- * file comment) and returns the user hooks it sets. A missing file sets none.
- * Throws a one-line ConfigError when the file cannot be read or rewritten:
- * the runner must not take jobs it could not lock for.
+ * Writes the runner's .env afresh from the image's (see the file comment) and
+ * returns the image's job hooks to chain. What is found in the runner's home is
+ * never read for its settings, never followed: a link, a directory or a job's
+ * own file there is replaced. Throws a one-line ConfigError when the file
+ * cannot be written: the runner must not start with a .env a job wrote.
  */
-export async function adoptEnvFileHooks(
-  path: string,
-  ours: Record<HookKind, string>,
-  resource: string,
-  log: (line: string) => void,
-): Promise<FileHooks> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT') return {};
-    const uid = process.getuid?.() ?? '?';
-    throw new ConfigError(
-      `the runner's ${path} cannot be read by uid ${uid} (${errorCode(err)}) to check it for ${runnerHookVar.started}/${runnerHookVar.completed}, which would turn the lock on ${resource} off: make it readable`,
-    );
+export async function restoreRunnerEnvFile(o: RestoreOptions): Promise<FileHooks> {
+  const image = await readSmallFile(o.imageEnvFile);
+  if ('bad' in image) {
+    throw new ConfigError(`the image's copy of the runner's .env, ${o.imageEnvFile}, is ${image.bad}: rebuild the runner image (make image)`);
   }
-  const move = moveHookLines(text, ours);
-  if (move.moved.length === 0) return move.hooks;
-  const names = move.moved.join(' and ');
-  try {
-    await rewriteKeepingMode(path, move.text);
-  } catch (err) {
-    const uid = process.getuid?.() ?? '?';
-    throw new ConfigError(
-      `the runner's ${path} sets ${names}, which the runner would apply over the lock wrapper's hooks, running jobs on ${resource} unlocked, and uid ${uid} cannot rewrite it (${errorCode(err)}): rename ${names} there to ${move.moved.map((v) => v.replace('ACTIONS_RUNNER_HOOK_', 'RUNNER_FLEET_USER_HOOK_')).join(' and ')} (the wrapper's hooks run them) or make the file and its directory writable`,
+  const uid = process.getuid?.() ?? '?';
+  const found = await readSmallFile(o.envFile).catch((err: unknown) => ({ bad: errorCode(err) ?? String(err) }));
+  const cannot = (err: unknown): ConfigError =>
+    new ConfigError(
+      `the runner's ${o.envFile} cannot be replaced by uid ${uid} (${errorCode(err) ?? (err as Error).message}), and the runner would apply whatever a job wrote there over its environment: make ${dirname(o.envFile)} writable for uid ${uid} (the runner image's wrapper runs as root)`,
     );
+  if ('missing' in image) {
+    if ('missing' in found) return {};
+    await removeEntry(o.envFile).catch((err: unknown) => {
+      throw cannot(err);
+    });
+    o.log(`removed ${o.envFile}: the image has no .env, and the runner would apply this one (written since the image was built, by a job?) over its environment`);
+    return {};
   }
-  log(
-    `moved ${names} in ${path} to RUNNER_FLEET_USER_HOOK_JOB_*: the runner applies that file over its environment, so they would have replaced the lock hooks and run jobs on ${resource} unlocked; they still run, chained by the lock hooks`,
-  );
-  return move.hooks;
+  const imageText = decodeEnvFile(image.bytes);
+  const env = runnerEnvFromImage(imageText, o.ours);
+  const data = Buffer.from(env.text, 'utf8');
+  const info = await lstatIfPresent(o.envFile);
+  const same = 'bytes' in found && found.bytes.equals(data);
+  if (!(same && info !== undefined && info.uid === process.getuid?.() && (info.mode & 0o7777) === 0o644)) {
+    try {
+      if (info && !info.isFile()) await removeEntry(o.envFile);
+      await writeFileAtomic(o.envFile, data, { mode: 0o644 });
+    } catch (err) {
+      throw cannot(err);
+    }
+    const changed = 'bytes' in found ? !found.bytes.equals(image.bytes) && !same : !('missing' in found);
+    if (changed) {
+      o.log(`rewrote ${o.envFile} from the image's .env: it had been changed since the image was built (by a job?), and the runner applies it over its environment`);
+    }
+  }
+  if (env.left.length > 0) {
+    o.log(`left ${env.left.join(', ')} out of the runner's .env: the lock wrapper's settings and hooks come from the container environment${Object.keys(env.hooks).length ? "; the image's job hooks run chained by the lock hooks" : ''}`);
+  }
+  return env.hooks;
 }

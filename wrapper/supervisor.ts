@@ -26,7 +26,7 @@ import { ConfigError } from '../lock/errors.ts';
 import type { WrapperConfig } from './config.ts';
 import { checkLockDir } from '../lock/directory.ts';
 import { LockService, serveHooks, type HookServer, type Logger } from './lock-service.ts';
-import { adoptEnvFileHooks, hookKinds, runnerHookVar, userHookVar, type FileHooks, type HookKind } from './runner-env-file.ts';
+import { restoreRunnerEnvFile, hookKinds, runnerHookVar, userHookVar, type FileHooks, type HookKind } from './runner-env-file.ts';
 
 export function ourHooks(hooksDir: string): Record<HookKind, string> {
   return { started: join(hooksDir, 'job-started.sh'), completed: join(hooksDir, 'job-completed.sh') };
@@ -34,11 +34,11 @@ export function ourHooks(hooksDir: string): Record<HookKind, string> {
 
 /**
  * The runner's environment: our hooks in place, the user's hooks kept to be
- * chained by ours. A hook set in the runner's .env (`fromFile`, null: unset
+ * chained by ours. A hook set in the image's .env (`fromFile`, null: unset
  * there) wins over the environment's, as it would for the runner.
  */
 export function hookEnv(env: NodeJS.ProcessEnv, hooksDir: string, socketPath: string, fromFile: FileHooks = {}): Record<string, string> {
-  const out: Record<string, string> = { RUNNER_FLEET_SOCKET: socketPath, RUNNER_FLEET_NODE: process.execPath };
+  const out: Record<string, string> = { RUNNER_FLEET_SOCKET: socketPath };
   const ours = ourHooks(hooksDir);
   for (const kind of hookKinds) {
     const file = fromFile[kind];
@@ -82,10 +82,10 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, log:
   let service: LockService | undefined;
   let server: HookServer | undefined;
   const env: NodeJS.ProcessEnv = { ...process.env };
+  if (cfg.resource) await checkLockDir(cfg.lockDir, log); // a runner must not take jobs it could not lock for
+  // The runner applies its .env over its environment, and a job can write it: it is the image's again at every start.
+  const fromFile = await restoreRunnerEnvFile({ imageEnvFile: cfg.imageEnvFile, envFile: join(cfg.runnerHome, '.env'), ...(cfg.resource ? { ours: ourHooks(hooksDir) } : {}), log });
   if (cfg.resource) {
-    await checkLockDir(cfg.lockDir, log); // a runner must not take jobs it could not lock for
-    // Hooks in the runner's .env would replace ours when the runner starts: move them first.
-    const fromFile = await adoptEnvFileHooks(join(cfg.runnerHome, '.env'), ourHooks(hooksDir), cfg.resource, log);
     service = new LockService({ ...cfg, resource: cfg.resource }, log);
     server = await serveHooks(service, cfg.socketPath, { checkMs: cfg.pollMs, log });
     Object.assign(env, hookEnv(process.env, hooksDir, cfg.socketPath, fromFile));

@@ -199,8 +199,10 @@ export async function configuredRunners(image: string, runners: string[]): Promi
     .filter((entry) => entry.volumes.length > 0);
   if (checked.length === 0) return new Set();
   const mounts = checked.flatMap(({ volumes }, i) => volumes.flatMap((volume, j) => ['-v', `${volume}:/check/${i}-${j}:ro`]));
+  // A regular file, not a link: an old -data volume is the runner user's, and root follows nothing of it.
+  const isRegistration = (path: string) => `{ test -f ${path} && test ! -L ${path}; }`;
   const script =
-    checked.map(({ volumes }, i) => `{ ${volumes.map((_, j) => `test -f /check/${i}-${j}/.runner`).join(' || ')}; } && echo ${i}`).join('; ') + '; true';
+    checked.map(({ volumes }, i) => `{ ${volumes.map((_, j) => isRegistration(`/check/${i}-${j}/.runner`)).join(' || ')}; } && echo ${i}`).join('; ') + '; true';
   const result = await quiet`docker run --rm --network none --user 0 --entrypoint /bin/sh ${mounts} ${image} -c ${script}`;
   if (result.exitCode !== 0) throw new CliError(`could not inspect the runners' volumes: ${firstLine(result.stderr)}`, ExitCode.docker);
   return new Set(result.stdout.split('\n').filter(Boolean).map((i) => checked[Number(i)]!.runner));
@@ -208,9 +210,10 @@ export async function configuredRunners(image: string, runners: string[]): Promi
 
 /**
  * Runs image/runner-state.sh `import` as root in a throwaway container of the
- * runner image (no network): the registration in the old whole-home volume
- * `from` is copied into the state volume `to`, created first with the labels
- * compose gives the volumes it makes, so compose adopts it. Returns the files copied.
+ * runner image (no network; the old volume read-only): the registration in
+ * the old whole-home volume `from`, read as the runner user, is copied into
+ * the state volume `to` (root's), created first with the labels compose gives
+ * the volumes it makes, so compose adopts it. Returns the files copied.
  */
 export async function importOldState(image: string, project: string, from: string, to: string): Promise<string[]> {
   await ensureDocker();
@@ -225,21 +228,14 @@ export async function importOldState(image: string, project: string, from: strin
 }
 
 /**
- * Before running containers are recreated: moves state files the runner wrote
- * plainly into its root (a rewrite replaces the link; a new file such as
- * .runner_migrated has none) into the state volume, where the new container
- * finds them. Returns one line per container where that failed; a container of
- * an image without the runner-state step (the old layout) has nothing to move.
+ * Nothing to carry out of running containers before they are recreated: the
+ * state volume holds only what config.sh wrote at registration, root's, and
+ * nothing a running runner writes into its root is taken back (a job can
+ * write there too; image/runner-state.sh). Returns the problems: none. Kept
+ * for its callers.
  */
-export async function syncRunnerState(containers: string[]): Promise<string[]> {
-  await ensureDocker();
-  const problems: string[] = [];
-  for (const container of containers) {
-    const result = await quiet`docker exec ${container} ${STATE_SCRIPT} sync`;
-    if (result.exitCode === 0 || result.exitCode === 126 || result.exitCode === 127 || /no such file|not found|usage: runner-state/i.test(result.stderr + result.stdout)) continue;
-    problems.push(`${container}: ${firstLine(result.stderr) || `runner-state sync exited ${result.exitCode}`}`);
-  }
-  return problems;
+export async function syncRunnerState(_containers: string[]): Promise<string[]> {
+  return [];
 }
 
 /** Names of the containers (running or not) that mount `volume`. */

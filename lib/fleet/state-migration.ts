@@ -1,7 +1,8 @@
 // Moving runners made by the layout before issue 10 (one named volume,
 // `<runner>-data`, over the whole runner home) to the state-volume layout: the
-// registration is copied into `<runner>-state` by image/runner-state.sh in a
-// throwaway container of the runner image run as root (the files are the runner user's, some 0600),
+// registration is copied into `<runner>-state` (root's) by image/runner-state.sh
+// in a throwaway container of the runner image, read there as the runner user
+// (the files are its own, some 0600),
 // and the old volume is removed once no container mounts it any more, that is
 // once compose has recreated the runner's container on the new layout.
 import type { Config } from '../config/config.ts';

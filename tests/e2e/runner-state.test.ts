@@ -136,10 +136,14 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
       assert.deepEqual(await fleet.volumes(), [`${name}-state`, `${name}-udev-rules`, `${name}-work`]);
       const settings = JSON.parse((await readVolumeFile(`${name}-state`, '.runner')).replace(/^\uFEFF/, ''));
       assert.equal(settings.agentName ?? settings.AgentName, name);
-      const links = await execIn(name, ['sh', '-c', `for f in .runner .credentials .credentials_rsaparams; do readlink /home/runner/$f; done`]);
-      assert.deepEqual(links.stdout.trim().split('\n'), ['.runner', '.credentials', '.credentials_rsaparams'].map((f) => `${STATE_DIR}/${f}`));
-      const stateMode = await execIn(name, ['stat', '-c', '%a %U', STATE_DIR]);
-      assert.equal(stateMode.stdout.trim(), '700 runner', 'the state directory is the runner user’s alone');
+      // Copies of root's registration in the runner root, the runner user's own files (no links into the state).
+      for (const file of STATE_FILES) {
+        const copy = await execIn(name, ['/usr/bin/stat', '-c', '%F %U %a', `/home/runner/${file}`]);
+        assert.equal(copy.stdout.trim(), 'regular file runner 600', file);
+        assert.equal((await execIn(name, ['/usr/bin/cat', `/home/runner/${file}`])).stdout, await readVolumeFile(`${name}-state`, file), file);
+      }
+      const stateMode = await execIn(name, ['/usr/bin/stat', '-c', '%a %U', STATE_DIR]);
+      assert.equal(stateMode.stdout.trim(), '700 root', 'the state directory is root’s alone: no job reads or changes it');
     });
 
     test('Dockerfile changed, init again: the running runner sees the new file, same GitHub id, no registration token', async () => {
@@ -165,11 +169,11 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
       assert.equal(done.runner_name, name);
     });
 
-    test('restart recreates from the current image: Dockerfile change seen, leftovers in the home gone, _work kept, same id, no token', async () => {
+    test('restart recreates from the current image: Dockerfile change seen, leftovers in the home gone (a .runner_migrated too), _work kept, same id, no token', async () => {
       const leftover = await execIn(name, ['sh', '-c', 'echo junk > /home/runner/leftover && echo kept > /home/runner/_work/checkout-marker']);
       assert.equal(leftover.code, 0, leftover.stderr);
-      // What RunnerConfigUpdater.cs does when GitHub refreshes the runner's settings: a new state file, written plainly into the root.
-      const migrated = await execIn(name, ['sh', '-c', 'cp /home/runner/.runner /home/runner/.runner_migrated && test ! -L /home/runner/.runner_migrated']);
+      // What RunnerConfigUpdater.cs does when GitHub refreshes the runner's settings, and a job can do as well: a file the Listener prefers to .runner.
+      const migrated = await execIn(name, ['sh', '-c', 'cp /home/runner/.runner /home/runner/.runner_migrated'], { user: 'runner' });
       assert.equal(migrated.code, 0, migrated.stderr);
       await fleet.dockerfile(toolchainDockerfile('v3'));
       emulator.resetCalls();
@@ -177,8 +181,9 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
       assert.equal(await readInContainer(name, '/home/runner/.cargo/bin/toolchain-version'), 'v3');
       assert.notEqual((await execIn(name, ['test', '-e', '/home/runner/leftover'])).code, 0, 'what a job left in the runner root is gone');
       assert.equal(await readInContainer(name, '/home/runner/_work/checkout-marker'), 'kept', 'the work directory (checkouts, tool cache) outlives recreation');
-      assert.equal(await readVolumeFile(`${name}-state`, '.runner_migrated'), await readVolumeFile(`${name}-state`, '.runner'), 'a state file written while running is kept');
-      assert.equal((await execIn(name, ['readlink', '/home/runner/.runner_migrated'])).stdout.trim(), `${STATE_DIR}/.runner_migrated`);
+      // Root keeps only what config.sh wrote: the runner falls back to .runner, as before any refresh.
+      await assert.rejects(readVolumeFile(`${name}-state`, '.runner_migrated'), 'a file written while running was taken into the state');
+      assert.notEqual((await execIn(name, ['/usr/bin/test', '-e', '/home/runner/.runner_migrated'])).code, 0);
       await waitFor(`${name} online after restart`, () => fleet.registration(name)?.status === 'online', { timeoutMs: 30_000 });
       assert.equal(fleet.registration(name)?.id, id);
       assert.equal(emulator.calls().by_operation[TOKEN_CALL] ?? 0, 0);
@@ -242,7 +247,7 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
       await waitFor(`${name} online after migration`, () => fleet.registration(name)?.status === 'online', { timeoutMs: 30_000 });
       assert.equal(fleet.registration(name)?.id, id, 'same runner on GitHub');
       assert.deepEqual(await fleet.volumes(), [`${name}-state`, `${name}-udev-rules`, `${name}-work`]);
-      for (const file of STATE_FILES.filter((f) => !f.includes('migrated'))) await readVolumeFile(`${name}-state`, file);
+      for (const file of STATE_FILES) await readVolumeFile(`${name}-state`, file);
       const mounts = await dockerOk(['inspect', '--format', '{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}', name]);
       assert.ok(!mounts.includes(':/home/runner '), `nothing mounted over the runner root: ${mounts}`);
     });

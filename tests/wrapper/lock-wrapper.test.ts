@@ -21,11 +21,6 @@ const startWrapper = (lockDir: string, env: Record<string, string>, args: string
 const events = eventsOf;
 const contender = startContender;
 
-/** A user hook that records its tag, run and whether the lock is held when it runs. */
-function probeHook(lockDir: string, tag: string): string {
-  return `#!/bin/sh\nif [ -e "${lockDir}/board-a.holder.json" ]; then h=held; else h=free; fi\necho "${tag} run=$GITHUB_RUN_ID lock=$h $(date +%s%N)" >> "$FAKE_DIR/events"\n`;
-}
-
 async function lockIsFree(dir: string): Promise<boolean> {
   const state = await readResource(dir, 'board-a');
   return state.holder === undefined && state.queue.length === 0;
@@ -38,24 +33,6 @@ describe('wrapper entrypoint', () => {
     const r = runSync(join(built, 'entrypoint'), ['sh', '-c', 'echo ran "$0"', 'x'], { encoding: 'utf8' });
     assert.equal(r.status, 0);
     assert.equal(r.stdout.trim(), 'ran x');
-  });
-
-  test('without node on PATH it uses the newest externals node', limit, async () => {
-    const home = await tempDir('lockw-home-');
-    const bin = join(home, 'bin');
-    await mkdir(bin);
-    await symlink(spawnSync('sh', ['-c', 'command -v dirname'], { encoding: 'utf8' }).stdout.trim(), join(bin, 'dirname'));
-    for (const version of ['node16', 'node20', 'node9']) {
-      const dir = join(home, 'externals', version, 'bin');
-      await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'node'), `#!/bin/sh\necho ${version} > "${home}/picked"\nexec "${process.execPath}" "$@"\n`, { mode: 0o755 });
-    }
-    const r = runSync(join(built, 'entrypoint'), [], {
-      encoding: 'utf8',
-      env: { PATH: bin, RUNNER_HOME: home, RUNNER_SCRIPT: '/bin/true' },
-    });
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal((await readFile(join(home, 'picked'), 'utf8')).trim(), 'node20');
   });
 
   test('refuses to start the runner when the lock directory is unusable', limit, async () => {
@@ -218,78 +195,6 @@ describe('wrapper entrypoint', () => {
     w.child.kill('SIGTERM');
     await w.exited;
   });
-  test("hooks set in the runner's .env are moved out of the way and chained, also after a restart", limit, async () => {
-    const lockDir = await tempDir('lockw-');
-    const home = await tempDir('lockw-home-');
-    const hooks = await tempDir('lockw-hooks-');
-    for (const tag of ['file-started', 'file-completed', 'env-started']) {
-      await writeFile(join(hooks, `${tag}.sh`), probeHook(lockDir, tag), { mode: 0o755 });
-    }
-    const envFile = join(home, '.env');
-    await writeFile(
-      envFile,
-      `# my runner\nLANG=C.UTF-8\nACTIONS_RUNNER_HOOK_JOB_STARTED=${join(hooks, 'file-started.sh')}\n\n` +
-        `ACTIONS_RUNNER_HOOK_JOB_COMPLETED=${join(hooks, 'file-completed.sh')}\nJAVA_HOME=/opt/java\n`,
-    );
-    await chmod(envFile, 0o640);
-    // The environment's hook loses to the file's, as it would in the runner.
-    const env = { RUNNER_HOME: home, FAKE_JOBS: '100:0', FAKE_STAY: '1', ACTIONS_RUNNER_HOOK_JOB_STARTED: join(hooks, 'env-started.sh') };
-    const w = await startWrapper(lockDir, env);
-    await waitForEvent(w, 'completed 100');
-    const seen = async (x: Wrapper): Promise<string[]> => (await events(x)).filter((e) => !e.startsWith('listening')).map((e) => e.replace(/ \d{15,}$/, ''));
-    assert.deepEqual(await seen(w), ['file-started run=100 lock=held', 'start 100', 'end 100', 'file-completed run=100 lock=held', 'completed 100']);
-    assert.ok(await lockIsFree(lockDir), 'run 100 left the lock held');
-    const text = await readFile(envFile, 'utf8');
-    assert.doesNotMatch(text, /^ACTIONS_RUNNER_HOOK_JOB_/m);
-    assert.match(text, /^# my runner\nLANG=C\.UTF-8\n(#.*\n)?RUNNER_FLEET_USER_HOOK_JOB_STARTED=.*file-started\.sh\n\n(#.*\n)?RUNNER_FLEET_USER_HOOK_JOB_COMPLETED=.*file-completed\.sh\nJAVA_HOME=\/opt\/java\n$/);
-    assert.equal((await stat(envFile)).mode & 0o777, 0o640);
-    const moves = w.stderr().split('\n').filter((l) => l.includes('moved ACTIONS_RUNNER_HOOK_JOB_STARTED and ACTIONS_RUNNER_HOOK_JOB_COMPLETED'));
-    assert.equal(moves.length, 1, w.stderr());
-    assert.match(moves[0]!, /\.env .*unlocked/);
-    w.child.kill('SIGTERM');
-    await w.exited;
-
-    // The volume keeps the moved lines: after a restart the hooks still run, chained.
-    const again = await startWrapper(lockDir, { ...env, FAKE_JOBS: '101:0' });
-    await waitForEvent(again, 'completed 101');
-    assert.deepEqual(await seen(again), ['file-started run=101 lock=held', 'start 101', 'end 101', 'file-completed run=101 lock=held', 'completed 101']);
-    assert.doesNotMatch(again.stderr(), /moved/);
-    assert.equal(await readFile(envFile, 'utf8'), text);
-    again.child.kill('SIGTERM');
-    await again.exited;
-  });
-
-  test("refuses to start when the runner's .env sets a hook and cannot be rewritten", limit, async () => {
-    const base = await tempDir('lockw-envro-');
-    const home = join(base, 'home');
-    await mkdir(home, { mode: 0o755 }); // root's: 'nobody' cannot replace files in it
-    const envFile = join(home, '.env');
-    const original = 'LANG=C.UTF-8\nACTIONS_RUNNER_HOOK_JOB_STARTED=/hooks/start.sh\n';
-    await writeFile(envFile, original, { mode: 0o644 });
-    const marker = join(base, 'runner-started');
-    const runner = join(base, 'runner.sh');
-    await writeFile(runner, `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
-    const r = runSync(join(built, 'entrypoint'), [], {
-      encoding: 'utf8',
-      uid: 65534,
-      gid: 65534,
-      env: {
-        ...process.env,
-        RUNNER_RESOURCE_ID: 'board-a',
-        RUNNER_LOCK_DIR: await tempDir('lockw-'),
-        RUNNER_HOME: home,
-        RUNNER_SCRIPT: runner,
-        RUNNER_FLEET_SOCKET: join(base, 'wrapper.sock'),
-      },
-    });
-    assert.equal(r.status, 2, `exit ${r.status} ${r.stderr}`);
-    const lines = r.stderr.trim().split('\n');
-    assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0]!, /\.env sets ACTIONS_RUNNER_HOOK_JOB_STARTED, .*board-a unlocked, .*cannot rewrite it \(EACCES\): rename/);
-    await assert.rejects(stat(marker), 'the runner was started');
-    assert.equal(await readFile(envFile, 'utf8'), original);
-  });
-
   test('a hook socket deleted or replaced by a job is re-created: the next job still gets the lock', limit, async () => {
     const lockDir = await tempDir('lockw-');
     const socketDir = join(await tempDir('lockw-sock-'), 'runner-fleet');

@@ -10,8 +10,8 @@ const group = 'root:x:0:\nsudo:x:27:runner\nrunner:x:1001:\nkvm:x:992:\n';
 test("the runner's user: its own groups and the container's (group_add), never root's group", () => {
   const account = lookupAccount('runner', [0, 992, 20], passwd, group);
   assert.deepEqual(account, { name: 'runner', uid: 1001, gid: 1001, home: '/home/runner', groups: [20, 27, 992] });
-  assert.deepEqual(asAccount(account, '/home/runner/run.sh'), {
-    command: 'setpriv',
+  assert.deepEqual(asAccount(account, '/home/runner/run.sh', [], '/usr/bin/setpriv'), {
+    command: '/usr/bin/setpriv',
     args: ['--reuid', '1001', '--regid', '1001', '--groups', '20,27,992', '--', '/home/runner/run.sh'],
     env: { HOME: '/home/runner', USER: 'runner', LOGNAME: 'runner' },
   });

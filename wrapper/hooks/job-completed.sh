@@ -1,8 +1,11 @@
 #!/bin/sh
 # Job-completed hook installed by the runner-fleet wrapper. Runs the hook the
 # user had configured first (the resource is still ours), then releases the
-# lock whatever that hook did, and exits with the user hook's status.
-here=$(cd "$(dirname "$0")" && pwd)
+# lock whatever that hook did, and exits with the user hook's status. The node
+# and bundle that release are the wrapper's, beside this script (see job-started.sh).
+case $0 in */*) here=${0%/*} ;; *) here=. ;; esac
+node=$here/../node
+[ -x "$node" ] || node=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v node) || node=$here/../node
 
 . "$here/run-user-hook.sh"
 
@@ -12,5 +15,5 @@ if [ -n "$user_hook" ]; then
   run_user_hook "$user_hook" || status=$?
 fi
 
-"${RUNNER_FLEET_NODE:-node}" "$here/../wrapper.mjs" hook-completed
+"$node" "$here/../wrapper.mjs" hook-completed
 exit "$status"

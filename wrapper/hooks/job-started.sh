@@ -3,12 +3,18 @@
 # in the job's worker process: it blocks until the wrapper holds the
 # resource's lock for this job (printing progress to the job log), then runs
 # the hook the user had configured, if any.
-here=$(cd "$(dirname "$0")" && pwd)
+# Which program asks for the lock is fixed here, never taken from the
+# environment (the runner applies its .env over it): the wrapper's node and
+# bundle beside this script (RUNNER_FLEET_NODE is not read), no command looked
+# up in the runner's PATH.
+case $0 in */*) here=${0%/*} ;; *) here=. ;; esac
+node=$here/../node
+[ -x "$node" ] || node=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v node) || node=$here/../node
 
 . "$here/run-user-hook.sh"
 
 # $PPID is the process that ran this script: the job's worker.
-"${RUNNER_FLEET_NODE:-node}" "$here/../wrapper.mjs" hook-started "$PPID" || exit $?
+"$node" "$here/../wrapper.mjs" hook-started "$PPID" || exit $?
 
 user_hook=${RUNNER_FLEET_USER_HOOK_JOB_STARTED:-}
 if [ -n "$user_hook" ]; then
