@@ -37,11 +37,6 @@ function octokit(auth = ADMIN): Octokit {
   return new Octokit({ auth, baseUrl: emulator.apiUrl, log: { debug() {}, info() {}, warn() {}, error() {} } });
 }
 
-/** Lists via octokit for either scope. */
-function listParams(s: Scope) {
-  return s.repo === undefined ? { org: s.org } : { owner: s.org, repo: s.repo };
-}
-
 async function expectStatus(promise: Promise<unknown>, status: number): Promise<any> {
   try {
     await promise;

@@ -28,8 +28,6 @@ export interface WrapperConfig {
   progressMs: number;
   stopGraceMs: number;
   socketPath: string;
-  /** Matches the command line of the job's worker process among the hook's ancestors. */
-  workerPattern: RegExp;
 }
 
 /** Every knob's default, in one place (the hooks and the entrypoint use these too). */
@@ -43,7 +41,6 @@ export const WRAPPER_DEFAULTS = {
   progressMs: 10_000,
   stopGraceMs: 25_000,
   socketPath: '/tmp/runner-fleet/wrapper.sock',
-  workerMatch: 'Runner\\.Worker',
 } as const;
 
 /**
@@ -57,7 +54,6 @@ export const WRAPPER_SETTING = /^(?:RUNNER_FLEET_|RUNNER_LOCK_|ACTIONS_RUNNER_HO
 export interface HookConfig {
   socketPath: string;
   pollMs: number;
-  workerPattern: RegExp;
 }
 
 function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -98,6 +94,5 @@ export function loadHookConfig(env: NodeJS.ProcessEnv = process.env): HookConfig
   return {
     socketPath: env.RUNNER_FLEET_SOCKET || WRAPPER_DEFAULTS.socketPath,
     pollMs: intSetting(env, 'RUNNER_LOCK_POLL_MS', WRAPPER_DEFAULTS.pollMs, 10, 10_000),
-    workerPattern: new RegExp(env.RUNNER_WORKER_MATCH || WRAPPER_DEFAULTS.workerMatch),
   };
 }

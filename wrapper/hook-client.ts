@@ -87,7 +87,7 @@ async function exchange(socketPath: string, request: Request, onReply: (r: Reply
  * must not run unlocked). `_hookParentPid` is what hooks/job-started.sh still
  * passes; the wrapper no longer takes a pid from a hook.
  */
-export async function hookStarted(_hookParentPid?: number, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function hookStarted(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let outcome: Reply | undefined;
   try {
     const cfg = loadHookConfig(env);

@@ -13,7 +13,7 @@ function log(line: string): void {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command = 'supervise', arg] = argv;
+  const [command = 'supervise'] = argv;
   switch (command) {
     case 'supervise': {
       // The hooks and root's copy of the image's .env are beside the bundle (FLEET_DIR in the image).
@@ -21,11 +21,11 @@ async function main(argv: string[]): Promise<number> {
       return superviseRunner({ ...loadWrapperConfig(), imageEnvFile: join(here, 'runner.env') }, join(here, 'hooks'), log);
     }
     case 'hook-started':
-      return hookStarted(Number(arg) || process.ppid);
+      return hookStarted();
     case 'hook-completed':
       return hookCompleted();
     default:
-      throw new ConfigError(`unknown command ${command}: use supervise, hook-started PPID or hook-completed`);
+      throw new ConfigError(`unknown command ${command}: use supervise, hook-started or hook-completed`);
   }
 }
 

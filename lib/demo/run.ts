@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $ } from 'zx';
 import { ensureDocker, removeImages } from '../docker/docker.ts';
+import { displayText } from '../../lock/display.ts';
 import { readResource } from '../../lock/inspect.ts';
 import { CliError, ExitCode } from '../../lock/errors.ts';
 import { startEmulator, type Emulator } from '../../standins/github/server.ts';
@@ -159,7 +160,8 @@ async function watch(burst: Burst, lockDir: string, say: (line: string) => void,
     for (const line of burst.poll()) say(line);
     const state = await readResource(lockDir, BOARD).catch(() => undefined);
     if (state) {
-      const who = (runId: string, repository: string) => `${burst.nameOfRun(runId) ?? `run ${runId}`} (${repository.split('/')[0]})`;
+      // Lock records are text from the lock directory: shown only through displayText, as everywhere.
+      const who = (runId: string, repository: string) => `${burst.nameOfRun(runId) ?? `run ${displayText(runId, 24)}`} (${displayText(repository.split('/')[0], 40)})`;
       const holder = state.holder ? `held by ${who(state.holder.runId, state.holder.repository)}` : 'free';
       const queue = state.queue.map((t) => who(t.runId, t.repository));
       const line = `board ${BOARD}: ${holder}; queue: ${queue.length ? queue.join(', ') : '(empty)'}`;

@@ -227,17 +227,6 @@ export async function importOldState(image: string, project: string, from: strin
   return result.stdout.split('\n').map((line) => line.trim()).filter(Boolean);
 }
 
-/**
- * Nothing to carry out of running containers before they are recreated: the
- * state volume holds only what config.sh wrote at registration, root's, and
- * nothing a running runner writes into its root is taken back (a job can
- * write there too; image/runner-state.sh). Returns the problems: none. Kept
- * for its callers.
- */
-export async function syncRunnerState(_containers: string[]): Promise<string[]> {
-  return [];
-}
-
 /** Names of the containers (running or not) that mount `volume`. */
 export async function containersUsingVolume(volume: string): Promise<string[]> {
   await ensureDocker();

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildCompose, writeCompose, type RunnerSpec } from '../docker/compose.ts';
 import type { Config } from '../config/config.ts';
-import { compose, composeOrFail, configuredRunners, listFleetContainers, syncRunnerState } from '../docker/docker.ts';
+import { compose, composeOrFail, configuredRunners, listFleetContainers } from '../docker/docker.ts';
 import { prepareLockDir } from '../../lock/directory.ts';
 import { CliError, ExitCode } from '../../lock/errors.ts';
 import type { RunnerApi } from '../github/runner-api.ts';
@@ -62,7 +62,6 @@ export async function initFleet(config: Config, api: RunnerApi, count: number, l
   const migrations = await carryOverOldState(config, runners);
   // Registering before `up` spares the containers a restart loop while unconfigured.
   requireRegistered(await registerRunners(config, api, runners, log));
-  await keepRunningState(config, runners, log);
   await composeOrFail(config, ['up', '-d'], 'up');
   await finishMigrations(migrations, log);
   await waitUntilOnline(api, runners.map((r) => r.name), log);
@@ -92,7 +91,6 @@ export async function startRunners(config: Config, api: RunnerApi, runners: Runn
   const migrations = await carryOverOldState(config, runners);
   await stopUnconfigured(config, runners);
   requireRegistered(await registerRunners(config, api, runners, log));
-  await keepRunningState(config, runners, log);
   await composeOrFail(config, ['up', '-d', '--no-deps', ...runners.map((r) => r.name)], 'up');
   await finishMigrations(migrations, log);
 }
@@ -140,7 +138,6 @@ export async function restartRunners(config: Config, runners: RunnerSpec[], log:
   await ensureLockDirFor(config, runners, log);
   await ensureRunnerImage(config);
   const migrations = await carryOverOldState(config, runners);
-  await keepRunningState(config, runners, log);
   await composeOrFail(config, ['up', '-d', '--force-recreate', '--no-deps', ...runners.map((r) => r.name)], 'up');
   await finishMigrations(migrations, log);
 }
@@ -157,13 +154,6 @@ async function drainThenStop(config: Config, api: RunnerApi, name: string, pollM
   const result = await compose(config, ['stop', name], { capture: true });
   if (result.exitCode !== 0) throw new CliError(`docker compose stop ${name} failed: ${result.stderr.trim().split('\n').pop()}`, ExitCode.docker);
   log(`${name}: stopped`);
-}
-
-/** Before compose recreates them: state the running runners wrote into their root goes to their state volume. */
-async function keepRunningState(config: Config, runners: RunnerSpec[], log: Log): Promise<void> {
-  const names = new Set(runners.map((r) => r.name));
-  const running = (await listFleetContainers(config)).filter((c) => names.has(c.name) && c.state === 'running').map((c) => c.name);
-  for (const problem of await syncRunnerState(running)) log(`warning: ${problem}; its registration files written since it started may be lost when it is recreated`);
 }
 
 /** Board runners with a resource ID need the lock directory before they start. */

@@ -13,8 +13,8 @@ node=$here/../node
 
 . "$here/run-user-hook.sh"
 
-# $PPID is the process that ran this script: the job's worker.
-"$node" "$here/../wrapper.mjs" hook-started "$PPID" || exit $?
+# The wrapper finds the job's worker itself (never a pid from here).
+"$node" "$here/../wrapper.mjs" hook-started || exit $?
 
 user_hook=${RUNNER_FLEET_USER_HOOK_JOB_STARTED:-}
 if [ -n "$user_hook" ]; then
