@@ -19,6 +19,8 @@ const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2
  * command), at most `max` characters (longer ends with '…').
  */
 export function displayText(value: unknown, max = 200): string {
+  // Any value of a record is shown as String() gives it (an object as '[object Object]'): its text is cleaned below.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   let text = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
   if (text.length > max * 8) text = text.slice(0, max * 8); // bounds the work; what is cut here is never shown
   text = text.replace(ESCAPES, '').replace(C1_CSI, '').replace(CONTROLS, '').replace(/:{2,}/g, ':');

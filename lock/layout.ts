@@ -137,7 +137,8 @@ export function describeIdentity(who: LockIdentity): string {
 }
 
 function asString(value: unknown): string {
-  const text = typeof value === 'string' ? value : value === undefined || value === null || typeof value === 'object' ? '' : String(value);
+  // JSON gives string, number, boolean, null, array or object: only the first three are text
+  const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
   return text.slice(0, 256);
 }
 

@@ -16,7 +16,7 @@ async function http(method: string, path: string, opts: { auth?: string; body?: 
     body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
   });
   const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as any) : undefined };
+  return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }
 
 function octokit(): Octokit {

@@ -28,7 +28,7 @@ async function http(method: string, path: string, opts: { auth?: string; body?: 
     body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, json: text ? (JSON.parse(text) as any) : undefined };
+  return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
 }
 
 const api = (method: string, path: string, auth = `token ${ADMIN}`) => http(method, `/api/v3${path}`, { auth });

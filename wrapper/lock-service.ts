@@ -394,10 +394,11 @@ export async function serveHooks(service: LockService, socketPath: string, o: { 
   const timer = setInterval(() => void ensure(), o.checkMs);
   timer.unref();
   return {
-    async close(): Promise<void> {
+    close(): Promise<void> {
       clearInterval(timer);
       current?.server.close();
       current = undefined;
+      return Promise.resolve();
     },
   };
 }

@@ -141,7 +141,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   let appSettings = appSettingsOf(get);
   const requirePat = options.requirePat ?? true;
   if (pat && appSettings) {
-    const source = (key: string): string => (env[key] !== undefined && env[key]!.trim() !== '' ? 'the environment' : envFile);
+    const source = (key: string): string => (env[key] !== undefined && env[key].trim() !== '' ? 'the environment' : envFile);
     const appKey = appSettings.setKeys[0]!;
     throw new ConfigError(
       `GH_PAT (in ${source('GH_PAT')}) and ${appKey} (in ${source(appKey)}) are both set: choose one credential, unset GH_PAT to use the GitHub App or unset ${appSettings.setKeys.join(', ')} to use the PAT`,
@@ -250,7 +250,7 @@ interface Settings {
   envFile: string;
   fileValues: Record<string, string>;
   /** A setting's trimmed value, the environment first; undefined when unset or empty. */
-  get(key: string): string | undefined;
+  get: (key: string) => string | undefined;
 }
 
 async function readSettings(env: NodeJS.ProcessEnv, cwd: string): Promise<Settings> {

@@ -3,7 +3,7 @@
 // it starts and ends (`date +%s%3N`), so for a board job started/finished
 // bound the time it held the board (the step runs only once the lock wrapper's
 // job-started hook has the lock, and the completed hook releases it after).
-import type { Emulator, JobView } from '../../standins/github/server.ts';
+import { eventOutput, type Emulator, type JobView } from '../../standins/github/server.ts';
 import { BOARD, GENERIC_LABEL, type Org } from './fleets.ts';
 
 export interface PlannedJob {
@@ -117,7 +117,7 @@ function startedNow(view: JobView, board: boolean): boolean {
 
 function stepMark(view: JobView | undefined, mark: 'step-start' | 'step-end'): number | undefined {
   const step = view?.events.find((e) => e.event === 'step');
-  const m = new RegExp(`${mark} (\\d+)`).exec(String(step?.output ?? ''));
+  const m = new RegExp(`${mark} (\\d+)`).exec(eventOutput(step));
   return m ? Number(m[1]) : undefined;
 }
 

@@ -121,9 +121,9 @@ export function unescapeInterpolation<T>(value: T): T {
 /** `value` with `change` applied to every string in it (keys left as they are). */
 function mapStrings<T>(value: T, change: (text: string) => string): T {
   if (typeof value === 'string') return change(value) as T;
-  if (Array.isArray(value)) return value.map((item) => mapStrings(item, change)) as T;
+  if (Array.isArray(value)) return (value as unknown[]).map((item) => mapStrings(item, change)) as T;
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, mapStrings(inner, change)])) as T;
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([key, inner]) => [key, mapStrings(inner, change)])) as T;
   }
   return value;
 }

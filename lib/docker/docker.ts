@@ -103,12 +103,12 @@ let v1Env: Promise<Record<string, string>> | undefined;
  * by the user wins).
  */
 async function composeV1Env(): Promise<Record<string, string>> {
-  v1Env ??= (async () => {
+  v1Env ??= (async (): Promise<Record<string, string>> => {
     const range = await quiet`docker version --format ${'{{.Server.MinAPIVersion}} {{.Server.APIVersion}}'}`;
     const [min = '', max = ''] = range.stdout.trim().split(' ');
     const atMost = (a: string, b: string): boolean => a.split('.').map(Number).reduce((cmp, part, i) => cmp || part - Number(b.split('.')[i] ?? 0), 0) <= 0;
     const served = range.exitCode === 0 && atMost(min, COMPOSE_V1_API) && atMost(COMPOSE_V1_API, max);
-    return served ? { COMPOSE_API_VERSION: COMPOSE_V1_API } : ({} as Record<string, string>);
+    return served ? { COMPOSE_API_VERSION: COMPOSE_V1_API } : {};
   })();
   return v1Env;
 }

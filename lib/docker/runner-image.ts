@@ -55,7 +55,7 @@ export async function ensureRunnerImage(config: Config, options: ImageOptions = 
       log(`Pulling the base image ${base} (RUNNER_IMAGE) …`);
       await dockerPull(base, 'RUNNER_IMAGE');
     }
-    const hash = await contentHash([
+    const hash = contentHash([
       `base=${base}`,
       hasCustom ? `custom=${await customInputsHash(customDockerfile, dir)}` : 'custom=none',
       // a rebuilt or re-pulled base gets a new ID: rebuild on top of it

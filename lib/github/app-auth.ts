@@ -81,7 +81,7 @@ export class InstallationTokens {
     const installationId = await this.findInstallation();
     let result: { token: string; expiresAt: string };
     try {
-      result = (await this.auth({ type: 'installation', installationId, refresh: true })) as { token: string; expiresAt: string };
+      result = await this.auth({ type: 'installation', installationId, refresh: true });
     } catch (err) {
       throw this.failure(err, 'an installation token', () =>
         new CliError(

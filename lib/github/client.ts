@@ -143,12 +143,12 @@ export function createGitHubClient({ apiUrl, pat, auth, secrets = new Set(), pro
     httpProxy: setting('http_proxy', 'HTTP_PROXY'),
     httpsProxy: setting('https_proxy', 'HTTPS_PROXY'),
     noProxy: setting('no_proxy', 'NO_PROXY'),
-  } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]);
+  });
   // Every request gets its own timeout, on top of the operation's deadline (init.signal).
   const proxiedFetch = (input: string | URL, init?: Record<string, unknown>) => {
     const deadline = operationDeadline.getStore();
     const signals = [AbortSignal.timeout(timings.requestTimeoutMs), ...(init?.signal ? [init.signal as AbortSignal] : []), ...(deadline ? [deadline] : [])];
-    return undiciFetch(input, { ...(init ?? {}), dispatcher, signal: AbortSignal.any(signals) } as Parameters<typeof undiciFetch>[1]);
+    return undiciFetch(input, { ...(init ?? {}), dispatcher, signal: AbortSignal.any(signals) });
   };
   const onLimit = (kind: string) => (retryAfter: number, options: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
     if (retryCount >= timings.rateLimitRetries || retryAfter > timings.maxRateLimitWaitSeconds) return false;

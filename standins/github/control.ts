@@ -104,7 +104,7 @@ function optStr(v: unknown, what: string): string | undefined {
 
 function strList(v: unknown, what: string): string[] {
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new ControlError(400, `${what} must be an array of strings`);
-  return v as string[];
+  return v;
 }
 
 function scopeOf(input: { org?: unknown; repo?: unknown }): ScopeRef {
@@ -300,9 +300,9 @@ const routes: [string, RegExp, Handler][] = [
     /^\/runners$/,
     (c, _b, u) => ok(200, { runners: controls.runners(c, scopeOf({ org: u.searchParams.get('org') ?? undefined, repo: u.searchParams.get('repo') ?? undefined })) }),
   ],
-  ['POST', /^\/runners\/(\d+)\/state$/, (c, b, _u, id) => ok(200, controls.driveRunner(c, id, b as RunnerStateInput))],
+  ['POST', /^\/runners\/(\d+)\/state$/, (c, b, _u, id) => ok(200, controls.driveRunner(c, id, b))],
   ['POST', /^\/runners\/(\d+)\/update$/, (c, b, _u, id) => ok(202, controls.updateRunner(c, id, b))],
-  ['POST', /^\/runner-versions$/, (c, b) => ok(200, controls.setRunnerVersions(c, b as RunnerVersionsInput))],
+  ['POST', /^\/runner-versions$/, (c, b) => ok(200, controls.setRunnerVersions(c, b))],
   ['POST', /^\/jobs$/, (c, b) => ok(201, controls.enqueueJob(c, b as unknown as JobInput))],
   ['POST', /^\/jobs\/(\d+)\/cancel$/, (c, _b, _u, id) => ok(202, controls.cancelJob(c, id))],
   ['GET', /^\/jobs\/(\d+)$/, (c, _b, _u, id) => ok(200, controls.job(c, id))],
@@ -329,7 +329,7 @@ export async function handleControl(ctx: Context, req: IncomingMessage, res: Ser
   if (body.value !== undefined && !isRecord(body.value)) return send(res, { status: 400, body: { message: 'body must be a JSON object' } });
   const id = Number(route[1].exec(path)?.[1] ?? NaN);
   try {
-    send(res, route[2](ctx, (body.value ?? {}) as Record<string, unknown>, url, id));
+    send(res, route[2](ctx, body.value ?? {}, url, id));
   } catch (err) {
     if (err instanceof ControlError) return send(res, { status: err.status, body: { message: err.message } });
     throw err;

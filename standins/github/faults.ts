@@ -99,7 +99,8 @@ export function faultReply(fault: FaultSpec, normalRateHeaders: Record<string, s
       reply.headers = normalRateHeaders;
       return reply;
     }
-    default:
+    case 'slow':
+    case 'wrong_token':
       return undefined;
   }
 }

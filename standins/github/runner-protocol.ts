@@ -133,6 +133,8 @@ function createAgent(ctx: Context, req: IncomingMessage, body: unknown): Reply {
     return { status: 400, body: { message: 'labels must be an array of strings' } };
   }
   const group = body.runner_group ?? 'Default';
+  // The message echoes whatever was sent, a non-string as String() gives it.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   if (group !== 'Default') return { status: 404, body: { message: `Could not find any self-hosted runner group named "${String(group)}".` } };
   const runner = ctx.state.registerRunner({
     scope: grant.scope,

@@ -49,6 +49,7 @@ export type {
   Violation,
 };
 export { ControlError } from './control.ts';
+export { eventOutput } from './state.ts';
 
 export interface EmulatorOptions {
   /** 0 picks a free port on 127.0.0.1. Default: see `portless`. */

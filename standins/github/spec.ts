@@ -98,8 +98,8 @@ export class Spec {
           const p = asObject(raw);
           const schema = asObject(p.schema);
           return {
-            name: String(p.name),
-            in: String(p.in) as Parameter['in'],
+            name: specString(p.name),
+            in: specString(p.in) as Parameter['in'],
             required: p.required === true,
             type: typeof schema.type === 'string' ? schema.type : undefined,
             validate: compile(schema),
@@ -112,7 +112,7 @@ export class Spec {
         }
         const bodySchema = jsonSchemaOf(asObject(op.requestBody).content);
         this.operations.push({
-          operationId: String(op.operationId),
+          operationId: specString(op.operationId),
           method: method.toUpperCase(),
           pathTemplate,
           regex: new RegExp(`^/${pattern}/?$`),
@@ -207,4 +207,9 @@ function coerce(raw: string, type: string | undefined): string | number | boolea
   if ((type === 'integer' || type === 'number') && raw.trim() !== '' && !Number.isNaN(Number(raw))) return Number(raw);
   if (type === 'boolean' && (raw === 'true' || raw === 'false')) return raw === 'true';
   return raw;
+}
+
+/** A field the pinned description gives as a string (String() of a number or boolean, else ''). */
+function specString(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
 }

@@ -114,6 +114,11 @@ export interface JobRecord {
   events: Record<string, unknown>[];
 }
 
+/** An event's output ('' when it has none): hook and step events carry it as a string. */
+export function eventOutput(event: Record<string, unknown> | undefined): string {
+  return typeof event?.output === 'string' ? event.output : '';
+}
+
 /** The job as GET /_emulator/jobs/{id} shows it. */
 export interface JobView {
   job_id: number;
@@ -386,7 +391,7 @@ export class State {
    * alive: a poll is open, or the runner was heard from within offlineAfterMs.
    * A session whose runner went silent has expired and is replaced.
    */
-  openSession(r: RunnerRecord, info: { version?: string; disableUpdate?: boolean } = {}): string | 'conflict' {
+  openSession(r: RunnerRecord, info: { version?: string; disableUpdate?: boolean } = {}): string /* a session id, or 'conflict' */ {
     // The runner shows offline after offlineAfterMs, but a session it did not
     // delete (a killed Listener) lingers on the server: MessageListener.cs
     // retries a conflict for minutes because of that.

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { startEmulator, type Emulator, type JobView } from '../../standins/github/server.ts';
+import { eventOutput, startEmulator, type Emulator, type JobView } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { removeFleet } from './ground.ts';
 import { assertImages, dockerOk, dockerUnavailable, modeSettings, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
@@ -38,7 +38,7 @@ const PROBE = [
 ].join('\n');
 
 function probeOutput(job: JobView): Record<string, string> {
-  const output = String(job.events.find((e) => e.event === 'step')?.output ?? '');
+  const output = eventOutput(job.events.find((e) => e.event === 'step'));
   return Object.fromEntries(output.split('\n').flatMap((line) => {
     const eq = line.indexOf('=');
     return eq > 0 ? [[line.slice(0, eq), line.slice(eq + 1)]] : [];

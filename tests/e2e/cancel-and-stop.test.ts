@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ResourceState } from '../../lock/inspect.ts';
-import type { Emulator, JobView } from '../../standins/github/server.ts';
+import { eventOutput, type Emulator, type JobView } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { startGround, type Ground } from './ground.ts';
 import { containerLogs, docker, dockerUnavailable, waitFor } from './helpers.ts';
@@ -27,11 +27,11 @@ function boardJob(emulator: Emulator, name: string, seconds: number): number {
 }
 
 const hookOutput = (job: JobView | undefined, hook: 'job_started' | 'job_completed'): string =>
-  String(job?.events.find((e) => e.event === 'hook' && e.hook === hook)?.output ?? '');
+  eventOutput(job?.events.find((e) => e.event === 'hook' && e.hook === hook));
 const stepEvents = (job: JobView | undefined) => (job?.events ?? []).filter((e) => e.event === 'step');
 const acquired = (job: JobView | undefined): boolean => /lock acquired after/.test(hookOutput(job, 'job_started'));
 const stepTime = (job: JobView | undefined, mark: 'step-start' | 'step-end'): number | undefined => {
-  const m = new RegExp(`${mark} (\\d+)`).exec(String(stepEvents(job)[0]?.output ?? ''));
+  const m = new RegExp(`${mark} (\\d+)`).exec(eventOutput(stepEvents(job)[0]));
   return m ? Number(m[1]) : undefined;
 };
 

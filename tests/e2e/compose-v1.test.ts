@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import type { JobView } from '../../standins/github/server.ts';
+import { eventOutput, type JobView } from '../../standins/github/server.ts';
 import type { ScriptResult } from '../support/cli.ts';
 import { startGround, type Ground } from './ground.ts';
 import { dockerOk, dockerUnavailable, waitFor } from './helpers.ts';
@@ -30,7 +30,7 @@ async function whyNot(): Promise<string | undefined> {
 const skip = await whyNot();
 if (skip) console.log(`# skipping the compose v1 e2e test: ${skip}`);
 
-const hookOutput = (job: JobView, hook: string): string => String(job.events.find((e) => e.event === 'hook' && e.hook === hook)?.output ?? '');
+const hookOutput = (job: JobView, hook: string): string => eventOutput(job.events.find((e) => e.event === 'hook' && e.hook === hook));
 
 describe('compose v1 (RUNNER_COMPOSE=docker-compose) on a real engine', { skip, timeout: 300_000 }, () => {
   let ground: Ground;

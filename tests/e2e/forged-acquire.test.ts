@@ -14,7 +14,7 @@ import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ResourceState } from '../../lock/inspect.ts';
-import type { JobView } from '../../standins/github/server.ts';
+import { eventOutput, type JobView } from '../../standins/github/server.ts';
 import { runScript } from '../support/cli.ts';
 import { startGround, type Ground } from './ground.ts';
 import { containerLogs, dockerOk, dockerUnavailable, SIM_IMAGE, waitFor } from './helpers.ts';
@@ -114,8 +114,8 @@ const FORGE_STEP = [
 ].join('\n');
 
 const hookOutput = (job: JobView | undefined, hook: 'job_started' | 'job_completed'): string =>
-  String(job?.events.find((e) => e.event === 'hook' && e.hook === hook)?.output ?? '');
-const stepOutput = (job: JobView | undefined, index = 0): string => String((job?.events ?? []).filter((e) => e.event === 'step')[index]?.output ?? '');
+  eventOutput(job?.events.find((e) => e.event === 'hook' && e.hook === hook));
+const stepOutput = (job: JobView | undefined, index = 0): string => eventOutput((job?.events ?? []).filter((e) => e.event === 'step')[index]);
 
 /** Every byte of every file under `dir` (nothing followed). */
 async function dirBytes(dir: string): Promise<number> {

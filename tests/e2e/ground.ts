@@ -29,7 +29,7 @@ export interface Ground {
   close(): Promise<void>;
 }
 
-export async function startGround(tag: string, { org = 'acme', offlineAfterMs = 3000, mode = 'default' as RunnerMode } = {}): Promise<Ground> {
+export async function startGround(tag: string, { org = 'acme', offlineAfterMs = 3000, mode = 'default' }: { org?: string; offlineAfterMs?: number; mode?: RunnerMode } = {}): Promise<Ground> {
   await assertImages();
   const modeLines = await modeSettings(tag, mode);
   const emulator = await startEmulator({ offlineAfterMs });

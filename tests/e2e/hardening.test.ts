@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { JobView } from '../../standins/github/server.ts';
+import { eventOutput, type JobView } from '../../standins/github/server.ts';
 import { startGround, type Ground } from './ground.ts';
 import { dockerOk, dockerUnavailable, waitFor, type RunnerMode } from './helpers.ts';
 
@@ -27,8 +27,8 @@ const PROBE = [
   'if dev=$(sudo -n losetup --find --show "$RUNNER_TEMP/disk.img" 2>/dev/null); then echo "loop=attached $dev"; sudo -n losetup -d "$dev"; else echo loop=denied; fi',
 ].join('\n');
 
-const stepOutput = (job: JobView): string => String(job.events.find((e) => e.event === 'step')?.output ?? '');
-const hookOutput = (job: JobView, hook: string): string => String(job.events.find((e) => e.event === 'hook' && e.hook === hook)?.output ?? '');
+const stepOutput = (job: JobView): string => eventOutput(job.events.find((e) => e.event === 'step'));
+const hookOutput = (job: JobView, hook: string): string => eventOutput(job.events.find((e) => e.event === 'hook' && e.hook === hook));
 
 const SUITES: Array<{ mode: RunnerMode; title: string }> = [
   { mode: 'default', title: 'the default mode (privileged, sudo) on a real engine' },

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { JobView } from '../../standins/github/server.ts';
+import { eventOutput, type JobView } from '../../standins/github/server.ts';
 import { startGround, type Ground } from './ground.ts';
 import { docker, dockerOk, dockerUnavailable, execIn, readVolumeFile, runContainer, SIM_IMAGE, waitFor } from './helpers.ts';
 
@@ -40,8 +40,8 @@ const END_RUN_SH = [
   'sleep 30',
 ].join('\n');
 
-const stepOutput = (job: JobView): string => job.events.filter((e) => e.event === 'step').map((e) => String(e.output ?? '')).join('\n');
-const hookOutput = (job: JobView, hook: string): string => String(job.events.find((e) => e.event === 'hook' && e.hook === hook)?.output ?? '');
+const stepOutput = (job: JobView): string => job.events.filter((e) => e.event === 'step').map(eventOutput).join('\n');
+const hookOutput = (job: JobView, hook: string): string => eventOutput(job.events.find((e) => e.event === 'hook' && e.hook === hook));
 
 describe('a hostile job in hardened mode on a real engine: nothing it writes reaches root or outlives the next start', { skip, timeout: 900_000 }, () => {
   let ground: Ground;

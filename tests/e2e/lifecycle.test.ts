@@ -119,7 +119,7 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
     for (const job of jobs) {
       const done = await emulator.waitForJob(job.id, (j) => j.status === 'completed', 30_000);
       assert.equal(done.conclusion, 'success');
-      assert.ok(job.expect.includes(done.runner_name ?? ''), `${job.runs_on} ran on ${done.runner_name}`);
+      assert.ok(job.expect.includes(done.runner_name ?? ''), `${job.runs_on.join(',')} ran on ${done.runner_name}`);
     }
   });
 

@@ -40,7 +40,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ResourceState } from '../../lock/inspect.ts';
-import { startEmulator, type Emulator, type JobView } from '../../standins/github/server.ts';
+import { eventOutput, startEmulator, type Emulator, type JobView } from '../../standins/github/server.ts';
 import { assertImages, containerLogs, containerState, dockerOk, dockerUnavailable, modeSettings, removeByPrefix, removeFleetImages, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 
@@ -164,7 +164,7 @@ for (const mode of ['default', 'hardened'] as const) {
     };
     const ticketOf = (tag: string): number => {
       const hook = done.get(tag)?.events.find((e) => e.event === 'hook' && e.hook === 'job_started');
-      const m = /lock acquired after [\d.]+ s \(ticket (\d+)\)/.exec(String(hook?.output ?? ''));
+      const m = /lock acquired after [\d.]+ s \(ticket (\d+)\)/.exec(eventOutput(hook));
       assert.ok(m, `${tag}: no ticket in its job-started hook output: ${String(hook?.output)}`);
       return Number(m[1]);
     };
@@ -304,11 +304,11 @@ for (const mode of ['default', 'hardened'] as const) {
       assert.deepEqual([...globex.slice(0, 2)].sort(), [...want.slice(0, 2)].sort(), 'globex: its first two jobs first');
       assert.deepEqual(globex.slice(2), want.slice(2), 'globex (two board-a runners): enqueue order after the first two');
       // Waiters are told how long the board has been held and their place, never by whom: it may be another org's job (issue 19).
-      const waitingLines = [...done.values()].map((j) => String(j.events.find((e) => e.hook === 'job_started')?.output ?? ''));
+      const waitingLines = [...done.values()].map((j) => eventOutput(j.events.find((e) => e.hook === 'job_started')));
       assert.ok(waitingLines.some((o) => /board-a: waiting, held by another runner for \d+ (s|min), you are \d+(st|nd|rd|th) in the queue/.test(o)), 'no waiting line in any job log');
       for (const [tag, view] of done) {
         const other: Org = jobs.get(tag)?.org === 'acme' ? 'globex' : 'acme';
-        const started = String(view.events.find((e) => e.hook === 'job_started')?.output ?? '');
+        const started = eventOutput(view.events.find((e) => e.hook === 'job_started'));
         assert.doesNotMatch(started, new RegExp(`${other}|${prefixes[other]}`), `${tag}: its log names the other org`);
       }
     });

@@ -149,7 +149,7 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
     await docker(['rm', '-f', container]);
     const res = await runContainer(['./run.sh'], { detach: true, name: container, volumes: [`${volume}:/home/runner`, `${hooksDir}:/hooks:ro`], env });
     assert.equal(res.code, 0, res.stderr);
-    await waitFor(`${name} online`, async () => emulator.runners(ORG).find((r) => r.name === name)?.status === 'online', { timeoutMs: 20_000 });
+    await waitFor(`${name} online`, () => emulator.runners(ORG).find((r) => r.name === name)?.status === 'online', { timeoutMs: 20_000 });
     return container;
   }
 
@@ -295,7 +295,7 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
     const id = emulator.runners(ORG).find((r) => r.name === 'updated')?.id ?? 0;
     emulator.updateRunner(id, '2.400.0');
     await waitFor('the restart', async () => /Update finished successfully\.[\s\S]*Listening for Jobs/.test(await containerLogs(container)), { timeoutMs: 40_000 });
-    await waitFor('online again', async () => emulator.runners(ORG).find((r) => r.name === 'updated')?.status === 'online', { timeoutMs: 20_000 });
+    await waitFor('online again', () => emulator.runners(ORG).find((r) => r.name === 'updated')?.status === 'online', { timeoutMs: 20_000 });
     assert.match(await containerLogs(container), /Current runner version: '2\.400\.0'/);
     assert.match(String((await runJob())?.output), /marker=second/);
     await dockerOk(['rm', '-f', container]);

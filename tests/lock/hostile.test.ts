@@ -20,7 +20,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 function mkfifo(path: string): void {
   const r = spawnSync('mkfifo', [path]);
-  assert.equal(r.status, 0, `mkfifo ${path}: ${r.stderr}`);
+  assert.equal(r.status, 0, `mkfifo ${path}: ${r.stderr.toString()}`);
 }
 
 /** The lock spans, sorted: asserts no two overlap and grants follow ticket order. */

@@ -112,7 +112,7 @@ export function rawRequest(socketPath: string, payload: string | Buffer, waitMs 
     socket.on('data', (d: Buffer) => (text += d.toString()));
     socket.on('error', (e: NodeJS.ErrnoException) => (writeError = e.code ?? e.message));
     socket.on('close', () => done(true));
-    socket.on('connect', async () => {
+    const send = async (): Promise<void> => {
       for (let at = 0; at < data.length && !text && !socket.destroyed; at += 65_536) {
         if (!socket.write(data.subarray(at, at + 65_536))) {
           await new Promise<void>((r) => {
@@ -124,6 +124,8 @@ export function rawRequest(socketPath: string, payload: string | Buffer, waitMs 
           });
         }
       }
-    });
+    };
+    // Not awaited: send cannot reject (a failed write is an 'error' event, kept in writeError).
+    socket.on('connect', () => void send());
   });
 }

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { parseBoardRunners } from '../../../lib/config/board-runners.ts';
 import { ConfigError } from '../../../lock/errors.ts';
 
-const settings = (values: Record<string, string>) => (key: string) => (values[key]?.trim() ? values[key]!.trim() : undefined);
+const settings = (values: Record<string, string>) => (key: string) => (values[key]?.trim() ? values[key].trim() : undefined);
 const parse = (text: string, values: Record<string, string> = {}) => parseBoardRunners(text, 'h-acme-', settings(values), Object.keys(values));
 const noHardware = { devices: [], environment: {}, volumes: [], groups: ['dialout'] };
 

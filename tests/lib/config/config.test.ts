@@ -19,7 +19,7 @@ async function rejection(env: Record<string, string>, cwd?: string): Promise<Con
   try {
     await load(env, cwd);
   } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
     assert.equal(err.exitCode, ExitCode.config);
     assert.ok(!err.message.includes('\n'), 'error is one line');
     return err;

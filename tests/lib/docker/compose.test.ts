@@ -284,7 +284,7 @@ describe('scripts/generate-compose.ts', () => {
       [['--bogus'], { ORG: 'acme' }, /^error: Unknown option '--bogus'/],
     ] as const) {
       const bad = await runScript('generate-compose.ts', [...args], { cwd: dir, env: { ...env, RUNNER_NAME_PREFIX: 'lab', COMPOSE_FILE: 'docker-compose.acme.yml' } });
-      assert.equal(bad.code, 2, `${args}: a bad setting or argument is exit 2`);
+      assert.equal(bad.code, 2, `${args.join(',')}: a bad setting or argument is exit 2`);
       assert.match(bad.stderr, expected);
       assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
       assert.equal(await readFile(join(dir, 'docker-compose.acme.yml'), 'utf8'), written, 'the previous file is untouched');

@@ -61,7 +61,7 @@ describe('registration-token cache', () => {
     const entry = await readTokenCache(config.tokenCacheFile);
     assert.equal(entry?.token, token.token);
     assert.equal(entry?.expires_at, token.expiresAt);
-    assert.ok(Math.abs(Date.parse(entry!.fetched_at) - Date.now()) < 5000);
+    assert.ok(Math.abs(Date.parse(entry.fetched_at) - Date.now()) < 5000);
     await assert.rejects(stat(tokenCacheLockPath(config.tokenCacheFile)), 'the lock is released after the refresh');
   });
 
