@@ -3,16 +3,25 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Make variables mapped onto script flags.
-N        ?=
-RUNNERS  ?=
-RUNNER   ?=
-YES      ?=
-FORCE    ?=
-DRAIN    ?=
-JSON     ?=
-WITH_ENV ?=
-KEEP     ?=
+# Make variables mapped onto script flags; `make help` lists them from the
+# `##` comments below (the value of each is empty unless given).
+N             ?= ## generic runners: init, compose (-n)
+RUNNERS       ?= ## runner names, e.g. "runner-2 phytiumpi": register, start, stop, restart, rm (none: all)
+RUNNER        ?= ## one runner: logs
+YES           ?= ## 1: no confirmation question: rm, purge (--yes)
+FORCE         ?= ## 1: rm and purge take busy runners too; locks RELEASE= frees a held lock (--force)
+DRAIN         ?= ## 1: stop waits until GitHub shows each runner idle (--drain)
+JSON          ?= ## 1: JSON output: demo, ps, list, locks, bench (--json)
+WITH_ENV      ?= ## 1: purge deletes the env file too (--env)
+KEEP          ?= ## 1: demo keeps everything up until Ctrl-C (--keep)
+SVG           ?= ## file for the demo's occupancy picture (--svg)
+FOLLOW        ?= ## 1: logs keeps following (--follow)
+TAIL          ?= ## lines logs shows, default 200 (--tail)
+RELEASE       ?= ## locks: free this resource's lock, with FORCE=1 (release RESOURCE --force)
+BENCH_MODE    ?= ## bench modes, "processes containers" by default (--mode)
+BENCH_ROUNDS  ?= ## bench rounds, default 50 (--rounds)
+BENCH_HOLD_MS ?= ## bench: how long each holder keeps the lock, default 5 (--hold-ms)
+BENCH_IMAGE   ?= ## bench's container image (--image)
 
 yes_flag   = $(if $(YES),--yes)
 json_flag  = $(if $(JSON),--json)
@@ -24,15 +33,17 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 .PHONY: help
-help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+help: ## List the targets and their variables
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@printf '\nVariables (make TARGET VAR=value):\n'
+	@awk 'BEGIN {FS = " *[?]= *## "} /^[A-Z_]+ +[?]= *## / {printf "  %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: demo
-demo: node_modules/.installed ## See it work first: two orgs' fleets and a shared board, offline, on stand-ins for GitHub and actions/runner; removes all it made [JSON=1] [KEEP=1]
-	./scripts/demo.ts $(json_flag) $(if $(KEEP),--keep)
+demo: node_modules/.installed ## See it work first: two orgs' fleets and a shared board, offline, on stand-ins for GitHub and actions/runner; removes all it made [JSON=1] [KEEP=1] [SVG=file]
+	./scripts/demo.ts $(json_flag) $(if $(KEEP),--keep) $(if $(SVG),--svg $(SVG))
 
 .PHONY: init
-init: node_modules/.installed ## Build the image, write the compose file, start and register N generic + board runners (N=4)
+init: node_modules/.installed ## Build the image, write the compose file, start and register N generic + board runners [N=4]
 	./scripts/init.ts $(count_flag)
 
 .PHONY: register
@@ -52,12 +63,12 @@ restart: node_modules/.installed ## Recreate runners from the current image (reg
 	./scripts/restart.ts $(RUNNERS)
 
 .PHONY: logs
-logs: node_modules/.installed ## Show a runner's logs (RUNNER=name) [FOLLOW=1]
-	./scripts/logs.ts $(if $(FOLLOW),--follow) $(RUNNER)
+logs: node_modules/.installed ## Show a runner's logs RUNNER=name [FOLLOW=1] [TAIL=200]
+	./scripts/logs.ts $(if $(FOLLOW),--follow) $(if $(TAIL),--tail $(TAIL)) $(RUNNER)
 
 .PHONY: ps
-ps: node_modules/.installed ## Show the fleet's containers
-	./scripts/ps.ts
+ps: node_modules/.installed ## Show the fleet's containers [JSON=1]
+	./scripts/ps.ts $(json_flag)
 
 .PHONY: list
 list: node_modules/.installed ## Join local containers with GitHub's registrations [JSON=1]
@@ -76,23 +87,34 @@ rm: node_modules/.installed ## Unregister and remove runners, containers and vol
 	./scripts/remove.ts $(yes_flag) $(if $(FORCE),--force) $(RUNNERS)
 
 .PHONY: purge
-purge: node_modules/.installed ## Remove everything of this ORG/REPO, generated files included [YES=1] [WITH_ENV=1: .env too]
-	./scripts/purge.ts $(yes_flag) $(if $(WITH_ENV),--env)
+purge: node_modules/.installed ## Remove everything of this ORG/REPO, generated files included [YES=1] [FORCE=1: busy runners too] [WITH_ENV=1: .env too]
+	./scripts/purge.ts $(yes_flag) $(if $(FORCE),--force) $(if $(WITH_ENV),--env)
 
 .PHONY: locks
-locks: node_modules/.installed ## Show shared-hardware locks: holder and queue per resource [JSON=1]
-	./scripts/locks.ts $(json_flag)
+locks: node_modules/.installed ## Show shared-hardware locks: holder and queue per resource [JSON=1]; RELEASE=resource FORCE=1 frees one (as root)
+	./scripts/locks.ts $(if $(RELEASE),release $(RELEASE) $(if $(FORCE),--force),$(json_flag))
 
 .PHONY: bench
-bench: node_modules/.installed ## Benchmark lock handoff latency and fairness [JSON=1]
-	npm run --silent bench -- $(json_flag)
+bench: node_modules/.installed ## Benchmark lock handoff latency and fairness [JSON=1] [BENCH_MODE=…] [BENCH_ROUNDS=50] [BENCH_HOLD_MS=5] [BENCH_IMAGE=…]
+	npm run --silent bench -- $(json_flag) $(foreach m,$(BENCH_MODE),--mode $(m)) $(if $(BENCH_ROUNDS),--rounds $(BENCH_ROUNDS)) $(if $(BENCH_HOLD_MS),--hold-ms $(BENCH_HOLD_MS)) $(if $(BENCH_IMAGE),--image $(BENCH_IMAGE))
+
+.PHONY: lint
+lint: node_modules/.installed ## ESLint with typescript-eslint's type-aware rules (eslint.config.js)
+	npm run --silent lint
 
 .PHONY: typecheck
 typecheck: node_modules/.installed ## Type-check in strict mode
 	npm run --silent typecheck
 
+.PHONY: test-unit
+test-unit: node_modules/.installed ## Lint, type-check and the tests that need no root and no Docker (test:unit in package.json)
+	npm run --silent lint
+	npm run --silent typecheck
+	npm run --silent test:unit
+
 .PHONY: test
-test: node_modules/.installed test-ground ## Set up the test ground, type-check, run every test
+test: node_modules/.installed test-ground ## Set up the test ground, lint, type-check, run every test
+	npm run --silent lint
 	npm run --silent typecheck
 	npm test
 

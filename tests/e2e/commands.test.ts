@@ -73,6 +73,15 @@ describe('commands on a real engine', { skip, timeout: 420_000 }, () => {
     assert.match(r.stdout, new RegExp(`^${runner('1')}\\s+running\\s+generic\\s+-\\s+\\S+\\s+-\\s+-$`, 'm'));
     assert.match(r.stdout, new RegExp(`^${runner('pi')}\\s+running\\s+board\\s+pi\\s`, 'm'));
     assert.equal(lines.length, 3, r.stdout);
+    // --json (make ps JSON=1): the same containers as objects
+    const json = JSON.parse((await ok('ps.ts', ['--json'])).stdout) as { name: string; state: string; kind: string; board?: string }[];
+    assert.deepEqual(
+      json.map((c) => [c.name, c.state, c.kind, c.board ?? '-']),
+      [
+        [runner('1'), 'running', 'generic', '-'],
+        [runner('pi'), 'running', 'board', 'pi'],
+      ],
+    );
   });
 
   test("make logs: the runner's own output, by short name", async () => {

@@ -14,7 +14,7 @@ import { runScript } from '../../support/cli.ts';
 
 const run = promisify(execFile);
 
-test("a '$' in any value is escaped for compose: docker-compose config keeps it literal, and the file reads back as given", async () => {
+test("a '$' in any value is escaped for compose: docker-compose config keeps it literal, and the file reads back as given", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-compose-values-'));
   const env = { ORG: 'acme', RUNNER_NAME_PREFIX: 'lab', RUNNER_LABELS: 'gpu$HOME,x${PATH}', RUNNER_GROUP: 'pool$USER', HOME: '/root' };
   const r = await runScript('generate-compose.ts', ['-n', '1'], { cwd: dir, env });
@@ -22,12 +22,17 @@ test("a '$' in any value is escaped for compose: docker-compose config keeps it 
   const file = join(dir, 'docker-compose.acme.yml');
   const text = await readFile(file, 'utf8');
   assert.match(text, /RUNNER_LABELS: gpu\$\$HOME,x\$\$\{PATH\}/);
-  const { stdout } = await run('docker-compose', ['-f', file, 'config'], { env: { ...process.env, HOME: '/root' } });
-  const resolved = parse(stdout) as { services: Record<string, { environment: Record<string, string> }> };
-  const environment = resolved.services['lab-runner-1']!.environment;
-  // docker-compose config writes a literal '$' as '$$' again; an interpolated one would read /root
-  assert.equal(environment.RUNNER_LABELS, 'gpu$$HOME,x$${PATH}');
-  assert.equal(environment.RUNNER_GROUP, 'pool$$USER');
+  // No engine needed, only the CLI: without it (not under CI) that part is skipped.
+  const v1 = await run('docker-compose', ['version']).then(() => true, () => false);
+  if (!v1 && process.env.CI === 'true') throw new Error('CI=true, and `docker-compose version` does not run: run tests/e2e/setup.sh as root');
+  if (v1) {
+    const { stdout } = await run('docker-compose', ['-f', file, 'config'], { env: { ...process.env, HOME: '/root' } });
+    const resolved = parse(stdout) as { services: Record<string, { environment: Record<string, string> }> };
+    const environment = resolved.services['lab-runner-1']!.environment;
+    // docker-compose config writes a literal '$' as '$$' again; an interpolated one would read /root
+    assert.equal(environment.RUNNER_LABELS, 'gpu$$HOME,x$${PATH}');
+    assert.equal(environment.RUNNER_GROUP, 'pool$$USER');
+  } else t.skip('no docker-compose CLI on this machine: docker-compose config not checked');
   const [runner] = await readComposeRunners({ composeFile: file });
   assert.deepEqual(runner?.labels, ['gpu$HOME', 'x${PATH}']);
 });
