@@ -1,7 +1,7 @@
 // Asking before destroying anything: on a terminal a yes/no question (default
 // no); without a terminal, and without -y, a refusal that says how to proceed.
 import { confirm } from '@inquirer/prompts';
-import { CliError, ExitCode } from '../lock/errors.ts';
+import { CliError, ExitCode } from '../core/errors.ts';
 
 export interface ConfirmOptions {
   /** The question, e.g. "Remove 3 runners (…)?" */

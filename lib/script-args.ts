@@ -3,7 +3,7 @@
 // the usage lines every script carries in its header comment.
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError } from '../lock/errors.ts';
+import { ConfigError } from '../core/errors.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CliError, ConfigError, ExitCode } from './errors.ts';
+import { CliError, ConfigError, ExitCode } from '../core/errors.ts';
 import { errorCode, lstatIfPresent } from './files.ts';
 import { protectLockLog } from './lock-log.ts';
 

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomic } from '../core/atomic-write.ts';
 
 /** Records (tickets, holder record, counter) are a few hundred bytes: anything larger is not ours. */
 export const maxRecordBytes = 8192;

@@ -8,7 +8,7 @@
 // longest_run, max_wait_ms, out_of_order, overlaps}, containers: {...}}; a mode that
 // cannot run here (no Docker, no image) is {skipped: "why"}, never faked.
 import { analyse, DEFAULT_BENCH_IMAGE, formatResults, launchers, type BenchOptions, type ModeOutcome } from '../bench/bench.ts';
-import { ConfigError, runCli } from '../lock/errors.ts';
+import { ConfigError, runCli } from '../core/errors.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 
 async function main(): Promise<void> {

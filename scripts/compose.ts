@@ -4,7 +4,7 @@
 //   ./scripts/compose.ts          keep the current count
 //   ./scripts/compose.ts -n 6     or set a new one
 import { loadConfig, parseRunnerCount } from '../lib/config/config.ts';
-import { runCli } from '../lock/errors.ts';
+import { runCli } from '../core/errors.ts';
 import { currentGenericCount, writeFleetCompose } from '../lib/fleet/lifecycle.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 

@@ -5,7 +5,7 @@
 //   ./scripts/generate-compose.ts -n 3 --stdout  print it instead
 import { buildCompose, renderCompose, writeCompose } from '../lib/docker/compose.ts';
 import { loadConfig, parseRunnerCount } from '../lib/config/config.ts';
-import { runCli } from '../lock/errors.ts';
+import { runCli } from '../core/errors.ts';
 import { readHostFacts } from '../lib/docker/host-facts.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 

@@ -3,7 +3,7 @@
 //   ./scripts/image.ts           build if needed
 //   ./scripts/image.ts --force   rebuild (make image)
 import { loadConfig } from '../lib/config/config.ts';
-import { runCli } from '../lock/errors.ts';
+import { runCli } from '../core/errors.ts';
 import { ensureRunnerImage } from '../lib/docker/runner-image.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 

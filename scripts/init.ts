@@ -3,7 +3,7 @@
 // (one token for the whole fleet) → containers → the fleet table.
 //   ./scripts/init.ts -n 4      4 generic runners plus the BOARD_RUNNERS
 import { loadConfig, parseRunnerCount } from '../lib/config/config.ts';
-import { runCli } from '../lock/errors.ts';
+import { runCli } from '../core/errors.ts';
 import { currentGenericCount, initFleet } from '../lib/fleet/lifecycle.ts';
 import { fleetStatus, formatFleetTable } from '../lib/fleet/status.ts';
 import { createRunnerApi } from '../lib/github/runner-api.ts';

@@ -4,7 +4,7 @@
 //   ./scripts/list.ts          table
 //   ./scripts/list.ts --json   the same rows as JSON
 import { loadConfig } from '../lib/config/config.ts';
-import { runCli } from '../lock/errors.ts';
+import { runCli } from '../core/errors.ts';
 import { fleetStatus, formatFleetTable } from '../lib/fleet/status.ts';
 import { createRunnerApi } from '../lib/github/runner-api.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';

@@ -6,7 +6,7 @@
 // recorded, with anything outside printable ASCII escaped (lock/display.ts).
 import { loadLockHostPath } from '../lib/config/config.ts';
 import { asciiJson } from '../lock/display.ts';
-import { ConfigError, runCli } from '../lock/errors.ts';
+import { ConfigError, runCli } from '../core/errors.ts';
 import { formatLockReport, lockReport, releaseLock } from '../lib/fleet/locks-report.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 

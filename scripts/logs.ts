@@ -4,7 +4,7 @@
 //   ./scripts/logs.ts --follow runner-2   and keep following
 import { loadConfig } from '../lib/config/config.ts';
 import { compose } from '../lib/docker/docker.ts';
-import { ConfigError, runCli } from '../lock/errors.ts';
+import { ConfigError, runCli } from '../core/errors.ts';
 import { selectFleetRunners } from '../lib/docker/compose-reader.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 

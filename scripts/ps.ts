@@ -3,7 +3,7 @@
 //   ./scripts/ps.ts [--json]
 import { loadConfig } from '../lib/config/config.ts';
 import { listFleetContainers } from '../lib/docker/docker.ts';
-import { runCli } from '../lock/errors.ts';
+import { runCli } from '../core/errors.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 import { formatTable } from '../lib/table.ts';
 

@@ -3,7 +3,7 @@
 // the generated compose file, token cache and image hash record.
 //   ./scripts/purge.ts [-y] [--force] [--env]   --env deletes the env file too
 import { loadConfig } from '../lib/config/config.ts';
-import { runCli } from '../lock/errors.ts';
+import { runCli } from '../core/errors.ts';
 import { purgeFleet } from '../lib/fleet/purge.ts';
 import { createRunnerApi } from '../lib/github/runner-api.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';

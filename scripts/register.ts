@@ -3,7 +3,7 @@
 //   ./scripts/register.ts                 every unconfigured runner
 //   ./scripts/register.ts runner-2 pi     just these
 import { loadConfig } from '../lib/config/config.ts';
-import { ExitCode, runCli } from '../lock/errors.ts';
+import { ExitCode, runCli } from '../core/errors.ts';
 import { selectFleetRunners } from '../lib/docker/compose-reader.ts';
 import { registerRunners, requireRegistered } from '../lib/fleet/registration.ts';
 import { createRunnerApi } from '../lib/github/runner-api.ts';

@@ -4,7 +4,7 @@
 //   ./scripts/remove.ts NAME… [-y] [--force] only these; -y skips the question,
 //                                            --force stops runners in the middle of a job
 import { loadConfig } from '../lib/config/config.ts';
-import { runCli } from '../lock/errors.ts';
+import { runCli } from '../core/errors.ts';
 import { removeFleetRunners } from '../lib/fleet/removal.ts';
 import { createRunnerApi } from '../lib/github/runner-api.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';

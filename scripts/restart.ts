@@ -3,7 +3,7 @@
 // Dockerfile or base changed (all, or the ones named); registrations stay.
 //   ./scripts/restart.ts [names…]
 import { loadConfig } from '../lib/config/config.ts';
-import { ExitCode, runCli } from '../lock/errors.ts';
+import { ExitCode, runCli } from '../core/errors.ts';
 import { restartRunners } from '../lib/fleet/lifecycle.ts';
 import { selectFleetRunners } from '../lib/docker/compose-reader.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';

@@ -2,7 +2,7 @@
 // Starts runners (all, or the ones named), registering unconfigured ones first.
 //   ./scripts/start.ts [names…]
 import { loadConfig } from '../lib/config/config.ts';
-import { ExitCode, runCli } from '../lock/errors.ts';
+import { ExitCode, runCli } from '../core/errors.ts';
 import { startRunners } from '../lib/fleet/lifecycle.ts';
 import { selectFleetRunners } from '../lib/docker/compose-reader.ts';
 import { createRunnerApi } from '../lib/github/runner-api.ts';

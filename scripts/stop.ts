@@ -3,7 +3,7 @@
 //   ./scripts/stop.ts [names…]
 //   ./scripts/stop.ts --drain [names…]   wait until GitHub shows each idle first
 import { loadConfig } from '../lib/config/config.ts';
-import { ExitCode, runCli } from '../lock/errors.ts';
+import { ExitCode, runCli } from '../core/errors.ts';
 import { stopRunners } from '../lib/fleet/lifecycle.ts';
 import { selectFleetRunners } from '../lib/docker/compose-reader.ts';
 import { createRunnerApi } from '../lib/github/runner-api.ts';

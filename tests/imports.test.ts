@@ -1,5 +1,6 @@
 // The folders' import direction (README "How it works"): scripts → lib → lock,
-// image; wrapper → lock, image/layout.ts; bench → lib, lock. Never lib ↔ wrapper.
+// image; wrapper → lock, image/layout.ts; bench → lib, lock; every layer may
+// import core/ (the shared base), which imports none of them. Never lib ↔ wrapper.
 // The stand-ins (standins/) import only themselves; in lib/ only the demo
 // (lib/demo/, the one host command that runs them) imports them.
 import assert from 'node:assert/strict';
@@ -26,16 +27,20 @@ function violations(folder: string, allowed: (target: string) => boolean): strin
 
 const inside = (...prefixes: string[]) => (target: string) => prefixes.some((p) => target.startsWith(p));
 
-test('lock/ imports only lock/', () => {
-  assert.deepEqual(violations('lock', inside('lock/')), []);
+test('core/ imports only core/', () => {
+  assert.deepEqual(violations('core', inside('core/')), []);
 });
 
-test('wrapper/ imports wrapper/, lock/ and the image layout only', () => {
-  assert.deepEqual(violations('wrapper', inside('wrapper/', 'lock/', 'image/layout.ts')), []);
+test('lock/ imports only lock/ and core/', () => {
+  assert.deepEqual(violations('lock', inside('lock/', 'core/')), []);
+});
+
+test('wrapper/ imports wrapper/, lock/, core/ and the image layout only', () => {
+  assert.deepEqual(violations('wrapper', inside('wrapper/', 'lock/', 'core/', 'image/layout.ts')), []);
 });
 
 test('lib/ never imports wrapper/, scripts/ or bench/; only lib/demo/ imports the stand-ins', () => {
-  assert.deepEqual(violations('lib', inside('lib/', 'lock/', 'image/', 'standins/')), []);
+  assert.deepEqual(violations('lib', inside('lib/', 'lock/', 'core/', 'image/', 'standins/')), []);
   const outsideDemo = sources('lib').filter((file) => !file.startsWith('lib/demo/'));
   assert.deepEqual(outsideDemo.flatMap((file) => importsOf(file).filter(inside('standins/')).map((target) => `${file} → ${target}`)), []);
 });
@@ -44,8 +49,8 @@ test('standins/ imports only standins/', () => {
   assert.deepEqual(violations('standins', inside('standins/')), []);
 });
 
-test('image/ imports only the image layout and lock/', () => {
-  assert.deepEqual(violations('image', inside('image/', 'lock/')), []);
+test('image/ imports only the image layout, lock/ and core/', () => {
+  assert.deepEqual(violations('image', inside('image/', 'lock/', 'core/')), []);
 });
 
 test('lib/ root holds only the small shared base; the rest is in folders by concern', () => {

@@ -2,7 +2,7 @@
 // The runner's .env never sets them: the wrapper writes that file from the
 // image's at every start without them (wrapper/runner-env-file.ts).
 import { hostname } from 'node:os';
-import { ConfigError } from '../lock/errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import { IMAGE_ENV_FILE, RUNNER_HOME, RUNNER_SCRIPT } from '../image/layout.ts';
 import { isValidResource } from '../lock/layout.ts';
 import { defaultLockDir } from '../lock/layout.ts';

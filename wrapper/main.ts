@@ -3,7 +3,7 @@
 // inside each job.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, runCli } from '../lock/errors.ts';
+import { ConfigError, runCli } from '../core/errors.ts';
 import { loadWrapperConfig } from './config.ts';
 import { hookCompleted, hookStarted } from './hook-client.ts';
 import { superviseRunner } from './supervisor.ts';

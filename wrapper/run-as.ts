@@ -12,7 +12,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT_PATH } from '../image/layout.ts';
-import { ConfigError } from '../lock/errors.ts';
+import { ConfigError } from '../core/errors.ts';
 
 export interface RunnerAccount {
   name: string;

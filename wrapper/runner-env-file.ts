@@ -14,8 +14,8 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { writeFileAtomic } from '../lock/atomic-write.ts';
-import { ConfigError } from '../lock/errors.ts';
+import { writeFileAtomic } from '../core/atomic-write.ts';
+import { ConfigError } from '../core/errors.ts';
 import { entryKind, errorCode, isMissing, lstatIfPresent, removeEntry } from '../lock/files.ts';
 import { WRAPPER_SETTING } from './config.ts';
 

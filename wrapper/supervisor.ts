@@ -22,7 +22,7 @@ import { watchRunnerOutput } from './runner-output.ts';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants } from 'node:os';
-import { ConfigError } from '../lock/errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import type { WrapperConfig } from './config.ts';
 import { checkLockDir } from '../lock/directory.ts';
 import { LockService, serveHooks, type HookServer, type Logger } from './lock-service.ts';

@@ -3,7 +3,7 @@
 // key's text never appears in a message.
 import { createPrivateKey } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { ConfigError } from '../../lock/errors.ts';
+import { ConfigError } from '../../core/errors.ts';
 
 /** A private key file larger than this is not a key (and is not read whole). */
 const MAX_KEY_BYTES = 64 * 1024;

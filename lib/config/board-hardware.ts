@@ -8,7 +8,7 @@
 // Everything is checked here, once: a malformed entry is an error quoting it,
 // and nothing a board setting says can switch the lock or the runner off.
 import { posix } from 'node:path';
-import { ConfigError } from '../../lock/errors.ts';
+import { ConfigError } from '../../core/errors.ts';
 import { defaultLockDir } from '../../lock/layout.ts';
 import { FLEET_DIR, RUNNER_HOME, STATE_DIR, workDirPath } from '../../image/layout.ts';
 import { boardSettingName } from './names.ts';

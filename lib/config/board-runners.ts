@@ -1,7 +1,7 @@
 // BOARD_RUNNERS: `name:label1[,label2];name2:label1` — one runner per board,
 // each carrying only its own labels. A malformed entry is an error quoting the
 // entry, never skipped.
-import { ConfigError } from '../../lock/errors.ts';
+import { ConfigError } from '../../core/errors.ts';
 import { isValidResource } from '../../lock/layout.ts';
 import { boardResourceIdSetting, parseLabels } from './names.ts';
 import { boardHardware, checkBoardSettingClash, checkGlobalHardware, checkPerBoardSettingNames, type BoardHardware } from './board-hardware.ts';

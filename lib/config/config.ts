@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseBoardRunners, type BoardRunner } from './board-runners.ts';
-import { ConfigError } from '../../lock/errors.ts';
+import { ConfigError } from '../../core/errors.ts';
 import { isReadableByOthers, readEnvFile, settingsCutAtHash } from './env-file.ts';
 import { defaultLockDir } from '../../lock/layout.ts';
 import { LABEL } from '../docker/labels.ts';

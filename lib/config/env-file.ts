@@ -3,8 +3,8 @@
 // holds the PAT).
 import { readFile, stat } from 'node:fs/promises';
 import { parse } from 'dotenv';
-import { writeFileAtomic } from '../../lock/atomic-write.ts';
-import { ConfigError } from '../../lock/errors.ts';
+import { writeFileAtomic } from '../../core/atomic-write.ts';
+import { ConfigError } from '../../core/errors.ts';
 
 export async function readEnvFile(path: string): Promise<Record<string, string> | undefined> {
   const text = await readTextIfExists(path);

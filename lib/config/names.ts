@@ -1,6 +1,6 @@
 // Naming rules: what GitHub and Docker accept, and the names this toolkit
 // derives from ORG/REPO so that several scopes on one host never collide.
-import { ConfigError } from '../../lock/errors.ts';
+import { ConfigError } from '../../core/errors.ts';
 
 // GitHub: alphanumerics and single hyphens, no leading/trailing hyphen, ≤ 39 chars.
 const ORG_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;

@@ -11,7 +11,7 @@ import { $ } from 'zx';
 import { ensureDocker, removeImages } from '../docker/docker.ts';
 import { displayText } from '../../lock/display.ts';
 import { readResource } from '../../lock/inspect.ts';
-import { CliError, ExitCode } from '../../lock/errors.ts';
+import { CliError, ExitCode } from '../../core/errors.ts';
 import { startEmulator, type Emulator } from '../../standins/github/server.ts';
 import { engineSettings } from './engine.ts';
 import { BOARD, ORGS, bringUp, leftovers, prepareFleet, purge, sweep, type Fleet, type Org } from './fleets.ts';

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { unescapeInterpolation, type ComposeFile, type RunnerSpec } from './compose.ts';
 import type { Config } from '../config/config.ts';
-import { CliError, ConfigError, ExitCode } from '../../lock/errors.ts';
+import { CliError, ConfigError, ExitCode } from '../../core/errors.ts';
 import { LABEL } from './labels.ts';
 import { resolveRunnerName } from '../config/names.ts';
 

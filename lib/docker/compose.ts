@@ -2,9 +2,9 @@
 // yaml package. It never holds a secret: tokens reach containers through the
 // environment of the commands that need them, at the moment they need them.
 import { stringify } from 'yaml';
-import { writeFileAtomic } from '../../lock/atomic-write.ts';
+import { writeFileAtomic } from '../../core/atomic-write.ts';
 import type { BoardHardware, Config } from '../config/config.ts';
-import { ConfigError } from '../../lock/errors.ts';
+import { ConfigError } from '../../core/errors.ts';
 import { LABEL, type RunnerKind } from './labels.ts';
 import type { HostFacts } from './host-facts.ts';
 import { RUNNER_SCRIPT, STATE_DIR, STATE_SCRIPT, WRAPPER_ENTRYPOINT, workDirPath } from '../../image/layout.ts';

@@ -2,7 +2,7 @@
 // labels the compose file puts on them, never by parsing names.
 import { $, type ProcessOutput, type ProcessPromise } from 'zx';
 import type { ComposeCommand, Config } from '../config/config.ts';
-import { CliError, ExitCode } from '../../lock/errors.ts';
+import { CliError, ExitCode } from '../../core/errors.ts';
 import { IMAGE_LABEL, STATE_DIR, STATE_SCRIPT } from '../../image/layout.ts';
 import { LABEL, type RunnerKind } from './labels.ts';
 import { runnerVolumeNames } from './compose.ts';

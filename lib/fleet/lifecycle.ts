@@ -5,7 +5,7 @@ import { buildCompose, writeCompose, type RunnerSpec } from '../docker/compose.t
 import type { Config } from '../config/config.ts';
 import { compose, composeOrFail, configuredRunners, listFleetContainers } from '../docker/docker.ts';
 import { prepareLockDir } from '../../lock/directory.ts';
-import { CliError, ExitCode } from '../../lock/errors.ts';
+import { CliError, ExitCode } from '../../core/errors.ts';
 import type { RunnerApi } from '../github/runner-api.ts';
 import { readHostFacts } from '../docker/host-facts.ts';
 import { readComposeRunners } from '../docker/compose-reader.ts';

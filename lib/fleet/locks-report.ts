@@ -4,7 +4,7 @@
 // runs as root; every text taken from them is made plain (lock/display.ts)
 // before it reaches the terminal.
 import { userInfo } from 'node:os';
-import { CliError, ConfigError, ExitCode } from '../../lock/errors.ts';
+import { CliError, ConfigError, ExitCode } from '../../core/errors.ts';
 import { displayText } from '../../lock/display.ts';
 import { describeIdentity, isValidResource } from '../../lock/layout.ts';
 import { forceRelease, readLockDir, type ResourceState, type TicketState } from '../../lock/inspect.ts';

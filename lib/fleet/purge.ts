@@ -6,7 +6,7 @@ import { relative } from 'node:path';
 import type { Config } from '../config/config.ts';
 import { confirmOrRefuse, listForQuestion } from '../confirm.ts';
 import * as docker from '../docker/docker.ts';
-import { ExitCode, type ExitCodeValue } from '../../lock/errors.ts';
+import { ExitCode, type ExitCodeValue } from '../../core/errors.ts';
 import { scopeDescription } from '../github/errors.ts';
 import type { RunnerApi } from '../github/runner-api.ts';
 import { executeRemoval, planFleetRemoval, stdio, type Output } from './removal.ts';

@@ -5,7 +5,7 @@
 import type { RunnerSpec } from '../docker/compose.ts';
 import { registrationUrl, type Config } from '../config/config.ts';
 import { compose, configuredRunners } from '../docker/docker.ts';
-import { CliError, ExitCode } from '../../lock/errors.ts';
+import { CliError, ExitCode } from '../../core/errors.ts';
 import { redact } from '../github/errors.ts';
 import type { RunnerApi } from '../github/runner-api.ts';
 import { STATE_SCRIPT } from '../../image/layout.ts';

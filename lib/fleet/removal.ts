@@ -8,7 +8,7 @@ import { resolveRunnerName } from '../config/names.ts';
 import { confirmOrRefuse, listForQuestion } from '../confirm.ts';
 import * as docker from '../docker/docker.ts';
 import type { FleetContainer } from '../docker/docker.ts';
-import { CliError, ExitCode, type ExitCodeValue } from '../../lock/errors.ts';
+import { CliError, ExitCode, type ExitCodeValue } from '../../core/errors.ts';
 import { scopeDescription } from '../github/errors.ts';
 import type { Runner, RunnerApi } from '../github/runner-api.ts';
 import { compareNames, listContainersOrWarn, type DockerApi } from './status.ts';

@@ -5,7 +5,7 @@
 import type { Config } from '../config/config.ts';
 import * as docker from '../docker/docker.ts';
 import type { FleetContainer } from '../docker/docker.ts';
-import { CliError, ExitCode } from '../../lock/errors.ts';
+import { CliError, ExitCode } from '../../core/errors.ts';
 import type { Runner, RunnerApi } from '../github/runner-api.ts';
 import { formatTable } from '../table.ts';
 

@@ -7,7 +7,7 @@
 // registered for redaction, and one-line errors naming the settings.
 import { createAppAuth } from '@octokit/auth-app';
 import type { GitHubApp, Scope } from '../config/config.ts';
-import { CliError, ExitCode } from '../../lock/errors.ts';
+import { CliError, ExitCode } from '../../core/errors.ts';
 import { scopeDescription } from './errors.ts';
 
 /** An installation token this close to its expiry is not used any more (as the registration-token cache). */

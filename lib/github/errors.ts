@@ -1,6 +1,6 @@
 // GitHub API failures as one line a person can act on: what went wrong, for
 // which scope, and what to change. Never a stack trace, never the token.
-import { CliError, ExitCode } from '../../lock/errors.ts';
+import { CliError, ExitCode } from '../../core/errors.ts';
 import type { Scope } from '../config/config.ts';
 
 /** What was being attempted when a request failed. */

@@ -2,7 +2,7 @@
 // org runners (/orgs/{org}/actions/runners…) or repo runners
 // (/repos/{owner}/{repo}/actions/runners…), chosen by REPO being set.
 import type { Config, Scope } from '../config/config.ts';
-import { CliError, ExitCode } from '../../lock/errors.ts';
+import { CliError, ExitCode } from '../../core/errors.ts';
 import { createGitHubClient, MutationQueue, operationDeadline, proxyFor, timingSetting, timingsFromEnv, type GitHubAuth, type GitHubClient, type GitHubTimings } from './client.ts';
 import { redact, scopeDescription, toGitHubCliError, type RequestContext } from './errors.ts';
 

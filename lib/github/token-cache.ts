@@ -6,9 +6,9 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { writeFileAtomic } from '../../lock/atomic-write.ts';
+import { writeFileAtomic } from '../../core/atomic-write.ts';
 import { scopeName, type Config } from '../config/config.ts';
-import { CliError, ExitCode } from '../../lock/errors.ts';
+import { CliError, ExitCode } from '../../core/errors.ts';
 import type { RunnerApi, ScopedToken } from './runner-api.ts';
 
 /** A token this close to GitHub's expiry is not handed out any more. */

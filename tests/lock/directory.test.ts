@@ -5,7 +5,7 @@ import { chmod, chown, mkdir, mkdtemp, stat, symlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CliError, ExitCode } from '../../lock/errors.ts';
+import { CliError, ExitCode } from '../../core/errors.ts';
 import { prepareLockDir } from '../../lock/directory.ts';
 import { runScript } from '../support/cli.ts';
 

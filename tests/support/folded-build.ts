@@ -3,7 +3,7 @@
 // (printed on stdout, marked `progress: `); other image lines are marked `log: `.
 import { loadConfig } from '../../lib/config/config.ts';
 import { ensureRunnerImage } from '../../lib/docker/runner-image.ts';
-import { runCli } from '../../lock/errors.ts';
+import { runCli } from '../../core/errors.ts';
 
 await runCli(async () => {
   const config = await loadConfig({ requirePat: false });

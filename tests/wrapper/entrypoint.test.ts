@@ -11,7 +11,7 @@ import { before, describe, test } from 'node:test';
 import { stop as stopEsbuild } from 'esbuild';
 import { buildWrapper } from '../../image/build.ts';
 import { ROOT_PATH } from '../../image/layout.ts';
-import { ConfigError } from '../../lock/errors.ts';
+import { ConfigError } from '../../core/errors.ts';
 import { asAccount, lookupAccount, systemCommand } from '../../wrapper/run-as.ts';
 import { tempDir } from '../support/lock-helpers.ts';
 

@@ -1,7 +1,7 @@
 // Who the runner runs as when the wrapper is root (wrapper/run-as.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError } from '../../lock/errors.ts';
+import { ConfigError } from '../../core/errors.ts';
 import { asAccount, lookupAccount } from '../../wrapper/run-as.ts';
 
 const passwd = 'root:x:0:0:root:/root:/bin/bash\nrunner:x:1001:1001::/home/runner:/bin/bash\nbad:x:0:0::/:/bin/sh\n';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseBoardRunners } from '../../../lib/config/board-runners.ts';
-import { ConfigError } from '../../../lock/errors.ts';
+import { ConfigError } from '../../../core/errors.ts';
 
 const settings = (values: Record<string, string>) => (key: string) => (values[key]?.trim() ? values[key].trim() : undefined);
 const parse = (text: string, values: Record<string, string> = {}) => parseBoardRunners(text, 'h-acme-', settings(values), Object.keys(values));

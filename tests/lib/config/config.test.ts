@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadConfig, registrationUrl } from '../../../lib/config/config.ts';
-import { ConfigError, ExitCode } from '../../../lock/errors.ts';
+import { ConfigError, ExitCode } from '../../../core/errors.ts';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'fleet-config-'));

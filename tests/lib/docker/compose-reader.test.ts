@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildCompose, renderCompose } from '../../../lib/docker/compose.ts';
 import { loadConfig } from '../../../lib/config/config.ts';
-import { ConfigError } from '../../../lock/errors.ts';
+import { ConfigError } from '../../../core/errors.ts';
 import { readComposeRunners, selectFleetRunners, selectRunners } from '../../../lib/docker/compose-reader.ts';
 
 async function fleet() {

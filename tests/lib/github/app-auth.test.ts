@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { GitHubApp, Scope } from '../../../lib/config/config.ts';
-import { CliError, ExitCode } from '../../../lock/errors.ts';
+import { CliError, ExitCode } from '../../../core/errors.ts';
 import { DEFAULT_TIMINGS, type GitHubTimings } from '../../../lib/github/client.ts';
 import { acceptedPermissions, redact, toGitHubCliError } from '../../../lib/github/errors.ts';
 import { createRunnerApi, type RunnerApi } from '../../../lib/github/runner-api.ts';

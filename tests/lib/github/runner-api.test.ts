@@ -6,7 +6,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Scope } from '../../../lib/config/config.ts';
-import { CliError, ExitCode } from '../../../lock/errors.ts';
+import { CliError, ExitCode } from '../../../core/errors.ts';
 import { DEFAULT_TIMINGS, MutationQueue, proxyFor, type GitHubTimings } from '../../../lib/github/client.ts';
 import { createRunnerApi, type RunnerApi } from '../../../lib/github/runner-api.ts';
 import { startEmulator, type Emulator } from '../../../standins/github/server.ts';
