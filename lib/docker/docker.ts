@@ -326,8 +326,10 @@ export async function dockerBuild(args: string[], what: string, options: BuildOp
       fold.progress(progress);
     }
   };
-  const progressFlag = builder === 'buildkit' ? ['--progress=plain'] : [];
-  const proc = $({ quiet: true, nothrow: true, env })`docker build ${progressFlag} ${args}`;
+  // The legacy builder keeps a failed step's container (and its layers) unless
+  // told otherwise: nothing of a failed build may be left behind.
+  const builderFlags = builder === 'buildkit' ? ['--progress=plain'] : ['--force-rm'];
+  const proc = $({ quiet: true, nothrow: true, env })`docker build ${builderFlags} ${args}`;
   const flushOut = eachLine(proc.stdout, onLine);
   const flushErr = eachLine(proc.stderr, onLine);
   const result = await proc;

@@ -92,8 +92,11 @@ describe('docker build through the toolkit', { skip, timeout: 300_000 }, () => {
 
   test('a failing build with the legacy builder (DOCKER_BUILDKIT=0): its log without the deprecation banner, one error line', async () => {
     await dockerfile('ENV FOLDED=legacy\nRUN false');
+    const containers = async (): Promise<string> => (await docker(['ps', '-a', '-q', '--no-trunc'])).stdout;
+    const before = await containers();
     const r = await folded({ DOCKER_BUILDKIT: '0' });
     assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    assert.equal(await containers(), before, 'the failed step left its container behind');
     // The legacy builder counts every instruction, the toolkit's two --label flags too.
     assert.deepEqual(lines(r.stdout).filter((line) => line.startsWith('progress: ')), [
       `progress: building ${custom()} … step 1/5: FROM ${SIM_IMAGE}`,
