@@ -1,10 +1,10 @@
-// The demo's images, built offline exactly as the test ground does
-// (tests/e2e/setup.sh): a Debian base made with debootstrap when missing (kept
-// by tag, shared with the tests), then the runner simulator image under the
-// demo's own tag. What the demo built it removes again.
+// The demo's images, built offline from the recipes the test ground uses too:
+// a Debian base made with debootstrap when missing (standins/runner/
+// base-image.sh; kept by tag, shared with the tests), then the runner
+// simulator image under the demo's own tag. What the demo built it removes again.
 import { $, type ProcessPromise } from 'zx';
 import { imageExists } from '../docker/docker.ts';
-import { BASE_IMAGE, SIM_BUILD_SCRIPT, SETUP_SCRIPT } from './paths.ts';
+import { BASE_IMAGE, BASE_IMAGE_SCRIPT, SIM_BUILD_SCRIPT } from './paths.ts';
 
 /** The simulator image of the demo: its own tag, so removing it never touches the tests' image. */
 export const DEMO_SIM_IMAGE = 'rf-demo/actions-runner:sim';
@@ -37,19 +37,20 @@ async function step(what: string, command: string[], env: Record<string, string>
 }
 
 /**
- * The base image (debootstrap, when missing: setup.sh, which also installs
- * its packages as root) and the simulator image. Progress goes to `progress`.
+ * The base image (debootstrap, when missing; needs root and debootstrap) and
+ * the simulator image. Progress goes to `progress`.
  */
 export async function buildDemoImages(progress: (line: string) => void, built: string[]): Promise<void> {
   const hadBase = await imageExists(BASE_IMAGE);
   const hadSim = await imageExists(DEMO_SIM_IMAGE);
   if (!hadBase) {
     progress(`Building the base image ${BASE_IMAGE} with debootstrap, as the test ground does (minutes; removed again at the end) …`);
-    await step('tests/e2e/setup.sh', ['bash', SETUP_SCRIPT], { SIM_IMAGE: DEMO_SIM_IMAGE, BASE_IMAGE }, progress);
+    await step('base image', ['bash', BASE_IMAGE_SCRIPT, BASE_IMAGE], {}, progress);
   } else {
-    progress(`Base image ${BASE_IMAGE}: present. Building the runner simulator image ${DEMO_SIM_IMAGE} …`);
-    await step('simulator image', [process.execPath, '--import', TSX, SIM_BUILD_SCRIPT, '--base', BASE_IMAGE, '--tag', DEMO_SIM_IMAGE], {}, progress);
+    progress(`Base image ${BASE_IMAGE}: present.`);
   }
+  progress(`Building the runner simulator image ${DEMO_SIM_IMAGE} …`);
+  await step('simulator image', [process.execPath, '--import', TSX, SIM_BUILD_SCRIPT, '--base', BASE_IMAGE, '--tag', DEMO_SIM_IMAGE], {}, progress);
   if (!hadBase && (await imageExists(BASE_IMAGE))) built.push(BASE_IMAGE);
   if (!hadSim && (await imageExists(DEMO_SIM_IMAGE))) built.push(DEMO_SIM_IMAGE);
 }

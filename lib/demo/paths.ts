@@ -1,13 +1,13 @@
-// Where the demo finds the stand-ins and the test ground's build steps, and the
-// names it gives what it creates (so leftovers can be found by prefix).
+// Where the demo finds the stand-ins and their image recipes, and the names it
+// gives what it creates (so leftovers can be found by prefix).
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const SETUP_SCRIPT = join(REPO_ROOT, 'tests/e2e/setup.sh');
+export const BASE_IMAGE_SCRIPT = join(REPO_ROOT, 'standins/runner/base-image.sh');
 export const SIM_BUILD_SCRIPT = join(REPO_ROOT, 'standins/runner/build.ts');
-/** The test ground's base image (tests/e2e/setup.sh builds it with debootstrap). */
+/** The simulator's base image, shared with the test ground (standins/runner/base-image.sh makes it). */
 export const BASE_IMAGE = 'runner-fleet-test/bookworm:minbase-sudo';
 
 /** Every container, volume and compose project of the demo starts with this. */

@@ -86,7 +86,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     if (stale.containers.length + stale.volumes.length + stale.images.length > 0) {
       say(`Removing what an earlier demo left: ${(await sweep()).join(', ')}`);
     }
-    phase('Building what the demo needs, offline (as tests/e2e/setup.sh does)');
+    phase('Building what the demo needs, offline (the test ground\'s image recipes)');
     await buildDemoImages(say, built);
     checkpoint();
     const engine = await engineSettings(DEMO_SIM_IMAGE);

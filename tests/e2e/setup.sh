@@ -162,13 +162,7 @@ ensure_daemon() {
 ensure_base_image() {
   if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then echo '> cached'; return; fi
   echo "> built with debootstrap"
-  local dir
-  dir=$(mktemp -d /var/tmp/minbase.XXXXXX)
-  # shellcheck disable=SC2064 # expand now: the trap must remove this dir
-  trap "rm -rf '$dir'" RETURN
-  debootstrap --variant=minbase --include=sudo bookworm "$dir"
-  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
-  tar -C "$dir" -c . | docker import - "$BASE_IMAGE"
+  bash "$REPO_ROOT/standins/runner/base-image.sh" "$BASE_IMAGE"
 }
 
 ensure_sim_image() {
