@@ -50,13 +50,20 @@ export async function lstatIfPresent(path: string): Promise<Stats | undefined> {
 
 /** `code` is the errno when the file could not be opened or read (EACCES: not root). */
 export type RecordRead = { text: string; info: Stats } | { missing: true } | { bad: string; code?: string };
+export type BytesRead = { bytes: Buffer; info: Stats } | { missing: true } | { bad: string; code?: string };
+
+/** readBytes as UTF-8 text. */
+export async function readRecord(path: string, max = maxRecordBytes): Promise<RecordRead> {
+  const read = await readBytes(path, max);
+  return 'bytes' in read ? { text: read.bytes.toString('utf8'), info: read.info } : read;
+}
 
 /**
- * Reads a small record file: a regular file (lstat), not through a symlink
+ * Reads a small file: a regular file (lstat), not through a symlink
  * (O_NOFOLLOW), opened with O_NONBLOCK so a FIFO swapped in meanwhile cannot
  * block, type checked again on the open descriptor (fstat), at most `max` bytes.
  */
-export async function readRecord(path: string, max = maxRecordBytes): Promise<RecordRead> {
+export async function readBytes(path: string, max: number): Promise<BytesRead> {
   // Type first, without opening: opening some devices has side effects.
   const first = await lstatIfPresent(path).catch((err: unknown) => err as Error);
   if (first === undefined) return { missing: true };
@@ -77,7 +84,7 @@ export async function readRecord(path: string, max = maxRecordBytes): Promise<Re
     const buffer = Buffer.alloc(max + 1);
     const { bytesRead } = await handle.read(buffer, 0, max + 1, 0);
     if (bytesRead > max) return { bad: `larger than ${max} bytes` };
-    return { text: buffer.toString('utf8', 0, bytesRead), info };
+    return { bytes: buffer.subarray(0, bytesRead), info };
   } catch (err) {
     return { bad: `unreadable (${errorCode(err) ?? (err as Error).message})` };
   } finally {

@@ -11,12 +11,10 @@
 // (WRAPPER_SETTING): those come from the container's environment only. With a
 // lock, the image's job hooks leave the file too and are chained by the lock
 // hooks (RUNNER_FLEET_USER_HOOK_JOB_*, given in run.sh's environment).
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { ConfigError } from '../core/errors.ts';
-import { entryKind, errorCode, isMissing, lstatIfPresent, removeEntry } from '../lock/files.ts';
+import { errorCode, lstatIfPresent, readBytes, removeEntry, type BytesRead } from '../lock/files.ts';
 import { WRAPPER_SETTING } from './config.ts';
 
 export type HookKind = 'started' | 'completed';
@@ -154,32 +152,8 @@ export function runnerEnvFromImage(text: string, ours?: Record<HookKind, string>
   return { text: out, hooks, left: [...left] };
 }
 
-type Read = { bytes: Buffer } | { missing: true } | { bad: string };
-
 /** A regular file, not through a link, opened so that a FIFO cannot block, at most maxEnvBytes. */
-async function readSmallFile(path: string): Promise<Read> {
-  const first = await lstatIfPresent(path);
-  if (!first) return { missing: true };
-  if (!first.isFile()) return { bad: entryKind(first) };
-  let handle;
-  try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    if (isMissing(err)) return { missing: true };
-    return { bad: errorCode(err) === 'ELOOP' ? 'a symlink' : `unreadable (${errorCode(err) ?? (err as Error).message})` };
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) return { bad: entryKind(info) };
-    if (info.size > maxEnvBytes) return { bad: `larger than ${maxEnvBytes} bytes` };
-    const buffer = Buffer.alloc(maxEnvBytes + 1);
-    const { bytesRead } = await handle.read(buffer, 0, maxEnvBytes + 1, 0);
-    if (bytesRead > maxEnvBytes) return { bad: `larger than ${maxEnvBytes} bytes` };
-    return { bytes: buffer.subarray(0, bytesRead) };
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
-}
+const readSmallFile = (path: string): Promise<BytesRead> => readBytes(path, maxEnvBytes);
 
 export interface RestoreOptions {
   /** Root's copy of the image's .env (absent: the image has none). */
