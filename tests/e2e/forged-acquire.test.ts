@@ -10,7 +10,7 @@
 // The runners are the runner simulator (standins/runner), which STANDS IN for
 // actions/runner (not downloadable here); GitHub is the emulator.
 import assert from 'node:assert/strict';
-import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ResourceState } from '../../lock/inspect.ts';
@@ -18,6 +18,7 @@ import { eventOutput, type JobView } from '../../standins/github/server.ts';
 import { runScript } from '../support/cli.ts';
 import { startGround, type Ground } from './ground.ts';
 import { containerLogs, dockerOk, dockerUnavailable, SIM_IMAGE, waitFor } from './helpers.ts';
+import { dirBytes } from '../support/lock-helpers.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the forged-acquire e2e test: ${skip}`);
@@ -116,16 +117,6 @@ const FORGE_STEP = [
 const hookOutput = (job: JobView | undefined, hook: 'job_started' | 'job_completed'): string =>
   eventOutput(job?.events.find((e) => e.event === 'hook' && e.hook === hook));
 const stepOutput = (job: JobView | undefined, index = 0): string => eventOutput((job?.events ?? []).filter((e) => e.event === 'step')[index]);
-
-/** Every byte of every file under `dir` (nothing followed). */
-async function dirBytes(dir: string): Promise<number> {
-  let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    total += entry.isDirectory() ? await dirBytes(path) : (await lstat(path)).size;
-  }
-  return total;
-}
 
 describe('forged acquires from a job, hardened mode, two orgs on one board, on a real engine', { skip, timeout: 420_000 }, () => {
   let ground: Ground;

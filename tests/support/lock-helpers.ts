@@ -3,7 +3,7 @@
 // and children in process groups of their own that killChildren() ends, with
 // everything they started, so a failing test never leaves the file hanging.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { chmod, mkdtemp } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -41,6 +41,16 @@ export function killChildren(): void {
     child.unref();
   }
   children.clear();
+}
+
+/** Every byte of every file under `dir`, recursively (lstat: nothing followed). */
+export async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? await dirBytes(path) : (await lstat(path)).size;
+  }
+  return total;
 }
 
 export async function tempDir(prefix: string): Promise<string> {

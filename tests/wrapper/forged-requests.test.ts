@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { constants } from 'node:fs';
-import { open, readdir, lstat, stat, writeFile } from 'node:fs/promises';
+import { open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, before, describe, test } from 'node:test';
 import { readResource } from '../../lock/inspect.ts';
 import { eventually, killChildren, spawnGroup, startContender, tempDir } from '../support/lock-helpers.ts';
 import { buildTestWrapper, events, jobLog, rawRequest, startWrapper, waitForEvent, type Wrapper } from './harness.ts';
+import { dirBytes } from '../support/lock-helpers.ts';
 
 let built = '';
 const limit = { timeout: 60_000 };
@@ -24,16 +25,6 @@ before(async () => {
 async function listening(w: Wrapper): Promise<void> {
   await waitForEvent(w, 'listening');
   await eventually('the hook socket', async () => ((await stat(w.socket).catch(() => undefined))?.isSocket() ? true : undefined));
-}
-
-/** Every byte in the lock directory, recursively (lstat: nothing followed). */
-async function dirBytes(dir: string): Promise<number> {
-  let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    total += entry.isDirectory() ? await dirBytes(path) : (await lstat(path)).size;
-  }
-  return total;
 }
 
 async function boardUntouched(lockDir: string): Promise<void> {
