@@ -3,7 +3,7 @@
 // it starts and ends (`date +%s%3N`), so for a board job started/finished
 // bound the time it held the board (the step runs only once the lock wrapper's
 // job-started hook has the lock, and the completed hook releases it after).
-import { eventOutput, type Emulator, type JobView } from '../../standins/github/server.ts';
+import { eventOutput, type GitHubStandIn, type JobView } from '../../standins/github/server.ts';
 import { BOARD, GENERIC_LABEL, type Org } from './fleets.ts';
 
 export interface PlannedJob {
@@ -57,11 +57,11 @@ export const repositoryOf = (org: Org): string => `${org}/firmware`;
 
 export class Burst {
   readonly tracked: Tracked[] = [];
-  constructor(private readonly emulator: Emulator) {}
+  constructor(private readonly github: GitHubStandIn) {}
 
   enqueue(plan: PlannedJob[] = PLAN): void {
     for (const p of plan) {
-      const created = this.emulator.enqueueJob({
+      const created = this.github.enqueueJob({
         org: p.org,
         repository: repositoryOf(p.org),
         runs_on: [p.board ? BOARD : GENERIC_LABEL],
@@ -79,14 +79,14 @@ export class Burst {
   }
 
   done(): boolean {
-    return this.tracked.every((t) => this.emulator.job(t.id)?.status === 'completed');
+    return this.tracked.every((t) => this.github.job(t.id)?.status === 'completed');
   }
 
   /** New start/end lines since the last call. */
   poll(): string[] {
     const lines: string[] = [];
     for (const t of this.tracked) {
-      const view = this.emulator.job(t.id);
+      const view = this.github.job(t.id);
       if (!view) continue;
       const where = `${t.plan.org.padEnd(6)} ${t.plan.name.padEnd(12)}`;
       if (!t.announced.started && startedNow(view, t.plan.board)) {
@@ -104,7 +104,7 @@ export class Burst {
   }
 
   records(): JobRecord[] {
-    return this.tracked.map((t) => toRecord(t, this.emulator.job(t.id)));
+    return this.tracked.map((t) => toRecord(t, this.github.job(t.id)));
   }
 }
 

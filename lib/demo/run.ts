@@ -1,5 +1,5 @@
 // make demo: the whole toolkit, offline, with stand-ins for GitHub (the
-// emulator) and actions/runner (the simulator) — the one host command that runs
+// stand-in) and actions/runner (the simulator) — the one host command that runs
 // them. Stand-in up → images → two orgs' fleets through initFleet → a burst of
 // jobs watched live (start/end lines, the board's holder and queue) → summary
 // table and occupancy picture → everything removed (or kept with --keep until
@@ -12,7 +12,7 @@ import { ensureDocker, removeImages } from '../docker/docker.ts';
 import { displayText } from '../../lock/display.ts';
 import { readResource } from '../../lock/inspect.ts';
 import { CliError, ExitCode } from '../../core/errors.ts';
-import { startEmulator, type Emulator } from '../../standins/github/server.ts';
+import { startGitHubStandIn, type GitHubStandIn } from '../../standins/github/server.ts';
 import { engineSettings } from './engine.ts';
 import { BOARD, ORGS, bringUp, leftovers, prepareFleet, purge, sweep, type Fleet, type Org } from './fleets.ts';
 import { buildDemoImages, DEMO_SIM_IMAGE, stopBuild } from './images.ts';
@@ -77,7 +77,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 
   const built: string[] = [];
   const fleets: Fleet[] = [];
-  let emulator: Emulator | undefined;
+  let github: GitHubStandIn | undefined;
   let dir: string | undefined;
   let exitCode: number = ExitCode.ok;
   let kept = false;
@@ -92,16 +92,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     const engine = await engineSettings(DEMO_SIM_IMAGE);
     if (engine.note) say(`  note: ${engine.note}`);
 
-    emulator = await startEmulator();
-    phase(`GitHub stand-in listening on ${emulator.url} (it stands in for github.com; runners are the actions/runner stand-in)`);
+    github = await startGitHubStandIn();
+    phase(`GitHub stand-in listening on ${github.url} (it stands in for github.com; runners are the actions/runner stand-in)`);
     dir = await mkdtemp(TEMP_DIR_PREFIX);
     const lockDir = join(dir, 'locks');
     const pats = { acme: 'ghp_demo_acme_0000000000000000000000', globex: 'ghp_demo_globex_00000000000000000000' };
     for (const org of ORGS) {
-      emulator.addScope(org);
-      emulator.addPat({ token: pats[org], admin: [org] });
+      github.addScope(org);
+      github.addPat({ token: pats[org], admin: [org] });
       fleets.push(
-        await prepareFleet(org, { dir, lockDir, githubUrl: emulator.url, githubApiUrl: emulator.apiUrl, image: DEMO_SIM_IMAGE, pats, engine: engine.settings }),
+        await prepareFleet(org, { dir, lockDir, githubUrl: github.url, githubApiUrl: github.apiUrl, image: DEMO_SIM_IMAGE, pats, engine: engine.settings }),
       );
     }
     const generic = options.generic ?? GENERIC_PER_ORG;
@@ -109,7 +109,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     await Promise.all(fleets.map((fleet) => bringUp(fleet, generic, (line) => say(`  ${line}`))));
     checkpoint();
 
-    const burst = new Burst(emulator);
+    const burst = new Burst(github);
     burst.enqueue();
     const boardJobs = burst.tracked.filter((t) => t.plan.board).length;
     phase(`${burst.tracked.length} jobs queued at once: ${boardJobs} on the shared board, ${burst.tracked.length - boardJobs} generic, from both orgs`);
@@ -143,7 +143,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     }
   } finally {
     phase('Cleaning up: make purge for each org, the images the demo built, the stand-in, its files');
-    await cleanup(say, fleets, emulator, dir, built);
+    await cleanup(say, fleets, github, dir, built);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     release();
@@ -183,7 +183,7 @@ function keepNotes(say: (line: string) => void, fleets: Fleet[], lockDir: string
   say(`Clean up: Ctrl-C here (or kill -INT ${process.pid}) removes everything, as the demo does without --keep.`);
 }
 
-async function cleanup(say: (line: string) => void, fleets: Fleet[], emulator: Emulator | undefined, dir: string | undefined, built: string[]): Promise<void> {
+async function cleanup(say: (line: string) => void, fleets: Fleet[], github: GitHubStandIn | undefined, dir: string | undefined, built: string[]): Promise<void> {
   const quietLog = (line: string) => say(`  ${line}`);
   for (const fleet of fleets) {
     try {
@@ -196,7 +196,7 @@ async function cleanup(say: (line: string) => void, fleets: Fleet[], emulator: E
   if (images.length) say(`  removed images: ${images.join(', ')}`);
   const swept = await sweep().catch(() => [] as string[]);
   if (swept.length) say(`  removed by name: ${swept.join(', ')}`);
-  await emulator?.close();
+  await github?.close();
   if (dir) await removeDir(dir);
 }
 

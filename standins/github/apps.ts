@@ -1,4 +1,4 @@
-// GitHub Apps in the emulator (PROTOCOL.md §1, "GitHub Apps"): an App is an
+// GitHub Apps in the stand-in (PROTOCOL.md §1, "GitHub Apps"): an App is an
 // RS256 key pair made here with node:crypto (the private key is handed to the
 // test, the public key stays), installations on orgs with their permissions,
 // the App's JWT checked the way GitHub checks it (signature, iss, iat, exp),

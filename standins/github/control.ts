@@ -1,6 +1,6 @@
 // Section 3 of PROTOCOL.md: the test control API. The same operations back
-// both the HTTP routes under /_emulator and the typed in-process methods of
-// Emulator (server.ts), so the two cannot drift apart.
+// both the HTTP routes under /_standin and the typed in-process methods of
+// GitHubStandIn (server.ts), so the two cannot drift apart.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CallCounts } from './accounting.ts';
@@ -320,7 +320,7 @@ const routes: [string, RegExp, Handler][] = [
 ];
 
 export async function handleControl(ctx: Context, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-  const path = url.pathname.slice('/_emulator'.length);
+  const path = url.pathname.slice('/_standin'.length);
   const method = req.method ?? 'GET';
   const body = await readJson(req);
   const route = routes.find(([m, re]) => m === method && re.test(path));

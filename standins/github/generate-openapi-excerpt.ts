@@ -1,6 +1,6 @@
 // Extracts the self-hosted runner and GitHub App operations the toolkit uses from GitHub's
 // official OpenAPI description (pinned @octokit/openapi) into a small excerpt,
-// standins/github/openapi-runners.json. The emulator loads only the excerpt at
+// standins/github/openapi-runners.json. The stand-in loads only the excerpt at
 // runtime: the full file is 13 MB and the package index loads every variant.
 //
 //   npx tsx standins/github/generate-openapi-excerpt.ts   # rewrites the excerpt
@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The runner operations the emulator serves, both scopes. */
+/** The runner operations the stand-in serves, both scopes. */
 export const RUNNER_OPERATIONS = [
   'actions/list-self-hosted-runners-for-org',
   'actions/get-self-hosted-runner-for-org',
@@ -35,11 +35,11 @@ export const APP_OPERATIONS = [
 ] as const;
 
 /** Every operation in the excerpt. */
-export const EMULATED_OPERATIONS = [...RUNNER_OPERATIONS, ...APP_OPERATIONS] as const;
+export const SERVED_OPERATIONS = [...RUNNER_OPERATIONS, ...APP_OPERATIONS] as const;
 
 /**
  * Schemas GitHub uses for errors any endpoint may answer (401, 403, 404, 5xx)
- * but that the per-operation responses do not list; the emulator validates
+ * but that the per-operation responses do not list; the stand-in validates
  * such answers against them.
  */
 export const COMMON_SCHEMAS = ['basic-error'] as const;
@@ -88,7 +88,7 @@ function inline(spec: JsonObject, node: Json, trail: string[]): Json {
 export function buildExcerpt(spec: JsonObject, sourceVersion: string): JsonObject {
   const paths = spec.paths;
   if (!isObject(paths)) throw new Error('spec has no paths');
-  const wanted = new Set<string>(EMULATED_OPERATIONS);
+  const wanted = new Set<string>(SERVED_OPERATIONS);
   const outPaths: JsonObject = {};
   for (const [path, item] of Object.entries(paths)) {
     if (!isObject(item)) continue;

@@ -4,7 +4,7 @@
 //   npx tsx standins/github/main.ts [--port N] [--offline-after-ms 5000]
 //       [--scope acme --scope acme/widgets --pat TOKEN:acme,acme/widgets]
 //
-// Without --port it listens as startEmulator does by default: as root, on
+// Without --port it listens as startGitHubStandIn does by default: as root, on
 // port 80 of a random loopback address, so that GITHUB_URL has no port (the
 // runner simulator, like actions/runner, drops a GHES URL's port when it
 // registers); otherwise on a free port of 127.0.0.1, where the toolkit's own
@@ -13,7 +13,7 @@
 // The first two lines are GITHUB_URL=… and GITHUB_API_URL=… (parseable by
 // scripts); what follows says how to point an env file at it.
 import { parseArgs } from 'node:util';
-import { startEmulator } from './server.ts';
+import { startGitHubStandIn } from './server.ts';
 
 const { values } = parseArgs({
   options: {
@@ -30,14 +30,14 @@ if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
   process.exit(2);
 }
 const offline = values['offline-after-ms'];
-const emulator = await startEmulator({ ...(port === undefined ? {} : { port }), ...(offline === undefined ? {} : { offlineAfterMs: Number(offline) }) });
-for (const scope of values.scope) emulator.addScope(scope);
+const github = await startGitHubStandIn({ ...(port === undefined ? {} : { port }), ...(offline === undefined ? {} : { offlineAfterMs: Number(offline) }) });
+for (const scope of values.scope) github.addScope(scope);
 for (const pat of values.pat) {
   const [token = '', admin = ''] = pat.split(':');
-  emulator.addPat({ token, admin: admin.split(',').filter((a) => a !== '') });
+  github.addPat({ token, admin: admin.split(',').filter((a) => a !== '') });
 }
 
-const hasPort = new URL(emulator.url).port !== '';
+const hasPort = new URL(github.url).port !== '';
 const [firstScope] = values.scope;
 const [firstPat] = values.pat;
 const scopeLines = firstScope
@@ -45,11 +45,11 @@ const scopeLines = firstScope
   : ['ORG=<a scope given with --scope>'];
 process.stdout.write(
   [
-    `GITHUB_URL=${emulator.url}`,
-    `GITHUB_API_URL=${emulator.apiUrl}`,
+    `GITHUB_URL=${github.url}`,
+    `GITHUB_API_URL=${github.apiUrl}`,
     '',
     '# The GitHub stand-in (not GitHub) is listening. To point a fleet at it, put these in its env file:',
-    ...`GITHUB_URL=${emulator.url}\nGITHUB_API_URL=${emulator.apiUrl}\n${scopeLines.join('\n')}\nGH_PAT=${firstPat ? firstPat.split(':')[0] : '<a token given with --pat>'}`.split('\n').map((line) => `#   ${line}`),
+    ...`GITHUB_URL=${github.url}\nGITHUB_API_URL=${github.apiUrl}\n${scopeLines.join('\n')}\nGH_PAT=${firstPat ? firstPat.split(':')[0] : '<a token given with --pat>'}`.split('\n').map((line) => `#   ${line}`),
     ...(hasPort
       ? ['# This address has a port: the toolkit\'s own calls work, but a runner cannot register (actions/runner drops the port of a GHES URL). Run as root without --port for a portless address.']
       : []),
@@ -62,9 +62,9 @@ let stopping = false;
 const stop = (): void => {
   if (stopping) return;
   stopping = true;
-  const violations = emulator.violations.length;
-  if (violations > 0) process.stderr.write(`emulator: ${violations} spec violation(s) recorded\n`);
-  void emulator.close().then(() => process.exit(violations > 0 ? 1 : 0));
+  const violations = github.violations.length;
+  if (violations > 0) process.stderr.write(`github stand-in: ${violations} spec violation(s) recorded\n`);
+  void github.close().then(() => process.exit(violations > 0 ? 1 : 0));
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -27,7 +27,7 @@ export async function handleRest(ctx: Context, req: IncomingMessage, res: Server
   const method = req.method ?? 'GET';
   const route = ctx.spec.match(method, url.pathname.slice(API_PREFIX.length) || '/');
   if (!route) {
-    // Not one of the operations we emulate: GitHub's answer for unknown routes.
+    // Not one of the operations we serve: GitHub's answer for unknown routes.
     const reply = githubError(404, 'Not Found');
     send(res, { ...reply, headers: baseHeaders() });
     return;
@@ -196,7 +196,7 @@ function operate(
       return { status: 201, body: { token, expires_at: new Date(rec.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z') } };
     }
     default:
-      return githubError(500, `emulator: no handler for ${operationId}`);
+      return githubError(500, `github stand-in: no handler for ${operationId}`);
   }
 }
 
@@ -252,7 +252,7 @@ function finish(ctx: Context, res: ServerResponse, op: Operation, method: string
   const errors = ctx.spec.validateResponse(op, reply.status, reply.body);
   if (errors.length > 0) {
     record(ctx, 'response', op, method, url, errors, reply.status);
-    const failed = githubError(500, `emulator: response violates the OpenAPI spec: ${errors.join('; ')}`);
+    const failed = githubError(500, `github stand-in: response violates the OpenAPI spec: ${errors.join('; ')}`);
     send(res, { ...failed, headers: { ...baseHeaders(), ...reply.headers } });
     return;
   }

@@ -1,9 +1,9 @@
-// The GitHub emulator: one HTTP server on 127.0.0.1 serving PROTOCOL.md
-// sections 1 (REST, under /api/v3), 2 (runner protocol) and 3 (/_emulator),
+// The GitHub stand-in: one HTTP server on 127.0.0.1 serving PROTOCOL.md
+// sections 1 (REST, under /api/v3), 2 (runner protocol) and 3 (/_standin),
 // plus typed in-process controls for tests.
 //
-//   const emulator = await startEmulator();
-//   new Octokit({ auth: 'pat', baseUrl: emulator.apiUrl });
+//   const stand-in = await startGitHubStandIn();
+//   new Octokit({ auth: 'pat', baseUrl: stand-in.apiUrl });
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -51,7 +51,7 @@ export type {
 export { ControlError } from './control.ts';
 export { eventOutput } from './state.ts';
 
-export interface EmulatorOptions {
+export interface GitHubStandInOptions {
   /** 0 picks a free port on 127.0.0.1. Default: see `portless`. */
   port?: number;
   /**
@@ -60,7 +60,7 @@ export interface EmulatorOptions {
    * runner-registration URL (ConfigurationManager.cs), so only a GitHub on
    * its scheme's default port can be registered with. Needs root (or
    * CAP_NET_BIND_SERVICE). Default: on when running as root and no `port` is
-   * given, unless EMULATOR_PORTLESS=0; falls back to a random port otherwise.
+   * given, unless STANDIN_PORTLESS=0; falls back to a random port otherwise.
    */
   portless?: boolean;
   /** A runner that has not polled for this long is offline (default 5000). */
@@ -73,7 +73,7 @@ export interface EmulatorOptions {
   sessionExpiryMs?: number;
 }
 
-export interface Emulator {
+export interface GitHubStandIn {
   /** GITHUB_URL, e.g. http://127.0.0.1:PORT */
   readonly url: string;
   /** GITHUB_API_URL, e.g. http://127.0.0.1:PORT/api/v3 (octokit's baseUrl) */
@@ -123,7 +123,7 @@ function route(ctx: Context, req: IncomingMessage, res: ServerResponse): Promise
   if (p === `${API_PREFIX}/actions/runner-registration`) return handleRegistration(ctx, req, res);
   if (p.startsWith(`${API_PREFIX}/`)) return handleRest(ctx, req, res, url);
   if (p.startsWith('/_runner/')) return handleRunner(ctx, req, res, url);
-  if (p.startsWith('/_emulator/')) return handleControl(ctx, req, res, url);
+  if (p.startsWith('/_standin/')) return handleControl(ctx, req, res, url);
   req.resume();
   send(res, { status: 404, body: { message: 'Not Found' } });
   return Promise.resolve();
@@ -149,13 +149,13 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-function wantPortless(opts: EmulatorOptions): boolean {
+function wantPortless(opts: GitHubStandInOptions): boolean {
   if (opts.portless !== undefined) return opts.portless;
-  if (opts.port !== undefined || process.env.EMULATOR_PORTLESS === '0') return false;
-  return process.env.EMULATOR_PORTLESS === '1' || process.getuid?.() === 0;
+  if (opts.port !== undefined || process.env.STANDIN_PORTLESS === '0') return false;
+  return process.env.STANDIN_PORTLESS === '1' || process.getuid?.() === 0;
 }
 
-export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
+export async function startGitHubStandIn(opts: GitHubStandInOptions = {}): Promise<GitHubStandIn> {
   const offlineAfterMs = opts.offlineAfterMs ?? 5000;
   const ctx: Context = {
     gitHubUrl: '',
@@ -170,9 +170,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   };
   const server: Server = createServer((req, res) => {
     route(ctx, req, res).catch((err: unknown) => {
-      // A bug in the emulator: answer 500 and say so on stderr, the test will fail on it.
-      process.stderr.write(`emulator: ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      send(res, { status: 500, body: { message: 'emulator internal error' } });
+      // A bug in the stand-in: answer 500 and say so on stderr, the test will fail on it.
+      process.stderr.write(`github stand-in: ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      send(res, { status: 500, body: { message: 'stand-in internal error' } });
     });
   });
   server.keepAliveTimeout = 30_000;
@@ -186,7 +186,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         () => false,
       );
     }
-    if (!bound && opts.portless === true) throw new Error('emulator: could not listen on port 80 of a loopback address (needs root)');
+    if (!bound && opts.portless === true) throw new Error('github stand-in: could not listen on port 80 of a loopback address (needs root)');
     if (!bound) host = '127.0.0.1';
   }
   if (!bound) await listen(server, opts.port ?? 0, host);

@@ -187,7 +187,7 @@ export class Spec {
     return { params, errors };
   }
 
-  /** Checks a response the emulator is about to send. Returns the violations found. */
+  /** Checks a response the stand-in is about to send. Returns the violations found. */
   validateResponse(op: Operation, status: number, body: unknown): string[] {
     if (op.responses.has(status)) {
       const validate = op.responses.get(status) ?? null;

@@ -1,4 +1,4 @@
-// The emulator's world: orgs/repos, PATs, runners, labels, tokens and jobs,
+// The stand-in's world: orgs/repos, PATs, runners, labels, tokens and jobs,
 // plus the rules that tie them together (who is online or busy, which job goes
 // to which runner). No HTTP here: the REST, runner-protocol and control
 // modules all act on one State.
@@ -119,7 +119,7 @@ export function eventOutput(event: Record<string, unknown> | undefined): string 
   return typeof event?.output === 'string' ? event.output : '';
 }
 
-/** The job as GET /_emulator/jobs/{id} shows it. */
+/** The job as GET /_standin/jobs/{id} shows it. */
 export interface JobView {
   job_id: number;
   run_id: number;

@@ -2,7 +2,7 @@
 // on these machines.
 //
 // `config.sh` and `config.sh remove`: register the runner through the GitHub
-// (emulator) runner-registration endpoint with a registration token, then
+// (stand-in) runner-registration endpoint with a registration token, then
 // write .runner / .credentials / .credentials_rsaparams; or unregister with a
 // remove token and delete them. The token is never printed.
 import { generateKeyPairSync } from 'node:crypto';

@@ -1,5 +1,5 @@
 // Runner simulator — STANDS IN for actions/runner, which cannot be downloaded
-// on these machines. It talks the emulator's runner protocol
+// on these machines. It talks the stand-in's runner protocol
 // (standins/github/PROTOCOL.md §2), not the real Actions service protocol.
 //
 // The one HTTP helper the simulator uses. Errors carry the status the way

@@ -1,7 +1,7 @@
 // Runner simulator — STANDS IN for actions/runner, which cannot be downloaded
 // on these machines (no GitHub access). It keeps the real runner's contract as
 // far as this project relies on it (config.sh, run.sh, job hooks, cancel,
-// shutdown, diag logs) and talks to the GitHub emulator (standins/github/
+// shutdown, diag logs) and talks to the GitHub stand-in (standins/github/
 // PROTOCOL.md §2). What it follows, file by file: standins/runner/PROTOCOL.md.
 //
 // One bundle started through two names, like the real binaries:

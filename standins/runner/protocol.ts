@@ -1,7 +1,7 @@
 // Runner simulator — STANDS IN for actions/runner, which cannot be downloaded
 // on these machines.
 //
-// The messages of the emulator's runner protocol (standins/github/PROTOCOL.md
+// The messages of the stand-in's runner protocol (standins/github/PROTOCOL.md
 // §2), and those between the Listener and its per-job Worker process (the
 // real ones talk over two anonymous pipes, Runner.Common/ProcessChannel.cs;
 // here: one JSON object per line on the fds named by `spawnclient <in> <out>`).

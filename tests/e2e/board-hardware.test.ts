@@ -4,7 +4,7 @@
 // stable by-id style link), its own environment and its own bind mount; a job
 // on each prints what it sees. Then one board's setting changes and make init
 // recreates that board's runner only. The runner simulator (standins/runner)
-// STANDS IN for actions/runner; GitHub is the emulator.
+// STANDS IN for actions/runner; GitHub is the stand-in.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { eventOutput, startEmulator, type Emulator, type JobView } from '../../standins/github/server.ts';
+import { eventOutput, startGitHubStandIn, type GitHubStandIn, type JobView } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { removeFleet } from './ground.ts';
 import { assertImages, dockerOk, dockerUnavailable, modeSettings, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
@@ -46,18 +46,18 @@ function probeOutput(job: JobView): Record<string, string> {
 }
 
 describe('per-board hardware on a real engine', { skip, timeout: 300_000 }, () => {
-  let emulator: Emulator;
+  let github: GitHubStandIn;
   let dir: string;
   let prefix = '';
   let baseEnv: string[] = [];
   const name = (board: string): string => `${prefix}runner-${board}`;
   const run = (script: string, args: string[] = []): Promise<ScriptResult> =>
     runScript(script, args, { cwd: dir, env: { DOCKER_HOST: process.env.DOCKER_HOST ?? '' }, timeoutMs: 240_000 });
-  const online = (runner: string): boolean => emulator.runners('acme').find((r) => r.name === runner)?.status === 'online';
+  const online = (runner: string): boolean => github.runners('acme').find((r) => r.name === runner)?.status === 'online';
   const writeEnv = (extra: string[]): Promise<void> => writeFile(join(dir, '.env'), [...baseEnv, ...extra, ''].join('\n'), { mode: 0o600 });
   const probe = async (label: string, job: string): Promise<Record<string, string>> => {
-    const id = emulator.enqueueJob({ org: 'acme', repository: 'acme/firmware', runs_on: [label], job, workflow: 'hw', steps: [{ name: job, run: PROBE }] }).job_id;
-    const done = await emulator.waitForJob(id, (j) => j.status === 'completed', 60_000);
+    const id = github.enqueueJob({ org: 'acme', repository: 'acme/firmware', runs_on: [label], job, workflow: 'hw', steps: [{ name: job, run: PROBE }] }).job_id;
+    const done = await github.waitForJob(id, (j) => j.status === 'completed', 60_000);
     assert.equal(done.conclusion, 'success', JSON.stringify(done.events));
     return probeOutput(done);
   };
@@ -68,9 +68,9 @@ describe('per-board hardware on a real engine', { skip, timeout: 300_000 }, () =
 
   before(async () => {
     await assertImages();
-    emulator = await startEmulator({ offlineAfterMs: 3000 });
-    emulator.addScope('acme');
-    emulator.addPat({ token: PAT, admin: ['acme'] });
+    github = await startGitHubStandIn({ offlineAfterMs: 3000 });
+    github.addScope('acme');
+    github.addPat({ token: PAT, admin: ['acme'] });
     dir = await mkdtemp(join(tmpdir(), 'fleet-hw-e2e-'));
     // The host's devices: three character devices (1:3 is /dev/null's numbers, 1:5 /dev/zero's), group dialout, 0660.
     await mkdir(join(dir, 'dev'));
@@ -90,8 +90,8 @@ describe('per-board hardware on a real engine', { skip, timeout: 300_000 }, () =
     baseEnv = [
       'ORG=acme',
       `GH_PAT=${PAT}`,
-      `GITHUB_URL=${emulator.url}`,
-      `GITHUB_API_URL=${emulator.apiUrl}`,
+      `GITHUB_URL=${github.url}`,
+      `GITHUB_API_URL=${github.apiUrl}`,
       `RUNNER_IMAGE=${SIM_IMAGE}`,
       ...(await modeSettings('board-hardware')),
       `RUNNER_NAME_PREFIX=${prefix}`,
@@ -109,7 +109,7 @@ describe('per-board hardware on a real engine', { skip, timeout: 300_000 }, () =
 
   after(async () => {
     if (prefix) await removeFleet(prefix);
-    await emulator?.close();
+    await github?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

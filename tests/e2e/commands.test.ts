@@ -2,14 +2,14 @@
 // does not walk: init without -n, make ps and make logs output, make image
 // (--force), start on a running container that was never registered, and a
 // registration that fails. The runners are the runner simulator
-// (standins/runner), which STANDS IN for actions/runner; GitHub is the emulator.
+// (standins/runner), which STANDS IN for actions/runner; GitHub is the stand-in.
 import assert from 'node:assert/strict';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { $ } from 'zx';
 import { composeProjectName } from '../../lib/config/names.ts';
-import type { Emulator } from '../../standins/github/server.ts';
+import type { GitHubStandIn } from '../../standins/github/server.ts';
 import type { ScriptResult } from '../support/cli.ts';
 import { startGround, type Ground } from './ground.ts';
 import { containerState, dockerOk, dockerUnavailable, waitFor } from './helpers.ts';
@@ -19,7 +19,7 @@ if (skip) console.log(`# skipping the commands e2e test: ${skip}`);
 
 describe('commands on a real engine', { skip, timeout: 420_000 }, () => {
   let ground: Ground;
-  let emulator: Emulator;
+  let github: GitHubStandIn;
   let dir: string;
   let PAT = '';
   let prefix = '';
@@ -35,7 +35,7 @@ describe('commands on a real engine', { skip, timeout: 420_000 }, () => {
 
   before(async () => {
     ground = await startGround('commands');
-    ({ emulator, dir, pat: PAT } = ground);
+    ({ github, dir, pat: PAT } = ground);
     prefix = ground.prefix('cmd');
     await ground.writeEnv(prefix, ['BOARD_RUNNERS=pi:pi']);
   });
@@ -43,9 +43,9 @@ describe('commands on a real engine', { skip, timeout: 420_000 }, () => {
   after(() => ground?.close());
 
   test('a registration GitHub refuses: one line, exit non-zero, the token nowhere in the output, no container started', async () => {
-    emulator.injectFault({ operation: 'actions/create-registration-token-for-org', kind: 'wrong_token', times: 1 });
+    github.injectFault({ operation: 'actions/create-registration-token-for-org', kind: 'wrong_token', times: 1 });
     const r = await run('init.ts', ['-n', '1']);
-    emulator.clearFaults();
+    github.clearFaults();
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stdout, new RegExp(`^\\[\\d/2\\] ${runner('pi')}: registration failed \\(exit \\d+\\): `, 'm'));
     assert.match(r.stderr, /^error: registration failed for .*: see the lines above$/m);
@@ -63,7 +63,7 @@ describe('commands on a real engine', { skip, timeout: 420_000 }, () => {
   test('init without -n on a new fleet: one generic runner plus the boards', async () => {
     await ok('init.ts');
     await waitFor('runner-1 and pi online', () => online(runner('1')) && online(runner('pi')), { timeoutMs: 60_000 });
-    assert.deepEqual(emulator.runners('acme').map((r) => r.name).sort(), [runner('1'), runner('pi')].sort());
+    assert.deepEqual(github.runners('acme').map((r) => r.name).sort(), [runner('1'), runner('pi')].sort());
   });
 
   test('make ps: one row per container with state, kind, board, labels, resource and devices', async () => {

@@ -44,8 +44,8 @@ describe('compose v1 (RUNNER_COMPOSE=docker-compose) on a real engine', { skip, 
   /** The compose version that made the container (compose labels every container it makes). */
   const madeBy = (name: string): Promise<string> => dockerOk(['inspect', '--format', '{{ index .Config.Labels "com.docker.compose.version" }}', name]);
   const boardJob = async (tag: string): Promise<JobView> => {
-    const { job_id } = ground.emulator.enqueueJob({ org: ground.org, repository: `${ground.org}/firmware`, runs_on: ['pi-v1'], job: tag, steps: [{ name: tag, run: `echo "${tag} on $RUNNER_NAME"` }] });
-    const done = await ground.emulator.waitForJob(job_id, (j) => j.status === 'completed', 60_000);
+    const { job_id } = ground.github.enqueueJob({ org: ground.org, repository: `${ground.org}/firmware`, runs_on: ['pi-v1'], job: tag, steps: [{ name: tag, run: `echo "${tag} on $RUNNER_NAME"` }] });
+    const done = await ground.github.waitForJob(job_id, (j) => j.status === 'completed', 60_000);
     assert.equal(done.conclusion, 'success', JSON.stringify(done.events));
     assert.equal(done.runner_name, runner('pi'));
     assert.match(hookOutput(done, 'job_started'), /board-v1: lock acquired after/);
@@ -73,18 +73,18 @@ describe('compose v1 (RUNNER_COMPOSE=docker-compose) on a real engine', { skip, 
 
   test('restart recreates the runners with v1, keeping their registration; a job runs after it', async () => {
     const before = await dockerOk(['inspect', '--format', '{{.Id}}', runner('pi')]);
-    ground.emulator.resetCalls();
+    ground.github.resetCalls();
     await ok('restart.ts');
     assert.notEqual(await dockerOk(['inspect', '--format', '{{.Id}}', runner('pi')]), before, 'restart did not recreate the container');
     assert.match(await madeBy(runner('pi')), /^1\./);
-    assert.equal(ground.emulator.calls().by_operation['actions/create-registration-token-for-org'] ?? 0, 0, 'restart registered again');
+    assert.equal(ground.github.calls().by_operation['actions/create-registration-token-for-org'] ?? 0, 0, 'restart registered again');
     await waitFor('pi online after restart', () => ground.online(runner('pi')), { timeoutMs: 60_000 });
     await boardJob('after-restart');
   });
 
   test('purge: runners unregistered, containers and volumes gone', async () => {
     await ok('purge.ts', ['--yes']);
-    assert.deepEqual(ground.emulator.runners(ground.org).filter((r) => r.name.startsWith(prefix)), []);
+    assert.deepEqual(ground.github.runners(ground.org).filter((r) => r.name.startsWith(prefix)), []);
     assert.equal(await dockerOk(['ps', '-a', '-q', '--filter', `name=^${prefix}`]), '');
     const volumes = (await dockerOk(['volume', 'ls', '-q'])).split('\n').filter((v) => v.startsWith(prefix));
     assert.deepEqual(volumes, []);

@@ -8,7 +8,7 @@
 // the waiting lines in their logs carry no text of acme's.
 //
 // The runners are the runner simulator (standins/runner), which STANDS IN for
-// actions/runner (not downloadable here); GitHub is the emulator.
+// actions/runner (not downloadable here); GitHub is the stand-in.
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -131,7 +131,7 @@ describe('forged acquires from a job, hardened mode, two orgs on one board, on a
     return (JSON.parse(r.stdout) as { resources: ResourceState[] }).resources.find((s) => s.resource === BOARD);
   };
   const boardJob = (org: 'acme' | 'globex', job: string, steps: Array<{ name: string; run: string }>): number =>
-    ground.emulator.enqueueJob({ org, repository: `${org}/firmware`, runs_on: [BOARD], job, workflow: 'ci', steps }).job_id;
+    ground.github.enqueueJob({ org, repository: `${org}/firmware`, runs_on: [BOARD], job, workflow: 'ci', steps }).job_id;
 
   before(async () => {
     ground = await startGround('forged', { mode: 'hardened' });
@@ -140,13 +140,13 @@ describe('forged acquires from a job, hardened mode, two orgs on one board, on a
     globex = ground.prefix('fgg');
     const board = [`RUNNER_LOCK_HOST_PATH=${lockDir}`, `BOARD_RUNNERS=x1:${BOARD}`, `RUNNER_RESOURCE_ID=${BOARD}`];
     await ground.writeEnv(acme, board, 'acme.env');
-    ground.emulator.addScope('globex');
-    ground.emulator.addPat({ token: GLOBEX_PAT, admin: ['globex'] });
+    ground.github.addScope('globex');
+    ground.github.addPat({ token: GLOBEX_PAT, admin: ['globex'] });
     const lines = [
       'ORG=globex',
       `GH_PAT=${GLOBEX_PAT}`,
-      `GITHUB_URL=${ground.emulator.url}`,
-      `GITHUB_API_URL=${ground.emulator.apiUrl}`,
+      `GITHUB_URL=${ground.github.url}`,
+      `GITHUB_API_URL=${ground.github.apiUrl}`,
       `RUNNER_IMAGE=${SIM_IMAGE}`,
       ...ground.modeSettings,
       `RUNNER_NAME_PREFIX=${globex}`,
@@ -163,7 +163,7 @@ describe('forged acquires from a job, hardened mode, two orgs on one board, on a
       const r = await ground.run('init.ts', ['-n', '0'], file);
       assert.equal(r.code, 0, `${file}: ${r.stdout}\n${r.stderr}`);
     }
-    const online = (org: string, name: string): boolean => ground.emulator.runners(org).find((r) => r.name === name)?.status === 'online';
+    const online = (org: string, name: string): boolean => ground.github.runners(org).find((r) => r.name === name)?.status === 'online';
     await waitFor('both board runners online', () => online('acme', runner(acme)) && online('globex', runner(globex)), { timeoutMs: 90_000 });
     const inspect = JSON.parse(await dockerOk(['inspect', '--format', '{{json .HostConfig}}', runner(acme)])) as { Privileged: boolean };
     assert.equal(inspect.Privileged, false, 'not hardened');
@@ -178,11 +178,11 @@ describe('forged acquires from a job, hardened mode, two orgs on one board, on a
       { name: 'hold the board', run: 'sleep 8' },
     ]);
     // Once the forged requests are done (the first step reported), globex's job arrives and waits.
-    await ground.emulator.waitForJob(forgerId, (j) => j.events.some((e) => e.event === 'step'), 60_000);
+    await ground.github.waitForJob(forgerId, (j) => j.events.some((e) => e.event === 'step'), 60_000);
     const waiterId = boardJob('globex', 'waiter', [{ name: 'on the board', run: 'echo on-the-board' }]);
     [forger, waiter] = await Promise.all([
-      ground.emulator.waitForJob(forgerId, (j) => j.status === 'completed', 90_000),
-      ground.emulator.waitForJob(waiterId, (j) => j.status === 'completed', 90_000),
+      ground.github.waitForJob(forgerId, (j) => j.status === 'completed', 90_000),
+      ground.github.waitForJob(waiterId, (j) => j.status === 'completed', 90_000),
     ]);
     assert.equal(forger.conclusion, 'success', JSON.stringify(forger.events));
     assert.match(hookOutput(forger, 'job_started'), new RegExp(`${BOARD}: lock acquired after`));
@@ -236,7 +236,7 @@ describe('forged acquires from a job, hardened mode, two orgs on one board, on a
   test("globex's next job on the board is not blocked, and the wrapper's log took nothing of what was sent", async () => {
     const started = Date.now();
     const id = boardJob('globex', 'next', [{ name: 'on the board', run: 'echo on-the-board' }]);
-    const done = await ground.emulator.waitForJob(id, (j) => j.status === 'completed', 60_000);
+    const done = await ground.github.waitForJob(id, (j) => j.status === 'completed', 60_000);
     assert.equal(done.conclusion, 'success', JSON.stringify(done.events));
     const m = /lock acquired after ([\d.]+) s/.exec(hookOutput(done, 'job_started'));
     assert.ok(m, hookOutput(done, 'job_started'));

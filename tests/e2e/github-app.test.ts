@@ -1,7 +1,7 @@
 // End to end with a GitHub App as the credential, on a real Docker engine:
 // init registers and starts the runners (the installation looked up, one
 // installation token), a job runs, purge removes everything. The runner
-// simulator stands in for actions/runner and the emulator for GitHub. The
+// simulator stands in for actions/runner and the stand-in for GitHub. The
 // App's private key and its installation tokens must reach no container
 // environment, compose file, log or output: only registration tokens go
 // into the one-off config.sh containers.
@@ -10,7 +10,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startEmulator, type AppCreated, type Emulator } from '../../standins/github/server.ts';
+import { startGitHubStandIn, type AppCreated, type GitHubStandIn } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { removeFleet } from './ground.ts';
 import { assertImages, containerLogs, docker, dockerUnavailable, modeSettings, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
@@ -19,7 +19,7 @@ const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the GitHub App e2e test: ${skip}`);
 
 describe('a fleet authenticated as a GitHub App, on a real engine', { skip, timeout: 300_000 }, () => {
-  let emulator: Emulator;
+  let github: GitHubStandIn;
   let app: AppCreated;
   let dir: string;
   let keyFile: string;
@@ -30,9 +30,9 @@ describe('a fleet authenticated as a GitHub App, on a real engine', { skip, time
     outputs.push(result.stdout, result.stderr);
     return result;
   };
-  const runners = (): string[] => emulator.runners('acme').map((r) => r.name).filter((name) => name.startsWith(prefix));
+  const runners = (): string[] => github.runners('acme').map((r) => r.name).filter((name) => name.startsWith(prefix));
   /** The key (whole and each body line) and every installation token issued so far. */
-  const secrets = (): string[] => [app.private_key, ...app.private_key.split('\n').filter((line) => line.length > 20 && !line.startsWith('-----')), ...emulator.installationTokens()];
+  const secrets = (): string[] => [app.private_key, ...app.private_key.split('\n').filter((line) => line.length > 20 && !line.startsWith('-----')), ...github.installationTokens()];
   const assertNoSecret = (text: string, where: string): void => {
     for (const secret of secrets()) assert.ok(!text.includes(secret), `a key or installation token in ${where}`);
     assert.doesNotMatch(text, /GH_APP_PRIVATE_KEY_FILE|PRIVATE KEY/, `App settings in ${where}`);
@@ -40,10 +40,10 @@ describe('a fleet authenticated as a GitHub App, on a real engine', { skip, time
 
   before(async () => {
     await assertImages();
-    emulator = await startEmulator({ offlineAfterMs: 3000 });
-    emulator.addScope('acme');
-    app = emulator.createApp('fleet-lab');
-    emulator.installApp({ app_id: app.app_id, org: 'acme', permissions: { organization_self_hosted_runners: 'write' } });
+    github = await startGitHubStandIn({ offlineAfterMs: 3000 });
+    github.addScope('acme');
+    app = github.createApp('fleet-lab');
+    github.installApp({ app_id: app.app_id, org: 'acme', permissions: { organization_self_hosted_runners: 'write' } });
     dir = await mkdtemp(join(tmpdir(), 'fleet-app-e2e-'));
     keyFile = join(dir, 'fleet-lab.pem');
     await writeFile(keyFile, app.private_key, { mode: 0o600 });
@@ -52,8 +52,8 @@ describe('a fleet authenticated as a GitHub App, on a real engine', { skip, time
       'ORG=acme',
       `GH_APP_ID=${app.app_id}`,
       `GH_APP_PRIVATE_KEY_FILE=${keyFile}`,
-      `GITHUB_URL=${emulator.url}`,
-      `GITHUB_API_URL=${emulator.apiUrl}`,
+      `GITHUB_URL=${github.url}`,
+      `GITHUB_API_URL=${github.apiUrl}`,
       `RUNNER_IMAGE=${SIM_IMAGE}`,
       `RUNNER_NAME_PREFIX=${prefix}`,
       `RUNNER_LOCK_HOST_PATH=${join(dir, 'locks')}`,
@@ -65,15 +65,15 @@ describe('a fleet authenticated as a GitHub App, on a real engine', { skip, time
 
   after(async () => {
     if (prefix) await removeFleet(prefix);
-    await emulator?.close();
+    await github?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   test('init registers and starts the runners with the App; no key or installation token in the compose file or a container', async () => {
     const r = await run('init.ts', ['-n', '2']);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    await waitFor('both runners online', () => emulator.runners('acme').filter((x) => x.name.startsWith(prefix) && x.status === 'online').length === 2, { timeoutMs: 60_000 });
-    const calls = emulator.calls().by_operation;
+    await waitFor('both runners online', () => github.runners('acme').filter((x) => x.name.startsWith(prefix) && x.status === 'online').length === 2, { timeoutMs: 60_000 });
+    const calls = github.calls().by_operation;
     assert.equal(calls['apps/get-org-installation'], 1, 'the installation is looked up once');
     assert.equal(calls['apps/create-installation-access-token'], 1, 'one installation token for the whole command');
     assert.equal(calls['actions/create-registration-token-for-org'], 1);
@@ -91,8 +91,8 @@ describe('a fleet authenticated as a GitHub App, on a real engine', { skip, time
   });
 
   test('a job runs on a runner registered with the App', async () => {
-    const { job_id } = emulator.enqueueJob({ org: 'acme', repository: 'acme/firmware', runs_on: ['self-hosted'], job: 'build', steps: [{ name: 'hello', run: 'echo built-with-app' }] });
-    const done = await emulator.waitForJob(job_id, (j) => j.status === 'completed', 60_000);
+    const { job_id } = github.enqueueJob({ org: 'acme', repository: 'acme/firmware', runs_on: ['self-hosted'], job: 'build', steps: [{ name: 'hello', run: 'echo built-with-app' }] });
+    const done = await github.waitForJob(job_id, (j) => j.status === 'completed', 60_000);
     assert.equal(done.conclusion, 'success', JSON.stringify(done.events));
     assert.ok(done.runner_name?.startsWith(prefix), `ran on ${done.runner_name}`);
     assert.match(JSON.stringify(done.events), /built-with-app/);
@@ -109,7 +109,7 @@ describe('a fleet authenticated as a GitHub App, on a real engine', { skip, time
       const path = join(dir, entry);
       if (path === keyFile || entry.startsWith('locks')) continue;
       const text = await readFile(path, 'utf8').catch(() => '');
-      for (const secret of emulator.installationTokens()) assert.ok(!text.includes(secret), `an installation token in ${path}`);
+      for (const secret of github.installationTokens()) assert.ok(!text.includes(secret), `an installation token in ${path}`);
     }
   });
 });

@@ -6,12 +6,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmulator, type Emulator } from '../../standins/github/server.ts';
+import { startGitHubStandIn, type GitHubStandIn } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { assertImages, modeSettings, removeFleetImages, removeByPrefix, SIM_IMAGE, uniquePrefix, type RunnerMode } from './helpers.ts';
 
 export interface Ground {
-  emulator: Emulator;
+  github: GitHubStandIn;
   /** The mode every env file of this ground runs its runners in. */
   mode: RunnerMode;
   /** The settings that mode put in every env file (modeSettings). */
@@ -32,14 +32,14 @@ export interface Ground {
 export async function startGround(tag: string, { org = 'acme', offlineAfterMs = 3000, mode = 'default' }: { org?: string; offlineAfterMs?: number; mode?: RunnerMode } = {}): Promise<Ground> {
   await assertImages();
   const modeLines = await modeSettings(tag, mode);
-  const emulator = await startEmulator({ offlineAfterMs });
+  const github = await startGitHubStandIn({ offlineAfterMs });
   const pat = `ghp_e2e_${tag}_0123456789`;
-  emulator.addScope(org);
-  emulator.addPat({ token: pat, admin: [org] });
+  github.addScope(org);
+  github.addPat({ token: pat, admin: [org] });
   const dir = await mkdtemp(join(tmpdir(), `fleet-${tag}-e2e-`));
   const prefixes: string[] = [];
   return {
-    emulator,
+    github,
     mode,
     modeSettings: modeLines,
     dir,
@@ -51,7 +51,7 @@ export async function startGround(tag: string, { org = 'acme', offlineAfterMs = 
       return prefix;
     },
     async writeEnv(prefix, settings = [], file = '.env') {
-      const lines = [`ORG=${org}`, `GH_PAT=${pat}`, `GITHUB_URL=${emulator.url}`, `GITHUB_API_URL=${emulator.apiUrl}`, `RUNNER_IMAGE=${SIM_IMAGE}`, ...modeLines, `RUNNER_NAME_PREFIX=${prefix}`, ...settings, ''];
+      const lines = [`ORG=${org}`, `GH_PAT=${pat}`, `GITHUB_URL=${github.url}`, `GITHUB_API_URL=${github.apiUrl}`, `RUNNER_IMAGE=${SIM_IMAGE}`, ...modeLines, `RUNNER_NAME_PREFIX=${prefix}`, ...settings, ''];
       await writeFile(join(dir, file), lines.join('\n'), { mode: 0o600 });
       return file;
     },
@@ -59,11 +59,11 @@ export async function startGround(tag: string, { org = 'acme', offlineAfterMs = 
       return runScript(script, args, { cwd: dir, env: { ENV_FILE: envFile, DOCKER_HOST: process.env.DOCKER_HOST ?? '', ...env }, timeoutMs: 240_000 });
     },
     online(runner) {
-      return emulator.runners(org).find((r) => r.name === runner)?.status === 'online';
+      return github.runners(org).find((r) => r.name === runner)?.status === 'online';
     },
     async close() {
       for (const prefix of prefixes) await removeFleet(prefix);
-      await emulator.close();
+      await github.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

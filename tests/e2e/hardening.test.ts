@@ -5,7 +5,7 @@
 // RUNNER_PRIVILEGED=false and RUNNER_SUDO=false take both away while a board
 // job still takes and releases the lock. The runners are the runner simulator
 // (standins/runner), which STANDS IN for actions/runner, with passwordless
-// sudo as the official image has; GitHub is the emulator.
+// sudo as the official image has; GitHub is the stand-in.
 import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -63,8 +63,8 @@ for (const { mode, title } of SUITES) {
       assert.equal(host.uid, 0, 'the lock directory belongs to root');
       assert.equal(host.mode & 0o7777, 0o755);
 
-      const { job_id } = ground.emulator.enqueueJob({ org: 'acme', repository: 'acme/firmware', runs_on: [`pi-${mode}`], job: 'probe', workflow: 'ci', steps: [{ name: 'probe', run: PROBE }] });
-      const done = await ground.emulator.waitForJob(job_id, (j) => j.status === 'completed', 60_000);
+      const { job_id } = ground.github.enqueueJob({ org: 'acme', repository: 'acme/firmware', runs_on: [`pi-${mode}`], job: 'probe', workflow: 'ci', steps: [{ name: 'probe', run: PROBE }] });
+      const done = await ground.github.waitForJob(job_id, (j) => j.status === 'completed', 60_000);
       assert.equal(done.conclusion, 'success', JSON.stringify(done.events));
       const out = stepOutput(done);
       assert.match(out, /^uid=1001$/m, 'the job runs as the runner user');

@@ -92,7 +92,7 @@ export interface RunOptions {
   detach?: boolean;
   /** `--rm` (default true for attached runs). */
   rm?: boolean;
-  /** host network: containers reach the emulator on 127.0.0.1. Default true. */
+  /** host network: containers reach the stand-in on 127.0.0.1. Default true. */
   hostNetwork?: boolean;
   /** `VOLUME_OR_DIR:/path[:ro]` */
   volumes?: string[];

@@ -8,7 +8,7 @@
 // job; the registration stays the lab's. The lab's Dockerfile puts
 // ~/.local/bin on PATH (pip --user does), a directory the runner user writes.
 // The runners are the runner simulator (standins/runner), which STANDS IN for
-// actions/runner; GitHub is the emulator.
+// actions/runner; GitHub is the stand-in.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -61,7 +61,7 @@ describe('a hostile job in hardened mode on a real engine: nothing it writes rea
     runner = `${prefix}runner-pi`;
     labels = ['pi-hostile'];
     await waitFor(`${runner} online`, () => ground.online(runner), { timeoutMs: 60_000 });
-    runnerId = ground.emulator.runners(ground.org).find((r) => r.name === runner)!.id;
+    runnerId = ground.github.runners(ground.org).find((r) => r.name === runner)!.id;
   });
 
   after(() => ground?.close());
@@ -74,8 +74,8 @@ describe('a hostile job in hardened mode on a real engine: nothing it writes rea
   async function hostileJob(name: string, lines: string[]): Promise<string> {
     const restarts = await restartCount();
     listened = await listens();
-    const { job_id } = ground.emulator.enqueueJob({ org: ground.org, repository: `${ground.org}/pr`, runs_on: labels, job: name, steps: [{ name, run: [...lines, END_RUN_SH].join('\n') }] });
-    const done = await ground.emulator.waitForJob(job_id, (j) => j.status === 'completed', 90_000);
+    const { job_id } = ground.github.enqueueJob({ org: ground.org, repository: `${ground.org}/pr`, runs_on: labels, job: name, steps: [{ name, run: [...lines, END_RUN_SH].join('\n') }] });
+    const done = await ground.github.waitForJob(job_id, (j) => j.status === 'completed', 90_000);
     await waitFor(`${runner} started again`, async () => (await restartCount()) > restarts && (await dockerOk(['inspect', '--format', '{{.State.Running}}', runner])) === 'true', { timeoutMs: 60_000 });
     return stepOutput(done);
   }
@@ -106,8 +106,8 @@ describe('a hostile job in hardened mode on a real engine: nothing it writes rea
   /** A job after the restart: the board lock is taken, and what the step prints. */
   async function probeJob(lines: string[]): Promise<{ step: string; started: string }> {
     await waitFor(`${runner} online`, () => ground.online(runner), { timeoutMs: 90_000 });
-    const { job_id } = ground.emulator.enqueueJob({ org: ground.org, repository: `${ground.org}/firmware`, runs_on: labels, job: 'probe', steps: [{ name: 'probe', run: lines.join('\n') }] });
-    const done = await ground.emulator.waitForJob(job_id, (j) => j.status === 'completed', 60_000);
+    const { job_id } = ground.github.enqueueJob({ org: ground.org, repository: `${ground.org}/firmware`, runs_on: labels, job: 'probe', steps: [{ name: 'probe', run: lines.join('\n') }] });
+    const done = await ground.github.waitForJob(job_id, (j) => j.status === 'completed', 60_000);
     assert.equal(done.runner_name, runner);
     assert.equal(done.conclusion, 'success', JSON.stringify(done.events));
     return { step: stepOutput(done), started: hookOutput(done, 'job_started') };
@@ -161,10 +161,10 @@ describe('a hostile job in hardened mode on a real engine: nothing it writes rea
 
   test("the registration: a job's swap for another org's runner does not survive the next start; the lab's runner comes back under its own id", async () => {
     // The attacker's own registration: a runner of its org 'evil', configured elsewhere.
-    ground.emulator.addScope('evil');
-    const { token } = ground.emulator.issueToken({ org: 'evil', kind: 'registration' });
+    ground.github.addScope('evil');
+    const { token } = ground.github.issueToken({ org: 'evil', kind: 'registration' });
     const configured = await runContainer(
-      ['bash', '-c', `cd ${HOME} && ./config.sh --unattended --url ${ground.emulator.url}/evil --name evil-runner --labels evil --work _work >&2 && tar -c .runner .credentials .credentials_rsaparams | base64 -w0`],
+      ['bash', '-c', `cd ${HOME} && ./config.sh --unattended --url ${ground.github.url}/evil --name evil-runner --labels evil --work _work >&2 && tar -c .runner .credentials .credentials_rsaparams | base64 -w0`],
       { user: '1001', env: { ACTIONS_RUNNER_INPUT_TOKEN: token } },
     );
     assert.equal(configured.code, 0, configured.stderr);
@@ -174,20 +174,20 @@ describe('a hostile job in hardened mode on a real engine: nothing it writes rea
       `cp ${HOME}/.runner ${HOME}/.runner_migrated && cp ${HOME}/.credentials ${HOME}/.credentials_migrated`,
     ]);
     assert.match(out, /^swapped$/m);
-    const evilOnline = () => ground.emulator.runners('evil')[0]?.status === 'online';
+    const evilOnline = () => ground.github.runners('evil')[0]?.status === 'online';
     await settled(listened, evilOnline);
-    // Past the emulator's offline window: whoever the container polls as is online, the other offline.
+    // Past the stand-in's offline window: whoever the container polls as is online, the other offline.
     await new Promise((r) => setTimeout(r, 4000));
     assert.equal(evilOnline(), false, "the lab's container serves the attacker's org");
-    assert.equal(ground.emulator.runners(ground.org).find((r) => r.name === runner)?.id, runnerId, 'same runner on GitHub');
-    assert.equal(ground.emulator.runners('evil')[0]?.status, 'offline', "the lab's container serves the attacker's org");
+    assert.equal(ground.github.runners(ground.org).find((r) => r.name === runner)?.id, runnerId, 'same runner on GitHub');
+    assert.equal(ground.github.runners('evil')[0]?.status, 'offline', "the lab's container serves the attacker's org");
     const inHome = await Promise.all(['.runner', '.credentials', '.credentials_rsaparams'].map(async (f) => (await execIn(runner, ['/usr/bin/cat', `${HOME}/${f}`])).stdout));
     assert.deepEqual(inHome, ours, "the runner root holds root's copy of the registration again");
     assert.deepEqual(await Promise.all(['.runner', '.credentials', '.credentials_rsaparams'].map((f) => readVolumeFile(`${runner}-state`, f))), ours);
     for (const f of ['.runner_migrated', '.credentials_migrated']) assert.notEqual((await execIn(runner, ['/usr/bin/test', '-e', `${HOME}/${f}`])).code, 0, `${f} is left`);
     const { started } = await probeJob(['echo probed']);
     assert.match(started, /board-pi: lock acquired after/);
-    assert.equal(ground.emulator.runners('evil')[0]?.status, 'offline');
+    assert.equal(ground.github.runners('evil')[0]?.status, 'offline');
   });
 
   test('a state volume of the earlier layout (the runner user’s, with links planted in it) is made root’s at start without following them', async () => {

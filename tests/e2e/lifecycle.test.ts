@@ -1,7 +1,7 @@
 // End to end on a real Docker engine: init → jobs by label → stop/start/restart
 // → rm → image rebuild on Dockerfile change → compose → purge. The runners
 // are the runner simulator (standins/runner), which stands in for
-// actions/runner (it cannot be downloaded here); GitHub is the emulator.
+// actions/runner (it cannot be downloaded here); GitHub is the stand-in.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { startEmulator, type Emulator } from '../../standins/github/server.ts';
+import { startGitHubStandIn, type GitHubStandIn } from '../../standins/github/server.ts';
 import { assertImages, containerState, docker, dockerOk, dockerUnavailable, modeSettings, removeFleetImages, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 
@@ -22,7 +22,7 @@ const ORG = 'acme';
 const PAT = 'ghp_e2e_lifecycle_0123456789';
 
 describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
-  let emulator: Emulator;
+  let github: GitHubStandIn;
   let dir: string;
   let prefix: string;
   let env: Record<string, string>;
@@ -41,16 +41,16 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
     return result;
   };
   const runner = (short: string) => `${prefix}runner-${short}`;
-  const registered = () => emulator.runners(ORG);
+  const registered = () => github.runners(ORG);
   const online = (name: string) => registered().find((r) => r.name === name)?.status === 'online';
   const volumesOf = async () => (await dockerOk(['volume', 'ls', '-q'])).split('\n').filter((v) => v.startsWith(prefix));
   const containersOf = async () => (await dockerOk(['ps', '-a', '--format', '{{.Names}}'])).split('\n').filter((c) => c.startsWith(prefix));
 
   before(async () => {
     await assertImages();
-    emulator = await startEmulator({ offlineAfterMs: 3000 });
-    emulator.addScope(ORG);
-    emulator.addPat({ token: PAT, admin: [ORG] });
+    github = await startGitHubStandIn({ offlineAfterMs: 3000 });
+    github.addScope(ORG);
+    github.addPat({ token: PAT, admin: [ORG] });
     dir = await mkdtemp(join(tmpdir(), 'fleet-e2e-'));
     prefix = uniquePrefix('life');
     env = { DOCKER_HOST: process.env.DOCKER_HOST ?? '' };
@@ -59,8 +59,8 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
       [
         `ORG=${ORG}`,
         `GH_PAT=${PAT}`,
-        `GITHUB_URL=${emulator.url}`,
-        `GITHUB_API_URL=${emulator.apiUrl}`,
+        `GITHUB_URL=${github.url}`,
+        `GITHUB_API_URL=${github.apiUrl}`,
         `RUNNER_IMAGE=${SIM_IMAGE}`,
         ...(await modeSettings('lifecycle')),
         `RUNNER_CUSTOM_IMAGE=${prefix}custom:latest`,
@@ -78,7 +78,7 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
     const volumes = await volumesOf();
     if (volumes.length) await docker(['volume', 'rm', '-f', ...volumes]);
     await removeFleetImages(prefix, [`${prefix}custom:latest`]);
-    await emulator?.close();
+    await github?.close();
     console.log(`# lifecycle e2e wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
@@ -89,10 +89,10 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
     for (const name of names) assert.equal((await containerState(name))?.status, 'running', name);
     const labels = Object.fromEntries(registered().map((r) => [r.name, r.labels.map((l) => l.name).filter((l) => !['self-hosted', 'Linux', 'X64'].includes(l))]));
     assert.deepEqual(labels, { [runner('1')]: ['intel'], [runner('2')]: ['intel'], [runner('pi')]: ['pi'], [runner('roc')]: ['roc', 'arm64'] });
-    assert.equal(emulator.calls().by_operation['actions/create-registration-token-for-org'], 1, 'one token for the fleet');
+    assert.equal(github.calls().by_operation['actions/create-registration-token-for-org'], 1, 'one token for the fleet');
     assert.match(result.stdout, /4 runner\(s\): 4 online, 0 busy, 0 orphan\(s\), 0 unregistered/, 'init waits for the runners to connect, then prints the table');
     assert.ok(names.every(online));
-    assert.deepEqual(emulator.violations, []);
+    assert.deepEqual(github.violations, []);
 
     const composeFile = join(dir, `docker-compose.${ORG}.yml`);
     const { stdout } = await promisify(execFile)('docker-compose', ['-f', composeFile, 'config', '--services']);
@@ -100,11 +100,11 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
   });
 
   test('init again: nothing to register, no new token, no rebuild', async () => {
-    emulator.resetCalls();
+    github.resetCalls();
     const result = await ok('init.ts', ['-n', '2']);
     assert.doesNotMatch(result.stderr, /Building/);
     assert.match(result.stdout, /already configured, skipped/);
-    assert.equal(emulator.calls().by_operation['actions/create-registration-token-for-org'] ?? 0, 0);
+    assert.equal(github.calls().by_operation['actions/create-registration-token-for-org'] ?? 0, 0);
   });
 
   test('a job for each label runs on the runner carrying it', async () => {
@@ -114,21 +114,21 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
       { runs_on: ['roc', 'arm64'], expect: [runner('roc')] },
     ].map((spec) => ({
       ...spec,
-      id: emulator.enqueueJob({ org: ORG, repository: `${ORG}/kernel`, runs_on: spec.runs_on, job: 'build', steps: [{ name: 'hi', run: 'echo "on $RUNNER_NAME"' }] }).job_id,
+      id: github.enqueueJob({ org: ORG, repository: `${ORG}/kernel`, runs_on: spec.runs_on, job: 'build', steps: [{ name: 'hi', run: 'echo "on $RUNNER_NAME"' }] }).job_id,
     }));
     for (const job of jobs) {
-      const done = await emulator.waitForJob(job.id, (j) => j.status === 'completed', 30_000);
+      const done = await github.waitForJob(job.id, (j) => j.status === 'completed', 30_000);
       assert.equal(done.conclusion, 'success');
       assert.ok(job.expect.includes(done.runner_name ?? ''), `${job.runs_on.join(',')} ran on ${done.runner_name}`);
     }
   });
 
   test('stop --drain lets the running job finish, then stops the runner', async () => {
-    const { job_id } = emulator.enqueueJob({ org: ORG, repository: `${ORG}/kernel`, runs_on: ['pi'], job: 'flash', steps: [{ name: 'flash', run: 'sleep 4' }] });
-    await emulator.waitForJob(job_id, (j) => j.status === 'in_progress', 20_000);
+    const { job_id } = github.enqueueJob({ org: ORG, repository: `${ORG}/kernel`, runs_on: ['pi'], job: 'flash', steps: [{ name: 'flash', run: 'sleep 4' }] });
+    await github.waitForJob(job_id, (j) => j.status === 'in_progress', 20_000);
     const result = await ok('stop.ts', ['--drain', 'pi']);
     assert.match(result.stdout, /running a job; waiting until it is idle/);
-    const job = emulator.job(job_id);
+    const job = github.job(job_id);
     assert.equal(job?.status, 'completed');
     assert.equal(job?.conclusion, 'success', 'the job was not cut short');
     assert.equal((await containerState(runner('pi')))?.running, false);
@@ -197,6 +197,6 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
     assert.deepEqual(registered(), []);
     assert.deepEqual((await readdir(dir)).sort(), ['.env', 'Dockerfile', 'board-tools.txt']);
     assert.ok(existsSync(join(dir, '.env')), '.env is the user’s');
-    assert.deepEqual(emulator.violations, []);
+    assert.deepEqual(github.violations, []);
   });
 });

@@ -12,11 +12,11 @@
 // and `docker kill`s a third, and lists the locks with `scripts/locks.ts --json`.
 //
 // The runners are the runner simulator (standins/runner), which STANDS IN
-// for actions/runner (not downloadable here); GitHub is the emulator.
+// for actions/runner (not downloadable here); GitHub is the stand-in.
 //
 // What "FIFO by dispatch order" can mean here, and what is asserted:
 // - A job is not waiting for the board while it sits in GitHub's queue: the
-//   emulator (like GitHub) hands queued jobs, oldest first, to idle runners
+//   stand-in (like GitHub) hands queued jobs, oldest first, to idle runners
 //   of the job's org carrying its labels. A job starts waiting for the board
 //   when a runner has it and its job-started hook takes a ticket; tickets are
 //   numbered in the order the hooks ask. That order is the dispatch order the
@@ -40,7 +40,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ResourceState } from '../../lock/inspect.ts';
-import { eventOutput, startEmulator, type Emulator, type JobView } from '../../standins/github/server.ts';
+import { eventOutput, startGitHubStandIn, type GitHubStandIn, type JobView } from '../../standins/github/server.ts';
 import { assertImages, containerLogs, containerState, dockerOk, dockerUnavailable, modeSettings, removeByPrefix, removeFleetImages, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 
@@ -136,7 +136,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 // lab taking outside pull requests runs, and the lock must hold there alike.
 for (const mode of ['default', 'hardened'] as const) {
   describe(`board locks across two orgs on a real engine, ${mode} mode`, { skip, timeout: 420_000 }, () => {
-    let emulator: Emulator;
+    let github: GitHubStandIn;
     let dir: string;
     let lockDir: string;
     const prefixes: Record<Org, string> = { acme: '', globex: '' };
@@ -171,7 +171,7 @@ for (const mode of ['default', 'hardened'] as const) {
 
     before(async () => {
       await assertImages();
-      emulator = await startEmulator({ offlineAfterMs: 3000 });
+      github = await startGitHubStandIn({ offlineAfterMs: 3000 });
       dir = await mkdtemp(join(tmpdir(), 'fleet-locks-e2e-'));
       lockDir = join(dir, 'locks'); // created by init, root's, 0755
       const boards: Record<Org, string[]> = {
@@ -179,14 +179,14 @@ for (const mode of ['default', 'hardened'] as const) {
         globex: ['BOARD_RUNNERS=a2:board-a;a3:board-a', 'RUNNER_RESOURCE_ID=board-a'],
       };
       for (const org of ['acme', 'globex'] as const) {
-        emulator.addScope(org);
-        emulator.addPat({ token: PATS[org], admin: [org] });
+        github.addScope(org);
+        github.addPat({ token: PATS[org], admin: [org] });
         prefixes[org] = uniquePrefix(`lk${org[0]}`);
         const lines = [
           `ORG=${org}`,
           `GH_PAT=${PATS[org]}`,
-          `GITHUB_URL=${emulator.url}`,
-          `GITHUB_API_URL=${emulator.apiUrl}`,
+          `GITHUB_URL=${github.url}`,
+          `GITHUB_API_URL=${github.apiUrl}`,
           `RUNNER_IMAGE=${SIM_IMAGE}`,
           ...(await modeSettings(`locks (${org})`, mode)),
           `RUNNER_NAME_PREFIX=${prefixes[org]}`,
@@ -204,7 +204,7 @@ for (const mode of ['default', 'hardened'] as const) {
         await removeByPrefix(prefixes[org]).catch((err: unknown) => console.log(`# cleanup ${org}: ${String(err)}`));
         await removeFleetImages(prefixes[org]);
       }
-      await emulator?.close();
+      await github?.close();
       if (dir) await rm(dir, { recursive: true, force: true });
       console.log(`# locks e2e wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     });
@@ -221,14 +221,14 @@ for (const mode of ['default', 'hardened'] as const) {
         const mounts = await dockerOk(['inspect', '--format', '{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}', name!]);
         assert.ok(mounts.includes(`${lockDir}:/tmp/github-runner-locks`), `${name} mounts ${mounts}`);
       }
-      const online = (org: Org, name: string) => emulator.runners(org).find((r) => r.name === name)?.status === 'online';
+      const online = (org: Org, name: string) => github.runners(org).find((r) => r.name === name)?.status === 'online';
       await waitFor('all four runners online', () => names.every((n, i) => online(i < 2 ? 'acme' : 'globex', n)), { timeoutMs: 60_000 });
       await writeFile(join(lockDir, FOREIGN), 'board-a: flashed 2026-11-28\n');
     });
 
     test('12 jobs at once: cancel, docker stop and docker kill the board-a holder in turn', async () => {
       for (const spec of PLAN) {
-        const { job_id, run_id } = emulator.enqueueJob({
+        const { job_id, run_id } = github.enqueueJob({
           org: spec.org,
           repository: `${spec.org}/firmware`,
           runs_on: [spec.board],
@@ -256,7 +256,7 @@ for (const mode of ['default', 'hardened'] as const) {
           }
           if (role === 'cancel') {
             acted.cancel = { at: Date.now(), runner: span.runner };
-            emulator.cancelJob(target(role).id);
+            github.cancelJob(target(role).id);
           } else if (role === 'stop') {
             acted.stop = { at: Date.now(), runner: span.runner };
             dockerCalls.push(dockerOk(['stop', span.runner], { timeoutMs: 60_000 }));
@@ -268,7 +268,7 @@ for (const mode of ['default', 'hardened'] as const) {
         await sleep(50);
       }
       await Promise.all(dockerCalls);
-      const views = await Promise.all([...jobs.values()].map((job) => emulator.waitForJob(job.id, (j) => j.status === 'completed', 90_000)));
+      const views = await Promise.all([...jobs.values()].map((job) => github.waitForJob(job.id, (j) => j.status === 'completed', 90_000)));
       [...jobs.keys()].forEach((tag, i) => done.set(tag, views[i]!));
       boardA = await readTimeline(allRunners(), 'board-a');
       boardB = await readTimeline(allRunners(), 'board-b');
@@ -277,7 +277,7 @@ for (const mode of ['default', 'hardened'] as const) {
       assert.deepEqual(conclusions, expected);
       assert.deepEqual([...boardA.keys()].sort(), PLAN.filter((s) => s.board === 'board-a').map((s) => s.tag).sort(), 'every board-a job ran its step');
       assert.equal(boardB.size, 3);
-      assert.deepEqual(emulator.violations, []);
+      assert.deepEqual(github.violations, []);
     });
 
     test('board-a: never two jobs at once, across both orgs and three containers', () => {

@@ -1,5 +1,5 @@
 // Smoke test of the e2e ground: the runner simulator image (which STANDS IN for
-// actions/runner, not downloadable here) registers with the GitHub emulator,
+// actions/runner, not downloadable here) registers with the GitHub stand-in,
 // goes online, runs jobs with hooks, honours cancel and `docker stop` as
 // actions/runner does. Real Docker engine; skipped only when none answers
 // (CI runs tests/e2e/setup.sh first, which provides one).
@@ -8,7 +8,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startEmulator } from '../../standins/github/server.ts';
+import { startGitHubStandIn } from '../../standins/github/server.ts';
 import {
   assertImages,
   containerLogs,
@@ -67,7 +67,7 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
   const volume = `${prefix}home`;
   const container = `${prefix}runner`;
   const hooksDir = mkdtempSync(join(tmpdir(), 'rf-e2e-hooks-'));
-  let emulator: Awaited<ReturnType<typeof startEmulator>>;
+  let github: Awaited<ReturnType<typeof startGitHubStandIn>>;
   let baseUrl: string;
   const jobIds: Record<string, number> = {};
 
@@ -88,9 +88,9 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
   };
   const runners = async (): Promise<RestRunner[]> => (await rest('GET', `/orgs/${ORG}/actions/runners?per_page=100`)).json.runners;
   const ourRunner = async () => (await runners()).find((r) => r.name === RUNNER_NAME);
-  const job = async (id: number): Promise<JobView> => (await call('GET', `/_emulator/jobs/${id}`)).json;
+  const job = async (id: number): Promise<JobView> => (await call('GET', `/_standin/jobs/${id}`)).json;
   const enqueue = async (name: string, steps: { name: string; run: string }[]) => {
-    const res = await call('POST', '/_emulator/jobs', {
+    const res = await call('POST', '/_standin/jobs', {
       org: ORG,
       repository: `${ORG}/widgets`,
       runs_on: ['self-hosted', 'sim-e2e'],
@@ -109,10 +109,10 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
 
   before(async () => {
     await assertImages();
-    emulator = await startEmulator();
-    baseUrl = emulator.url.replace(/\/$/, '');
-    assert.equal((await call('POST', '/_emulator/scopes', { org: ORG })).status, 201);
-    assert.equal((await call('POST', '/_emulator/pats', { token: PAT, admin: [ORG] })).status, 201);
+    github = await startGitHubStandIn();
+    baseUrl = github.url.replace(/\/$/, '');
+    assert.equal((await call('POST', '/_standin/scopes', { org: ORG })).status, 201);
+    assert.equal((await call('POST', '/_standin/pats', { token: PAT, admin: [ORG] })).status, 201);
     writeFileSync(join(hooksDir, 'started.sh'), STARTED_HOOK);
     writeFileSync(join(hooksDir, 'completed.sh'), COMPLETED_HOOK);
     chmodSync(hooksDir, 0o755);
@@ -124,7 +124,7 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
     if (process.env.E2E_VERBOSE && logs) console.log(`# runner container logs:\n${logs}`);
     await removeByPrefix(prefix);
     rmSync(hooksDir, { recursive: true, force: true });
-    await emulator?.close();
+    await github?.close();
     const left = await docker(['ps', '-aq', '--filter', `name=^${prefix}`]);
     assert.equal(left.stdout.trim(), '', 'no container of this test is left behind');
   });
@@ -133,7 +133,7 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
     runContainer(['./config.sh', ...args], { volumes: [`${volume}:/home/runner`], env: { ACTIONS_RUNNER_INPUT_TOKEN: token } });
 
   test('config.sh with a bad or expired token fails like actions/runner', async () => {
-    const expired = emulator.issueToken({ org: ORG, kind: 'registration', expires_in_s: 0 }).token;
+    const expired = github.issueToken({ org: ORG, kind: 'registration', expires_in_s: 0 }).token;
     for (const token of ['NOT-A-TOKEN', expired]) {
       const res = await config(['--unattended', '--url', `${baseUrl}/${ORG}`, '--name', RUNNER_NAME], token);
       assert.notEqual(res.code, 0);
@@ -232,7 +232,7 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
     // Into the step: a cancel that comes before it would skip it (StepsRunner.cs), not stop it.
     await new Promise((r) => setTimeout(r, 1500));
     const started = Date.now();
-    assert.equal((await call('POST', `/_emulator/jobs/${created.job_id}/cancel`)).status, 202);
+    assert.equal((await call('POST', `/_standin/jobs/${created.job_id}/cancel`)).status, 202);
     const view = await completed(created.job_id, 20_000);
     assert.ok(Date.now() - started < 15_000, 'the cancel was prompt');
     assert.equal(view.conclusion, 'cancelled');
@@ -280,7 +280,7 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
     );
     assert.equal(res.code, 0, res.stdout + res.stderr);
     await dockerOk(['run', '-d', '--name', ephContainer, '--network', 'host', '-v', `${ephVolume}:/home/runner`, SIM_IMAGE, './run.sh']);
-    const created = await call('POST', '/_emulator/jobs', {
+    const created = await call('POST', '/_standin/jobs', {
       org: ORG,
       repository: `${ORG}/widgets`,
       runs_on: ['sim-eph'],
@@ -298,7 +298,7 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
     assert.equal((await runners()).find((r) => r.name === 'sim-e2e-eph'), undefined);
   });
 
-  test('the emulator saw no violation of the REST spec', () => {
-    assert.deepEqual(emulator.violations, []);
+  test('the stand-in saw no violation of the REST spec', () => {
+    assert.deepEqual(github.violations, []);
   });
 });

@@ -4,7 +4,7 @@
 // restart, under the same GitHub id and without a registration token; a fleet
 // of the old layout (one volume over the whole /home/runner) is carried over by
 // init. The runners are the runner simulator (standins/runner), which stands
-// in for actions/runner; GitHub is the emulator.
+// in for actions/runner; GitHub is the stand-in.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { startEmulator, type Emulator } from '../../standins/github/server.ts';
+import { startGitHubStandIn, type GitHubStandIn } from '../../standins/github/server.ts';
 import { assertImages, containerState, docker, dockerOk, dockerUnavailable, execIn, readVolumeFile, modeSettings, removeFleetImages, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { STATE_DIR, STATE_FILES, WRAPPER_ENTRYPOINT } from '../../image/layout.ts';
@@ -25,12 +25,12 @@ const ORG = 'acme';
 const PAT = 'ghp_e2e_runner_state_0123456789';
 const TOKEN_CALL = 'actions/create-registration-token-for-org';
 
-/** One fleet in its own directory (env file, Dockerfile, compose file) against one emulator. */
+/** One fleet in its own directory (env file, Dockerfile, compose file) against one stand-in. */
 class Fleet {
   dir = '';
   readonly prefix: string;
   constructor(
-    readonly emulator: Emulator,
+    readonly github: GitHubStandIn,
     test: string,
   ) {
     this.prefix = uniquePrefix(test);
@@ -49,8 +49,8 @@ class Fleet {
     const settings = [
       `ORG=${ORG}`,
       `GH_PAT=${PAT}`,
-      `GITHUB_URL=${this.emulator.url}`,
-      `GITHUB_API_URL=${this.emulator.apiUrl}`,
+      `GITHUB_URL=${this.github.url}`,
+      `GITHUB_API_URL=${this.github.apiUrl}`,
       `RUNNER_IMAGE=${SIM_IMAGE}`,
       ...(await modeSettings('runner-state')),
       `RUNNER_CUSTOM_IMAGE=${this.prefix}custom:latest`,
@@ -74,7 +74,7 @@ class Fleet {
     return result;
   }
   registration(name: string) {
-    return this.emulator.runners(ORG).find((r) => r.name === name);
+    return this.github.runners(ORG).find((r) => r.name === name);
   }
   async volumes(): Promise<string[]> {
     return (await dockerOk(['volume', 'ls', '-q'])).split('\n').filter((v) => v.startsWith(this.prefix)).sort();
@@ -99,20 +99,20 @@ async function readInContainer(container: string, path: string): Promise<string>
 }
 
 describe('runner state apart from the image', { skip, timeout: 600_000 }, () => {
-  let emulator: Emulator;
+  let github: GitHubStandIn;
   const started = Date.now();
   const fleets: Fleet[] = [];
 
   before(async () => {
     await assertImages();
-    emulator = await startEmulator({ offlineAfterMs: 3000 });
-    emulator.addScope(ORG);
-    emulator.addPat({ token: PAT, admin: [ORG] });
+    github = await startGitHubStandIn({ offlineAfterMs: 3000 });
+    github.addScope(ORG);
+    github.addPat({ token: PAT, admin: [ORG] });
   });
 
   after(async () => {
     for (const fleet of fleets) await fleet.cleanUp();
-    await emulator?.close();
+    await github?.close();
     console.log(`# runner-state e2e wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
@@ -122,7 +122,7 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
     let id: number;
 
     before(async () => {
-      fleet = new Fleet(emulator, 'state');
+      fleet = new Fleet(github, 'state');
       fleets.push(fleet);
       await fleet.create(toolchainDockerfile('v1'));
       name = fleet.runner('1');
@@ -149,7 +149,7 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
     test('Dockerfile changed, init again: the running runner sees the new file, same GitHub id, no registration token', async () => {
       const rsaBefore = await readVolumeFile(`${name}-state`, '.credentials_rsaparams');
       await fleet.dockerfile(toolchainDockerfile('v2'));
-      emulator.resetCalls();
+      github.resetCalls();
       const result = await fleet.ok('init.ts', ['-n', '1']);
       assert.match(result.stderr, /Building your Dockerfile/);
       assert.match(result.stdout, /already configured, skipped/);
@@ -157,14 +157,14 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
       assert.equal(await readInContainer(name, '/home/runner/.cargo/bin/toolchain-version'), 'v2', 'the image’s new content reaches the runner root');
       await waitFor(`${name} online after the recreation`, () => fleet.registration(name)?.status === 'online', { timeoutMs: 30_000 });
       assert.equal(fleet.registration(name)?.id, id, 'same runner on GitHub');
-      assert.equal(emulator.runners(ORG).filter((r) => r.name === name).length, 1);
-      assert.equal(emulator.calls().by_operation[TOKEN_CALL] ?? 0, 0, 'no registration token was requested');
+      assert.equal(github.runners(ORG).filter((r) => r.name === name).length, 1);
+      assert.equal(github.calls().by_operation[TOKEN_CALL] ?? 0, 0, 'no registration token was requested');
       assert.equal(await readVolumeFile(`${name}-state`, '.credentials_rsaparams'), rsaBefore, 'the runner kept its key');
     });
 
     test('a job runs on the recreated runner', async () => {
-      const { job_id } = emulator.enqueueJob({ org: ORG, repository: `${ORG}/kernel`, runs_on: ['intel'], job: 'build', steps: [{ name: 'hi', run: 'cat ~/.cargo/bin/toolchain-version' }] });
-      const done = await emulator.waitForJob(job_id, (j) => j.status === 'completed', 30_000);
+      const { job_id } = github.enqueueJob({ org: ORG, repository: `${ORG}/kernel`, runs_on: ['intel'], job: 'build', steps: [{ name: 'hi', run: 'cat ~/.cargo/bin/toolchain-version' }] });
+      const done = await github.waitForJob(job_id, (j) => j.status === 'completed', 30_000);
       assert.equal(done.conclusion, 'success');
       assert.equal(done.runner_name, name);
     });
@@ -176,7 +176,7 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
       const migrated = await execIn(name, ['sh', '-c', 'cp /home/runner/.runner /home/runner/.runner_migrated'], { user: 'runner' });
       assert.equal(migrated.code, 0, migrated.stderr);
       await fleet.dockerfile(toolchainDockerfile('v3'));
-      emulator.resetCalls();
+      github.resetCalls();
       await fleet.ok('restart.ts');
       assert.equal(await readInContainer(name, '/home/runner/.cargo/bin/toolchain-version'), 'v3');
       assert.notEqual((await execIn(name, ['test', '-e', '/home/runner/leftover'])).code, 0, 'what a job left in the runner root is gone');
@@ -186,7 +186,7 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
       assert.notEqual((await execIn(name, ['/usr/bin/test', '-e', '/home/runner/.runner_migrated'])).code, 0);
       await waitFor(`${name} online after restart`, () => fleet.registration(name)?.status === 'online', { timeoutMs: 30_000 });
       assert.equal(fleet.registration(name)?.id, id);
-      assert.equal(emulator.calls().by_operation[TOKEN_CALL] ?? 0, 0);
+      assert.equal(github.calls().by_operation[TOKEN_CALL] ?? 0, 0);
     });
 
     test('rm removes the state, work and udev volumes with the runner', async () => {
@@ -194,7 +194,7 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
       assert.equal(await containerState(name), undefined);
       assert.deepEqual(await fleet.volumes(), []);
       assert.equal(fleet.registration(name), undefined);
-      assert.deepEqual(emulator.violations, []);
+      assert.deepEqual(github.violations, []);
     });
   });
 
@@ -204,7 +204,7 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
     let id: number;
 
     before(async () => {
-      fleet = new Fleet(emulator, 'migr');
+      fleet = new Fleet(github, 'migr');
       fleets.push(fleet);
       await fleet.create();
       name = fleet.runner('1');
@@ -221,13 +221,13 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
       service.user = '1001'; // the image's user then ran everything; the image now starts as root
       file.volumes = { [`${name}-data`]: { name: `${name}-data` }, [`${name}-udev-rules`]: { name: `${name}-udev-rules` } };
       await writeFile(fleet.composeFile, stringify(file));
-      const { token } = emulator.issueToken({ org: ORG, kind: 'registration' });
+      const { token } = github.issueToken({ org: ORG, kind: 'registration' });
       const compose = (args: string[]) =>
         promisify(execFile)('docker-compose', ['-p', fleet.prefix.replace(/-$/, ''), '-f', fleet.composeFile, ...args], {
           env: { ...process.env, ACTIONS_RUNNER_INPUT_TOKEN: token },
         });
       await compose(['run', '--rm', '--no-deps', '-T', '-e', 'ACTIONS_RUNNER_INPUT_TOKEN', '--entrypoint', '/home/runner/config.sh', name,
-        '--unattended', '--replace', '--url', `${emulator.url}/${ORG}`, '--name', name, '--labels', 'intel', '--runnergroup', 'Default', '--work', '_work']);
+        '--unattended', '--replace', '--url', `${github.url}/${ORG}`, '--name', name, '--labels', 'intel', '--runnergroup', 'Default', '--work', '_work']);
       await compose(['up', '-d']);
       await waitFor(`${name} online (old layout)`, () => fleet.registration(name)?.status === 'online', { timeoutMs: 30_000 });
       id = fleet.registration(name)!.id;
@@ -236,14 +236,14 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
     });
 
     test('init carries the registration over: online under the same id, no token, old volume gone, one line said', async () => {
-      emulator.resetCalls();
+      github.resetCalls();
       const result = await fleet.ok('init.ts', ['-n', '1']);
       assert.match(
         result.stdout,
         new RegExp(`^${name}: moved to the state-volume layout: registration \\(\\.runner, \\.credentials, \\.credentials_rsaparams\\) carried over from ${name}-data into ${name}-state; ${name}-data removed$`, 'm'),
       );
       assert.match(result.stdout, /already configured, skipped/);
-      assert.equal(emulator.calls().by_operation[TOKEN_CALL] ?? 0, 0, 'no registration token was requested');
+      assert.equal(github.calls().by_operation[TOKEN_CALL] ?? 0, 0, 'no registration token was requested');
       await waitFor(`${name} online after migration`, () => fleet.registration(name)?.status === 'online', { timeoutMs: 30_000 });
       assert.equal(fleet.registration(name)?.id, id, 'same runner on GitHub');
       assert.deepEqual(await fleet.volumes(), [`${name}-state`, `${name}-udev-rules`, `${name}-work`]);
@@ -253,16 +253,16 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
     });
 
     test('init once more: nothing to carry over, nothing said, still no token', async () => {
-      emulator.resetCalls();
+      github.resetCalls();
       const result = await fleet.ok('init.ts', ['-n', '1']);
       assert.doesNotMatch(result.stdout, /state-volume layout/);
-      assert.equal(emulator.calls().by_operation[TOKEN_CALL] ?? 0, 0);
+      assert.equal(github.calls().by_operation[TOKEN_CALL] ?? 0, 0);
     });
 
     test('purge removes every volume of the fleet', async () => {
       await fleet.ok('purge.ts', ['-y']);
       assert.deepEqual(await fleet.volumes(), []);
-      assert.deepEqual(emulator.violations, []);
+      assert.deepEqual(github.violations, []);
     });
   });
 });

@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startEmulator } from '../../standins/github/server.ts';
+import { startGitHubStandIn } from '../../standins/github/server.ts';
 import { registrationUrl } from '../../standins/runner/config.ts';
 import { loadRunnerEnvFile } from '../../standins/runner/env-file.ts';
 import {
@@ -47,9 +47,9 @@ describe('runner simulator: pure rules', () => {
   });
 });
 
-describe('emulator: the runner-protocol rules the simulator relies on', () => {
+describe('github stand-in: the runner-protocol rules the simulator relies on', () => {
   test('session conflict while the old session lives, cancel/update messages on the poll, URL check, seeded runners driven', async () => {
-    const em = await startEmulator({ offlineAfterMs: 300, sessionExpiryMs: 300 });
+    const em = await startGitHubStandIn({ offlineAfterMs: 300, sessionExpiryMs: 300 });
     try {
       em.addScope('acme');
       const call = async (method: string, path: string, body?: unknown, auth?: string) => {
@@ -115,12 +115,12 @@ echo "hook released"
 describe('runner simulator behaves like actions/runner', { skip }, () => {
   const prefix = uniquePrefix('simbeh');
   const hooksDir = mkdtempSync(join(tmpdir(), 'rf-simbeh-hooks-'));
-  let emulator: Awaited<ReturnType<typeof startEmulator>>;
+  let github: Awaited<ReturnType<typeof startGitHubStandIn>>;
 
   before(async () => {
     await assertImages();
-    emulator = await startEmulator({ offlineAfterMs: 3000, sessionExpiryMs: 3000 });
-    emulator.addScope(ORG);
+    github = await startGitHubStandIn({ offlineAfterMs: 3000, sessionExpiryMs: 3000 });
+    github.addScope(ORG);
     writeFileSync(join(hooksDir, 'wait.sh'), WAITING_HOOK);
     chmodSync(hooksDir, 0o755);
     chmodSync(join(hooksDir, 'wait.sh'), 0o755);
@@ -129,14 +129,14 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
   after(async () => {
     await removeByPrefix(prefix);
     rmSync(hooksDir, { recursive: true, force: true });
-    await emulator?.close();
+    await github?.close();
   });
 
   /** Configures a runner on a fresh volume and returns its volume name. */
   async function configure(name: string, extra: string[] = []): Promise<string> {
     const volume = `${prefix}${name}-home`;
-    const token = emulator.issueToken({ org: ORG, kind: 'registration' }).token;
-    const res = await runContainer(['./config.sh', '--unattended', '--url', `${emulator.url}/${ORG}`, '--name', name, '--labels', name, ...extra], {
+    const token = github.issueToken({ org: ORG, kind: 'registration' }).token;
+    const res = await runContainer(['./config.sh', '--unattended', '--url', `${github.url}/${ORG}`, '--name', name, '--labels', name, ...extra], {
       volumes: [`${volume}:/home/runner`],
       env: { ACTIONS_RUNNER_INPUT_TOKEN: token },
     });
@@ -149,7 +149,7 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
     await docker(['rm', '-f', container]);
     const res = await runContainer(['./run.sh'], { detach: true, name: container, volumes: [`${volume}:/home/runner`, `${hooksDir}:/hooks:ro`], env });
     assert.equal(res.code, 0, res.stderr);
-    await waitFor(`${name} online`, () => emulator.runners(ORG).find((r) => r.name === name)?.status === 'online', { timeoutMs: 20_000 });
+    await waitFor(`${name} online`, () => github.runners(ORG).find((r) => r.name === name)?.status === 'online', { timeoutMs: 20_000 });
     return container;
   }
 
@@ -159,8 +159,8 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
       ACTIONS_RUNNER_HOOK_JOB_STARTED: '/hooks/wait.sh',
       RUNNER_SIM_CANCEL_TIMEOUT_MS: '4000',
     });
-    const job = emulator.enqueueJob({ org: ORG, runs_on: ['cancel-hook'], job: 'waits', steps: [{ name: 'never', run: 'echo step-ran' }] });
-    await emulator.waitForJob(job.job_id, (j) => j.events.some((e) => e.event === 'started'), 15_000);
+    const job = github.enqueueJob({ org: ORG, runs_on: ['cancel-hook'], job: 'waits', steps: [{ name: 'never', run: 'echo step-ran' }] });
+    await github.waitForJob(job.job_id, (j) => j.events.some((e) => e.event === 'started'), 15_000);
     // The worker is Runner.Worker, child of Runner.Listener; the hook is its child.
     const procs = await waitFor('the hook to run', async () => {
       const ps = await execIn(container, ['bash', '-c', 'for p in /proc/[0-9]*; do echo "${p#/proc/} $(cut -d" " -f4 $p/stat) $(cat $p/comm) $(tr "\\0" " " < $p/cmdline)"; done']);
@@ -176,7 +176,7 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
     assert.equal(hook?.[1], worker[0], 'the hook is a child of the worker');
 
     const cancelledAt = Date.now();
-    emulator.cancelJob(job.job_id);
+    github.cancelJob(job.job_id);
     await waitFor('the cancel trace lines on stdout', async () => {
       const logs = await containerLogs(container);
       return /\[RUNNER \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ INFO JobDispatcher\] Job cancellation request \d+ received, cancellation timeout 5 minutes\./.test(logs) &&
@@ -187,8 +187,8 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
     assert.match(diag.stdout, /^\[\S+ \S+Z INFO JobDispatcher\] Job cancellation request \d+ received, cancellation timeout 5 minutes\.$/m);
     // The hook keeps running (always()): still there 2 s after the cancel.
     await new Promise((r) => setTimeout(r, 2000));
-    assert.equal(emulator.job(job.job_id)?.status, 'in_progress', 'the job waits for its hook');
-    const done = await emulator.waitForJob(job.job_id, (j) => j.status === 'completed', 20_000);
+    assert.equal(github.job(job.job_id)?.status, 'in_progress', 'the job waits for its hook');
+    const done = await github.waitForJob(job.job_id, (j) => j.status === 'completed', 20_000);
     const elapsed = Date.now() - cancelledAt;
     assert.ok(elapsed >= 3500, `the worker was killed after the cancel timeout, not at once (${elapsed} ms)`);
     assert.equal(done.conclusion, 'cancelled');
@@ -203,12 +203,12 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
       ACTIONS_RUNNER_HOOK_JOB_STARTED: '/hooks/wait.sh',
       ACTIONS_RUNNER_HOOK_JOB_COMPLETED: '/hooks/wait.sh',
     });
-    const job = emulator.enqueueJob({ org: ORG, runs_on: ['cancel-ends'], job: 'waits', steps: [{ name: 'never', run: 'echo step-ran' }] });
-    await emulator.waitForJob(job.job_id, (j) => j.events.some((e) => e.event === 'started'), 15_000);
-    emulator.cancelJob(job.job_id);
+    const job = github.enqueueJob({ org: ORG, runs_on: ['cancel-ends'], job: 'waits', steps: [{ name: 'never', run: 'echo step-ran' }] });
+    await github.waitForJob(job.job_id, (j) => j.events.some((e) => e.event === 'started'), 15_000);
+    github.cancelJob(job.job_id);
     await new Promise((r) => setTimeout(r, 1000));
     await execIn(container, ['touch', '/tmp/release-hook']);
-    const done = await emulator.waitForJob(job.job_id, (j) => j.status === 'completed', 15_000);
+    const done = await github.waitForJob(job.job_id, (j) => j.status === 'completed', 15_000);
     assert.equal(done.conclusion, 'cancelled');
     assert.deepEqual(done.events.map((e) => e.event === 'hook' ? `hook:${String(e.hook)}` : e.event), ['started', 'hook:job_started', 'hook:job_completed', 'completed']);
     await dockerOk(['rm', '-f', container]);
@@ -217,21 +217,21 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
   test('docker stop mid-job: SIGINT to the group, job reported cancelled, session deleted, run.sh exits 143; next start has no session conflict', async () => {
     const volume = await configure('stopped');
     let container = await start('stopped', volume);
-    const job = emulator.enqueueJob({ org: ORG, runs_on: ['stopped'], steps: [{ name: 'long', run: 'echo begun; sleep 120' }] });
-    await emulator.waitForJob(job.job_id, (j) => j.events.some((e) => e.event === 'started'), 15_000);
+    const job = github.enqueueJob({ org: ORG, runs_on: ['stopped'], steps: [{ name: 'long', run: 'echo begun; sleep 120' }] });
+    await github.waitForJob(job.job_id, (j) => j.events.some((e) => e.event === 'started'), 15_000);
     await new Promise((r) => setTimeout(r, 500));
     const t0 = Date.now();
     await dockerOk(['stop', '--time', '30', container], { timeoutMs: 60_000 });
     const stopMs = Date.now() - t0;
     assert.ok(stopMs < 10_000, `stopped in ${stopMs} ms`);
     assert.equal((await containerState(container))?.exitCode, 143);
-    const view = emulator.job(job.job_id);
+    const view = github.job(job.job_id);
     assert.equal(view?.conclusion, 'cancelled', JSON.stringify(view));
     assert.equal(view?.events.find((e) => e.event === 'hook'), undefined);
     const logs = await containerLogs(container);
     assert.match(logs, /Exiting\.\.\./);
     assert.match(logs, /Runner listener exit with 0 return code/);
-    assert.equal(emulator.runners(ORG).find((r) => r.name === 'stopped')?.status, 'offline');
+    assert.equal(github.runners(ORG).find((r) => r.name === 'stopped')?.status, 'offline');
     container = await start('stopped', volume);
     assert.doesNotMatch(await containerLogs(container), /A session for this runner already exists/);
     await dockerOk(['rm', '-f', container]);
@@ -257,7 +257,7 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
     }, { timeoutMs: 30_000 }).catch(async (err: unknown) => {
       throw new Error(`${String(err)}\n${await containerLogs(container)}`);
     });
-    assert.equal(emulator.runners(ORG).find((r) => r.name === 'killed')?.status, 'online');
+    assert.equal(github.runners(ORG).find((r) => r.name === 'killed')?.status, 'online');
     assert.match(logs, /A session for this runner already exists\./);
     assert.match(logs, /Runner connect error: .*Retrying until reconnected\./);
     await dockerOk(['rm', '-f', container]);
@@ -271,9 +271,9 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
     assert.match(cfgRoot.stdout, /Must not run with sudo/);
     const allowed = await runContainer(['./config.sh', '--unattended'], { user: '0', env: { RUNNER_ALLOW_RUNASROOT: '1' } });
     assert.doesNotMatch(allowed.stdout, /Must not run with sudo/);
-    const token = emulator.issueToken({ org: ORG, kind: 'registration' }).token;
+    const token = github.issueToken({ org: ORG, kind: 'registration' }).token;
     const res = await runContainer(
-      ['./config.sh', '--unattended', '--url', `${emulator.url}/${ORG}`, '--name', 'flags', '--no-such-flag', '--color', 'blue'],
+      ['./config.sh', '--unattended', '--url', `${github.url}/${ORG}`, '--name', 'flags', '--no-such-flag', '--color', 'blue'],
       { env: { ACTIONS_RUNNER_INPUT_TOKEN: token } },
     );
     assert.equal(res.code, 0, res.stdout + res.stderr);
@@ -287,15 +287,15 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
     chmodSync(join(hooksDir, 'env.sh'), 0o755);
     const container = await start('updated', volume);
     const runJob = async () => {
-      const job = emulator.enqueueJob({ org: ORG, runs_on: ['updated'], steps: [] });
-      return (await emulator.waitForJob(job.job_id, (j) => j.status === 'completed', 15_000)).events.find((e) => e.event === 'hook');
+      const job = github.enqueueJob({ org: ORG, runs_on: ['updated'], steps: [] });
+      return (await github.waitForJob(job.job_id, (j) => j.status === 'completed', 15_000)).events.find((e) => e.event === 'hook');
     };
     assert.match(String((await runJob())?.output), /marker=$/m);
     await execIn(container, ['bash', '-c', 'echo "SIM_MARKER=second" >> /home/runner/.env']);
-    const id = emulator.runners(ORG).find((r) => r.name === 'updated')?.id ?? 0;
-    emulator.updateRunner(id, '2.400.0');
+    const id = github.runners(ORG).find((r) => r.name === 'updated')?.id ?? 0;
+    github.updateRunner(id, '2.400.0');
     await waitFor('the restart', async () => /Update finished successfully\.[\s\S]*Listening for Jobs/.test(await containerLogs(container)), { timeoutMs: 40_000 });
-    await waitFor('online again', () => emulator.runners(ORG).find((r) => r.name === 'updated')?.status === 'online', { timeoutMs: 20_000 });
+    await waitFor('online again', () => github.runners(ORG).find((r) => r.name === 'updated')?.status === 'online', { timeoutMs: 20_000 });
     assert.match(await containerLogs(container), /Current runner version: '2\.400\.0'/);
     assert.match(String((await runJob())?.output), /marker=second/);
     await dockerOk(['rm', '-f', container]);
@@ -303,18 +303,18 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
 
   test('with --disableupdate an outdated runner is refused and run.sh exits 0', async () => {
     const volume = await configure('outdated', ['--disableupdate']);
-    emulator.setRunnerVersions({ minimum: '9.0.0' });
+    github.setRunnerVersions({ minimum: '9.0.0' });
     try {
       const res = await runContainer(['./run.sh'], { volumes: [`${volume}:/home/runner`], timeoutMs: 60_000 });
       assert.equal(res.code, 0, res.stdout + res.stderr);
       assert.match(res.stderr, /deprecated/);
       assert.match(res.stdout, /Runner listener exit with terminated error, stop the service, no retry needed\./);
     } finally {
-      emulator.setRunnerVersions({ minimum: null });
+      github.setRunnerVersions({ minimum: null });
     }
   });
 
-  test('the emulator saw no violation of the REST spec', () => {
-    assert.deepEqual(emulator.violations, []);
+  test('the stand-in saw no violation of the REST spec', () => {
+    assert.deepEqual(github.violations, []);
   });
 });

@@ -9,21 +9,21 @@ let deadPort: number;
 before(async () => {
   fx = await startFixture();
   deadPort = await closedPort();
-  fx.emulator.seedRunners({ org: 'acme', count: 250, name_prefix: `${PREFIX}runner-`, labels: ['self-hosted', 'intel'] });
-  fx.emulator.seedRunners({ org: 'acme', name: `${PREFIX}board-nrf52-1`, busy: true, status: 'online', labels: ['self-hosted', 'nrf52'] });
-  fx.emulator.seedRunners({ org: 'acme', name: 'otherhost-runner-1' });
+  fx.github.seedRunners({ org: 'acme', count: 250, name_prefix: `${PREFIX}runner-`, labels: ['self-hosted', 'intel'] });
+  fx.github.seedRunners({ org: 'acme', name: `${PREFIX}board-nrf52-1`, busy: true, status: 'online', labels: ['self-hosted', 'nrf52'] });
+  fx.github.seedRunners({ org: 'acme', name: 'otherhost-runner-1' });
 });
 after(async () => {
-  assert.deepEqual(fx.emulator.violations, []);
+  assert.deepEqual(fx.github.violations, []);
   await fx.close();
 });
-beforeEach(() => fx.emulator.resetCalls());
+beforeEach(() => fx.github.resetCalls());
 
 describe('list', () => {
   it('shows all 251 runners of this prefix from 3 listing calls, with a one-line Docker warning', async () => {
     const result = await fx.run('list.ts');
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(fx.emulator.calls().by_operation, { 'actions/list-self-hosted-runners-for-org': 3 });
+    assert.deepEqual(fx.github.calls().by_operation, { 'actions/list-self-hosted-runners-for-org': 3 });
     const lines = result.stdout.split('\n');
     assert.match(lines[0]!, /^NAME +CONTAINER +GITHUB +BUSY +BOARD +LABELS +DEVICES +NOTE$/);
     assert.equal(lines.filter((line) => line.startsWith(PREFIX)).length, 251);
@@ -45,11 +45,11 @@ describe('list', () => {
       { ...board, id: undefined },
       { name: `${PREFIX}board-nrf52-1`, container: null, github_status: 'online', busy: true, labels: ['self-hosted', 'nrf52'], orphan: null, unregistered: false, kind: null, board: null, devices: [], id: undefined },
     );
-    assert.equal(fx.emulator.calls().total, 3);
+    assert.equal(fx.github.calls().total, 3);
   });
 
   it('a rate limit on the way is waited out with a warning, the listing still completes', async () => {
-    fx.emulator.injectFault({ operation: 'actions/list-self-hosted-runners-for-org', kind: 'secondary_rate_limit', retry_after: 1 });
+    fx.github.injectFault({ operation: 'actions/list-self-hosted-runners-for-org', kind: 'secondary_rate_limit', retry_after: 1 });
     const result = await fx.run('list.ts', ['--json']);
     assert.equal(result.code, 0, result.stderr);
     assert.equal((JSON.parse(result.stdout) as unknown[]).length, 251);

@@ -10,22 +10,22 @@ import { PAT, assertSecretNowhere, registered, startFixture, type Fixture } from
 let fx: Fixture;
 before(async () => (fx = await startFixture()));
 after(async () => {
-  assert.deepEqual(fx.emulator.violations, []);
+  assert.deepEqual(fx.github.violations, []);
   await fx.close();
 });
 
 /** Seeds runners `${prefix}runner-1..count` and returns the env selecting that prefix. */
 function fleet(prefix: string, count: number, busy: number[] = []): Record<string, string> {
-  fx.emulator.seedRunners({ org: 'acme', count, name_prefix: `${prefix}runner-` });
-  for (const index of busy) fx.emulator.seedRunners({ org: 'acme', name: `${prefix}busy-${index}`, busy: true });
+  fx.github.seedRunners({ org: 'acme', count, name_prefix: `${prefix}runner-` });
+  for (const index of busy) fx.github.seedRunners({ org: 'acme', name: `${prefix}busy-${index}`, busy: true });
   return { RUNNER_NAME_PREFIX: prefix };
 }
-const ours = (prefix: string) => registered(fx.emulator).filter((name) => name.startsWith(prefix)).sort();
+const ours = (prefix: string) => registered(fx.github).filter((name) => name.startsWith(prefix)).sort();
 
 describe('rm', () => {
   it('removes the named runners (with or without the prefix) using one listing call; the others stay', async () => {
     const env = fleet('named-', 150);
-    fx.emulator.resetCalls();
+    fx.github.resetCalls();
     const result = await fx.run('remove.ts', ['-y', 'named-runner-3', 'runner-120'], env);
     assert.equal(result.code, 7, 'GitHub side done, containers not: Docker is unreachable here');
     assert.match(result.stdout, /^named-runner-3: unregistered from GitHub$/m);
@@ -33,21 +33,21 @@ describe('rm', () => {
     assert.match(result.stderr, /^warning: containers and volumes not removed: the Docker daemon .* does not answer/m);
     assert.equal(ours('named-').length, 148);
     assert.ok(!ours('named-').includes('named-runner-3') && !ours('named-').includes('named-runner-120'));
-    const calls = fx.emulator.calls().by_operation;
+    const calls = fx.github.calls().by_operation;
     // 150 named-* plus the other tests' runners: one paginated listing, never one call per name.
-    assert.equal(calls['actions/list-self-hosted-runners-for-org'], Math.ceil((registered(fx.emulator).length + 2) / 100));
+    assert.equal(calls['actions/list-self-hosted-runners-for-org'], Math.ceil((registered(fx.github).length + 2) / 100));
     assert.equal(calls['actions/delete-self-hosted-runner-from-org'], 2);
   });
 
   it('reports unknown names and still removes the known ones', async () => {
     const env = fleet('unk-', 2);
-    fx.emulator.seedRunners({ org: 'acme', name: 'someone-else-1' });
+    fx.github.seedRunners({ org: 'acme', name: 'someone-else-1' });
     const result = await fx.run('remove.ts', ['--yes', 'unk-runner-1', 'unk-runner-9', 'someone-else-1'], env);
     assert.match(result.stderr, /^warning: unk-runner-9: not registered on GitHub/m);
     assert.match(result.stderr, /^warning: someone-else-1: not a runner of this fleet \(its names start with unk-\)$/m);
     assert.match(result.stdout, /^unk-runner-1: unregistered from GitHub$/m);
     assert.deepEqual(ours('unk-'), ['unk-runner-2']);
-    assert.ok(registered(fx.emulator).includes('someone-else-1'), 'never touches another fleet\'s runner');
+    assert.ok(registered(fx.github).includes('someone-else-1'), 'never touches another fleet\'s runner');
     // Docker does not answer here, so the containers left behind (7) outrank the unknown names (4).
     assert.equal(result.code, 7, result.stderr);
   });
@@ -88,12 +88,12 @@ describe('rm', () => {
 
   it('refuses without a terminal and without -y: one clear line, exit 8, nothing removed', async () => {
     const env = fleet('ask-', 3);
-    fx.emulator.resetCalls();
+    fx.github.resetCalls();
     const result = await fx.run('remove.ts', ['ask-runner-1'], env);
     assert.equal(result.code, 8);
     assert.equal(result.stderr.trim(), 'error: refusing to remove 1 runner(s) without confirmation: this is not a terminal; pass -y (make: YES=1) to confirm');
     assert.equal(ours('ask-').length, 3);
-    assert.equal(fx.emulator.calls().by_operation['actions/delete-self-hosted-runner-from-org'], undefined);
+    assert.equal(fx.github.calls().by_operation['actions/delete-self-hosted-runner-from-org'], undefined);
   });
 
   for (const [answer, code, left] of [['n', 8, 2], ['y', 7, 1]] as const) {

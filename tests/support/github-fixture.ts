@@ -1,4 +1,4 @@
-// A GitHub emulator with one org (acme, repo acme/widgets) and an admin PAT,
+// A GitHub stand-in with one org (acme, repo acme/widgets) and an admin PAT,
 // plus a temp working directory and the environment a user would have, for
 // running list/remove/purge as child processes.
 import assert from 'node:assert/strict';
@@ -6,7 +6,7 @@ import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { startEmulator, type Emulator } from '../../standins/github/server.ts';
+import { startGitHubStandIn, type GitHubStandIn } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from './cli.ts';
 
 export const PAT = 'ghp_fake_fleet_admin_pat';
@@ -14,7 +14,7 @@ export const READONLY_PAT = 'ghp_fake_fleet_readonly_pat';
 export const PREFIX = 'lab1-';
 
 export interface Fixture {
-  emulator: Emulator;
+  github: GitHubStandIn;
   dir: string;
   env: Record<string, string>;
   run(script: 'list.ts' | 'remove.ts' | 'purge.ts' | 'init.ts', args?: string[], env?: Record<string, string>): Promise<ScriptResult>;
@@ -22,20 +22,20 @@ export interface Fixture {
 }
 
 export async function startFixture(): Promise<Fixture> {
-  const emulator = await startEmulator();
-  emulator.addScope('acme');
-  emulator.addScope('acme/widgets');
-  emulator.addScope('other');
-  emulator.addPat({ token: PAT, admin: ['acme'] });
-  emulator.addPat({ token: READONLY_PAT, admin: [] });
+  const github = await startGitHubStandIn();
+  github.addScope('acme');
+  github.addScope('acme/widgets');
+  github.addScope('other');
+  github.addPat({ token: PAT, admin: ['acme'] });
+  github.addPat({ token: READONLY_PAT, admin: [] });
   const dir = await mkdtemp(join(tmpdir(), 'fleet-github-'));
   const envFile = join(dir, '.env');
   await writeFile(envFile, `ORG=acme\nGH_PAT=${PAT}\n`, { mode: 0o600 });
   await chmod(envFile, 0o600);
   const env = {
     ENV_FILE: envFile,
-    GITHUB_URL: emulator.url,
-    GITHUB_API_URL: emulator.apiUrl,
+    GITHUB_URL: github.url,
+    GITHUB_API_URL: github.apiUrl,
     RUNNER_NAME_PREFIX: PREFIX,
     DOCKER_HOST: 'unix:///nonexistent.sock',
     // Small timings: writes 10 ms apart, 5xx retried after 10/40/90 ms.
@@ -43,12 +43,12 @@ export async function startFixture(): Promise<Fixture> {
     GH_API_RETRY_BASE_MS: '10',
   };
   return {
-    emulator,
+    github,
     dir,
     env,
     run: (script, args = [], extra = {}) => runScript(script, args, { cwd: dir, env: { ...env, ...extra } }),
     async close() {
-      await emulator.close();
+      await github.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -64,9 +64,9 @@ export async function assertSecretNowhere(secret: string, outputs: string[], dir
   }
 }
 
-/** The names the emulator still has in `scope`. */
-export function registered(emulator: Emulator, scope = 'acme'): string[] {
-  return emulator.runners(scope).map((runner) => runner.name);
+/** The names the stand-in still has in `scope`. */
+export function registered(github: GitHubStandIn, scope = 'acme'): string[] {
+  return github.runners(scope).map((runner) => runner.name);
 }
 
 /** One line on stderr, no stack trace. */

@@ -1,4 +1,4 @@
-// lib/github with a GitHub App against the emulator: the installation found
+// lib/github with a GitHub App against the stand-in: the installation found
 // from the org or repo, installation tokens renewed before their expiry and
 // after a 401, the permission GitHub names in X-Accepted-GitHub-Permissions,
 // and no key, JWT or token in any message.
@@ -9,30 +9,30 @@ import { CliError, ExitCode } from '../../../core/errors.ts';
 import { DEFAULT_TIMINGS, type GitHubTimings } from '../../../lib/github/client.ts';
 import { acceptedPermissions, redact, toGitHubCliError } from '../../../lib/github/errors.ts';
 import { createRunnerApi, type RunnerApi } from '../../../lib/github/runner-api.ts';
-import { startEmulator, type AppCreated, type Emulator } from '../../../standins/github/server.ts';
+import { startGitHubStandIn, type AppCreated, type GitHubStandIn } from '../../../standins/github/server.ts';
 
 const FAST: GitHubTimings = { ...DEFAULT_TIMINGS, writeIntervalMs: 10, retryBaseMs: 10 };
 const RUNNERS_RW = { organization_self_hosted_runners: 'write' } as const;
-let emulator: Emulator;
+let github: GitHubStandIn;
 let app: AppCreated;
 let installationId: number;
 
 before(async () => {
-  emulator = await startEmulator();
-  emulator.addScope('acme');
-  emulator.addScope('acme/widgets');
-  emulator.addScope('acme/gadgets');
-  emulator.addScope('other');
-  app = emulator.createApp('fleet');
-  installationId = emulator.installApp({ app_id: app.app_id, org: 'acme', permissions: { ...RUNNERS_RW, administration: 'write' } }).installation_id;
+  github = await startGitHubStandIn();
+  github.addScope('acme');
+  github.addScope('acme/widgets');
+  github.addScope('acme/gadgets');
+  github.addScope('other');
+  app = github.createApp('fleet');
+  installationId = github.installApp({ app_id: app.app_id, org: 'acme', permissions: { ...RUNNERS_RW, administration: 'write' } }).installation_id;
 });
 after(async () => {
-  assert.deepEqual(emulator.violations, [], "every request and response matched GitHub's OpenAPI description");
-  await emulator.close();
+  assert.deepEqual(github.violations, [], "every request and response matched GitHub's OpenAPI description");
+  await github.close();
 });
 beforeEach(() => {
-  emulator.resetCalls();
-  emulator.clearFaults();
+  github.resetCalls();
+  github.clearFaults();
 });
 
 function appConfig(overrides: Partial<GitHubApp> = {}, of: AppCreated = app): GitHubApp {
@@ -40,7 +40,7 @@ function appConfig(overrides: Partial<GitHubApp> = {}, of: AppCreated = app): Gi
 }
 
 function api(scope: Scope = { org: 'acme' }, gitHubApp: GitHubApp = appConfig()): RunnerApi {
-  return createRunnerApi({ scope, pat: '', app: gitHubApp, githubApiUrl: emulator.apiUrl }, { timings: FAST, env: {} });
+  return createRunnerApi({ scope, pat: '', app: gitHubApp, githubApiUrl: github.apiUrl }, { timings: FAST, env: {} });
 }
 
 /** The one line a failure gives; never a key, JWT or installation token. */
@@ -50,18 +50,18 @@ async function failure(promise: Promise<unknown>, keys: string[] = [app.private_
   } catch (err) {
     assert.ok(err instanceof CliError, `expected a CliError, got ${String(err)}`);
     assert.doesNotMatch(err.message, /\n/, 'one line');
-    for (const secret of [...keys, ...emulator.installationTokens()]) assert.ok(!err.message.includes(secret), `a secret in: ${err.message}`);
+    for (const secret of [...keys, ...github.installationTokens()]) assert.ok(!err.message.includes(secret), `a secret in: ${err.message}`);
     assert.doesNotMatch(err.message, /eyJ[\w-]+\.[\w-]+\./, 'no JWT');
     return err;
   }
   assert.fail('expected a failure');
 }
 
-const calls = (op: string): number => emulator.calls().by_operation[op] ?? 0;
+const calls = (op: string): number => github.calls().by_operation[op] ?? 0;
 
 describe('App authentication', () => {
   it('finds the installation on the org, gets one token, and lists, registers and removes with it', async () => {
-    emulator.seedRunners({ org: 'acme', name: 'app-seeded' });
+    github.seedRunners({ org: 'acme', name: 'app-seeded' });
     const runnerApi = api();
     assert.ok((await runnerApi.listRunners()).some((r) => r.name === 'app-seeded'));
     const found = await runnerApi.findByName('app-seeded');
@@ -72,7 +72,7 @@ describe('App authentication', () => {
   });
 
   it('repo scope: finds the installation through the repository', async () => {
-    emulator.seedRunners({ org: 'acme', repo: 'widgets', name: 'repo-seeded' });
+    github.seedRunners({ org: 'acme', repo: 'widgets', name: 'repo-seeded' });
     assert.ok((await api({ org: 'acme', repo: 'widgets' }).listRunners()).some((r) => r.name === 'repo-seeded'));
     assert.equal(calls('apps/get-repo-installation'), 1);
     assert.equal(calls('apps/get-org-installation'), 0);
@@ -92,15 +92,15 @@ describe('App authentication', () => {
   it('a token GitHub expired early is renewed after the 401 and the call succeeds', async () => {
     const runnerApi = api();
     await runnerApi.listRunners();
-    for (const token of emulator.installationTokens()) emulator.expireToken(token);
+    for (const token of github.installationTokens()) github.expireToken(token);
     await runnerApi.listRunners();
     assert.equal(calls('apps/create-installation-access-token'), 2, 'one new token after the 401');
     assert.equal(calls('actions/list-self-hosted-runners-for-org'), 3, 'the refused call was sent once more');
   });
 
   it('a token within 5 minutes of its expires_at is renewed before use', async () => {
-    const other = emulator.createApp('short-lived');
-    emulator.installApp({ app_id: other.app_id, org: 'acme', permissions: RUNNERS_RW, token_ttl_s: 240 });
+    const other = github.createApp('short-lived');
+    github.installApp({ app_id: other.app_id, org: 'acme', permissions: RUNNERS_RW, token_ttl_s: 240 });
     const runnerApi = api({ org: 'acme' }, appConfig({}, other));
     await runnerApi.listRunners();
     await runnerApi.listRunners();
@@ -111,8 +111,8 @@ describe('App authentication', () => {
 
 describe('App error lines', () => {
   it('403 names the permission from X-Accepted-GitHub-Permissions (org: Self-hosted runners)', async () => {
-    const readOnly = emulator.createApp('read-only');
-    emulator.installApp({ app_id: readOnly.app_id, org: 'acme', permissions: { organization_self_hosted_runners: 'read' } });
+    const readOnly = github.createApp('read-only');
+    github.installApp({ app_id: readOnly.app_id, org: 'acme', permissions: { organization_self_hosted_runners: 'read' } });
     const runnerApi = api({ org: 'acme' }, appConfig({}, readOnly));
     assert.ok(Array.isArray(await runnerApi.listRunners()), 'read is enough to list');
     const err = await failure(runnerApi.createRegistrationToken(), [readOnly.private_key]);
@@ -124,8 +124,8 @@ describe('App error lines', () => {
   });
 
   it('403 for repo scope names Administration', async () => {
-    const orgOnly = emulator.createApp('org-only');
-    emulator.installApp({ app_id: orgOnly.app_id, org: 'acme', permissions: RUNNERS_RW });
+    const orgOnly = github.createApp('org-only');
+    github.installApp({ app_id: orgOnly.app_id, org: 'acme', permissions: RUNNERS_RW });
     const err = await failure(api({ org: 'acme', repo: 'widgets' }, appConfig({}, orgOnly)).listRunners(), [orgOnly.private_key]);
     assert.match(err.message, /lacks a permission to manage runners of repo acme\/widgets: GitHub asks for repository permission "Administration: Read-only" \(administration=read\)/);
   });
@@ -137,8 +137,8 @@ describe('App error lines', () => {
   });
 
   it('installed on selected repositories only: a repo outside them is not found', async () => {
-    const selected = emulator.createApp('selected');
-    emulator.installApp({ app_id: selected.app_id, org: 'acme', repositories: ['widgets'], permissions: { administration: 'write' } });
+    const selected = github.createApp('selected');
+    github.installApp({ app_id: selected.app_id, org: 'acme', repositories: ['widgets'], permissions: { administration: 'write' } });
     await api({ org: 'acme', repo: 'widgets' }, appConfig({}, selected)).listRunners();
     const err = await failure(api({ org: 'acme', repo: 'gadgets' }, appConfig({}, selected)).listRunners(), [selected.private_key]);
     assert.match(err.message, /is not installed on repo acme\/gadgets/);
@@ -151,14 +151,14 @@ describe('App error lines', () => {
   });
 
   it("a key that is not the App's: GitHub refuses the JWT, exit 3 naming both settings", async () => {
-    const stranger = emulator.createApp('stranger');
+    const stranger = github.createApp('stranger');
     const err = await failure(api({ org: 'acme' }, appConfig({ privateKey: stranger.private_key })).listRunners(), [app.private_key, stranger.private_key]);
     assert.equal(err.exitCode, ExitCode.githubAuth);
     assert.match(err.message, /GitHub refused the JWT of GitHub App GH_APP_ID=\d+ .*401.*GH_APP_ID .*GH_APP_PRIVATE_KEY_FILE/);
   });
 
   it('a token refused even after renewal (installation gone): exit 3, one line', async () => {
-    emulator.injectFault({ operation: 'actions/list-self-hosted-runners-for-org', kind: 'bad_credentials', times: 2 });
+    github.injectFault({ operation: 'actions/list-self-hosted-runners-for-org', kind: 'bad_credentials', times: 2 });
     const err = await failure(api().listRunners());
     assert.equal(err.exitCode, ExitCode.githubAuth);
     assert.match(err.message, /rejected the installation token of the GitHub App .* even after a new one/);

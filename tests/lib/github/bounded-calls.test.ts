@@ -1,7 +1,7 @@
 // GitHub calls end: a server that accepts and never answers, or whose `next`
 // links never end, gets one line within the deadline from `make list`, not a
 // wait of minutes or requests forever. The stand-ins here are bare servers on
-// 127.0.0.1 made for these faults (the emulator answers correctly).
+// 127.0.0.1 made for these faults (the stand-in answers correctly).
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';

@@ -1,4 +1,4 @@
-// lib/github against the GitHub emulator: both scopes, paginated listing,
+// lib/github against the GitHub stand-in: both scopes, paginated listing,
 // deletion, tokens, GitHub's rate limits and outages, proxies, and the one
 // line a person gets for each failure.
 import assert from 'node:assert/strict';
@@ -9,31 +9,31 @@ import type { Scope } from '../../../lib/config/config.ts';
 import { CliError, ExitCode } from '../../../core/errors.ts';
 import { DEFAULT_TIMINGS, MutationQueue, proxyFor, type GitHubTimings } from '../../../lib/github/client.ts';
 import { createRunnerApi, type RunnerApi } from '../../../lib/github/runner-api.ts';
-import { startEmulator, type Emulator } from '../../../standins/github/server.ts';
+import { startGitHubStandIn, type GitHubStandIn } from '../../../standins/github/server.ts';
 import { PAT, READONLY_PAT, closedPort } from '../../support/github-fixture.ts';
 
 const FAST: GitHubTimings = { ...DEFAULT_TIMINGS, writeIntervalMs: 10, retryBaseMs: 10 };
-let emulator: Emulator;
+let github: GitHubStandIn;
 let warnings: string[];
 
 before(async () => {
-  emulator = await startEmulator();
-  emulator.addScope('acme');
-  emulator.addScope('acme/widgets');
-  emulator.addPat({ token: PAT, admin: ['acme'] });
-  emulator.addPat({ token: READONLY_PAT, admin: [] });
+  github = await startGitHubStandIn();
+  github.addScope('acme');
+  github.addScope('acme/widgets');
+  github.addPat({ token: PAT, admin: ['acme'] });
+  github.addPat({ token: READONLY_PAT, admin: [] });
 });
 after(async () => {
-  assert.deepEqual(emulator.violations, [], 'every request and response matched GitHub\'s OpenAPI description');
-  await emulator.close();
+  assert.deepEqual(github.violations, [], 'every request and response matched GitHub\'s OpenAPI description');
+  await github.close();
 });
 beforeEach(() => {
-  emulator.resetCalls();
-  emulator.clearFaults();
+  github.resetCalls();
+  github.clearFaults();
   warnings = [];
 });
 
-function api(scope: Scope = { org: 'acme' }, pat = PAT, apiUrl = emulator.apiUrl, env: NodeJS.ProcessEnv = {}): RunnerApi {
+function api(scope: Scope = { org: 'acme' }, pat = PAT, apiUrl = github.apiUrl, env: NodeJS.ProcessEnv = {}): RunnerApi {
   return createRunnerApi({ scope, pat, githubApiUrl: apiUrl }, { timings: FAST, warn: (line) => warnings.push(line), env });
 }
 
@@ -51,39 +51,39 @@ async function failure(promise: Promise<unknown>): Promise<CliError> {
 
 describe('listing', () => {
   it('lists 250 org runners in 3 calls of 100', async () => {
-    emulator.seedRunners({ org: 'acme', count: 250, name_prefix: 'big-' });
+    github.seedRunners({ org: 'acme', count: 250, name_prefix: 'big-' });
     const runners = await api().listRunners();
     assert.equal(runners.filter((runner) => runner.name.startsWith('big-')).length, 250);
-    assert.equal(emulator.calls().by_operation['actions/list-self-hosted-runners-for-org'], 3);
+    assert.equal(github.calls().by_operation['actions/list-self-hosted-runners-for-org'], 3);
   });
 
   it('lists repo runners when REPO is set, and only those', async () => {
-    emulator.seedRunners({ org: 'acme', repo: 'widgets', count: 3, name_prefix: 'repo-', labels: ['self-hosted', 'gpu'] });
+    github.seedRunners({ org: 'acme', repo: 'widgets', count: 3, name_prefix: 'repo-', labels: ['self-hosted', 'gpu'] });
     const runners = await api({ org: 'acme', repo: 'widgets' }).listRunners();
     assert.deepEqual(runners.map((runner) => runner.name), ['repo-1', 'repo-2', 'repo-3']);
     assert.deepEqual(runners[0]!.labels, ['self-hosted', 'gpu']);
-    assert.equal(emulator.calls().by_operation['actions/list-self-hosted-runners-for-repo'], 1);
+    assert.equal(github.calls().by_operation['actions/list-self-hosted-runners-for-repo'], 1);
   });
 
   it('finds a runner by name with one call, and says so when there is none', async () => {
-    emulator.seedRunners({ org: 'acme', name: 'findme-7', status: 'offline' });
+    github.seedRunners({ org: 'acme', name: 'findme-7', status: 'offline' });
     const found = await api().findByName('findme-7');
     assert.equal(found?.status, 'offline');
     assert.equal(await api().findByName('findme-8'), undefined);
-    assert.equal(emulator.calls().total, 2);
+    assert.equal(github.calls().total, 2);
   });
 });
 
 describe('deleting and tokens', () => {
   it('deletes a runner; a runner already gone is reported as absent, not as an error', async () => {
-    const [runner] = emulator.seedRunners({ org: 'acme', name: 'del-1' });
+    const [runner] = github.seedRunners({ org: 'acme', name: 'del-1' });
     assert.equal(await api().deleteRunner(runner!), 'deleted');
-    assert.ok(!emulator.runners('acme').some((r) => r.name === 'del-1'));
+    assert.ok(!github.runners('acme').some((r) => r.name === 'del-1'));
     assert.equal(await api().deleteRunner(runner!), 'absent');
   });
 
   it('a busy runner: "running a job", exit code runnerBusy', async () => {
-    const [runner] = emulator.seedRunners({ org: 'acme', name: 'busy-1', busy: true });
+    const [runner] = github.seedRunners({ org: 'acme', name: 'busy-1', busy: true });
     const err = await failure(api().deleteRunner(runner!));
     assert.equal(err.exitCode, ExitCode.runnerBusy);
     assert.match(err.message, /^runner busy-1 is running a job/);
@@ -97,7 +97,7 @@ describe('deleting and tokens', () => {
       const minutes = (Date.parse(registration.expiresAt) - Date.now()) / 60_000;
       assert.ok(minutes > 55 && minutes <= 60, `expires in ${minutes} min`);
     }
-    const calls = emulator.calls().by_operation;
+    const calls = github.calls().by_operation;
     assert.equal(calls['actions/create-registration-token-for-org'], 1);
     assert.equal(calls['actions/create-remove-token-for-repo'], 1);
   });
@@ -117,7 +117,7 @@ describe('deleting and tokens', () => {
 
 describe('error lines', () => {
   it('401: the PAT was rejected', async () => {
-    const err = await failure(api({ org: 'acme' }, 'ghp_fake_unknown_to_the_emulator').listRunners());
+    const err = await failure(api({ org: 'acme' }, 'ghp_fake_unknown_to_the_standin').listRunners());
     assert.equal(err.exitCode, ExitCode.githubAuth);
     assert.match(err.message, /GitHub rejected the PAT .*put a valid token in GH_PAT/);
   });
@@ -146,9 +146,9 @@ describe('error lines', () => {
   });
 
   it('rate limit that does not clear in time: one line naming the limit, no "permission" confusion', async () => {
-    emulator.injectFault({ kind: 'rate_limit', times: 10, retry_after: 1 });
+    github.injectFault({ kind: 'rate_limit', times: 10, retry_after: 1 });
     const impatient = createRunnerApi(
-      { scope: { org: 'acme' }, pat: PAT, githubApiUrl: emulator.apiUrl },
+      { scope: { org: 'acme' }, pat: PAT, githubApiUrl: github.apiUrl },
       { timings: { ...FAST, rateLimitRetries: 0 }, warn: (line) => warnings.push(line) },
     );
     const err = await failure(impatient.listRunners());
@@ -158,20 +158,20 @@ describe('error lines', () => {
 
 describe('rate limits and outages', () => {
   it('primary rate limit: waits until x-ratelimit-reset, says so, then succeeds', async () => {
-    emulator.seedRunners({ org: 'acme', name: 'rl-1' });
-    emulator.injectFault({ operation: 'actions/list-self-hosted-runners-for-org', kind: 'rate_limit', times: 1, retry_after: 1 });
+    github.seedRunners({ org: 'acme', name: 'rl-1' });
+    github.injectFault({ operation: 'actions/list-self-hosted-runners-for-org', kind: 'rate_limit', times: 1, retry_after: 1 });
     const started = Date.now();
     const runners = await api().listRunners();
     assert.ok(runners.some((runner) => runner.name === 'rl-1'));
     assert.ok(Date.now() - started >= 900, 'waited for the reset');
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /^GitHub rate limit reached on GET .*: retrying in \d+ s$/);
-    const pages = Math.ceil(emulator.runners('acme').length / 100);
-    assert.equal(emulator.calls().by_operation['actions/list-self-hosted-runners-for-org'], pages + 1, 'one retry');
+    const pages = Math.ceil(github.runners('acme').length / 100);
+    assert.equal(github.calls().by_operation['actions/list-self-hosted-runners-for-org'], pages + 1, 'one retry');
   });
 
   it('secondary rate limit on a write: honours retry-after, then succeeds', async () => {
-    emulator.injectFault({ operation: 'actions/create-registration-token-for-org', kind: 'secondary_rate_limit', times: 1, retry_after: 1 });
+    github.injectFault({ operation: 'actions/create-registration-token-for-org', kind: 'secondary_rate_limit', times: 1, retry_after: 1 });
     const started = Date.now();
     const token = await api().createRegistrationToken();
     assert.ok(token.token.length > 10);
@@ -180,11 +180,11 @@ describe('rate limits and outages', () => {
   });
 
   it('5xx: retried, then succeeds; still failing: one line with the status', async () => {
-    emulator.injectFault({ kind: 'server_error', status: 502, times: 2 });
+    github.injectFault({ kind: 'server_error', status: 502, times: 2 });
     await api().listRunners();
-    const pages = Math.ceil(emulator.runners('acme').length / 100);
-    assert.equal(emulator.calls().by_operation['actions/list-self-hosted-runners-for-org'], pages + 2, 'two retries');
-    emulator.injectFault({ kind: 'server_error', status: 503, times: 10 });
+    const pages = Math.ceil(github.runners('acme').length / 100);
+    assert.equal(github.calls().by_operation['actions/list-self-hosted-runners-for-org'], pages + 2, 'two retries');
+    github.injectFault({ kind: 'server_error', status: 503, times: 10 });
     const err = await failure(api().listRunners());
     assert.match(err.message, /^GitHub API answered 503 for org acme/);
   });
@@ -226,18 +226,18 @@ describe('proxies', () => {
     } finally {
       process.env = saved;
     }
-    assert.deepEqual(tunnels, [new URL(emulator.url).host.includes(':') ? new URL(emulator.url).host : `${new URL(emulator.url).hostname}:80`]);
+    assert.deepEqual(tunnels, [new URL(github.url).host.includes(':') ? new URL(github.url).host : `${new URL(github.url).hostname}:80`]);
   });
 
   it('a proxy set only in the env file (config.proxy) is used too', async () => {
     tunnels.length = 0;
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
     const fromEnvFile = createRunnerApi(
-      { scope: { org: 'acme' }, pat: PAT, githubApiUrl: emulator.apiUrl, proxy: { HTTP_PROXY: proxyUrl } },
+      { scope: { org: 'acme' }, pat: PAT, githubApiUrl: github.apiUrl, proxy: { HTTP_PROXY: proxyUrl } },
       { timings: FAST, env: {} },
     );
     await fromEnvFile.listRunners();
-    assert.deepEqual(tunnels, [new URL(emulator.url).host.includes(':') ? new URL(emulator.url).host : `${new URL(emulator.url).hostname}:80`]);
+    assert.deepEqual(tunnels, [new URL(github.url).host.includes(':') ? new URL(github.url).host : `${new URL(github.url).hostname}:80`]);
   });
 
   it('an unreachable proxy is named in the error line, without its credentials', async () => {
@@ -245,7 +245,7 @@ describe('proxies', () => {
     const saved = { ...process.env };
     Object.assign(process.env, { HTTP_PROXY: proxyUrl, NO_PROXY: '' });
     try {
-      const err = await failure(api({ org: 'acme' }, PAT, emulator.apiUrl, process.env).listRunners());
+      const err = await failure(api({ org: 'acme' }, PAT, github.apiUrl, process.env).listRunners());
       assert.equal(err.exitCode, ExitCode.network);
       assert.match(err.message, /through proxy http:\/\/127\.0\.0\.1:\d+ /);
       assert.ok(!err.message.includes('s3cret'));

@@ -119,7 +119,7 @@ describe('registration-token cache', () => {
   });
 });
 
-describe('registration-token cache across processes (GitHub emulator)', () => {
+describe('registration-token cache across processes (GitHub github)', () => {
   it('5 processes needing a token at once make one API call and get the same token; it is only in the 0600 cache', { timeout: 60_000 }, async () => {
     const fx = await startFixture();
     try {
@@ -139,10 +139,10 @@ describe('registration-token cache across processes (GitHub emulator)', () => {
       );
       const env = { ...fx.env, GH_PAT: PAT, REG_TOKEN_CACHE_FILE: cacheFile };
       const tsx = import.meta.resolve('tsx');
-      fx.emulator.injectFault({ operation: 'actions/create-registration-token-for-org', kind: 'slow', delay_ms: 300 });
+      fx.github.injectFault({ operation: 'actions/create-registration-token-for-org', kind: 'slow', delay_ms: 300 });
       const results = await Promise.all(Array.from({ length: 5 }, () => runNode(['--import', tsx, child], { cwd: fx.dir, env })));
       for (const result of results) assert.equal(result.code, 0, result.stderr);
-      assert.equal(fx.emulator.calls().by_operation['actions/create-registration-token-for-org'], 1);
+      assert.equal(fx.github.calls().by_operation['actions/create-registration-token-for-org'], 1);
       assert.equal(new Set(results.map((result) => result.stdout.trim())).size, 1, 'all five got the same token');
 
       const token = (await readTokenCache(cacheFile))!.token;
@@ -155,8 +155,8 @@ describe('registration-token cache across processes (GitHub emulator)', () => {
       // A later run within the TTL reuses it: still one call.
       const again = await runNode(['--import', tsx, child], { cwd: fx.dir, env });
       assert.equal(again.stdout, results[0]!.stdout);
-      assert.equal(fx.emulator.calls().by_operation['actions/create-registration-token-for-org'], 1);
-      assert.deepEqual(fx.emulator.violations, []);
+      assert.equal(fx.github.calls().by_operation['actions/create-registration-token-for-org'], 1);
+      assert.deepEqual(fx.github.violations, []);
     } finally {
       await fx.close();
     }

@@ -1,4 +1,4 @@
-// The GitHub emulator's REST side (PROTOCOL.md §1), its spec validation and
+// The GitHub stand-in's REST side (PROTOCOL.md §1), its spec validation and
 // fault injection, and the control API (§3); exercised with plain fetch and
 // with @octokit/rest exactly as the toolkit uses it.
 import assert from 'node:assert/strict';
@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
-import { EMULATED_OPERATIONS, EXCERPT_PATH, generateExcerptText } from '../standins/github/generate-openapi-excerpt.ts';
-import { startEmulator, type Emulator } from '../standins/github/server.ts';
-import { convertNullable, Spec } from '../standins/github/spec.ts';
+import { SERVED_OPERATIONS, EXCERPT_PATH, generateExcerptText } from '../../../standins/github/generate-openapi-excerpt.ts';
+import { startGitHubStandIn, type GitHubStandIn } from '../../../standins/github/server.ts';
+import { convertNullable, Spec } from '../../../standins/github/spec.ts';
 
 const ADMIN = 'ghp_admin_both';
 const OTHER = 'ghp_admin_other_org';
@@ -19,10 +19,10 @@ type Scope = { label: string; org: string; repo?: string; prefix: string; ops: s
 const ORG_SCOPE: Scope = { label: 'org', org: 'acme', prefix: '/orgs/acme/actions/runners', ops: 'org' };
 const REPO_SCOPE: Scope = { label: 'repo', org: 'acme', repo: 'widgets', prefix: '/repos/acme/widgets/actions/runners', ops: 'repo' };
 
-let emulator: Emulator;
+let github: GitHubStandIn;
 
 async function http(method: string, path: string, opts: { auth?: string; body?: unknown } = {}) {
-  const res = await fetch(`${emulator.url}${path}`, {
+  const res = await fetch(`${github.url}${path}`, {
     method,
     headers: { ...(opts.auth ? { authorization: opts.auth } : {}), ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
@@ -34,7 +34,7 @@ async function http(method: string, path: string, opts: { auth?: string; body?: 
 const api = (method: string, path: string, auth = `token ${ADMIN}`) => http(method, `/api/v3${path}`, { auth });
 
 function octokit(auth = ADMIN): Octokit {
-  return new Octokit({ auth, baseUrl: emulator.apiUrl, log: { debug() {}, info() {}, warn() {}, error() {} } });
+  return new Octokit({ auth, baseUrl: github.apiUrl, log: { debug() {}, info() {}, warn() {}, error() {} } });
 }
 
 async function expectStatus(promise: Promise<unknown>, status: number): Promise<any> {
@@ -48,34 +48,34 @@ async function expectStatus(promise: Promise<unknown>, status: number): Promise<
 }
 
 before(async () => {
-  emulator = await startEmulator();
+  github = await startGitHubStandIn();
 });
 after(async () => {
-  await emulator.close();
+  await github.close();
 });
 
 // A fresh world per test keeps call counts and runner ids independent.
 beforeEach(async () => {
-  await emulator.close();
-  emulator = await startEmulator();
-  emulator.addScope({ org: 'acme' });
-  emulator.addScope('acme/widgets');
-  emulator.addScope({ org: 'other' });
-  emulator.addPat({ token: ADMIN, admin: ['acme'] });
-  emulator.addPat({ token: OTHER, admin: ['other'] });
-  emulator.addPat({ token: REPO_ONLY, admin: ['acme/widgets'] });
+  await github.close();
+  github = await startGitHubStandIn();
+  github.addScope({ org: 'acme' });
+  github.addScope('acme/widgets');
+  github.addScope({ org: 'other' });
+  github.addPat({ token: ADMIN, admin: ['acme'] });
+  github.addPat({ token: OTHER, admin: ['other'] });
+  github.addPat({ token: REPO_ONLY, admin: ['acme/widgets'] });
 });
 
 let expectViolations = false;
 afterEach(() => {
-  if (!expectViolations) assert.deepEqual(emulator.violations, [], 'the emulator recorded spec violations');
+  if (!expectViolations) assert.deepEqual(github.violations, [], 'the stand-in recorded spec violations');
   expectViolations = false;
 });
 
 for (const s of [ORG_SCOPE, REPO_SCOPE]) {
   describe(`REST runners, ${s.label} scope`, () => {
     test('lists runners with GitHub headers, runner objects and absolute Link URLs', async () => {
-      emulator.seedRunners({ org: s.org, repo: s.repo, count: 75, name_prefix: 'r-', labels: ['self-hosted', 'gpu'] });
+      github.seedRunners({ org: s.org, repo: s.repo, count: 75, name_prefix: 'r-', labels: ['self-hosted', 'gpu'] });
       const res = await api('GET', `${s.prefix}?per_page=30&page=2`);
       assert.equal(res.status, 200);
       assert.equal(res.json.total_count, 75);
@@ -86,7 +86,7 @@ for (const s of [ORG_SCOPE, REPO_SCOPE]) {
       assert.equal(first.busy, false);
       assert.deepEqual(first.labels.map((l: any) => [l.name, l.type]), [['self-hosted', 'read-only'], ['gpu', 'custom']]);
       assert.ok(first.labels.every((l: any) => Number.isInteger(l.id)));
-      const base = `${emulator.apiUrl}${s.prefix}`;
+      const base = `${github.apiUrl}${s.prefix}`;
       assert.equal(
         res.headers.get('link'),
         `<${base}?per_page=30&page=1>; rel="prev", <${base}?per_page=30&page=3>; rel="next", ` +
@@ -102,7 +102,7 @@ for (const s of [ORG_SCOPE, REPO_SCOPE]) {
     });
 
     test('per_page defaults to 30 and is capped at 100; a single page has no Link', async () => {
-      emulator.seedRunners({ org: s.org, repo: s.repo, count: 150, name_prefix: 'r-' });
+      github.seedRunners({ org: s.org, repo: s.repo, count: 150, name_prefix: 'r-' });
       const dflt = await api('GET', s.prefix);
       assert.equal(dflt.json.runners.length, 30);
       assert.match(dflt.headers.get('link') ?? '', /page=5>; rel="last"/);
@@ -114,7 +114,7 @@ for (const s of [ORG_SCOPE, REPO_SCOPE]) {
     });
 
     test('octokit.paginate fetches 250 runners in 3 calls', async () => {
-      emulator.seedRunners({ org: s.org, repo: s.repo, count: 250, name_prefix: 'fleet-' });
+      github.seedRunners({ org: s.org, repo: s.repo, count: 250, name_prefix: 'fleet-' });
       const ok = octokit();
       const runners =
         s.repo === undefined
@@ -122,11 +122,11 @@ for (const s of [ORG_SCOPE, REPO_SCOPE]) {
           : await ok.paginate(ok.actions.listSelfHostedRunnersForRepo, { owner: s.org, repo: s.repo, per_page: 100 });
       assert.equal(runners.length, 250);
       assert.equal(new Set(runners.map((r) => r.name)).size, 250);
-      assert.deepEqual(emulator.calls(), { total: 3, by_operation: { [`actions/list-self-hosted-runners-for-${s.ops}`]: 3 } });
+      assert.deepEqual(github.calls(), { total: 3, by_operation: { [`actions/list-self-hosted-runners-for-${s.ops}`]: 3 } });
     });
 
     test('?name= filters on the exact runner name', async () => {
-      emulator.seedRunners({ org: s.org, repo: s.repo, count: 12, name_prefix: 'r-' });
+      github.seedRunners({ org: s.org, repo: s.repo, count: 12, name_prefix: 'r-' });
       const ok = octokit();
       const list = (name: string) =>
         s.repo === undefined
@@ -139,8 +139,8 @@ for (const s of [ORG_SCOPE, REPO_SCOPE]) {
     });
 
     test('get and delete a runner; 404 for unknown ids and runners of another scope', async () => {
-      const [mine] = emulator.seedRunners({ org: s.org, repo: s.repo, name: 'mine' });
-      const [elsewhere] = emulator.seedRunners(s.repo === undefined ? { org: 'acme', repo: 'widgets', name: 'x' } : { org: 'acme', name: 'x' });
+      const [mine] = github.seedRunners({ org: s.org, repo: s.repo, name: 'mine' });
+      const [elsewhere] = github.seedRunners(s.repo === undefined ? { org: 'acme', repo: 'widgets', name: 'x' } : { org: 'acme', name: 'x' });
       assert.ok(mine && elsewhere);
       const ok = octokit();
       const get = (id: number) =>
@@ -157,11 +157,11 @@ for (const s of [ORG_SCOPE, REPO_SCOPE]) {
       assert.equal((await del(mine.id)).status, 204);
       await expectStatus(get(mine.id), 404);
       await expectStatus(del(mine.id), 404);
-      assert.equal(emulator.runners(s.repo === undefined ? 'acme/widgets' : 'acme').length, 1, 'the other scope is untouched');
+      assert.equal(github.runners(s.repo === undefined ? 'acme/widgets' : 'acme').length, 1, 'the other scope is untouched');
     });
 
     test('deleting a busy runner answers 422 and keeps it', async () => {
-      const [busy] = emulator.seedRunners({ org: s.org, repo: s.repo, name: 'busy-1', busy: true });
+      const [busy] = github.seedRunners({ org: s.org, repo: s.repo, name: 'busy-1', busy: true });
       assert.ok(busy);
       const ok = octokit();
       const err = await expectStatus(
@@ -171,7 +171,7 @@ for (const s of [ORG_SCOPE, REPO_SCOPE]) {
         422,
       );
       assert.match(err.message, /still running a job/);
-      assert.equal(emulator.runners(s).length, 1);
+      assert.equal(github.runners(s).length, 1);
     });
 
     test('registration and remove tokens: 201 {token, expires_at} one hour ahead', async () => {
@@ -192,7 +192,7 @@ for (const s of [ORG_SCOPE, REPO_SCOPE]) {
         assert.ok(ahead > 3590_000 && ahead <= 3600_000, `expires ${ahead} ms ahead`);
       }
       assert.notEqual(reg.data.token, rm.data.token);
-      assert.deepEqual(emulator.calls().by_operation, {
+      assert.deepEqual(github.calls().by_operation, {
         [`actions/create-registration-token-for-${s.ops}`]: 1,
         [`actions/create-remove-token-for-${s.ops}`]: 1,
       });
@@ -232,8 +232,8 @@ describe('REST permissions across scopes', () => {
   });
 
   test('org listings do not include repo runners and vice versa', async () => {
-    emulator.seedRunners({ org: 'acme', name: 'org-runner' });
-    emulator.seedRunners({ org: 'acme', repo: 'widgets', name: 'repo-runner' });
+    github.seedRunners({ org: 'acme', name: 'org-runner' });
+    github.seedRunners({ org: 'acme', repo: 'widgets', name: 'repo-runner' });
     assert.deepEqual((await api('GET', ORG_SCOPE.prefix)).json.runners.map((r: any) => r.name), ['org-runner']);
     assert.deepEqual((await api('GET', REPO_SCOPE.prefix)).json.runners.map((r: any) => r.name), ['repo-runner']);
   });
@@ -247,7 +247,7 @@ describe('OpenAPI excerpt and validation', () => {
     const ops = Object.values(JSON.parse(committed).paths as Record<string, Record<string, { operationId: string }>>)
       .flatMap((item) => Object.values(item).map((op) => op.operationId))
       .sort();
-    assert.deepEqual(ops, [...EMULATED_OPERATIONS].sort());
+    assert.deepEqual(ops, [...SERVED_OPERATIONS].sort());
     assert.ok(!committed.includes('"$ref"'), 'every $ref is inlined');
   });
 
@@ -266,13 +266,13 @@ describe('OpenAPI excerpt and validation', () => {
 
   test('a wrong response shape is caught: recorded as a violation and answered 500', async () => {
     expectViolations = true;
-    const [r] = emulator.seedRunners({ org: 'acme', name: 'shape' });
+    const [r] = github.seedRunners({ org: 'acme', name: 'shape' });
     assert.ok(r);
-    emulator.corruptNextResponse('actions/get-self-hosted-runner-for-org', (body: any) => ({ ...body, busy: 'yes', labels: undefined }));
+    github.corruptNextResponse('actions/get-self-hosted-runner-for-org', (body: any) => ({ ...body, busy: 'yes', labels: undefined }));
     const res = await api('GET', `/orgs/acme/actions/runners/${r.id}`);
     assert.equal(res.status, 500);
     assert.match(res.json.message, /violates the OpenAPI spec/);
-    const [v, ...rest] = emulator.violations;
+    const [v, ...rest] = github.violations;
     assert.equal(rest.length, 0);
     assert.ok(v);
     assert.equal(v.kind, 'response');
@@ -281,12 +281,12 @@ describe('OpenAPI excerpt and validation', () => {
     assert.match(v.errors.join(' '), /busy/);
     assert.match(v.errors.join(' '), /labels/);
     // Visible over HTTP too, and the next (uncorrupted) answer is fine again.
-    assert.equal((await http('GET', '/_emulator/violations')).json.length, 1);
+    assert.equal((await http('GET', '/_standin/violations')).json.length, 1);
     assert.equal((await api('GET', `/orgs/acme/actions/runners/${r.id}`)).status, 200);
 
-    emulator.corruptNextResponse('actions/create-registration-token-for-org', (body: any) => ({ ...body, expires_at: 'tomorrow' }));
+    github.corruptNextResponse('actions/create-registration-token-for-org', (body: any) => ({ ...body, expires_at: 'tomorrow' }));
     assert.equal((await api('POST', '/orgs/acme/actions/runners/registration-token')).status, 500);
-    assert.match(emulator.violations[1]?.errors.join(' ') ?? '', /date-time/);
+    assert.match(github.violations[1]?.errors.join(' ') ?? '', /date-time/);
   });
 
   test('an invalid request is recorded and answered 422', async () => {
@@ -299,7 +299,7 @@ describe('OpenAPI excerpt and validation', () => {
     const bad = await http('POST', '/api/v3/orgs/acme/actions/runners/registration-token', { auth: `token ${ADMIN}`, body: '{oops' });
     assert.equal(bad.status, 400);
     assert.deepEqual(
-      emulator.violations.map((v) => [v.kind, v.operation_id]),
+      github.violations.map((v) => [v.kind, v.operation_id]),
       [
         ['request', 'actions/list-self-hosted-runners-for-org'],
         ['request', 'actions/create-registration-token-for-org'],
@@ -311,7 +311,7 @@ describe('OpenAPI excerpt and validation', () => {
 
 describe('fault injection', () => {
   test('rate_limit: 403 with x-ratelimit-remaining 0, x-ratelimit-reset and retry-after, then recovers', async () => {
-    emulator.injectFault({ kind: 'rate_limit', times: 2, retry_after: 7 });
+    github.injectFault({ kind: 'rate_limit', times: 2, retry_after: 7 });
     for (let i = 0; i < 2; i++) {
       const res = await api('GET', ORG_SCOPE.prefix);
       assert.equal(res.status, 403);
@@ -322,16 +322,16 @@ describe('fault injection', () => {
       assert.ok(Math.abs(reset - (Date.now() / 1000 + 7)) < 3);
     }
     assert.equal((await api('GET', ORG_SCOPE.prefix)).status, 200);
-    assert.equal(emulator.calls().total, 3, 'faulted calls are counted');
+    assert.equal(github.calls().total, 3, 'faulted calls are counted');
   });
 
   test('octokit with the throttling plugin waits out a secondary rate limit and retries', async () => {
-    emulator.injectFault({ operation: 'actions/create-registration-token-for-org', kind: 'secondary_rate_limit', retry_after: 1 });
+    github.injectFault({ operation: 'actions/create-registration-token-for-org', kind: 'secondary_rate_limit', retry_after: 1 });
     const seen: number[] = [];
     const Throttled = Octokit.plugin(throttling);
     const ok = new Throttled({
       auth: ADMIN,
-      baseUrl: emulator.apiUrl,
+      baseUrl: github.apiUrl,
       log: { debug() {}, info() {}, warn() {}, error() {} },
       throttle: {
         onRateLimit: () => false,
@@ -347,12 +347,12 @@ describe('fault injection', () => {
     assert.equal(res.status, 201);
     assert.deepEqual(seen, [1]);
     assert.ok(Date.now() - started >= 900, 'waited for retry-after');
-    assert.equal(emulator.calls().by_operation['actions/create-registration-token-for-org'], 2);
+    assert.equal(github.calls().by_operation['actions/create-registration-token-for-org'], 2);
   });
 
   test('server_error, slow and bad_credentials', async () => {
-    emulator.injectFault({ kind: 'server_error', status: 502 });
-    emulator.injectFault({ kind: 'slow', delay_ms: 300, operation: 'actions/list-self-hosted-runners-for-repo' });
+    github.injectFault({ kind: 'server_error', status: 502 });
+    github.injectFault({ kind: 'slow', delay_ms: 300, operation: 'actions/list-self-hosted-runners-for-repo' });
     const failed = await api('GET', ORG_SCOPE.prefix);
     assert.equal(failed.status, 502);
     assert.equal((await api('GET', ORG_SCOPE.prefix)).status, 200, 'times defaults to 1');
@@ -360,13 +360,13 @@ describe('fault injection', () => {
     assert.equal((await api('GET', REPO_SCOPE.prefix)).status, 200);
     assert.ok(Date.now() - t0 >= 290, 'slow answer took its delay');
 
-    emulator.injectFault({ kind: 'bad_credentials' });
+    github.injectFault({ kind: 'bad_credentials' });
     assert.equal((await api('GET', ORG_SCOPE.prefix)).status, 401);
     assert.equal((await api('GET', ORG_SCOPE.prefix)).status, 200);
   });
 
   test('wrong_token: the token call succeeds but the runner protocol rejects the token', async () => {
-    const inject = await http('POST', '/_emulator/faults', { body: { kind: 'wrong_token' } });
+    const inject = await http('POST', '/_standin/faults', { body: { kind: 'wrong_token' } });
     assert.equal(inject.status, 201);
     assert.equal((await api('GET', ORG_SCOPE.prefix)).status, 200, 'non-token operations do not consume it');
     const bad = await api('POST', '/orgs/acme/actions/runners/registration-token');
@@ -375,65 +375,65 @@ describe('fault injection', () => {
     const register = (token: string) =>
       http('POST', '/api/v3/actions/runner-registration', {
         auth: `RemoteAuth ${token}`,
-        body: { url: `${emulator.url}/acme`, runner_event: 'register' },
+        body: { url: `${github.url}/acme`, runner_event: 'register' },
       });
     assert.equal((await register(bad.json.token)).status, 404);
     assert.equal((await register(good.json.token)).status, 200);
   });
 
   test('bad fault specs are refused', async () => {
-    assert.equal((await http('POST', '/_emulator/faults', { body: { kind: 'meteor' } })).status, 400);
-    assert.equal((await http('POST', '/_emulator/faults', { body: { kind: 'slow', times: 0 } })).status, 400);
-    assert.throws(() => emulator.injectFault({ kind: 'server_error', status: 418 }));
+    assert.equal((await http('POST', '/_standin/faults', { body: { kind: 'meteor' } })).status, 400);
+    assert.equal((await http('POST', '/_standin/faults', { body: { kind: 'slow', times: 0 } })).status, 400);
+    assert.throws(() => github.injectFault({ kind: 'server_error', status: 418 }));
   });
 });
 
 describe('control API over HTTP', () => {
   test('scopes, PATs, seeded runners, calls and reset', async () => {
-    assert.equal((await http('POST', '/_emulator/scopes', { body: { org: 'beta', repo: 'app' } })).status, 201);
-    assert.equal((await http('POST', '/_emulator/pats', { body: { token: 'ghp_beta', admin: ['beta/app'] } })).status, 201);
-    const seeded = await http('POST', '/_emulator/runners', {
+    assert.equal((await http('POST', '/_standin/scopes', { body: { org: 'beta', repo: 'app' } })).status, 201);
+    assert.equal((await http('POST', '/_standin/pats', { body: { token: 'ghp_beta', admin: ['beta/app'] } })).status, 201);
+    const seeded = await http('POST', '/_standin/runners', {
       body: { org: 'beta', repo: 'app', name: 'b1', labels: ['self-hosted', 'x'], status: 'offline', busy: false },
     });
     assert.equal(seeded.status, 201);
     assert.equal(seeded.json.runners[0].status, 'offline');
     const list = await api('GET', '/repos/beta/app/actions/runners', 'token ghp_beta');
     assert.deepEqual(list.json.runners.map((r: any) => [r.name, r.status]), [['b1', 'offline']]);
-    assert.equal((await http('POST', '/_emulator/runners', { body: { org: 'beta', repo: 'app', name: 'b1' } })).status, 409);
-    assert.equal((await http('POST', '/_emulator/runners', { body: { org: 'ghost', name: 'g' } })).status, 404);
-    assert.equal((await http('POST', '/_emulator/scopes', { body: {} })).status, 400);
+    assert.equal((await http('POST', '/_standin/runners', { body: { org: 'beta', repo: 'app', name: 'b1' } })).status, 409);
+    assert.equal((await http('POST', '/_standin/runners', { body: { org: 'ghost', name: 'g' } })).status, 404);
+    assert.equal((await http('POST', '/_standin/scopes', { body: {} })).status, 400);
 
-    const calls = await http('GET', '/_emulator/calls');
+    const calls = await http('GET', '/_standin/calls');
     assert.deepEqual(calls.json, { total: 1, by_operation: { 'actions/list-self-hosted-runners-for-repo': 1 } });
-    assert.equal((await http('DELETE', '/_emulator/calls')).status, 204);
-    assert.deepEqual((await http('GET', '/_emulator/calls')).json, { total: 0, by_operation: {} });
-    assert.deepEqual((await http('GET', '/_emulator/violations')).json, []);
+    assert.equal((await http('DELETE', '/_standin/calls')).status, 204);
+    assert.deepEqual((await http('GET', '/_standin/calls')).json, { total: 0, by_operation: {} });
+    assert.deepEqual((await http('GET', '/_standin/violations')).json, []);
   });
 
   test('jobs: create, read, cancel while queued; unknown jobs are 404', async () => {
-    const created = await http('POST', '/_emulator/jobs', {
+    const created = await http('POST', '/_standin/jobs', {
       body: { org: 'acme', repo: 'widgets', repository: 'acme/widgets', runs_on: ['self-hosted', 'nobody-has-this'], job: 'build', workflow: 'ci', steps: [{ name: 's', run: 'true' }], env: {} },
     });
     assert.equal(created.status, 201);
     assert.deepEqual(Object.keys(created.json).sort(), ['job_id', 'run_attempt', 'run_id']);
     const id = created.json.job_id;
-    const view = await http('GET', `/_emulator/jobs/${id}`);
+    const view = await http('GET', `/_standin/jobs/${id}`);
     assert.equal(view.json.status, 'queued');
     assert.equal(view.json.conclusion, null);
     assert.equal(view.json.runner_name, null);
     assert.deepEqual(view.json.events, []);
-    assert.equal((await http('POST', `/_emulator/jobs/${id}/cancel`)).status, 202);
-    const done = await emulator.waitForJob(id, (j) => j.status === 'completed', 1000);
+    assert.equal((await http('POST', `/_standin/jobs/${id}/cancel`)).status, 202);
+    const done = await github.waitForJob(id, (j) => j.status === 'completed', 1000);
     assert.equal(done.conclusion, 'cancelled');
-    assert.equal((await http('POST', `/_emulator/jobs/${id}/cancel`)).status, 409);
-    assert.equal((await http('GET', '/_emulator/jobs/4242')).status, 404);
-    assert.equal((await http('POST', '/_emulator/jobs', { body: { org: 'acme', steps: 'nope' } })).status, 400);
-    await assert.rejects(emulator.waitForJob(id, (j) => j.status === 'queued', 50), /timed out/);
+    assert.equal((await http('POST', `/_standin/jobs/${id}/cancel`)).status, 409);
+    assert.equal((await http('GET', '/_standin/jobs/4242')).status, 404);
+    assert.equal((await http('POST', '/_standin/jobs', { body: { org: 'acme', steps: 'nope' } })).status, 400);
+    await assert.rejects(github.waitForJob(id, (j) => j.status === 'queued', 50), /timed out/);
   });
 
   test('unknown paths are 404 everywhere', async () => {
     assert.equal((await http('GET', '/nothing')).status, 404);
-    assert.equal((await http('GET', '/_emulator/nothing')).status, 404);
+    assert.equal((await http('GET', '/_standin/nothing')).status, 404);
     assert.equal((await api('GET', '/user')).status, 404);
   });
 });
@@ -501,9 +501,9 @@ describe('GitHub Apps', () => {
   const now = () => Math.floor(Date.now() / 1000);
 
   test('JWT checks: signature, issuer, iat and exp, each refused with 401 and GitHub\'s message', async () => {
-    const app = emulator.createApp('checks');
-    const stranger = emulator.createApp('stranger');
-    emulator.installApp({ app_id: app.app_id, org: 'acme' });
+    const app = github.createApp('checks');
+    const stranger = github.createApp('stranger');
+    github.installApp({ app_id: app.app_id, org: 'acme' });
     const good = { iss: app.app_id, iat: now() - 60, exp: now() + 540 };
     const asApp = (token: string) => http('GET', '/api/v3/orgs/acme/installation', { auth: `Bearer ${token}` });
     assert.equal((await asApp(jwt(app.private_key, good))).status, 200);
@@ -525,10 +525,10 @@ describe('GitHub Apps', () => {
   });
 
   test('installation lookup by org and repo, access token, and the token on the runner operations', async () => {
-    const app = emulator.createApp('lookup');
+    const app = github.createApp('lookup');
     const auth = `Bearer ${jwt(app.private_key, { iss: app.app_id, iat: now() - 60, exp: now() + 540 })}`;
     assert.equal((await http('GET', '/api/v3/orgs/acme/installation', { auth })).status, 404, 'not installed yet');
-    const { installation_id } = emulator.installApp({ app_id: app.app_id, org: 'acme', permissions: { organization_self_hosted_runners: 'write' } });
+    const { installation_id } = github.installApp({ app_id: app.app_id, org: 'acme', permissions: { organization_self_hosted_runners: 'write' } });
     const org = await http('GET', '/api/v3/orgs/acme/installation', { auth });
     assert.equal(org.json.id, installation_id);
     assert.deepEqual(org.json.permissions, { metadata: 'read', organization_self_hosted_runners: 'write' });
@@ -545,16 +545,16 @@ describe('GitHub Apps', () => {
     assert.equal((await http('POST', '/api/v3/app/installations/99/access_tokens', { auth })).status, 404);
     assert.equal((await http('POST', `/api/v3/app/installations/${installation_id}/access_tokens`, { auth: `token ${token}` })).status, 401, 'an installation token cannot make tokens');
 
-    emulator.expireToken(token);
+    github.expireToken(token);
     const expired = await api('GET', '/orgs/acme/actions/runners', `token ${token}`);
     assert.equal(expired.status, 401);
     assert.equal(expired.json.message, 'Bad credentials');
   });
 
   test('a missing permission: 403 with X-Accepted-GitHub-Permissions naming it (org: self-hosted runners; repo: administration)', async () => {
-    const app = emulator.createApp('narrow');
+    const app = github.createApp('narrow');
     const auth = `Bearer ${jwt(app.private_key, { iss: app.app_id, iat: now() - 60, exp: now() + 540 })}`;
-    const { installation_id } = emulator.installApp({ app_id: app.app_id, org: 'acme', permissions: { organization_self_hosted_runners: 'read' } });
+    const { installation_id } = github.installApp({ app_id: app.app_id, org: 'acme', permissions: { organization_self_hosted_runners: 'read' } });
     const token = (await http('POST', `/api/v3/app/installations/${installation_id}/access_tokens`, { auth })).json.token as string;
     assert.equal((await api('GET', '/orgs/acme/actions/runners', `token ${token}`)).status, 200, 'read lists');
     const write = await api('POST', '/orgs/acme/actions/runners/registration-token', `token ${token}`);
@@ -563,20 +563,20 @@ describe('GitHub Apps', () => {
     assert.equal(write.headers.get('x-accepted-github-permissions'), 'organization_self_hosted_runners=write');
     const repo = await api('GET', '/repos/acme/widgets/actions/runners', `token ${token}`);
     assert.equal(repo.headers.get('x-accepted-github-permissions'), 'administration=read');
-    emulator.setInstallationPermissions(installation_id, { organization_self_hosted_runners: 'write' });
+    github.setInstallationPermissions(installation_id, { organization_self_hosted_runners: 'write' });
     assert.equal((await api('POST', '/orgs/acme/actions/runners/registration-token', `token ${token}`)).status, 201, 'granted permissions apply to live tokens');
   });
 
   test('control API over HTTP: apps, installations, permissions, issued tokens', async () => {
-    const app = await http('POST', '/_emulator/apps', { body: { name: 'http-app' } });
+    const app = await http('POST', '/_standin/apps', { body: { name: 'http-app' } });
     assert.equal(app.status, 201);
     assert.match(app.json.private_key, /^-----BEGIN RSA PRIVATE KEY-----/);
-    const inst = await http('POST', '/_emulator/installations', { body: { app_id: app.json.app_id, org: 'acme', permissions: { administration: 'write' } } });
+    const inst = await http('POST', '/_standin/installations', { body: { app_id: app.json.app_id, org: 'acme', permissions: { administration: 'write' } } });
     assert.equal(inst.status, 201);
-    assert.equal((await http('POST', '/_emulator/installations', { body: { app_id: 1, org: 'acme' } })).status, 404);
-    assert.equal((await http('POST', '/_emulator/installations', { body: { app_id: app.json.app_id, org: 'acme', permissions: { administration: 'admin' } } })).status, 400);
-    const changed = await http('POST', `/_emulator/installations/${inst.json.installation_id}/permissions`, { body: { permissions: {} } });
+    assert.equal((await http('POST', '/_standin/installations', { body: { app_id: 1, org: 'acme' } })).status, 404);
+    assert.equal((await http('POST', '/_standin/installations', { body: { app_id: app.json.app_id, org: 'acme', permissions: { administration: 'admin' } } })).status, 400);
+    const changed = await http('POST', `/_standin/installations/${inst.json.installation_id}/permissions`, { body: { permissions: {} } });
     assert.deepEqual(changed.json.permissions, { metadata: 'read' });
-    assert.deepEqual((await http('GET', '/_emulator/installation-tokens')).json, { tokens: [] });
+    assert.deepEqual((await http('GET', '/_standin/installation-tokens')).json, { tokens: [] });
   });
 });

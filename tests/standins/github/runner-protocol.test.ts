@@ -1,16 +1,16 @@
-// The GitHub emulator's runner protocol (PROTOCOL.md §2): registration with
+// The GitHub stand-in's runner protocol (PROTOCOL.md §2): registration with
 // RemoteAuth tokens made through the REST API, agents, sessions and liveness,
 // long-poll job assignment by labels and scope, events, cancel, removal.
 import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import { Octokit } from '@octokit/rest';
-import { startEmulator, type Emulator } from '../standins/github/server.ts';
+import { startGitHubStandIn, type GitHubStandIn } from '../../../standins/github/server.ts';
 
 const PAT = 'ghp_protocol';
-let emulator: Emulator;
+let github: GitHubStandIn;
 
 async function http(method: string, path: string, opts: { auth?: string; body?: unknown } = {}) {
-  const res = await fetch(path.startsWith('http') ? path : `${emulator.url}${path}`, {
+  const res = await fetch(path.startsWith('http') ? path : `${github.url}${path}`, {
     method,
     headers: { ...(opts.auth ? { authorization: opts.auth } : {}), ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
@@ -20,7 +20,7 @@ async function http(method: string, path: string, opts: { auth?: string; body?: 
 }
 
 function octokit(): Octokit {
-  return new Octokit({ auth: PAT, baseUrl: emulator.apiUrl });
+  return new Octokit({ auth: PAT, baseUrl: github.apiUrl });
 }
 
 type Scope = { org: string; repo?: string };
@@ -40,7 +40,7 @@ async function restToken(scope: Scope, kind: 'registration' | 'remove'): Promise
   return res.data.token;
 }
 
-const scopeUrl = (s: Scope) => `${emulator.url}/${s.org}${s.repo ? `/${s.repo}` : ''}`;
+const scopeUrl = (s: Scope) => `${github.url}/${s.org}${s.repo ? `/${s.repo}` : ''}`;
 
 function registration(token: string, scope: Scope, event: 'register' | 'remove' = 'register') {
   return http('POST', '/api/v3/actions/runner-registration', { auth: `RemoteAuth ${token}`, body: { url: scopeUrl(scope), runner_event: event } });
@@ -103,24 +103,24 @@ const restRunner = async (scope: Scope, id: number) => {
 };
 
 async function start(offlineAfterMs?: number): Promise<void> {
-  await emulator?.close();
-  emulator = await startEmulator(offlineAfterMs === undefined ? {} : { offlineAfterMs });
-  emulator.addScope(ACME);
-  emulator.addScope(WIDGETS);
-  emulator.addScope({ org: 'acme', repo: 'gadgets' });
-  emulator.addPat({ token: PAT, admin: ['acme'] });
+  await github?.close();
+  github = await startGitHubStandIn(offlineAfterMs === undefined ? {} : { offlineAfterMs });
+  github.addScope(ACME);
+  github.addScope(WIDGETS);
+  github.addScope({ org: 'acme', repo: 'gadgets' });
+  github.addPat({ token: PAT, admin: ['acme'] });
 }
 
 beforeEach(() => start());
-afterEach(() => assert.deepEqual(emulator.violations, []));
-after(() => emulator.close());
+afterEach(() => assert.deepEqual(github.violations, []));
+after(() => github.close());
 
 for (const scope of [ACME, WIDGETS]) {
   const label = scope.repo === undefined ? 'org' : 'repo';
   test(`full flow (${label} scope): register → session → job by labels → events → completed`, async () => {
     const reg = await registration(await restToken(scope, 'registration'), scope);
     assert.equal(reg.status, 200);
-    assert.equal(reg.json.url, `${emulator.url}/_runner`);
+    assert.equal(reg.json.url, `${github.url}/_runner`);
     assert.equal(reg.json.token_schema, 'OAuthAccessToken');
     assert.equal(typeof reg.json.token, 'string');
 
@@ -146,7 +146,7 @@ for (const scope of [ACME, WIDGETS]) {
     assert.equal(rest.status, 'online');
     assert.equal(rest.busy, false);
 
-    const created = emulator.enqueueJob({
+    const created = github.enqueueJob({
       ...scope,
       repository: 'acme/widgets',
       runs_on: ['self-hosted', 'GPU'],
@@ -167,8 +167,8 @@ for (const scope of [ACME, WIDGETS]) {
       steps: [{ name: 'hello', run: 'echo hi' }],
       env: { A: '1' },
     });
-    assert.equal(emulator.job(created.job_id)?.status, 'in_progress');
-    assert.equal(emulator.job(created.job_id)?.runner_name, 'sim-1');
+    assert.equal(github.job(created.job_id)?.status, 'in_progress');
+    assert.equal(github.job(created.job_id)?.runner_name, 'sim-1');
     assert.equal((await restRunner(scope, runner.id)).busy, true);
 
     // Busy: REST delete is refused.
@@ -188,10 +188,10 @@ for (const scope of [ACME, WIDGETS]) {
       { event: 'completed', conclusion: 'success' },
     ];
     for (const e of events) assert.equal((await runner.event(created.job_id, e)).status, 200);
-    const done = await emulator.waitForJob(created.job_id, (j) => j.status === 'completed', 1000);
+    const done = await github.waitForJob(created.job_id, (j) => j.status === 'completed', 1000);
     assert.equal(done.conclusion, 'success');
     assert.deepEqual(done.events, events);
-    assert.deepEqual((await http('GET', `/_emulator/jobs/${created.job_id}`)).json, { ...done, cancel_requested: false });
+    assert.deepEqual((await http('GET', `/_standin/jobs/${created.job_id}`)).json, { ...done, cancel_requested: false });
     assert.equal((await restRunner(scope, runner.id)).busy, false);
   });
 }
@@ -200,9 +200,9 @@ describe('job assignment', () => {
   test('jobs go, in enqueue order, to an idle runner carrying all runs_on labels', async () => {
     const gpu = await (await TestRunner.register(ACME, 'gpu-1', ['gpu'])).connect();
     const plain = await (await TestRunner.register(ACME, 'plain-1', [])).connect();
-    const j1 = emulator.enqueueJob({ org: 'acme', runs_on: ['self-hosted', 'gpu'], job: 'j1' });
-    const j2 = emulator.enqueueJob({ org: 'acme', runs_on: ['self-hosted'], job: 'j2' });
-    const j3 = emulator.enqueueJob({ org: 'acme', runs_on: ['self-hosted'], job: 'j3' });
+    const j1 = github.enqueueJob({ org: 'acme', runs_on: ['self-hosted', 'gpu'], job: 'j1' });
+    const j2 = github.enqueueJob({ org: 'acme', runs_on: ['self-hosted'], job: 'j2' });
+    const j3 = github.enqueueJob({ org: 'acme', runs_on: ['self-hosted'], job: 'j3' });
     // plain cannot run j1 (no gpu label): it gets the oldest job it can run.
     assert.equal((await plain.next()).json.job, 'j2');
     assert.equal((await gpu.next()).json.job, 'j1');
@@ -210,20 +210,20 @@ describe('job assignment', () => {
     const t0 = Date.now();
     assert.equal((await plain.next(200)).status, 204);
     assert.ok(Date.now() - t0 >= 190, 'the long poll waited wait_ms');
-    assert.equal(emulator.job(j3.job_id)?.status, 'queued');
+    assert.equal(github.job(j3.job_id)?.status, 'queued');
     await plain.event(j2.job_id, { event: 'completed', conclusion: 'failure' });
     assert.equal((await plain.next()).json.job, 'j3');
-    assert.equal(emulator.job(j1.job_id)?.runner_name, 'gpu-1');
-    assert.equal(emulator.job(j2.job_id)?.conclusion, 'failure');
+    assert.equal(github.job(j1.job_id)?.runner_name, 'gpu-1');
+    assert.equal(github.job(j2.job_id)?.conclusion, 'failure');
   });
 
   test('a long poll is answered as soon as a matching job is enqueued', async () => {
     const r = await (await TestRunner.register(ACME, 'waiter', ['linux-big'])).connect();
     const poll = r.next(5000);
     await new Promise((res) => setTimeout(res, 100));
-    emulator.enqueueJob({ org: 'acme', runs_on: ['other-label'], job: 'not-mine' });
+    github.enqueueJob({ org: 'acme', runs_on: ['other-label'], job: 'not-mine' });
     const t0 = Date.now();
-    const mine = emulator.enqueueJob({ org: 'acme', runs_on: ['linux-big'], job: 'mine' });
+    const mine = github.enqueueJob({ org: 'acme', runs_on: ['linux-big'], job: 'mine' });
     const res = await poll;
     assert.equal(res.status, 200);
     assert.equal(res.json.job_id, mine.job_id);
@@ -232,44 +232,44 @@ describe('job assignment', () => {
 
   test('scope: repo runners take only their repo’s jobs; org runners take the org’s repos’ jobs', async () => {
     const repoRunner = await (await TestRunner.register(WIDGETS, 'w-1', [])).connect();
-    const gadgets = emulator.enqueueJob({ org: 'acme', repo: 'gadgets', runs_on: ['self-hosted'], job: 'g' });
+    const gadgets = github.enqueueJob({ org: 'acme', repo: 'gadgets', runs_on: ['self-hosted'], job: 'g' });
     assert.equal((await repoRunner.next(200)).status, 204, 'not a job of acme/widgets');
-    const widgets = emulator.enqueueJob({ org: 'acme', repo: 'widgets', runs_on: ['self-hosted'], job: 'w' });
+    const widgets = github.enqueueJob({ org: 'acme', repo: 'widgets', runs_on: ['self-hosted'], job: 'w' });
     assert.equal((await repoRunner.next()).json.job_id, widgets.job_id);
     const orgRunner = await (await TestRunner.register(ACME, 'o-1', [])).connect();
     assert.equal((await orgRunner.next()).json.job_id, gadgets.job_id);
-    const orgOnly = emulator.enqueueJob({ org: 'acme', runs_on: ['self-hosted'], job: 'org-level' });
+    const orgOnly = github.enqueueJob({ org: 'acme', runs_on: ['self-hosted'], job: 'org-level' });
     await repoRunner.event(widgets.job_id, { event: 'completed', conclusion: 'success' });
     assert.equal((await repoRunner.next(200)).status, 204, 'an org-level job is not for a repo runner');
-    assert.equal(emulator.job(orgOnly.job_id)?.status, 'queued');
+    assert.equal(github.job(orgOnly.job_id)?.status, 'queued');
   });
 
   test('events are refused from another runner and for malformed bodies', async () => {
     const a = await (await TestRunner.register(ACME, 'a', [])).connect();
     const b = await (await TestRunner.register(ACME, 'b', [])).connect();
-    const job = emulator.enqueueJob({ org: 'acme', job: 'x' });
+    const job = github.enqueueJob({ org: 'acme', job: 'x' });
     assert.equal((await a.next()).json.job_id, job.job_id);
     assert.equal((await b.event(job.job_id, { event: 'started' })).status, 404);
     assert.equal((await a.event(job.job_id, { event: 'completed', conclusion: 'meh' })).status, 400);
     assert.equal((await a.event(job.job_id, { event: 'hook', hook: 'job_started' })).status, 400);
     assert.equal((await http('GET', `/_runner/jobs/next?session_id=${a.sessionId}`, { auth: 'Bearer nope' })).status, 401);
     assert.equal((await http('GET', `/_runner/jobs/next?session_id=wrong&wait_ms=0`, { auth: a.auth })).status, 404);
-    assert.deepEqual(emulator.job(job.job_id)?.events, []);
+    assert.deepEqual(github.job(job.job_id)?.events, []);
   });
 });
 
 describe('cancel, liveness, ephemeral', () => {
   test('cancel of a running job: the runner sees cancelled and reports it', async () => {
     const r = await (await TestRunner.register(ACME, 'c-1', [])).connect();
-    const job = emulator.enqueueJob({ org: 'acme', job: 'long' });
+    const job = github.enqueueJob({ org: 'acme', job: 'long' });
     assert.equal((await r.next()).json.job_id, job.job_id);
     assert.deepEqual((await r.cancelled(job.job_id)).json, { cancelled: false });
-    assert.equal((await http('POST', `/_emulator/jobs/${job.job_id}/cancel`)).status, 202);
+    assert.equal((await http('POST', `/_standin/jobs/${job.job_id}/cancel`)).status, 202);
     assert.deepEqual((await r.cancelled(job.job_id)).json, { cancelled: true });
-    assert.equal(emulator.job(job.job_id)?.status, 'in_progress', 'still running until the runner says so');
+    assert.equal(github.job(job.job_id)?.status, 'in_progress', 'still running until the runner says so');
     await r.event(job.job_id, { event: 'hook', hook: 'job_completed', exit_code: 0, output: '' });
     await r.event(job.job_id, { event: 'completed', conclusion: 'cancelled' });
-    const done = await emulator.waitForJob(job.job_id, (j) => j.status === 'completed', 1000);
+    const done = await github.waitForJob(job.job_id, (j) => j.status === 'completed', 1000);
     assert.equal(done.conclusion, 'cancelled');
     assert.equal(done.cancel_requested, true);
   });
@@ -277,15 +277,15 @@ describe('cancel, liveness, ephemeral', () => {
   test('online from a session, offline after offlineAfterMs of silence; a silent busy runner loses its job', async () => {
     await start(300);
     const r = await (await TestRunner.register(ACME, 'quiet', [])).connect();
-    assert.equal(emulator.runners(ACME)[0]?.status, 'online');
-    const job = emulator.enqueueJob({ org: 'acme', job: 'j' });
+    assert.equal(github.runners(ACME)[0]?.status, 'online');
+    const job = github.enqueueJob({ org: 'acme', job: 'j' });
     assert.equal((await r.next()).json.job_id, job.job_id);
-    assert.equal(emulator.runners(ACME)[0]?.busy, true);
-    const lost = await emulator.waitForJob(job.job_id, (j) => j.status === 'completed', 3000);
+    assert.equal(github.runners(ACME)[0]?.busy, true);
+    const lost = await github.waitForJob(job.job_id, (j) => j.status === 'completed', 3000);
     assert.equal(lost.conclusion, 'failure');
     assert.equal(lost.events[0]?.event, 'runner_lost');
     assert.deepEqual(
-      emulator.runners(ACME).map((x) => [x.status, x.busy]),
+      github.runners(ACME).map((x) => [x.status, x.busy]),
       [['offline', false]],
     );
   });
@@ -295,19 +295,19 @@ describe('cancel, liveness, ephemeral', () => {
     const r = await (await TestRunner.register(ACME, 'poller', [])).connect();
     const poll = r.next(600);
     await new Promise((res) => setTimeout(res, 450));
-    assert.equal(emulator.runners(ACME)[0]?.status, 'online', 'polling for longer than offlineAfterMs');
+    assert.equal(github.runners(ACME)[0]?.status, 'online', 'polling for longer than offlineAfterMs');
     assert.equal((await poll).status, 204);
     assert.equal((await r.disconnect()).status, 204);
-    assert.equal(emulator.runners(ACME)[0]?.status, 'offline');
+    assert.equal(github.runners(ACME)[0]?.status, 'offline');
   });
 
   test('an ephemeral runner is gone after its one job', async () => {
     const r = await (await TestRunner.register(ACME, 'eph-1', [], { ephemeral: true })).connect();
-    assert.equal(emulator.runners(ACME)[0]?.ephemeral, true);
-    const job = emulator.enqueueJob({ org: 'acme', job: 'once' });
+    assert.equal(github.runners(ACME)[0]?.ephemeral, true);
+    const job = github.enqueueJob({ org: 'acme', job: 'once' });
     assert.equal((await r.next()).json.job_id, job.job_id);
     await r.event(job.job_id, { event: 'completed', conclusion: 'success' });
-    assert.deepEqual(emulator.runners(ACME), []);
+    assert.deepEqual(github.runners(ACME), []);
     assert.equal((await r.next(0)).status, 401, 'its credentials are gone');
     assert.equal((await r.disconnect()).status, 204, 'saying goodbye still works');
   });
@@ -317,9 +317,9 @@ describe('registration and removal', () => {
   test('bad, expired, wrong-scope and wrong-kind tokens → 404 Not Found', async () => {
     const good = await restToken(ACME, 'registration');
     const remove = await restToken(ACME, 'remove');
-    const expired = emulator.issueToken({ org: 'acme', kind: 'registration', expires_in_s: 0 }).token;
+    const expired = github.issueToken({ org: 'acme', kind: 'registration', expires_in_s: 0 }).token;
     const viaRest = await restToken(WIDGETS, 'registration');
-    assert.equal(emulator.expireToken(viaRest), true);
+    assert.equal(github.expireToken(viaRest), true);
     for (const [token, scope, event] of [
       ['NOTATOKEN', ACME, 'register'],
       [expired, ACME, 'register'],
@@ -347,7 +347,7 @@ describe('registration and removal', () => {
     const replaced = await again(true);
     assert.equal(replaced.status, 200);
     assert.notEqual(replaced.json.id, first.id);
-    const list = emulator.runners(ACME);
+    const list = github.runners(ACME);
     assert.deepEqual(list.map((r) => [r.id, r.name]), [[replaced.json.id, 'dup']]);
     assert.ok(list[0]?.labels.some((l) => l.name === 'b'));
     assert.equal((await http('POST', '/_runner/sessions', { auth: first.auth })).status, 401, 'the replaced runner’s credentials are void');
@@ -356,7 +356,7 @@ describe('registration and removal', () => {
   test('no_default_labels: only the given labels, as custom', async () => {
     const r = await TestRunner.register(ACME, 'bare', ['only-this'], { no_default_labels: true });
     assert.deepEqual(
-      emulator.runners(ACME).find((x) => x.id === r.id)?.labels.map((l) => [l.name, l.type]),
+      github.runners(ACME).find((x) => x.id === r.id)?.labels.map((l) => [l.name, l.type]),
       [['only-this', 'custom']],
     );
   });
