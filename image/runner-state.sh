@@ -2,7 +2,7 @@
 # The runner's registration lives in its state volume, mounted at STATE_DIR,
 # root's alone (0700); everything else in the runner root (/home/runner) comes
 # from the image, new at every container recreation. Paths and names are those
-# of image/layout.ts (RUNNER_HOME, STATE_DIR, STATE_FILES, RUNTIME_STATE_FILES,
+# of core/constants.ts (RUNNER_HOME, STATE_DIR, STATE_FILES, RUNTIME_STATE_FILES,
 # ROOT_PATH; a test checks they match). Runs as root:
 #
 #   runner-state start CMD…       container start: copy the registration into

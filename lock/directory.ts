@@ -13,7 +13,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError, ConfigError, ExitCode } from '../core/errors.ts';
-import { errorCode, lstatIfPresent } from './files.ts';
+import { errorCode, lstatIfPresent } from '../core/safe-read.ts';
 import { protectLockLog } from './lock-log.ts';
 
 /** Owner and mode of the lock directory: root's, writable by root alone. */

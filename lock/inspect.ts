@@ -8,7 +8,8 @@
 import { readdir } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { appendLockLog } from './lock-log.ts';
-import { isMissing, lstatIfPresent, readRecord, removeEntry, unlinkRegular } from './files.ts';
+import { readRecord, removeEntry, unlinkRegular } from './files.ts';
+import { isMissing, lstatIfPresent } from '../core/safe-read.ts';
 import {
   isFresh,
   parseHolder,

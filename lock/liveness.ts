@@ -35,7 +35,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, lstatSync, lutimes, mkdir, rename, rmdir, rmdirSync, unlink, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { entryKind } from './files.ts';
+import { entryKind } from '../core/safe-read.ts';
 
 export class HeartbeatWatch {
   private readonly seen = new Map<string, { key: string; since: number }>();

@@ -8,7 +8,8 @@
 // left it readable by all.
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { entryKind, errorCode, RECORD_MODE } from './files.ts';
+import { RECORD_MODE } from './files.ts';
+import { entryKind, errorCode } from '../core/safe-read.ts';
 import { logPath } from './layout.ts';
 
 export interface LogEntry {

@@ -4,7 +4,8 @@
 import lockfile from 'proper-lockfile';
 import { appendLockLog } from './lock-log.ts';
 import { parseHolder, resourcePaths, type HolderRecord, type JobInfo } from './layout.ts';
-import { errorCode, readRecord, replaceSharedFile, unlinkRegular } from './files.ts';
+import { readRecord, replaceSharedFile, unlinkRegular } from './files.ts';
+import { errorCode } from '../core/safe-read.ts';
 import { HeartbeatWatch, lockfileFs } from './liveness.ts';
 import { badEntryReporter, lockRetries, takeTicket, TicketLostError, waitForTurn, type QueueOptions, type Ticket, type TurnStatus } from './ticket-queue.ts';
 

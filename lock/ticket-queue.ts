@@ -14,7 +14,8 @@ import { resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { appendLockLog, reportBadEntry } from './lock-log.ts';
 import { maxSeq, parseCounter, parseTicket, resourcePaths, ticketName, ticketSeq, type JobInfo, type TicketRecord } from './layout.ts';
-import { ensureSharedDir, entryKind, errorCode, isMissing, lstatIfPresent, readRecord, RECORD_MODE, removeEntry, replaceSharedFile, unlinkRegular } from './files.ts';
+import { ensureSharedDir, readRecord, RECORD_MODE, removeEntry, replaceSharedFile, unlinkRegular } from './files.ts';
+import { entryKind, errorCode, isMissing, lstatIfPresent } from '../core/safe-read.ts';
 import { HeartbeatWatch, lockfileFs } from './liveness.ts';
 import { Waker } from './wake.ts';
 

@@ -3,7 +3,7 @@
 // image's at every start without them (wrapper/runner-env-file.ts).
 import { hostname } from 'node:os';
 import { ConfigError } from '../core/errors.ts';
-import { IMAGE_ENV_FILE, RUNNER_HOME, RUNNER_SCRIPT } from '../image/layout.ts';
+import { IMAGE_ENV_FILE, RUNNER_HOME, RUNNER_SCRIPT } from '../core/constants.ts';
 import { isValidResource } from '../lock/layout.ts';
 import { defaultLockDir } from '../lock/layout.ts';
 

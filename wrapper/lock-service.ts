@@ -20,7 +20,7 @@ import { readResource } from '../lock/inspect.ts';
 import { appendLockLog } from '../lock/lock-log.ts';
 import { describeIdentity, sameIdentity, type JobInfo, type LockIdentity } from '../lock/layout.ts';
 import type { WrapperConfig } from './config.ts';
-import { errorCode } from '../lock/files.ts';
+import { errorCode } from '../core/safe-read.ts';
 import { findWorker, isAlive, type ProcessRef } from './process-watch.ts';
 import { MAX_LINE_BYTES, onLines, parseRequest, send, type JobLabels, type Reply, type Request } from './protocol.ts';
 import { acquireLock, type HeldLock } from '../lock/resource-lock.ts';

@@ -11,7 +11,7 @@
 // can write (~/.local/bin).
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT_PATH } from '../image/layout.ts';
+import { ROOT_PATH } from '../core/constants.ts';
 import { ConfigError } from '../core/errors.ts';
 
 export interface RunnerAccount {

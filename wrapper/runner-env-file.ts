@@ -14,7 +14,8 @@
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { ConfigError } from '../core/errors.ts';
-import { errorCode, lstatIfPresent, readBytes, removeEntry, type BytesRead } from '../lock/files.ts';
+import { removeEntry } from '../lock/files.ts';
+import { errorCode, lstatIfPresent, readBytes, type BytesRead } from '../core/safe-read.ts';
 import { WRAPPER_SETTING } from './config.ts';
 
 export type HookKind = 'started' | 'completed';

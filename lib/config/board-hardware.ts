@@ -10,7 +10,7 @@
 import { posix } from 'node:path';
 import { ConfigError } from '../../core/errors.ts';
 import { defaultLockDir } from '../../lock/layout.ts';
-import { FLEET_DIR, RUNNER_HOME, STATE_DIR, workDirPath } from '../../image/layout.ts';
+import { FLEET_DIR, RUNNER_HOME, STATE_DIR, workDirPath } from '../../core/constants.ts';
 import { boardSettingName } from './names.ts';
 
 export interface DeviceMapping {

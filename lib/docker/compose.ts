@@ -7,7 +7,7 @@ import type { BoardHardware, Config } from '../config/config.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { LABEL, type RunnerKind } from './labels.ts';
 import type { HostFacts } from './host-facts.ts';
-import { RUNNER_SCRIPT, STATE_DIR, STATE_SCRIPT, WRAPPER_ENTRYPOINT, workDirPath } from '../../image/layout.ts';
+import { RUNNER_SCRIPT, STATE_DIR, STATE_SCRIPT, WRAPPER_ENTRYPOINT, workDirPath } from '../../core/constants.ts';
 import { validateDockerName } from '../config/names.ts';
 
 export interface ComposeService {

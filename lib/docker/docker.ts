@@ -3,7 +3,7 @@
 import { $, type ProcessOutput, type ProcessPromise } from 'zx';
 import type { ComposeCommand, Config } from '../config/config.ts';
 import { CliError, ExitCode } from '../../core/errors.ts';
-import { IMAGE_LABEL, STATE_DIR, STATE_SCRIPT } from '../../image/layout.ts';
+import { IMAGE_LABEL, STATE_DIR, STATE_SCRIPT } from '../../core/constants.ts';
 import { LABEL, type RunnerKind } from './labels.ts';
 import { runnerVolumeNames } from './compose.ts';
 import { bannerFilter, failureReason, parseStep, progressLine, type Builder } from './build-output.ts';

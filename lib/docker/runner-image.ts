@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { buildWrapper } from '../../image/build.ts';
 import { writeFileAtomic } from '../../core/atomic-write.ts';
 import { CliError, ExitCode } from '../../core/errors.ts';
-import { IMAGE_LABEL, workDirPath } from '../../image/layout.ts';
+import { IMAGE_LABEL, workDirPath } from '../../core/constants.ts';
 import { stageBuildContext } from './build-context.ts';
 import type { Config } from '../config/config.ts';
 import { type BuildOptions, dockerBuild, dockerPull, ensureDocker, imageExists, imageId, imageLabel, imageUser, removeReplacedImage } from './docker.ts';

@@ -8,7 +8,7 @@ import { compose, configuredRunners } from '../docker/docker.ts';
 import { CliError, ExitCode } from '../../core/errors.ts';
 import { redact } from '../github/errors.ts';
 import type { RunnerApi } from '../github/runner-api.ts';
-import { STATE_SCRIPT } from '../../image/layout.ts';
+import { STATE_SCRIPT } from '../../core/constants.ts';
 import { getRegistrationToken } from '../github/token-cache.ts';
 
 /** config.sh runs at most this many at once: GitHub asks for mutating calls to be spread out. */

@@ -9,7 +9,7 @@ import type { Config } from '../config/config.ts';
 import type { RunnerSpec } from '../docker/compose.ts';
 import { readComposeVolumes } from '../docker/compose-reader.ts';
 import { containersUsingVolume, existingVolumes, importOldState, legacyDataVolume, removeVolume } from '../docker/docker.ts';
-import { STATE_FILES } from '../../image/layout.ts';
+import { STATE_FILES } from '../../core/constants.ts';
 
 export interface StateMigration {
   runner: string;

@@ -6,7 +6,7 @@
 // (it cannot be downloaded on these machines): see standins/runner/.
 import { composeProjectName } from '../../lib/config/names.ts';
 import { privilegedRootRefused } from '../../lib/docker/docker.ts';
-import { IMAGE_LABEL } from '../../image/layout.ts';
+import { IMAGE_LABEL } from '../../core/constants.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 

@@ -16,7 +16,7 @@ import { parse, stringify } from 'yaml';
 import { startGitHubStandIn, type GitHubStandIn } from '../../standins/github/server.ts';
 import { assertImages, containerState, docker, dockerOk, dockerUnavailable, execIn, readVolumeFile, modeSettings, removeFleetImages, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
-import { STATE_DIR, STATE_FILES, WRAPPER_ENTRYPOINT } from '../../image/layout.ts';
+import { STATE_DIR, STATE_FILES, WRAPPER_ENTRYPOINT } from '../../core/constants.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the runner-state e2e tests: ${skip}`);

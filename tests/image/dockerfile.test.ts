@@ -1,8 +1,8 @@
-// The Dockerfile and the shell steps cannot import image/layout.ts: prove they say the same.
+// The Dockerfile and the shell steps cannot import core/constants.ts: prove they say the same.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { CONFIG_SCRIPT, FLEET_DIR, IMAGE_ENV_FILE, ROOT_PATH, RUNNER_HOME, RUNTIME_STATE_FILES, STATE_DIR, STATE_FILES, STATE_SCRIPT, WRAPPER_ENTRYPOINT, WRAPPER_NODE } from '../../image/layout.ts';
+import { CONFIG_SCRIPT, FLEET_DIR, IMAGE_ENV_FILE, ROOT_PATH, RUNNER_HOME, RUNTIME_STATE_FILES, STATE_DIR, STATE_FILES, STATE_SCRIPT, WRAPPER_ENTRYPOINT, WRAPPER_NODE } from '../../core/constants.ts';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 const dockerfile = read('image/Dockerfile');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { stop as stopEsbuild } from 'esbuild';
 import { buildWrapper } from '../../image/build.ts';
-import { ROOT_PATH } from '../../image/layout.ts';
+import { ROOT_PATH } from '../../core/constants.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { asAccount, lookupAccount, systemCommand } from '../../wrapper/run-as.ts';
 import { tempDir } from '../support/lock-helpers.ts';

@@ -1,7 +1,7 @@
-// The runner image's fixed facts, in one place: paths inside the image and the
-// labels put on it. Used by the bake step (image/build.ts, image/Dockerfile),
-// the compose file and the wrapper's defaults; a test proves the Dockerfile
-// says the same.
+// Names and figures that several layers must agree on, in one place: paths
+// inside the runner image, its labels, the volumes a runner owns, the stop
+// grace times, and the images the stand-ins and the demo build. A test proves
+// the Dockerfile and the shell steps (which cannot import this) say the same.
 
 /** The runner's home and root, as in the official actions/runner image. */
 export const RUNNER_HOME = '/home/runner';
@@ -58,4 +58,42 @@ export const IMAGE_LABEL = {
   hash: 'dev.gh-runner-fleet.image-hash',
   /** The compose project (scope) the image was built for: make purge finds its images by it. */
   project: 'dev.gh-runner-fleet.project',
+} as const;
+
+/**
+ * The named volumes a runner owns, by suffix on its name: `-state` (the
+ * registration, root's), `-work` (checkouts and the tool cache outlive
+ * recreations) and `-udev-rules`. The runner root itself has none.
+ */
+export const RUNNER_VOLUME_SUFFIXES = ['-state', '-work', '-udev-rules'] as const;
+/** The volume the layout before issue 10 mounted at the whole runner home: only migration reads it. */
+export const LEGACY_DATA_VOLUME_SUFFIX = '-data';
+
+export function runnerVolumeNames(runner: string): string[] {
+  return RUNNER_VOLUME_SUFFIXES.map((suffix) => `${runner}${suffix}`);
+}
+
+/**
+ * How long the wrapper gives run.sh to end a job after SIGTERM before it kills
+ * the tree and frees the lock (RUNNER_STOP_GRACE_MS): longer than the runner's
+ * own shutdown of a job (see wrapper/supervisor.ts).
+ */
+export const WRAPPER_STOP_GRACE_MS = 25_000;
+/** What docker stop waits before SIGKILL: the wrapper's grace plus time to release the lock and exit. */
+export const CONTAINER_STOP_GRACE_MS = WRAPPER_STOP_GRACE_MS + 10_000;
+/** CONTAINER_STOP_GRACE_MS as compose's stop_grace_period and docker stop's --time. */
+export const CONTAINER_STOP_GRACE = `${CONTAINER_STOP_GRACE_MS / 1000}s`;
+
+/**
+ * Images the stand-ins and the demo build (never pulled: no registry here).
+ * tests/e2e/setup.sh and standins/runner/base-image.sh take the same names
+ * (a test checks them).
+ */
+export const STANDIN_IMAGES = {
+  /** debootstrap --variant=minbase bookworm with sudo, imported: the base of the runner simulator's image. */
+  base: 'runner-fleet-test/bookworm:minbase-sudo',
+  /** The runner simulator (standins/runner) on that base: what the e2e tests run as runners. */
+  simulator: 'runner-fleet-test/actions-runner:sim',
+  /** The demo's copy of the simulator image, removed when the demo ends. */
+  demoSimulator: 'rf-demo/actions-runner:sim',
 } as const;
