@@ -15,7 +15,8 @@ import { promisify } from 'node:util';
 import { eventOutput, startGitHubStandIn, type GitHubStandIn, type JobView } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { removeFleet } from './ground.ts';
-import { assertImages, dockerOk, dockerUnavailable, modeSettings, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { assertImages, dockerOk, dockerUnavailable, modeSettings, SIM_IMAGE, uniquePrefix } from './helpers.ts';
+import { waitFor } from '../support/wait.ts';
 
 const dockerSkip = await dockerUnavailable();
 const skip = dockerSkip ?? (process.getuid?.() === 0 ? undefined : 'mknod of the test device nodes needs root');

@@ -12,7 +12,8 @@ import type { ResourceState } from '../../lock/inspect.ts';
 import { eventOutput, type GitHubStandIn, type JobView } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { startGround, type Ground } from './ground.ts';
-import { containerLogs, docker, dockerUnavailable, waitFor } from './helpers.ts';
+import { containerLogs, docker, dockerUnavailable } from './helpers.ts';
+import { waitFor } from '../support/wait.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the cancel/stop e2e test: ${skip}`);

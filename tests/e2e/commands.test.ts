@@ -12,7 +12,8 @@ import { composeProjectName } from '../../lib/config/names.ts';
 import type { GitHubStandIn } from '../../standins/github/server.ts';
 import type { ScriptResult } from '../support/cli.ts';
 import { startGround, type Ground } from './ground.ts';
-import { containerState, dockerOk, dockerUnavailable, waitFor } from './helpers.ts';
+import { containerState, dockerOk, dockerUnavailable } from './helpers.ts';
+import { waitFor } from '../support/wait.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the commands e2e test: ${skip}`);

@@ -12,7 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import { eventOutput, type JobView } from '../../standins/github/server.ts';
 import type { ScriptResult } from '../support/cli.ts';
 import { startGround, type Ground } from './ground.ts';
-import { dockerOk, dockerUnavailable, waitFor } from './helpers.ts';
+import { dockerOk, dockerUnavailable } from './helpers.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** Why this suite cannot run here: no engine, or no compose v1 (an error under CI, where the ground installs it). */
 async function whyNot(): Promise<string | undefined> {

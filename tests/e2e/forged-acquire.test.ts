@@ -17,7 +17,8 @@ import type { ResourceState } from '../../lock/inspect.ts';
 import { eventOutput, type JobView } from '../../standins/github/server.ts';
 import { runScript } from '../support/cli.ts';
 import { startGround, type Ground } from './ground.ts';
-import { containerLogs, dockerOk, dockerUnavailable, SIM_IMAGE, waitFor } from './helpers.ts';
+import { containerLogs, dockerOk, dockerUnavailable, SIM_IMAGE } from './helpers.ts';
+import { waitFor } from '../support/wait.ts';
 import { dirBytes } from '../support/lock-helpers.ts';
 
 const skip = await dockerUnavailable();

@@ -13,7 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import { startGitHubStandIn, type AppCreated, type GitHubStandIn } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { removeFleet } from './ground.ts';
-import { assertImages, containerLogs, docker, dockerUnavailable, modeSettings, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { assertImages, containerLogs, docker, dockerUnavailable, modeSettings, SIM_IMAGE, uniquePrefix } from './helpers.ts';
+import { waitFor } from '../support/wait.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the GitHub App e2e test: ${skip}`);

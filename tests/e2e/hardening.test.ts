@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eventOutput, type JobView } from '../../standins/github/server.ts';
 import { startGround, type Ground } from './ground.ts';
-import { dockerOk, dockerUnavailable, waitFor, type RunnerMode } from './helpers.ts';
+import { dockerOk, dockerUnavailable, type RunnerMode } from './helpers.ts';
+import { waitFor } from '../support/wait.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the hardening e2e test: ${skip}`);

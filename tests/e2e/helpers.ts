@@ -1,5 +1,5 @@
 // Helpers for end-to-end tests on a real Docker engine: the docker CLI,
-// containers and volumes that are cleaned up by name prefix, polling, and the
+// containers and volumes that are cleaned up by name prefix, and the
 // checks that the test ground (tests/e2e/setup.sh) is in place.
 //
 // The runner image here is the simulator, which STANDS IN for actions/runner
@@ -149,29 +149,6 @@ export async function containerState(name: string): Promise<ContainerState | und
 export async function containerLogs(name: string): Promise<string> {
   const res = await docker(['logs', name]);
   return res.stdout + res.stderr;
-}
-
-/** Polls `check` until it returns something other than undefined/false; throws after timeoutMs naming `what`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 30_000, intervalMs = 250 }: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      lastError = err; // keep polling; report it if time runs out
-    }
-    if (Date.now() >= deadline) {
-      const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 /**

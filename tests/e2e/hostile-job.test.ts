@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eventOutput, type JobView } from '../../standins/github/server.ts';
 import { startGround, type Ground } from './ground.ts';
-import { docker, dockerOk, dockerUnavailable, execIn, readVolumeFile, runContainer, SIM_IMAGE, waitFor } from './helpers.ts';
+import { docker, dockerOk, dockerUnavailable, execIn, readVolumeFile, runContainer, SIM_IMAGE } from './helpers.ts';
+import { waitFor } from '../support/wait.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the hostile-job e2e tests: ${skip}`);

@@ -41,7 +41,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ResourceState } from '../../lock/inspect.ts';
 import { eventOutput, startGitHubStandIn, type GitHubStandIn, type JobView } from '../../standins/github/server.ts';
-import { assertImages, containerLogs, containerState, dockerOk, dockerUnavailable, modeSettings, removeByPrefix, removeFleetImages, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { assertImages, containerLogs, containerState, dockerOk, dockerUnavailable, modeSettings, removeByPrefix, removeFleetImages, SIM_IMAGE, uniquePrefix } from './helpers.ts';
+import { waitFor } from '../support/wait.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 
 const skip = await dockerUnavailable();

@@ -21,8 +21,8 @@ import {
   runContainer,
   SIM_IMAGE,
   uniquePrefix,
-  waitFor,
 } from './helpers.ts';
+import { waitFor } from '../support/wait.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the runner simulator e2e test: ${skip}`);

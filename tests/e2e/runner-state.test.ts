@@ -14,7 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { startGitHubStandIn, type GitHubStandIn } from '../../standins/github/server.ts';
-import { assertImages, containerState, docker, dockerOk, dockerUnavailable, execIn, readVolumeFile, modeSettings, removeFleetImages, SIM_IMAGE, uniquePrefix, waitFor } from './helpers.ts';
+import { assertImages, containerState, docker, dockerOk, dockerUnavailable, execIn, readVolumeFile, modeSettings, removeFleetImages, SIM_IMAGE, uniquePrefix } from './helpers.ts';
+import { waitFor } from '../support/wait.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
 import { STATE_DIR, STATE_FILES, WRAPPER_ENTRYPOINT } from '../../core/constants.ts';
 

@@ -23,8 +23,8 @@ import {
   removeByPrefix,
   runContainer,
   uniquePrefix,
-  waitFor,
 } from './helpers.ts';
+import { waitFor } from '../support/wait.ts';
 
 describe('runner simulator: pure rules', () => {
   test('registration URL: scheme://host (never the port) as ConfigurationManager.cs builds it', () => {

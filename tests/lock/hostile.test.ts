@@ -8,7 +8,8 @@ import { lstat, mkdir, readdir, readFile, rm, symlink, utimes, writeFile } from 
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { readResource } from '../../lock/inspect.ts';
-import { eventually, killChildren, startContender, tempDir, type Contender, type LockEvent } from '../support/lock-helpers.ts';
+import { killChildren, startContender, tempDir, type Contender, type LockEvent } from '../support/lock-helpers.ts';
+import { waitFor } from '../support/wait.ts';
 
 const limit = { timeout: 60_000 };
 const staleMs = 2000;
@@ -41,7 +42,7 @@ function assertExclusiveAndFifo(events: LockEvent[]): void {
 }
 
 async function holderTicket(dir: string): Promise<string> {
-  return eventually('the holder record', async () => (await readResource(dir, 'board-a')).holder?.ticket || undefined);
+  return waitFor('the holder record', async () => (await readResource(dir, 'board-a')).holder?.ticket || undefined, { timeoutMs: 15_000 });
 }
 
 describe('hostile entries in the lock directory (processes)', () => {

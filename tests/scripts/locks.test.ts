@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { lstat, mkdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { eventually, startContender, tempDir, type Contender } from '../support/lock-helpers.ts';
+import { startContender, tempDir, type Contender } from '../support/lock-helpers.ts';
+import { waitFor } from '../support/wait.ts';
 import { REPO_ROOT, runScript } from '../support/cli.ts';
 
 const contenders: Contender[] = [];
@@ -57,10 +58,10 @@ test('locks shows the holder and the queue in order; release needs --force and i
   const log = await readFile(join(dir, 'locks.log'), 'utf8');
   assert.match(log, /board-a/);
   assert.match(log, /board-runner-a/);
-  await eventually('board-runner-b shown as holder', async () => {
+  await waitFor('board-runner-b shown as holder', async () => {
     const after = JSON.parse((await runScript('locks.ts', ['--json'], { cwd })).stdout);
     return after.resources[0]?.holder?.runner === 'board-runner-b' ? true : undefined;
-  });
+  }, { timeoutMs: 15_000 });
 });
 
 test('a missing lock directory is one line naming RUNNER_LOCK_HOST_PATH', async () => {

@@ -1,7 +1,8 @@
 // Shared helpers for the lock tests: temporary lock directories, contender
-// processes whose JSON-line events can be awaited, polling with a deadline,
-// and children in process groups of their own that killChildren() ends, with
-// everything they started, so a failing test never leaves the file hanging.
+// processes whose JSON-line events can be awaited, and children in process
+// groups of their own that killChildren() ends, with everything they
+// started, so a failing test never leaves the file hanging. Polling is
+// waitFor (wait.ts).
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { chmod, lstat, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -131,15 +132,4 @@ export function startContender(dir: string, o: ContenderOptions): Contender {
   args.push(`--stale-ms=${o.staleMs ?? 2000}`, `--poll-ms=${o.pollMs ?? 200}`);
   if (o.resource) args.push('--resource', o.resource);
   return new Contender(spawnGroup(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }));
-}
-
-/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }

@@ -11,7 +11,8 @@ import { open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, before, describe, test } from 'node:test';
 import { readResource } from '../../lock/inspect.ts';
-import { eventually, killChildren, spawnGroup, startContender, tempDir } from '../support/lock-helpers.ts';
+import { killChildren, spawnGroup, startContender, tempDir } from '../support/lock-helpers.ts';
+import { waitFor } from '../support/wait.ts';
 import { buildTestWrapper, events, jobLog, rawRequest, startWrapper, waitForEvent, type Wrapper } from './harness.ts';
 import { dirBytes } from '../support/lock-helpers.ts';
 
@@ -24,7 +25,7 @@ before(async () => {
 
 async function listening(w: Wrapper): Promise<void> {
   await waitForEvent(w, 'listening');
-  await eventually('the hook socket', async () => ((await stat(w.socket).catch(() => undefined))?.isSocket() ? true : undefined));
+  await waitFor('the hook socket', async () => ((await stat(w.socket).catch(() => undefined))?.isSocket() ? true : undefined), { timeoutMs: 15_000 });
 }
 
 async function boardUntouched(lockDir: string): Promise<void> {
@@ -141,7 +142,7 @@ describe('forged hook requests (issue 19)', () => {
     const holder = startContender(lockDir, { name: 'other-runner', holdMs: -1 });
     await holder.waitFor('acquired');
     const w = await startWrapper(built, lockDir, { FAKE_JOBS: '1:0', FAKE_STAY: '1', FAKE_REPOSITORY: 'mine/fw' });
-    await eventually('a waiting line in the job log', async () => /waiting/.test(await jobLog(w, '1')) || undefined);
+    await waitFor('a waiting line in the job log', async () => /waiting/.test(await jobLog(w, '1')) || undefined, { timeoutMs: 15_000 });
     holder.kill('SIGUSR1');
     await waitForEvent(w, 'completed 1');
     const log = await jobLog(w, '1');

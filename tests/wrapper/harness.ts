@@ -8,7 +8,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { stop as stopEsbuild } from 'esbuild';
 import { buildWrapper } from '../../image/build.ts';
-import { eventually, repoRoot, spawnGroup, tempDir } from '../support/lock-helpers.ts';
+import { repoRoot, spawnGroup, tempDir } from '../support/lock-helpers.ts';
+import { waitFor } from '../support/wait.ts';
 
 export const fakeRunner = join(repoRoot, 'tests/wrapper/fake-runner.sh');
 
@@ -73,7 +74,7 @@ export async function events(w: Wrapper): Promise<string[]> {
 }
 
 export function waitForEvent(w: Wrapper, prefix: string, timeoutMs = 15_000): Promise<string> {
-  return eventually(`fake runner event '${prefix}'`, async () => (await events(w)).find((e) => e.startsWith(prefix)), timeoutMs);
+  return waitFor(`fake runner event '${prefix}'`, async () => (await events(w)).find((e) => e.startsWith(prefix)), { timeoutMs });
 }
 
 export async function jobLog(w: Wrapper, run: string): Promise<string> {

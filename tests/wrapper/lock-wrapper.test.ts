@@ -6,7 +6,8 @@ import { chmod, mkdir, readdir, readFile, rm, stat, symlink, utimes, writeFile }
 import { basename, join } from 'node:path';
 import { afterEach, before, describe, test } from 'node:test';
 import { readResource } from '../../lock/inspect.ts';
-import { eventually, killChildren, startContender, tempDir } from '../support/lock-helpers.ts';
+import { killChildren, startContender, tempDir } from '../support/lock-helpers.ts';
+import { waitFor } from '../support/wait.ts';
 import { buildTestWrapper, events as eventsOf, jobLog, runSync, startWrapper as start, waitForEvent, type Wrapper } from './harness.ts';
 
 let built = '';
@@ -97,8 +98,9 @@ describe('wrapper entrypoint', () => {
       ACTIONS_RUNNER_HOOK_JOB_COMPLETED: join(hooks, 'completed.sh'),
     });
     // The job waits behind the other runner and says so in its log (not who the other is: it may be another org's).
-    await eventually('a waiting line in the job log', async () =>
+    await waitFor('a waiting line in the job log', async () =>
       /waiting, held by another runner for \d+ s, you are 1st in the queue/.test(await jobLog(w, '100')) || undefined,
+      { timeoutMs: 15_000 },
     );
     holder.kill('SIGUSR1');
     await waitForEvent(w, 'start 100');
@@ -128,14 +130,14 @@ describe('wrapper entrypoint', () => {
     const holder = contender(lockDir, { name: 'other-runner', holdMs: -1 });
     await holder.waitFor('acquired');
     const w = await startWrapper(lockDir, { FAKE_JOBS: '1:5 2:1', FAKE_STAY: '1' });
-    await eventually('run 1 queued behind the holder', async () => ((await readResource(lockDir, 'board-a')).queue.some((t) => t.runId === '1') ? true : undefined));
+    await waitFor('run 1 queued behind the holder', async () => ((await readResource(lockDir, 'board-a')).queue.some((t) => t.runId === '1') ? true : undefined), { timeoutMs: 15_000 });
     const runner = Number(await readFile(join(w.fakeDir, 'runner.pid'), 'utf8'));
     process.kill(runner, 'SIGUSR1'); // the Listener prints the cancel request; the hook is not interrupted
     await waitForEvent(w, 'started-hook-failed 1');
     assert.deepEqual((await readResource(lockDir, 'board-a')).queue.filter((t) => t.runId === '1'), [], 'run 1 still queued');
     assert.match(await readFile(join(w.fakeDir, 'job-1.log'), 'utf8'), /cancelled before it got the lock|cancelled while waiting/);
     // The next job on this runner queues as usual and gets the lock once the holder lets go.
-    await eventually('run 2 queued', async () => ((await readResource(lockDir, 'board-a')).queue.some((t) => t.runId === '2') ? true : undefined));
+    await waitFor('run 2 queued', async () => ((await readResource(lockDir, 'board-a')).queue.some((t) => t.runId === '2') ? true : undefined), { timeoutMs: 15_000 });
     holder.kill('SIGUSR1');
     await waitForEvent(w, 'start 2');
     assert.ok(!(await events(w)).some((e) => e.startsWith('start 1')), 'the cancelled run 1 got the lock');
@@ -166,14 +168,18 @@ describe('wrapper entrypoint', () => {
     assert.equal(await w.exited, 137, w.stderr()); // 128 + SIGKILL: the runner was killed
     assert.match(w.stderr(), /did not stop within RUNNER_STOP_GRACE_MS \(1000 ms\)/);
     assert.ok(await lockIsFree(lockDir), 'the lock is still held');
-    await eventually('the worker gone too', () => {
-      try {
-        process.kill(worker, 0);
-        return undefined;
-      } catch {
-        return true;
-      }
-    });
+    await waitFor(
+      'the worker gone too',
+      () => {
+        try {
+          process.kill(worker, 0);
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      { timeoutMs: 15_000 },
+    );
   });
 
   test('a worker that dies without the completed hook releases the lock', limit, async () => {
@@ -189,8 +195,9 @@ describe('wrapper entrypoint', () => {
     // poll is 100 ms: well below the stale window a crash of the whole container would need (the bound leaves room for a loaded machine; latency figures are make bench's)
     assert.ok(got.t - killedAt < 4000, `next waited ${(got.t - killedAt).toFixed(0)} ms`);
     // the wrapper logs the release right after handing over: wait for the line, not a fixed time
-    await eventually('the release in locks.log', async () =>
+    await waitFor('the release in locks.log', async () =>
       /released-by-wrapper.*worker process \d+ exited/.test(await readFile(join(lockDir, 'locks.log'), 'utf8').catch(() => '')) || undefined,
+      { timeoutMs: 15_000 },
     );
     assert.doesNotMatch(await readFile(join(lockDir, 'locks.log'), 'utf8'), /lock-lost|dead-ticket-removed/, 'handed over by the wrapper, not by the stale window');
     w.child.kill('SIGTERM');
@@ -203,7 +210,7 @@ describe('wrapper entrypoint', () => {
     // Each job starts when the test says so (FAKE_GATE), right after the socket went.
     const w = await startWrapper(lockDir, { FAKE_JOBS: '200:1 201:1', FAKE_GATE: '1', FAKE_STAY: '1', RUNNER_FLEET_SOCKET: socket });
     await waitForEvent(w, 'listening');
-    await eventually('the hook socket', async () => ((await stat(socket).catch(() => undefined))?.isSocket() ? true : undefined));
+    await waitFor('the hook socket', async () => ((await stat(socket).catch(() => undefined))?.isSocket() ? true : undefined), { timeoutMs: 15_000 });
     const runJob = async (run: string): Promise<void> => {
       await writeFile(join(w.fakeDir, `go-${run}`), '');
       await waitForEvent(w, `start ${run}`);
@@ -242,9 +249,9 @@ describe('wrapper entrypoint', () => {
     await writeFile(join(ticket, 'junk'), ''); // not even removable with rmdir
     const next = contender(lockDir, { name: 'next', holdMs: 50 });
     // No live ticket ahead of it now: it waits on the main lock itself, not in the queue.
-    await eventually('the next ticket', async () => ((await readdir(join(lockDir, 'board-a.queue'))).some((n) => /^\d{12}$/.test(n) && n !== basename(ticket)) ? true : undefined));
+    await waitFor('the next ticket', async () => ((await readdir(join(lockDir, 'board-a.queue'))).some((n) => /^\d{12}$/.test(n) && n !== basename(ticket)) ? true : undefined), { timeoutMs: 15_000 });
     process.kill(Number(await readFile(join(w.fakeDir, 'worker-1.pid'), 'utf8')), 'SIGKILL');
-    await eventually('the release, or the wrapper gone', () => (/released for runner-1 run 1/.test(w.stderr()) || w.child.exitCode !== null ? true : undefined));
+    await waitFor('the release, or the wrapper gone', () => (/released for runner-1 run 1/.test(w.stderr()) || w.child.exitCode !== null ? true : undefined), { timeoutMs: 15_000 });
     assert.equal(w.child.exitCode, null, `the wrapper died releasing the lock: ${w.stderr()}`);
     await next.waitFor('acquired');
     await waitForEvent(w, 'start 2'); // the same wrapper hands the board to its runner's next job

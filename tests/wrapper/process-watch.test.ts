@@ -6,7 +6,8 @@ import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { findWorker, isAlive, processRef } from '../../wrapper/process-watch.ts';
-import { eventually, killChildren, spawnGroup, tempDir } from '../support/lock-helpers.ts';
+import { killChildren, spawnGroup, tempDir } from '../support/lock-helpers.ts';
+import { waitFor } from '../support/wait.ts';
 
 afterEach(killChildren);
 
@@ -21,7 +22,7 @@ async function runnerTree(): Promise<{ dir: string; bin: string; runScript: numb
   await mkdir(bin);
   for (const name of ['Runner.Listener', 'Runner.Worker']) await symlink('/bin/sh', join(bin, name));
   const run = spawnGroup('sh', ['-c', `"${bin}/Runner.Listener" "${dir}/listener.sh" & wait`], { stdio: 'ignore' });
-  const worker = await eventually('the worker', async () => Number(await readFile(join(dir, 'worker.pid'), 'utf8').catch(() => '')) || undefined);
+  const worker = await waitFor('the worker', async () => Number(await readFile(join(dir, 'worker.pid'), 'utf8').catch(() => '')) || undefined, { timeoutMs: 15_000 });
   // the decoys are started before the pid is written; give them a moment to exist
   await new Promise((r) => setTimeout(r, 200));
   return { dir, bin, runScript: run.pid!, worker };
@@ -48,7 +49,7 @@ test('a worker that exits, or a pid reused by another process, is not alive; onl
   const ref = findWorker(runScript)!;
   assert.equal(isAlive({ ...ref, startTime: String(Number(ref.startTime) + 1) }), false, 'another start time is another process');
   process.kill(worker, 'SIGKILL');
-  await eventually('the worker gone', () => (isAlive(ref) ? undefined : true));
+  await waitFor('the worker gone', () => (isAlive(ref) ? undefined : true), { timeoutMs: 15_000 });
   assert.equal(findWorker(runScript), undefined);
   for (const pid of [0, -1, 1.5, Number.NaN, '../../tmp/x' as unknown as number, '1/root' as unknown as number]) {
     assert.equal(processRef(pid), undefined, String(pid));

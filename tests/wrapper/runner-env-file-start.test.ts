@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterEach, before, describe, test } from 'node:test';
 import { stop as stopEsbuild } from 'esbuild';
 import { buildWrapper } from '../../image/build.ts';
-import { eventually, killChildren, repoRoot, spawnGroup, tempDir } from '../support/lock-helpers.ts';
+import { killChildren, repoRoot, spawnGroup, tempDir } from '../support/lock-helpers.ts';
+import { waitFor } from '../support/wait.ts';
 
 const fakeRunner = join(repoRoot, 'tests/wrapper/fake-runner.sh');
 const limit = { timeout: 45_000 };
@@ -81,7 +82,7 @@ async function startWrapper(image: string, home: string, jobs: string, extra: Re
   };
 }
 
-const completed = (w: Run, run: string) => eventually(`job ${run} completed`, async () => ((await w.events()).includes(`completed ${run}`) ? true : undefined), 20_000);
+const completed = (w: Run, run: string) => waitFor(`job ${run} completed`, async () => ((await w.events()).includes(`completed ${run}`) ? true : undefined), { timeoutMs: 20_000 });
 
 describe("the runner's .env at the wrapper's start", { skip: process.getuid?.() !== 0 && 'needs root, as the wrapper runs in the image' }, () => {
   test("what a job wrote there (RUNNER_FLEET_NODE=/bin/true, BASH_ENV, a hook behind a byte order mark) is gone at the next start: the next job takes the lock and no payload runs", limit, async () => {
