@@ -13,6 +13,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build, version as esbuildVersion } from 'esbuild';
+import { STANDIN_IMAGES } from '../../core/constants.ts';
 
 const HASH_LABEL = 'runner-fleet-test.sim-hash';
 const SIM_DIR = dirname(fileURLToPath(import.meta.url));
@@ -72,8 +73,8 @@ async function makeContext(dir: string): Promise<void> {
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
-      base: { type: 'string', default: 'runner-fleet-test/bookworm:minbase-sudo' },
-      tag: { type: 'string', default: 'runner-fleet-test/actions-runner:sim' },
+      base: { type: 'string', default: STANDIN_IMAGES.base },
+      tag: { type: 'string', default: STANDIN_IMAGES.simulator },
       force: { type: 'boolean', default: false },
     },
   });

@@ -6,12 +6,13 @@
 // (it cannot be downloaded on these machines): see standins/runner/.
 import { composeProjectName } from '../../lib/config/names.ts';
 import { privilegedRootRefused } from '../../lib/docker/docker.ts';
-import { IMAGE_LABEL } from '../../core/constants.ts';
+import { IMAGE_LABEL, STANDIN_IMAGES } from '../../core/constants.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
-export const BASE_IMAGE = 'runner-fleet-test/bookworm:minbase-sudo';
-export const SIM_IMAGE = 'runner-fleet-test/actions-runner:sim';
+/** The images tests/e2e/setup.sh builds (setup-names.test.ts holds its defaults to these). */
+export const BASE_IMAGE = STANDIN_IMAGES.base;
+export const SIM_IMAGE = STANDIN_IMAGES.simulator;
 /** Every container and volume an e2e test makes starts with this, so leftovers can be found. */
 export const E2E_PREFIX = 'rf-e2e-';
 

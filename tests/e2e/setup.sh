@@ -17,6 +17,7 @@
 #      its inputs change (content hash kept as an image label).
 set -euo pipefail
 
+# The defaults are STANDIN_IMAGES of core/constants.ts (tests/image/standin-image-names.test.ts).
 BASE_IMAGE=${BASE_IMAGE:-runner-fleet-test/bookworm:minbase-sudo}
 SIM_IMAGE=${SIM_IMAGE:-runner-fleet-test/actions-runner:sim}
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/runner-fleet-dockerd.log}
