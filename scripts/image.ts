@@ -9,7 +9,7 @@ import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {
   const { values } = parseScriptArgs({ force: { type: 'boolean' } });
-  const config = await loadConfig({ requirePat: false });
+  const config = await loadConfig({ credential: 'none' });
   const { image, hash, built } = await ensureRunnerImage(config, { force: values.force ?? false });
   console.log(`${image} ${built ? 'built' : 'up to date'} (${hash.slice(0, 12)})`);
 });

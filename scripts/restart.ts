@@ -10,7 +10,7 @@ import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {
   const { positionals } = parseScriptArgs({});
-  const config = await loadConfig({ requirePat: false });
+  const config = await loadConfig({ credential: 'none' });
   const { selected, unknown } = await selectFleetRunners(config, positionals);
   await restartRunners(config, selected);
   return unknown.length ? ExitCode.config : ExitCode.ok; // the valid ones were handled

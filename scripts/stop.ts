@@ -11,7 +11,7 @@ import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {
   const { values, positionals } = parseScriptArgs({ drain: { type: 'boolean' } });
-  const config = await loadConfig({ requirePat: values.drain ?? false });
+  const config = await loadConfig({ credential: values.drain ? 'required' : 'none' });
   const { selected, unknown } = await selectFleetRunners(config, positionals);
   await stopRunners(config, selected, values.drain ? { drainWith: createRunnerApi(config) } : {});
   return unknown.length ? ExitCode.config : ExitCode.ok; // the valid ones were handled

@@ -6,23 +6,25 @@ import { parse } from 'dotenv';
 import { writeFileAtomic } from '../../core/atomic-write.ts';
 import { ConfigError } from '../../core/errors.ts';
 
-export async function readEnvFile(path: string): Promise<Record<string, string> | undefined> {
-  const text = await readTextIfExists(path);
-  return text === undefined ? undefined : parse(text);
+/** An env file as read: its values, and what the warnings about it need. */
+export interface EnvFile {
+  values: Record<string, string>;
+  /** Settings whose unquoted value is cut at a '#' (see settingsCutAtHash). */
+  cutAtHash: string[];
+  /** Users other than the owner can read it (a PAT must not sit in such a file). */
+  readableByOthers: boolean;
 }
 
-/** Whether users other than the owner can read the file (a PAT must not sit in such a file). */
-export async function isReadableByOthers(path: string): Promise<boolean> {
-  try {
-    return ((await stat(path)).mode & 0o077) !== 0;
-  } catch {
-    return false;
-  }
+/** The env file at `path`, read once; undefined when it does not exist. */
+export async function readEnvFile(path: string): Promise<EnvFile | undefined> {
+  const file = await readTextIfExists(path);
+  if (file === undefined) return undefined;
+  return { values: parse(file.text), cutAtHash: settingsCutAtHash(file.text), readableByOthers: (file.mode & 0o077) !== 0 };
 }
 
 /** Sets `values` in the env file at `path` (created if missing), leaving every other line untouched. */
 export async function updateEnvFile(path: string, values: Record<string, string>): Promise<void> {
-  const original = (await readTextIfExists(path)) ?? '';
+  const original = (await readTextIfExists(path))?.text ?? '';
   await writeFileAtomic(path, setEnvValues(original, values), { mode: 0o600 });
 }
 
@@ -47,7 +49,7 @@ function quoteEnvValue(value: string): string {
 /** An env file larger than this is not a settings file (and is not read whole). */
 const MAX_ENV_FILE_BYTES = 1024 * 1024;
 
-async function readTextIfExists(path: string): Promise<string | undefined> {
+async function readTextIfExists(path: string): Promise<{ text: string; mode: number } | undefined> {
   let info;
   try {
     info = await stat(path);
@@ -59,7 +61,7 @@ async function readTextIfExists(path: string): Promise<string | undefined> {
   if (!info.isFile()) throw new ConfigError(`the env file ${path} is not a regular file: point ENV_FILE at a file of KEY=VALUE lines`);
   if (info.size > MAX_ENV_FILE_BYTES) throw new ConfigError(`the env file ${path} is ${info.size} bytes, too large for a settings file: point ENV_FILE at a file of KEY=VALUE lines`);
   try {
-    return await readFile(path, 'utf8');
+    return { text: await readFile(path, 'utf8'), mode: info.mode };
   } catch (err) {
     throw new ConfigError(`the env file ${path} cannot be read (${(err as NodeJS.ErrnoException).code}): fix ENV_FILE or the file's permissions`);
   }
@@ -70,8 +72,7 @@ async function readTextIfExists(path: string): Promise<string | undefined> {
  * '#' on as a comment, so the value in use is cut short (a password in a proxy
  * URL, a PAT). Names only; the value is never shown.
  */
-export async function settingsCutAtHash(path: string): Promise<string[]> {
-  const text = (await readTextIfExists(path)) ?? '';
+export function settingsCutAtHash(text: string): string[] {
   const cut: string[] = [];
   for (const line of text.split(/\r?\n/)) {
     const m = /^\s*(?:export\s+)?([\w.-]+)\s*=\s*(.*)$/.exec(line);

@@ -3,33 +3,59 @@
 // answers to the env file, so the next run needs no questions.
 import { input, password, select } from '@inquirer/prompts';
 import { readAppPrivateKey, validateAppId, validateInstallationId } from './app-key.ts';
+import { chosenCredential, noCredentialError, type CredentialNeed } from './credential.ts';
+import { orgNotSetError } from './derive.ts';
 import { updateEnvFile } from './env-file.ts';
 import { validateOrg, validateRepo } from './names.ts';
+import { setting, withAnswers, type Settings } from './settings.ts';
 
-export interface Credentials {
-  org?: string;
-  repo?: string;
-  pat?: string;
-  /** The GH_APP_* settings answered, when the App was chosen. */
-  app?: Record<string, string>;
-  /** A PAT or App is already configured: ask only for ORG/REPO. */
-  credentialKnown?: boolean;
+export interface CompleteOptions {
+  /** Whether the command calls GitHub: then a credential is missing too when none is set. */
+  credential: CredentialNeed;
+  /** Ask on the terminal; otherwise a missing setting is one line naming it. */
+  interactive: boolean;
 }
 
-export async function askForCredentials(envFile: string, known: Credentials): Promise<Credentials> {
+/**
+ * The settings with what the command cannot run without: ORG, and a
+ * credential when it calls GitHub. Nothing missing: the settings as they are.
+ * On a terminal, asks (askForCredentials: a credential too when none is set,
+ * even for a command that needs none, so the first run sets up the next) and
+ * returns the settings with the answers; otherwise a ConfigError naming the
+ * setting and where to set it.
+ */
+export async function completeSettings(settings: Settings, options: CompleteOptions): Promise<Settings> {
+  const org = setting(settings, 'ORG');
+  const credentialSet = chosenCredential(settings) !== undefined;
+  if (org && (credentialSet || options.credential === 'none')) return settings;
+  if (!options.interactive) {
+    if (!org) throw orgNotSetError(settings.envFile);
+    throw noCredentialError(settings.envFile);
+  }
+  return withAnswers(settings, await askForCredentials(settings.envFile, { askOrg: !org, askCredential: !credentialSet }));
+}
+
+export interface Questions {
+  /** ORG is not set: ask for it, and for REPO with it. */
+  askOrg: boolean;
+  /** No PAT or App is set: ask which, and its settings. */
+  askCredential: boolean;
+}
+
+/**
+ * Asks the questions, saves the answers to the env file (mode 0600) and
+ * returns them, by setting name. REPO left empty is returned as '' (org
+ * scope, whatever REPO said before) but not saved.
+ */
+export async function askForCredentials(envFile: string, questions: Questions): Promise<Record<string, string>> {
   const answers: Record<string, string> = {};
   // Answers are checked before they are saved: a typo must not be stored for every later run.
-  const org = known.org ?? (answers.ORG = (await input({ message: 'GitHub organization (ORG):', required: true, validate: check(validateOrg) })).trim());
-  let repo = known.repo;
-  if (!known.org) {
+  if (questions.askOrg) {
+    answers.ORG = (await input({ message: 'GitHub organization (ORG):', required: true, validate: check(validateOrg) })).trim();
     // Asked only together with ORG: a user who already set ORG chose org scope.
-    repo = (await input({ message: 'Repository for repo-scoped runners (REPO, empty for the whole org):', validate: (text) => text.trim() === '' || check(validateRepo)(text) })).trim();
-    if (repo) answers.REPO = repo;
-    else repo = undefined;
+    answers.REPO = (await input({ message: 'Repository for repo-scoped runners (REPO, empty for the whole org):', validate: (text) => text.trim() === '' || check(validateRepo)(text) })).trim();
   }
-  let pat = known.pat;
-  let app: Record<string, string> | undefined;
-  if (!known.credentialKnown && !pat) {
+  if (questions.askCredential) {
     const kind = await select({
       message: 'How should the toolkit sign in to GitHub?',
       choices: [
@@ -38,11 +64,10 @@ export async function askForCredentials(envFile: string, known: Credentials): Pr
       ],
     });
     if (kind === 'pat') {
-      pat = answers.GH_PAT = (await password({ message: 'Personal access token (GH_PAT):', mask: '*' })).trim();
+      answers.GH_PAT = (await password({ message: 'Personal access token (GH_PAT):', mask: '*' })).trim();
     } else {
-      app = {};
-      app.GH_APP_ID = (await input({ message: 'GitHub App ID (GH_APP_ID):', required: true, validate: check(validateAppId) })).trim();
-      app.GH_APP_PRIVATE_KEY_FILE = (
+      answers.GH_APP_ID = (await input({ message: 'GitHub App ID (GH_APP_ID):', required: true, validate: check(validateAppId) })).trim();
+      answers.GH_APP_PRIVATE_KEY_FILE = (
         await input({
           message: 'Private key file of the App, mode 0600 (GH_APP_PRIVATE_KEY_FILE):',
           required: true,
@@ -59,13 +84,13 @@ export async function askForCredentials(envFile: string, known: Credentials): Pr
       const installation = (
         await input({ message: 'Installation ID (GH_APP_INSTALLATION_ID, empty to look it up):', validate: (text) => text.trim() === '' || check(validateInstallationId)(text) })
       ).trim();
-      if (installation) app.GH_APP_INSTALLATION_ID = installation;
-      Object.assign(answers, app);
+      if (installation) answers.GH_APP_INSTALLATION_ID = installation;
     }
   }
-  await updateEnvFile(envFile, answers);
-  process.stderr.write(`Saved ${Object.keys(answers).join(', ')} to ${envFile} (mode 0600)\n`);
-  return { org, repo, ...(pat ? { pat } : {}), ...(app ? { app } : {}) };
+  const saved = Object.fromEntries(Object.entries(answers).filter(([, value]) => value !== ''));
+  await updateEnvFile(envFile, saved);
+  process.stderr.write(`Saved ${Object.keys(saved).join(', ')} to ${envFile} (mode 0600)\n`);
+  return answers;
 }
 
 /** Turns a throwing validator into an inquirer one: true, or the error's text to show. */

@@ -6,7 +6,7 @@
 // before GitHub's expires_at or at once after a 401, every token and JWT
 // registered for redaction, and one-line errors naming the settings.
 import { createAppAuth } from '@octokit/auth-app';
-import type { GitHubApp, Scope } from '../config/config.ts';
+import type { AppCredential, Scope } from '../config/config.ts';
 import { CliError, ExitCode } from '../../core/errors.ts';
 import { scopeDescription } from './errors.ts';
 
@@ -22,7 +22,7 @@ interface HeldToken {
 }
 
 export interface InstallationTokensOptions {
-  app: Pick<GitHubApp, 'appId' | 'privateKey' | 'installationId'>;
+  app: Pick<AppCredential, 'appId' | 'privateKey' | 'installationId'>;
   scope: Scope;
   apiUrl: string;
   request: NonNullable<Request>;

@@ -10,7 +10,7 @@ import { Octokit } from '@octokit/rest';
 import { retry } from '@octokit/plugin-retry';
 import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling';
 import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
-import type { GitHubApp, Scope } from '../config/config.ts';
+import type { GitHubCredential, Scope } from '../config/config.ts';
 import { InstallationTokens } from './app-auth.ts';
 
 /** Timings; production defaults follow GitHub's guidance, tests make them small. */
@@ -77,14 +77,12 @@ export function timingsFromEnv(env: NodeJS.ProcessEnv = process.env): GitHubTimi
   return timings;
 }
 
-/** The credential: a PAT, or a GitHub App installed on the scope. */
-export type GitHubAuth = { kind: 'pat'; token: string } | { kind: 'app'; app: Pick<GitHubApp, 'appId' | 'privateKey' | 'installationId'>; scope: Scope };
-
 export interface ClientOptions {
   apiUrl: string;
-  /** A PAT (string), or the credential. */
-  pat?: string;
-  auth?: GitHubAuth;
+  /** A PAT, or a GitHub App (its installation's tokens are obtained and renewed here). */
+  credential: GitHubCredential;
+  /** The org or repo: a GitHub App's installation is looked up on it. */
+  scope: Scope;
   /** Tokens and JWTs the client obtains are added here (for redaction). */
   secrets?: Set<string>;
   /** Where HTTP(S)_PROXY/NO_PROXY are read (the environment merged with the env file); default process.env. */
@@ -136,8 +134,7 @@ const passThroughGroup = {
 const FleetOctokit = Octokit.plugin(throttling, retry);
 export type GitHubClient = InstanceType<typeof FleetOctokit>;
 
-export function createGitHubClient({ apiUrl, pat, auth, secrets = new Set(), proxyEnv = process.env, timings = DEFAULT_TIMINGS, warn = defaultWarn }: ClientOptions): GitHubClient {
-  const credential: GitHubAuth = auth ?? { kind: 'pat', token: pat ?? '' };
+export function createGitHubClient({ apiUrl, credential, scope, secrets = new Set(), proxyEnv = process.env, timings = DEFAULT_TIMINGS, warn = defaultWarn }: ClientOptions): GitHubClient {
   const setting = (...names: string[]) => names.map((name) => proxyEnv[name]).find((value) => value !== undefined && value !== '');
   const dispatcher = new EnvHttpProxyAgent({
     httpProxy: setting('http_proxy', 'HTTP_PROXY'),
@@ -176,7 +173,7 @@ export function createGitHubClient({ apiUrl, pat, auth, secrets = new Set(), pro
   }
   // The App's own calls (installation lookup, access tokens) go through a
   // client of their own, with the same proxy, timeouts, throttling and retries.
-  const tokens = new InstallationTokens({ app: credential.app, scope: credential.scope, apiUrl, request: build().request, secrets });
+  const tokens = new InstallationTokens({ app: credential, scope, apiUrl, request: build().request, secrets });
   const octokit = build();
   octokit.hook.wrap('request', async (request, options) => {
     // Hooks inside this one (retry, throttling) see the options object they were bound to: set the header on it.

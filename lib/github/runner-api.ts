@@ -1,9 +1,10 @@
 // Everything the toolkit asks GitHub, over one interface for both scopes:
 // org runners (/orgs/{org}/actions/runners…) or repo runners
 // (/repos/{owner}/{repo}/actions/runners…), chosen by REPO being set.
-import type { Config, Scope } from '../config/config.ts';
+import type { Config, GitHubCredential, Scope } from '../config/config.ts';
+import { requireCredential } from '../config/credential.ts';
 import { CliError, ExitCode } from '../../core/errors.ts';
-import { createGitHubClient, MutationQueue, operationDeadline, proxyFor, timingSetting, timingsFromEnv, type GitHubAuth, type GitHubClient, type GitHubTimings } from './client.ts';
+import { createGitHubClient, MutationQueue, operationDeadline, proxyFor, timingSetting, timingsFromEnv, type GitHubClient, type GitHubTimings } from './client.ts';
 import { redact, scopeDescription, toGitHubCliError, type RequestContext } from './errors.ts';
 
 export interface Runner {
@@ -116,31 +117,33 @@ function scopedCalls(octokit: GitHubClient, scope: Scope, maxPages: number) {
 }
 
 /**
- * The secrets of a configuration, for redaction: the PAT, or the App's
- * private key (whole and line by line); tokens and JWTs obtained later are
- * added to the same set by the client.
+ * The secrets of a credential, for redaction: the PAT, or the App's private
+ * key (whole and line by line); tokens and JWTs obtained later are added to
+ * the same set by the client.
  */
-function secretsOf(config: Pick<Config, 'pat' | 'app'>): Set<string> {
+function secretsOf(credential: GitHubCredential): Set<string> {
   const secrets = new Set<string>();
-  if (config.pat) secrets.add(config.pat);
-  if (config.app) {
-    secrets.add(config.app.privateKey);
-    for (const line of config.app.privateKey.split(/\r?\n/)) if (line.length >= 16 && !line.startsWith('-----')) secrets.add(line.trim());
+  if (credential.kind === 'pat') {
+    secrets.add(credential.token);
+  } else {
+    secrets.add(credential.privateKey);
+    for (const line of credential.privateKey.split(/\r?\n/)) if (line.length >= 16 && !line.startsWith('-----')) secrets.add(line.trim());
   }
   return secrets;
 }
 
+/** The GitHub calls of a configuration; a one-line ConfigError when it has no credential (loaded with `credential: 'none'`). */
 export function createRunnerApi(
-  config: Pick<Config, 'scope' | 'pat' | 'githubApiUrl'> & Partial<Pick<Config, 'proxy' | 'app'>>,
+  config: Pick<Config, 'scope' | 'githubApiUrl' | 'credential'> & Partial<Pick<Config, 'proxy' | 'envFile'>>,
   options: RunnerApiOptions = {},
 ): RunnerApi {
+  const credential = requireCredential(config);
   const env = options.env ?? process.env;
   const timings = options.timings ?? timingsFromEnv(env);
   // Proxy settings from the env file count too (config.proxy already lets the environment win).
   const proxyEnv = { ...env, ...config.proxy };
-  const secrets = secretsOf(config);
-  const auth: GitHubAuth = config.app ? { kind: 'app', app: config.app, scope: config.scope } : { kind: 'pat', token: config.pat };
-  const octokit = createGitHubClient({ apiUrl: config.githubApiUrl, auth, secrets, proxyEnv, timings, ...(options.warn ? { warn: options.warn } : {}) });
+  const secrets = secretsOf(credential);
+  const octokit = createGitHubClient({ apiUrl: config.githubApiUrl, credential, scope: config.scope, secrets, proxyEnv, timings, ...(options.warn ? { warn: options.warn } : {}) });
   const calls = scopedCalls(octokit, config.scope, timings.maxPages);
   const writes = new MutationQueue(timings.writeIntervalMs);
   const proxy = proxyFor(config.githubApiUrl, proxyEnv);
@@ -148,7 +151,7 @@ export function createRunnerApi(
     scope: config.scope,
     apiUrl: config.githubApiUrl,
     secrets,
-    ...(config.app ? { app: { appId: config.app.appId } } : {}),
+    ...(credential.kind === 'app' ? { app: { appId: credential.appId } } : {}),
     ...(proxy ? { proxy } : {}),
     ...(runner !== undefined ? { runner } : {}),
   });

@@ -7,7 +7,7 @@ import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { loadConfig } from '../../../lib/config/config.ts';
+import { loadConfig, type CredentialNeed } from '../../../lib/config/config.ts';
 import { ConfigError, ExitCode } from '../../../core/errors.ts';
 
 const KEY = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
@@ -20,9 +20,9 @@ async function keyDir(mode = 0o600, text = KEY): Promise<{ dir: string; key: str
   return { dir, key };
 }
 
-async function rejection(env: Record<string, string>, cwd: string, requirePat = true): Promise<ConfigError> {
+async function rejection(env: Record<string, string>, cwd: string, credential: CredentialNeed = 'required'): Promise<ConfigError> {
   try {
-    await loadConfig({ env, cwd, interactive: false, hostname: 'h', requirePat });
+    await loadConfig({ env, cwd, interactive: false, hostname: 'h', credential });
   } catch (err) {
     assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
     assert.equal(err.exitCode, ExitCode.config);
@@ -37,13 +37,9 @@ describe('GitHub App settings', () => {
   test('an App is the credential: id, key read from the file, optional installation id', async () => {
     const { dir } = await keyDir();
     const config = await loadConfig({ env: { ORG: 'acme', GH_APP_ID: '123456', GH_APP_PRIVATE_KEY_FILE: 'app.pem' }, cwd: dir, interactive: false, hostname: 'h' });
-    assert.equal(config.pat, '');
-    assert.equal(config.app?.appId, '123456');
-    assert.equal(config.app?.privateKeyFile, join(dir, 'app.pem'), 'a relative path is taken from the working directory');
-    assert.equal(config.app?.privateKey, KEY);
-    assert.equal(config.app?.installationId, undefined);
+    assert.deepEqual(config.credential, { kind: 'app', appId: '123456', privateKeyFile: join(dir, 'app.pem'), privateKey: KEY }, 'a relative key path is taken from the working directory; no installation id');
     const withId = await loadConfig({ env: { ORG: 'acme', GH_APP_ID: '123456', GH_APP_PRIVATE_KEY_FILE: 'app.pem', GH_APP_INSTALLATION_ID: '4242' }, cwd: dir, interactive: false, hostname: 'h' });
-    assert.equal(withId.app?.installationId, 4242);
+    assert.equal(withId.credential?.kind === 'app' && withId.credential.installationId, 4242);
   });
 
   test('GH_PAT and GH_APP_ID both set: one line naming both and where each is set', async () => {
@@ -55,7 +51,7 @@ describe('GitHub App settings', () => {
       `GH_PAT (in the environment) and GH_APP_ID (in ${join(dir, '.env')}) are both set: choose one credential, unset GH_PAT to use the GitHub App or unset GH_APP_ID, GH_APP_PRIVATE_KEY_FILE to use the PAT`,
     );
     // Even for commands that need no credential: the configuration is contradictory.
-    await rejection({ GH_PAT: 'ghp_x' }, dir, false);
+    await rejection({ GH_PAT: 'ghp_x' }, dir, 'none');
   });
 
   test('a key file other users can read is refused with the chmod to run', async () => {
@@ -88,7 +84,7 @@ describe('GitHub App settings', () => {
 
   test('commands that need no credential do not read the key', async () => {
     const { dir, key } = await keyDir(0o644);
-    const config = await loadConfig({ env: { ORG: 'acme', GH_APP_ID: '1', GH_APP_PRIVATE_KEY_FILE: key }, cwd: dir, interactive: false, hostname: 'h', requirePat: false });
-    assert.equal(config.app, undefined);
+    const config = await loadConfig({ env: { ORG: 'acme', GH_APP_ID: '1', GH_APP_PRIVATE_KEY_FILE: key }, cwd: dir, interactive: false, hostname: 'h', credential: 'none' });
+    assert.equal(config.credential, undefined);
   });
 });

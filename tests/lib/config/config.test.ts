@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadConfig, registrationUrl } from '../../../lib/config/config.ts';
+import { collecting } from '../../../core/reporter.ts';
 import { ConfigError, ExitCode } from '../../../core/errors.ts';
+import { createRunnerApi } from '../../../lib/github/runner-api.ts';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'fleet-config-'));
@@ -35,7 +37,7 @@ describe('config sources', () => {
     await writeFile(join(dir, 'org.env'), 'ORG=fromfile\nGH_PAT=filepat\nRUNNER_LABELS=gpu # comment\nUNKNOWN_KEY=x\n');
     const config = await load({ ENV_FILE: 'org.env', ORG: 'fromenv' }, dir);
     assert.equal(config.scope.org, 'fromenv');
-    assert.equal(config.pat, 'filepat');
+    assert.deepEqual(config.credential, { kind: 'pat', token: 'filepat' });
     assert.deepEqual(config.labels, ['gpu']);
     assert.equal(config.envFile, join(dir, 'org.env'));
   });
@@ -66,17 +68,28 @@ describe('config sources', () => {
     const dir = await tempDir();
     const path = join(dir, '.env');
     await writeFile(path, 'ORG=acme\nGH_PAT=p\n', { mode: 0o644 });
-    const warnings: string[] = [];
-    await loadConfig({ env: {}, cwd: dir, interactive: false, hostname: 'h', warn: (line) => warnings.push(line) });
-    assert.deepEqual(warnings, [`${path} holds GH_PAT and other users can read it: chmod 600 ${path}`]);
+    const reporter = collecting();
+    await loadConfig({ env: {}, cwd: dir, interactive: false, hostname: 'h', reporter });
+    assert.deepEqual(reporter.warnings, [`${path} holds GH_PAT and other users can read it: chmod 600 ${path}`]);
     await chmod(path, 0o600);
-    await loadConfig({ env: {}, cwd: dir, interactive: false, hostname: 'h', warn: (line) => warnings.push(line) });
-    assert.equal(warnings.length, 1, 'no warning once it is private');
+    await loadConfig({ env: {}, cwd: dir, interactive: false, hostname: 'h', reporter });
+    assert.equal(reporter.warnings.length, 1, 'no warning once it is private');
   });
 
-  test('compose generation runs without a PAT', async () => {
-    const config = await loadConfig({ env: { ORG: 'acme' }, cwd: await tempDir(), interactive: false, requirePat: false, hostname: 'h' });
-    assert.equal(config.pat, '');
+  test('compose generation runs without a credential; a GitHub call from such a config names the settings to set', async () => {
+    const dir = await tempDir();
+    const config = await loadConfig({ env: { ORG: 'acme' }, cwd: dir, interactive: false, credential: 'none', hostname: 'h' });
+    assert.equal(config.credential, undefined);
+    assert.throws(() => createRunnerApi(config), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.message, `no GitHub credential is set: set GH_PAT, or GH_APP_ID and GH_APP_PRIVATE_KEY_FILE for a GitHub App, in the environment or in ${join(dir, '.env')} (see README, Credentials)`);
+      return true;
+    });
+  });
+
+  test('a PAT set for a command that needs none is left out of its config', async () => {
+    const config = await loadConfig({ env: base, cwd: await tempDir(), interactive: false, credential: 'none', hostname: 'h' });
+    assert.equal(config.credential, undefined);
   });
 });
 
@@ -190,10 +203,10 @@ describe('settings that could collide or inject (issue 12)', () => {
   test("an unquoted value cut at '#' is named in a warning (never its value), a quoted one is not", async () => {
     const dir = await tempDir();
     await writeFile(join(dir, '.env'), "ORG=acme\nGH_PAT=ghp_abc#def\nHTTPS_PROXY='http://u:p#w@proxy:3128'\nRUNNER_LABELS=gpu # a comment\n", { mode: 0o600 });
-    const warnings: string[] = [];
-    const config = await loadConfig({ env: {}, cwd: dir, interactive: false, hostname: 'host1', warn: (line) => warnings.push(line) });
-    assert.equal(config.pat, 'ghp_abc', 'dotenv cuts the value');
-    assert.deepEqual(warnings, [`GH_PAT in ${join(dir, '.env')} has a '#' in its unquoted value, which dotenv reads as the start of a comment, so the value is cut there: quote it, GH_PAT='…'`]);
+    const reporter = collecting();
+    const config = await loadConfig({ env: {}, cwd: dir, interactive: false, hostname: 'host1', reporter });
+    assert.deepEqual(config.credential, { kind: 'pat', token: 'ghp_abc' }, 'dotenv cuts the value');
+    assert.deepEqual(reporter.warnings, [`GH_PAT in ${join(dir, '.env')} has a '#' in its unquoted value, which dotenv reads as the start of a comment, so the value is cut there: quote it, GH_PAT='…'`]);
     assert.equal(config.proxy.HTTPS_PROXY, 'http://u:p#w@proxy:3128');
   });
 

@@ -14,7 +14,7 @@ async function fleet() {
     env: { ORG: 'acme', RUNNER_NAME_PREFIX: 'lab', BOARD_RUNNERS: 'phytiumpi:phytiumpi;roc:roc,arm64', RUNNER_RESOURCE_ID_ROC: 'roc-1' },
     cwd: dir,
     interactive: false,
-    requirePat: false,
+    credential: 'none',
   });
   await writeFile(config.composeFile, renderCompose(buildCompose(config, 2, { sharedDevices: [], exists: () => false })));
   return config;

@@ -4,7 +4,7 @@
 // and no key, JWT or token in any message.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type { GitHubApp, Scope } from '../../../lib/config/config.ts';
+import type { AppCredential, Scope } from '../../../lib/config/config.ts';
 import { CliError, ExitCode } from '../../../core/errors.ts';
 import { DEFAULT_TIMINGS, type GitHubTimings } from '../../../lib/github/client.ts';
 import { acceptedPermissions, redact, toGitHubCliError } from '../../../lib/github/errors.ts';
@@ -35,12 +35,12 @@ beforeEach(() => {
   github.clearFaults();
 });
 
-function appConfig(overrides: Partial<GitHubApp> = {}, of: AppCreated = app): GitHubApp {
-  return { appId: String(of.app_id), privateKeyFile: '/unused.pem', privateKey: of.private_key, ...overrides };
+function appConfig(overrides: Partial<AppCredential> = {}, of: AppCreated = app): AppCredential {
+  return { kind: 'app', appId: String(of.app_id), privateKeyFile: '/unused.pem', privateKey: of.private_key, ...overrides };
 }
 
-function api(scope: Scope = { org: 'acme' }, gitHubApp: GitHubApp = appConfig()): RunnerApi {
-  return createRunnerApi({ scope, pat: '', app: gitHubApp, githubApiUrl: github.apiUrl }, { timings: FAST, env: {} });
+function api(scope: Scope = { org: 'acme' }, credential: AppCredential = appConfig()): RunnerApi {
+  return createRunnerApi({ scope, credential, githubApiUrl: github.apiUrl }, { timings: FAST, env: {} });
 }
 
 /** The one line a failure gives; never a key, JWT or installation token. */

@@ -34,7 +34,7 @@ beforeEach(() => {
 });
 
 function api(scope: Scope = { org: 'acme' }, pat = PAT, apiUrl = github.apiUrl, env: NodeJS.ProcessEnv = {}): RunnerApi {
-  return createRunnerApi({ scope, pat, githubApiUrl: apiUrl }, { timings: FAST, warn: (line) => warnings.push(line), env });
+  return createRunnerApi({ scope, credential: { kind: 'pat', token: pat }, githubApiUrl: apiUrl }, { timings: FAST, warn: (line) => warnings.push(line), env });
 }
 
 async function failure(promise: Promise<unknown>): Promise<CliError> {
@@ -148,7 +148,7 @@ describe('error lines', () => {
   it('rate limit that does not clear in time: one line naming the limit, no "permission" confusion', async () => {
     github.injectFault({ kind: 'rate_limit', times: 10, retry_after: 1 });
     const impatient = createRunnerApi(
-      { scope: { org: 'acme' }, pat: PAT, githubApiUrl: github.apiUrl },
+      { scope: { org: 'acme' }, credential: { kind: 'pat', token: PAT }, githubApiUrl: github.apiUrl },
       { timings: { ...FAST, rateLimitRetries: 0 }, warn: (line) => warnings.push(line) },
     );
     const err = await failure(impatient.listRunners());
@@ -233,7 +233,7 @@ describe('proxies', () => {
     tunnels.length = 0;
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
     const fromEnvFile = createRunnerApi(
-      { scope: { org: 'acme' }, pat: PAT, githubApiUrl: github.apiUrl, proxy: { HTTP_PROXY: proxyUrl } },
+      { scope: { org: 'acme' }, credential: { kind: 'pat', token: PAT }, githubApiUrl: github.apiUrl, proxy: { HTTP_PROXY: proxyUrl } },
       { timings: FAST, env: {} },
     );
     await fromEnvFile.listRunners();

@@ -131,7 +131,7 @@ describe('registration-token cache across processes (GitHub github)', () => {
           `import { createHash } from 'node:crypto';`,
           `import { createRunnerApi } from '${REPO_ROOT}lib/github/runner-api.ts';`,
           `import { getRegistrationToken } from '${REPO_ROOT}lib/github/token-cache.ts';`,
-          `const config = { scope: { org: 'acme' }, pat: process.env.GH_PAT!, githubApiUrl: process.env.GITHUB_API_URL!,`,
+          `const config = { scope: { org: 'acme' }, credential: { kind: 'pat' as const, token: process.env.GH_PAT! }, githubApiUrl: process.env.GITHUB_API_URL!,`,
           `  tokenCacheFile: process.env.REG_TOKEN_CACHE_FILE!, tokenCacheTtlSeconds: 300 };`,
           `const { token } = await getRegistrationToken(config, createRunnerApi(config));`,
           `console.log(createHash('sha256').update(token).digest('hex'));`,

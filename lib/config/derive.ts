@@ -1,0 +1,123 @@
+// The last step of loading the configuration: the Config computed from the
+// settings, every value validated (one line naming the setting when it is
+// not usable). Pure: the facts it needs from outside (working directory,
+// host name, an existing fleet's prefix, the credential) are passed in.
+import { resolve } from 'node:path';
+import { LEGACY_DATA_VOLUME_SUFFIX } from '../../core/constants.ts';
+import { ConfigError } from '../../core/errors.ts';
+import { defaultLockDir } from '../../lock/layout.ts';
+import { parseBoardRunners } from './board-runners.ts';
+import type { Config, Scope } from './config.ts';
+import type { GitHubCredential } from './credential.ts';
+import {
+  composeProjectName,
+  defaultComposeFile,
+  defaultImageHashFile,
+  defaultPrefix,
+  defaultTokenCacheFile,
+  normalizePrefix,
+  parseLabels,
+  validateDockerName,
+  validateOrg,
+  validateRepo,
+} from './names.ts';
+import { setting, settingNames, type Settings } from './settings.ts';
+import { absolutePath, parseBoolean, parseComposeCommand, parseCount, parseUrl, relativePath } from './values.ts';
+
+export const DEFAULTS = {
+  RUNNER_LABELS: 'intel',
+  RUNNER_GROUP: 'Default',
+  RUNNER_IMAGE: 'ghcr.io/actions/actions-runner:latest',
+  RUNNER_WORKDIR: '_work',
+  DISABLE_AUTO_UPDATE: 'false',
+  RUNNER_LOCK_DIR: defaultLockDir,
+  REG_TOKEN_CACHE_TTL: '300',
+  GITHUB_URL: 'https://github.com',
+  GITHUB_API_URL: 'https://api.github.com',
+} as const;
+
+const PROXY_SETTINGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
+
+/** What deriveConfig needs besides the settings. */
+export interface DeriveFacts {
+  /** Relative paths in the settings are taken from here. */
+  cwd: string;
+  /** This host's name: the default prefix starts with it. */
+  hostname: string;
+  /** The prefix the fleet's existing compose file was made with (see compose-prefix.ts); kept unless RUNNER_NAME_PREFIX is set. */
+  composePrefix?: string;
+  /** Absent for commands that call no GitHub. */
+  credential?: GitHubCredential;
+}
+
+/** ORG unset where it is needed: where to set it. */
+export function orgNotSetError(envFile: string): ConfigError {
+  return new ConfigError(`ORG is not set: set it in the environment or in ${envFile} (see .env.example)`);
+}
+
+/** ORG and REPO, validated; ORG must be set. */
+export function scopeOf(settings: Settings): Scope {
+  const org = setting(settings, 'ORG');
+  if (!org) throw orgNotSetError(settings.envFile);
+  const repo = setting(settings, 'REPO');
+  return { org: validateOrg(org), ...(repo ? { repo: validateRepo(repo) } : {}) };
+}
+
+/** COMPOSE_FILE, default `docker-compose.<org>[.<repo>].yml`, from the working directory. */
+export function composeFileOf(settings: Settings, scope: Scope, cwd: string): string {
+  return resolve(cwd, setting(settings, 'COMPOSE_FILE') ?? defaultComposeFile(scope.org, scope.repo));
+}
+
+/** RUNNER_LOCK_DIR (inside the containers) and RUNNER_LOCK_HOST_PATH (on the host, default the same path). */
+export function lockPaths(settings: Settings): Pick<Config, 'lockDir' | 'lockHostPath'> {
+  const lockDir = absolutePath(setting(settings, 'RUNNER_LOCK_DIR') ?? DEFAULTS.RUNNER_LOCK_DIR, 'RUNNER_LOCK_DIR');
+  return { lockDir, lockHostPath: absolutePath(setting(settings, 'RUNNER_LOCK_HOST_PATH') ?? lockDir, 'RUNNER_LOCK_HOST_PATH') };
+}
+
+export function deriveConfig(settings: Settings, facts: DeriveFacts): Config {
+  const get = (key: string): string | undefined => setting(settings, key);
+  const { cwd } = facts;
+  const scope = scopeOf(settings);
+  const explicitPrefix = get('RUNNER_NAME_PREFIX');
+  const prefix = explicitPrefix ? normalizePrefix(explicitPrefix) : (facts.composePrefix ?? defaultPrefix(facts.hostname, scope.org, scope.repo));
+  // Every name made from the prefix differs from this one only in letters,
+  // digits and '-', so Docker takes all of them or none; the message shows
+  // the first runner's (pre-issue-10) data volume as the example.
+  validateDockerName(`${prefix}runner-1${LEGACY_DATA_VOLUME_SUFFIX}`, explicitPrefix ? 'RUNNER_NAME_PREFIX' : 'the host name with ORG/REPO');
+
+  const { lockDir, lockHostPath } = lockPaths(settings);
+  const project = composeProjectName(prefix);
+  return {
+    envFile: settings.envFile,
+    scope,
+    ...(facts.credential ? { credential: facts.credential } : {}),
+    prefix,
+    labels: parseLabels(get('RUNNER_LABELS') ?? DEFAULTS.RUNNER_LABELS, 'RUNNER_LABELS'),
+    group: get('RUNNER_GROUP') ?? DEFAULTS.RUNNER_GROUP,
+    baseImage: get('RUNNER_IMAGE') ?? DEFAULTS.RUNNER_IMAGE,
+    // Per scope: two orgs with different Dockerfiles must not overwrite each other's tag.
+    customImage: get('RUNNER_CUSTOM_IMAGE') ?? `gh-runner-fleet-custom:${project}`,
+    workdir: relativePath(get('RUNNER_WORKDIR') ?? DEFAULTS.RUNNER_WORKDIR, 'RUNNER_WORKDIR'),
+    disableAutoUpdate: parseBoolean(get('DISABLE_AUTO_UPDATE') ?? DEFAULTS.DISABLE_AUTO_UPDATE, 'DISABLE_AUTO_UPDATE'),
+    boards: parseBoardRunners(get('BOARD_RUNNERS') ?? '', prefix, get, settingNames(settings)),
+    lockDir,
+    lockHostPath,
+    composeFile: composeFileOf(settings, scope, cwd),
+    tokenCacheFile: resolve(cwd, get('REG_TOKEN_CACHE_FILE') ?? defaultTokenCacheFile(scope.org, scope.repo)),
+    tokenCacheTtlSeconds: parseCount(get('REG_TOKEN_CACHE_TTL') ?? DEFAULTS.REG_TOKEN_CACHE_TTL, 'REG_TOKEN_CACHE_TTL'),
+    imageHashFile: resolve(cwd, defaultImageHashFile(scope.org, scope.repo)),
+    githubUrl: parseUrl(get('GITHUB_URL') ?? DEFAULTS.GITHUB_URL, 'GITHUB_URL'),
+    githubApiUrl: parseUrl(get('GITHUB_API_URL') ?? DEFAULTS.GITHUB_API_URL, 'GITHUB_API_URL'),
+    proxy: Object.fromEntries(PROXY_SETTINGS.flatMap((key) => (get(key) ? [[key, get(key)!]] : []))),
+    ...optional('kvmGid', get('RUNNER_KVM_GID'), (value) => parseCount(value, 'RUNNER_KVM_GID')),
+    privileged: parseBoolean(get('RUNNER_PRIVILEGED') ?? 'true', 'RUNNER_PRIVILEGED'),
+    sudo: parseBoolean(get('RUNNER_SUDO') ?? 'true', 'RUNNER_SUDO'),
+    ...optional('composeCommand', get('RUNNER_COMPOSE'), parseComposeCommand),
+    projectName: project,
+    fleetImage: `gh-runner-fleet:${project}`,
+  };
+}
+
+function optional<K extends string, T>(key: K, text: string | undefined, parse: (text: string) => T): { [P in K]?: T } {
+  return (text === undefined ? {} : { [key]: parse(text) }) as { [P in K]?: T };
+}

@@ -1,0 +1,67 @@
+// Parsers of one setting's (or argument's) text: each returns the value or
+// throws a one-line ConfigError naming the setting and the fix.
+import { ConfigError } from '../../core/errors.ts';
+
+/** More generic runners than this on one host is a typo (and Docker would not cope). */
+export const MAX_RUNNERS = 200;
+
+/** Parses a non-negative integer setting or argument. */
+export function parseCount(text: string, setting: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d+$/.test(text.trim())) {
+    throw new ConfigError(`${setting} '${text}' is not a non-negative integer: set ${setting} to a number like 4`);
+  }
+  const value = Number(text.trim());
+  if (value > max) throw new ConfigError(`${setting} '${text}' is more than ${max}: set ${setting} to at most ${max}`);
+  return value;
+}
+
+/** The number of generic runners asked for on the command line (-n, make N=…). */
+export function parseRunnerCount(text: string, setting = '-n/--count (make: N)'): number {
+  return parseCount(text, setting, MAX_RUNNERS);
+}
+
+export function parseBoolean(text: string, setting: string): boolean {
+  const value = text.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(`${setting} '${text}' is not a boolean: set ${setting} to true or false`);
+}
+
+export type ComposeCommand = 'docker compose' | 'docker-compose';
+const COMPOSE_COMMANDS: readonly ComposeCommand[] = ['docker compose', 'docker-compose'];
+
+export function parseComposeCommand(text: string): ComposeCommand {
+  const command = text.split(/\s+/).join(' ');
+  const known = COMPOSE_COMMANDS.find((c) => c === command);
+  if (!known) throw new ConfigError(`RUNNER_COMPOSE '${text}' is not a compose command: set RUNNER_COMPOSE to 'docker compose' (v2) or docker-compose (v1), or leave it unset to pick v2 when present`);
+  return known;
+}
+
+export function parseUrl(text: string, setting: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`${setting} '${text}' is not a URL: set ${setting} like https://github.example.com`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`${setting} '${text}' must be an http(s) URL: set ${setting} like https://github.example.com`);
+  }
+  return text.replace(/\/+$/, '');
+}
+
+/** An absolute path that is safe in a bind mount (`host:container`): no ':' and no newline. */
+export function absolutePath(text: string, setting: string): string {
+  if (!text.startsWith('/')) throw new ConfigError(`${setting} '${text}' must be an absolute path: set ${setting} like /tmp/github-runner-locks`);
+  if (/[:\n\r,]/.test(text)) throw new ConfigError(`${setting} '${text}' contains ':', ',' or a line break, which would change the mount it is written into: use a path without them`);
+  return text.replace(/(.)\/+$/, '$1');
+}
+
+/** A path under the runner's root: relative, without '..' or ':'. */
+export function relativePath(text: string, setting: string): string {
+  const parts = text.split('/');
+  if (text.startsWith('/') || parts.includes('..') || /[:\n\r\\]/.test(text) || parts.every((p) => p === '' || p === '.')) {
+    throw new ConfigError(`${setting} '${text}' must be a folder under the runner's root, like _work: no leading '/', no '..', no ':'`);
+  }
+  return text;
+}
