@@ -8,7 +8,7 @@ import type { AppCreated, InstallationInput, PermissionLevel } from './apps.ts';
 import type { Context, Violation } from './context.ts';
 import type { FaultSpec } from './faults.ts';
 import { isRecord, readJson, send, type Reply } from './http.ts';
-import { scopeKey, type JobView, type RunnerView, type ScopeRef, type Step, type TokenKind } from './state.ts';
+import { scopeKey, type JobView, type RunnerGroup, type RunnerView, type ScopeRef, type Step, type TokenKind } from './state.ts';
 
 export interface PatInput {
   token: string;
@@ -44,6 +44,39 @@ export interface JobInput {
 export interface RunnerStateInput {
   status?: 'online' | 'offline';
   busy?: boolean;
+}
+
+export interface RunnerGroupInput {
+  /** An org (runner groups belong to orgs; a repository has only "Default"). */
+  org: string;
+  name: string;
+  /** Default "all"; with "selected", only `repositories` may use it (visible_to_repository filters on it). */
+  visibility?: 'all' | 'selected' | 'private';
+  repositories?: string[];
+  allows_public_repositories?: boolean;
+}
+
+/** A runner group as the control API shows it. */
+export interface RunnerGroupView {
+  id: number;
+  org: string;
+  name: string;
+  visibility: 'all' | 'selected' | 'private';
+  repositories: string[];
+  allows_public_repositories: boolean;
+  default: boolean;
+}
+
+function groupView(g: RunnerGroup): RunnerGroupView {
+  return {
+    id: g.id,
+    org: g.org,
+    name: g.name,
+    visibility: g.visibility,
+    repositories: [...g.repositories],
+    allows_public_repositories: g.allowsPublicRepositories,
+    default: g.default,
+  };
 }
 
 export interface RunnerVersionsInput {
@@ -186,6 +219,24 @@ export const controls = {
     return { minimum: minimum ?? null, latest: ctx.state.runnerVersions.latest ?? null };
   },
 
+  /** Adds a self-hosted runner group to an org (ids from 2; "Default" is id 1 in every org). */
+  addRunnerGroup(ctx: Context, input: RunnerGroupInput): RunnerGroupView {
+    if ((input as { repo?: unknown }).repo !== undefined) throw new ControlError(400, 'runner groups belong to orgs: no repo');
+    const scope = existingScope(ctx, { org: input.org });
+    const visibility = input.visibility ?? 'all';
+    if (!['all', 'selected', 'private'].includes(visibility)) throw new ControlError(400, 'visibility must be all, selected or private');
+    const repositories = strList(input.repositories ?? [], 'repositories');
+    const allowsPublic = input.allows_public_repositories ?? false;
+    if (typeof allowsPublic !== 'boolean') throw new ControlError(400, 'allows_public_repositories must be a boolean');
+    const group = ctx.state.addRunnerGroup(scope.org, { name: str(input.name, 'name'), visibility, repositories, allowsPublicRepositories: allowsPublic });
+    if (group === 'conflict') throw new ControlError(409, `org ${scope.org} has a runner group named ${input.name}`);
+    return groupView(group);
+  },
+
+  runnerGroups(ctx: Context, org: string): RunnerGroupView[] {
+    return ctx.state.runnerGroups(existingScope(ctx, { org }).org).map(groupView);
+  },
+
   runners(ctx: Context, input: ScopeRef): RunnerView[] {
     return ctx.state.runnersIn(existingScope(ctx, input)).map((r) => ctx.state.view(r));
   },
@@ -300,6 +351,8 @@ const routes: [string, RegExp, Handler][] = [
     /^\/runners$/,
     (c, _b, u) => ok(200, { runners: controls.runners(c, scopeOf({ org: u.searchParams.get('org') ?? undefined, repo: u.searchParams.get('repo') ?? undefined })) }),
   ],
+  ['POST', /^\/runner-groups$/, (c, b) => ok(201, controls.addRunnerGroup(c, b as unknown as RunnerGroupInput))],
+  ['GET', /^\/runner-groups$/, (c, _b, u) => ok(200, { runner_groups: controls.runnerGroups(c, u.searchParams.get('org') ?? '') })],
   ['POST', /^\/runners\/(\d+)\/state$/, (c, b, _u, id) => ok(200, controls.driveRunner(c, id, b))],
   ['POST', /^\/runners\/(\d+)\/update$/, (c, b, _u, id) => ok(202, controls.updateRunner(c, id, b))],
   ['POST', /^\/runner-versions$/, (c, b) => ok(200, controls.setRunnerVersions(c, b))],

@@ -13,18 +13,21 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The runner operations the stand-in serves, both scopes. */
+/** The runner operations the stand-in serves, both scopes (runner groups exist for orgs only). */
 export const RUNNER_OPERATIONS = [
   'actions/list-self-hosted-runners-for-org',
   'actions/get-self-hosted-runner-for-org',
   'actions/delete-self-hosted-runner-from-org',
   'actions/create-registration-token-for-org',
   'actions/create-remove-token-for-org',
+  'actions/generate-runner-jitconfig-for-org',
+  'actions/list-self-hosted-runner-groups-for-org',
   'actions/list-self-hosted-runners-for-repo',
   'actions/get-self-hosted-runner-for-repo',
   'actions/delete-self-hosted-runner-from-repo',
   'actions/create-registration-token-for-repo',
   'actions/create-remove-token-for-repo',
+  'actions/generate-runner-jitconfig-for-repo',
 ] as const;
 
 /** GitHub App operations: finding an installation and getting its access token (both with the App's JWT). */

@@ -7,9 +7,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from './context.ts';
 import { JWT_MESSAGES } from './apps.ts';
 import { faultReply } from './faults.ts';
-import { credentials, delay, githubError, readJson, send, type ParsedBody, type Reply } from './http.ts';
+import { credentials, delay, githubError, isRecord, readJson, send, type ParsedBody, type Reply } from './http.ts';
+import { encodeJitConfig } from './jit.ts';
 import type { Operation, RouteMatch } from './spec.ts';
-import { scopeKey, type ScopeRef, type TokenKind } from './state.ts';
+import { scopeKey, type RunnerGroup, type ScopeRef, type TokenKind } from './state.ts';
 
 export const API_PREFIX = '/api/v3';
 const DEFAULT_PER_PAGE = 30;
@@ -90,7 +91,7 @@ async function answer(ctx: Context, req: IncomingMessage, url: URL, route: Route
       return withRate({ ...r, headers: { 'x-accepted-github-permissions': missing } });
     }
   }
-  return withRate(operate(ctx, req, url, op.operationId, scope, params, fault?.kind === 'wrong_token'));
+  return withRate(await operate(ctx, req, url, op.operationId, scope, params, body.value, fault?.kind === 'wrong_token'));
 }
 
 /**
@@ -149,15 +150,16 @@ function answerApp(
   return withRate({ status: 200, body: ctx.apps.view(installation, apiUrl, ctx.state.orgId(org)) });
 }
 
-function operate(
+async function operate(
   ctx: Context,
   req: IncomingMessage,
   url: URL,
   operationId: string,
   scope: ScopeRef,
   params: Record<string, string | number | boolean>,
+  body: unknown,
   wrongToken: boolean,
-): Reply {
+): Promise<Reply> {
   const { state } = ctx;
   const action = operationId.replace(/^actions\//, '').replace(/-(for|from)-(org|repo)$/, '');
   const inScope = (): ReturnType<typeof state.runner> => {
@@ -195,9 +197,78 @@ function operate(
       if (wrongToken) state.expireToken(rec.token);
       return { status: 201, body: { token, expires_at: new Date(rec.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z') } };
     }
+    case 'generate-runner-jitconfig':
+      return generateJitConfig(ctx, scope, body);
+    case 'list-self-hosted-runner-groups':
+      return listGroups(ctx, req, url, scope, params);
     default:
       return githubError(500, `github stand-in: no handler for ${operationId}`);
   }
+}
+
+/**
+ * generate-runner-jitconfig-for-org/-for-repo. The body has passed the spec
+ * (name, runner_group_id, labels 1..100 strings; else 422 and a recorded
+ * violation). Then: a blank name or label → 422; a group the scope does not
+ * have → 404 (a repository has only "Default", id 1; an org its groups); a
+ * runner of that name in the scope → 409 with GitHub's message; else 201 with
+ * the new runner (offline, ephemeral, exactly the given labels) and its
+ * encoded config (jit.ts).
+ */
+async function generateJitConfig(ctx: Context, scope: ScopeRef, body: unknown): Promise<Reply> {
+  const input = isRecord(body) ? body : {};
+  const name = String(input.name);
+  const labels = Array.isArray(input.labels) ? input.labels.map(String) : [];
+  const workFolder = typeof input.work_folder === 'string' ? input.work_folder : '_work';
+  const invalid = (message: string): Reply => ({
+    status: 422,
+    body: { message, documentation_url: 'https://docs.github.com/rest/actions/self-hosted-runners', status: '422' },
+  });
+  if (name.trim() === '') return invalid('Invalid request.\n\nname must not be blank.');
+  if (labels.some((l) => l.trim() === '')) return invalid('Invalid request.\n\nlabels must not be blank.');
+  const group = ctx.state.runnerGroup(scope, Number(input.runner_group_id));
+  if (!group) return githubError(404, 'Not Found');
+  const runner = ctx.state.registerJitRunner({ scope: scopeKey(scope), name, labels, groupId: group.id });
+  if (runner === 'conflict') {
+    return githubError(409, `Already exists - A runner with the name ${name} already exists.`, 'https://docs.github.com/rest/actions/self-hosted-runners');
+  }
+  const encoded = await encodeJitConfig({ runner, scope, group, gitHubUrl: ctx.gitHubUrl, workFolder });
+  return { status: 201, body: { runner: ctx.state.view(runner), encoded_jit_config: encoded } };
+}
+
+/** GitHub's `runner-groups-org` object. */
+function groupView(ctx: Context, org: string, group: RunnerGroup): Record<string, unknown> {
+  // GitHub's own URLs here spell the path runner_groups (the spec's examples show it).
+  const base = `${ctx.gitHubUrl}${API_PREFIX}/orgs/${org}/actions/runner_groups/${group.id}`;
+  return {
+    id: group.id,
+    name: group.name,
+    visibility: group.visibility,
+    default: group.default,
+    ...(group.visibility === 'selected' ? { selected_repositories_url: `${base}/repositories` } : {}),
+    runners_url: `${base}/runners`,
+    inherited: false,
+    allows_public_repositories: group.allowsPublicRepositories,
+    restricted_to_workflows: false,
+    selected_workflows: [],
+    workflow_restrictions_read_only: false,
+  };
+}
+
+/** list-self-hosted-runner-groups-for-org: "Default" and the groups added, paged; `visible_to_repository` filters. */
+function listGroups(ctx: Context, req: IncomingMessage, url: URL, scope: ScopeRef, params: Record<string, string | number | boolean>): Reply {
+  const requested = Number(params.per_page ?? DEFAULT_PER_PAGE);
+  const perPage = requested < 1 ? DEFAULT_PER_PAGE : Math.min(requested, MAX_PER_PAGE);
+  const page = Math.max(1, Number(params.page ?? 1));
+  const repo = typeof params.visible_to_repository === 'string' ? params.visible_to_repository.toLowerCase() : undefined;
+  const all = ctx.state
+    .runnerGroups(scope.org)
+    .filter((g) => repo === undefined || g.visibility !== 'selected' || g.repositories.includes(repo));
+  const groups = all.slice((page - 1) * perPage, page * perPage).map((g) => groupView(ctx, scope.org, g));
+  const headers: Record<string, string> = {};
+  const link = linkHeader(req, url, page, Math.max(1, Math.ceil(all.length / perPage)));
+  if (link) headers.link = link;
+  return { status: 200, body: { total_count: all.length, runner_groups: groups }, headers };
 }
 
 function list(ctx: Context, req: IncomingMessage, url: URL, scope: ScopeRef, params: Record<string, string | number | boolean>): Reply {

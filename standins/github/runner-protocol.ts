@@ -5,11 +5,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from './context.ts';
 import { credentials, isRecord, readJson, send, type Reply } from './http.ts';
-import type { Grant, RunnerRecord, ScopeRef } from './state.ts';
+import { parseScope, type Grant, type RunnerRecord, type ScopeRef } from './state.ts';
 
 const MAX_POLL_MS = 25_000;
 const NOT_FOUND: Reply = { status: 404, body: { message: 'Not Found' } };
 const BAD_CREDENTIALS: Reply = { status: 401, body: { message: 'Bad credentials' } };
+/**
+ * Errors of the Actions service carry a `typeKey` naming the exception the
+ * runner's client raises (GitHub.Services.WebApi); the Listener reacts to the
+ * type (Runner.Listener/MessageListener.cs, Runner.cs).
+ */
+const typed = (status: number, typeKey: string, message: string): Reply => ({ status, body: { message, typeKey } });
 const HOOKS = new Set(['job_started', 'job_completed']);
 const CONCLUSIONS = new Set(['success', 'failure', 'cancelled']);
 
@@ -77,8 +83,18 @@ export async function handleRunner(ctx: Context, req: IncomingMessage, res: Serv
     return send(res, { status: 204 });
   }
 
-  const runner = ctx.state.runnerByToken(bearer(req) ?? '');
-  if (!runner) return send(res, BAD_CREDENTIALS);
+  const token = bearer(req) ?? '';
+  const runner = ctx.state.runnerByToken(token);
+  if (!runner) {
+    // A deleted runner's poll: the service knows the agent is gone (TaskAgentNotFoundException,
+    // which actions/runner 2.336 answers by deleting its local config). Anything else of an
+    // unknown or deleted runner fails its authentication (its OAuth client is gone: invalid_client).
+    const retired = ctx.state.retiredRunnerName(token);
+    if (retired !== undefined && method === 'GET' && path === '/jobs/next') {
+      return send(res, typed(404, 'TaskAgentNotFoundException', `No runner named ${retired} exists: it was deleted.`));
+    }
+    return send(res, BAD_CREDENTIALS);
+  }
   // Asking for a session is not a heartbeat of the previous one (else a conflict could never expire).
   if (method === 'POST' && path === '/sessions') return send(res, openSession(ctx, runner, body.value));
   ctx.state.touch(runner); // every other runner request is a heartbeat
@@ -107,10 +123,11 @@ function openSession(ctx: Context, runner: RunnerRecord, body: unknown): Reply {
   const info = isRecord(body) ? body : {};
   const version = typeof info.version === 'string' ? info.version : undefined;
   const disableUpdate = info.disable_update === true;
+  const os = typeof info.os === 'string' && info.os !== '' ? info.os : undefined;
   if (ctx.state.isOutdated(version) && disableUpdate) {
     return { status: 403, body: { message: `Runner version v${version ?? 'unknown'} is deprecated and cannot receive messages.` } };
   }
-  const session = ctx.state.openSession(runner, { version, disableUpdate });
+  const session = ctx.state.openSession(runner, { version, disableUpdate, ...(os === undefined ? {} : { os }) });
   if (session === 'conflict') {
     return { status: 409, body: { message: `A session for runner ${runner.name} already exists` } };
   }
@@ -132,11 +149,14 @@ function createAgent(ctx: Context, req: IncomingMessage, body: unknown): Reply {
   if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string' && l !== '')) {
     return { status: 400, body: { message: 'labels must be an array of strings' } };
   }
-  const group = body.runner_group ?? 'Default';
+  const groupName = body.runner_group ?? 'Default';
+  // ConfigurationManager.cs: the group is looked up by name, case-insensitively (a repository has only "Default").
+  const group = typeof groupName === 'string' ? ctx.state.runnerGroupNamed(parseScope(grant.scope), groupName) : undefined;
   // The message echoes whatever was sent, a non-string as String() gives it.
   // eslint-disable-next-line @typescript-eslint/no-base-to-string
-  if (group !== 'Default') return { status: 404, body: { message: `Could not find any self-hosted runner group named "${String(group)}".` } };
+  if (!group) return { status: 404, body: { message: `Could not find any self-hosted runner group named "${String(groupName)}".` } };
   const runner = ctx.state.registerRunner({
+    groupId: group.id,
     scope: grant.scope,
     name: body.name,
     labels: labels as string[],
@@ -148,7 +168,13 @@ function createAgent(ctx: Context, req: IncomingMessage, body: unknown): Reply {
   if (runner === 'conflict') return { status: 409, body: { message: 'A runner exists with the same name' } };
   return {
     status: 200,
-    body: { id: runner.id, name: runner.name, labels: runner.labels.map((l) => l.name), credentials: { runner_token: runner.runnerToken } },
+    body: {
+      id: runner.id,
+      name: runner.name,
+      labels: runner.labels.map((l) => l.name),
+      runner_group: { id: group.id, name: group.name },
+      credentials: { runner_token: runner.runnerToken },
+    },
   };
 }
 
@@ -164,7 +190,10 @@ function deleteAgent(ctx: Context, req: IncomingMessage, id: number): Reply {
 /** Long poll: holds the request until a job is assigned, wait_ms passes or the client leaves. */
 async function nextJob(ctx: Context, res: ServerResponse, url: URL, runner: RunnerRecord): Promise<void> {
   const sessionId = url.searchParams.get('session_id');
-  if (!sessionId || sessionId !== runner.sessionId) return send(res, { status: 404, body: { message: 'session not found' } });
+  if (!sessionId || sessionId !== runner.sessionId) {
+    // TaskAgentSessionExpiredException: the runner opens a new session (MessageListener.cs).
+    return send(res, typed(404, 'TaskAgentSessionExpiredException', 'session not found'));
+  }
   const requested = Number(url.searchParams.get('wait_ms') ?? MAX_POLL_MS);
   const waitMs = Number.isFinite(requested) ? Math.max(0, Math.min(requested, MAX_POLL_MS)) : MAX_POLL_MS;
   const abort = new AbortController();

@@ -16,6 +16,8 @@ import {
   type JobCreated,
   type JobInput,
   type PatInput,
+  type RunnerGroupInput,
+  type RunnerGroupView,
   type RunnerStateInput,
   type RunnerVersionsInput,
   type SeedInput,
@@ -40,6 +42,8 @@ export type {
   JobInput,
   JobView,
   PatInput,
+  RunnerGroupInput,
+  RunnerGroupView,
   RunnerStateInput,
   RunnerVersionsInput,
   RunnerView,
@@ -85,6 +89,10 @@ export interface GitHubStandIn {
   addPat(pat: PatInput): void;
   seedRunners(seed: SeedInput): RunnerView[];
   runners(scope: ScopeRef | string): RunnerView[];
+  /** Adds a self-hosted runner group to an org ("Default", id 1, is always there). */
+  addRunnerGroup(input: RunnerGroupInput): RunnerGroupView;
+  /** An org's runner groups, "Default" first. */
+  runnerGroups(org: string): RunnerGroupView[];
   enqueueJob(job: JobInput): JobCreated;
   cancelJob(jobId: number): JobView;
   job(jobId: number): JobView | undefined;
@@ -210,6 +218,8 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions = {}): Promi
     addPat: (pat) => void controls.addPat(ctx, pat),
     seedRunners: (seed) => controls.seedRunners(ctx, seed),
     runners: (scope) => controls.runners(ctx, scopeOf(scope)),
+    addRunnerGroup: (input) => controls.addRunnerGroup(ctx, input),
+    runnerGroups: (org) => controls.runnerGroups(ctx, org),
     enqueueJob: (job) => controls.enqueueJob(ctx, job),
     cancelJob: (id) => controls.cancelJob(ctx, id),
     job: (id) => {

@@ -14,9 +14,30 @@ export interface ScopeRef {
 /** Labels every runner gets unless registered with `no_default_labels`. */
 export const DEFAULT_LABELS = ['self-hosted', 'Linux', 'X64'] as const;
 const READ_ONLY = new Set(DEFAULT_LABELS.map((l) => l.toLowerCase()));
+/**
+ * The labels GitHub applies by itself (self-hosted, operating systems,
+ * architectures): a just-in-time runner given one of these by name shows it
+ * as read-only, as the example answer of generate-jitconfig in the OpenAPI
+ * description does (self-hosted, X64 and macOS read-only, no-gpu custom).
+ */
+const SYSTEM_LABELS = new Set(['self-hosted', 'linux', 'windows', 'macos', 'x64', 'x86', 'arm', 'arm64']);
 
 export const TOKEN_TTL_MS = 60 * 60 * 1000; // GitHub: registration/remove tokens live one hour
 export const DEFAULT_GROUP_ID = 1; // the "Default" runner group
+export const DEFAULT_GROUP_NAME = 'Default';
+
+/** A self-hosted runner group of an org (GitHub's `runner-groups-org`); repositories have only "Default". */
+export interface RunnerGroup {
+  id: number;
+  /** Org key (lower case). */
+  org: string;
+  name: string;
+  visibility: 'all' | 'selected' | 'private';
+  /** With visibility `selected`: the repositories (lower case) that may use it. */
+  repositories: string[];
+  allowsPublicRepositories: boolean;
+  default: boolean;
+}
 
 export interface Label {
   id: number;
@@ -42,6 +63,8 @@ export interface RunnerRecord {
   scope: string; // scope key: "org" or "org/repo"
   os: string;
   ephemeral: boolean;
+  /** Its runner group (DEFAULT_GROUP_ID unless registered into another). */
+  groupId: number;
   labels: Label[];
   /** Seeded runners have no simulator behind them: status and busy are whatever the control API last set. */
   seeded?: { status: 'online' | 'offline'; busy: boolean };
@@ -191,6 +214,10 @@ export class State {
   private readonly labelIds = new Map<string, number>();
   private readonly tokens = new Map<string, TokenRecord>();
   private readonly grants = new Map<string, Grant>();
+  /** Runner tokens of deleted runners (token → runner name): the server still knows who asks. */
+  private readonly retired = new Map<string, string>();
+  private readonly groups = new Map<number, RunnerGroup>();
+  private nextGroupId = DEFAULT_GROUP_ID + 1;
   private readonly jobs = new Map<number, JobRecord>();
   private readonly queue: JobRecord[] = [];
   private pollers: Poller[] = [];
@@ -250,26 +277,79 @@ export class State {
 
   // --- runners -----------------------------------------------------------
 
-  private label(name: string, forceCustom = false): Label {
+  private label(name: string, readOnly: boolean): Label {
     const key = name.toLowerCase();
     let id = this.labelIds.get(key);
     if (id === undefined) {
       id = this.nextLabelId++;
       this.labelIds.set(key, id);
     }
-    return { id, name, type: !forceCustom && READ_ONLY.has(key) ? 'read-only' : 'custom' };
+    return { id, name, type: readOnly ? 'read-only' : 'custom' };
+  }
+
+  /** Case-insensitively unique, first spelling wins; `readOnly` decides each label's type. */
+  private labelList(names: string[], readOnly: (key: string) => boolean): Label[] {
+    const seen = new Set<string>();
+    const out: Label[] = [];
+    for (const name of names) {
+      const key = name.toLowerCase();
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(this.label(name, readOnly(key)));
+    }
+    return out;
   }
 
   private buildLabels(names: string[], defaults: boolean): Label[] {
-    const all = defaults ? [...DEFAULT_LABELS, ...names] : names;
-    const seen = new Set<string>();
-    const out: Label[] = [];
-    for (const name of all) {
-      if (seen.has(name.toLowerCase())) continue;
-      seen.add(name.toLowerCase());
-      out.push(this.label(name, !defaults));
-    }
-    return out;
+    return defaults ? this.labelList([...DEFAULT_LABELS, ...names], (key) => READ_ONLY.has(key)) : this.labelList(names, () => false);
+  }
+
+  // --- runner groups -------------------------------------------------------
+
+  /** The org's groups: "Default" (id 1) first, then the ones added, by id. */
+  runnerGroups(org: string): RunnerGroup[] {
+    const key = org.toLowerCase();
+    const fallback: RunnerGroup = {
+      id: DEFAULT_GROUP_ID,
+      org: key,
+      name: DEFAULT_GROUP_NAME,
+      visibility: 'all',
+      repositories: [],
+      allowsPublicRepositories: false,
+      default: true,
+    };
+    return [fallback, ...[...this.groups.values()].filter((g) => g.org === key).sort((a, b) => a.id - b.id)];
+  }
+
+  /** A group of the scope by id: an org's; a repository has only "Default". */
+  runnerGroup(ref: ScopeRef, id: number): RunnerGroup | undefined {
+    const groups = this.runnerGroups(ref.org);
+    return ref.repo === undefined ? groups.find((g) => g.id === id) : id === DEFAULT_GROUP_ID ? groups[0] : undefined;
+  }
+
+  /** Case-insensitive lookup by name, as config.sh --runnergroup does it (a repository has only "Default"). */
+  runnerGroupNamed(ref: ScopeRef, name: string): RunnerGroup | undefined {
+    const groups = ref.repo === undefined ? this.runnerGroups(ref.org) : this.runnerGroups(ref.org).slice(0, 1);
+    return groups.find((g) => g.name.toLowerCase() === name.toLowerCase());
+  }
+
+  /** Adds an org runner group (ids are global, from 2); 'conflict' when the org has one of that name. */
+  addRunnerGroup(
+    org: string,
+    opts: { name: string; visibility?: RunnerGroup['visibility']; repositories?: string[]; allowsPublicRepositories?: boolean },
+  ): RunnerGroup | 'conflict' {
+    if (this.runnerGroupNamed({ org }, opts.name)) return 'conflict';
+    const group: RunnerGroup = {
+      id: this.nextGroupId++,
+      org: org.toLowerCase(),
+      name: opts.name,
+      visibility: opts.visibility ?? 'all',
+      repositories: (opts.repositories ?? []).map((r) => r.toLowerCase()),
+      allowsPublicRepositories: opts.allowsPublicRepositories ?? false,
+      default: false,
+    };
+    this.groups.set(group.id, group);
+    return group;
   }
 
   seedRunner(ref: ScopeRef, name: string, labels: string[], status: 'online' | 'offline', busy: boolean): RunnerRecord {
@@ -279,7 +359,8 @@ export class State {
       scope: scopeKey(ref),
       os: 'Linux',
       ephemeral: false,
-      labels: labels.map((l) => this.label(l)),
+      groupId: DEFAULT_GROUP_ID,
+      labels: labels.map((l) => this.label(l, READ_ONLY.has(l.toLowerCase()))),
       seeded: { status, busy },
       messages: [],
       lastSeen: Date.now(),
@@ -305,24 +386,43 @@ export class State {
     ephemeral: boolean;
     noDefaultLabels: boolean;
     replace: boolean;
+    groupId?: number;
   }): RunnerRecord | 'conflict' {
     const existing = this.findRunnerByName(opts.scope, opts.name);
     if (existing) {
       if (!opts.replace) return 'conflict';
       this.deleteRunner(existing.id);
     }
-    const runner: RunnerRecord = {
-      id: this.nextRunnerId++,
+    return this.addRunner({
       name: opts.name,
       scope: opts.scope,
       os: opts.os,
       ephemeral: opts.ephemeral,
+      groupId: opts.groupId ?? DEFAULT_GROUP_ID,
       labels: this.buildLabels(opts.labels, !opts.noDefaultLabels),
-      runnerToken: opaqueToken('rnr'),
-      messages: [],
-      lastSeen: 0,
-      activePolls: 0,
-    };
+    });
+  }
+
+  /**
+   * A just-in-time runner (generate-jitconfig): ephemeral, exactly the labels
+   * given (none added; GitHub's own label names among them read-only), offline
+   * with os "unknown" until it connects; 'conflict' when the scope has a
+   * runner of that name (generate-jitconfig never replaces one).
+   */
+  registerJitRunner(opts: { scope: string; name: string; labels: string[]; groupId: number }): RunnerRecord | 'conflict' {
+    if (this.findRunnerByName(opts.scope, opts.name)) return 'conflict';
+    return this.addRunner({
+      name: opts.name,
+      scope: opts.scope,
+      os: 'unknown',
+      ephemeral: true,
+      groupId: opts.groupId,
+      labels: this.labelList(opts.labels, (key) => SYSTEM_LABELS.has(key)),
+    });
+  }
+
+  private addRunner(fields: Pick<RunnerRecord, 'name' | 'scope' | 'os' | 'ephemeral' | 'groupId' | 'labels'>): RunnerRecord {
+    const runner: RunnerRecord = { id: this.nextRunnerId++, ...fields, runnerToken: opaqueToken('rnr'), messages: [], lastSeen: 0, activePolls: 0 };
     this.runnersById.set(runner.id, runner);
     if (runner.runnerToken) this.runnersByToken.set(runner.runnerToken, runner);
     return runner;
@@ -336,15 +436,28 @@ export class State {
     return this.runnersByToken.get(token);
   }
 
-  /** Removes a runner; a job it was running is lost (GitHub fails such jobs). */
-  deleteRunner(id: number): boolean {
+  /** The name of the deleted runner this token belonged to, if it did. */
+  retiredRunnerName(token: string): string | undefined {
+    return this.retired.get(token);
+  }
+
+  /**
+   * Removes a runner; a job it was running is lost (GitHub fails such jobs).
+   * Its open long poll is answered (204) unless `endPolls` is false: then it
+   * stays open, with nothing more to come, until the runner gives it up.
+   */
+  deleteRunner(id: number, { endPolls = true }: { endPolls?: boolean } = {}): boolean {
     const runner = this.runnersById.get(id);
     if (!runner) return false;
     this.loseJob(runner, 'runner_deleted');
     this.runnersById.delete(id);
-    if (runner.runnerToken) this.runnersByToken.delete(runner.runnerToken);
-    for (const p of this.pollers.filter((p) => p.runner === runner)) p.deliver(undefined);
+    if (runner.runnerToken) {
+      this.runnersByToken.delete(runner.runnerToken);
+      this.retired.set(runner.runnerToken, runner.name);
+    }
+    const polls = this.pollers.filter((p) => p.runner === runner);
     this.pollers = this.pollers.filter((p) => p.runner !== runner);
+    if (endPolls) for (const p of polls) p.deliver(undefined);
     return true;
   }
 
@@ -368,7 +481,7 @@ export class State {
       status: this.isOnline(r) ? 'online' : 'offline',
       busy: this.isBusy(r),
       ephemeral: r.ephemeral,
-      runner_group_id: DEFAULT_GROUP_ID,
+      runner_group_id: r.groupId,
       labels: r.labels.map((l) => ({ ...l })),
     };
   }
@@ -391,13 +504,15 @@ export class State {
    * alive: a poll is open, or the runner was heard from within offlineAfterMs.
    * A session whose runner went silent has expired and is replaced.
    */
-  openSession(r: RunnerRecord, info: { version?: string; disableUpdate?: boolean } = {}): string /* a session id, or 'conflict' */ {
+  openSession(r: RunnerRecord, info: { version?: string; disableUpdate?: boolean; os?: string } = {}): string /* a session id, or 'conflict' */ {
     // The runner shows offline after offlineAfterMs, but a session it did not
     // delete (a killed Listener) lingers on the server: MessageListener.cs
     // retries a conflict for minutes because of that.
     if (r.sessionId !== undefined && (this.isOnline(r) || Date.now() - r.lastSeen <= this.sessionExpiryMs)) return 'conflict';
     if (r.sessionId !== undefined) this.closeSession(r); // expired
     r.sessionId = opaqueToken('ses');
+    // A just-in-time runner's OS is known once it connects.
+    if (r.os === 'unknown' && info.os) r.os = info.os;
     r.version = info.version;
     r.disableUpdate = info.disableUpdate;
     r.messages = r.messages.filter((m) => m.type !== 'update');
@@ -574,7 +689,9 @@ export class State {
       job.status = 'completed';
       job.conclusion = typeof event.conclusion === 'string' ? event.conclusion : 'failure';
       if (runner.jobId === job.id) runner.jobId = undefined;
-      if (runner.ephemeral) this.deleteRunner(runner.id);
+      // GitHub deletes an ephemeral runner once its job is done; its Listener
+      // learns it is finished from its own job (Runner.cs), not from its poll.
+      if (runner.ephemeral) this.deleteRunner(runner.id, { endPolls: false });
     }
     this.changed(job);
     if (event.event === 'completed') this.dispatch();

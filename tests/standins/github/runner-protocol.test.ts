@@ -308,7 +308,10 @@ describe('cancel, liveness, ephemeral', () => {
     assert.equal((await r.next()).json.job_id, job.job_id);
     await r.event(job.job_id, { event: 'completed', conclusion: 'success' });
     assert.deepEqual(github.runners(ACME), []);
-    assert.equal((await r.next(0)).status, 401, 'its credentials are gone');
+    const gone = await r.next(0);
+    assert.equal(gone.status, 404, 'a deleted runner polling: TaskAgentNotFoundException');
+    assert.equal(gone.json.typeKey, 'TaskAgentNotFoundException');
+    assert.equal((await http('POST', `${r.serverUrl}/sessions`, { auth: r.auth, body: {} })).status, 401, 'its credentials are gone');
     assert.equal((await r.disconnect()).status, 204, 'saying goodbye still works');
   });
 });
@@ -380,6 +383,7 @@ describe('registration and removal', () => {
     await new Promise((res) => setTimeout(res, 50));
     await octokit().actions.deleteSelfHostedRunnerFromOrg({ org: 'acme', runner_id: r.id });
     assert.equal((await poll).status, 204);
-    assert.equal((await r.next(0)).status, 401);
+    assert.equal((await r.next(0)).json.typeKey, 'TaskAgentNotFoundException');
+    assert.equal((await http('POST', `${r.serverUrl}/sessions`, { auth: r.auth, body: {} })).status, 401);
   });
 });
