@@ -4,7 +4,8 @@
 //   read (settings.ts: environment + env file → raw settings, and warnings)
 //   → complete (prompt-credentials.ts: ask for a missing ORG or credential on a terminal, save the answers)
 //   → credential (credential.ts: a PAT or a GitHub App, its key file read, when the command calls GitHub)
-//   → derive (derive.ts: the Config, pure).
+//   → derive (derive.ts: the Config, pure; given the prefix an existing fleet's
+//     compose file names, compose-prefix.ts).
 import { hostname } from 'node:os';
 import { stdio, type Reporter } from '../../core/reporter.ts';
 import type { BoardRunner } from './board-runners.ts';
