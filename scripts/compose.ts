@@ -10,7 +10,7 @@ import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {
   const { values } = parseScriptArgs({ count: { type: 'string', short: 'n' } });
-  const config = await loadConfig({ requirePat: false });
+  const config = await loadConfig({ credential: 'none' });
   const count = values.count !== undefined ? parseRunnerCount(values.count) : ((await currentGenericCount(config)) ?? 1);
   const runners = await writeFleetCompose(config, count);
   console.log(`Wrote ${config.composeFile}: ${runners.length} runner(s) (${count} generic); apply with make start`);

@@ -15,7 +15,7 @@ await runCli(async () => {
     stdout: { type: 'boolean' },
   });
   const count = parseRunnerCount(values.count ?? '1', '-n/--count');
-  const config = await loadConfig({ requirePat: false });
+  const config = await loadConfig({ credential: 'none' });
   const compose = buildCompose(config, count, readHostFacts());
   if (values.stdout) {
     process.stdout.write(renderCompose(compose));

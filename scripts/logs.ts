@@ -11,7 +11,7 @@ import { parseScriptArgs } from '../lib/script-args.ts';
 await runCli(async () => {
   const { values, positionals } = parseScriptArgs({ follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' } });
   if (positionals.length !== 1) throw new ConfigError('logs needs exactly one runner name: make logs RUNNER=name');
-  const config = await loadConfig({ requirePat: false });
+  const config = await loadConfig({ credential: 'none' });
   const [runner] = (await selectFleetRunners(config, positionals)).selected;
   const result = await compose(config, ['logs', '--tail', values.tail ?? '200', ...(values.follow ? ['--follow'] : []), runner!.name]);
   return result.exitCode ?? 1;

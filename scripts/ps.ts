@@ -9,7 +9,7 @@ import { formatTable } from '../lib/table.ts';
 
 await runCli(async () => {
   const { values } = parseScriptArgs({ json: { type: 'boolean' } });
-  const config = await loadConfig({ requirePat: false });
+  const config = await loadConfig({ credential: 'none' });
   const containers = await listFleetContainers(config);
   if (values.json) return console.log(JSON.stringify(containers, null, 2));
   if (containers.length === 0) return console.log(`no containers for ${config.prefix}* (make init N=… creates them)`);

@@ -106,7 +106,7 @@ function fold(image: string, options: ImageOptions): BuildOptions {
 
 /** The files of the settings that hold secrets or the toolkit's state, by path: never in a build context. */
 function privateFilesOf(config: Config): string[] {
-  return [config.envFile, config.tokenCacheFile, config.imageHashFile, config.composeFile, ...(config.app ? [config.app.privateKeyFile] : [])];
+  return [config.envFile, config.tokenCacheFile, config.imageHashFile, config.composeFile, ...(config.credential?.kind === 'app' ? [config.credential.privateKeyFile] : [])];
 }
 
 /** The root Dockerfile and every file its COPY/ADD lines take from the context. */

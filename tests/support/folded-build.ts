@@ -6,7 +6,7 @@ import { ensureRunnerImage } from '../../lib/docker/runner-image.ts';
 import { runCli } from '../../core/errors.ts';
 
 await runCli(async () => {
-  const config = await loadConfig({ requirePat: false });
+  const config = await loadConfig({ credential: 'none' });
   const print = (mark: string) => (line: string) => console.log(`${mark}: ${line}`);
   const { image, built } = await ensureRunnerImage(config, { log: print('log'), progress: print('progress') });
   console.log(`${image} ${built ? 'built' : 'up to date'}`);
