@@ -15,6 +15,7 @@ JSON          ?= ## 1: JSON output: demo, ps, list, locks, bench (--json)
 WITH_ENV      ?= ## 1: purge deletes the env file too (--env)
 KEEP          ?= ## 1: demo keeps everything up until Ctrl-C (--keep)
 SVG           ?= ## file for the demo's occupancy picture (--svg)
+STDOUT        ?= ## 1: compose prints the file instead of writing it (--stdout)
 FOLLOW        ?= ## 1: logs keeps following (--follow)
 TAIL          ?= ## lines logs shows, default 200 (--tail)
 RELEASE       ?= ## locks: free this resource's lock, with FORCE=1 (release RESOURCE --force)
@@ -75,8 +76,8 @@ list: node_modules/.installed ## Join local containers with GitHub's registratio
 	./scripts/list.ts $(json_flag)
 
 .PHONY: compose
-compose: node_modules/.installed ## Regenerate the compose file, keeping the current number of generic runners [N=…]
-	./scripts/compose.ts $(count_flag)
+compose: node_modules/.installed ## Regenerate the compose file, keeping the current number of generic runners [N=…] [STDOUT=1: print it]
+	./scripts/compose.ts $(count_flag) $(if $(STDOUT),--stdout)
 
 .PHONY: image
 image: node_modules/.installed ## Rebuild the runner image now (init rebuilds only on change)

@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { build, stop as stopEsbuild } from 'esbuild';
 import { $, type ProcessPromise } from 'zx';
 import type { Acquisition } from './contender.ts';
-import { ensureDocker, imageExists, removeContainers, runContainer } from '../lib/docker/docker.ts';
+import { removeContainers, runContainer } from '../lib/docker/containers.ts';
+import { ensureDocker } from '../lib/docker/engine.ts';
+import { imageExists } from '../lib/docker/images.ts';
 import { formatTable } from '../lib/table.ts';
 
 export interface BenchOptions {

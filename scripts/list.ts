@@ -5,6 +5,7 @@
 //   ./scripts/list.ts --json   the same rows as JSON
 import { loadConfig } from '../lib/config/config.ts';
 import { runCli } from '../core/errors.ts';
+import { stdio } from '../core/reporter.ts';
 import { fleetStatus, formatFleetTable } from '../lib/fleet/status.ts';
 import { createRunnerApi } from '../lib/github/runner-api.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
@@ -13,6 +14,6 @@ await runCli(async () => {
   const { values } = parseScriptArgs({ json: { type: 'boolean' } });
   const config = await loadConfig();
   const status = await fleetStatus(config, createRunnerApi(config));
-  if (status.dockerWarning) console.error(`warning: ${status.dockerWarning}`);
+  if (status.dockerWarning) stdio.warn(status.dockerWarning);
   console.log(values.json ? JSON.stringify(status.rows, null, 2) : formatFleetTable(status.rows));
 });

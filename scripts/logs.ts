@@ -3,7 +3,7 @@
 //   ./scripts/logs.ts runner-2            the last 200 lines
 //   ./scripts/logs.ts --follow runner-2   and keep following
 import { loadConfig } from '../lib/config/config.ts';
-import { compose } from '../lib/docker/docker.ts';
+import { composeResult } from '../lib/docker/compose.ts';
 import { ConfigError, runCli } from '../core/errors.ts';
 import { selectFleetRunners } from '../lib/docker/compose-reader.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
@@ -13,6 +13,7 @@ await runCli(async () => {
   if (positionals.length !== 1) throw new ConfigError('logs needs exactly one runner name: make logs RUNNER=name');
   const config = await loadConfig({ credential: 'none' });
   const [runner] = (await selectFleetRunners(config, positionals)).selected;
-  const result = await compose(config, ['logs', '--tail', values.tail ?? '200', ...(values.follow ? ['--follow'] : []), runner!.name]);
+  // compose's own exit code is this script's: its output went to the terminal as it came.
+  const result = await composeResult(config, ['logs', '--tail', values.tail ?? '200', ...(values.follow ? ['--follow'] : []), runner!.name]);
   return result.exitCode ?? 1;
 });

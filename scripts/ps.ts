@@ -2,7 +2,7 @@
 // The fleet's containers on this host: name, state, kind, board, labels, lock resource, board devices.
 //   ./scripts/ps.ts [--json]
 import { loadConfig } from '../lib/config/config.ts';
-import { listFleetContainers } from '../lib/docker/docker.ts';
+import { listFleetContainers } from '../lib/docker/containers.ts';
 import { runCli } from '../core/errors.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 import { formatTable } from '../lib/table.ts';

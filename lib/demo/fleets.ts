@@ -4,8 +4,11 @@
 // point at the stand-ins.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { $ } from 'zx';
 import { loadConfig, type Config } from '../config/config.ts';
+import { toLines, type Reporter } from '../../core/reporter.ts';
+import { containerNames, removeContainers } from '../docker/containers.ts';
+import { imageNames, removeImages } from '../docker/images.ts';
+import { existingVolumes, removeVolumes } from '../docker/volumes.ts';
 import { initFleet } from '../fleet/lifecycle.ts';
 import { purgeFleet } from '../fleet/purge.ts';
 import { createRunnerApi, type RunnerApi } from '../github/runner-api.ts';
@@ -68,33 +71,34 @@ export async function prepareFleet(org: Org, s: FleetSettings): Promise<Fleet> {
  * redrawn in place: compose writes to the terminal itself meanwhile (the other
  * fleet's `up -d`), so a cursor-moving redraw could land on its lines.
  */
-export async function bringUp(fleet: Fleet, generic: number, log: (line: string) => void): Promise<void> {
-  const own = (line: string): void => log(`${fleet.org}: ${line}`);
-  await initFleet(fleet.config, fleet.api, generic, own, { log: own, progress: own });
+export async function bringUp(fleet: Fleet, generic: number, reporter: Reporter): Promise<void> {
+  const own = ofOrg(fleet, reporter);
+  await initFleet(fleet.config, fleet.api, generic, own, { reporter: own, progress: own });
 }
 
 /** `make purge YES=1 FORCE=1 WITH_ENV=1`: runners unregistered, containers, volumes, files and images gone. */
-export async function purge(fleet: Fleet, log: (line: string) => void): Promise<void> {
-  const output = { out: (line: string) => log(`${fleet.org}: ${line}`), warn: (line: string) => log(`${fleet.org}: warning: ${line}`) };
-  await purgeFleet(fleet.config, fleet.api, { yes: true, force: true, env: true, output, interactive: false });
+export async function purge(fleet: Fleet, reporter: Reporter): Promise<void> {
+  await purgeFleet(fleet.config, fleet.api, { yes: true, force: true, env: true, reporter: ofOrg(fleet, reporter), interactive: false });
 }
 
-const quiet = $({ quiet: true, nothrow: true });
+/** The fleet's lines, each after its org: `acme: …`, `acme: warning: …`. */
+function ofOrg(fleet: Fleet, reporter: Reporter): Reporter {
+  return toLines((line) => reporter.info(`${fleet.org}: ${line}`));
+}
 
 /** Whatever is still there under the demo's prefix (after an interrupted init, say): containers, volumes, images. */
 export async function leftovers(): Promise<{ containers: string[]; volumes: string[]; images: string[] }> {
-  const lines = (out: string) => out.split('\n').map((l) => l.trim()).filter(Boolean);
-  const containers = lines((await quiet`docker ps -a --format {{.Names}} --filter name=^${DEMO_PREFIX}`).stdout).filter((n) => n.startsWith(DEMO_PREFIX));
-  const volumes = lines((await quiet`docker volume ls -q --filter name=${DEMO_PREFIX}`).stdout).filter((v) => v.startsWith(DEMO_PREFIX));
-  const images = lines((await quiet`docker images --format ${'{{.Repository}}:{{.Tag}}'}`).stdout).filter((i) => i.includes(DEMO_PREFIX.slice(0, -1)));
+  const containers = await containerNames(DEMO_PREFIX);
+  const volumes = [...(await existingVolumes())].filter((volume) => volume.startsWith(DEMO_PREFIX));
+  const images = (await imageNames()).filter((image) => image.includes(DEMO_PREFIX.slice(0, -1)));
   return { containers, volumes, images };
 }
 
-/** Removes what leftovers() finds, by name; returns what it removed. */
+/** Removes what leftovers() finds, by name; returns what it found. */
 export async function sweep(): Promise<string[]> {
   const { containers, volumes, images } = await leftovers();
-  if (containers.length) await quiet`docker rm -f -v ${containers}`;
-  if (volumes.length) await quiet`docker volume rm -f ${volumes}`;
-  if (images.length) await quiet`docker image rm -f ${images}`;
+  await removeContainers(containers);
+  await removeVolumes(volumes);
+  await removeImages(images);
   return [...containers, ...volumes, ...images];
 }

@@ -3,7 +3,9 @@
 // base-image.sh; kept by tag, shared with the tests), then the runner
 // simulator image under the demo's own tag. What the demo built it removes again.
 import { $, type ProcessPromise } from 'zx';
-import { imageExists } from '../docker/docker.ts';
+import type { Reporter } from '../../core/reporter.ts';
+import { shellEnv } from '../docker/command.ts';
+import { imageExists } from '../docker/images.ts';
 import { BASE_IMAGE, BASE_IMAGE_SCRIPT, SIM_BUILD_SCRIPT } from './paths.ts';
 
 /** The simulator image of the demo: its own tag, so removing it never touches the tests' image. */
@@ -17,40 +19,40 @@ export function stopBuild(): void {
   if (current && current.exitCode === null) void current.kill('SIGTERM').catch(() => undefined);
 }
 
-async function step(what: string, command: string[], env: Record<string, string>, progress: (line: string) => void): Promise<void> {
+async function step(what: string, command: string[], progress: Reporter): Promise<void> {
   const started = Date.now();
-  const proc = $({ quiet: true, nothrow: true, env: { ...process.env, ...env } })`${command}`;
+  const proc = $({ quiet: true, nothrow: true, env: shellEnv() })`${command}`;
   current = proc;
   // Progress: every line the builder prints (setup.sh prints one per phase; build.ts one summary).
   let pending = '';
   proc.stdout.on('data', (chunk: Buffer) => {
     const lines = (pending + chunk.toString()).split('\n');
     pending = lines.pop() ?? '';
-    for (const line of lines) if (line.startsWith('setup: ') || line.startsWith('> ')) progress(`  ${line.replace(/^setup: /, '')}`);
+    for (const line of lines) if (line.startsWith('setup: ') || line.startsWith('> ')) progress.info(`  ${line.replace(/^setup: /, '')}`);
   });
   const result = await proc;
   if (result.exitCode !== 0) {
     const tail = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-15).join('\n');
     throw new Error(`${what} failed (exit ${result.exitCode ?? result.signal}):\n${tail}`);
   }
-  progress(`  ${what}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  progress.info(`  ${what}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /**
  * The base image (debootstrap, when missing; needs root and debootstrap) and
  * the simulator image. Progress goes to `progress`.
  */
-export async function buildDemoImages(progress: (line: string) => void, built: string[]): Promise<void> {
+export async function buildDemoImages(progress: Reporter, built: string[]): Promise<void> {
   const hadBase = await imageExists(BASE_IMAGE);
   const hadSim = await imageExists(DEMO_SIM_IMAGE);
   if (!hadBase) {
-    progress(`Building the base image ${BASE_IMAGE} with debootstrap, as the test ground does (minutes; removed again at the end) …`);
-    await step('base image', ['bash', BASE_IMAGE_SCRIPT, BASE_IMAGE], {}, progress);
+    progress.info(`Building the base image ${BASE_IMAGE} with debootstrap, as the test ground does (minutes; removed again at the end) …`);
+    await step('base image', ['bash', BASE_IMAGE_SCRIPT, BASE_IMAGE], progress);
   } else {
-    progress(`Base image ${BASE_IMAGE}: present.`);
+    progress.info(`Base image ${BASE_IMAGE}: present.`);
   }
-  progress(`Building the runner simulator image ${DEMO_SIM_IMAGE} …`);
-  await step('simulator image', [process.execPath, '--import', TSX, SIM_BUILD_SCRIPT, '--base', BASE_IMAGE, '--tag', DEMO_SIM_IMAGE], {}, progress);
+  progress.info(`Building the runner simulator image ${DEMO_SIM_IMAGE} …`);
+  await step('simulator image', [process.execPath, '--import', TSX, SIM_BUILD_SCRIPT, '--base', BASE_IMAGE, '--tag', DEMO_SIM_IMAGE], progress);
   if (!hadBase && (await imageExists(BASE_IMAGE))) built.push(BASE_IMAGE);
   if (!hadSim && (await imageExists(DEMO_SIM_IMAGE))) built.push(DEMO_SIM_IMAGE);
 }

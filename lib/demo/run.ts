@@ -7,8 +7,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { $ } from 'zx';
-import { ensureDocker, removeImages } from '../docker/docker.ts';
+import { toLines, prefixed, type Reporter } from '../../core/reporter.ts';
+import { runOneOff } from '../docker/containers.ts';
+import { ensureDocker } from '../docker/engine.ts';
+import { removeImages } from '../docker/images.ts';
 import { displayText } from '../../lock/display.ts';
 import { readResource } from '../../lock/inspect.ts';
 import { CliError, ExitCode } from '../../core/errors.ts';
@@ -49,9 +51,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const started = Date.now();
   // With --json, stdout carries the one JSON object; everything else goes to stderr.
   const stream = options.json ? process.stderr : process.stdout;
-  const say = (line: string): void => void stream.write(`${line}\n`);
+  const out = toLines((line) => void stream.write(`${line}\n`));
   /** A phase's headline, with the time since the demo started. */
-  const phase = (line: string): void => say(`▸ [${seconds(Date.now() - started).padStart(7)}] ${line}`);
+  const phase = (line: string): void => out.info(`▸ [${seconds(Date.now() - started).padStart(7)}] ${line}`);
   await ensureDocker();
   const release = takeDemoLock(DEMO_PID_FILE);
 
@@ -60,11 +62,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const interruption = new Promise<void>((resolve) => (wake = resolve));
   const onSignal = (signal: NodeJS.Signals): void => {
     if (interrupted) {
-      say(`${signal} again: still cleaning up, one moment …`);
+      out.info(`${signal} again: still cleaning up, one moment …`);
       return;
     }
     interrupted = true;
-    say(`\n${signal}: stopping; removing everything the demo made …`);
+    out.info(`\n${signal}: stopping; removing everything the demo made …`);
     stopBuild();
     wake();
   };
@@ -84,13 +86,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   try {
     const stale = await leftovers();
     if (stale.containers.length + stale.volumes.length + stale.images.length > 0) {
-      say(`Removing what an earlier demo left: ${(await sweep()).join(', ')}`);
+      out.info(`Removing what an earlier demo left: ${(await sweep()).join(', ')}`);
     }
     phase('Building what the demo needs, offline (the test ground\'s image recipes)');
-    await buildDemoImages(say, built);
+    await buildDemoImages(out, built);
     checkpoint();
     const engine = await engineSettings(DEMO_SIM_IMAGE);
-    if (engine.note) say(`  note: ${engine.note}`);
+    if (engine.note) out.info(`  note: ${engine.note}`);
 
     github = await startGitHubStandIn();
     phase(`GitHub stand-in listening on ${github.url} (it stands in for github.com; runners are the actions/runner stand-in)`);
@@ -106,14 +108,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     }
     const generic = options.generic ?? GENERIC_PER_ORG;
     phase(`make init N=${generic} for ${ORGS.join(' and ')} (${generic} generic + 1 board runner each; both board runners share the board "${BOARD}")`);
-    await Promise.all(fleets.map((fleet) => bringUp(fleet, generic, (line) => say(`  ${line}`))));
+    await Promise.all(fleets.map((fleet) => bringUp(fleet, generic, prefixed(out, '  '))));
     checkpoint();
 
     const burst = new Burst(github);
     burst.enqueue();
     const boardJobs = burst.tracked.filter((t) => t.plan.board).length;
     phase(`${burst.tracked.length} jobs queued at once: ${boardJobs} on the shared board, ${burst.tracked.length - boardJobs} generic, from both orgs`);
-    await watch(burst, lockDir, say, () => interrupted, interruption);
+    await watch(burst, lockDir, out, () => interrupted, interruption);
     checkpoint();
 
     const jobs = burst.records();
@@ -121,18 +123,18 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     await writeFile(svgPath, occupancySvg(jobs));
     const overlaps = boardOverlaps(jobs);
     phase('Done: every job ended');
-    say(`\n${summaryTable(jobs)}\n`);
-    say(occupancyStrip(jobs, { colour: !options.json && process.stdout.isTTY === true }));
-    say(`\nBoard occupancy picture: ${svgPath}`);
+    out.info(`\n${summaryTable(jobs)}\n`);
+    out.info(occupancyStrip(jobs, { colour: !options.json && process.stdout.isTTY === true }));
+    out.info(`\nBoard occupancy picture: ${svgPath}`);
     const failed = jobs.filter((j) => j.result !== 'success');
     if (failed.length > 0 || overlaps.length > 0) {
-      say(`error: ${[...failed.map((j) => `${j.job} (${j.org}): ${j.result}`), ...overlaps].join('; ')}`);
+      out.info(`error: ${[...failed.map((j) => `${j.job} (${j.org}): ${j.result}`), ...overlaps].join('; ')}`);
       exitCode = ExitCode.failure;
     }
     const result: DemoResult = { jobs, resource: BOARD, orgs: ORGS, board_overlaps: overlaps, svg: svgPath, wall_ms: Date.now() - started, kept: options.keep === true };
     if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     if (options.keep) {
-      keepNotes(say, fleets, lockDir);
+      keepNotes(out, fleets, lockDir);
       await interruption;
       kept = true; // Ctrl-C is how a kept demo ends: not an interruption
     }
@@ -143,21 +145,21 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     }
   } finally {
     phase('Cleaning up: make purge for each org, the images the demo built, the stand-in, its files');
-    await cleanup(say, fleets, github, dir, built);
+    await cleanup(out, fleets, github, dir, built);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     release();
-    say(`make demo: ${interrupted && !kept ? 'interrupted' : 'done'} in ${seconds(Date.now() - started)}`);
+    out.info(`make demo: ${interrupted && !kept ? 'interrupted' : 'done'} in ${seconds(Date.now() - started)}`);
   }
   return interrupted && !kept ? 130 : exitCode;
 }
 
 /** Start/end lines as they happen, and the board's holder and queue whenever they change. */
-async function watch(burst: Burst, lockDir: string, say: (line: string) => void, stopped: () => boolean, interruption: Promise<void>): Promise<void> {
+async function watch(burst: Burst, lockDir: string, out: Reporter, stopped: () => boolean, interruption: Promise<void>): Promise<void> {
   const deadline = Date.now() + JOBS_TIMEOUT_MS;
   let lastBoard = '';
   while (!burst.done() && !stopped()) {
-    for (const line of burst.poll()) say(line);
+    for (const line of burst.poll()) out.info(line);
     const state = await readResource(lockDir, BOARD).catch(() => undefined);
     if (state) {
       // Lock records are text from the lock directory: shown only through displayText, as everywhere.
@@ -165,37 +167,37 @@ async function watch(burst: Burst, lockDir: string, say: (line: string) => void,
       const holder = state.holder ? `held by ${who(state.holder.runId, state.holder.repository)}` : 'free';
       const queue = state.queue.map((t) => who(t.runId, t.repository));
       const line = `board ${BOARD}: ${holder}; queue: ${queue.length ? queue.join(', ') : '(empty)'}`;
-      if (line !== lastBoard) say(`${clock()}    ${line}`);
+      if (line !== lastBoard) out.info(`${clock()}    ${line}`);
       lastBoard = line;
     }
     if (Date.now() > deadline) throw new CliError(`jobs still running after ${JOBS_TIMEOUT_MS / 1000} s: see the lines above`);
     await Promise.race([interruption, new Promise((r) => setTimeout(r, 250))]);
   }
-  for (const line of burst.poll()) say(line);
+  for (const line of burst.poll()) out.info(line);
 }
 
-function keepNotes(say: (line: string) => void, fleets: Fleet[], lockDir: string): void {
-  say('\n--keep: the fleets and the GitHub stand-in stay up while this command runs. Look around from another shell:');
-  say(`  cd ${REPO_ROOT}`);
-  for (const fleet of fleets) say(`  ENV_FILE=${fleet.envFile} make list     # ${fleet.org}'s runners, containers joined with the stand-in's view`);
-  say(`  ENV_FILE=${fleets[0]!.envFile} make locks    # the shared board: holder and queue (lock directory ${lockDir})`);
-  say(`  docker ps --filter name=${DEMO_PREFIX}`);
-  say(`Clean up: Ctrl-C here (or kill -INT ${process.pid}) removes everything, as the demo does without --keep.`);
+function keepNotes(out: Reporter, fleets: Fleet[], lockDir: string): void {
+  out.info('\n--keep: the fleets and the GitHub stand-in stay up while this command runs. Look around from another shell:');
+  out.info(`  cd ${REPO_ROOT}`);
+  for (const fleet of fleets) out.info(`  ENV_FILE=${fleet.envFile} make list     # ${fleet.org}'s runners, containers joined with the stand-in's view`);
+  out.info(`  ENV_FILE=${fleets[0]!.envFile} make locks    # the shared board: holder and queue (lock directory ${lockDir})`);
+  out.info(`  docker ps --filter name=${DEMO_PREFIX}`);
+  out.info(`Clean up: Ctrl-C here (or kill -INT ${process.pid}) removes everything, as the demo does without --keep.`);
 }
 
-async function cleanup(say: (line: string) => void, fleets: Fleet[], github: GitHubStandIn | undefined, dir: string | undefined, built: string[]): Promise<void> {
-  const quietLog = (line: string) => say(`  ${line}`);
+async function cleanup(out: Reporter, fleets: Fleet[], github: GitHubStandIn | undefined, dir: string | undefined, built: string[]): Promise<void> {
+  const indented = prefixed(out, '  ');
   for (const fleet of fleets) {
     try {
-      await purge(fleet, quietLog);
+      await purge(fleet, indented);
     } catch (err) {
-      say(`  ${fleet.org}: purge: ${(err as Error).message} (swept by name below)`);
+      out.info(`  ${fleet.org}: purge: ${(err as Error).message} (swept by name below)`);
     }
   }
   const images = await removeImages(built);
-  if (images.length) say(`  removed images: ${images.join(', ')}`);
+  if (images.length) out.info(`  removed images: ${images.join(', ')}`);
   const swept = await sweep().catch(() => [] as string[]);
-  if (swept.length) say(`  removed by name: ${swept.join(', ')}`);
+  if (swept.length) out.info(`  removed by name: ${swept.join(', ')}`);
   await github?.close();
   if (dir) await removeDir(dir);
 }
@@ -205,7 +207,7 @@ async function removeDir(dir: string): Promise<void> {
   try {
     await rm(dir, { recursive: true, force: true });
   } catch {
-    await $({ quiet: true, nothrow: true })`docker run --rm --network none -v ${dir}:/d --entrypoint rm ${BASE_IMAGE} -rf /d/locks`;
+    await runOneOff(BASE_IMAGE, ['-rf', '/d/locks'], { entrypoint: 'rm', volumes: [`${dir}:/d`], what: `removing the demo's lock files in ${dir}` });
     await rm(dir, { recursive: true, force: true });
   }
 }

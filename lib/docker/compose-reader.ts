@@ -2,11 +2,12 @@
 // command line resolved against them.
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { unescapeInterpolation, type ComposeFile, type RunnerSpec } from './compose.ts';
+import { unescapeInterpolation, type ComposeFile, type RunnerSpec } from './compose-file.ts';
 import type { Config } from '../config/config.ts';
 import { CliError, ConfigError, ExitCode } from '../../core/errors.ts';
 import { LABEL } from './labels.ts';
 import { resolveRunnerName } from '../config/names.ts';
+import { stdio, type Reporter } from '../../core/reporter.ts';
 
 /** The runners of the existing compose file; an error that says to run init when there is none. */
 export async function readComposeRunners(config: Pick<Config, 'composeFile'>): Promise<RunnerSpec[]> {
@@ -55,11 +56,9 @@ export function selectRunners(runners: RunnerSpec[], prefix: string, names: stri
   return { selected, unknown };
 }
 
-/** Reports unknown names on stderr; throws when nothing valid is left. */
-export function requireSelection({ selected, unknown }: Selection, known: RunnerSpec[]): RunnerSpec[] {
-  for (const name of unknown) {
-    process.stderr.write(`unknown runner '${name}' (known: ${known.map((r) => r.name).join(', ') || 'none'})\n`);
-  }
+/** Warns of each unknown name; throws when nothing valid is left. */
+export function requireSelection({ selected, unknown }: Selection, known: RunnerSpec[], reporter: Reporter = stdio): RunnerSpec[] {
+  for (const name of unknown) reporter.warn(`unknown runner '${name}' (known: ${known.map((r) => r.name).join(', ') || 'none'})`);
   if (selected.length === 0) {
     throw new CliError(unknown.length ? 'no known runner given: see make ps for the names' : 'this fleet has no runners: run make init N=… first', ExitCode.config);
   }
@@ -70,10 +69,10 @@ export function requireSelection({ selected, unknown }: Selection, known: Runner
  * The runners named on the command line (all when none), resolved against the
  * compose file; unknown names are reported, and it throws when none is valid.
  */
-export async function selectFleetRunners(config: Pick<Config, 'composeFile' | 'prefix'>, names: string[]): Promise<Selection> {
+export async function selectFleetRunners(config: Pick<Config, 'composeFile' | 'prefix'>, names: string[], reporter: Reporter = stdio): Promise<Selection> {
   const runners = await readComposeRunners(config);
   const selection = selectRunners(runners, config.prefix, names);
-  return { selected: requireSelection(selection, runners), unknown: selection.unknown };
+  return { selected: requireSelection(selection, runners, reporter), unknown: selection.unknown };
 }
 
 /** The named volumes the existing compose file declares (none when there is no file). */

@@ -12,9 +12,12 @@ import { buildWrapper } from '../../image/build.ts';
 import { writeFileAtomic } from '../../core/atomic-write.ts';
 import { CliError, ExitCode } from '../../core/errors.ts';
 import { IMAGE_LABEL, workDirPath } from '../../core/constants.ts';
+import { toLines, type Reporter } from '../../core/reporter.ts';
 import { stageBuildContext } from './build-context.ts';
 import type { Config } from '../config/config.ts';
-import { type BuildOptions, dockerBuild, dockerPull, ensureDocker, imageExists, imageId, imageLabel, imageUser, removeReplacedImage } from './docker.ts';
+import { dockerBuild, type BuildOptions } from './build.ts';
+import { ensureDocker } from './engine.ts';
+import { imageExists, imageId, imageLabel, imageUser, pullImage, removeReplacedImage } from './images.ts';
 
 const TOOLKIT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -29,17 +32,20 @@ export interface ImageOptions {
   force?: boolean;
   /** Where the user's Dockerfile would be (default: beside the env file). */
   dir?: string;
-  log?: (line: string) => void;
+  /** What the image steps say ("Building … from …"); default: stderr, so stdout keeps a script's result alone. */
+  reporter?: Reporter;
   /**
    * Fold each docker build into short lines here, one per step (the full log
    * only when it fails), as when builds run side by side; unset, the build's
    * own output streams to stderr.
    */
-  progress?: (line: string) => void;
+  progress?: Reporter;
 }
 
+const onStderr = toLines((line) => process.stderr.write(`${line}\n`));
+
 export async function ensureRunnerImage(config: Config, options: ImageOptions = {}): Promise<ImageBuildResult> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const reporter = options.reporter ?? onStderr;
   await ensureDocker();
   const dir = options.dir ?? dirname(config.envFile);
   const customDockerfile = join(dir, 'Dockerfile');
@@ -52,8 +58,8 @@ export async function ensureRunnerImage(config: Config, options: ImageOptions = 
     // Pull a missing base first: its ID is part of the hash, and hashing "absent"
     // would make the next run see a changed base and rebuild (recreating every runner).
     if (!hasCustom && !(await imageExists(base))) {
-      log(`Pulling the base image ${base} (RUNNER_IMAGE) …`);
-      await dockerPull(base, 'RUNNER_IMAGE');
+      reporter.info(`Pulling the base image ${base} (RUNNER_IMAGE) …`);
+      await pullImage(base, 'RUNNER_IMAGE');
     }
     const hash = contentHash([
       `base=${base}`,
@@ -70,25 +76,25 @@ export async function ensureRunnerImage(config: Config, options: ImageOptions = 
       await recordHash(config, hash);
       return { image: config.fleetImage, hash, built: false };
     }
-    if (hasCustom) await buildCustomImage(config, customDockerfile, dir, options, log);
-    log(`Building ${config.fleetImage} from ${base} …`);
+    if (hasCustom) await buildCustomImage(config, customDockerfile, dir, options, reporter);
+    reporter.info(`Building ${config.fleetImage} from ${base} …`);
     const previous = await imageId(config.fleetImage);
     const buildArgs = ['--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `RUNNER_USER=${await runnerUser(base, hasCustom)}`, '--build-arg', `WORK_DIR=${workDirPath(config.workdir)}`, '--build-arg', `RUNNER_SUDO=${config.sudo}`];
     await dockerBuild([...buildArgs, ...imageLabels(hash, config), '-t', config.fleetImage, ...(options.force ? ['--no-cache'] : []), context], 'the runner image', fold(config.fleetImage, options));
     await removeReplacedImage(previous, config.fleetImage);
     await recordHash(config, hash);
-    log(`Built ${config.fleetImage} (${hash.slice(0, 12)})`);
+    reporter.info(`Built ${config.fleetImage} (${hash.slice(0, 12)})`);
     return { image: config.fleetImage, hash, built: true };
   } finally {
     await rm(context, { recursive: true, force: true });
   }
 }
 
-async function buildCustomImage(config: Config, dockerfile: string, dir: string, options: ImageOptions, log: (line: string) => void): Promise<void> {
+async function buildCustomImage(config: Config, dockerfile: string, dir: string, options: ImageOptions, reporter: Reporter): Promise<void> {
   const force = options.force ?? false;
   const hash = await customInputsHash(dockerfile, dir);
   if (!force && (await imageLabel(config.customImage, IMAGE_LABEL.hash)) === hash) return;
-  log(`Building your Dockerfile as ${config.customImage} …`);
+  reporter.info(`Building your Dockerfile as ${config.customImage} …`);
   const previous = await imageId(config.customImage);
   const context = await stageBuildContext(dir, dockerfile, privateFilesOf(config));
   try {

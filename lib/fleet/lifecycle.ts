@@ -1,20 +1,20 @@
 // The lifecycle commands over one fleet: init, start, stop (with drain),
-// restart. Scripts parse arguments and print; the steps live here.
+// restart. init, start and restart bring runners up through one pipeline,
+// each choosing its steps; scripts parse arguments and print the result.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildCompose, writeCompose, type RunnerSpec } from '../docker/compose.ts';
 import type { Config } from '../config/config.ts';
-import { compose, composeOrFail, configuredRunners, listFleetContainers } from '../docker/docker.ts';
 import { prepareLockDir } from '../../lock/directory.ts';
-import { CliError, ExitCode } from '../../core/errors.ts';
+import { stdio, type Reporter } from '../../core/reporter.ts';
 import type { RunnerApi } from '../github/runner-api.ts';
-import { readHostFacts } from '../docker/host-facts.ts';
+import { buildCompose, writeCompose, type RunnerSpec } from '../docker/compose-file.ts';
 import { readComposeRunners } from '../docker/compose-reader.ts';
-import { registerRunners, requireRegistered } from './registration.ts';
+import { compose } from '../docker/compose.ts';
+import { listFleetContainers } from '../docker/containers.ts';
+import { readHostFacts } from '../docker/host-facts.ts';
 import { ensureRunnerImage, type ImageOptions } from '../docker/runner-image.ts';
-import { carryOverOldState, finishMigrations } from './state-migration.ts';
-
-type Log = (line: string) => void;
-const print: Log = (line) => console.log(line);
+import { carryOverLegacyState, finishLegacyMigrations } from './legacy.ts';
+import { registerRunners, requireRegistered } from './registration.ts';
+import { configuredRunners } from './runner-state.ts';
 
 /**
  * The number of generic runners this fleet has now: the highest `runner-<i>`
@@ -36,17 +36,53 @@ export async function currentGenericCount(config: Config): Promise<number | unde
 }
 
 /** Writes the compose file for `count` generic runners plus the boards; returns the runners. */
-export async function writeFleetCompose(config: Config, count: number): Promise<RunnerSpec[]> {
-  await writeCompose(config.composeFile, buildCompose(config, count, readHostFacts()));
+export async function writeFleetCompose(config: Config, count: number, reporter: Reporter = stdio): Promise<RunnerSpec[]> {
+  await writeCompose(config.composeFile, buildCompose(config, count, readHostFacts(), reporter));
   return readComposeRunners(config);
 }
 
+/** Which steps of bringUp a command takes. */
+interface BringUpSteps {
+  /** Register the runners not yet configured, through this API, before `up`. */
+  registerWith?: RunnerApi;
+  /** Stop the runners that are up but were never registered before registering them (see stopUnconfigured). */
+  stopUnconfigured?: boolean;
+  /** `up` only these runners' services (`--no-deps`); unset: the whole compose file. */
+  only?: RunnerSpec[];
+  /** Recreate the containers even when nothing changed (`--force-recreate`). */
+  recreate?: boolean;
+  /** Wait until GitHub (asked through this API) shows the runners online. */
+  waitOnlineWith?: RunnerApi;
+}
+
 /**
- * make init: image → compose file → lock directory → old volumes carried over
- * → register → up -d (recreating runners whose image or settings changed) →
- * old volumes removed → wait until online.
+ * Brings `runners` up: lock directory → old `-data` volumes carried over →
+ * registered → `up -d` → old volumes removed → online, each step as `steps` says.
  */
-export async function initFleet(config: Config, api: RunnerApi, count: number, log: Log = print, image: Pick<ImageOptions, 'log' | 'progress'> = {}): Promise<void> {
+async function bringUp(config: Config, runners: RunnerSpec[], steps: BringUpSteps, reporter: Reporter): Promise<void> {
+  // Board runners with a resource ID need the lock directory before they start.
+  if (runners.some((runner) => runner.resourceId)) await prepareLockDir(config.lockHostPath, (line) => reporter.info(line));
+  const migrations = await carryOverLegacyState(config, runners);
+  if (steps.stopUnconfigured) await stopUnconfigured(config, runners);
+  // Registering before `up` spares the containers a restart loop while unconfigured.
+  if (steps.registerWith) requireRegistered(await registerRunners(config, steps.registerWith, runners, reporter));
+  const services = steps.only ? ['--no-deps', ...steps.only.map((r) => r.name)] : [];
+  await compose(config, ['up', '-d', ...(steps.recreate ? ['--force-recreate'] : []), ...services]);
+  await finishLegacyMigrations(migrations, reporter);
+  if (steps.waitOnlineWith) await waitUntilOnline(steps.waitOnlineWith, runners.map((r) => r.name), reporter);
+}
+
+/**
+ * make init: image → compose file → the whole fleet brought up (registered,
+ * `up -d` recreating runners whose image or settings changed) → online.
+ */
+export async function initFleet(
+  config: Config,
+  api: RunnerApi,
+  count: number,
+  reporter: Reporter = stdio,
+  image: Pick<ImageOptions, 'reporter' | 'progress'> = {},
+): Promise<void> {
   // A wrong credential, permission or org is said now, not after an image build that may take many minutes.
   await api.checkAccess();
   // make init builds one image at a time, so by default docker build's own
@@ -55,20 +91,30 @@ export async function initFleet(config: Config, api: RunnerApi, count: number, l
   // itself. Builds that run side by side (make demo: two fleets at once) pass
   // image.progress and get one folded line per step, the log only on failure.
   await ensureRunnerImage(config, image);
-  const runners = await writeFleetCompose(config, count);
-  log(`Wrote ${config.composeFile}: ${count} generic + ${config.boards.length} board runner(s)`);
-  await noteDroppedRunners(config, runners, log);
-  await ensureLockDirFor(config, runners, log);
-  const migrations = await carryOverOldState(config, runners);
-  // Registering before `up` spares the containers a restart loop while unconfigured.
-  requireRegistered(await registerRunners(config, api, runners, log));
-  await composeOrFail(config, ['up', '-d'], 'up');
-  await finishMigrations(migrations, log);
-  await waitUntilOnline(api, runners.map((r) => r.name), log);
+  const runners = await writeFleetCompose(config, count, reporter);
+  reporter.info(`Wrote ${config.composeFile}: ${count} generic + ${config.boards.length} board runner(s)`);
+  await noteDroppedRunners(config, runners, reporter);
+  await bringUp(config, runners, { registerWith: api, waitOnlineWith: api }, reporter);
+}
+
+/** make start: register unconfigured runners, then start them (restarting ones that waited for it). */
+export async function startRunners(config: Config, api: RunnerApi, runners: RunnerSpec[], reporter: Reporter = stdio): Promise<void> {
+  await bringUp(config, runners, { stopUnconfigured: true, registerWith: api, only: runners }, reporter);
+}
+
+/**
+ * make restart: recreates the runners' containers from the current image
+ * (rebuilt first if its Dockerfile or base changed), so the runner root is the
+ * image's again and nothing a job left there survives; the registration and
+ * the work directory are in volumes and stay.
+ */
+export async function restartRunners(config: Config, runners: RunnerSpec[], reporter: Reporter = stdio): Promise<void> {
+  await ensureRunnerImage(config);
+  await bringUp(config, runners, { only: runners, recreate: true }, reporter);
 }
 
 /** Gives freshly started runners a moment to connect, so the table printed next shows them online. */
-export async function waitUntilOnline(api: RunnerApi, names: string[], log: Log, { timeoutMs = 30_000, pollMs = 2000 } = {}): Promise<void> {
+export async function waitUntilOnline(api: RunnerApi, names: string[], reporter: Reporter, { timeoutMs = 30_000, pollMs = 2000 } = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let announced = false;
   for (;;) {
@@ -76,23 +122,13 @@ export async function waitUntilOnline(api: RunnerApi, names: string[], log: Log,
     const waiting = names.filter((name) => !online.has(name));
     if (waiting.length === 0) return;
     if (Date.now() >= deadline) {
-      log(`note: still offline after ${timeoutMs / 1000} s: ${waiting.join(', ')} (see make logs RUNNER=…)`);
+      reporter.info(`note: still offline after ${timeoutMs / 1000} s: ${waiting.join(', ')} (see make logs RUNNER=…)`);
       return;
     }
-    if (!announced) log(`Waiting for ${waiting.length} runner(s) to come online …`);
+    if (!announced) reporter.info(`Waiting for ${waiting.length} runner(s) to come online …`);
     announced = true;
     await sleep(pollMs);
   }
-}
-
-/** make start: register unconfigured runners, then start them (restarting ones that waited for it). */
-export async function startRunners(config: Config, api: RunnerApi, runners: RunnerSpec[], log: Log = print): Promise<void> {
-  await ensureLockDirFor(config, runners, log);
-  const migrations = await carryOverOldState(config, runners);
-  await stopUnconfigured(config, runners);
-  requireRegistered(await registerRunners(config, api, runners, log));
-  await composeOrFail(config, ['up', '-d', '--no-deps', ...runners.map((r) => r.name)], 'up');
-  await finishMigrations(migrations, log);
 }
 
 /**
@@ -107,64 +143,44 @@ async function stopUnconfigured(config: Config, runners: RunnerSpec[]): Promise<
   if (up.length === 0) return;
   const configured = await configuredRunners(config.fleetImage, up);
   const waiting = up.filter((name) => !configured.has(name));
-  if (waiting.length) await composeOrFail(config, ['stop', ...waiting], 'stop');
+  if (waiting.length) await compose(config, ['stop', ...waiting]);
 }
 
 export interface StopOptions {
   /** Wait until GitHub (asked through this API) shows each runner idle. */
   drainWith?: RunnerApi;
   pollMs?: number;
-  log?: Log;
+  reporter?: Reporter;
 }
 
 /** make stop: with drain, waits until GitHub shows each runner idle before stopping it. */
 export async function stopRunners(config: Config, runners: RunnerSpec[], options: StopOptions = {}): Promise<void> {
-  const log = options.log ?? print;
+  const reporter = options.reporter ?? stdio;
   const api = options.drainWith;
   if (api) {
-    await Promise.all(runners.map((runner) => drainThenStop(config, api, runner.name, options.pollMs ?? 5000, log)));
+    await Promise.all(runners.map((runner) => drainThenStop(config, api, runner.name, options.pollMs ?? 5000, reporter)));
     return;
   }
-  await composeOrFail(config, ['stop', ...runners.map((r) => r.name)], 'stop');
+  await compose(config, ['stop', ...runners.map((r) => r.name)]);
 }
 
-/**
- * make restart: recreates the runners' containers from the current image
- * (rebuilt first if its Dockerfile or base changed), so the runner root is the
- * image's again and nothing a job left there survives; the registration and
- * the work directory are in volumes and stay.
- */
-export async function restartRunners(config: Config, runners: RunnerSpec[], log: Log = print): Promise<void> {
-  await ensureLockDirFor(config, runners, log);
-  await ensureRunnerImage(config);
-  const migrations = await carryOverOldState(config, runners);
-  await composeOrFail(config, ['up', '-d', '--force-recreate', '--no-deps', ...runners.map((r) => r.name)], 'up');
-  await finishMigrations(migrations, log);
-}
-
-async function drainThenStop(config: Config, api: RunnerApi, name: string, pollMs: number, log: Log): Promise<void> {
+async function drainThenStop(config: Config, api: RunnerApi, name: string, pollMs: number, reporter: Reporter): Promise<void> {
   let announced = false;
   for (;;) {
     const runner = await api.findByName(name);
     if (!runner || !runner.busy) break;
-    if (!announced) log(`${name}: running a job; waiting until it is idle before stopping (Ctrl-C to give up)`);
+    if (!announced) reporter.info(`${name}: running a job; waiting until it is idle before stopping (Ctrl-C to give up)`);
     announced = true;
     await sleep(pollMs);
   }
-  const result = await compose(config, ['stop', name], { capture: true });
-  if (result.exitCode !== 0) throw new CliError(`docker compose stop ${name} failed: ${result.stderr.trim().split('\n').pop()}`, ExitCode.docker);
-  log(`${name}: stopped`);
+  await compose(config, ['stop', name], { capture: true });
+  reporter.info(`${name}: stopped`);
 }
 
-/** Board runners with a resource ID need the lock directory before they start. */
-async function ensureLockDirFor(config: Config, runners: RunnerSpec[], log: Log): Promise<void> {
-  if (runners.some((runner) => runner.resourceId)) await prepareLockDir(config.lockHostPath, log);
-}
-
-async function noteDroppedRunners(config: Config, runners: RunnerSpec[], log: Log): Promise<void> {
+async function noteDroppedRunners(config: Config, runners: RunnerSpec[], reporter: Reporter): Promise<void> {
   const names = new Set(runners.map((r) => r.name));
   const dropped = (await listFleetContainers(config)).filter((c) => !names.has(c.name)).map((c) => c.name);
   if (dropped.length) {
-    log(`note: ${dropped.join(', ')} no longer in the compose file and left as they are; remove them with make rm RUNNERS="${dropped.join(' ')}"`);
+    reporter.info(`note: ${dropped.join(', ')} no longer in the compose file and left as they are; remove them with make rm RUNNERS="${dropped.join(' ')}"`);
   }
 }

@@ -5,12 +5,12 @@ import { rm, stat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { Config } from '../config/config.ts';
 import { confirmOrRefuse, listForQuestion } from '../confirm.ts';
-import * as docker from '../docker/docker.ts';
 import { ExitCode, type ExitCodeValue } from '../../core/errors.ts';
+import { stdio, type Reporter } from '../../core/reporter.ts';
 import { scopeDescription } from '../github/errors.ts';
 import type { RunnerApi } from '../github/runner-api.ts';
-import { executeRemoval, planFleetRemoval, stdio, type Output } from './removal.ts';
-import type { DockerApi } from './status.ts';
+import { executeRemoval, planFleetRemoval } from './removal.ts';
+import { hostDocker, type DockerApi } from './status.ts';
 import { tokenCacheLockPath } from '../github/token-cache.ts';
 
 /** The generated files of this scope (and the env file when `withEnv`), in deletion order. */
@@ -31,22 +31,22 @@ export interface PurgeOptions {
   force: boolean;
   /** Also delete the env file. */
   env: boolean;
-  output?: Output;
+  reporter?: Reporter;
   dockerApi?: DockerApi;
   interactive?: boolean;
 }
 
 export async function purgeFleet(config: Config, api: RunnerApi, options: PurgeOptions): Promise<ExitCodeValue> {
-  const output = options.output ?? stdio;
-  const dockerApi = options.dockerApi ?? docker;
+  const reporter = options.reporter ?? stdio;
+  const dockerApi = options.dockerApi ?? hostDocker;
   const plan = await planFleetRemoval(config, api, [], dockerApi);
   const files: string[] = [];
   for (const file of generatedFiles(config, options.env)) if (await exists(file)) files.push(file);
   const shown = files.map((file) => relative(process.cwd(), file) || file);
 
   if (plan.targets.length === 0 && files.length === 0) {
-    if (plan.dockerWarning) output.warn(plan.dockerWarning);
-    output.out(`nothing to purge for ${scopeDescription(config.scope)}: no runners named ${config.prefix}*, no generated files`);
+    if (plan.dockerWarning) reporter.warn(plan.dockerWarning);
+    reporter.info(`nothing to purge for ${scopeDescription(config.scope)}: no runners named ${config.prefix}*, no generated files`);
     return plan.dockerWarning ? ExitCode.docker : ExitCode.ok;
   }
   const runners = plan.targets.map((target) => target.name);
@@ -59,21 +59,21 @@ export async function purgeFleet(config: Config, api: RunnerApi, options: PurgeO
     ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
   });
 
-  const outcome = await executeRemoval(config, api, plan, { force: options.force, output, dockerApi });
+  const outcome = await executeRemoval(config, api, plan, { force: options.force, reporter, dockerApi });
   // Runners left behind (busy, or Docker unreachable) are still managed through the compose file: keep it.
   const left = [...outcome.busy, ...outcome.containersLeft];
   for (const [index, file] of files.entries()) {
     if (file === config.composeFile && left.length > 0) {
-      output.out(`kept ${shown[index]}: ${listForQuestion([...new Set(left)])} still there; run make purge again once they can go`);
+      reporter.info(`kept ${shown[index]}: ${listForQuestion([...new Set(left)])} still there; run make purge again once they can go`);
       continue;
     }
     await rm(file, { force: true, recursive: true });
-    output.out(`deleted ${shown[index]}`);
+    reporter.info(`deleted ${shown[index]}`);
   }
   if (left.length === 0 && !plan.dockerWarning) {
     const images = await dockerApi.removeScopeImages(config);
-    if (images.length) output.out(`removed images: ${images.join(', ')}`);
+    if (images.length) reporter.info(`removed images: ${images.join(', ')}`);
   }
-  if (!options.env) output.out(`kept ${relative(process.cwd(), config.envFile) || config.envFile} (yours; --env deletes it too)`);
+  if (!options.env) reporter.info(`kept ${relative(process.cwd(), config.envFile) || config.envFile} (yours; --env deletes it too)`);
   return outcome.exitCode;
 }

@@ -2,14 +2,16 @@
 // runner's state volume, through image/runner-state.sh, which moves what it
 // wrote into that volume. The registration token reaches it only through the
 // environment (ACTIONS_RUNNER_INPUT_TOKEN), never argv, files or logs.
-import type { RunnerSpec } from '../docker/compose.ts';
+import type { RunnerSpec } from '../docker/compose-file.ts';
 import { registrationUrl, type Config } from '../config/config.ts';
-import { compose, configuredRunners } from '../docker/docker.ts';
+import { composeResult } from '../docker/compose.ts';
 import { CliError, ExitCode } from '../../core/errors.ts';
+import { stdio, type Reporter } from '../../core/reporter.ts';
 import { redact } from '../github/errors.ts';
 import type { RunnerApi } from '../github/runner-api.ts';
 import { STATE_SCRIPT } from '../../core/constants.ts';
 import { getRegistrationToken } from '../github/token-cache.ts';
+import { configuredRunners } from './runner-state.ts';
 
 /** config.sh runs at most this many at once: GitHub asks for mutating calls to be spread out. */
 const PARALLEL_REGISTRATIONS = 3;
@@ -28,11 +30,11 @@ export async function registerRunners(
   config: Config,
   api: RunnerApi,
   runners: RunnerSpec[],
-  log: (line: string) => void = (line) => console.log(line),
+  reporter: Reporter = stdio,
 ): Promise<RegistrationReport> {
   const configured = await configuredRunners(config.fleetImage, runners.map((r) => r.name));
   const skipped = runners.filter((r) => configured.has(r.name)).map((r) => r.name);
-  for (const name of skipped) log(`${name}: already configured, skipped`);
+  for (const name of skipped) reporter.info(`${name}: already configured, skipped`);
   const todo = runners.filter((r) => !configured.has(r.name));
   if (todo.length === 0) return { registered: [], skipped, failed: [] };
 
@@ -42,17 +44,18 @@ export async function registerRunners(
   const failed: string[] = [];
   let done = 0;
   await forEachLimited(todo, PARALLEL_REGISTRATIONS, async (runner) => {
-    const result = await compose(config, configArgs(config, runner), { capture: true, env: { ACTIONS_RUNNER_INPUT_TOKEN: token } });
+    // A failure is this runner's outcome, said below (redacted), not the end of the others' registration.
+    const result = await composeResult(config, configArgs(config, runner), { capture: true, env: { ACTIONS_RUNNER_INPUT_TOKEN: token } });
     done += 1;
     if (result.exitCode === 0) {
       registered.push(runner.name);
-      log(`[${done}/${todo.length}] ${runner.name}: registered (${runner.labels.join(',')})`);
+      reporter.info(`[${done}/${todo.length}] ${runner.name}: registered (${runner.labels.join(',')})`);
     } else {
       failed.push(runner.name);
       const output = `${result.stdout}\n${result.stderr}`;
       const why = lastLines(redact(output, [token]), 3);
-      log(`[${done}/${todo.length}] ${runner.name}: registration failed (exit ${result.exitCode}): ${why}`);
-      if (/unable to apply caps/.test(output)) log(`  ${PRIVILEGED_ROOT_HINT}`);
+      reporter.info(`[${done}/${todo.length}] ${runner.name}: registration failed (exit ${result.exitCode}): ${why}`);
+      if (/unable to apply caps/.test(output)) reporter.info(`  ${PRIVILEGED_ROOT_HINT}`);
     }
   });
   return { registered, skipped, failed };

@@ -6,12 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/config.ts';
 import { resolveRunnerName } from '../config/names.ts';
 import { confirmOrRefuse, listForQuestion } from '../confirm.ts';
-import * as docker from '../docker/docker.ts';
-import type { FleetContainer } from '../docker/docker.ts';
+import type { FleetContainer } from '../docker/containers.ts';
 import { CliError, ExitCode, type ExitCodeValue } from '../../core/errors.ts';
+import { stdio, type Reporter } from '../../core/reporter.ts';
 import { scopeDescription } from '../github/errors.ts';
 import type { Runner, RunnerApi } from '../github/runner-api.ts';
-import { compareNames, listContainersOrWarn, type DockerApi } from './status.ts';
+import { compareNames, hostDocker, listContainersOrWarn, type DockerApi } from './status.ts';
 
 export interface RemovalTarget {
   name: string;
@@ -41,17 +41,6 @@ export interface RemovalOutcome {
   unknown: string[];
   exitCode: ExitCodeValue;
 }
-
-export interface Output {
-  out: (line: string) => void;
-  warn: (line: string) => void;
-}
-
-/** Output to the terminal: lines on stdout, warnings on stderr. */
-export const stdio: Output = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  warn: (line) => process.stderr.write(`warning: ${line}\n`),
-};
 
 /**
  * Which runners `requested` names (all of this prefix when empty, orphans
@@ -92,7 +81,7 @@ export async function planFleetRemoval(
   config: Config,
   api: Pick<RunnerApi, 'listRunners'>,
   names: string[],
-  dockerApi: Pick<DockerApi, 'listFleetContainers'> = docker,
+  dockerApi: Pick<DockerApi, 'listFleetContainers'> = hostDocker,
 ): Promise<RemovalPlan> {
   // Containers first: a name clash with another scope is refused before GitHub is asked anything.
   const local = await listContainersOrWarn(config, dockerApi);
@@ -130,7 +119,7 @@ function exitCodeFor(outcome: Omit<RemovalOutcome, 'exitCode'>): ExitCodeValue {
 
 export interface ExecuteOptions {
   force: boolean;
-  output?: Output;
+  reporter?: Reporter;
   dockerApi?: Pick<DockerApi, 'removeRunnerContainers'>;
   /** With force: how long to keep asking GitHub to unregister a runner whose container was removed mid-job. */
   forceWaitMs?: number;
@@ -141,9 +130,8 @@ export async function executeRemoval(
   config: Config,
   api: Pick<RunnerApi, 'deleteRunner'>,
   plan: RemovalPlan,
-  { force, output = stdio, dockerApi = docker, forceWaitMs = 60_000 }: ExecuteOptions,
+  { force, reporter = stdio, dockerApi = hostDocker, forceWaitMs = 60_000 }: ExecuteOptions,
 ): Promise<RemovalOutcome> {
-  const { out, warn } = output;
   const unregistered: string[] = [];
   const busy: Runner[] = [];
   for (const { runner, name } of plan.targets) {
@@ -151,11 +139,11 @@ export async function executeRemoval(
     const result = await unregister(api, runner);
     if (result === 'busy') {
       busy.push(runner);
-      if (!force) out(`${name}: skipped, it is running a job (GitHub refuses to remove it; --force stops the job)`);
+      if (!force) reporter.info(`${name}: skipped, it is running a job (GitHub refuses to remove it; --force stops the job)`);
       continue;
     }
     unregistered.push(name);
-    out(result === 'deleted' ? `${name}: unregistered from GitHub` : `${name}: already gone from GitHub`);
+    reporter.info(result === 'deleted' ? `${name}: unregistered from GitHub` : `${name}: already gone from GitHub`);
   }
 
   const skipped = new Set(force ? [] : busy.map((runner) => runner.name));
@@ -164,10 +152,10 @@ export async function executeRemoval(
   const containersLeft: string[] = [];
   if (plan.dockerWarning) {
     containersLeft.push(...withContainer.map((target) => target.name));
-    if (containersLeft.length > 0) warn(`containers and volumes not removed: ${plan.dockerWarning.replace(/ \(showing.*\)$/, '')}`);
+    if (containersLeft.length > 0) reporter.warn(`containers and volumes not removed: ${plan.dockerWarning.replace(/ \(showing.*\)$/, '')}`);
   } else if (containerNames.length > 0) {
-    await dockerApi.removeRunnerContainers(config, containerNames);
-    out(`removed containers and volumes: ${containerNames.join(', ')}`);
+    await dockerApi.removeRunnerContainers(containerNames);
+    reporter.info(`removed containers and volumes: ${containerNames.join(', ')}`);
   }
 
   const stillBusy: string[] = [];
@@ -181,17 +169,17 @@ export async function executeRemoval(
       // Nothing here stopped its job: GitHub will keep refusing.
       stillBusy.push(runner.name);
       const why = containersLeft.includes(runner.name) ? 'its container could not be removed (see above), so its job goes on' : 'it has no container on this host, so its job was not stopped here';
-      out(`${runner.name}: not unregistered: ${why}, and GitHub refuses to remove a runner while it runs a job`);
+      reporter.info(`${runner.name}: not unregistered: ${why}, and GitHub refuses to remove a runner while it runs a job`);
       continue;
     }
     // Its container is gone, so the job ends; GitHub takes a moment to notice the runner went away.
     const result = await unregisterOnceIdle(api, runner, forceWaitMs);
     if (result === 'busy') {
       stillBusy.push(runner.name);
-      out(`${runner.name}: container removed, but GitHub still lists it as running a job after ${Math.round(forceWaitMs / 1000)} s; run this again once the job has failed`);
+      reporter.info(`${runner.name}: container removed, but GitHub still lists it as running a job after ${Math.round(forceWaitMs / 1000)} s; run this again once the job has failed`);
     } else {
       unregistered.push(runner.name);
-      out(`${runner.name}: job stopped, unregistered from GitHub`);
+      reporter.info(`${runner.name}: job stopped, unregistered from GitHub`);
     }
   }
   const outcome = {
@@ -209,7 +197,7 @@ export interface RemoveOptions {
   names: string[];
   yes: boolean;
   force: boolean;
-  output?: Output;
+  reporter?: Reporter;
   dockerApi?: DockerApi;
   interactive?: boolean;
 }
@@ -222,12 +210,12 @@ export function removalQuestion(config: Config, plan: RemovalPlan): string {
 
 /** `make rm`: plan, confirm, remove. Returns the exit code. */
 export async function removeFleetRunners(config: Config, api: RunnerApi, options: RemoveOptions): Promise<ExitCodeValue> {
-  const output = options.output ?? stdio;
-  const dockerApi = options.dockerApi ?? docker;
+  const reporter = options.reporter ?? stdio;
+  const dockerApi = options.dockerApi ?? hostDocker;
   const plan = await planFleetRemoval(config, api, options.names, dockerApi);
-  for (const { name, reason } of plan.unknown) output.warn(`${name}: ${reason}`);
+  for (const { name, reason } of plan.unknown) reporter.warn(`${name}: ${reason}`);
   if (plan.targets.length === 0) {
-    output.out(`nothing to remove: ${options.names.length ? 'none of these names is' : 'there is no'} a runner of ${scopeDescription(config.scope)} named ${config.prefix}*`);
+    reporter.info(`nothing to remove: ${options.names.length ? 'none of these names is' : 'there is no'} a runner of ${scopeDescription(config.scope)} named ${config.prefix}*`);
     return plan.unknown.length > 0 ? ExitCode.githubNotFound : ExitCode.ok;
   }
   await confirmOrRefuse({
@@ -236,6 +224,6 @@ export async function removeFleetRunners(config: Config, api: RunnerApi, options
     yes: options.yes,
     ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
   });
-  const outcome = await executeRemoval(config, api, plan, { force: options.force, output, dockerApi });
+  const outcome = await executeRemoval(config, api, plan, { force: options.force, reporter, dockerApi });
   return outcome.exitCode;
 }

@@ -3,13 +3,22 @@
 // container here) and unregistered containers. Without Docker it still shows
 // GitHub's side, with a warning.
 import type { Config } from '../config/config.ts';
-import * as docker from '../docker/docker.ts';
-import type { FleetContainer } from '../docker/docker.ts';
+import { listFleetContainers, type FleetContainer } from '../docker/containers.ts';
+import { removeScopeImages } from '../docker/images.ts';
 import { CliError, ExitCode } from '../../core/errors.ts';
 import type { Runner, RunnerApi } from '../github/runner-api.ts';
 import { formatTable } from '../table.ts';
+import { removeRunnerContainers } from './runner-state.ts';
 
-export type DockerApi = Pick<typeof docker, 'listFleetContainers' | 'removeRunnerContainers' | 'removeScopeImages'>;
+/** What make list, rm and purge ask of Docker (a test may stand in for it). */
+export interface DockerApi {
+  listFleetContainers: typeof listFleetContainers;
+  removeRunnerContainers: typeof removeRunnerContainers;
+  removeScopeImages: typeof removeScopeImages;
+}
+
+/** This host's Docker. */
+export const hostDocker: DockerApi = { listFleetContainers, removeRunnerContainers, removeScopeImages };
 
 export interface FleetRow {
   name: string;
@@ -75,7 +84,7 @@ export function joinFleet(prefix: string, runners: Runner[], containers: FleetCo
 /** The containers of the fleet, or a warning line when Docker cannot be reached. */
 export async function listContainersOrWarn(
   config: Config,
-  dockerApi: Pick<DockerApi, 'listFleetContainers'> = docker,
+  dockerApi: Pick<DockerApi, 'listFleetContainers'> = hostDocker,
 ): Promise<{ containers: FleetContainer[] | undefined; dockerWarning?: string }> {
   try {
     return { containers: await dockerApi.listFleetContainers(config) };
@@ -87,7 +96,7 @@ export async function listContainersOrWarn(
   }
 }
 
-export async function fleetStatus(config: Config, api: Pick<RunnerApi, 'listRunners'>, dockerApi: Pick<DockerApi, 'listFleetContainers'> = docker): Promise<FleetStatus> {
+export async function fleetStatus(config: Config, api: Pick<RunnerApi, 'listRunners'>, dockerApi: Pick<DockerApi, 'listFleetContainers'> = hostDocker): Promise<FleetStatus> {
   const [runners, local] = await Promise.all([api.listRunners(), listContainersOrWarn(config, dockerApi)]);
   return { rows: joinFleet(config.prefix, runners, local.containers), runners, ...local };
 }

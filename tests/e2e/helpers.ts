@@ -5,7 +5,7 @@
 // The runner image here is the simulator, which STANDS IN for actions/runner
 // (it cannot be downloaded on these machines): see standins/runner/.
 import { composeProjectName } from '../../lib/config/names.ts';
-import { privilegedRootRefused } from '../../lib/docker/docker.ts';
+import { privilegedRootRefused } from '../../lib/docker/engine.ts';
 import { IMAGE_LABEL, STANDIN_IMAGES } from '../../core/constants.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -4,10 +4,11 @@
 import { loadConfig } from '../../lib/config/config.ts';
 import { ensureRunnerImage } from '../../lib/docker/runner-image.ts';
 import { runCli } from '../../core/errors.ts';
+import { toLines } from '../../core/reporter.ts';
 
 await runCli(async () => {
   const config = await loadConfig({ credential: 'none' });
-  const print = (mark: string) => (line: string) => console.log(`${mark}: ${line}`);
-  const { image, built } = await ensureRunnerImage(config, { log: print('log'), progress: print('progress') });
+  const marked = (mark: string) => toLines((line) => console.log(`${mark}: ${line}`));
+  const { image, built } = await ensureRunnerImage(config, { reporter: marked('log'), progress: marked('progress') });
   console.log(`${image} ${built ? 'built' : 'up to date'}`);
 });

@@ -15,7 +15,7 @@ const PAT = 'ghp_fake_prompt_round_trip';
 test('prompt answers are checked, then saved to .env with mode 0600, comments kept, PAT never echoed', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-prompt-'));
   await writeFile(join(dir, '.env'), '# lab settings\nRUNNER_LABELS=gpu # our label\n', { mode: 0o644 });
-  const command = `${process.execPath} --import ${import.meta.resolve('tsx')} ${REPO_ROOT}scripts/generate-compose.ts -n 1 --stdout`;
+  const command = `${process.execPath} --import ${import.meta.resolve('tsx')} ${REPO_ROOT}scripts/compose.ts -n 1 --stdout`;
   const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: dir, env: { PATH: process.env.PATH, TERM: 'xterm' } });
   let screen = '';
   const answers: Array<[RegExp, string]> = [
@@ -48,9 +48,9 @@ test('prompt answers are checked, then saved to .env with mode 0600, comments ke
 
 type Answer = [RegExp, string | (() => Promise<string>)];
 
-/** Drives the prompt of generate-compose.ts in a pseudo-terminal through `answers`; returns the exit code and the screen. */
+/** Drives the prompt of compose.ts in a pseudo-terminal through `answers`; returns the exit code and the screen. */
 async function drive(dir: string, answers: Answer[]): Promise<{ code: number | null; screen: string }> {
-  const command = `${process.execPath} --import ${import.meta.resolve('tsx')} ${REPO_ROOT}scripts/generate-compose.ts -n 1 --stdout`;
+  const command = `${process.execPath} --import ${import.meta.resolve('tsx')} ${REPO_ROOT}scripts/compose.ts -n 1 --stdout`;
   const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: dir, env: { PATH: process.env.PATH, TERM: 'xterm' } });
   let screen = '';
   let seen = 0;

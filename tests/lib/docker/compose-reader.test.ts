@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildCompose, renderCompose } from '../../../lib/docker/compose.ts';
+import { buildCompose, renderCompose } from '../../../lib/docker/compose-file.ts';
 import { loadConfig } from '../../../lib/config/config.ts';
 import { ConfigError } from '../../../core/errors.ts';
 import { readComposeRunners, selectFleetRunners, selectRunners } from '../../../lib/docker/compose-reader.ts';

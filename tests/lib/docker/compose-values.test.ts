@@ -17,7 +17,7 @@ const run = promisify(execFile);
 test("a '$' in any value is escaped for compose: docker-compose config keeps it literal, and the file reads back as given", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-compose-values-'));
   const env = { ORG: 'acme', RUNNER_NAME_PREFIX: 'lab', RUNNER_LABELS: 'gpu$HOME,x${PATH}', RUNNER_GROUP: 'pool$USER', HOME: '/root' };
-  const r = await runScript('generate-compose.ts', ['-n', '1'], { cwd: dir, env });
+  const r = await runScript('compose.ts', ['-n', '1'], { cwd: dir, env });
   assert.equal(r.code, 0, r.stderr);
   const file = join(dir, 'docker-compose.acme.yml');
   const text = await readFile(file, 'utf8');
@@ -40,7 +40,7 @@ test("a '$' in any value is escaped for compose: docker-compose config keeps it 
 test("a proxy URL dotenv cut at '#' does not parse and is kept out of the file, with no part of its password", async () => {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-compose-values-'));
   await writeFile(join(dir, '.env'), 'ORG=acme\nHTTPS_PROXY=http://ci:pa#ss@proxy:3128\nNO_PROXY=localhost,.corp\n', { mode: 0o600 });
-  const r = await runScript('generate-compose.ts', ['-n', '1', '--stdout'], { cwd: dir, env: { RUNNER_NAME_PREFIX: 'lab' } });
+  const r = await runScript('compose.ts', ['-n', '1', '--stdout'], { cwd: dir, env: { RUNNER_NAME_PREFIX: 'lab' } });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /HTTPS_PROXY in .* has a '#' in its unquoted value/);
   const services = (parse(r.stdout) as { services: Record<string, { environment: Record<string, string | null> }> }).services;
@@ -51,8 +51,8 @@ test("a proxy URL dotenv cut at '#' does not parse and is kept out of the file, 
 
 test('N has an upper bound: -n 1000000 is one line and exit 2, nothing written', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-compose-values-'));
-  const r = await runScript('generate-compose.ts', ['-n', '1000000'], { cwd: dir, env: { ORG: 'acme' } });
+  const r = await runScript('compose.ts', ['-n', '1000000'], { cwd: dir, env: { ORG: 'acme' } });
   assert.equal(r.code, 2);
-  assert.equal(r.stderr, "error: -n/--count '1000000' is more than 200: set -n/--count to at most 200\n");
+  assert.equal(r.stderr, "error: -n/--count (make: N) '1000000' is more than 200: set -n/--count (make: N) to at most 200\n");
   await assert.rejects(readFile(join(dir, 'docker-compose.acme.yml')));
 });

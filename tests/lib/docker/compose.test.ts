@@ -8,10 +8,12 @@ import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import Ajv2019 from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
-import { buildCompose, renderCompose, type ComposeFile } from '../../../lib/docker/compose.ts';
+import { buildCompose, renderCompose, type ComposeFile } from '../../../lib/docker/compose-file.ts';
 import { loadConfig } from '../../../lib/config/config.ts';
 import { readHostFacts, type HostFacts } from '../../../lib/docker/host-facts.ts';
 import { runScript } from '../../support/cli.ts';
+import { collecting, type Reporter } from '../../../core/reporter.ts';
+import { dockerUnavailable, uniquePrefix } from '../../e2e/helpers.ts';
 
 const require = createRequire(import.meta.url);
 // The published schema is draft-04 flavoured (string `id`s, a meta-schema URL ajv does not know):
@@ -37,9 +39,12 @@ const issueExample = {
   RUNNER_RESOURCE_ID: 'board-shared',
 };
 
-async function compose(env: Record<string, string>, count: number, facts = host, warn?: (line: string) => void): Promise<ComposeFile> {
+/** Says nothing, and fails on a warning. */
+const noWarnings: Reporter = { info: () => undefined, warn: (line) => assert.fail(`unexpected warning: ${line}`) };
+
+async function compose(env: Record<string, string>, count: number, facts = host, reporter: Reporter = noWarnings): Promise<ComposeFile> {
   const config = await loadConfig({ env, cwd: await mkdtemp(join(tmpdir(), 'fleet-compose-')), interactive: false, hostname: 'lab' });
-  return buildCompose(config, count, facts, warn ?? ((line) => assert.fail(`unexpected warning: ${line}`)));
+  return buildCompose(config, count, facts, reporter);
 }
 
 describe('compose model', () => {
@@ -155,14 +160,14 @@ describe('compose model', () => {
   });
 
   test('a missing device is left out and a missing volume source kept, each with one warning line naming the board and the setting', async () => {
-    const warnings: string[] = [];
+    const reporter = collecting();
     const file = await compose(
       { ...issueExample, BOARD_RUNNER_DEVICES: '/dev/ttyUSB0', BOARD_RUNNER_DEVICES_PHYTIUMPI: '/dev/serial/by-id/usb-gone-if00-port0:/dev/ttyUSB0', BOARD_RUNNER_VOLUMES_ROC_RK3568_PC: '/srv/tftp/roc:/srv/tftp' },
       1,
       host,
-      (line) => warnings.push(line),
+      reporter,
     );
-    assert.deepEqual(warnings, [
+    assert.deepEqual(reporter.warnings, [
       "board 'phytiumpi': BOARD_RUNNER_DEVICES_PHYTIUMPI device /dev/serial/by-id/usb-gone-if00-port0 does not exist on this host, so lab-acme-runner-phytiumpi is created without it: plug the board in and run make init again, or fix BOARD_RUNNER_DEVICES_PHYTIUMPI",
       "board 'roc-rk3568-pc': BOARD_RUNNER_VOLUMES_ROC_RK3568_PC host path /srv/tftp/roc does not exist on this host, so Docker creates it as an empty root-owned directory: create it, or fix BOARD_RUNNER_VOLUMES_ROC_RK3568_PC",
     ]);
@@ -206,11 +211,11 @@ describe('compose model', () => {
   });
 });
 
-describe('scripts/generate-compose.ts', () => {
+describe('scripts/compose.ts', () => {
   test('--stdout prints the issue example; docker-compose accepts it', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'fleet-gen-'));
     const { GH_PAT: _pat, ...env } = issueExample;
-    const result = await runScript('generate-compose.ts', ['-n', '3', '--stdout'], { cwd: dir, env: { ...env, GH_PAT: issueExample.GH_PAT } });
+    const result = await runScript('compose.ts', ['-n', '3', '--stdout'], { cwd: dir, env: { ...env, GH_PAT: issueExample.GH_PAT } });
     assert.equal(result.code, 0, result.stderr);
     assert.ok(!result.stdout.includes(issueExample.GH_PAT));
     const services = Object.keys(parse(result.stdout).services);
@@ -241,7 +246,7 @@ describe('scripts/generate-compose.ts', () => {
       BOARD_RUNNER_VOLUMES_PI: `${dir}:/srv/tftp:ro`,
       BOARD_RUNNER_GROUP_ADD_ROC: '20',
     };
-    const result = await runScript('generate-compose.ts', ['-n', '1'], { cwd: dir, env });
+    const result = await runScript('compose.ts', ['-n', '1'], { cwd: dir, env });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '', 'nothing missing, no warning');
     const file = join(dir, 'docker-compose.acme.yml');
@@ -272,25 +277,42 @@ describe('scripts/generate-compose.ts', () => {
 
   test('writes the per-org file; a bad input exits non-zero with one line and writes nothing', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fleet-gen-'));
-    const ok = await runScript('generate-compose.ts', ['--count', '2'], { cwd: dir, env: { ORG: 'acme', RUNNER_NAME_PREFIX: 'lab' } });
+    const ok = await runScript('compose.ts', ['--count', '2'], { cwd: dir, env: { ORG: 'acme', RUNNER_NAME_PREFIX: 'lab' } });
     assert.equal(ok.code, 0, ok.stderr);
     const written = await readFile(join(dir, 'docker-compose.acme.yml'), 'utf8');
     assert.deepEqual(Object.keys(parse(written).services), ['lab-runner-1', 'lab-runner-2']);
 
     for (const [args, env, expected] of [
-      [['--count=-1'], { ORG: 'acme' }, /^error: -n\/--count '-1' is not a non-negative integer/],
-      [['-n', 'four'], { ORG: 'acme' }, /^error: -n\/--count 'four' is not a non-negative integer/],
+      [['--count=-1'], { ORG: 'acme' }, /^error: -n\/--count \(make: N\) '-1' is not a non-negative integer/],
+      [['-n', 'four'], { ORG: 'acme' }, /^error: -n\/--count \(make: N\) 'four' is not a non-negative integer/],
       [['-n', '2'], { ORG: 'acme', BOARD_RUNNERS: 'pi' }, /^error: BOARD_RUNNERS entry 'pi' has no ':'/],
       [['-n', '2'], {}, /^error: ORG is not set/],
       [['--bogus'], { ORG: 'acme' }, /^error: Unknown option '--bogus'/],
     ] as const) {
-      const bad = await runScript('generate-compose.ts', [...args], { cwd: dir, env: { ...env, RUNNER_NAME_PREFIX: 'lab', COMPOSE_FILE: 'docker-compose.acme.yml' } });
+      const bad = await runScript('compose.ts', [...args], { cwd: dir, env: { ...env, RUNNER_NAME_PREFIX: 'lab', COMPOSE_FILE: 'docker-compose.acme.yml' } });
       assert.equal(bad.code, 2, `${args.join(',')}: a bad setting or argument is exit 2`);
       assert.match(bad.stderr, expected);
       assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
       assert.equal(await readFile(join(dir, 'docker-compose.acme.yml'), 'utf8'), written, 'the previous file is untouched');
     }
     assert.deepEqual((await readdir(dir)).sort(), ['docker-compose.acme.yml']);
+  });
+
+  test('without -n: 1 generic runner for a new fleet, then the count the fleet has (here its compose file\'s, no container yet)', async (t) => {
+    const why = await dockerUnavailable();
+    if (why) return t.skip(`the current count is asked of Docker: ${why}`);
+    const dir = await mkdtemp(join(tmpdir(), 'fleet-gen-'));
+    const env = { ORG: 'acme', RUNNER_NAME_PREFIX: uniquePrefix('compose'), DOCKER_HOST: process.env.DOCKER_HOST ?? '' };
+    const generic = async (): Promise<number> => {
+      const r = await runScript('compose.ts', ['--stdout'], { cwd: dir, env });
+      assert.equal(r.code, 0, r.stderr);
+      return Object.keys(parse(r.stdout).services).length;
+    };
+    assert.equal(await generic(), 1);
+    const written = await runScript('compose.ts', ['-n', '3'], { cwd: dir, env });
+    assert.equal(written.code, 0, written.stderr);
+    assert.match(written.stdout, /^Wrote .*docker-compose\.acme\.yml: 3 runner\(s\) \(3 generic\); apply with make start$/m);
+    assert.equal(await generic(), 3);
   });
 });
 

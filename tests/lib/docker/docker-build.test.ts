@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chooseBuilder } from '../../../lib/docker/docker.ts';
+import { chooseBuilder } from '../../../lib/docker/build.ts';
 import { REPO_ROOT, runNode, runScript, type ScriptResult } from '../../support/cli.ts';
 import { docker, dockerUnavailable, removeFleetImages, SIM_IMAGE, uniquePrefix } from '../../e2e/helpers.ts';
 

@@ -3,7 +3,7 @@
 // runners a list of names resolves to.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FleetContainer } from '../../../lib/docker/docker.ts';
+import type { FleetContainer } from '../../../lib/docker/containers.ts';
 import { planRemoval } from '../../../lib/fleet/removal.ts';
 import { formatFleetTable, joinFleet } from '../../../lib/fleet/status.ts';
 import type { Runner } from '../../../lib/github/runner-api.ts';

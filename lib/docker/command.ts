@@ -1,0 +1,97 @@
+// How the toolkit runs the docker CLI (and the compose CLI): through zx, quiet and never throwing by
+// itself; a failure becomes one CliError(ExitCode.docker) that names the command and docker's own
+// reason, so exit codes are checked here once. Probes, whose exit code is the answer, get it as is.
+import { $, type ProcessOutput, type ProcessPromise } from 'zx';
+import { CliError, ExitCode } from '../../core/errors.ts';
+
+type Env = Record<string, string | undefined>;
+
+export interface CommandOptions {
+  /** Added to this process's environment. */
+  env?: Env;
+  /** What the command was for, named in its failure: `docker run (checking …) failed …`. */
+  what?: string;
+  /** What the user can do about a failure, after the reason. */
+  fix?: string;
+}
+
+/**
+ * The environment of every zx command: this process's, with `extra`. zx runs
+ * each command as `bash -c` with stdin a socket pair, and a bash whose SHLVL
+ * is unset (cron, systemd, a stripped environment) takes that for an sshd
+ * session and reads ~/.bashrc first (pyenv, conda … each time, or a hang on
+ * their locks): SHLVL=1 marks it a child shell, which never does.
+ */
+export function shellEnv(extra: Env = {}): Env {
+  return { SHLVL: '1', ...process.env, ...extra };
+}
+
+/** Starts `command …` (docker, or a compose CLI) and returns it running, output piped unless `stdio` says otherwise. */
+export function start(command: string[], options: { env?: Env; stdio?: 'pipe' | 'inherit' | 'stderr' } = {}): ProcessPromise {
+  const stdio = options.stdio ?? 'pipe';
+  return $({
+    quiet: stdio === 'pipe',
+    nothrow: true,
+    env: shellEnv(options.env),
+    ...(stdio === 'inherit' ? { stdio: ['inherit', 'inherit', 'inherit'] } : {}),
+    // The command's own output (a pull's progress) onto stderr, so stdout keeps a script's result alone.
+    ...(stdio === 'stderr' ? { stdio: ['ignore', process.stderr, 'inherit'] } : {}),
+  })`${command}`;
+}
+
+/** `docker …args` and its stdout; a failure throws (see failure()). */
+export async function docker(args: string[], options: CommandOptions = {}): Promise<string> {
+  const result = await start(['docker', ...args], options);
+  if (result.exitCode !== 0) throw failure(`docker ${verb(args)}`, result, options);
+  return result.stdout;
+}
+
+/**
+ * Like docker(), for a command about one object that may not exist (an
+ * image, a container, a volume): undefined when docker answers "No such …";
+ * any other failure throws.
+ */
+export async function dockerUnlessMissing(args: string[], options: CommandOptions = {}): Promise<string | undefined> {
+  const result = await start(['docker', ...args], options);
+  if (result.exitCode === 0) return result.stdout;
+  if (/\bno such (image|container|volume|object)\b/i.test(result.stderr)) return undefined;
+  throw failure(`docker ${verb(args)}`, result, options);
+}
+
+/** `docker …args` whose exit code is the answer (is this plugin there? may this run?): never throws. */
+export async function probe(args: string[]): Promise<ProcessOutput> {
+  return start(['docker', ...args]);
+}
+
+/**
+ * The one error for a failed command: `<command>[ (<what>)] failed (exit N):
+ * <reason>[; <fix>]`. The reason is stderr's first line by default (where
+ * docker puts its error); output that went to the terminal is pointed at instead.
+ */
+export function failure(command: string, result: ProcessOutput, options: CommandOptions & { reason?: string } = {}): CliError {
+  const reason = options.reason ?? firstLine(result.stderr);
+  const exit = result.exitCode ?? result.signal ?? 'unknown';
+  const why = reason ? `: ${reason}` : '; see the output above';
+  return new CliError(`${command}${options.what ? ` (${options.what})` : ''} failed (exit ${exit})${why}${options.fix ? `; ${options.fix}` : ''}`, ExitCode.docker);
+}
+
+/** A command's output as its non-empty lines, trimmed. */
+export function outputLines(text: string): string[] {
+  return text.split('\n').map((line) => line.trim()).filter(Boolean);
+}
+
+export function firstLine(text: string): string {
+  return text.trim().split('\n')[0]?.trim() ?? '';
+}
+
+export function lastLine(text: string): string {
+  return text.trim().split('\n').pop()?.trim() ?? '';
+}
+
+/** Docker's command groups: their commands are two words (`volume rm`, `image inspect`). */
+const GROUPS = new Set(['image', 'volume', 'container', 'network', 'buildx', 'compose']);
+
+/** The command `args` run, as the user would name it: `ps`, `volume rm`. */
+function verb(args: string[]): string {
+  return args.slice(0, GROUPS.has(args[0] ?? '') ? 2 : 1).join(' ');
+}
