@@ -7,22 +7,20 @@
 // STANDS IN for actions/runner; GitHub is the stand-in.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, chown, mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { eventOutput, startGitHubStandIn, type GitHubStandIn, type JobView } from '../../standins/github/server.ts';
-import { runScript, type ScriptResult } from '../support/cli.ts';
-import { removeFleet } from './ground.ts';
-import { assertImages, dockerOk, dockerUnavailable, modeSettings, SIM_IMAGE, uniquePrefix } from './helpers.ts';
+import { eventOutput, type GitHubStandIn, type JobView } from '../../standins/github/server.ts';
+import type { ScriptResult } from '../support/cli.ts';
+import { startGround, type Ground } from '../support/ground.ts';
+import { dockerOk, dockerUnavailable } from './helpers.ts';
 import { waitFor } from '../support/wait.ts';
 
 const dockerSkip = await dockerUnavailable();
 const skip = dockerSkip ?? (process.getuid?.() === 0 ? undefined : 'mknod of the test device nodes needs root');
 if (skip) console.log(`# skipping the board hardware e2e test: ${skip}`);
 
-const PAT = 'ghp_e2e_board_hardware_0123456789';
 const DIALOUT_GID = 20; // Debian's dialout, on the host and in the simulator image
 
 /** What a job on a board runner sees of its hardware, one `key=value` per line. */
@@ -47,15 +45,17 @@ function probeOutput(job: JobView): Record<string, string> {
 }
 
 describe('per-board hardware on a real engine', { skip, timeout: 300_000 }, () => {
+  let ground: Ground;
   let github: GitHubStandIn;
   let dir: string;
   let prefix = '';
   let baseEnv: string[] = [];
   const name = (board: string): string => `${prefix}runner-${board}`;
-  const run = (script: string, args: string[] = []): Promise<ScriptResult> =>
-    runScript(script, args, { cwd: dir, env: { DOCKER_HOST: process.env.DOCKER_HOST ?? '' }, timeoutMs: 240_000 });
-  const online = (runner: string): boolean => github.runners('acme').find((r) => r.name === runner)?.status === 'online';
-  const writeEnv = (extra: string[]): Promise<void> => writeFile(join(dir, '.env'), [...baseEnv, ...extra, ''].join('\n'), { mode: 0o600 });
+  const run = (script: string, args: string[] = []): Promise<ScriptResult> => ground.run(script, args);
+  const online = (runner: string): boolean => ground.online(runner);
+  const writeEnv = async (extra: string[]): Promise<void> => {
+    await ground.writeEnv(prefix, [...baseEnv, ...extra]);
+  };
   const probe = async (label: string, job: string): Promise<Record<string, string>> => {
     const id = github.enqueueJob({ org: 'acme', repository: 'acme/firmware', runs_on: [label], job, workflow: 'hw', steps: [{ name: job, run: PROBE }] }).job_id;
     const done = await github.waitForJob(id, (j) => j.status === 'completed', 60_000);
@@ -68,11 +68,8 @@ describe('per-board hardware on a real engine', { skip, timeout: 300_000 }, () =
   };
 
   before(async () => {
-    await assertImages();
-    github = await startGitHubStandIn({ offlineAfterMs: 3000 });
-    github.addScope('acme');
-    github.addPat({ token: PAT, admin: ['acme'] });
-    dir = await mkdtemp(join(tmpdir(), 'fleet-hw-e2e-'));
+    ground = await startGround('board-hardware');
+    ({ github, dir } = ground);
     // The host's devices: three character devices (1:3 is /dev/null's numbers, 1:5 /dev/zero's), group dialout, 0660.
     await mkdir(join(dir, 'dev'));
     await mkdir(join(dir, 'by-id'));
@@ -87,15 +84,8 @@ describe('per-board hardware on a real engine', { skip, timeout: 300_000 }, () =
     await symlink('../dev/serial-a', join(dir, 'by-id', 'usb-FTDI_FT232R_USB_UART_A10K1A2B-if00-port0'));
     await mkdir(join(dir, 'tftp-a'));
     await writeFile(join(dir, 'tftp-a', 'board.txt'), 'tftp of a\n');
-    prefix = uniquePrefix('hw');
+    prefix = ground.prefix('hw');
     baseEnv = [
-      'ORG=acme',
-      `GH_PAT=${PAT}`,
-      `GITHUB_URL=${github.url}`,
-      `GITHUB_API_URL=${github.apiUrl}`,
-      `RUNNER_IMAGE=${SIM_IMAGE}`,
-      ...(await modeSettings('board-hardware')),
-      `RUNNER_NAME_PREFIX=${prefix}`,
       'BOARD_RUNNERS=a:board-a;b:board-b',
       // The global list is replaced by each board's own.
       `BOARD_RUNNER_DEVICES=${join(dir, 'dev', 'serial-global')}:/dev/ttyGLOBAL`,
@@ -108,11 +98,7 @@ describe('per-board hardware on a real engine', { skip, timeout: 300_000 }, () =
     await writeEnv(['BOARD_RUNNER_ENV_B=PDU_OUTLET=2']);
   });
 
-  after(async () => {
-    if (prefix) await removeFleet(prefix);
-    await github?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  after(() => ground?.close());
 
   test('init: both board runners online, no warning (every device and mount source exists)', async () => {
     const r = await run('init.ts', ['-n', '0']);

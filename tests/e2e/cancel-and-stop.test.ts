@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import type { ResourceState } from '../../lock/inspect.ts';
 import { eventOutput, type GitHubStandIn, type JobView } from '../../standins/github/server.ts';
 import { runScript, type ScriptResult } from '../support/cli.ts';
-import { startGround, type Ground } from './ground.ts';
+import { startGround, type Ground } from '../support/ground.ts';
 import { containerLogs, docker, dockerUnavailable } from './helpers.ts';
 import { waitFor } from '../support/wait.ts';
 

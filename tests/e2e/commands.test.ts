@@ -11,7 +11,7 @@ import { $ } from 'zx';
 import { composeProjectName } from '../../lib/config/names.ts';
 import type { GitHubStandIn } from '../../standins/github/server.ts';
 import type { ScriptResult } from '../support/cli.ts';
-import { startGround, type Ground } from './ground.ts';
+import { startGround, type Ground } from '../support/ground.ts';
 import { containerState, dockerOk, dockerUnavailable } from './helpers.ts';
 import { waitFor } from '../support/wait.ts';
 

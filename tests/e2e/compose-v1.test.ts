@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { eventOutput, type JobView } from '../../standins/github/server.ts';
 import type { ScriptResult } from '../support/cli.ts';
-import { startGround, type Ground } from './ground.ts';
+import { startGround, type Ground } from '../support/ground.ts';
 import { dockerOk, dockerUnavailable } from './helpers.ts';
 import { waitFor } from '../support/wait.ts';
 

@@ -10,20 +10,21 @@
 // The runners are the runner simulator (standins/runner), which STANDS IN for
 // actions/runner (not downloadable here); GitHub is the stand-in.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ResourceState } from '../../lock/inspect.ts';
 import { eventOutput, type JobView } from '../../standins/github/server.ts';
 import { runScript } from '../support/cli.ts';
-import { startGround, type Ground } from './ground.ts';
-import { containerLogs, dockerOk, dockerUnavailable, SIM_IMAGE } from './helpers.ts';
+import { startGround, type Ground } from '../support/ground.ts';
+import { containerLogs, dockerOk, dockerUnavailable } from './helpers.ts';
 import { waitFor } from '../support/wait.ts';
 import { dirBytes } from '../support/lock-helpers.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the forged-acquire e2e test: ${skip}`);
 
+const ACME_PAT = 'ghp_e2e_forged_0123456789';
 const GLOBEX_PAT = 'ghp_e2e_forged_globex_0123456789';
 const BOARD = 'board-x';
 
@@ -135,33 +136,20 @@ describe('forged acquires from a job, hardened mode, two orgs on one board, on a
     ground.github.enqueueJob({ org, repository: `${org}/firmware`, runs_on: [BOARD], job, workflow: 'ci', steps }).job_id;
 
   before(async () => {
-    ground = await startGround('forged', { mode: 'hardened' });
+    ground = await startGround('forged', { orgs: { acme: ACME_PAT, globex: GLOBEX_PAT }, mode: 'hardened' });
     lockDir = join(ground.dir, 'locks');
     acme = ground.prefix('fga');
     globex = ground.prefix('fgg');
     const board = [`RUNNER_LOCK_HOST_PATH=${lockDir}`, `BOARD_RUNNERS=x1:${BOARD}`, `RUNNER_RESOURCE_ID=${BOARD}`];
-    await ground.writeEnv(acme, board, 'acme.env');
-    ground.github.addScope('globex');
-    ground.github.addPat({ token: GLOBEX_PAT, admin: ['globex'] });
-    const lines = [
-      'ORG=globex',
-      `GH_PAT=${GLOBEX_PAT}`,
-      `GITHUB_URL=${ground.github.url}`,
-      `GITHUB_API_URL=${ground.github.apiUrl}`,
-      `RUNNER_IMAGE=${SIM_IMAGE}`,
-      ...ground.modeSettings,
-      `RUNNER_NAME_PREFIX=${globex}`,
-      ...board,
-      '',
-    ];
-    await writeFile(join(ground.dir, 'globex.env'), lines.join('\n'), { mode: 0o600 });
+    await ground.writeEnv(acme, board, { file: 'acme.env', org: 'acme' });
+    await ground.writeEnv(globex, board, { file: 'globex.env', org: 'globex' });
   });
 
   after(() => ground?.close());
 
   test('init: one board runner per org on the same board, hardened', async () => {
     for (const file of ['acme.env', 'globex.env']) {
-      const r = await ground.run('init.ts', ['-n', '0'], file);
+      const r = await ground.run('init.ts', ['-n', '0'], { ENV_FILE: file });
       assert.equal(r.code, 0, `${file}: ${r.stdout}\n${r.stderr}`);
     }
     const online = (org: string, name: string): boolean => ground.github.runners(org).find((r) => r.name === name)?.status === 'online';

@@ -6,20 +6,20 @@
 // environment, compose file, log or output: only registration tokens go
 // into the one-off config.sh containers.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startGitHubStandIn, type AppCreated, type GitHubStandIn } from '../../standins/github/server.ts';
-import { runScript, type ScriptResult } from '../support/cli.ts';
-import { removeFleet } from './ground.ts';
-import { assertImages, containerLogs, docker, dockerUnavailable, modeSettings, SIM_IMAGE, uniquePrefix } from './helpers.ts';
+import type { AppCreated, GitHubStandIn } from '../../standins/github/server.ts';
+import type { ScriptResult } from '../support/cli.ts';
+import { startGround, type Ground } from '../support/ground.ts';
+import { containerLogs, docker, dockerUnavailable } from './helpers.ts';
 import { waitFor } from '../support/wait.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the GitHub App e2e test: ${skip}`);
 
 describe('a fleet authenticated as a GitHub App, on a real engine', { skip, timeout: 300_000 }, () => {
+  let ground: Ground;
   let github: GitHubStandIn;
   let app: AppCreated;
   let dir: string;
@@ -27,7 +27,7 @@ describe('a fleet authenticated as a GitHub App, on a real engine', { skip, time
   let prefix = '';
   const outputs: string[] = [];
   const run = async (script: string, args: string[] = []): Promise<ScriptResult> => {
-    const result = await runScript(script, args, { cwd: dir, env: { DOCKER_HOST: process.env.DOCKER_HOST ?? '' }, timeoutMs: 240_000 });
+    const result = await ground.run(script, args);
     outputs.push(result.stdout, result.stderr);
     return result;
   };
@@ -40,35 +40,18 @@ describe('a fleet authenticated as a GitHub App, on a real engine', { skip, time
   };
 
   before(async () => {
-    await assertImages();
-    github = await startGitHubStandIn({ offlineAfterMs: 3000 });
-    github.addScope('acme');
+    ground = await startGround('github-app');
+    ({ github, dir } = ground);
     app = github.createApp('fleet-lab');
     github.installApp({ app_id: app.app_id, org: 'acme', permissions: { organization_self_hosted_runners: 'write' } });
-    dir = await mkdtemp(join(tmpdir(), 'fleet-app-e2e-'));
     keyFile = join(dir, 'fleet-lab.pem');
     await writeFile(keyFile, app.private_key, { mode: 0o600 });
-    prefix = uniquePrefix('app');
-    const env = [
-      'ORG=acme',
-      `GH_APP_ID=${app.app_id}`,
-      `GH_APP_PRIVATE_KEY_FILE=${keyFile}`,
-      `GITHUB_URL=${github.url}`,
-      `GITHUB_API_URL=${github.apiUrl}`,
-      `RUNNER_IMAGE=${SIM_IMAGE}`,
-      `RUNNER_NAME_PREFIX=${prefix}`,
-      `RUNNER_LOCK_HOST_PATH=${join(dir, 'locks')}`,
-      ...(await modeSettings('github-app')),
-      '',
-    ];
-    await writeFile(join(dir, '.env'), env.join('\n'), { mode: 0o600 });
+    prefix = ground.prefix('app');
+    // The App as the credential: no GH_PAT in the env file.
+    await ground.writeEnv(prefix, [`GH_APP_ID=${app.app_id}`, `GH_APP_PRIVATE_KEY_FILE=${keyFile}`, `RUNNER_LOCK_HOST_PATH=${join(dir, 'locks')}`], { pat: false });
   });
 
-  after(async () => {
-    if (prefix) await removeFleet(prefix);
-    await github?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  after(() => ground?.close());
 
   test('init registers and starts the runners with the App; no key or installation token in the compose file or a container', async () => {
     const r = await run('init.ts', ['-n', '2']);

@@ -11,7 +11,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eventOutput, type JobView } from '../../standins/github/server.ts';
-import { startGround, type Ground } from './ground.ts';
+import { startGround, type Ground } from '../support/ground.ts';
 import { dockerOk, dockerUnavailable, type RunnerMode } from './helpers.ts';
 import { waitFor } from '../support/wait.ts';
 

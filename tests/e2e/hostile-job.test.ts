@@ -14,7 +14,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eventOutput, type JobView } from '../../standins/github/server.ts';
-import { startGround, type Ground } from './ground.ts';
+import { startGround, type Ground } from '../support/ground.ts';
 import { docker, dockerOk, dockerUnavailable, execIn, readVolumeFile, runContainer, SIM_IMAGE } from './helpers.ts';
 import { waitFor } from '../support/wait.ts';
 

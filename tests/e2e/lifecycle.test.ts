@@ -5,34 +5,33 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { startGitHubStandIn, type GitHubStandIn } from '../../standins/github/server.ts';
-import { assertImages, containerState, docker, dockerOk, dockerUnavailable, modeSettings, removeFleetImages, SIM_IMAGE, uniquePrefix } from './helpers.ts';
+import type { GitHubStandIn } from '../../standins/github/server.ts';
+import { containerState, docker, dockerOk, dockerUnavailable, SIM_IMAGE } from './helpers.ts';
 import { waitFor } from '../support/wait.ts';
-import { runScript, type ScriptResult } from '../support/cli.ts';
+import type { ScriptResult } from '../support/cli.ts';
+import { customImage, startGround, type Ground } from '../support/ground.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the lifecycle e2e test: ${skip}`);
 
 const ORG = 'acme';
-const PAT = 'ghp_e2e_lifecycle_0123456789';
 
 describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
+  let ground: Ground;
   let github: GitHubStandIn;
   let dir: string;
   let prefix: string;
-  let env: Record<string, string>;
   const started = Date.now();
 
   const run = async (script: string, args: string[] = []): Promise<ScriptResult> => {
-    const result = await runScript(script, args, { cwd: dir, env, timeoutMs: 300_000 });
+    const result = await ground.run(script, args);
     for (const stream of [result.stdout, result.stderr]) {
-      assert.ok(!stream.includes(PAT), `${script} printed the PAT`);
+      assert.ok(!stream.includes(ground.pat), `${script} printed the PAT`);
     }
     return result;
   };
@@ -48,38 +47,15 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
   const containersOf = async () => (await dockerOk(['ps', '-a', '--format', '{{.Names}}'])).split('\n').filter((c) => c.startsWith(prefix));
 
   before(async () => {
-    await assertImages();
-    github = await startGitHubStandIn({ offlineAfterMs: 3000 });
-    github.addScope(ORG);
-    github.addPat({ token: PAT, admin: [ORG] });
-    dir = await mkdtemp(join(tmpdir(), 'fleet-e2e-'));
-    prefix = uniquePrefix('life');
-    env = { DOCKER_HOST: process.env.DOCKER_HOST ?? '' };
-    await writeFile(
-      join(dir, '.env'),
-      [
-        `ORG=${ORG}`,
-        `GH_PAT=${PAT}`,
-        `GITHUB_URL=${github.url}`,
-        `GITHUB_API_URL=${github.apiUrl}`,
-        `RUNNER_IMAGE=${SIM_IMAGE}`,
-        ...(await modeSettings('lifecycle')),
-        `RUNNER_CUSTOM_IMAGE=${prefix}custom:latest`,
-        `RUNNER_NAME_PREFIX=${prefix}`,
-        'BOARD_RUNNERS=pi:pi;roc:roc,arm64',
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
+    ground = await startGround('lifecycle', { scriptTimeoutMs: 300_000 });
+    ({ github, dir } = ground);
+    prefix = ground.prefix('life');
+    await ground.writeEnv(prefix, [`RUNNER_CUSTOM_IMAGE=${customImage(prefix)}`, 'BOARD_RUNNERS=pi:pi;roc:roc,arm64']);
   });
 
+  // The fleet's containers, volumes and images (the custom one too) go with the ground.
   after(async () => {
-    const leftovers = await containersOf();
-    if (leftovers.length) await docker(['rm', '-f', '-v', ...leftovers]);
-    const volumes = await volumesOf();
-    if (volumes.length) await docker(['volume', 'rm', '-f', ...volumes]);
-    await removeFleetImages(prefix, [`${prefix}custom:latest`]);
-    await github?.close();
+    await ground?.close();
     console.log(`# lifecycle e2e wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 

@@ -35,15 +35,15 @@
 //   handed out before it took its ticket (a few hundred ms). ASSERTED: globex
 //   board-a order = enqueue order, the first two in either order.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { after, describe, test } from 'node:test';
 import type { ResourceState } from '../../lock/inspect.ts';
-import { eventOutput, startGitHubStandIn, type GitHubStandIn, type JobView } from '../../standins/github/server.ts';
-import { assertImages, containerLogs, containerState, dockerOk, dockerUnavailable, modeSettings, removeByPrefix, removeFleetImages, SIM_IMAGE, uniquePrefix } from './helpers.ts';
+import { eventOutput, type JobView } from '../../standins/github/server.ts';
+import { containerLogs, containerState, dockerOk, dockerUnavailable } from './helpers.ts';
+import { runScript } from '../support/cli.ts';
+import { startGround, type Ground } from '../support/ground.ts';
 import { waitFor } from '../support/wait.ts';
-import { runScript, type ScriptResult } from '../support/cli.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the lock e2e test: ${skip}`);
@@ -133,101 +133,78 @@ async function readTimeline(runners: string[], board: Board): Promise<Map<string
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Planted by the operator (the test, root) in the lock directory: the wrappers and `locks` must leave it be. */
+const FOREIGN = 'notes-board-a.txt';
+
+/** What dispatching the PLAN did, for the tests to assert on. */
+interface Dispatch {
+  jobs: Map<string, Spec & { id: number; runId: number }>;
+  done: Map<string, JobView>;
+  boardA: Map<string, Span>;
+  boardB: Map<string, Span>;
+  acted: Partial<Record<Role, { at: number; runner: string }>>;
+  /** `locks --json` when the first target held the board, and the jobs that had started by then. */
+  snapshot?: { holder: string; runner: string; resources: ResourceState[]; startedBefore: Set<string> };
+}
+
 // Both modes: labs run the default (privileged, sudo); hardened mode is what a
 // lab taking outside pull requests runs, and the lock must hold there alike.
+//
+// Every test stands on its own: it awaits the fleets it needs (fleets(): init
+// for both orgs, all four runners online; dispatch(): the PLAN run to its end
+// on them), each made once per mode by whichever test asks first, so any one
+// test can run alone (--test-name-pattern) and the order does not matter.
 for (const mode of ['default', 'hardened'] as const) {
   describe(`board locks across two orgs on a real engine, ${mode} mode`, { skip, timeout: 420_000 }, () => {
-    let github: GitHubStandIn;
-    let dir: string;
-    let lockDir: string;
-    const prefixes: Record<Org, string> = { acme: '', globex: '' };
+    let ground: Ground | undefined;
     const started = Date.now();
-    const runner = (org: Org, board: string): string => `${prefixes[org]}runner-${board}`;
-    const allRunners = (): string[] => [runner('acme', 'a1'), runner('acme', 'b1'), runner('globex', 'a2'), runner('globex', 'a3')];
-    /** Planted by the operator (the test, root) in the lock directory: the wrappers and `locks` must leave it be. */
-    const FOREIGN = 'notes-board-a.txt';
 
-    // Filled in by the dispatch test, read by the assertions after it.
-    const jobs = new Map<string, Spec & { id: number; runId: number }>();
-    const done = new Map<string, JobView>();
-    let boardA = new Map<string, Span>();
-    let boardB = new Map<string, Span>();
-    const acted: Partial<Record<Role, { at: number; runner: string }>> = {};
-    let snapshot: { holder: string; runner: string; resources: ResourceState[]; startedBefore: Set<string> } | undefined;
-
-    const run = (org: Org, script: string, args: string[] = []): Promise<ScriptResult> =>
-      runScript(script, args, { cwd: dir, env: { ENV_FILE: `${org}.env`, DOCKER_HOST: process.env.DOCKER_HOST ?? '' }, timeoutMs: 240_000 });
-    const locksJson = async (): Promise<ResourceState[]> => {
+    const locksJson = async (lockDir: string): Promise<ResourceState[]> => {
       // As an operator on the host would, with the setting in the environment.
-      const r = await runScript('locks.ts', ['--json'], { cwd: dir, env: { RUNNER_LOCK_HOST_PATH: lockDir } });
+      const r = await runScript('locks.ts', ['--json'], { cwd: dirname(lockDir), env: { RUNNER_LOCK_HOST_PATH: lockDir } });
       assert.equal(r.code, 0, r.stderr);
       return (JSON.parse(r.stdout) as { resources: ResourceState[] }).resources;
     };
-    const ticketOf = (tag: string): number => {
-      const hook = done.get(tag)?.events.find((e) => e.event === 'hook' && e.hook === 'job_started');
-      const m = /lock acquired after [\d.]+ s \(ticket (\d+)\)/.exec(eventOutput(hook));
-      assert.ok(m, `${tag}: no ticket in its job-started hook output: ${String(hook?.output)}`);
-      return Number(m[1]);
-    };
 
-    before(async () => {
-      await assertImages();
-      github = await startGitHubStandIn({ offlineAfterMs: 3000 });
-      dir = await mkdtemp(join(tmpdir(), 'fleet-locks-e2e-'));
-      lockDir = join(dir, 'locks'); // created by init, root's, 0755
+    /** The stand-in, an env file per org sharing one lock directory, and `init` run for both orgs at once. */
+    const startFleets = async () => {
+      ground = await startGround(`locks-${mode}`, { orgs: PATS, mode });
+      const { github } = ground;
+      const lockDir = join(ground.dir, 'locks'); // created by init, root's, 0755
       const boards: Record<Org, string[]> = {
         acme: ['BOARD_RUNNERS=a1:board-a;b1:board-b', 'RUNNER_RESOURCE_ID_A1=board-a', 'RUNNER_RESOURCE_ID_B1=board-b'],
         globex: ['BOARD_RUNNERS=a2:board-a;a3:board-a', 'RUNNER_RESOURCE_ID=board-a'],
       };
+      const prefixes = {} as Record<Org, string>;
       for (const org of ['acme', 'globex'] as const) {
-        github.addScope(org);
-        github.addPat({ token: PATS[org], admin: [org] });
-        prefixes[org] = uniquePrefix(`lk${org[0]}`);
-        const lines = [
-          `ORG=${org}`,
-          `GH_PAT=${PATS[org]}`,
-          `GITHUB_URL=${github.url}`,
-          `GITHUB_API_URL=${github.apiUrl}`,
-          `RUNNER_IMAGE=${SIM_IMAGE}`,
-          ...(await modeSettings(`locks (${org})`, mode)),
-          `RUNNER_NAME_PREFIX=${prefixes[org]}`,
-          `RUNNER_LOCK_HOST_PATH=${lockDir}`,
-          ...boards[org],
-          '',
-        ];
-        await writeFile(join(dir, `${org}.env`), lines.join('\n'), { mode: 0o600 });
+        prefixes[org] = ground.prefix(`lk${org[0]}`);
+        await ground.writeEnv(prefixes[org], [`RUNNER_LOCK_HOST_PATH=${lockDir}`, ...boards[org]], { file: `${org}.env`, org });
       }
-    });
-
-    after(async () => {
-      for (const org of ['acme', 'globex'] as const) {
-        if (!prefixes[org]) continue;
-        await removeByPrefix(prefixes[org]).catch((err: unknown) => console.log(`# cleanup ${org}: ${String(err)}`));
-        await removeFleetImages(prefixes[org]);
-      }
-      await github?.close();
-      if (dir) await rm(dir, { recursive: true, force: true });
-      console.log(`# locks e2e wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    });
-
-    test('init for two orgs: four board runners online, sharing one lock directory', async () => {
+      const g = ground;
+      const runner = (org: Org, board: string): string => `${prefixes[org]}runner-${board}`;
+      const allRunners = (): string[] => [runner('acme', 'a1'), runner('acme', 'b1'), runner('globex', 'a2'), runner('globex', 'a3')];
       // Both orgs at once, as two operators would: separate images, compose projects and caches.
-      const results = await Promise.all((['acme', 'globex'] as const).map((org) => run(org, 'init.ts', ['-n', '0'])));
-      for (const r of results) assert.equal(r.code, 0, `init failed:\n${r.stdout}\n${r.stderr}`);
-      const names = [runner('acme', 'a1'), runner('acme', 'b1'), runner('globex', 'a2'), runner('globex', 'a3')];
-      for (const name of names) assert.equal((await containerState(name))?.status, 'running', name);
-      for (const [name, resource] of [[names[0], 'board-a'], [names[1], 'board-b'], [names[2], 'board-a'], [names[3], 'board-a']] as const) {
-        const env = await dockerOk(['inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', name!]);
-        assert.match(env, new RegExp(`^RUNNER_RESOURCE_ID=${resource}$`, 'm'), name);
-        const mounts = await dockerOk(['inspect', '--format', '{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}', name!]);
-        assert.ok(mounts.includes(`${lockDir}:/tmp/github-runner-locks`), `${name} mounts ${mounts}`);
-      }
+      const inits = await Promise.all((['acme', 'globex'] as const).map((org) => g.run('init.ts', ['-n', '0'], { ENV_FILE: `${org}.env` })));
+      for (const r of inits) assert.equal(r.code, 0, `init failed:\n${r.stdout}\n${r.stderr}`);
+      // What init made, seen before any job runs (the dispatch stops and kills runners).
+      const containers = await Promise.all(allRunners().map(async (name) => ({
+        name,
+        status: (await containerState(name))?.status,
+        env: await dockerOk(['inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', name]),
+        mounts: await dockerOk(['inspect', '--format', '{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}', name]),
+      })));
       const online = (org: Org, name: string) => github.runners(org).find((r) => r.name === name)?.status === 'online';
-      await waitFor('all four runners online', () => names.every((n, i) => online(i < 2 ? 'acme' : 'globex', n)), { timeoutMs: 60_000 });
+      await waitFor('all four runners online', () => allRunners().every((n, i) => online(i < 2 ? 'acme' : 'globex', n)), { timeoutMs: 60_000 });
       await writeFile(join(lockDir, FOREIGN), 'board-a: flashed 2026-11-28\n');
-    });
+      return { github, lockDir, prefixes, runner, allRunners, inits, containers };
+    };
+    let fleetsMade: ReturnType<typeof startFleets> | undefined;
+    const fleets = () => (fleetsMade ??= startFleets());
 
-    test('12 jobs at once: cancel, docker stop and docker kill the board-a holder in turn', async () => {
+    /** The PLAN enqueued at once on the fleets; the three targets cancelled, stopped and killed as each holds the board; every job completed. */
+    const runPlan = async (): Promise<Dispatch> => {
+      const { github, lockDir, allRunners } = await fleets();
+      const d: Dispatch = { jobs: new Map(), done: new Map(), boardA: new Map(), boardB: new Map(), acted: {} };
       for (const spec of PLAN) {
         const { job_id, run_id } = github.enqueueJob({
           org: spec.org,
@@ -236,9 +213,9 @@ for (const mode of ['default', 'hardened'] as const) {
           job: spec.tag,
           steps: [{ name: 'on the board', run: stepScript(spec) }],
         });
-        jobs.set(spec.tag, { ...spec, id: job_id, runId: run_id });
+        d.jobs.set(spec.tag, { ...spec, id: job_id, runId: run_id });
       }
-      const target = (role: Role) => [...jobs.values()].find((j) => j.role === role)!;
+      const target = (role: Role) => [...d.jobs.values()].find((j) => j.role === role)!;
       const pending = new Set<Role>(['cancel', 'stop', 'kill']);
       const dockerCalls: Array<Promise<unknown>> = [];
       const deadline = Date.now() + 150_000;
@@ -249,30 +226,65 @@ for (const mode of ['default', 'hardened'] as const) {
           const span = spans.get(target(role).tag);
           if (!span) continue;
           pending.delete(role);
-          if (!snapshot) {
+          if (!d.snapshot) {
             // The first target to hold the board, while all three runners are up and
             // the other two wait behind it: what an operator sees.
             const startedBefore = new Set(spans.keys());
-            snapshot = { holder: span.tag, runner: span.runner, resources: await locksJson(), startedBefore };
+            d.snapshot = { holder: span.tag, runner: span.runner, resources: await locksJson(lockDir), startedBefore };
           }
           if (role === 'cancel') {
-            acted.cancel = { at: Date.now(), runner: span.runner };
+            d.acted.cancel = { at: Date.now(), runner: span.runner };
             github.cancelJob(target(role).id);
           } else if (role === 'stop') {
-            acted.stop = { at: Date.now(), runner: span.runner };
+            d.acted.stop = { at: Date.now(), runner: span.runner };
             dockerCalls.push(dockerOk(['stop', span.runner], { timeoutMs: 60_000 }));
           } else {
-            acted.kill = { at: Date.now(), runner: span.runner };
+            d.acted.kill = { at: Date.now(), runner: span.runner };
             dockerCalls.push(dockerOk(['kill', span.runner]));
           }
         }
         await sleep(50);
       }
       await Promise.all(dockerCalls);
-      const views = await Promise.all([...jobs.values()].map((job) => github.waitForJob(job.id, (j) => j.status === 'completed', 90_000)));
-      [...jobs.keys()].forEach((tag, i) => done.set(tag, views[i]!));
-      boardA = await readTimeline(allRunners(), 'board-a');
-      boardB = await readTimeline(allRunners(), 'board-b');
+      const views = await Promise.all([...d.jobs.values()].map((job) => github.waitForJob(job.id, (j) => j.status === 'completed', 90_000)));
+      [...d.jobs.keys()].forEach((tag, i) => d.done.set(tag, views[i]!));
+      d.boardA = await readTimeline(allRunners(), 'board-a');
+      d.boardB = await readTimeline(allRunners(), 'board-b');
+      return d;
+    };
+    let planRun: Promise<Dispatch> | undefined;
+    const dispatch = () => (planRun ??= runPlan());
+
+    const ticketOf = (d: Dispatch, tag: string): number => {
+      const hook = d.done.get(tag)?.events.find((e) => e.event === 'hook' && e.hook === 'job_started');
+      const m = /lock acquired after [\d.]+ s \(ticket (\d+)\)/.exec(eventOutput(hook));
+      assert.ok(m, `${tag}: no ticket in its job-started hook output: ${String(hook?.output)}`);
+      return Number(m[1]);
+    };
+    const nextStartAfter = (d: Dispatch, at: number): Span | undefined =>
+      [...d.boardA.values()].filter((s) => s.start > at).sort((x, y) => x.start - y.start)[0];
+
+    after(async () => {
+      await ground?.close();
+      console.log(`# locks e2e wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    });
+
+    // fleets() waits for all four runners online (and fails if they are not within 60 s).
+    test('init for two orgs: four board runners online, sharing one lock directory', async () => {
+      const { inits, lockDir, runner, containers } = await fleets();
+      for (const r of inits) assert.equal(r.code, 0, `init failed:\n${r.stdout}\n${r.stderr}`);
+      const names = [runner('acme', 'a1'), runner('acme', 'b1'), runner('globex', 'a2'), runner('globex', 'a3')];
+      assert.deepEqual(containers.map((c) => c.name), names);
+      for (const c of containers) assert.equal(c.status, 'running', c.name);
+      for (const [c, resource] of containers.map((c, i) => [c, ['board-a', 'board-b', 'board-a', 'board-a'][i]] as const)) {
+        assert.match(c.env, new RegExp(`^RUNNER_RESOURCE_ID=${resource}$`, 'm'), c.name);
+        assert.ok(c.mounts.includes(`${lockDir}:/tmp/github-runner-locks`), `${c.name} mounts ${c.mounts}`);
+      }
+    });
+
+    test('12 jobs at once: cancel, docker stop and docker kill the board-a holder in turn', async () => {
+      const { github } = await fleets();
+      const { done, boardA, boardB } = await dispatch();
       const conclusions = Object.fromEntries([...done].map(([tag, j]) => [tag, j.conclusion]));
       const expected = Object.fromEntries(PLAN.map((s) => [s.tag, s.role === 'kill' ? 'failure' : s.role ? 'cancelled' : 'success']));
       assert.deepEqual(conclusions, expected);
@@ -281,7 +293,8 @@ for (const mode of ['default', 'hardened'] as const) {
       assert.deepEqual(github.violations, []);
     });
 
-    test('board-a: never two jobs at once, across both orgs and three containers', () => {
+    test('board-a: never two jobs at once, across both orgs and three containers', async () => {
+      const { boardA, jobs, acted } = await dispatch();
       const spans = [...boardA.values()].sort((a, b) => a.start - b.start);
       assert.equal(new Set(spans.map((s) => s.runner)).size, 3, 'all three board-a runners took part');
       for (let i = 1; i < spans.length; i++) {
@@ -292,9 +305,12 @@ for (const mode of ['default', 'hardened'] as const) {
       }
     });
 
-    test('board-a: FIFO by the order jobs started waiting (tickets), and by enqueue order within each org', () => {
+    test('board-a: FIFO by the order jobs started waiting (tickets), and by enqueue order within each org', async () => {
+      const { prefixes } = await fleets();
+      const d = await dispatch();
+      const { boardA, jobs, done } = d;
       const order = [...boardA.values()].sort((a, b) => a.start - b.start).map((s) => s.tag);
-      const tickets = order.map(ticketOf);
+      const tickets = order.map((tag) => ticketOf(d, tag));
       assert.deepEqual(tickets, [...tickets].sort((a, b) => a - b), `board order ${order.join(' ')} has tickets ${tickets.join(' ')}`);
       console.log(`# board-a order: ${order.map((t, i) => `${t}(${jobs.get(t)?.org} #${tickets[i]})`).join(' ')}`);
       const ofOrg = (org: Org, tags: string[]) => tags.filter((t) => jobs.get(t)?.org === org);
@@ -314,13 +330,15 @@ for (const mode of ['default', 'hardened'] as const) {
       }
     });
 
-    test('board-b runs beside board-a', () => {
+    test('board-b runs beside board-a', async () => {
+      const { boardA, boardB } = await dispatch();
       const a = [...boardA.values()];
       const overlapping = [...boardB.values()].filter((b) => a.some((s) => b.start < (s.end ?? Infinity) && s.start < (b.end ?? Infinity)));
       assert.equal(overlapping.length, 3, 'every board-b job overlaps a board-a job');
     });
 
-    test('locks --json while jobs wait: the holder, and the queue in the order that follows', () => {
+    test('locks --json while jobs wait: the holder, and the queue in the order that follows', async () => {
+      const { snapshot, jobs, boardA } = await dispatch();
       assert.ok(snapshot, 'no snapshot taken');
       const a = snapshot.resources.find((r) => r.resource === 'board-a');
       const holder = jobs.get(snapshot.holder)!;
@@ -337,59 +355,63 @@ for (const mode of ['default', 'hardened'] as const) {
         assert.equal(t.repository, `${jobs.get(byRun.get(t.runId) ?? '')?.org}/firmware`, `ticket ${t.name}`);
       }
       // They had not started, and they got the board next, in the listed order.
-      const next = [...boardA.values()].filter((s) => !snapshot!.startedBefore.has(s.tag)).sort((x, y) => x.start - y.start).map((s) => s.tag);
+      const next = [...boardA.values()].filter((s) => !snapshot.startedBefore.has(s.tag)).sort((x, y) => x.start - y.start).map((s) => s.tag);
       assert.deepEqual(next.slice(0, queued.length), queued);
       console.log(`# locks --json while ${holder.tag} held board-a: queue ${queued.join(' ')}`);
     });
 
-    const nextStartAfter = (at: number): Span | undefined =>
-      [...boardA.values()].filter((s) => s.start > at).sort((x, y) => x.start - y.start)[0];
-
-    test('cancel from GitHub: the completed hook releases, the next job starts promptly', () => {
-      const cancel = [...jobs.values()].find((j) => j.role === 'cancel')!;
-      const span = boardA.get(cancel.tag)!;
+    test('cancel from GitHub: the completed hook releases, the next job starts promptly', async () => {
+      const d = await dispatch();
+      const cancel = [...d.jobs.values()].find((j) => j.role === 'cancel')!;
+      const span = d.boardA.get(cancel.tag)!;
       assert.equal(span.interrupted, true, 'the cancelled step was not interrupted');
-      const next = nextStartAfter(span.start);
+      const next = nextStartAfter(d, span.start);
       assert.ok(next, 'no job after the cancelled one');
-      const delay = next.start - acted.cancel!.at;
+      const delay = next.start - d.acted.cancel!.at;
       assert.ok(delay < 4000, `next job started ${delay.toFixed(0)} ms after the cancel`);
-      const completedHook = done.get(cancel.tag)!.events.find((e) => e.hook === 'job_completed');
+      const completedHook = d.done.get(cancel.tag)!.events.find((e) => e.hook === 'job_completed');
       assert.match(String(completedHook?.output), /board-a: lock released/);
       console.log(`# cancel -> next board-a job: ${delay.toFixed(0)} ms`);
     });
 
     test('docker stop of the holder: released at once by the wrapper, without the completed hook', async () => {
-      const stop = [...jobs.values()].find((j) => j.role === 'stop')!;
-      const span = boardA.get(stop.tag)!;
-      const next = nextStartAfter(span.start);
+      const { lockDir } = await fleets();
+      const d = await dispatch();
+      const stop = [...d.jobs.values()].find((j) => j.role === 'stop')!;
+      const span = d.boardA.get(stop.tag)!;
+      const next = nextStartAfter(d, span.start);
       assert.ok(next, 'no job after the stopped one');
-      const delay = next.start - acted.stop!.at;
+      const delay = next.start - d.acted.stop!.at;
       assert.ok(delay < 4000, `next job started ${delay.toFixed(0)} ms after docker stop (stale window ${STALE_MS} ms)`);
-      assert.equal(done.get(stop.tag)!.events.find((e) => e.hook === 'job_completed'), undefined, 'the completed hook ran on docker stop');
+      assert.equal(d.done.get(stop.tag)!.events.find((e) => e.hook === 'job_completed'), undefined, 'the completed hook ran on docker stop');
       const log = await readFile(join(lockDir, 'locks.log'), 'utf8');
       const released = log.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
-        .find((e) => e.event === 'released-by-wrapper' && e.runner === acted.stop!.runner && e.runId === String(stop.runId));
+        .find((e) => e.event === 'released-by-wrapper' && e.runner === d.acted.stop!.runner && e.runId === String(stop.runId));
       assert.ok(released, `no released-by-wrapper entry for the stopped holder in locks.log:\n${log}`);
-      assert.equal((await containerState(acted.stop!.runner))?.running, false);
+      assert.equal((await containerState(d.acted.stop!.runner))?.running, false);
       console.log(`# docker stop -> next board-a job: ${delay.toFixed(0)} ms (${String(released.reason)})`);
     });
 
     test('docker kill of the holder: the next job starts within the stale window', async () => {
-      const kill = [...jobs.values()].find((j) => j.role === 'kill')!;
-      const span = boardA.get(kill.tag)!;
+      const { lockDir } = await fleets();
+      const d = await dispatch();
+      const kill = [...d.jobs.values()].find((j) => j.role === 'kill')!;
+      const span = d.boardA.get(kill.tag)!;
       assert.equal(span.end, undefined, 'the killed job wrote an end line');
-      const next = nextStartAfter(span.start);
+      const next = nextStartAfter(d, span.start);
       assert.ok(next, 'no job after the killed one');
-      const delay = next.start - acted.kill!.at;
+      const delay = next.start - d.acted.kill!.at;
       // stale window + the waiter's poll (500 ms) + a margin for a loaded machine
       assert.ok(delay < STALE_MS + 3000, `next job started ${delay.toFixed(0)} ms after docker kill`);
       const log = await readFile(join(lockDir, 'locks.log'), 'utf8');
-      assert.match(log, new RegExp(`"event":"dead-ticket-removed".*"runner":"${acted.kill!.runner}".*"runId":"${kill.runId}"`));
+      assert.match(log, new RegExp(`"event":"dead-ticket-removed".*"runner":"${d.acted.kill!.runner}".*"runId":"${kill.runId}"`));
       console.log(`# docker kill -> next board-a job: ${delay.toFixed(0)} ms (stale window ${STALE_MS} ms)`);
     });
 
     test('afterwards: both boards free, no ticket left, foreign files untouched', async () => {
-      const resources = await locksJson();
+      const { lockDir, runner } = await fleets();
+      const { jobs } = await dispatch();
+      const resources = await locksJson(lockDir);
       assert.deepEqual(resources.map((r) => r.resource), ['board-a', 'board-b']);
       for (const r of resources) {
         assert.equal(r.holder, undefined, `${r.resource} still held`);

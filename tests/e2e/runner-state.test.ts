@@ -7,34 +7,48 @@
 // in for actions/runner; GitHub is the stand-in.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { startGitHubStandIn, type GitHubStandIn } from '../../standins/github/server.ts';
-import { assertImages, containerState, docker, dockerOk, dockerUnavailable, execIn, readVolumeFile, modeSettings, removeFleetImages, SIM_IMAGE, uniquePrefix } from './helpers.ts';
+import type { GitHubStandIn } from '../../standins/github/server.ts';
+import { containerState, dockerOk, dockerUnavailable, execIn, readVolumeFile, SIM_IMAGE } from './helpers.ts';
 import { waitFor } from '../support/wait.ts';
-import { runScript, type ScriptResult } from '../support/cli.ts';
+import type { ScriptResult } from '../support/cli.ts';
+import { customImage, startGround, type Ground } from '../support/ground.ts';
 import { STATE_DIR, STATE_FILES, WRAPPER_ENTRYPOINT } from '../../core/constants.ts';
 
 const skip = await dockerUnavailable();
 if (skip) console.log(`# skipping the runner-state e2e tests: ${skip}`);
 
 const ORG = 'acme';
-const PAT = 'ghp_e2e_runner_state_0123456789';
 const TOKEN_CALL = 'actions/create-registration-token-for-org';
 
-/** One fleet in its own directory (env file, Dockerfile, compose file) against one stand-in. */
+/** One fleet on a ground of its own: its directory (env file, Dockerfile, compose file) and stand-in. */
 class Fleet {
-  dir = '';
-  readonly prefix: string;
-  constructor(
-    readonly github: GitHubStandIn,
-    test: string,
-  ) {
-    this.prefix = uniquePrefix(test);
+  private constructor(
+    readonly ground: Ground,
+    readonly prefix: string,
+  ) {}
+  static async start(test: string, dockerfile?: string): Promise<Fleet> {
+    const ground = await startGround('runner-state', { scriptTimeoutMs: 300_000 });
+    try {
+      const prefix = ground.prefix(test);
+      await ground.writeEnv(prefix, [`RUNNER_CUSTOM_IMAGE=${customImage(prefix)}`]);
+      const fleet = new Fleet(ground, prefix);
+      if (dockerfile !== undefined) await fleet.dockerfile(dockerfile);
+      return fleet;
+    } catch (err) {
+      await ground.close();
+      throw err;
+    }
+  }
+  get github(): GitHubStandIn {
+    return this.ground.github;
+  }
+  get dir() {
+    return this.ground.dir;
   }
   get composeFile() {
     return join(this.dir, `docker-compose.${ORG}.yml`);
@@ -45,28 +59,13 @@ class Fleet {
   runner(short: string) {
     return `${this.prefix}runner-${short}`;
   }
-  async create(dockerfile?: string): Promise<void> {
-    this.dir = await mkdtemp(join(tmpdir(), 'fleet-state-e2e-'));
-    const settings = [
-      `ORG=${ORG}`,
-      `GH_PAT=${PAT}`,
-      `GITHUB_URL=${this.github.url}`,
-      `GITHUB_API_URL=${this.github.apiUrl}`,
-      `RUNNER_IMAGE=${SIM_IMAGE}`,
-      ...(await modeSettings('runner-state')),
-      `RUNNER_CUSTOM_IMAGE=${this.prefix}custom:latest`,
-      `RUNNER_NAME_PREFIX=${this.prefix}`,
-    ];
-    await writeFile(join(this.dir, '.env'), `${settings.join('\n')}\n`, { mode: 0o600 });
-    if (dockerfile !== undefined) await this.dockerfile(dockerfile);
-  }
   /** The lab's own Dockerfile, beside the env file. */
   async dockerfile(text: string): Promise<void> {
     await writeFile(join(this.dir, 'Dockerfile'), text);
   }
   async run(script: string, args: string[] = []): Promise<ScriptResult> {
-    const result = await runScript(script, args, { cwd: this.dir, env: { DOCKER_HOST: process.env.DOCKER_HOST ?? '' }, timeoutMs: 300_000 });
-    for (const stream of [result.stdout, result.stderr]) assert.ok(!stream.includes(PAT), `${script} printed the PAT`);
+    const result = await this.ground.run(script, args);
+    for (const stream of [result.stdout, result.stderr]) assert.ok(!stream.includes(this.ground.pat), `${script} printed the PAT`);
     return result;
   }
   async ok(script: string, args: string[] = []): Promise<ScriptResult> {
@@ -79,13 +78,6 @@ class Fleet {
   }
   async volumes(): Promise<string[]> {
     return (await dockerOk(['volume', 'ls', '-q'])).split('\n').filter((v) => v.startsWith(this.prefix)).sort();
-  }
-  async cleanUp(): Promise<void> {
-    const containers = (await dockerOk(['ps', '-a', '--format', '{{.Names}}'])).split('\n').filter((c) => c.startsWith(this.prefix));
-    if (containers.length) await docker(['rm', '-f', '-v', ...containers]);
-    const volumes = await this.volumes();
-    if (volumes.length) await docker(['volume', 'rm', '-f', ...volumes]);
-    await removeFleetImages(this.prefix, [`${this.prefix}custom:latest`]);
   }
 }
 
@@ -100,32 +92,24 @@ async function readInContainer(container: string, path: string): Promise<string>
 }
 
 describe('runner state apart from the image', { skip, timeout: 600_000 }, () => {
-  let github: GitHubStandIn;
   const started = Date.now();
   const fleets: Fleet[] = [];
 
-  before(async () => {
-    await assertImages();
-    github = await startGitHubStandIn({ offlineAfterMs: 3000 });
-    github.addScope(ORG);
-    github.addPat({ token: PAT, admin: [ORG] });
-  });
-
   after(async () => {
-    for (const fleet of fleets) await fleet.cleanUp();
-    await github?.close();
+    for (const fleet of fleets) await fleet.ground.close();
     console.log(`# runner-state e2e wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
   describe('a Dockerfile change reaches a registered runner', () => {
     let fleet: Fleet;
+    let github: GitHubStandIn;
     let name: string;
     let id: number;
 
     before(async () => {
-      fleet = new Fleet(github, 'state');
+      fleet = await Fleet.start('state', toolchainDockerfile('v1'));
       fleets.push(fleet);
-      await fleet.create(toolchainDockerfile('v1'));
+      github = fleet.github;
       name = fleet.runner('1');
     });
 
@@ -201,13 +185,14 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
 
   describe('a fleet of the old layout (a volume over the whole /home/runner)', () => {
     let fleet: Fleet;
+    let github: GitHubStandIn;
     let name: string;
     let id: number;
 
     before(async () => {
-      fleet = new Fleet(github, 'migr');
+      fleet = await Fleet.start('migr');
       fleets.push(fleet);
-      await fleet.create();
+      github = fleet.github;
       name = fleet.runner('1');
     });
 

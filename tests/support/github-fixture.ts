@@ -1,57 +1,41 @@
-// A GitHub stand-in with one org (acme, repo acme/widgets) and an admin PAT,
-// plus a temp working directory and the environment a user would have, for
-// running list/remove/purge as child processes.
+// The script suites' ground (startGround without an engine): the GitHub
+// stand-in with one org (acme, repo acme/widgets), an org nobody administers
+// (other), an admin and a read-only PAT, a temporary working directory with an
+// env file, and the environment a user would have, for running
+// list/remove/purge/init as child processes.
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { startGitHubStandIn, type GitHubStandIn } from '../../standins/github/server.ts';
-import { runScript, type ScriptResult } from './cli.ts';
+import type { GitHubStandIn } from '../../standins/github/server.ts';
+import type { ScriptResult } from './cli.ts';
+import { startGround, type Ground } from './ground.ts';
 
 export const PAT = 'ghp_fake_fleet_admin_pat';
 export const READONLY_PAT = 'ghp_fake_fleet_readonly_pat';
 export const PREFIX = 'lab1-';
 
-export interface Fixture {
-  github: GitHubStandIn;
-  dir: string;
-  env: Record<string, string>;
-  run(script: 'list.ts' | 'remove.ts' | 'purge.ts' | 'init.ts', args?: string[], env?: Record<string, string>): Promise<ScriptResult>;
-  close(): Promise<void>;
-}
+export type Fixture = Ground;
 
 export async function startFixture(): Promise<Fixture> {
-  const github = await startGitHubStandIn();
-  github.addScope('acme');
-  github.addScope('acme/widgets');
-  github.addScope('other');
-  github.addPat({ token: PAT, admin: ['acme'] });
-  github.addPat({ token: READONLY_PAT, admin: [] });
-  const dir = await mkdtemp(join(tmpdir(), 'fleet-github-'));
-  const envFile = join(dir, '.env');
-  await writeFile(envFile, `ORG=acme\nGH_PAT=${PAT}\n`, { mode: 0o600 });
-  await chmod(envFile, 0o600);
-  const env = {
-    ENV_FILE: envFile,
-    GITHUB_URL: github.url,
-    GITHUB_API_URL: github.apiUrl,
-    RUNNER_NAME_PREFIX: PREFIX,
-    DOCKER_HOST: 'unix:///nonexistent.sock',
-    // Small timings: writes 10 ms apart, 5xx retried after 10/40/90 ms.
-    GH_API_WRITE_INTERVAL_MS: '10',
-    GH_API_RETRY_BASE_MS: '10',
-  };
-  return {
-    github,
-    dir,
-    env,
-    run: (script, args = [], extra = {}) => runScript(script, args, { cwd: dir, env: { ...env, ...extra } }),
-    async close() {
-      await github.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  const fixture = await startGround('github', {
+    docker: false,
+    orgs: { acme: PAT },
+    scopes: ['acme/widgets', 'other'],
+    pats: [{ token: READONLY_PAT, admin: [] }],
+    standIn: {},
+    scriptTimeoutMs: 60_000,
+    env: (github) => ({
+      GITHUB_URL: github.url,
+      GITHUB_API_URL: github.apiUrl,
+      RUNNER_NAME_PREFIX: PREFIX,
+      // Small timings: writes 10 ms apart, 5xx retried after 10/40/90 ms.
+      GH_API_WRITE_INTERVAL_MS: '10',
+      GH_API_RETRY_BASE_MS: '10',
+    }),
+  });
+  await writeFile(fixture.env.ENV_FILE!, `ORG=acme\nGH_PAT=${PAT}\n`, { mode: 0o600 });
+  return fixture;
 }
 
 /** Fails when `secret` is in any output or in any file under `dir` other than the allowed ones. */
