@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, stop as stopEsbuild } from 'esbuild';
 import { $, type ProcessPromise } from 'zx';
+import { nodeScriptBundle } from '../core/bundle.ts';
 import type { Acquisition } from './contender.ts';
 import { removeContainers, runContainer } from '../lib/docker/containers.ts';
 import { ensureDocker } from '../lib/docker/engine.ts';
@@ -96,29 +97,21 @@ async function sharedTempDir(prefix: string, mode: number): Promise<string> {
 export const launchProcesses: ContenderLauncher = async ({ contenders, rounds, holdMs }) => {
   const dir = await sharedTempDir('lock-bench-', 0o700);
   try {
-    const runs = Array.from({ length: contenders }, (_, i) =>
-      follow(`contender p${i}`, $({ quiet: true, nothrow: true })`${process.execPath} --import ${tsxLoader} ${contenderEntry} ${dir} ${`p${i}`} ${rounds} ${holdMs}`),
-    );
+    const runs = Array.from({ length: contenders }, (_, i) => {
+      const name = `p${i}`;
+      const command = [process.execPath, '--import', tsxLoader, contenderEntry, dir, name, String(rounds), String(holdMs)];
+      return follow(`contender ${name}`, $({ quiet: true, nothrow: true })`${command}`);
+    });
     return await race(dir, runs);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 };
 
-/** Bundles the contender into one ESM file any Node >= 18 runs, as image/build.ts does for the wrapper. */
+/** Bundles the contender into one ESM file any Node >= 18 runs, as image/build.ts does for the wrapper (core/bundle.ts). */
 async function bundleContender(outFile: string): Promise<void> {
   try {
-    await build({
-      entryPoints: [contenderEntry],
-      outfile: outFile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node18',
-      logLevel: 'warning',
-      // proper-lockfile is CommonJS: give it a require() in ESM.
-      banner: { js: "import { createRequire as __benchRequire } from 'node:module'; const require = __benchRequire(import.meta.url);" },
-    });
+    await build(nodeScriptBundle(contenderEntry, outFile));
   } finally {
     await stopEsbuild(); // its service process must not outlive the bench
   }
@@ -218,10 +211,13 @@ export function isSkipped(outcome: ModeOutcome): outcome is Skipped {
 export function formatResults(results: Record<string, ModeOutcome>, opts: BenchOptions): string {
   const header = ['mode', 'handoff p50 ms', 'p99 ms', 'max ms', 'longest run', 'max wait ms', 'out of order', 'overlaps'];
   const entries = Object.entries(results);
-  const rows = entries.flatMap(([mode, r]) =>
-    isSkipped(r) ? [] : [[mode, r.handoff_ms.p50, r.handoff_ms.p99, r.handoff_ms.max, r.longest_run, r.max_wait_ms, r.out_of_order, r.overlaps].map(String)],
-  );
+  const rows = entries.flatMap(([mode, r]) => {
+    if (isSkipped(r)) return [];
+    const { p50, p99, max } = r.handoff_ms;
+    return [[mode, p50, p99, max, r.longest_run, r.max_wait_ms, r.out_of_order, r.overlaps].map(String)];
+  });
   const skipped = entries.flatMap(([mode, r]) => (isSkipped(r) ? [`${mode}  skipped: ${r.skipped}`] : []));
-  const note = `${opts.contenders} contenders x ${opts.rounds} rounds, hold ${opts.holdMs} ms, each re-asks at once; containers: ${opts.image}`;
+  const rounds = `${opts.contenders} contenders x ${opts.rounds} rounds, hold ${opts.holdMs} ms`;
+  const note = `${rounds}, each re-asks at once; containers: ${opts.image}`;
   return [note, ...(rows.length ? [formatTable(header, rows)] : []), ...skipped].join('\n');
 }

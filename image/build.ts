@@ -11,23 +11,14 @@ import { chmod, copyFile, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { nodeScriptBundle } from '../core/bundle.ts';
 
 const sourceDir = fileURLToPath(new URL('../wrapper/', import.meta.url));
 
 export async function buildWrapper(outDir: string): Promise<void> {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(join(outDir, 'hooks'), { recursive: true });
-  await build({
-    entryPoints: [join(sourceDir, 'main.ts')],
-    outfile: join(outDir, 'wrapper.mjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node18',
-    logLevel: 'warning',
-    // proper-lockfile and its deps are CommonJS: give them a require() in ESM.
-    banner: { js: "import { createRequire as __runnerFleetRequire } from 'node:module'; const require = __runnerFleetRequire(import.meta.url);" },
-  });
+  await build(nodeScriptBundle(join(sourceDir, 'main.ts'), join(outDir, 'wrapper.mjs')));
   const copies: Array<[string, string]> = [
     ['entrypoint.sh', 'entrypoint'],
     ['hooks/job-started.sh', 'hooks/job-started.sh'],

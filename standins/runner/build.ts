@@ -13,6 +13,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build, version as esbuildVersion } from 'esbuild';
+import { nodeScriptBundle } from '../../core/bundle.ts';
 import { STANDIN_IMAGES } from '../../core/constants.ts';
 
 const HASH_LABEL = 'runner-fleet-test.sim-hash';
@@ -47,16 +48,12 @@ async function makeContext(dir: string): Promise<void> {
   const home = join(dir, 'home');
   mkdirSync(join(home, 'bin'), { recursive: true });
   mkdirSync(join(home, 'externals', 'node20', 'bin'), { recursive: true });
-  await build({
-    entryPoints: [join(SIM_DIR, 'main.ts')],
-    outfile: join(home, 'bin', 'sim.mjs'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    banner: { js: '// Runner simulator: STANDS IN for actions/runner. Generated from standins/runner by build.ts.' },
-    logLevel: 'warning',
-  });
+  await build(
+    nodeScriptBundle(join(SIM_DIR, 'main.ts'), join(home, 'bin', 'sim.mjs'), {
+      target: 'node20',
+      comment: '// Runner simulator: STANDS IN for actions/runner. Generated from standins/runner by build.ts.',
+    }),
+  );
   for (const script of ['config.sh', 'run.sh', 'run-helper.sh.template', 'env.sh', 'safe_sleep.sh']) {
     copyFileSync(join(SIM_DIR, 'image', script), join(home, script));
     chmodSync(join(home, script), 0o755);
