@@ -3,7 +3,7 @@
 // image's at every start without them (wrapper/runner-env-file.ts).
 import { hostname } from 'node:os';
 import { ConfigError } from '../core/errors.ts';
-import { IMAGE_ENV_FILE, RUNNER_HOME, RUNNER_SCRIPT } from '../core/constants.ts';
+import { IMAGE_ENV_FILE, RUNNER_HOME, RUNNER_SCRIPT, WRAPPER_STOP_GRACE_MS } from '../core/constants.ts';
 import { isValidResource } from '../lock/layout.ts';
 import { defaultLockDir } from '../lock/layout.ts';
 
@@ -39,7 +39,7 @@ export const WRAPPER_DEFAULTS = {
   staleMs: 8000,
   pollMs: 500,
   progressMs: 10_000,
-  stopGraceMs: 25_000,
+  stopGraceMs: WRAPPER_STOP_GRACE_MS,
   socketPath: '/tmp/runner-fleet/wrapper.sock',
 } as const;
 
@@ -48,7 +48,11 @@ export const WRAPPER_DEFAULTS = {
  * the hook variables, the user hooks it chains), matched without case: only
  * the container's environment sets them, no line of the runner's .env.
  */
-export const WRAPPER_SETTING = /^(?:RUNNER_FLEET_|RUNNER_LOCK_|ACTIONS_RUNNER_HOOK_)|^(?:RUNNER_RESOURCE_ID|RUNNER_WORKER_MATCH|RUNNER_STOP_GRACE_MS|RUNNER_SCRIPT|RUNNER_HOME)$/i;
+export const WRAPPER_SETTING = new RegExp(
+  '^(?:RUNNER_FLEET_|RUNNER_LOCK_|ACTIONS_RUNNER_HOOK_)' +
+    '|^(?:RUNNER_RESOURCE_ID|RUNNER_WORKER_MATCH|RUNNER_STOP_GRACE_MS|RUNNER_SCRIPT|RUNNER_HOME)$',
+  'i',
+);
 
 /** What a job hook needs to reach the wrapper; read from the job's environment. */
 export interface HookConfig {

@@ -64,7 +64,8 @@ async function connectRetrying(socketPath: string, waitMs: number): Promise<Sock
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if ((code !== 'ENOENT' && code !== 'ECONNREFUSED') || Date.now() >= deadline) {
-        throw new Error(`the runner-fleet wrapper is not reachable at ${socketPath} (${code}): is /opt/runner-fleet/entrypoint the container's entrypoint?`);
+        const hint = "is /opt/runner-fleet/entrypoint the container's entrypoint?";
+        throw new Error(`the runner-fleet wrapper is not reachable at ${socketPath} (${code}): ${hint}`);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -76,7 +77,9 @@ async function exchange(socketPath: string, request: Request, onReply: (r: Reply
   const socket = await connectRetrying(socketPath, waitMs);
   await new Promise<void>((resolve, reject) => {
     onLines(socket, (value) => onReply(value as Reply), () => socket.destroy());
-    socket.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`the connection to the runner-fleet wrapper at ${socketPath} failed (${err.code})`)));
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(`the connection to the runner-fleet wrapper at ${socketPath} failed (${err.code})`)),
+    );
     socket.once('close', () => resolve());
     send(socket, request);
   });

@@ -4,13 +4,13 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, runCli } from '../core/errors.ts';
+import { toLines } from '../core/reporter.ts';
 import { loadWrapperConfig } from './config.ts';
 import { hookCompleted, hookStarted } from './hook-client.ts';
 import { superviseRunner } from './supervisor.ts';
 
-function log(line: string): void {
-  process.stderr.write(`[runner-fleet ${new Date().toISOString()}] ${line}\n`);
-}
+/** The wrapper's log (docker logs): every line stamped; the e2e suites read these lines. */
+const log = toLines((line) => process.stderr.write(`[runner-fleet ${new Date().toISOString()}] ${line}\n`));
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'supervise'] = argv;

@@ -2,12 +2,6 @@
 // as root and jobs run as the runner's user, so nothing a job names is ever
 // opened here: paths are built from numeric pids only, from the wrapper's
 // own child or a listing of /proc, and every read is bounded.
-//
-// Why /proc and not kill(pid, 0): a dead worker may linger as a zombie, which
-// kill(pid, 0) would call alive: when the wrapper is PID 1 (`docker run`
-// without --init) it inherits orphaned workers and never reaps them (Node
-// waits only for its own children). Under compose (`init: true`) docker-init
-// is PID 1 and reaps them, and /proc still answers.
 import { closeSync, constants, openSync, readdirSync, readSync } from 'node:fs';
 
 export interface ProcessRef {
@@ -78,7 +72,14 @@ export function processRef(pid: number): ProcessRef | undefined {
   return stat ? { pid, startTime: stat.startTime } : undefined;
 }
 
-/** Still the same process (pid and start time), and not a zombie. */
+/**
+ * Still the same process (pid and start time), and not a zombie. Read from
+ * /proc, not kill(pid, 0): a dead worker may linger as a zombie, which
+ * kill(pid, 0) would call alive: when the wrapper is PID 1 (`docker run`
+ * without --init) it inherits orphaned workers and never reaps them (Node
+ * waits only for its own children). Under compose (`init: true`) docker-init
+ * is PID 1 and reaps them, and /proc still answers.
+ */
 export function isAlive(ref: ProcessRef): boolean {
   const stat = readStat(ref.pid);
   return !!stat && stat.state !== 'Z' && stat.state !== 'X' && stat.startTime === ref.startTime;

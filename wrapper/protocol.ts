@@ -1,9 +1,8 @@
 // Messages between the hook scripts and the wrapper, one JSON object per line
 // over a unix socket (the hooks are short-lived; the wrapper keeps the heartbeat).
-// Any job can connect (jobs run as the runner's user): a request is read at
-// most MAX_LINE_BYTES far, and only these fields, checked here, get through.
-// They are labels: which job runs, and its worker process, the wrapper sees
-// for itself (lock-service.ts).
+// Any job can connect: a request is read at most MAX_LINE_BYTES far, and only
+// the fields checked here get through, as labels: which job runs, and its
+// worker process, the wrapper sees for itself (job-lock.ts).
 import type { Socket } from 'node:net';
 
 /** What a job's hook says about its job (from GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT, GITHUB_REPOSITORY). */
@@ -34,13 +33,18 @@ export const MAX_LINE_BYTES = 4096;
 const LABELS: Record<keyof JobLabels, { pattern: RegExp; what: string }> = {
   runId: { pattern: /^\d{1,20}$/, what: 'digits, at most 20 (GITHUB_RUN_ID)' },
   attempt: { pattern: /^\d{1,5}$/, what: 'digits, at most 5 (GITHUB_RUN_ATTEMPT)' },
-  repository: { pattern: /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}\/[A-Za-z0-9._-]{1,100}$/, what: "owner/name of letters, digits, '-', '_', and '.' in the name (GITHUB_REPOSITORY)" },
+  repository: {
+    pattern: /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}\/[A-Za-z0-9._-]{1,100}$/,
+    what: "owner/name of letters, digits, '-', '_', and '.' in the name (GITHUB_REPOSITORY)",
+  },
 };
 const OPS = new Set(['acquire', 'release']);
 
 /** A request as sent, or one line saying what is wrong with it (never echoing what was sent). */
 export function parseRequest(value: unknown): Request | { error: string } {
-  if (!isObject(value) || typeof value.op !== 'string' || !OPS.has(value.op)) return { error: 'not a request: op must be acquire or release' };
+  if (!isObject(value) || typeof value.op !== 'string' || !OPS.has(value.op)) {
+    return { error: 'not a request: op must be acquire or release' };
+  }
   for (const key of Object.keys(value)) {
     if (key === 'workerPid') return { error: "workerPid is not accepted: the wrapper finds the job's worker process itself" };
     if (key !== 'op' && key !== 'job') return { error: 'a request has only op and job' };

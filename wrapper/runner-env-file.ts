@@ -1,21 +1,13 @@
-// The runner's own .env ($RUNNER_HOME/.env). Runner.Listener reads it at every
-// start (actions/runner src/Runner.Listener/Program.cs, LoadAndSetEnv) and
-// sets each line's KEY=VALUE in its own environment, over what it inherited;
-// its Runner.Worker processes, and so the job hooks, inherit the result. The
-// file sits in the runner's home, so a job can write it: a hook variable, a
-// RUNNER_FLEET_* setting, BASH_ENV or LD_PRELOAD there would reach the hooks of
-// every later job and could switch the lock off. So the wrapper, before it
-// starts the runner, writes the file afresh at every start from root's copy of
-// the image's .env (IMAGE_ENV_FILE, taken at build time), never from what it
-// finds there, and leaves out every line that sets one of its own settings
-// (WRAPPER_SETTING): those come from the container's environment only. With a
-// lock, the image's job hooks leave the file too and are chained by the lock
-// hooks (RUNNER_FLEET_USER_HOOK_JOB_*, given in run.sh's environment).
+// The runner's own .env ($RUNNER_HOME/.env): Runner.Listener applies it over
+// its environment at every start, and a job can write it, so what it sets
+// could reach every later job's hooks and switch the lock off. The wrapper
+// writes it afresh from the image's before each start (restoreRunnerEnvFile).
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { ConfigError } from '../core/errors.ts';
 import { removeEntry } from '../lock/files.ts';
 import { errorCode, lstatIfPresent, readBytes, type BytesRead } from '../core/safe-read.ts';
+import type { Reporter } from '../core/reporter.ts';
 import { WRAPPER_SETTING } from './config.ts';
 
 export type HookKind = 'started' | 'completed';
@@ -163,33 +155,50 @@ export interface RestoreOptions {
   envFile: string;
   /** The lock hooks, when the runner has a lock: the image's hooks are then chained, not applied. */
   ours?: Record<HookKind, string>;
-  log: (line: string) => void;
+  reporter: Reporter;
 }
 
 /**
- * Writes the runner's .env afresh from the image's (see the file comment) and
- * returns the image's job hooks to chain. What is found in the runner's home is
- * never read for its settings, never followed: a link, a directory or a job's
- * own file there is replaced. Throws a one-line ConfigError when the file
- * cannot be written: the runner must not start with a .env a job wrote.
+ * Writes the runner's .env afresh from root's copy of the image's
+ * (IMAGE_ENV_FILE, taken at build time) and returns the image's job hooks to
+ * chain. Runner.Listener reads the file at every start (actions/runner
+ * src/Runner.Listener/Program.cs, LoadAndSetEnv) and sets each line's
+ * KEY=VALUE in its own environment, over what it inherited; its Runner.Worker
+ * processes, and so the job hooks, inherit the result. A hook variable, a
+ * RUNNER_FLEET_* setting, BASH_ENV or LD_PRELOAD a job wrote there would reach
+ * the hooks of every later job: so no line that sets a wrapper setting is
+ * kept (WRAPPER_SETTING: those come from the container's environment only),
+ * and with a lock the image's job hooks leave the file too, chained by the
+ * lock hooks (RUNNER_FLEET_USER_HOOK_JOB_*, in run.sh's environment).
+ *
+ * What is found in the runner's home is never read for its settings, never
+ * followed: a link, a directory or a job's own file there is replaced. Throws
+ * a one-line ConfigError when the file cannot be written: the runner must not
+ * start with a .env a job wrote.
  */
 export async function restoreRunnerEnvFile(o: RestoreOptions): Promise<FileHooks> {
   const image = await readSmallFile(o.imageEnvFile);
   if ('bad' in image) {
-    throw new ConfigError(`the image's copy of the runner's .env, ${o.imageEnvFile}, is ${image.bad}: rebuild the runner image (make image)`);
+    const what = `the image's copy of the runner's .env, ${o.imageEnvFile}`;
+    throw new ConfigError(`${what}, is ${image.bad}: rebuild the runner image (make image)`);
   }
   const uid = process.getuid?.() ?? '?';
   const found = await readSmallFile(o.envFile).catch((err: unknown) => ({ bad: errorCode(err) ?? String(err) }));
   const cannot = (err: unknown): ConfigError =>
     new ConfigError(
-      `the runner's ${o.envFile} cannot be replaced by uid ${uid} (${errorCode(err) ?? (err as Error).message}), and the runner would apply whatever a job wrote there over its environment: make ${dirname(o.envFile)} writable for uid ${uid} (the runner image's wrapper runs as root)`,
+      `the runner's ${o.envFile} cannot be replaced by uid ${uid} (${errorCode(err) ?? (err as Error).message}), ` +
+        `and the runner would apply whatever a job wrote there over its environment: ` +
+        `make ${dirname(o.envFile)} writable for uid ${uid} (the runner image's wrapper runs as root)`,
     );
   if ('missing' in image) {
     if ('missing' in found) return {};
     await removeEntry(o.envFile).catch((err: unknown) => {
       throw cannot(err);
     });
-    o.log(`removed ${o.envFile}: the image has no .env, and the runner would apply this one (written since the image was built, by a job?) over its environment`);
+    o.reporter.info(
+      `removed ${o.envFile}: the image has no .env, and the runner would apply this one ` +
+        '(written since the image was built, by a job?) over its environment',
+    );
     return {};
   }
   const imageText = decodeEnvFile(image.bytes);
@@ -206,11 +215,16 @@ export async function restoreRunnerEnvFile(o: RestoreOptions): Promise<FileHooks
     }
     const changed = 'bytes' in found ? !found.bytes.equals(image.bytes) && !same : !('missing' in found);
     if (changed) {
-      o.log(`rewrote ${o.envFile} from the image's .env: it had been changed since the image was built (by a job?), and the runner applies it over its environment`);
+      o.reporter.info(
+        `rewrote ${o.envFile} from the image's .env: it had been changed since the image was built (by a job?), ` +
+          'and the runner applies it over its environment',
+      );
     }
   }
   if (env.left.length > 0) {
-    o.log(`left ${env.left.join(', ')} out of the runner's .env: the lock wrapper's settings and hooks come from the container environment${Object.keys(env.hooks).length ? "; the image's job hooks run chained by the lock hooks" : ''}`);
+    const chained = Object.keys(env.hooks).length ? "; the image's job hooks run chained by the lock hooks" : '';
+    const why = "the lock wrapper's settings and hooks come from the container environment";
+    o.reporter.info(`left ${env.left.join(', ')} out of the runner's .env: ${why}${chained}`);
   }
   return env.hooks;
 }

@@ -1,18 +1,8 @@
-// What the runner's own stdout tells the wrapper. actions/runner gives a
-// process in its container no other signal that a job was cancelled:
-// - the Listener prints "<utc>: Running job: <name>" when it dispatches a job
-//   (src/Runner.Listener/JobDispatcher.cs, through Terminal.WriteLine);
-// - with ACTIONS_RUNNER_PRINT_LOG_TO_STDOUT set, its trace lines go to stdout
-//   as "[RUNNER <utc> INFO <source>] …" (Runner.Common/StdoutTraceListener.cs,
-//   added by HostContext.cs), the Worker's as "[WORKER …]" (the Listener prints
-//   what its Worker writes, JobDispatcher.cs). A cancel shows as
-//   "Job cancellation request <id> received, cancellation timeout <n> minutes."
-//   (JobDispatcher.cs) and "Cancellation/Shutdown message received." (Worker.cs).
-// The job-started hook is not cancelled with the job (it runs with always(),
-// StepsRunner.cs), so the wrapper must act on these lines itself.
+// What the runner's own stdout tells the wrapper: a job started, a job
+// cancelled (actions/runner gives a process in its container no other signal).
 // Anything with the runner's uid can write to this pipe (a job opening
 // /proc/<Listener>/fd/1), so a line only ever starts the wrapper looking: the
-// lock service believes a job runs once it finds its Runner.Worker itself.
+// job lock believes a job runs once it finds its Runner.Worker itself.
 import type { Readable, Writable } from 'node:stream';
 import { displayText } from '../lock/display.ts';
 
@@ -21,9 +11,26 @@ export type RunnerEvent = { type: 'job-started'; job: string } | { type: 'cancel
 /** Longest line read; a longer one is passed through but not interpreted. */
 export const MAX_LINE_BYTES = 16 * 1024;
 
+/** The Listener prints "<utc>: Running job: <name>" when it dispatches a job (JobDispatcher.cs, Terminal.WriteLine). */
 const JOB_STARTED = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ: Running job: (.*)$/;
-const CANCELLED = /^\[(?:RUNNER|WORKER) [^\]]* (?:JobDispatcher|Worker)\] (?:Job cancellation request \S+ received|Cancellation\/Shutdown message received)/;
+/**
+ * With ACTIONS_RUNNER_PRINT_LOG_TO_STDOUT set, trace lines go to stdout as
+ * "[RUNNER <utc> INFO <source>] …" (Runner.Common/StdoutTraceListener.cs,
+ * added by HostContext.cs), the Worker's as "[WORKER …]" (the Listener prints
+ * what its Worker writes, JobDispatcher.cs). A cancel shows as
+ * "Job cancellation request <id> received, cancellation timeout <n> minutes."
+ * (JobDispatcher.cs) and "Cancellation/Shutdown message received." (Worker.cs).
+ */
+const CANCELLED = new RegExp(
+  String.raw`^\[(?:RUNNER|WORKER) [^\]]* (?:JobDispatcher|Worker)\] ` +
+    String.raw`(?:Job cancellation request \S+ received|Cancellation\/Shutdown message received)`,
+);
 
+/**
+ * What a line of the runner's stdout means to the wrapper, if anything. The
+ * job-started hook is not cancelled with the job (it runs with always(),
+ * StepsRunner.cs), so the wrapper acts on a cancel line itself.
+ */
 export function classifyLine(line: string): RunnerEvent | undefined {
   const started = JOB_STARTED.exec(line);
   // The job's display name, from the workflow: a label for logs and lock records, made plain and short.

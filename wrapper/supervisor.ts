@@ -1,18 +1,5 @@
-// The container's main process: runs the runner as a child, forwards stop
-// signals, gives it a grace period, and makes sure the lock is free when it
-// goes. A stop signal goes to run.sh alone, as its trap expects (with
-// RUNNER_MANUALLY_TRAP_SIG it sends SIGINT to run-helper's process group; the
-// Listener then cancels the running job, reports it and deletes its session:
-// run.sh, Runner.Listener/Runner.cs and JobDispatcher.cs). That is why this is
-// node's spawn and not zx: zx's kill() signals every descendant itself.
-// RUNNER_STOP_GRACE_MS (25 s) covers the runner's own window: ProcessInvoker.cs
-// gives the job's processes 7.5 s after SIGINT and 2.5 s after SIGTERM, then
-// the result and the session deletion are a few HTTP calls; compose's
-// stop_grace_period (35 s) covers the wrapper's. Under compose (`init: true`) docker-init is PID 1: it forwards the
-// stop signals here and reaps orphans. Under a plain `docker run` without
-// --init this process is PID 1 itself: the signal handlers below are then what
-// makes `docker stop` work (PID 1 ignores signals it has no handler for), and
-// orphans it inherits are never reaped (Node waits only for its own children).
+// The container's main process: runs run.sh as a child, forwards stop signals
+// to it, gives it a grace period, and makes sure the lock is free when it goes.
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,7 +12,9 @@ import { constants } from 'node:os';
 import { ConfigError } from '../core/errors.ts';
 import type { WrapperConfig } from './config.ts';
 import { checkLockDir } from '../lock/directory.ts';
-import { LockService, serveHooks, type HookServer, type Logger } from './lock-service.ts';
+import type { Reporter } from '../core/reporter.ts';
+import { serveHooks, type HookServer } from './hook-server.ts';
+import { JobLock } from './job-lock.ts';
 import { restoreRunnerEnvFile, hookKinds, runnerHookVar, userHookVar, type FileHooks, type HookKind } from './runner-env-file.ts';
 
 export function ourHooks(hooksDir: string): Record<HookKind, string> {
@@ -78,38 +67,64 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
   return 128 + (signal ? constants.signals[signal] : 0);
 }
 
-export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, log: Logger): Promise<number> {
-  let service: LockService | undefined;
+/**
+ * Runs run.sh until it exits, and returns its exit code. A stop signal goes to
+ * run.sh alone, as its trap expects (with RUNNER_MANUALLY_TRAP_SIG it sends
+ * SIGINT to run-helper's process group; the Listener then cancels the running
+ * job, reports it and deletes its session: run.sh, Runner.Listener/Runner.cs
+ * and JobDispatcher.cs). That is why this is node's spawn and not zx: zx's
+ * kill() signals every descendant itself.
+ *
+ * RUNNER_STOP_GRACE_MS (WRAPPER_STOP_GRACE_MS) covers the runner's own window:
+ * ProcessInvoker.cs gives the job's processes 7.5 s after SIGINT and 2.5 s
+ * after SIGTERM, then the result and the session deletion are a few HTTP
+ * calls; compose's stop_grace_period (CONTAINER_STOP_GRACE) covers the wrapper's.
+ *
+ * Under compose (`init: true`) docker-init is PID 1: it forwards the stop
+ * signals here and reaps orphans. Under a plain `docker run` without --init
+ * this process is PID 1 itself: the signal handlers below are then what makes
+ * `docker stop` work (PID 1 ignores signals it has no handler for), and
+ * orphans it inherits are never reaped (Node waits only for its own children).
+ */
+export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, reporter: Reporter): Promise<number> {
+  let jobLock: JobLock | undefined;
   let server: HookServer | undefined;
   const env: NodeJS.ProcessEnv = { ...process.env };
-  if (cfg.resource) await checkLockDir(cfg.lockDir, log); // a runner must not take jobs it could not lock for
+  if (cfg.resource) await checkLockDir(cfg.lockDir, (line) => reporter.info(line)); // a runner must not take jobs it could not lock for
   // The runner applies its .env over its environment, and a job can write it: it is the image's again at every start.
-  const fromFile = await restoreRunnerEnvFile({ imageEnvFile: cfg.imageEnvFile, envFile: join(cfg.runnerHome, '.env'), ...(cfg.resource ? { ours: ourHooks(hooksDir) } : {}), log });
+  const fromFile = await restoreRunnerEnvFile({
+    imageEnvFile: cfg.imageEnvFile,
+    envFile: join(cfg.runnerHome, '.env'),
+    ...(cfg.resource ? { ours: ourHooks(hooksDir) } : {}),
+    reporter,
+  });
   if (cfg.resource) {
-    service = new LockService({ ...cfg, resource: cfg.resource }, log);
-    server = await serveHooks(service, cfg.socketPath, { checkMs: cfg.pollMs, log });
+    jobLock = new JobLock({ ...cfg, resource: cfg.resource }, reporter);
+    server = await serveHooks(jobLock, cfg.socketPath, { checkMs: cfg.pollMs, reporter });
     Object.assign(env, hookEnv(process.env, hooksDir, cfg.socketPath, fromFile));
-    log(`lock on ${cfg.resource} in ${cfg.lockDir} (stale after ${cfg.staleMs} ms)`);
+    reporter.info(`lock on ${cfg.resource} in ${cfg.lockDir} (stale after ${cfg.staleMs} ms)`);
   }
 
   // The official image sets both; the wrapper relies on them, so it sets them too.
   Object.assign(env, { RUNNER_MANUALLY_TRAP_SIG: '1', ACTIONS_RUNNER_PRINT_LOG_TO_STDOUT: '1' });
   // As root (the image's way), run.sh runs as the runner's user; else as ourselves.
-  const run = cfg.runnerUser !== undefined && process.getuid?.() === 0 ? asAccount(lookupAccount(cfg.runnerUser), cfg.runnerScript) : { command: cfg.runnerScript, args: [], env: {} };
-  if (cfg.runnerUser !== undefined && process.getuid?.() === 0) log(`running ${cfg.runnerScript} as ${cfg.runnerUser}`);
+  const user = process.getuid?.() === 0 ? cfg.runnerUser : undefined;
+  const run = user !== undefined ? asAccount(lookupAccount(user), cfg.runnerScript) : { command: cfg.runnerScript, args: [], env: {} };
+  if (user !== undefined) reporter.info(`running ${cfg.runnerScript} as ${user}`);
   const child = spawn(run.command, run.args, { stdio: ['inherit', 'pipe', 'inherit'], env: { ...env, ...run.env } });
-  service?.watchRunner(child.pid); // setpriv execs run.sh: this pid is run.sh, the root of the runner's tree
-  watchRunnerOutput(child.stdout, process.stdout, (event) => service?.runnerEvent(event));
+  jobLock?.watchRunner(child.pid); // setpriv execs run.sh: this pid is run.sh, the root of the runner's tree
+  watchRunnerOutput(child.stdout, process.stdout, (event) => jobLock?.runnerEvent(event));
   let stopping = false;
   let grace: NodeJS.Timeout | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     child.kill(signal);
     if (stopping) return;
     stopping = true;
-    log(`${signal}: stopping the runner (grace ${cfg.stopGraceMs} ms)`);
+    reporter.info(`${signal}: stopping the runner (grace ${cfg.stopGraceMs} ms)`);
     grace = setTimeout(() => {
-      log(`the runner did not stop within RUNNER_STOP_GRACE_MS (${cfg.stopGraceMs} ms): releasing the lock and killing the runner's processes`);
-      void service?.shutdown('runner stop grace period over').finally(() => killTree(child.pid));
+      const within = `RUNNER_STOP_GRACE_MS (${cfg.stopGraceMs} ms)`;
+      reporter.info(`the runner did not stop within ${within}: releasing the lock and killing the runner's processes`);
+      void jobLock?.shutdown('runner stop grace period over').finally(() => killTree(child.pid));
     }, cfg.stopGraceMs);
   };
   process.on('SIGTERM', onSignal);
@@ -120,7 +135,8 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, log:
       reject(
         new ConfigError(
           run.command === 'setpriv' && err.code === 'ENOENT'
-            ? 'setpriv (util-linux) is missing from the image, and the wrapper needs it to run the runner as its user: install util-linux in your Dockerfile'
+            ? 'setpriv (util-linux) is missing from the image, and the wrapper needs it to run the runner as its user: ' +
+              'install util-linux in your Dockerfile'
             : `RUNNER_SCRIPT=${cfg.runnerScript} cannot be started (${err.code}): set it to the runner's run script`,
         ),
       ),
@@ -129,7 +145,7 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, log:
   }).finally(async () => {
     clearTimeout(grace);
     await outputDrained(child.stdout);
-    await service?.shutdown(stopping ? 'runner stopped by a signal' : 'runner exited');
+    await jobLock?.shutdown(stopping ? 'runner stopped by a signal' : 'runner exited');
     await server?.close();
     await rm(cfg.socketPath, { force: true }).catch(() => undefined);
   });

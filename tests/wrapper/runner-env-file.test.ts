@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadRunnerEnvFile } from '../../standins/runner/env-file.ts';
 import { decodeEnvFile, restoreRunnerEnvFile, runnerAssignment, runnerEnvFromImage, wrapperSettingOf } from '../../wrapper/runner-env-file.ts';
+import { collecting } from '../../core/reporter.ts';
 import { tempDir } from '../support/lock-helpers.ts';
 
 const ours = { started: '/opt/runner-fleet/hooks/job-started.sh', completed: '/opt/runner-fleet/hooks/job-completed.sh' };
@@ -117,9 +118,9 @@ describe('at every start the runner’s .env is written from the image’s, neve
     await mkdir(home);
     const imageEnvFile = join(dir, 'runner.env');
     if (imageEnv !== undefined) await writeFile(imageEnvFile, imageEnv);
-    const logged: string[] = [];
-    const restore = () => restoreRunnerEnvFile({ imageEnvFile, envFile: join(home, '.env'), ours, log: (l) => logged.push(l) });
-    return { dir, home, envFile: join(home, '.env'), restore, logged };
+    const reporter = collecting();
+    const restore = () => restoreRunnerEnvFile({ imageEnvFile, envFile: join(home, '.env'), ours, reporter });
+    return { dir, home, envFile: join(home, '.env'), restore, logged: reporter.lines };
   }
 
   test("a job's own .env (the lock switched off, a hook behind a byte order mark, BASH_ENV) is replaced by the image's", async () => {
