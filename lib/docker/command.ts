@@ -58,7 +58,7 @@ export async function dockerUnlessMissing(args: string[], options: CommandOption
   throw failure(`docker ${verb(args)}`, result, options);
 }
 
-/** `docker …args` whose exit code is the answer (is this plugin there? may this run?): never throws. */
+/** `docker …args` whose exit code is the answer (is this plugin there? may this run? did it go?): never throws. */
 export async function probe(args: string[]): Promise<ProcessOutput> {
   return start(['docker', ...args]);
 }
