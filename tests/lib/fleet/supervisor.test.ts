@@ -7,26 +7,34 @@ import { describe, test } from 'node:test';
 import { collecting } from '../../../core/reporter.ts';
 import { NameTaken, Supervisor, type Slot, type SlotContainer, type SlotRunner, type SupervisorDocker, type SupervisorGitHub } from '../../../lib/fleet/supervisor.ts';
 
+/** Each fake call yields once, as a real one would, so the supervisor's interleavings are exercised. */
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 class FakeDocker implements SupervisorDocker {
   containers = new Map<string, { state: string; ranJob: boolean; config?: string }>();
   starts: string[] = [];
   removed: string[] = [];
   failStart = new Set<string>();
   async listSlots(): Promise<SlotContainer[]> {
+    await tick();
     return [...this.containers].map(([name, c]) => ({ name, state: c.state }));
   }
   async start(slot: Slot): Promise<void> {
+    await tick();
     if (this.failStart.has(slot.name)) throw new Error(`${slot.name}: docker run failed`);
     this.starts.push(slot.name);
     this.containers.set(slot.name, { state: 'running', ranJob: false });
   }
   async deliver(slot: string, jitConfig: string): Promise<void> {
+    await tick();
     this.containers.get(slot)!.config = jitConfig;
   }
   async startedAJob(slot: string): Promise<boolean> {
+    await tick();
     return this.containers.get(slot)?.ranJob ?? false;
   }
   async remove(slot: string): Promise<void> {
+    await tick();
     this.removed.push(slot);
     this.containers.delete(slot);
   }
@@ -36,15 +44,18 @@ class FakeGitHub implements SupervisorGitHub {
   runners: SlotRunner[] = [];
   private nextId = 1;
   async listRunners(): Promise<SlotRunner[]> {
+    await tick();
     return this.runners.map((r) => ({ ...r }));
   }
   async generateJitConfig(slot: Slot): Promise<{ runnerId: number; encodedJitConfig: string }> {
+    await tick();
     if (this.runners.some((r) => r.name === slot.name)) throw new NameTaken(`409 ${slot.name}`);
     const id = this.nextId++;
     this.runners.push({ id, name: slot.name, busy: false });
     return { runnerId: id, encodedJitConfig: `jit-${id}` };
   }
   async deleteRunner(id: number): Promise<boolean> {
+    await tick();
     const runner = this.runners.find((r) => r.id === id);
     if (runner?.busy) return false;
     this.runners = this.runners.filter((r) => r.id !== id);
@@ -65,7 +76,10 @@ function setup(slots = SLOTS) {
   const github = new FakeGitHub();
   const report = collecting();
   const delays: number[] = [];
-  const supervisor = new Supervisor(slots, docker, github, report, { sleep: async (ms) => void delays.push(ms) });
+  const supervisor = new Supervisor(slots, docker, github, report, { sleep: async (ms) => {
+    delays.push(ms);
+    await tick();
+  } });
   return { docker, github, report, delays, supervisor };
 }
 
