@@ -6,14 +6,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { stop as stopEsbuild } from 'esbuild';
-import { buildWrapper } from '../../image/build.ts';
 import { ROOT_PATH } from '../../core/constants.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { asAccount, lookupAccount, systemCommand } from '../../wrapper/run-as.ts';
-import { tempDir } from '../support/lock-helpers.ts';
+import { buildTestWrapper } from './harness.ts';
 
 const asRoot = { timeout: 60_000, skip: process.getuid?.() !== 0 && 'needs root' };
 
@@ -26,14 +24,8 @@ let marks = '';
 let home = '';
 
 before(async () => {
-  base = await tempDir('entrypoint-');
-  await chmod(base, 0o755);
-  built = join(base, 'runner-fleet');
-  try {
-    await buildWrapper(built);
-  } finally {
-    await stopEsbuild();
-  }
+  built = await buildTestWrapper();
+  base = dirname(built);
   marks = join(base, 'marks');
   await writeFile(marks, '', { mode: 0o666 });
   await chmod(marks, 0o666);

@@ -4,27 +4,18 @@
 // the next start, and the image's own .env hooks are chained by the lock hooks.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmod, cp, lstat, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, before, describe, test } from 'node:test';
-import { stop as stopEsbuild } from 'esbuild';
-import { buildWrapper } from '../../image/build.ts';
-import { killChildren, repoRoot, spawnGroup, tempDir } from '../support/lock-helpers.ts';
+import { killChildren, spawnGroup, tempDir } from '../support/lock-helpers.ts';
 import { waitFor } from '../support/wait.ts';
+import { buildTestWrapper, fakeRunner } from './harness.ts';
 
-const fakeRunner = join(repoRoot, 'tests/wrapper/fake-runner.sh');
 const limit = { timeout: 45_000 };
 let built = '';
 
 before(async () => {
-  const root = await tempDir('envstart-build-');
-  await chmod(root, 0o755);
-  built = join(root, 'runner-fleet');
-  try {
-    await buildWrapper(built);
-  } finally {
-    await stopEsbuild();
-  }
+  built = await buildTestWrapper();
 });
 
 afterEach(killChildren);
