@@ -4,7 +4,8 @@
 // `config.sh` and `config.sh remove`: register the runner through the GitHub
 // (stand-in) runner-registration endpoint with a registration token, then
 // write .runner / .credentials / .credentials_rsaparams; or unregister with a
-// remove token and delete them. The token is never printed.
+// remove token and delete them (`remove --local`: only delete them). The
+// token is never printed. (Runner.Listener/Configuration/ConfigurationManager.cs)
 import { generateKeyPairSync } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type CommandLine, required } from './args.ts';
@@ -78,8 +79,11 @@ function parseLabels(value: string | undefined): string[] {
 /** Runner.Listener/Program.cs: unknown options are reported on stderr and the command goes on. */
 export function warnUnknown(cli: CommandLine): void {
   if (cli.unknown.length === 0) return;
+  const args = `'${cli.unknown.join(', ')}'. For usage refer to: .\\config.cmd --help or ./config.sh --help`;
   term.error(
-    `Unrecognized command-line input arguments for command ${cli.command}: '${cli.unknown.join(', ')}'. For usage refer to: .\\config.cmd --help or ./config.sh --help`,
+    cli.command === ''
+      ? `This command does not recognize the command-line input arguments: ${args}`
+      : `Unrecognized command-line input arguments for command ${cli.command}: ${args}`,
   );
 }
 
@@ -126,6 +130,10 @@ export async function configure(cli: CommandLine, root: string): Promise<void> {
     throw err;
   });
   const agentId = Number(field(res.json, 'id'));
+  // The group as the server names it (ConfigurationManager.cs keeps the pool's id and name).
+  const group = (res.json as { runner_group?: { id?: unknown; name?: unknown } }).runner_group;
+  const poolId = typeof group?.id === 'number' ? group.id : 1;
+  const groupName = typeof group?.name === 'string' ? group.name : poolName;
   const credentials = (res.json as { credentials?: { runner_token?: unknown } }).credentials;
   if (typeof credentials?.runner_token !== 'string') throw new Error('unexpected answer from the server: no runner_token');
   term.success(cli.flag('replace') ? 'Runner successfully added (replacing any runner of that name)' : 'Runner successfully added');
@@ -144,8 +152,8 @@ export async function configure(cli: CommandLine, root: string): Promise<void> {
   store.saveSettings(root, {
     agentId,
     agentName: name,
-    poolId: 1,
-    poolName,
+    poolId,
+    poolName: groupName,
     serverUrl: tenant.serverUrl,
     gitHubUrl,
     workFolder: cli.arg('work') ?? '_work',
@@ -158,7 +166,33 @@ export async function configure(cli: CommandLine, root: string): Promise<void> {
   term.line();
 }
 
+/**
+ * ConfigurationManager.cs DeleteLocalRunnerConfig: .credentials (with the RSA
+ * key file), then .runner, each reported; after an ephemeral runner's job,
+ * after the server forgot the runner, and for `config.sh remove --local`.
+ */
+export function deleteLocalRunnerConfig(root: string): void {
+  const configured = store.isConfigured(root);
+  if (store.hasCredentials(root)) {
+    store.deleteCredentials(root);
+    term.success('Removed .credentials');
+  } else {
+    term.line('Does not exist. Skipping Removing .credentials');
+  }
+  if (configured) {
+    store.deleteSettings(root);
+    term.success('Removed .runner');
+  } else {
+    term.line('Does not exist. Skipping Removing .runner');
+  }
+}
+
 export async function remove(cli: CommandLine, root: string): Promise<void> {
+  if (cli.flag('local')) {
+    // Runner.cs: `remove --local` only deletes the local config files.
+    deleteLocalRunnerConfig(root);
+    return;
+  }
   term.section('Runner removal');
   let action = 'Removing runner from the server';
   try {

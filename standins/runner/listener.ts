@@ -18,7 +18,19 @@
 //   then reported "Canceled". The Worker's stdout is printed when
 //   ACTIONS_RUNNER_PRINT_LOG_TO_STDOUT is set.
 // - Runner.Listener/SelfUpdater.cs: an update message → wait for the running
-//   job, start the update script, exit 3 (4 for an ephemeral runner).
+//   job, start the update script, exit 3 (4 for a run-once runner).
+// - Runner.Listener/Runner.cs (RunAsync), one job only: an ephemeral runner
+//   (.runner "ephemeral", from config.sh --ephemeral or a JIT config) or
+//   `run --once` stops once its job has completed (RunOnceJobCompleted), exits
+//   0, deletes its session ignoring any error (the server may have deleted the
+//   runner already) and, when ephemeral, deletes its local config
+//   (DeleteLocalRunnerConfig).
+// - Runner.cs/MessageListener.cs, errors while polling: TaskAgentNotFoundException
+//   (the runner was deleted) → "The runner no longer exists on the server.
+//   Cleaning up local configuration.", no session deletion, local config
+//   deleted, exit 0; TaskAgentSessionExpiredException → a new session;
+//   401/403 (VssUnauthorized/AccessDenied) are not retried: thrown out of the
+//   Listener, which Program.cs turns into "An error occurred: …", exit 2.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +49,7 @@ import {
   isJobMessage,
   isUpdateMessage,
 } from './protocol.ts';
+import { deleteLocalRunnerConfig } from './config.ts';
 import * as store from './store.ts';
 import { RunnerError, term } from './terminal.ts';
 import {
@@ -81,8 +94,27 @@ interface Dispatch {
   killTimer: NodeJS.Timeout | undefined;
 }
 
+export interface ListenerOptions {
+  /** `run --once` (Runner.cs RunOnce): one job, like an ephemeral runner, but the local config stays. */
+  once?: boolean;
+}
+
+/** The exception type a service error names (its `typeKey`, as GitHub.Services.WebApi maps it), if any. */
+function typeKey(err: HttpError): string | undefined {
+  try {
+    const key = (JSON.parse(err.body) as { typeKey?: unknown }).typeKey;
+    return typeof key === 'string' ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class Listener {
   private readonly settings: store.RunnerSettings;
+  /** Runner.cs: `command.RunOnce || settings.Ephemeral`. */
+  private readonly runOnce: boolean;
+  /** Runner.cs runOnceJobCompleted: the one job finished while the message loop waited for it. */
+  private runOnceJobCompleted = false;
   private readonly context: WorkerContext;
   private readonly auth: string;
   private readonly trace: Trace;
@@ -95,12 +127,16 @@ export class Listener {
   private jobsDone = 0;
   private updating: Promise<number> | undefined;
 
-  constructor(private readonly root: string) {
+  constructor(
+    private readonly root: string,
+    options: ListenerOptions = {},
+  ) {
     this.trace = new Trace('Runner', root);
     if (!store.isConfigured(root) || !store.hasCredentials(root)) {
       throw new RunnerError('Not configured. Run config.(sh/cmd) to configure the runner.');
     }
     this.settings = store.loadSettings(root);
+    this.runOnce = options.once === true || this.settings.ephemeral === true;
     const credentials = store.loadCredentials(root);
     this.auth = `Bearer ${credentials.data.runnerToken}`;
     this.version = runnerVersion(root);
@@ -134,6 +170,9 @@ export class Listener {
 
     let code: number = ReturnCode.Success;
     let failures = 0;
+    let skipSessionDeletion = false;
+    let cleanupLocalConfigAfter404 = false;
+    let fatal: Error | undefined;
     while (!this.stopping) {
       try {
         const res = await request('GET', `${this.settings.serverUrl}/jobs/next?session_id=${encodeURIComponent(this.sessionId)}`, {
@@ -149,13 +188,25 @@ export class Listener {
       } catch (err) {
         if (this.stopping) break;
         if (err instanceof HttpError && [401, 403, 404].includes(err.status)) {
-          if (this.settings.ephemeral && (this.current || this.jobsDone > 0)) {
-            // The server removes an ephemeral runner once its job completes: a normal end.
-            await this.current?.exited;
+          const type = typeKey(err);
+          if (type === 'TaskAgentNotFoundException' || type === 'RunnerNotFoundException') {
+            // Runner.cs (2.336): the registration is gone; clean up and end normally.
+            this.trace.info('Runner', `Runner registration no longer exists while retrieving messages. ${serverMessage(err)}`);
+            term.error('The runner no longer exists on the server. Cleaning up local configuration.');
+            skipSessionDeletion = true;
+            cleanupLocalConfigAfter404 = true;
             break;
           }
-          term.error('Runner registration has been deleted from the server, please re-configure.');
-          code = ReturnCode.TerminatedError;
+          if (type === 'TaskAgentSessionExpiredException') {
+            // MessageListener.cs: recovered by creating a new session; if that fails, the error is thrown.
+            this.sessionId = undefined;
+            if ((await this.createSession()) === ReturnCode.Success && this.sessionId !== undefined) {
+              this.trace.info('MessageListener', 'TaskAgentSessionExpiredException received, recovered by recreate session.');
+              continue;
+            }
+          }
+          // Not retriable (MessageListener.cs IsGetNextMessageExceptionRetriable): thrown out of RunAsync.
+          fatal = err;
           break;
         }
         failures++;
@@ -168,13 +219,11 @@ export class Listener {
     }
 
     if (this.updating) code = await this.updating;
+    // Runner.cs RunAsync's finally: dispatcher, session, local config.
     await this.shutdownDispatcher();
-    await this.deleteSession();
-    if (this.settings.ephemeral && this.jobsDone > 0 && code === ReturnCode.Success) {
-      // An ephemeral runner is done after one job; its registration is gone server-side.
-      store.deleteCredentials(this.root);
-      store.deleteSettings(this.root);
-    }
+    if (!skipSessionDeletion) await this.deleteSession();
+    if ((this.settings.ephemeral && this.runOnceJobCompleted) || cleanupLocalConfigAfter404) deleteLocalRunnerConfig(this.root);
+    if (fatal !== undefined) throw fatal;
     this.trace.info('Runner', `Runner execution has finished with return code ${code}`);
     return code;
   }
@@ -190,7 +239,7 @@ export class Listener {
       try {
         const res = await request('POST', `${this.settings.serverUrl}/sessions`, {
           auth: this.auth,
-          body: { version: this.version, disable_update: this.settings.disableUpdate },
+          body: { version: this.version, disable_update: this.settings.disableUpdate, os: 'Linux' },
         });
         this.sessionId = field(res.json, 'session_id');
         this.trace.info('MessageListener', 'Session created.');
@@ -238,7 +287,9 @@ export class Listener {
     try {
       await request('DELETE', `${this.settings.serverUrl}/sessions/${encodeURIComponent(this.sessionId)}`, { auth: this.auth });
     } catch (err) {
-      if (!this.settings.ephemeral) term.error(`Could not delete the session: ${err instanceof Error ? err.message : String(err)}`);
+      // Runner.cs: ignored for a run-once runner, which the server may have deleted already.
+      if (this.runOnce) this.trace.info('Runner', `Ignore any exception during DeleteSession for an ephemeral runner. ${String(err)}`);
+      else term.error(`Could not delete the session: ${err instanceof Error ? err.message : String(err)}`);
     }
     this.sessionId = undefined;
   }
@@ -330,7 +381,10 @@ export class Listener {
     this.current = undefined;
     this.jobsDone++;
     if (this.stopping || this.updating) return;
-    if (this.settings.ephemeral) {
+    if (this.runOnce) {
+      // Runner.cs: "Job has finished at backend, the runner will exit since it is running under onetime use mode."
+      this.trace.info('Runner', 'Job has finished at backend, the runner will exit since it is running under onetime use mode.');
+      this.runOnceJobCompleted = true;
       this.stopping = true;
       this.poll.abort();
       return;
@@ -395,7 +449,7 @@ export class Listener {
       term.line('Runner update process finished.');
       this.stopping = true;
       this.poll.abort();
-      return this.settings.ephemeral ? ReturnCode.RunOnceRunnerUpdating : ReturnCode.RunnerUpdating;
+      return this.runOnce ? ReturnCode.RunOnceRunnerUpdating : ReturnCode.RunnerUpdating;
     })();
     void this.updating.then(() => {
       if (!this.stopping) {

@@ -6,7 +6,7 @@
 //
 // One bundle started through two names, like the real binaries:
 //   bin/Runner.Listener bin/sim.mjs configure|remove …   (config.sh)
-//   bin/Runner.Listener bin/sim.mjs run …                (run-helper.sh)
+//   bin/Runner.Listener bin/sim.mjs run [--jitconfig B64] [--once] (run-helper.sh)
 //   bin/Runner.Worker   bin/sim.mjs spawnclient <in> <out> (started by the Listener, one per job)
 // bin/Runner.Listener and bin/Runner.Worker are symlinks to the bundled node,
 // so /proc/<pid>/comm and cmdline name them as the real processes.
@@ -14,9 +14,11 @@ import { parseCommandLine, takeEnvInputs } from './args.ts';
 import { configure, remove, warnUnknown } from './config.ts';
 import { loadRunnerEnvFile } from './env-file.ts';
 import { HttpError } from './http.ts';
-import { Listener } from './listener.ts';
-import { runnerRoot } from './store.ts';
+import { JitConfigError, applyJitConfig } from './jitconfig.ts';
+import { Listener, ReturnCode } from './listener.ts';
+import { isConfigured, runnerRoot } from './store.ts';
 import { RunnerError, term } from './terminal.ts';
+import { Trace } from './trace.ts';
 import { runWorker } from './worker.ts';
 
 async function main(mode: string | undefined, argv: string[]): Promise<number> {
@@ -30,13 +32,37 @@ async function main(mode: string | undefined, argv: string[]): Promise<number> {
   // Read (and scrub) ACTIONS_RUNNER_INPUT_* before anything can start a child.
   const envInputs = takeEnvInputs();
   if (mode === 'configure' || mode === 'remove') {
-    const cli = parseCommandLine(mode === 'remove' ? ['remove', ...argv] : argv, envInputs);
+    const cli = parseCommandLine([mode, ...argv], envInputs);
     warnUnknown(cli);
     await (cli.command === 'remove' ? remove(cli, root) : configure(cli, root));
     return 0;
   }
-  if (mode === 'run') return new Listener(root).run();
+  if (mode === 'run') return run(root, parseCommandLine(['run', ...argv], envInputs));
   throw new RunnerError(`unknown mode '${mode ?? ''}': expected configure, remove, run or spawnclient`);
+}
+
+/** Runner.Listener/Runner.cs ExecuteCommand for `run`: the JIT config first, then the settings, then the Listener. */
+async function run(root: string, cli: ReturnType<typeof parseCommandLine>): Promise<number> {
+  warnUnknown(cli);
+  const jitConfig = cli.arg('jitconfig');
+  if (jitConfig) {
+    try {
+      applyJitConfig(root, jitConfig, new Trace('Runner', root));
+    } catch (err) {
+      // Runner.cs: the exception's message, return code TerminatedError.
+      if (!(err instanceof JitConfigError)) throw err;
+      term.error(err.message);
+      return ReturnCode.TerminatedError;
+    }
+  }
+  // ConfigurationManager.LoadSettings: NonRetryableException → Program.cs "An error occurred: …", 1.
+  if (!isConfigured(root)) throw new RunnerError('Not configured. Run config.(sh/cmd) to configure the runner.');
+  const once = cli.flag('once');
+  if (once) {
+    term.line("Warning: '--once' is going to be deprecated in the future, please consider using '--ephemeral' during runner registration.");
+    term.line('https://docs.github.com/en/actions/hosting-your-own-runners/autoscaling-with-self-hosted-runners#using-ephemeral-runners-for-autoscaling');
+  }
+  return new Listener(root, { once }).run();
 }
 
 function report(err: unknown): void {

@@ -12,6 +12,7 @@
 // The Worker's stdout goes to the Listener, which prints it (JobDispatcher.cs).
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { mask } from './terminal.ts';
 
 export type HostType = 'Runner' | 'Worker';
 type Level = 'INFO' | 'WARN' | 'ERR ' | 'VERB';
@@ -67,7 +68,7 @@ export class Trace {
 
   private write(level: Level, source: string, message: string): void {
     const now = new Date();
-    for (const line of message.split('\n')) {
+    for (const line of mask(message).split('\n')) {
       try {
         appendFileSync(this.path, `[${utcU(now)} ${level} ${source}] ${line}\n`); // flushed per line
       } catch {
