@@ -298,6 +298,63 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
     assert.equal((await runners()).find((r) => r.name === 'sim-e2e-eph'), undefined);
   });
 
+  test('a JIT runner (run.sh, ACTIONS_RUNNER_INPUT_JITCONFIG) takes exactly one job, exits 0, is gone from GitHub and leaves no config; used again it stops', async () => {
+    const jitVolume = `${prefix}jit-home`;
+    const jitContainer = `${prefix}jit-runner`;
+    const name = 'sim-e2e-jit';
+    const generated = await call('POST', `/api/v3/orgs/${ORG}/actions/runners/generate-jitconfig`, { name, runner_group_id: 1, labels: ['sim-jit'] }, `token ${PAT}`);
+    assert.equal(generated.status, 201, JSON.stringify(generated.json));
+    const encoded = generated.json.encoded_jit_config as string;
+    const started = await runContainer(['./run.sh'], {
+      detach: true,
+      name: jitContainer,
+      volumes: [`${jitVolume}:/home/runner`],
+      env: { ACTIONS_RUNNER_INPUT_JITCONFIG: encoded },
+    });
+    assert.equal(started.code, 0, started.stderr);
+    await waitFor('the JIT runner to be online', async () => (await runners()).find((r) => r.name === name)?.status === 'online', { timeoutMs: 20_000 });
+    const jitJob = async (job: string, steps: { name: string; run: string }[]) => {
+      const res = await call('POST', '/_standin/jobs', { org: ORG, repository: `${ORG}/widgets`, runs_on: ['sim-jit'], job, steps });
+      assert.equal(res.status, 201, JSON.stringify(res.json));
+      return res.json.job_id as number;
+    };
+    const first = await jitJob('jit-once', [
+      { name: 'inputs', run: 'env | grep -c ^ACTIONS_RUNNER_INPUT_ || true' },
+      { name: 'config', run: `env | grep -cF '${encoded.slice(0, 40)}' || true` },
+      { name: 'configured', run: 'ls -A /home/runner | grep -c "^\\.runner$" || true' },
+    ]);
+    const second = await jitJob('jit-never', [{ name: 'never', run: 'true' }]);
+    const view = await completed(first);
+    assert.equal(view.conclusion, 'success', JSON.stringify(view.events));
+    assert.equal(view.runner_name, name);
+    assert.deepEqual(
+      view.events.filter((e) => e.event === 'step').map((e) => e.output?.trim()),
+      ['0', '0', '1'],
+      'ACTIONS_RUNNER_INPUT_JITCONFIG is not in the job\'s environment; the JIT config made .runner',
+    );
+
+    const state = await waitFor('the JIT runner to exit', async () => {
+      const s = await containerState(jitContainer);
+      return s && !s.running ? s : undefined;
+    });
+    const logs = await containerLogs(jitContainer);
+    assert.equal(state.exitCode, 0, logs);
+    assert.match(logs, /√ Removed \.credentials\n√ Removed \.runner/);
+    assert.match(logs, /Runner listener exit with 0 return code, stop the service, no retry needed\.\nExiting runner\.\.\./);
+    assert.ok(!logs.includes(encoded), 'the JIT config is never printed');
+    assert.equal((await job(second)).status, 'queued', 'exactly one job');
+    assert.equal((await call('POST', `/_standin/jobs/${second}/cancel`)).status, 202);
+    assert.equal((await runners()).find((r) => r.name === name), undefined, 'GitHub deleted the ephemeral runner');
+    const files = await runContainer(['ls', '-A', '/home/runner'], { volumes: [`${jitVolume}:/home/runner`] });
+    assert.doesNotMatch(files.stdout, /^\.runner$|^\.credentials/m, 'its local config is deleted');
+
+    // The same config again, as an argument: written again, the session refused (the runner is gone): run.sh ends, 0.
+    const again = await runContainer(['./run.sh', '--jitconfig', encoded], { volumes: [`${jitVolume}:/home/runner`], timeoutMs: 60_000 });
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.match(again.stderr, /Failed to create a session\. The runner registration has been deleted from the server, please re-configure\./);
+    assert.match(again.stdout, /Runner listener exit with terminated error, stop the service, no retry needed\./);
+  });
+
   test('the stand-in saw no violation of the REST spec', () => {
     assert.deepEqual(github.violations, []);
   });
