@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   { ignores: ['node_modules/**'] },
   {
-    files: ['{core,lib,lock,wrapper,image,bench,scripts,standins,tests}/**/*.ts'],
+    files: ['{core,demo,lib,lock,wrapper,image,bench,scripts,standins,tests}/**/*.ts'],
     extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },

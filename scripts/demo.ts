@@ -7,7 +7,7 @@
 //   ./scripts/demo.ts --json     one JSON object on stdout at the end ({"jobs":[…], …})
 //   ./scripts/demo.ts --keep     keep it all up until Ctrl-C, to look around (make list, make locks)
 //   ./scripts/demo.ts --svg FILE where the occupancy picture goes (default <tmp>/gh-runner-fleet-demo.svg)
-import { runDemo } from '../lib/demo/run.ts';
+import { runDemo } from '../demo/run.ts';
 import { runCli } from '../core/errors.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 

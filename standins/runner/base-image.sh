@@ -2,7 +2,7 @@
 # The base image the runner simulator is built on, offline (no registry is
 # reachable here): Debian bookworm minbase with sudo (the official runner
 # image has it), made with debootstrap from the apt mirror and imported.
-# Shared by the test ground (tests/e2e/setup.sh) and make demo (lib/demo).
+# Shared by the test ground (tests/e2e/setup.sh) and make demo (demo/ground.ts).
 #   standins/runner/base-image.sh TAG      needs root and debootstrap
 set -euo pipefail
 tag=${1:?usage: base-image.sh TAG}

@@ -12,9 +12,9 @@ import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DEMO_PID_FILE, DEMO_PREFIX } from '../../lib/demo/paths.ts';
+import { DEMO_PID_FILE, DEMO_PREFIX } from '../../demo/paths.ts';
 import { REPO_ROOT, runScript } from '../support/cli.ts';
-import type { JobRecord } from '../../lib/demo/jobs.ts';
+import type { JobRecord } from '../../demo/jobs.ts';
 import { assertImages, BASE_IMAGE, dockerOk, dockerUnavailable } from './helpers.ts';
 
 const skip = await dockerUnavailable();

@@ -3,7 +3,7 @@
 // it starts and ends (`date +%s%3N`), so for a board job started/finished
 // bound the time it held the board (the step runs only once the lock wrapper's
 // job-started hook has the lock, and the completed hook releases it after).
-import { eventOutput, type GitHubStandIn, type JobView } from '../../standins/github/server.ts';
+import { eventOutput, type GitHubStandIn, type JobView } from '../standins/github/server.ts';
 import { BOARD, GENERIC_LABEL, type Org } from './fleets.ts';
 
 export interface PlannedJob {

@@ -1,7 +1,7 @@
 // One demo at a time on a host: an O_EXCL pid file. A file left by a demo
 // that died (its pid gone) is taken over.
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { CliError } from '../../core/errors.ts';
+import { CliError } from '../core/errors.ts';
 
 function alive(pid: number): boolean {
   try {

@@ -4,14 +4,14 @@
 // point at the stand-ins.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadConfig, type Config } from '../config/config.ts';
-import { toLines, type Reporter } from '../../core/reporter.ts';
-import { containerNames, removeContainers } from '../docker/containers.ts';
-import { imageNames, removeImages } from '../docker/images.ts';
-import { existingVolumes, removeVolumes } from '../docker/volumes.ts';
-import { initFleet } from '../fleet/lifecycle.ts';
-import { purgeFleet } from '../fleet/purge.ts';
-import { createRunnerApi, type RunnerApi } from '../github/runner-api.ts';
+import { loadConfig, type Config } from '../lib/config/config.ts';
+import { toLines, type Reporter } from '../core/reporter.ts';
+import { containerNames, removeContainers } from '../lib/docker/containers.ts';
+import { imageNames, removeImages } from '../lib/docker/images.ts';
+import { existingVolumes, removeVolumes } from '../lib/docker/volumes.ts';
+import { initFleet } from '../lib/fleet/lifecycle.ts';
+import { purgeFleet } from '../lib/fleet/purge.ts';
+import { createRunnerApi, type RunnerApi } from '../lib/github/runner-api.ts';
 import { DEMO_PREFIX } from './paths.ts';
 
 export const ORGS = ['acme', 'globex'] as const;

@@ -1,6 +1,6 @@
 // The demo's results: the summary table, the board's occupancy over time as
 // an SVG (one colour per org) and as a compact terminal strip.
-import { formatTable } from '../table.ts';
+import { formatTable } from '../lib/table.ts';
 import { BOARD, ORGS, type Org } from './fleets.ts';
 import { seconds, type JobRecord } from './jobs.ts';
 

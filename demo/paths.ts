@@ -4,11 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BASE_IMAGE_SCRIPT = join(REPO_ROOT, 'standins/runner/base-image.sh');
 export const SIM_BUILD_SCRIPT = join(REPO_ROOT, 'standins/runner/build.ts');
-/** The simulator's base image, shared with the test ground (standins/runner/base-image.sh makes it). */
-export const BASE_IMAGE = 'runner-fleet-test/bookworm:minbase-sudo';
 
 /** Every container, volume and compose project of the demo starts with this. */
 export const DEMO_PREFIX = 'rf-demo-';

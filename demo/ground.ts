@@ -1,15 +1,20 @@
-// The demo's images, built offline from the recipes the test ground uses too:
-// a Debian base made with debootstrap when missing (standins/runner/
-// base-image.sh; kept by tag, shared with the tests), then the runner
-// simulator image under the demo's own tag. What the demo built it removes again.
+// The demo's ground: what it builds and how, offline, from the recipes the
+// test ground uses too — a Debian base made with debootstrap when missing
+// (standins/runner/base-image.sh; kept by tag, shared with the tests), then the
+// runner simulator image under the demo's own tag (removed again at the end) —
+// and the settings this Docker engine needs.
 import { $, type ProcessPromise } from 'zx';
-import type { Reporter } from '../../core/reporter.ts';
-import { shellEnv } from '../docker/command.ts';
-import { imageExists } from '../docker/images.ts';
-import { BASE_IMAGE, BASE_IMAGE_SCRIPT, SIM_BUILD_SCRIPT } from './paths.ts';
+import type { Reporter } from '../core/reporter.ts';
+import { shellEnv } from '../lib/docker/command.ts';
+import { imageExists } from '../lib/docker/images.ts';
+import { STANDIN_IMAGES } from '../core/constants.ts';
+import { privilegedRootRefused } from '../lib/docker/engine.ts';
+import { BASE_IMAGE_SCRIPT, SIM_BUILD_SCRIPT } from './paths.ts';
 
+/** The simulator's base image, shared with the test ground (standins/runner/base-image.sh makes it). */
+export const BASE_IMAGE = STANDIN_IMAGES.base;
 /** The simulator image of the demo: its own tag, so removing it never touches the tests' image. */
-export const DEMO_SIM_IMAGE = 'rf-demo/actions-runner:sim';
+export const DEMO_SIM_IMAGE = STANDIN_IMAGES.demoSimulator;
 
 const TSX = import.meta.resolve('tsx');
 /** The running build, so an interrupt can stop it. */
@@ -55,4 +60,16 @@ export async function buildDemoImages(progress: Reporter, built: string[]): Prom
   await step('simulator image', [process.execPath, '--import', TSX, SIM_BUILD_SCRIPT, '--base', BASE_IMAGE, '--tag', DEMO_SIM_IMAGE], progress);
   if (!hadBase && (await imageExists(BASE_IMAGE))) built.push(BASE_IMAGE);
   if (!hadSim && (await imageExists(DEMO_SIM_IMAGE))) built.push(DEMO_SIM_IMAGE);
+}
+
+/**
+ * Where this engine cannot start a privileged container as root, the demo
+ * fleets run with RUNNER_PRIVILEGED=false, as the e2e fleets do. On an ordinary host: none.
+ */
+export async function engineSettings(image: string): Promise<{ settings: string[]; note?: string }> {
+  if (!(await privilegedRootRefused(image))) return { settings: [] };
+  return {
+    settings: ['RUNNER_PRIVILEGED=false'],
+    note: 'this Docker engine cannot start privileged containers as root (its host lacks a capability): the demo fleets use RUNNER_PRIVILEGED=false',
+  };
 }
