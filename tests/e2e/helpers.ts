@@ -39,6 +39,8 @@ export function docker(args: string[], { timeoutMs = 120_000, input }: { timeout
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A child that exits before reading its input closes the pipe: EPIPE here is no failure of the test.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }

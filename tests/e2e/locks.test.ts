@@ -187,12 +187,15 @@ for (const mode of ['default', 'hardened'] as const) {
       const inits = await Promise.all((['acme', 'globex'] as const).map((org) => g.run('init.ts', ['-n', '0'], { ENV_FILE: `${org}.env` })));
       for (const r of inits) assert.equal(r.code, 0, `init failed:\n${r.stdout}\n${r.stderr}`);
       // What init made, seen before any job runs (the dispatch stops and kills runners).
-      const containers = await Promise.all(allRunners().map(async (name) => ({
-        name,
-        status: (await containerState(name))?.status,
-        env: await dockerOk(['inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', name]),
-        mounts: await dockerOk(['inspect', '--format', '{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}', name]),
-      })));
+      const containers: Array<{ name: string; status?: string; env: string; mounts: string }> = [];
+      for (const name of allRunners()) {
+        containers.push({
+          name,
+          status: (await containerState(name))?.status,
+          env: await dockerOk(['inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', name]),
+          mounts: await dockerOk(['inspect', '--format', '{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}', name]),
+        });
+      }
       const online = (org: Org, name: string) => github.runners(org).find((r) => r.name === name)?.status === 'online';
       await waitFor('all four runners online', () => allRunners().every((n, i) => online(i < 2 ? 'acme' : 'globex', n)), { timeoutMs: 60_000 });
       await writeFile(join(lockDir, FOREIGN), 'board-a: flashed 2026-11-28\n');
