@@ -14,7 +14,7 @@ import { chosenCredential, noCredentialError, readCredential, type CredentialNee
 import { composeFileOf, deriveConfig, lockPaths, scopeOf } from './derive.ts';
 import { completeSettings } from './prompt-credentials.ts';
 import { readSettings, setting } from './settings.ts';
-import type { ComposeCommand } from './values.ts';
+import type { CacheVolume, ComposeCommand, RunnerMode } from './values.ts';
 
 export type { BoardRunner } from './board-runners.ts';
 export type { BoardHardware, DeviceMapping } from './board-hardware.ts';
@@ -38,7 +38,12 @@ export interface Config {
   prefix: string;
   /** Labels of the generic runners (RUNNER_LABELS). */
   labels: string[];
+  /** RUNNER_GROUP: the runner group (by name) runners register in. */
   group: string;
+  /** RUNNER_MODE: persistent runners, or a fresh container for every job kept by the supervisor (make supervise). */
+  mode: RunnerMode;
+  /** RUNNER_CACHE_VOLUMES: named volumes every ephemeral container mounts, shared between jobs. */
+  cacheVolumes: CacheVolume[];
   /** RUNNER_IMAGE: the base image when there is no custom Dockerfile. */
   baseImage: string;
   /** RUNNER_CUSTOM_IMAGE: the tag the Dockerfile next to the env file is built as. */

@@ -22,7 +22,7 @@ import {
   validateRepo,
 } from './names.ts';
 import { setting, settingNames, type Settings } from './settings.ts';
-import { absolutePath, parseBoolean, parseComposeCommand, parseCount, parseUrl, relativePath } from './values.ts';
+import { absolutePath, parseBoolean, parseCacheVolumes, parseComposeCommand, parseCount, parseRunnerMode, parseUrl, relativePath } from './values.ts';
 
 export const DEFAULTS = {
   RUNNER_LABELS: 'intel',
@@ -94,6 +94,8 @@ export function deriveConfig(settings: Settings, facts: DeriveFacts): Config {
     prefix,
     labels: parseLabels(get('RUNNER_LABELS') ?? DEFAULTS.RUNNER_LABELS, 'RUNNER_LABELS'),
     group: get('RUNNER_GROUP') ?? DEFAULTS.RUNNER_GROUP,
+    mode: parseRunnerMode(get('RUNNER_MODE') ?? 'persistent'),
+    cacheVolumes: parseCacheVolumes(get('RUNNER_CACHE_VOLUMES') ?? ''),
     baseImage: get('RUNNER_IMAGE') ?? DEFAULTS.RUNNER_IMAGE,
     // Per scope: two orgs with different Dockerfiles must not overwrite each other's tag.
     customImage: get('RUNNER_CUSTOM_IMAGE') ?? `gh-runner-fleet-custom:${project}`,

@@ -65,3 +65,35 @@ export function relativePath(text: string, setting: string): string {
   }
   return text;
 }
+
+export type RunnerMode = 'persistent' | 'ephemeral';
+
+/** RUNNER_MODE: persistent runners (registered once, kept) or ephemeral ones (a fresh container for every job). */
+export function parseRunnerMode(text: string): RunnerMode {
+  const mode = text.trim().toLowerCase();
+  if (mode === 'persistent' || mode === 'ephemeral') return mode;
+  throw new ConfigError(`RUNNER_MODE '${text}' is not a runner mode: set RUNNER_MODE to persistent (the default) or ephemeral`);
+}
+
+/** A named volume every ephemeral container mounts, shared between jobs (RUNNER_CACHE_VOLUMES). */
+export interface CacheVolume {
+  name: string;
+  path: string;
+}
+
+/** RUNNER_CACHE_VOLUMES: `name:/path[,name2:/path2]`; names Docker takes, absolute container paths, each once. */
+export function parseCacheVolumes(text: string): CacheVolume[] {
+  const volumes: CacheVolume[] = [];
+  for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const match = /^([a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}):(\/.*)$/.exec(entry);
+    if (!match) throw new ConfigError(`RUNNER_CACHE_VOLUMES entry '${entry}' is not name:/path: write it like toolcache:/opt/hostedtoolcache`);
+    const name = match[1]!;
+    const path = absolutePath(match[2]!, 'RUNNER_CACHE_VOLUMES');
+    if (path === '/' || /^\/(opt\/runner-fleet|var\/lib\/runner-fleet|run\/runner-fleet|proc|sys|dev)(\/|$)/.test(path)) {
+      throw new ConfigError(`RUNNER_CACHE_VOLUMES entry '${entry}' mounts over ${path}, which the runner container needs: choose another path`);
+    }
+    if (volumes.some((v) => v.name === name || v.path === path)) throw new ConfigError(`RUNNER_CACHE_VOLUMES names '${name}' or ${path} twice: give each cache its own name and path`);
+    volumes.push({ name, path });
+  }
+  return volumes;
+}

@@ -49,6 +49,29 @@ describe('deriveConfig', () => {
   });
 });
 
+describe('ephemeral settings', () => {
+  test('RUNNER_MODE defaults to persistent; ephemeral is taken in any case; anything else is one line', () => {
+    assert.equal(deriveConfig(settings({ ORG: 'acme' }), facts).mode, 'persistent');
+    assert.equal(deriveConfig(settings({ ORG: 'acme', RUNNER_MODE: 'Ephemeral' }), facts).mode, 'ephemeral');
+    assert.throws(
+      () => deriveConfig(settings({ ORG: 'acme', RUNNER_MODE: 'jit' }), facts),
+      new ConfigError("RUNNER_MODE 'jit' is not a runner mode: set RUNNER_MODE to persistent (the default) or ephemeral"),
+    );
+  });
+
+  test('RUNNER_CACHE_VOLUMES: name:/path pairs; a bad entry, a path the container needs, or a name twice is one line', () => {
+    const config = deriveConfig(settings({ ORG: 'acme', RUNNER_CACHE_VOLUMES: 'toolcache:/opt/hostedtoolcache, ccache:/home/runner/.ccache/' }), facts);
+    assert.deepEqual(config.cacheVolumes, [
+      { name: 'toolcache', path: '/opt/hostedtoolcache' },
+      { name: 'ccache', path: '/home/runner/.ccache' },
+    ]);
+    assert.deepEqual(deriveConfig(settings({ ORG: 'acme' }), facts).cacheVolumes, []);
+    assert.throws(() => deriveConfig(settings({ ORG: 'acme', RUNNER_CACHE_VOLUMES: '/opt/cache' }), facts), /^ConfigError: RUNNER_CACHE_VOLUMES entry '\/opt\/cache' is not name:\/path/);
+    assert.throws(() => deriveConfig(settings({ ORG: 'acme', RUNNER_CACHE_VOLUMES: 'x:/opt/runner-fleet' }), facts), /mounts over \/opt\/runner-fleet, which the runner container needs/);
+    assert.throws(() => deriveConfig(settings({ ORG: 'acme', RUNNER_CACHE_VOLUMES: 'a:/c,a:/d' }), facts), /names 'a' or \/d twice/);
+  });
+});
+
 describe('lock paths', () => {
   test('the host path defaults to the container path; trailing slashes go', () => {
     assert.deepEqual(lockPaths(settings({ RUNNER_LOCK_DIR: '/srv/locks/' })), { lockDir: '/srv/locks', lockHostPath: '/srv/locks' });
