@@ -3,7 +3,7 @@
 // (/repos/{owner}/{repo}/actions/runners…), chosen by REPO being set.
 import type { Config, GitHubCredential, Scope } from '../config/config.ts';
 import { requireCredential } from '../config/credential.ts';
-import { CliError, ExitCode } from '../../core/errors.ts';
+import { CliError, ConfigError, ExitCode } from '../../core/errors.ts';
 import { createGitHubClient, MutationQueue, operationDeadline, proxyFor, timingSetting, timingsFromEnv, type GitHubClient, type GitHubTimings } from './client.ts';
 import { redact, scopeDescription, toGitHubCliError, type RequestContext } from './errors.ts';
 
@@ -41,7 +41,31 @@ export interface RunnerApi {
   deleteRunner(runner: Pick<Runner, 'id' | 'name'>): Promise<DeleteOutcome>;
   createRegistrationToken(): Promise<ScopedToken>;
   createRemoveToken(): Promise<ScopedToken>;
+  /** The id of the runner group called `name` (org scope); a repository's runners are always in Default (1). */
+  runnerGroupId(name: string): Promise<number>;
+  /**
+   * A just-in-time config for one ephemeral runner, registered at once;
+   * 'name-taken' when GitHub has a runner of that name (409).
+   */
+  generateJitConfig(request: JitRequest): Promise<JitConfig | 'name-taken'>;
 }
+
+export interface JitRequest {
+  name: string;
+  labels: string[];
+  runnerGroupId: number;
+  /** The runner's work folder, relative to its root (RUNNER_WORKDIR). */
+  workFolder: string;
+}
+
+/** What generate-jitconfig answers: the new registration, and the runner's config files encoded (Runner.cs decodes them). */
+export interface JitConfig {
+  runner: Runner;
+  encodedJitConfig: string;
+}
+
+/** A repository's runners are in the Default group, whose id is 1 everywhere. */
+export const DEFAULT_RUNNER_GROUP_ID = 1;
 
 export interface RunnerApiOptions {
   timings?: GitHubTimings;
@@ -103,6 +127,8 @@ function scopedCalls(octokit: GitHubClient, scope: Scope, maxPages: number) {
       remove: (signal: AbortSignal, runner_id: number) => actions.deleteSelfHostedRunnerFromRepo({ ...where, runner_id, request: { signal } }),
       registrationToken: (signal: AbortSignal) => actions.createRegistrationTokenForRepo({ ...where, request: { signal } }),
       removeToken: (signal: AbortSignal) => actions.createRemoveTokenForRepo({ ...where, request: { signal } }),
+      jitConfig: (signal: AbortSignal, body: JitBody) => actions.generateRunnerJitconfigForRepo({ ...where, ...body, request: { signal } }),
+      groups: undefined,
     };
   }
   const where = { org: scope.org };
@@ -113,7 +139,26 @@ function scopedCalls(octokit: GitHubClient, scope: Scope, maxPages: number) {
     remove: (signal: AbortSignal, runner_id: number) => actions.deleteSelfHostedRunnerFromOrg({ ...where, runner_id, request: { signal } }),
     registrationToken: (signal: AbortSignal) => actions.createRegistrationTokenForOrg({ ...where, request: { signal } }),
     removeToken: (signal: AbortSignal) => actions.createRemoveTokenForOrg({ ...where, request: { signal } }),
+    jitConfig: (signal: AbortSignal, body: JitBody) => actions.generateRunnerJitconfigForOrg({ ...where, ...body, request: { signal } }),
+    groups: async (signal: AbortSignal) => {
+      // Not among octokit's typed routes; pages of 100 until a short one, bounded like the runner listing.
+      const groups: { id: number; name: string }[] = [];
+      for (let page = 1; page <= maxPages; page++) {
+        const { data } = await octokit.request('GET /orgs/{org}/actions/runner-groups', { ...where, per_page: 100, page, request: { signal } });
+        const batch = (data as { runner_groups: { id: number; name: string }[] }).runner_groups;
+        groups.push(...batch);
+        if (batch.length < 100) break;
+      }
+      return groups;
+    },
   };
+}
+
+interface JitBody {
+  name: string;
+  runner_group_id: number;
+  labels: string[];
+  work_folder: string;
 }
 
 /**
@@ -200,5 +245,38 @@ export function createRunnerApi(
     },
     createRegistrationToken: () => token('registration', calls.registrationToken),
     createRemoveToken: () => token('remove', calls.removeToken),
+    runnerGroupId: async (name) => {
+      if (!calls.groups) {
+        if (name !== 'Default') throw new ConfigError(`RUNNER_GROUP '${name}': runner groups are an organization's; repository runners (REPO set) are always in Default: unset RUNNER_GROUP`);
+        return DEFAULT_RUNNER_GROUP_ID;
+      }
+      const list = calls.groups;
+      const groups = await guarded((signal) => list(signal), 'with the runner groups');
+      const group = groups.find((g) => g.name === name);
+      if (group) return group.id;
+      const known = groups.map((g) => g.name).join(', ');
+      throw new ConfigError(`RUNNER_GROUP '${name}' is not a runner group of ${config.scope.org} (it has: ${known || 'none'}): create it in the organization's Actions settings or set RUNNER_GROUP to one of these`);
+    },
+    generateJitConfig: async (request) => {
+      const body: JitBody = { name: request.name, runner_group_id: request.runnerGroupId, labels: request.labels, work_folder: request.workFolder };
+      const answer = await guarded(
+        (signal) =>
+          writes.run(() =>
+            calls.jitConfig(signal, body).then(
+              ({ data }) => data,
+              // 409: a runner of that name exists; the caller decides what to do about it.
+              (err: unknown) => {
+                if ((err as { status?: number }).status === 409) return 'name-taken' as const;
+                throw err;
+              },
+            ),
+          ),
+        `with a JIT config for ${request.name}`,
+        request.name,
+      );
+      if (answer === 'name-taken') return answer;
+      secrets.add(answer.encoded_jit_config);
+      return { runner: toRunner(answer.runner), encodedJitConfig: answer.encoded_jit_config };
+    },
   };
 }

@@ -261,3 +261,36 @@ describe('proxies', () => {
     assert.equal(proxyFor('http://localhost:8080/api/v3', env), undefined);
   });
 });
+
+describe('just-in-time runners', () => {
+  it('generate-jitconfig registers the runner at once and hands back its encoded config', async () => {
+    const jit = await api().generateJitConfig({ name: 'jit-1', labels: ['board-a'], runnerGroupId: 1, workFolder: '_work' });
+    assert.notEqual(jit, 'name-taken');
+    if (jit === 'name-taken') return;
+    assert.equal(jit.runner.name, 'jit-1');
+    assert.deepEqual(jit.runner.labels, ['board-a']);
+    const files = JSON.parse(Buffer.from(jit.encodedJitConfig, 'base64').toString('utf8'));
+    assert.ok('.runner' in files && '.credentials' in files, `the config holds the runner's files: ${Object.keys(files).join(', ')}`);
+    assert.equal((await api().findByName('jit-1'))?.id, jit.runner.id);
+  });
+
+  it('a name GitHub already has: name-taken (409), not an error', async () => {
+    await api().generateJitConfig({ name: 'jit-2', labels: ['x'], runnerGroupId: 1, workFolder: '_work' });
+    assert.equal(await api().generateJitConfig({ name: 'jit-2', labels: ['x'], runnerGroupId: 1, workFolder: '_work' }), 'name-taken');
+  });
+
+  it('RUNNER_GROUP is looked up by name; an unknown one is one line listing the groups there are', async () => {
+    const lab = github.addRunnerGroup({ org: 'acme', name: 'lab' });
+    assert.equal(await api().runnerGroupId('Default'), 1);
+    assert.equal(await api().runnerGroupId('lab'), lab.id);
+    const err = await failure(api().runnerGroupId('nope'));
+    assert.equal(err.exitCode, ExitCode.config);
+    assert.match(err.message, /^RUNNER_GROUP 'nope' is not a runner group of acme \(it has: Default, lab\)/);
+  });
+
+  it('a repository has no groups: Default is 1, any other name is one line', async () => {
+    assert.equal(await api({ org: 'acme', repo: 'widgets' }).runnerGroupId('Default'), 1);
+    const err = await failure(api({ org: 'acme', repo: 'widgets' }).runnerGroupId('lab'));
+    assert.match(err.message, /repository runners \(REPO set\) are always in Default/);
+  });
+});
