@@ -28,6 +28,10 @@ export interface WrapperConfig {
   progressMs: number;
   stopGraceMs: number;
   socketPath: string;
+  /** Ephemeral runners: where the supervisor puts the JIT config (RUNNER_FLEET_JIT_FILE); unset: a persistent runner. */
+  jitFile?: string;
+  /** How long an ephemeral container waits for its JIT config (RUNNER_FLEET_JIT_WAIT_MS). */
+  jitWaitMs: number;
 }
 
 /** Every knob's default, in one place (the hooks and the entrypoint use these too). */
@@ -41,6 +45,7 @@ export const WRAPPER_DEFAULTS = {
   progressMs: 10_000,
   stopGraceMs: WRAPPER_STOP_GRACE_MS,
   socketPath: '/tmp/runner-fleet/wrapper.sock',
+  jitWaitMs: 120_000,
 } as const;
 
 /**
@@ -90,6 +95,8 @@ export function loadWrapperConfig(env: NodeJS.ProcessEnv = process.env): Wrapper
     updateMs,
     progressMs: intSetting(env, 'RUNNER_LOCK_PROGRESS_MS', WRAPPER_DEFAULTS.progressMs, 100, 600_000),
     stopGraceMs: intSetting(env, 'RUNNER_STOP_GRACE_MS', WRAPPER_DEFAULTS.stopGraceMs, 0, 600_000),
+    ...(env.RUNNER_FLEET_JIT_FILE ? { jitFile: env.RUNNER_FLEET_JIT_FILE } : {}),
+    jitWaitMs: intSetting(env, 'RUNNER_FLEET_JIT_WAIT_MS', WRAPPER_DEFAULTS.jitWaitMs, 1000, 3_600_000),
     ...loadHookConfig(env),
   };
 }

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { descendants } from './process-watch.ts';
 import { asAccount, lookupAccount } from './run-as.ts';
+import { receiveJitConfig } from './jit-config.ts';
 import { watchRunnerOutput } from './runner-output.ts';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -86,6 +87,20 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
  * `docker stop` work (PID 1 ignores signals it has no handler for), and
  * orphans it inherits are never reaped (Node waits only for its own children).
  */
+/** receiveJitConfig, given up (undefined) on SIGTERM/SIGINT: docker stop of a slot still waiting ends it at once. */
+async function waitForJitConfig(path: string, timeoutMs: number): Promise<string | undefined> {
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    return await receiveJitConfig(path, { timeoutMs, signal: stop.signal });
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
+
 export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, reporter: Reporter): Promise<number> {
   let jobLock: JobLock | undefined;
   let server: HookServer | undefined;
@@ -103,6 +118,18 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, repo
     server = await serveHooks(jobLock, cfg.socketPath, { checkMs: cfg.pollMs, reporter });
     Object.assign(env, hookEnv(process.env, hooksDir, cfg.socketPath, fromFile));
     reporter.info(`lock on ${cfg.resource} in ${cfg.lockDir} (stale after ${cfg.staleMs} ms)`);
+  }
+
+  if (cfg.jitFile !== undefined) {
+    const jitConfig = await waitForJitConfig(cfg.jitFile, cfg.jitWaitMs);
+    if (jitConfig === undefined) {
+      reporter.info('stopped before a JIT config arrived: no runner was started');
+      await server?.close();
+      return 0;
+    }
+    // run.sh's environment only: the Listener takes it from there and removes it (CommandSettings.cs).
+    env.ACTIONS_RUNNER_INPUT_JITCONFIG = jitConfig;
+    reporter.info('JIT config received: the runner takes one job, then this container ends');
   }
 
   // The official image sets both; the wrapper relies on them, so it sets them too.
