@@ -37,6 +37,13 @@ export const STATE_FILES = ['.runner', '.credentials', '.credentials_rsaparams']
  * runner then falls back to STATE_FILES.
  */
 export const RUNTIME_STATE_FILES = ['.runner_migrated', '.credentials_migrated'] as const;
+/**
+ * Ephemeral containers: a root-only tmpfs the supervisor writes the JIT
+ * config into with `docker exec` (memory, never the host's disk), and the
+ * file the wrapper waits for there (RUNNER_FLEET_JIT_FILE).
+ */
+export const JIT_DIR = '/run/runner-fleet';
+export const JIT_FILE = `${JIT_DIR}/jit-config`;
 /** Where each runner's state volume is mounted: outside the runner root, root's, 0700. */
 export const STATE_DIR = '/var/lib/runner-fleet/state';
 /**

@@ -11,6 +11,8 @@ export const LABEL = {
   resource: 'dev.gh-runner-fleet.resource',
   /** A board runner's devices as `host[:container]`, comma-separated (make ps, make list). */
   devices: 'dev.gh-runner-fleet.devices',
+  /** 'ephemeral' on the supervisor's slot containers (RUNNER_MODE=ephemeral); absent on persistent runners. */
+  mode: 'dev.gh-runner-fleet.mode',
 } as const;
 
 export type RunnerKind = 'generic' | 'board';

@@ -211,6 +211,46 @@ describe('compose model', () => {
   });
 });
 
+describe('ephemeral runners (RUNNER_MODE=ephemeral)', () => {
+  const ephemeral = { ...issueExample, RUNNER_MODE: 'ephemeral', RUNNER_CACHE_VOLUMES: 'toolcache:/opt/hostedtoolcache' };
+
+  test('no state or work volume: only the named caches; the container ends with its job; the JIT config comes through a root-only tmpfs', async () => {
+    const file = await compose(ephemeral, 2);
+    for (const [name, service] of Object.entries(file.services)) {
+      assert.equal(service.restart, 'no', `${name} is not restarted after its one job`);
+      assert.deepEqual(service.volumes.filter((volume) => !volume.startsWith('/')), ['lab-acme-cache-toolcache:/opt/hostedtoolcache'], name);
+      assert.deepEqual(service.tmpfs, ['/run/runner-fleet:mode=0700,size=65536']);
+      assert.equal(service.environment.RUNNER_FLEET_JIT_FILE, '/run/runner-fleet/jit-config');
+      assert.deepEqual(service.entrypoint, ['/opt/runner-fleet/entrypoint'], 'no registration to restore');
+      assert.equal(service.labels['dev.gh-runner-fleet.mode'], 'ephemeral');
+    }
+    assert.deepEqual(Object.keys(file.volumes), ['lab-acme-cache-toolcache']);
+    const board = file.services['lab-acme-runner-phytiumpi']!;
+    assert.equal(board.environment.RUNNER_RESOURCE_ID, 'board-shared', 'a board slot takes the board lock as a persistent board runner does');
+  });
+
+  test('persistent runners carry no mode label (their containers are not recreated for it)', async () => {
+    const file = await compose(issueExample, 1);
+    for (const service of Object.values(file.services)) assert.equal(service.labels['dev.gh-runner-fleet.mode'], undefined);
+  });
+
+  test('the ephemeral file follows the compose spec and both composes read its tmpfs as written', async (t) => {
+    const text = renderCompose(await compose(ephemeral, 1));
+    assert.ok(validateComposeSpec(parse(text)), JSON.stringify(validateComposeSpec.errors));
+    const dir = await mkdtemp(join(tmpdir(), 'fleet-ephemeral-'));
+    await writeFile(join(dir, 'c.yml'), text);
+    const clis = await composeClis();
+    if (clis.length === 0) return t.skip('no docker compose CLI on this machine');
+    for (const cli of clis) {
+      await t.test(cli.join(' '), async () => {
+        const { stdout } = await promisify(execFile)(cli[0]!, [...cli.slice(1), '-f', join(dir, 'c.yml'), 'config']);
+        assert.match(stdout, /\/run\/runner-fleet:mode=0700,size=65536/);
+        assert.match(stdout, /restart: "?no"?/);
+      });
+    }
+  });
+});
+
 describe('scripts/compose.ts', () => {
   test('--stdout prints the issue example; docker-compose accepts it', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'fleet-gen-'));
