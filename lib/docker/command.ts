@@ -13,6 +13,8 @@ export interface CommandOptions {
   what?: string;
   /** What the user can do about a failure, after the reason. */
   fix?: string;
+  /** Written to the command's stdin (a secret handed over without an argument or a file). */
+  input?: string;
 }
 
 /**
@@ -27,12 +29,13 @@ export function shellEnv(extra: Env = {}): Env {
 }
 
 /** Starts `command …` (docker, or a compose CLI) and returns it running, output piped unless `stdio` says otherwise. */
-export function start(command: string[], options: { env?: Env; stdio?: 'pipe' | 'inherit' | 'stderr' } = {}): ProcessPromise {
+export function start(command: string[], options: { env?: Env; stdio?: 'pipe' | 'inherit' | 'stderr'; input?: string } = {}): ProcessPromise {
   const stdio = options.stdio ?? 'pipe';
   return $({
     quiet: stdio === 'pipe',
     nothrow: true,
     env: shellEnv(options.env),
+    ...(options.input !== undefined ? { input: options.input } : {}),
     ...(stdio === 'inherit' ? { stdio: ['inherit', 'inherit', 'inherit'] } : {}),
     // The command's own output (a pull's progress) onto stderr, so stdout keeps a script's result alone.
     ...(stdio === 'stderr' ? { stdio: ['ignore', process.stderr, 'inherit'] } : {}),

@@ -22,6 +22,10 @@ export interface FleetContainer {
   /** A board runner's own devices (`host[:container]`), from its label. */
   devices?: string[];
   image: string;
+  /** When the container was created (ISO 8601): an ephemeral slot's age. */
+  createdAt: string;
+  /** True for an ephemeral slot's container (RUNNER_MODE=ephemeral). */
+  ephemeral: boolean;
 }
 
 /**
@@ -72,6 +76,25 @@ export async function removeContainers(names: string[]): Promise<void> {
   await docker(['rm', '-f', '-v', ...names]);
 }
 
+/**
+ * Runs `args` as root in a running container with `input` on its stdin: how
+ * a secret reaches a container without an argument, a host file or its
+ * settings. A failure throws.
+ */
+export async function execWithInput(name: string, args: string[], input: string, options: Omit<CommandOptions, 'input'> = {}): Promise<void> {
+  await docker(['exec', '-i', '-u', '0', name, ...args], { ...options, input });
+}
+
+/**
+ * The last `lines` lines a container printed (stdout and stderr), at most
+ * `maxBytes`: what its runner said, which a job can add to, so only ever a hint.
+ */
+export async function containerOutputTail(name: string, lines: number, maxBytes = 256 * 1024): Promise<string | undefined> {
+  const result = await start(['docker', 'logs', '--tail', String(lines), name]);
+  if (result.exitCode !== 0) return undefined;
+  return `${result.stdout}\n${result.stderr}`.slice(-maxBytes);
+}
+
 export interface OneOffContainer extends CommandOptions {
   entrypoint: string;
   /** `source:target[:ro]` mounts. */
@@ -98,6 +121,7 @@ export function runContainer(args: string[]): ProcessPromise {
 
 interface DockerInspect {
   Name: string;
+  Created: string;
   State: { Status: string };
   Config: { Labels: Record<string, string> | null; Env: string[] | null; Image: string };
 }
@@ -116,6 +140,8 @@ function toFleetContainer(info: DockerInspect): FleetContainer {
     kind: labels[LABEL.kind] === 'board' ? 'board' : 'generic',
     labels: (env.get('RUNNER_LABELS') ?? '').split(',').filter(Boolean),
     image: info.Config.Image,
+    createdAt: info.Created,
+    ephemeral: labels[LABEL.mode] === 'ephemeral',
     ...(board ? { board } : {}),
     ...(resourceId ? { resourceId } : {}),
     ...(devices.length ? { devices } : {}),

@@ -17,7 +17,16 @@ const runner = (name: string, extra: Partial<Runner> = {}): Runner => ({
   labels: ['self-hosted', 'intel'],
   ...extra,
 });
-const container = (name: string, state = 'running'): FleetContainer => ({ name, service: name, state, kind: 'generic', labels: ['intel'], image: 'gh-runner-fleet:h' });
+const container = (name: string, state = 'running'): FleetContainer => ({
+  name,
+  service: name,
+  state,
+  kind: 'generic',
+  labels: ['intel'],
+  image: 'gh-runner-fleet:h',
+  createdAt: '2026-12-04T10:00:00Z',
+  ephemeral: false,
+});
 
 describe('fleet table', () => {
   const runners = [runner('h-runner-2'), runner('h-runner-10', { busy: true }), runner('h-runner-1', { status: 'offline' }), runner('elsewhere-1')];
