@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 # Make variables mapped onto script flags; `make help` lists them from the
 # `##` comments below (the value of each is empty unless given).
-N             ?= ## generic runners: init, compose (-n)
+N             ?= ## generic runners: init, compose, supervise, service (-n)
 RUNNERS       ?= ## runner names, e.g. "runner-2 phytiumpi": register, start, stop, restart, rm (none: all)
 RUNNER        ?= ## one runner: logs
 YES           ?= ## 1: no confirmation question: rm, purge (--yes)
@@ -15,7 +15,7 @@ JSON          ?= ## 1: JSON output: demo, ps, list, locks, bench (--json)
 WITH_ENV      ?= ## 1: purge deletes the env file too (--env)
 KEEP          ?= ## 1: demo keeps everything up until Ctrl-C (--keep)
 SVG           ?= ## file for the demo's occupancy picture (--svg)
-STDOUT        ?= ## 1: compose prints the file instead of writing it (--stdout)
+STDOUT        ?= ## 1: compose and service print the file instead of writing it (--stdout)
 FOLLOW        ?= ## 1: logs keeps following (--follow)
 TAIL          ?= ## lines logs shows, default 200 (--tail)
 RELEASE       ?= ## locks: free this resource's lock, with FORCE=1 (release RESOURCE --force)
@@ -46,6 +46,14 @@ demo: node_modules/.installed ## See it work first: two orgs' fleets and a share
 .PHONY: init
 init: node_modules/.installed ## Build the image, write the compose file, start and register N generic + board runners [N=4]
 	./scripts/init.ts $(count_flag)
+
+.PHONY: supervise
+supervise: node_modules/.installed ## Ephemeral fleets: keep every slot filled with a fresh one-job runner, until Ctrl-C [N=4]
+	./scripts/supervise.ts $(count_flag)
+
+.PHONY: service
+service: node_modules/.installed ## Ephemeral fleets: write a systemd unit that runs the supervisor [N=4] [STDOUT=1: print it]
+	./scripts/service.ts $(count_flag) $(if $(STDOUT),--stdout)
 
 .PHONY: register
 register: node_modules/.installed ## Register runners not yet configured [RUNNERS="a b"]

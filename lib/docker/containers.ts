@@ -95,6 +95,29 @@ export async function containerOutputTail(name: string, lines: number, maxBytes 
   return `${result.stdout}\n${result.stderr}`.slice(-maxBytes);
 }
 
+/**
+ * Follows what a container prints from now on (`docker logs -f`), one line at
+ * a time (lines over 16 KiB skipped), until it stops or close() is called.
+ */
+export function followContainerOutput(name: string, onLine: (line: string) => void): { close(): void } {
+  const proc = start(['docker', 'logs', '-f', '--since', '0s', name]);
+  let pending = '';
+  const feed = (chunk: Buffer | string): void => {
+    const lines = (pending + chunk.toString()).split('\n');
+    pending = lines.pop() ?? '';
+    if (pending.length > 16 * 1024) pending = '';
+    for (const line of lines) if (line.length <= 16 * 1024) onLine(line.replace(/\r$/, ''));
+  };
+  proc.stdout.on('data', feed);
+  proc.stderr.on('data', feed);
+  void proc.catch(() => undefined);
+  return {
+    close: () => {
+      if (proc.exitCode === null) void proc.kill('SIGTERM').catch(() => undefined);
+    },
+  };
+}
+
 export interface OneOffContainer extends CommandOptions {
   entrypoint: string;
   /** `source:target[:ro]` mounts. */

@@ -158,7 +158,7 @@ export class Supervisor {
     }
     if (ranAJob) {
       this.backoff.succeeded(slot.name);
-      this.report.info(`${slot.name}: job finished, container removed`);
+      this.report.info(`${slot.name}: container removed after its job`);
       if (!this.stopping) this.track(this.fill(slot, await this.github.listRunners(), 0));
     } else {
       await this.failedBeforeJob(slot, 'ended before a job');

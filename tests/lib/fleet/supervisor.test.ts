@@ -112,7 +112,7 @@ describe('ephemeral supervisor', () => {
     assert.deepEqual(docker.removed, ['acme-runner-1']);
     assert.deepEqual(docker.starts.filter((s) => s === 'acme-runner-1').length, 2);
     assert.equal(docker.containers.get('acme-runner-1')?.state, 'running');
-    assert.ok(report.lines.includes('acme-runner-1: job finished, container removed'));
+    assert.ok(report.lines.includes('acme-runner-1: container removed after its job'));
   });
 
   test('a container killed before its job: replaced, and its registration deleted', async () => {
