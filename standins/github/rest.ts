@@ -233,6 +233,7 @@ async function generateJitConfig(ctx: Context, scope: ScopeRef, body: unknown): 
     return githubError(409, `Already exists - A runner with the name ${name} already exists.`, 'https://docs.github.com/rest/actions/self-hosted-runners');
   }
   const encoded = await encodeJitConfig({ runner, scope, group, gitHubUrl: ctx.gitHubUrl, workFolder });
+  ctx.state.recordJitConfig(name, encoded);
   return { status: 201, body: { runner: ctx.state.view(runner), encoded_jit_config: encoded } };
 }
 

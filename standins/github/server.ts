@@ -93,6 +93,8 @@ export interface GitHubStandIn {
   addRunnerGroup(input: RunnerGroupInput): RunnerGroupView;
   /** An org's runner groups, "Default" first. */
   runnerGroups(org: string): RunnerGroupView[];
+  /** The encoded JIT configs generate-jitconfig handed out for runners of this name, oldest first (in-process only). */
+  jitConfigsIssued(name: string): string[];
   enqueueJob(job: JobInput): JobCreated;
   cancelJob(jobId: number): JobView;
   job(jobId: number): JobView | undefined;
@@ -220,6 +222,7 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions = {}): Promi
     runners: (scope) => controls.runners(ctx, scopeOf(scope)),
     addRunnerGroup: (input) => controls.addRunnerGroup(ctx, input),
     runnerGroups: (org) => controls.runnerGroups(ctx, org),
+    jitConfigsIssued: (name) => ctx.state.jitConfigsIssued(name),
     enqueueJob: (job) => controls.enqueueJob(ctx, job),
     cancelJob: (id) => controls.cancelJob(ctx, id),
     job: (id) => {

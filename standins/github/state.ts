@@ -205,6 +205,17 @@ function opaqueToken(prefix: string): string {
 }
 
 export class State {
+  /** Every encoded JIT config handed out, by runner name: tests look for them where they must not be. */
+  private readonly jitIssued = new Map<string, string[]>();
+
+  recordJitConfig(name: string, encoded: string): void {
+    this.jitIssued.set(name, [...(this.jitIssued.get(name) ?? []), encoded]);
+  }
+
+  jitConfigsIssued(name: string): string[] {
+    return [...(this.jitIssued.get(name) ?? [])];
+  }
+
   /** Emits 'job' (JobRecord) whenever a job changes; waitForJob listens. */
   readonly events = new EventEmitter();
   private readonly scopes = new Map<string, ScopeRef>();
