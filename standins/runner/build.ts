@@ -33,10 +33,13 @@ function filesUnder(dir: string): string[] {
     .sort();
 }
 
+/** The files outside standins/runner the bundle takes in (core/bundle.ts's options, core/constants.ts's names). */
+const SHARED_INPUTS = ['../../core/bundle.ts', '../../core/constants.ts'].map((path) => fileURLToPath(new URL(path, import.meta.url)));
+
 /** Everything that ends up in the image: sources, image files, node, the base image, esbuild. */
 function inputsHash(baseImageId: string): string {
   const hash = createHash('sha256');
-  for (const file of filesUnder(SIM_DIR)) {
+  for (const file of [...filesUnder(SIM_DIR), ...SHARED_INPUTS]) {
     hash.update(`${relative(SIM_DIR, file)}\0`).update(readFileSync(file)).update('\0');
   }
   hash.update(readFileSync(process.execPath));
