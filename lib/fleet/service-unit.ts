@@ -20,9 +20,14 @@ export interface UnitFacts {
   count: number;
 }
 
+/** A value with systemd's specifiers switched off: '%' is written '%%'. */
+function literal(text: string): string {
+  return text.replaceAll('%', '%%');
+}
+
 /** systemd quoting for one word of ExecStart= / Environment=: double quotes, backslash and quote escaped. */
 function quote(word: string): string {
-  return `"${word.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  return `"${literal(word).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
 export function serviceUnit(config: Pick<Config, 'envFile' | 'projectName' | 'scope'>, facts: UnitFacts): ServiceUnit {
@@ -36,7 +41,8 @@ export function serviceUnit(config: Pick<Config, 'envFile' | 'projectName' | 'sc
     '',
     '[Service]',
     'Type=simple',
-    `WorkingDirectory=${quote(facts.repoRoot)}`,
+    // Taken as it is (no quotes): a path with spaces needs none.
+    `WorkingDirectory=${literal(facts.repoRoot)}`,
     `Environment=${quote(`ENV_FILE=${config.envFile}`)}`,
     `Environment=${quote(`PATH=${dirname(facts.node)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`)}`,
     `ExecStart=${[facts.node, '--import', 'tsx', `${facts.repoRoot}/scripts/supervise.ts`, '-n', String(facts.count)].map(quote).join(' ')}`,
