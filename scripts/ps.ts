@@ -1,22 +1,20 @@
 #!/usr/bin/env -S node --import tsx
-// The fleet's containers on this host: name, state, kind, board, labels, lock resource, board devices.
+// The fleet's containers on this host: name, state, kind, board, labels, lock resource, board devices;
+// an ephemeral fleet's slots also with each container's age and job, and whether the supervisor runs.
 //   ./scripts/ps.ts [--json]
 import { loadConfig } from '../lib/config/config.ts';
-import { listFleetContainers } from '../lib/docker/containers.ts';
 import { runCli } from '../core/errors.ts';
+import { fleetContainers, formatContainerTable, slotsHeader } from '../lib/fleet/status.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
-import { formatTable } from '../lib/table.ts';
 
 await runCli(async () => {
   const { values } = parseScriptArgs({ json: { type: 'boolean' } });
   const config = await loadConfig({ credential: 'none' });
-  const containers = await listFleetContainers(config);
-  if (values.json) return console.log(JSON.stringify(containers, null, 2));
-  if (containers.length === 0) return console.log(`no containers for ${config.prefix}* (make init N=… creates them)`);
-  console.log(
-    formatTable(
-      ['NAME', 'STATE', 'KIND', 'BOARD', 'LABELS', 'RESOURCE', 'DEVICES'],
-      containers.map((c) => [c.name, c.state, c.kind, c.board ?? '-', c.labels.join(','), c.resourceId ?? '-', c.devices?.join(',') ?? '-']),
-    ),
-  );
+  const status = await fleetContainers(config);
+  if (values.json) return console.log(JSON.stringify(status.containers, null, 2));
+  if (status.containers.length === 0) {
+    if (status.slots) console.log(slotsHeader(status.slots));
+    return console.log(`no containers for ${config.prefix}* (${status.slots ? 'make supervise fills the slots' : 'make init N=… creates them'})`);
+  }
+  console.log(formatContainerTable(status));
 });

@@ -1,24 +1,40 @@
 // The fleet as one table: local containers (found by their compose labels)
 // joined with GitHub's runners of this prefix. Flags orphans (registered, no
 // container here) and unregistered containers. Without Docker it still shows
-// GitHub's side, with a warning.
+// GitHub's side, with a warning. An ephemeral fleet's rows are its slots, with
+// each container's age and the job it runs, and whether its supervisor runs.
 import type { Config } from '../config/config.ts';
-import { listFleetContainers, type FleetContainer } from '../docker/containers.ts';
+import { containerOutputTail, containersUsingVolume, listFleetContainers, type FleetContainer } from '../docker/containers.ts';
 import { removeScopeImages } from '../docker/images.ts';
+import { existingVolumes, removeVolumes } from '../docker/volumes.ts';
 import { CliError, ExitCode } from '../../core/errors.ts';
+import { displayText } from '../../lock/display.ts';
 import type { Runner, RunnerApi } from '../github/runner-api.ts';
 import { formatTable } from '../table.ts';
 import { removeRunnerContainers } from './runner-state.ts';
+import { runningSupervisor } from './supervisor-pid.ts';
 
-/** What make list, rm and purge ask of Docker (a test may stand in for it). */
+/** What make list, ps, stop, rm and purge ask of Docker (a test may stand in for it). */
 export interface DockerApi {
   listFleetContainers: typeof listFleetContainers;
   removeRunnerContainers: typeof removeRunnerContainers;
   removeScopeImages: typeof removeScopeImages;
+  containerOutputTail: typeof containerOutputTail;
+  existingVolumes: typeof existingVolumes;
+  removeVolumes: typeof removeVolumes;
+  containersUsingVolume: typeof containersUsingVolume;
 }
 
 /** This host's Docker. */
-export const hostDocker: DockerApi = { listFleetContainers, removeRunnerContainers, removeScopeImages };
+export const hostDocker: DockerApi = {
+  listFleetContainers,
+  removeRunnerContainers,
+  removeScopeImages,
+  containerOutputTail,
+  existingVolumes,
+  removeVolumes,
+  containersUsingVolume,
+};
 
 export interface FleetRow {
   name: string;
@@ -42,8 +58,22 @@ export interface FleetRow {
   id: number | null;
 }
 
+/** What a row of an ephemeral fleet adds (make list --json): these fields only appear there. */
+export interface SlotFields {
+  ephemeral: boolean;
+  /** Seconds since its container was created; null without a container. */
+  age_s: number | null;
+  /** The job its runner is running, from the runner's own output (a hint); null when idle or unknown. */
+  job: string | null;
+}
+
+export type SlotRow = FleetRow & SlotFields;
+
 export interface FleetStatus {
-  rows: FleetRow[];
+  /** Rows of a persistent fleet are FleetRows exactly; an ephemeral fleet's carry SlotFields too. */
+  rows: FleetRow[] | SlotRow[];
+  /** Set for an ephemeral fleet (see slotsOf): its supervisor and that the rows are slots. */
+  slots?: SlotsInfo;
   runners: Runner[];
   /** Undefined when Docker could not be reached. */
   containers: FleetContainer[] | undefined;
@@ -96,9 +126,90 @@ export async function listContainersOrWarn(
   }
 }
 
-export async function fleetStatus(config: Config, api: Pick<RunnerApi, 'listRunners'>, dockerApi: Pick<DockerApi, 'listFleetContainers'> = hostDocker): Promise<FleetStatus> {
+export async function fleetStatus(
+  config: Config,
+  api: Pick<RunnerApi, 'listRunners'>,
+  dockerApi: Pick<DockerApi, 'listFleetContainers' | 'containerOutputTail'> = hostDocker,
+  now: Date = new Date(),
+): Promise<FleetStatus> {
   const [runners, local] = await Promise.all([api.listRunners(), listContainersOrWarn(config, dockerApi)]);
-  return { rows: joinFleet(config.prefix, runners, local.containers), runners, ...local };
+  const rows = joinFleet(config.prefix, runners, local.containers);
+  if (!isEphemeralFleet(config, local.containers)) return { rows, runners, ...local };
+  const [jobs, supervisorPid] = await Promise.all([slotJobs(local.containers ?? [], dockerApi), runningSupervisor(config)]);
+  const containers = new Map((local.containers ?? []).map((c) => [c.name, c]));
+  const slotRows = rows.map((row) => ({ ...row, ...slotFields(config, containers.get(row.name), jobs, now) }));
+  return { rows: slotRows, runners, ...local, slots: { supervisorPid } };
+}
+
+// ---- ephemeral fleets: slots, their age and job, the supervisor ----
+
+/** Whether its rows are an ephemeral fleet's slots: RUNNER_MODE=ephemeral, or slot containers of one still here. */
+export function isEphemeralFleet(config: Pick<Config, 'mode'>, containers: FleetContainer[] | undefined): boolean {
+  return config.mode === 'ephemeral' || (containers ?? []).some((container) => container.ephemeral);
+}
+
+export interface SlotsInfo {
+  /** The running supervisor's pid; undefined when none runs. */
+  supervisorPid: number | undefined;
+}
+
+/** How many of the runner's last output lines are searched for its job (a job's own output may come after). */
+export const JOB_TAIL_LINES = 1000;
+
+/** The Listener's lines when it takes a job and when the job ends (JobDispatcher.cs, through Terminal.WriteLine). */
+const JOB_STARTED = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ: Running job: (.*)$/;
+const JOB_FINISHED = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ: Job .* completed with result: \w+$/;
+
+/**
+ * The job a runner is running, from its output: the name of the last
+ * "Running job:" line no "completed" line followed; null when idle. A job can
+ * print such lines too, so this is a hint: shown cleaned (displayText) and short.
+ */
+export function jobInOutput(output: string | undefined): string | null {
+  let job: string | null = null;
+  for (const raw of (output ?? '').split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    const started = JOB_STARTED.exec(line);
+    if (started) job = displayText(started[1], 60) || '?';
+    else if (JOB_FINISHED.test(line)) job = null;
+  }
+  return job;
+}
+
+/** The job each running slot container is running (by name); idle ones are absent. */
+export async function slotJobs(containers: FleetContainer[], dockerApi: Pick<DockerApi, 'containerOutputTail'> = hostDocker): Promise<Map<string, string>> {
+  const running = containers.filter((container) => container.state === 'running');
+  const jobs = await Promise.all(running.map(async (container) => jobInOutput(await dockerApi.containerOutputTail(container.name, JOB_TAIL_LINES).catch(() => undefined))));
+  return new Map(running.flatMap((container, i) => (jobs[i] ? [[container.name, jobs[i]] as const] : [])));
+}
+
+/** Whole seconds since `createdAt` (ISO 8601), never negative; null when it cannot be read. */
+export function ageSeconds(createdAt: string | undefined, now: Date): number | null {
+  const created = createdAt ? Date.parse(createdAt) : NaN;
+  return Number.isNaN(created) ? null : Math.max(0, Math.floor((now.getTime() - created) / 1000));
+}
+
+/** An age as people say it, in one unit: 45s, 3m, 2h, 5d. */
+export function formatAge(seconds: number | null): string {
+  if (seconds === null) return '-';
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86_400)}d`;
+}
+
+function slotFields(config: Pick<Config, 'mode'>, container: FleetContainer | undefined, jobs: Map<string, string>, now: Date): SlotFields {
+  return {
+    ephemeral: container ? container.ephemeral : config.mode === 'ephemeral',
+    age_s: container ? ageSeconds(container.createdAt, now) : null,
+    job: container ? (jobs.get(container.name) ?? null) : null,
+  };
+}
+
+/** The line above an ephemeral fleet's tables: what the rows are, and whether the supervisor runs. */
+export function slotsHeader(info: SlotsInfo): string {
+  const supervisor = info.supervisorPid === undefined ? 'not running — start it with make supervise' : `pid ${info.supervisorPid}`;
+  return `ephemeral fleet: each row is a slot the supervisor fills with a fresh container per job; supervisor: ${supervisor}`;
 }
 
 function note(row: FleetRow): string {
@@ -107,8 +218,9 @@ function note(row: FleetRow): string {
   return '';
 }
 
-/** The fleet as an aligned text table with a one-line summary. */
-export function formatFleetTable(rows: FleetRow[]): string {
+/** The fleet as an aligned text table with a one-line summary; an ephemeral fleet's (`slots` given) with its slots' age and job. */
+export function formatFleetTable(rows: FleetRow[] | SlotRow[], slots?: SlotsInfo): string {
+  if (slots) return formatSlotTable(rows as SlotRow[], slots);
   const cells = rows.map((row) => [
     row.name,
     row.container ?? (row.orphan === null ? '?' : '-'),
@@ -125,4 +237,66 @@ export function formatFleetTable(rows: FleetRow[]): string {
     : `${rows.length} runner(s): ${count((row) => row.github_status === 'online')} online, ${count((row) => row.busy === true)} busy, ` +
       `${count((row) => row.orphan === true)} orphan(s), ${count((row) => row.unregistered)} unregistered`;
   return [formatTable(['NAME', 'CONTAINER', 'GITHUB', 'BUSY', 'BOARD', 'LABELS', 'DEVICES', 'NOTE'], cells), '', summary].join('\n');
+}
+
+/** A slot's job cell: its job, `-` when idle, `?` when GitHub says busy but its output names no job. */
+function jobCell(row: Pick<SlotRow, 'job' | 'busy'>): string {
+  return row.job ?? (row.busy ? '?' : '-');
+}
+
+function formatSlotTable(rows: SlotRow[], slots: SlotsInfo): string {
+  const cells = rows.map((row) => [
+    row.name,
+    row.container ?? (row.orphan === null ? '?' : '-'),
+    formatAge(row.age_s),
+    row.github_status ?? '-',
+    row.busy === null ? '-' : row.busy ? 'busy' : 'idle',
+    jobCell(row),
+    row.board ?? '-',
+    row.labels.join(',') || '-',
+    row.devices.join(',') || '-',
+    note(row),
+  ]);
+  const count = (predicate: (row: SlotRow) => boolean) => rows.filter(predicate).length;
+  const summary = rows.length === 0
+    ? 'no slots filled and no registrations of this fleet, neither on GitHub nor here'
+    : `${rows.length} slot(s): ${count((row) => row.container === 'running')} container(s) running, ${count((row) => row.github_status === 'online')} online, ` +
+      `${count((row) => row.busy === true)} busy, ${count((row) => row.orphan === true)} orphan(s), ${count((row) => row.unregistered)} unregistered`;
+  const table = formatTable(['NAME', 'CONTAINER', 'AGE', 'GITHUB', 'BUSY', 'JOB', 'BOARD', 'LABELS', 'DEVICES', 'NOTE'], cells);
+  return [slotsHeader(slots), table, '', summary].join('\n');
+}
+
+// ---- make ps: this host's containers ----
+
+/** A container as make ps --json shows it; an ephemeral slot's also with its age and job. */
+export type ContainerView = FleetContainer & Partial<Pick<SlotFields, 'age_s' | 'job'>>;
+
+export interface ContainersStatus {
+  containers: ContainerView[];
+  /** Set for an ephemeral fleet. */
+  slots?: SlotsInfo;
+}
+
+/** make ps: this fleet's containers; an ephemeral fleet's with each slot's age and job, and its supervisor. */
+export async function fleetContainers(
+  config: Config,
+  dockerApi: Pick<DockerApi, 'listFleetContainers' | 'containerOutputTail'> = hostDocker,
+  now: Date = new Date(),
+): Promise<ContainersStatus> {
+  const containers = await dockerApi.listFleetContainers(config);
+  if (!isEphemeralFleet(config, containers)) return { containers };
+  const [jobs, supervisorPid] = await Promise.all([slotJobs(containers, dockerApi), runningSupervisor(config)]);
+  const views = containers.map((c) => (c.ephemeral ? { ...c, age_s: ageSeconds(c.createdAt, now), job: jobs.get(c.name) ?? null } : c));
+  return { containers: views, slots: { supervisorPid } };
+}
+
+/** make ps's table (the caller says when there are no containers); an ephemeral fleet's with AGE and JOB, under slotsHeader. */
+export function formatContainerTable(status: ContainersStatus): string {
+  const { containers, slots } = status;
+  const common = (c: ContainerView) => [c.kind, c.board ?? '-', c.labels.join(','), c.resourceId ?? '-', c.devices?.join(',') ?? '-'];
+  if (!slots) {
+    return formatTable(['NAME', 'STATE', 'KIND', 'BOARD', 'LABELS', 'RESOURCE', 'DEVICES'], containers.map((c) => [c.name, c.state, ...common(c)]));
+  }
+  const rows = containers.map((c) => [c.name, c.state, formatAge(c.age_s ?? null), c.job ?? '-', ...common(c)]);
+  return [slotsHeader(slots), formatTable(['NAME', 'STATE', 'AGE', 'JOB', 'KIND', 'BOARD', 'LABELS', 'RESOURCE', 'DEVICES'], rows)].join('\n');
 }
