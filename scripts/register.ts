@@ -5,6 +5,7 @@
 import { loadConfig } from '../lib/config/config.ts';
 import { ExitCode, runCli } from '../core/errors.ts';
 import { selectFleetRunners } from '../lib/docker/compose-reader.ts';
+import { refuseEphemeral } from '../lib/fleet/lifecycle.ts';
 import { registerRunners, requireRegistered } from '../lib/fleet/registration.ts';
 import { createRunnerApi } from '../lib/github/runner-api.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
@@ -12,6 +13,7 @@ import { parseScriptArgs } from '../lib/script-args.ts';
 await runCli(async () => {
   const { positionals } = parseScriptArgs({});
   const config = await loadConfig();
+  refuseEphemeral(config, 'make register');
   const { selected, unknown } = await selectFleetRunners(config, positionals);
   requireRegistered(await registerRunners(config, createRunnerApi(config), selected));
   return unknown.length ? ExitCode.config : ExitCode.ok; // the valid ones were handled

@@ -4,13 +4,14 @@
 //   ./scripts/restart.ts [names…]
 import { loadConfig } from '../lib/config/config.ts';
 import { ExitCode, runCli } from '../core/errors.ts';
-import { restartRunners } from '../lib/fleet/lifecycle.ts';
+import { refuseEphemeral, restartRunners } from '../lib/fleet/lifecycle.ts';
 import { selectFleetRunners } from '../lib/docker/compose-reader.ts';
 import { parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {
   const { positionals } = parseScriptArgs({});
   const config = await loadConfig({ credential: 'none' });
+  refuseEphemeral(config, 'make restart');
   const { selected, unknown } = await selectFleetRunners(config, positionals);
   await restartRunners(config, selected);
   return unknown.length ? ExitCode.config : ExitCode.ok; // the valid ones were handled

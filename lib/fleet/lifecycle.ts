@@ -1,20 +1,37 @@
 // The lifecycle commands over one fleet: init, start, stop (with drain),
 // restart. init, start and restart bring runners up through one pipeline,
 // each choosing its steps; scripts parse arguments and print the result.
+// An ephemeral fleet's runners are started by its supervisor (make
+// supervise), so start, restart and register refuse it; its stop stops the
+// supervisor, then empties the slots (stopSlots).
+import { relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/config.ts';
 import { prepareLockDir } from '../../lock/directory.ts';
+import { CliError, ConfigError, ExitCode } from '../../core/errors.ts';
 import { stdio, type Reporter } from '../../core/reporter.ts';
-import type { RunnerApi } from '../github/runner-api.ts';
+import type { Runner, RunnerApi } from '../github/runner-api.ts';
 import { buildCompose, writeCompose, type RunnerSpec } from '../docker/compose-file.ts';
 import { readComposeRunners } from '../docker/compose-reader.ts';
 import { compose } from '../docker/compose.ts';
-import { listFleetContainers } from '../docker/containers.ts';
+import { listFleetContainers, removeContainers, type FleetContainer } from '../docker/containers.ts';
 import { readHostFacts } from '../docker/host-facts.ts';
 import { ensureRunnerImage, type ImageOptions } from '../docker/runner-image.ts';
 import { carryOverLegacyState, finishLegacyMigrations } from './legacy.ts';
 import { registerRunners, requireRegistered } from './registration.ts';
 import { configuredRunners } from './runner-state.ts';
+import { compareNames } from './status.ts';
+import { stopSupervisor } from './supervisor-pid.ts';
+
+/**
+ * make start, restart and register do not apply to an ephemeral fleet: its
+ * supervisor starts a fresh container, registered just in time, for every job.
+ */
+export function refuseEphemeral(config: Pick<Config, 'mode' | 'envFile'>, command: string): void {
+  if (config.mode !== 'ephemeral') return;
+  const envFile = relative(process.cwd(), config.envFile) || config.envFile;
+  throw new ConfigError(`${command} does not apply to an ephemeral fleet (RUNNER_MODE=ephemeral in ${envFile}): its runners are started by the supervisor, a fresh container per job: make supervise`);
+}
 
 /**
  * The number of generic runners this fleet has now: the highest `runner-<i>`
@@ -99,6 +116,7 @@ export async function initFleet(
 
 /** make start: register unconfigured runners, then start them (restarting ones that waited for it). */
 export async function startRunners(config: Config, api: RunnerApi, runners: RunnerSpec[], reporter: Reporter = stdio): Promise<void> {
+  refuseEphemeral(config, 'make start');
   await bringUp(config, runners, { stopUnconfigured: true, registerWith: api, only: runners }, reporter);
 }
 
@@ -109,6 +127,7 @@ export async function startRunners(config: Config, api: RunnerApi, runners: Runn
  * the work directory are in volumes and stay.
  */
 export async function restartRunners(config: Config, runners: RunnerSpec[], reporter: Reporter = stdio): Promise<void> {
+  refuseEphemeral(config, 'make restart');
   await ensureRunnerImage(config);
   await bringUp(config, runners, { only: runners, recreate: true }, reporter);
 }
@@ -149,13 +168,26 @@ async function stopUnconfigured(config: Config, runners: RunnerSpec[]): Promise<
 export interface StopOptions {
   /** Wait until GitHub (asked through this API) shows each runner idle. */
   drainWith?: RunnerApi;
+  /** An ephemeral fleet's registrations are looked at and deleted through this API (drainWith serves too). */
+  api?: RunnerApi;
+  /** No names were given: an ephemeral fleet's slot containers no longer in the compose file are stopped too. */
+  all?: boolean;
   pollMs?: number;
   reporter?: Reporter;
 }
 
-/** make stop: with drain, waits until GitHub shows each runner idle before stopping it. */
+/**
+ * make stop: with drain, waits until GitHub shows each runner idle before
+ * stopping it. An ephemeral fleet: stopSlots.
+ */
 export async function stopRunners(config: Config, runners: RunnerSpec[], options: StopOptions = {}): Promise<void> {
   const reporter = options.reporter ?? stdio;
+  if (config.mode === 'ephemeral') {
+    const api = options.drainWith ?? options.api;
+    if (!api) throw new CliError('stopping an ephemeral fleet needs GitHub (its registrations are deleted): no API given', ExitCode.failure);
+    await stopSlots(config, api, runners.map((runner) => runner.name), { drain: Boolean(options.drainWith), all: options.all ?? false, pollMs: options.pollMs ?? 5000, reporter });
+    return;
+  }
   const api = options.drainWith;
   if (api) {
     await Promise.all(runners.map((runner) => drainThenStop(config, api, runner.name, options.pollMs ?? 5000, reporter)));
@@ -182,5 +214,128 @@ async function noteDroppedRunners(config: Config, runners: RunnerSpec[], reporte
   const dropped = (await listFleetContainers(config)).filter((c) => !names.has(c.name)).map((c) => c.name);
   if (dropped.length) {
     reporter.info(`note: ${dropped.join(', ')} no longer in the compose file and left as they are; remove them with make rm RUNNERS="${dropped.join(' ')}"`);
+  }
+}
+
+// ---- make stop on an ephemeral fleet ----
+
+/** What make stop does with one slot of an ephemeral fleet. */
+export type SlotStop =
+  /** Registration deleted first (GitHub refuses while a job runs), then the single-use container removed. */
+  | { name: string; action: 'remove'; container?: FleetContainer; runner?: Runner }
+  /** GitHub says it runs a job: left to finish it (with drain: waited for). */
+  | { name: string; action: 'busy'; container?: FleetContainer; runner: Runner }
+  /** No container here and no registration: nothing to do. */
+  | { name: string; action: 'empty' };
+
+/**
+ * The plan for stopping `names` (with `all`, every slot container of the
+ * fleet too): per slot, from its container and GitHub's registration.
+ */
+export function planSlotStop(names: string[], containers: FleetContainer[], runners: Runner[], all = false): SlotStop[] {
+  const containerByName = new Map(containers.map((container) => [container.name, container]));
+  const runnerByName = new Map(runners.map((runner) => [runner.name, runner]));
+  const extra = all ? containers.filter((container) => container.ephemeral).map((container) => container.name) : [];
+  return [...new Set([...names, ...extra])].sort(compareNames).map((name): SlotStop => {
+    const container = containerByName.get(name);
+    const runner = runnerByName.get(name);
+    if (runner?.busy) return { name, action: 'busy', runner, ...(container ? { container } : {}) };
+    if (!container && !runner) return { name, action: 'empty' };
+    return { name, action: 'remove', ...(container ? { container } : {}), ...(runner ? { runner } : {}) };
+  });
+}
+
+/** The line for a busy slot make stop leaves alone. */
+export function busySlotLine(stop: Extract<SlotStop, { action: 'busy' }>): string {
+  if (!stop.container) return `${stop.name}: registered and busy on GitHub, but no container here: left alone`;
+  return `${stop.name}: running a job: left running to finish it; it will not be replaced (the supervisor is stopped; make stop again removes what it leaves)`;
+}
+
+export interface SlotStopOptions {
+  /** Wait for busy slots' jobs to end, then remove them too. */
+  drain: boolean;
+  /** No names were given: also the fleet's slot containers no longer in the compose file. */
+  all: boolean;
+  pollMs: number;
+  reporter: Reporter;
+  /** Test hooks: Docker and the supervisor. */
+  docker?: { listFleetContainers: typeof listFleetContainers; removeContainers: typeof removeContainers };
+  stopSupervisor?: typeof stopSupervisor;
+}
+
+export interface SlotStopOutcome {
+  removed: string[];
+  /** Left running their job. */
+  busy: string[];
+}
+
+/**
+ * make stop on an ephemeral fleet: the supervisor first (it would refill what
+ * is stopped), then each slot: a busy one is left to finish its job (with
+ * drain: waited for, then removed); any other's registration is deleted and
+ * its container, single-use, removed.
+ */
+export async function stopSlots(config: Config, api: Pick<RunnerApi, 'listRunners' | 'deleteRunner' | 'findByName'>, names: string[], options: SlotStopOptions): Promise<SlotStopOutcome> {
+  const { reporter } = options;
+  const docker = options.docker ?? { listFleetContainers, removeContainers };
+  const pid = await (options.stopSupervisor ?? stopSupervisor)(config);
+  reporter.info(pid === undefined ? 'no supervisor was running for this fleet' : `stopped the supervisor (pid ${pid}): it no longer fills the slots; make supervise starts it again`);
+  const [containers, runners] = await Promise.all([docker.listFleetContainers(config), api.listRunners()]);
+  const plan = planSlotStop(names, containers, runners.filter((runner) => runner.name.startsWith(config.prefix)), options.all);
+  const outcome: SlotStopOutcome = { removed: [], busy: [] };
+  const settle = async (step: SlotStop): Promise<void> => {
+    const done = step.action === 'remove' ? await removeSlot(step, api, docker, reporter) : step;
+    if (done.action === 'busy') {
+      outcome.busy.push(done.name);
+      reporter.info(busySlotLine(done));
+    } else if (done.action === 'remove') {
+      outcome.removed.push(done.name);
+    }
+  };
+  // One slot after the other, in order; with drain, the busy ones are then waited for side by side.
+  const waiting: Extract<SlotStop, { action: 'busy' }>[] = [];
+  for (const step of plan) {
+    if (step.action === 'empty') reporter.info(`${step.name}: empty slot, nothing to stop`);
+    else if (step.action === 'busy' && options.drain && step.container) waiting.push(step);
+    else await settle(step);
+  }
+  await Promise.all(waiting.map(async (step) => settle(await untilIdle(api, step, options.pollMs, reporter))));
+  return outcome;
+}
+
+/** Deletes the registration (refused while busy: then the slot is busy after all), then removes the container. */
+async function removeSlot(
+  step: Extract<SlotStop, { action: 'remove' }>,
+  api: Pick<RunnerApi, 'deleteRunner'>,
+  docker: { removeContainers: typeof removeContainers },
+  reporter: Reporter,
+): Promise<SlotStop> {
+  let registration = 'it had no registration';
+  if (step.runner) {
+    try {
+      registration = (await api.deleteRunner(step.runner)) === 'deleted' ? 'registration deleted' : 'its registration was already gone';
+    } catch (err) {
+      // It took a job since the listing: GitHub refuses, and the slot is left to finish it.
+      if (err instanceof CliError && err.exitCode === ExitCode.runnerBusy) return { ...step, action: 'busy', runner: { ...step.runner, busy: true } };
+      throw err;
+    }
+  }
+  if (step.container) {
+    await docker.removeContainers([step.name]);
+    reporter.info(`${step.name}: container stopped and removed (single-use), ${registration}`);
+  } else {
+    reporter.info(`${step.name}: no container here, ${registration}`);
+  }
+  return step;
+}
+
+/** With drain: waits until GitHub no longer shows the slot's runner busy (an ephemeral runner is deleted after its job). */
+async function untilIdle(api: Pick<RunnerApi, 'findByName'>, step: Extract<SlotStop, { action: 'busy' }>, pollMs: number, reporter: Reporter): Promise<SlotStop> {
+  reporter.info(`${step.name}: running a job; waiting until it ends before removing the slot (Ctrl-C to give up)`);
+  for (;;) {
+    await sleep(pollMs);
+    const runner = await api.findByName(step.name);
+    if (!runner) return { name: step.name, action: 'remove', ...(step.container ? { container: step.container } : {}) };
+    if (!runner.busy) return { name: step.name, action: 'remove', runner, ...(step.container ? { container: step.container } : {}) };
   }
 }
