@@ -1,7 +1,9 @@
 // Removing runners: resolve the names against one paginated listing, ask,
 // unregister each from GitHub, then remove the containers and their volumes.
 // A runner running a job is skipped (GitHub answers 422) unless forced; names
-// nobody knows are reported without stopping the others.
+// nobody knows are reported without stopping the others. An ephemeral fleet's
+// supervisor is stopped first (haltSupervisor), or it would fill again the
+// slots being removed.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/config.ts';
 import { resolveRunnerName } from '../config/names.ts';
@@ -12,6 +14,7 @@ import { stdio, type Reporter } from '../../core/reporter.ts';
 import { scopeDescription } from '../github/errors.ts';
 import type { Runner, RunnerApi } from '../github/runner-api.ts';
 import { compareNames, hostDocker, listContainersOrWarn, type DockerApi } from './status.ts';
+import { stopSupervisor } from './supervisor-pid.ts';
 
 export interface RemovalTarget {
   name: string;
@@ -200,6 +203,20 @@ export interface RemoveOptions {
   reporter?: Reporter;
   dockerApi?: DockerApi;
   interactive?: boolean;
+  /** Test hook: how the supervisor is stopped. */
+  stopSupervisor?: typeof stopSupervisor;
+}
+
+/**
+ * Stops the fleet's supervisor, if one runs, so it does not fill again the
+ * slots about to be removed; says so (an ephemeral fleet also when none ran).
+ * True when one was stopped: what was listed before may have changed since.
+ */
+export async function haltSupervisor(config: Config, reporter: Reporter, stop: typeof stopSupervisor = stopSupervisor): Promise<boolean> {
+  const pid = await stop(config);
+  if (pid !== undefined) reporter.info(`stopped the supervisor (pid ${pid}) so it does not fill the slots again; make supervise starts it again`);
+  else if (config.mode === 'ephemeral') reporter.info('no supervisor was running for this fleet');
+  return pid !== undefined;
 }
 
 /** The question asked before removing `plan`'s runners. */
@@ -224,6 +241,8 @@ export async function removeFleetRunners(config: Config, api: RunnerApi, options
     yes: options.yes,
     ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
   });
-  const outcome = await executeRemoval(config, api, plan, { force: options.force, reporter, dockerApi });
+  // Stopped after the question (declining leaves it running); while it ran, slots were refilled under new registrations: list again.
+  const current = (await haltSupervisor(config, reporter, options.stopSupervisor)) ? await planFleetRemoval(config, api, options.names, dockerApi) : plan;
+  const outcome = await executeRemoval(config, api, current, { force: options.force, reporter, dockerApi });
   return outcome.exitCode;
 }
