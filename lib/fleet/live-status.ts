@@ -1,0 +1,461 @@
+// make status, the live half: gathers what status-view.ts assembles, from
+// Docker (the fleet's containers, each runner's output for its job), GitHub
+// (the fleet's registrations) and the lock directory, and keeps it current:
+//   - docker events of the fleet's containers re-list them at once;
+//   - each running runner's output is followed (docker logs -f, at most
+//     MAX_FOLLOWED of them; the others' jobs are re-read from their output
+//     tail at every GitHub poll): a job's start and end show at once;
+//   - fs.watch on the lock directory and on each resource's queue folder
+//     re-reads the locks at once (works on the host directory the board
+//     runners bind-mount: the wrapper writes it, the host's inotify sees it);
+//   - GitHub is asked every GITHUB_POLL_MS, never more often;
+//   - a re-read of containers and locks every REREAD_MS catches what no
+//     event reported (a watch that could not be set, a missed event).
+// The view is handed on after every change and every second (ages tick);
+// the caller decides whether it looks different (statusChangeKey, the text).
+import { watch } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import type { Config } from '../config/config.ts';
+import { scopeName } from '../config/config.ts';
+import { containerOutputTail, followContainerOutput, type FleetContainer } from '../docker/containers.ts';
+import { watchContainerEvents, type ContainerEvent, type EventWatch } from '../docker/events.ts';
+import { LABEL } from '../docker/labels.ts';
+import type { RunnerApi } from '../github/runner-api.ts';
+import { displayText } from '../../lock/display.ts';
+import { readLockDir } from '../../lock/inspect.ts';
+import { resourcePaths } from '../../lock/layout.ts';
+import { assembleStatus, renderStatus, statusChangeKey, statusJsonLine, type FleetInput, type LockInput, type StatusView } from './status-view.ts';
+import { JOB_TAIL_LINES, jobInOutput, listContainersOrWarn } from './status.ts';
+
+/** GitHub is asked at most this often (its rate limit is shared with every other command). */
+export const GITHUB_POLL_MS = 15_000;
+/** The safety net: containers and locks re-read this often whatever the events said. */
+export const REREAD_MS = 10_000;
+/** How many runners' output is followed live (each is a docker logs -f process of ~25 MB). */
+export const MAX_FOLLOWED = 16;
+/** Lock folders watched at most (a job can fill the lock directory with resources). */
+const MAX_WATCHED_QUEUES = 64;
+
+/** One fleet (one env file) and its GitHub. */
+export interface StatusFleet {
+  config: Config;
+  github: Pick<RunnerApi, 'listRunners'>;
+}
+
+/** What make status asks of this host (a test may stand in for any of it). */
+export interface StatusHost {
+  listContainers: (config: StatusFleet['config']) => Promise<{ containers: FleetContainer[] | undefined; dockerWarning?: string }>;
+  outputTail: (name: string) => Promise<string | undefined>;
+  followOutput: (name: string, onLine: (line: string) => void) => { close(): void };
+  watchEvents: (labelFilters: string[], onEvent: (event: ContainerEvent) => void) => EventWatch;
+  readLocks: typeof readLockDir;
+  /** fs.watch on a folder, never keeping the process alive; undefined when it cannot be watched. */
+  watchFolder: (path: string, onChange: () => void) => { close(): void } | undefined;
+}
+
+export const hostStatus: StatusHost = {
+  listContainers: (config) => listContainersOrWarn(config),
+  outputTail: (name) => containerOutputTail(name, JOB_TAIL_LINES),
+  followOutput: followContainerOutput,
+  watchEvents: watchContainerEvents,
+  readLocks: readLockDir,
+  watchFolder,
+};
+
+function watchFolder(path: string, onChange: () => void): { close(): void } | undefined {
+  try {
+    const watcher = watch(path, { persistent: false }, onChange);
+    watcher.on('error', () => watcher.close()); // the folder went away: the next re-read watches again
+    return watcher;
+  } catch {
+    return undefined; // no inotify here (or out of watches): the re-read still runs
+  }
+}
+
+/** The lock directories of the fleets that have board runners. */
+function lockDirs(fleets: StatusFleet[]): string[] {
+  return [...new Set(fleets.filter((f) => f.config.boards.length > 0).map((f) => f.config.lockHostPath))];
+}
+
+async function readLocks(dir: string, host: StatusHost): Promise<LockInput> {
+  try {
+    return { dir, resources: await host.readLocks(dir) };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist yet (make init creates it)' : `cannot be read (${code ?? (err as Error).message})`;
+    return { dir, resources: undefined, error: `lock directory ${dir} ${why}` };
+  }
+}
+
+function fleetInput(fleet: StatusFleet): FleetInput {
+  const { config } = fleet;
+  return { scope: scopeName(config.scope), prefix: config.prefix, boards: config.boards, lockDir: config.lockHostPath, containers: [], runners: undefined, jobs: new Map() };
+}
+
+function message(err: unknown): string {
+  return displayText(err instanceof Error ? err.message : String(err), 300);
+}
+
+/**
+ * One snapshot: containers, each running runner's job, GitHub's runners and
+ * the locks, read once. A GitHub failure throws, as make list does.
+ */
+export async function readStatus(fleets: StatusFleet[], host: StatusHost = hostStatus, now = (): Date => new Date()): Promise<StatusView> {
+  const inputs = await Promise.all(
+    fleets.map(async (fleet) => {
+      const [local, runners] = await Promise.all([host.listContainers(fleet.config), fleet.github.listRunners()]);
+      const running = (local.containers ?? []).filter((c) => c.state === 'running');
+      const jobs = await Promise.all(running.map(async (c) => jobInOutput(await host.outputTail(c.name).catch(() => undefined))));
+      const input: FleetInput = {
+        ...fleetInput(fleet),
+        ...local,
+        runners,
+        githubAt: now().getTime(),
+        jobs: new Map(running.flatMap((c, i) => (jobs[i] ? [[c.name, jobs[i]] as const] : []))),
+      };
+      return input;
+    }),
+  );
+  const locks = await Promise.all(lockDirs(fleets).map((dir) => readLocks(dir, host)));
+  return assembleStatus({ fleets: inputs, locks }, now());
+}
+
+/** Runs `work` one at a time: a request while it runs runs it once more after, a burst of requests within `delayMs` runs it once. */
+class Serial {
+  private running = false;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly work: () => Promise<void>,
+    private readonly delayMs: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  request(): void {
+    if (this.running) this.again = true;
+    else this.timer ??= setTimeout(() => void this.run(), this.delayMs);
+  }
+
+  private async run(): Promise<void> {
+    this.timer = undefined;
+    this.running = true;
+    try {
+      await this.work();
+    } catch (err) {
+      this.onError(err);
+    } finally {
+      this.running = false;
+      if (this.again) {
+        this.again = false;
+        this.request();
+      }
+    }
+  }
+
+  cancel(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.again = false;
+  }
+}
+
+/** Container events that change what is shown (not exec_*, health checks, attach, resize…). */
+const CONTAINER_CHANGES = new Set(['create', 'start', 'restart', 'die', 'stop', 'kill', 'pause', 'unpause', 'destroy', 'rename', 'update', 'oom']);
+const JOB_FINISHED = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ: Job .* completed with result: \w+$/;
+
+export interface WatchStatusOptions {
+  signal: AbortSignal;
+  /** Called with the view after every change and every `tickMs`. */
+  onView(view: StatusView): void;
+  githubPollMs?: number;
+  rereadMs?: number;
+  tickMs?: number;
+  maxFollowed?: number;
+}
+
+/** Keeps the status current until `signal` aborts; see the top of this file. */
+export async function watchStatus(fleets: StatusFleet[], options: WatchStatusOptions, host: StatusHost = hostStatus): Promise<void> {
+  const live = new LiveStatus(fleets, options, host);
+  try {
+    await live.run();
+  } finally {
+    live.close();
+  }
+}
+
+interface Folder {
+  ino: number;
+  watcher: { close(): void };
+}
+
+class LiveStatus {
+  private readonly inputs: FleetInput[];
+  private readonly locks = new Map<string, LockInput>();
+  private readonly containerReads: Serial[];
+  private readonly lockReads = new Map<string, Serial>();
+  private readonly githubRead: Serial;
+  private readonly eventWatches: Array<EventWatch | undefined>;
+  private readonly followers = new Map<string, { close(): void }>();
+  /** Bumped by every job line a follower sees: a tail read before it is older and is dropped. */
+  private readonly jobLines = new Map<string, number>();
+  /** Watched folders by path: each lock directory and its queue folders. */
+  private readonly folders = new Map<string, Folder>();
+  private closed = false;
+  /** A bug in a read (each one catches what it expects): ends run() with it. */
+  private failure: ((err: unknown) => void) | undefined;
+  private readonly failed = (err: unknown): void => this.failure?.(err);
+
+  constructor(
+    private readonly fleets: StatusFleet[],
+    private readonly options: WatchStatusOptions,
+    private readonly host: StatusHost,
+  ) {
+    this.inputs = fleets.map(fleetInput);
+    this.containerReads = fleets.map((_, i) => new Serial(() => this.readContainers(i), 50, this.failed));
+    this.eventWatches = fleets.map(() => undefined);
+    for (const dir of lockDirs(fleets)) {
+      this.locks.set(dir, { dir, resources: [] });
+      this.lockReads.set(dir, new Serial(() => this.readLockDir(dir), 10, this.failed));
+    }
+    this.githubRead = new Serial(() => this.readGitHub(), 0, this.failed);
+  }
+
+  async run(): Promise<void> {
+    const { signal } = this.options;
+    if (signal.aborted) return;
+    this.watchDocker();
+    await Promise.all([...this.fleets.map((_, i) => this.readContainers(i)), ...[...this.locks.keys()].map((dir) => this.readLockDir(dir)), this.readGitHub()]);
+    const timers = [
+      setInterval(() => this.githubRead.request(), this.options.githubPollMs ?? GITHUB_POLL_MS),
+      setInterval(() => {
+        this.watchDocker();
+        for (const read of [...this.containerReads, ...this.lockReads.values()]) read.request();
+      }, this.options.rereadMs ?? REREAD_MS),
+      setInterval(() => this.emit(), this.options.tickMs ?? 1000),
+    ];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.failure = reject;
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const read of [...this.containerReads, ...this.lockReads.values(), this.githubRead]) read.cancel();
+    for (const watch of this.eventWatches) watch?.close();
+    for (const follower of this.followers.values()) follower.close();
+    for (const folder of this.folders.values()) folder.watcher.close();
+    this.followers.clear();
+    this.folders.clear();
+  }
+
+  private emit(): void {
+    if (this.closed || this.options.signal.aborted) return;
+    this.options.onView(assembleStatus({ fleets: this.inputs, locks: [...this.locks.values()] }, new Date()));
+  }
+
+  /** Docker's event stream of each fleet's containers; one that ended is started again here (at the next re-read). */
+  private watchDocker(): void {
+    this.fleets.forEach((fleet, i) => {
+      if (this.eventWatches[i] || this.closed) return;
+      const current = this.host.watchEvents([`${LABEL.managed}=true`, `${LABEL.prefix}=${fleet.config.prefix}`], (event) => {
+        if (!CONTAINER_CHANGES.has(event.action)) return;
+        // A container that stopped or started again: its follower (if any) is done; the re-read follows it anew.
+        if (event.action !== 'create' && event.action !== 'rename') this.unfollow(event.name);
+        this.containerReads[i]!.request();
+      });
+      this.eventWatches[i] = current;
+      void current.ended.then(() => {
+        if (this.eventWatches[i] === current) this.eventWatches[i] = undefined;
+      });
+    });
+  }
+
+  private async readContainers(i: number): Promise<void> {
+    const input = this.inputs[i]!;
+    let local: Awaited<ReturnType<StatusHost['listContainers']>>;
+    try {
+      local = await this.host.listContainers(this.fleets[i]!.config);
+    } catch (err) {
+      local = { containers: input.containers, dockerWarning: `Docker: ${message(err)}` };
+    }
+    if (this.closed) return;
+    const before = new Set((input.containers ?? []).filter((c) => c.state === 'running').map((c) => c.name));
+    input.containers = local.containers;
+    if (local.dockerWarning) input.dockerWarning = local.dockerWarning;
+    else delete input.dockerWarning;
+    if (local.containers) this.syncFollowers(input, local.containers, before);
+    this.emit();
+  }
+
+  /** Follows the running runners (board runners first, up to maxFollowed); reads each newly running one's job from its output. */
+  private syncFollowers(input: FleetInput, containers: FleetContainer[], before: Set<string>): void {
+    const jobs = input.jobs as Map<string, string>;
+    const running = containers.filter((c) => c.state === 'running');
+    const names = new Set(running.map((c) => c.name));
+    for (const c of containers) {
+      if (names.has(c.name)) continue;
+      this.unfollow(c.name);
+      jobs.delete(c.name);
+    }
+    for (const name of jobs.keys()) if (!containers.some((c) => c.name === name)) jobs.delete(name);
+    const ordered = [...running].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'board' ? -1 : 1));
+    for (const c of ordered) {
+      if (this.followers.has(c.name)) continue;
+      if (this.followers.size < (this.options.maxFollowed ?? MAX_FOLLOWED)) {
+        this.followers.set(c.name, this.host.followOutput(c.name, (line) => this.onOutputLine(input, c.name, line)));
+        void this.readJob(input, c.name);
+      } else if (!before.has(c.name)) {
+        void this.readJob(input, c.name);
+      }
+    }
+  }
+
+  private unfollow(name: string): void {
+    this.followers.get(name)?.close();
+    this.followers.delete(name);
+  }
+
+  private onOutputLine(input: FleetInput, name: string, line: string): void {
+    const jobs = input.jobs as Map<string, string>;
+    const started = jobInOutput(line);
+    if (started) jobs.set(name, started);
+    else if (JOB_FINISHED.test(line)) jobs.delete(name);
+    else return;
+    this.jobLines.set(name, (this.jobLines.get(name) ?? 0) + 1);
+    this.emit();
+  }
+
+  /** The job in a runner's output tail, unless a followed line said more recently. */
+  private async readJob(input: FleetInput, name: string): Promise<void> {
+    const seen = this.jobLines.get(name) ?? 0;
+    const job = jobInOutput(await this.host.outputTail(name).catch(() => undefined));
+    if (this.closed || (this.jobLines.get(name) ?? 0) !== seen) return;
+    const jobs = input.jobs as Map<string, string>;
+    if (job) jobs.set(name, job);
+    else jobs.delete(name);
+    this.emit();
+  }
+
+  private async readGitHub(): Promise<void> {
+    await Promise.all(
+      this.fleets.map(async (fleet, i) => {
+        const input = this.inputs[i]!;
+        try {
+          input.runners = await fleet.github.listRunners();
+          input.githubAt = Date.now();
+          delete input.githubError;
+        } catch (err) {
+          input.githubError = message(err);
+        }
+        // Runners whose output is not followed: their job is re-read now, when GitHub says they are busy or one was shown.
+        const busy = new Set((input.runners ?? []).filter((r) => r.busy).map((r) => r.name));
+        const unfollowed = (input.containers ?? []).filter((c) => c.state === 'running' && !this.followers.has(c.name) && (busy.has(c.name) || input.jobs.has(c.name)));
+        await Promise.all(unfollowed.map((c) => this.readJob(input, c.name)));
+      }),
+    );
+    this.emit();
+  }
+
+  private async readLockDir(dir: string): Promise<void> {
+    const state = await readLocks(dir, this.host);
+    if (this.closed) return;
+    this.locks.set(dir, state);
+    await this.watchLockFolders(dir, state);
+    this.emit();
+  }
+
+  /** Watches the lock directory and each resource's queue folder; a folder replaced since (another inode) is watched anew. */
+  private async watchLockFolders(dir: string, state: LockInput): Promise<void> {
+    const wanted = [dir, ...(state.resources ?? []).slice(0, MAX_WATCHED_QUEUES).map((r) => resourcePaths(dir, r.resource).queue)];
+    const mine = (path: string) => path === dir || path.startsWith(`${dir}/`);
+    for (const [path, folder] of this.folders) {
+      if (mine(path) && !wanted.includes(path)) {
+        folder.watcher.close();
+        this.folders.delete(path);
+      }
+    }
+    for (const path of wanted) {
+      // Never through a symlink: a job may plant one where a queue folder belongs.
+      const info = await lstat(path).catch(() => undefined);
+      const watched = this.folders.get(path);
+      if (watched && info?.isDirectory() && info.ino === watched.ino) continue;
+      watched?.watcher.close();
+      this.folders.delete(path);
+      if (!info?.isDirectory() || this.closed) continue;
+      const watcher = this.host.watchFolder(path, () => this.lockReads.get(dir)?.request());
+      if (watcher) this.folders.set(path, { ino: info.ino, watcher });
+    }
+  }
+}
+
+/** Where the views go: JSON lines or a terminal screen, written only when they look different. */
+export interface StatusOutput {
+  show(view: StatusView): void;
+  close(): void;
+}
+
+/** A terminal's screen: each change drawn over the last one (no full clear, so no flicker); the cursor hidden until close(). */
+export function terminalOutput(stream: NodeJS.WriteStream): StatusOutput {
+  let last = '';
+  let lastView: StatusView | undefined;
+  let first = true;
+  const draw = (view: StatusView, force: boolean): void => {
+    const text = renderStatus(view, { width: stream.columns || 80, live: true });
+    if (text === last && !force) return;
+    stream.write(screenFrame(text, { rows: stream.rows || 0, clear: first || force }));
+    first = false;
+    last = text;
+  };
+  const onResize = (): void => {
+    if (lastView) draw(lastView, true);
+  };
+  stream.on('resize', onResize);
+  stream.write(HIDE_CURSOR);
+  return {
+    show(view) {
+      lastView = view;
+      draw(view, false);
+    },
+    close() {
+      stream.off('resize', onResize);
+      stream.write(SHOW_CURSOR);
+    },
+  };
+}
+
+/** One JSON object per line, only when something other than the clock changed (statusChangeKey). */
+export function jsonLinesOutput(write: (line: string) => void): StatusOutput {
+  let last = '';
+  return {
+    show(view) {
+      const key = statusChangeKey(view);
+      if (key === last) return;
+      last = key;
+      write(statusJsonLine(view));
+    },
+    close: () => undefined,
+  };
+}
+
+export const HIDE_CURSOR = '\u001b[?25l';
+export const SHOW_CURSOR = '\u001b[?25h';
+
+/**
+ * What redraws `text` on a terminal of `rows` lines (0: unknown): the cursor
+ * home, each line then erase-to-end-of-line, then erase below; `clear` wipes
+ * the screen first (the first frame, a resize). A view taller than the
+ * terminal is cut, with a line saying how much is not shown.
+ */
+export function screenFrame(text: string, { rows, clear }: { rows: number; clear: boolean }): string {
+  let lines = text.split('\n');
+  if (rows > 1 && lines.length > rows - 1) {
+    const hidden = lines.length - (rows - 2);
+    lines = [...lines.slice(0, rows - 2), `… ${hidden} more line(s): a taller terminal, or make status JSON=1, shows them`];
+  }
+  return `${clear ? '\u001b[2J' : ''}\u001b[H${lines.map((line) => `${line}\u001b[K`).join('\n')}\n\u001b[J`;
+}
