@@ -13,6 +13,7 @@ import { prefixInComposeFile } from './compose-prefix.ts';
 import { chosenCredential, noCredentialError, readCredential, type CredentialNeed, type GitHubCredential } from './credential.ts';
 import { composeFileOf, deriveConfig, lockPaths, scopeOf } from './derive.ts';
 import { completeSettings } from './prompt-credentials.ts';
+import { scopeName } from './names.ts';
 import { readSettings, setting } from './settings.ts';
 import type { CacheVolume, ComposeCommand, RunnerMode } from './values.ts';
 
@@ -21,12 +22,33 @@ export type { BoardHardware, DeviceMapping } from './board-hardware.ts';
 export type { AppCredential, CredentialNeed, GitHubCredential, PatCredential } from './credential.ts';
 export { APP_SETTINGS, requireCredential } from './credential.ts';
 export { DEFAULTS } from './derive.ts';
+export { scopeName, scopeParts } from './names.ts';
 export { MAX_RUNNERS, parseCount, parseRunnerCount, type ComposeCommand } from './values.ts';
 
-export interface Scope {
+/**
+ * Where runners register, a union the compiler keeps apart: an org (ORG) or
+ * one of its repositories (ORG+REPO), or an enterprise (ENTERPRISE). In an
+ * enterprise scope `org` and `repo` are absent, so on a Scope `org` is
+ * `string | undefined` and reading it needs a check first (`scope.enterprise
+ * === undefined`, or `scope.repo !== undefined`); org and repo literals
+ * (`{ org: 'acme' }`) stay what they were.
+ */
+export type Scope = OrgScope | EnterpriseScope;
+
+/** Org runners, or a repository's (REPO set). */
+export interface OrgScope {
   org: string;
   /** Set for repo-scoped runners. */
   repo?: string;
+  enterprise?: undefined;
+}
+
+/** Enterprise runners (ENTERPRISE): a classic PAT only, GitHub Apps cannot manage them. */
+export interface EnterpriseScope {
+  /** The enterprise's slug, as in https://github.com/enterprises/<slug>. */
+  enterprise: string;
+  org?: undefined;
+  repo?: undefined;
 }
 
 export interface Config {
@@ -124,12 +146,12 @@ export async function loadLockHostPath(options: Pick<LoadConfigOptions, 'env' | 
   return lockPaths(settings).lockHostPath;
 }
 
-/** The URL runners register against: `<GITHUB_URL>/<org>` or `<GITHUB_URL>/<org>/<repo>`. */
+/**
+ * The URL runners register against: `<GITHUB_URL>/<org>`, `<GITHUB_URL>/<org>/<repo>`
+ * or `<GITHUB_URL>/enterprises/<slug>` (how actions/runner tells an
+ * enterprise from a repository: ConfigurationManager.cs, GetEntityUrl).
+ */
 export function registrationUrl(config: Pick<Config, 'githubUrl' | 'scope'>): string {
-  return [config.githubUrl, config.scope.org, config.scope.repo].filter(Boolean).join('/');
+  return `${config.githubUrl}/${scopeName(config.scope)}`;
 }
 
-/** Human-readable scope for messages: `acme` or `acme/widgets`. */
-export function scopeName(scope: Scope): string {
-  return scope.repo ? `${scope.org}/${scope.repo}` : scope.org;
-}

@@ -32,6 +32,9 @@ export type GitHubCredential = PatCredential | AppCredential;
 /** Whether a command calls GitHub: 'required' loads the credential (asking for it on a terminal); 'none' leaves it out, the App's key unread. */
 export type CredentialNeed = 'required' | 'none';
 
+/** An enterprise scope with a GitHub App's settings: the one line (derive.ts scopeOf). */
+export const ENTERPRISE_APP_ERROR = 'GitHub Apps cannot manage enterprise runners: use a classic PAT with manage_runners:enterprise (GH_PAT)';
+
 /** The settings of a GitHub App, for messages. */
 export const APP_SETTINGS = ['GH_APP_ID', 'GH_APP_PRIVATE_KEY_FILE', 'GH_APP_INSTALLATION_ID'] as const;
 

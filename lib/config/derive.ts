@@ -8,7 +8,7 @@ import { ConfigError } from '../../core/errors.ts';
 import { defaultLockDir } from '../../lock/layout.ts';
 import { parseBoardRunners } from './board-runners.ts';
 import type { Config, Scope } from './config.ts';
-import type { GitHubCredential } from './credential.ts';
+import { APP_SETTINGS, ENTERPRISE_APP_ERROR, type GitHubCredential } from './credential.ts';
 import {
   composeProjectName,
   defaultComposeFile,
@@ -17,11 +17,13 @@ import {
   defaultTokenCacheFile,
   normalizePrefix,
   parseLabels,
+  scopeParts,
   validateDockerName,
+  validateEnterprise,
   validateOrg,
   validateRepo,
 } from './names.ts';
-import { setting, settingNames, type Settings } from './settings.ts';
+import { setting, settingNames, whereSet, type Settings } from './settings.ts';
 import { absolutePath, parseBoolean, parseCacheVolumes, parseComposeCommand, parseCount, parseRunnerMode, parseUrl, relativePath } from './values.ts';
 
 export const DEFAULTS = {
@@ -52,20 +54,36 @@ export interface DeriveFacts {
 
 /** ORG unset where it is needed: where to set it. */
 export function orgNotSetError(envFile: string): ConfigError {
-  return new ConfigError(`ORG is not set: set it in the environment or in ${envFile} (see .env.example)`);
+  return new ConfigError(`ORG is not set: set it in the environment or in ${envFile} (see .env.example; ENTERPRISE instead for an enterprise's runners)`);
 }
 
-/** ORG and REPO, validated; ORG must be set. */
+/**
+ * The scope: ENTERPRISE, or ORG (and REPO), validated; one of them must be
+ * set. ENTERPRISE with ORG or REPO, or with a GitHub App's settings, is one
+ * line (checked from the text alone, even for commands that call no GitHub).
+ */
 export function scopeOf(settings: Settings): Scope {
+  const enterprise = setting(settings, 'ENTERPRISE');
   const org = setting(settings, 'ORG');
-  if (!org) throw orgNotSetError(settings.envFile);
   const repo = setting(settings, 'REPO');
+  if (enterprise) {
+    const other = org ? 'ORG' : repo ? 'REPO' : undefined;
+    if (other) {
+      throw new ConfigError(
+        `ENTERPRISE (in ${whereSet(settings, 'ENTERPRISE')}) and ${other} (in ${whereSet(settings, other)}) are both set: choose one scope, unset ORG and REPO for the enterprise's runners or ENTERPRISE for the ${other === 'ORG' ? "org's" : "repository's"}`,
+      );
+    }
+    const app = APP_SETTINGS.filter((key) => setting(settings, key) !== undefined);
+    if (app.length > 0) throw new ConfigError(`${ENTERPRISE_APP_ERROR} instead of ${app.join(', ')}`);
+    return { enterprise: validateEnterprise(enterprise) };
+  }
+  if (!org) throw orgNotSetError(settings.envFile);
   return { org: validateOrg(org), ...(repo ? { repo: validateRepo(repo) } : {}) };
 }
 
-/** COMPOSE_FILE, default `docker-compose.<org>[.<repo>].yml`, from the working directory. */
+/** COMPOSE_FILE, default `docker-compose.<org>[.<repo>].yml` (`docker-compose.enterprises.<slug>.yml`), from the working directory. */
 export function composeFileOf(settings: Settings, scope: Scope, cwd: string): string {
-  return resolve(cwd, setting(settings, 'COMPOSE_FILE') ?? defaultComposeFile(scope.org, scope.repo));
+  return resolve(cwd, setting(settings, 'COMPOSE_FILE') ?? defaultComposeFile(...scopeParts(scope)));
 }
 
 /** RUNNER_LOCK_DIR (inside the containers) and RUNNER_LOCK_HOST_PATH (on the host, default the same path). */
@@ -79,11 +97,11 @@ export function deriveConfig(settings: Settings, facts: DeriveFacts): Config {
   const { cwd } = facts;
   const scope = scopeOf(settings);
   const explicitPrefix = get('RUNNER_NAME_PREFIX');
-  const prefix = explicitPrefix ? normalizePrefix(explicitPrefix) : (facts.composePrefix ?? defaultPrefix(facts.hostname, scope.org, scope.repo));
+  const prefix = explicitPrefix ? normalizePrefix(explicitPrefix) : (facts.composePrefix ?? defaultPrefix(facts.hostname, ...scopeParts(scope)));
   // Every name made from the prefix differs from this one only in letters,
   // digits and '-', so Docker takes all of them or none; the message shows
   // the first runner's (pre-issue-10) data volume as the example.
-  validateDockerName(`${prefix}runner-1${LEGACY_DATA_VOLUME_SUFFIX}`, explicitPrefix ? 'RUNNER_NAME_PREFIX' : 'the host name with ORG/REPO');
+  validateDockerName(`${prefix}runner-1${LEGACY_DATA_VOLUME_SUFFIX}`, explicitPrefix ? 'RUNNER_NAME_PREFIX' : scope.enterprise === undefined ? 'the host name with ORG/REPO' : 'the host name with ENTERPRISE');
 
   const { lockDir, lockHostPath } = lockPaths(settings);
   const project = composeProjectName(prefix);
@@ -105,9 +123,9 @@ export function deriveConfig(settings: Settings, facts: DeriveFacts): Config {
     lockDir,
     lockHostPath,
     composeFile: composeFileOf(settings, scope, cwd),
-    tokenCacheFile: resolve(cwd, get('REG_TOKEN_CACHE_FILE') ?? defaultTokenCacheFile(scope.org, scope.repo)),
+    tokenCacheFile: resolve(cwd, get('REG_TOKEN_CACHE_FILE') ?? defaultTokenCacheFile(...scopeParts(scope))),
     tokenCacheTtlSeconds: parseCount(get('REG_TOKEN_CACHE_TTL') ?? DEFAULTS.REG_TOKEN_CACHE_TTL, 'REG_TOKEN_CACHE_TTL'),
-    imageHashFile: resolve(cwd, defaultImageHashFile(scope.org, scope.repo)),
+    imageHashFile: resolve(cwd, defaultImageHashFile(...scopeParts(scope))),
     githubUrl: parseUrl(get('GITHUB_URL') ?? DEFAULTS.GITHUB_URL, 'GITHUB_URL'),
     githubApiUrl: parseUrl(get('GITHUB_API_URL') ?? DEFAULTS.GITHUB_API_URL, 'GITHUB_API_URL'),
     proxy: Object.fromEntries(PROXY_SETTINGS.flatMap((key) => (get(key) ? [[key, get(key)!]] : []))),

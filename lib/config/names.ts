@@ -1,13 +1,25 @@
 // Naming rules: what GitHub and Docker accept, and the names this toolkit
 // derives from ORG/REPO so that several scopes on one host never collide.
 import { ConfigError } from '../../core/errors.ts';
+import type { Scope } from './config.ts';
 
 // GitHub: alphanumerics and single hyphens, no leading/trailing hyphen, ≤ 39 chars.
 const ORG_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 // GitHub repository names: letters, digits, '.', '_', '-', ≤ 100 chars.
 const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+// Enterprise slugs (https://github.com/enterprises/<slug>): GitHub publishes no
+// rule; they are made of letters, digits and hyphens, like octo-enterprise,
+// and begin and end with a letter or digit. At most 100, a generous bound.
+const ENTERPRISE_SLUG = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,98}[A-Za-z0-9])?$/;
 // Docker container and volume names.
 const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/**
+ * The first path segment of an enterprise's URL, `<GITHUB_URL>/enterprises/<slug>`:
+ * GitHub's own route, so no organization has this name, and actions/runner
+ * reads a URL starting with it as an enterprise's (ConfigurationManager.cs).
+ */
+export const ENTERPRISES_PATH = 'enterprises';
 
 export function validateOrg(org: string): string {
   if (!ORG_NAME.test(org)) {
@@ -15,7 +27,35 @@ export function validateOrg(org: string): string {
       `ORG '${org}' is not a GitHub organization name (letters, digits and single hyphens, at most 39): fix ORG in the environment or .env`,
     );
   }
+  if (org.toLowerCase() === ENTERPRISES_PATH) {
+    throw new ConfigError(`ORG '${org}' is GitHub's path for enterprises, not an organization: for an enterprise's runners unset ORG and set ENTERPRISE to its slug`);
+  }
   return org;
+}
+
+/**
+ * The one or two path segments of the scope's URL: [org], [org, repo] or
+ * ['enterprises', slug]. The names made from them (prefix, compose file,
+ * token cache) are those an ORG=enterprises REPO=<slug> would get, which no
+ * scope can have: GitHub reserves that path for enterprises (validateOrg).
+ */
+export function scopeParts(scope: Scope): [owner: string, name?: string] {
+  if (scope.enterprise !== undefined) return [ENTERPRISES_PATH, scope.enterprise];
+  return scope.repo === undefined ? [scope.org] : [scope.org, scope.repo];
+}
+
+/** The scope as GitHub's web URLs name it, for messages and records: `acme`, `acme/widgets` or `enterprises/octo`. */
+export function scopeName(scope: Scope): string {
+  return scopeParts(scope).join('/');
+}
+
+export function validateEnterprise(slug: string): string {
+  if (!ENTERPRISE_SLUG.test(slug)) {
+    throw new ConfigError(
+      `ENTERPRISE '${slug}' is not a GitHub enterprise slug (letters, digits and hyphens, as in https://github.com/enterprises/<slug>): fix ENTERPRISE in the environment or .env`,
+    );
+  }
+  return slug;
 }
 
 export function validateRepo(repo: string): string {

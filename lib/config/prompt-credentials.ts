@@ -25,14 +25,16 @@ export interface CompleteOptions {
  * setting and where to set it.
  */
 export async function completeSettings(settings: Settings, options: CompleteOptions): Promise<Settings> {
-  const org = setting(settings, 'ORG');
+  // ENTERPRISE names the scope as ORG does; its runners take a PAT only (derive.ts checks the rest).
+  const enterprise = setting(settings, 'ENTERPRISE') !== undefined;
+  const scopeSet = enterprise || setting(settings, 'ORG') !== undefined;
   const credentialSet = chosenCredential(settings) !== undefined;
-  if (org && (credentialSet || options.credential === 'none')) return settings;
+  if (scopeSet && (credentialSet || options.credential === 'none')) return settings;
   if (!options.interactive) {
-    if (!org) throw orgNotSetError(settings.envFile);
+    if (!scopeSet) throw orgNotSetError(settings.envFile);
     throw noCredentialError(settings.envFile);
   }
-  return withAnswers(settings, await askForCredentials(settings.envFile, { askOrg: !org, askCredential: !credentialSet }));
+  return withAnswers(settings, await askForCredentials(settings.envFile, { askOrg: !scopeSet, askCredential: !credentialSet, patOnly: enterprise }));
 }
 
 export interface Questions {
@@ -40,6 +42,8 @@ export interface Questions {
   askOrg: boolean;
   /** No PAT or App is set: ask which, and its settings. */
   askCredential: boolean;
+  /** Enterprise runners: GitHub Apps cannot manage them, so only a PAT is asked for. */
+  patOnly?: boolean;
 }
 
 /**
@@ -56,7 +60,7 @@ export async function askForCredentials(envFile: string, questions: Questions): 
     answers.REPO = (await input({ message: 'Repository for repo-scoped runners (REPO, empty for the whole org):', validate: (text) => text.trim() === '' || check(validateRepo)(text) })).trim();
   }
   if (questions.askCredential) {
-    const kind = await select({
+    const kind = questions.patOnly ? 'pat' : await select({
       message: 'How should the toolkit sign in to GitHub?',
       choices: [
         { name: 'GitHub App (least privilege: only "Self-hosted runners", tokens live one hour)', value: 'app' },
@@ -64,7 +68,8 @@ export async function askForCredentials(envFile: string, questions: Questions): 
       ],
     });
     if (kind === 'pat') {
-      answers.GH_PAT = (await password({ message: 'Personal access token (GH_PAT):', mask: '*' })).trim();
+      const message = questions.patOnly ? 'Classic personal access token with manage_runners:enterprise (GH_PAT):' : 'Personal access token (GH_PAT):';
+      answers.GH_PAT = (await password({ message, mask: '*' })).trim();
     } else {
       answers.GH_APP_ID = (await input({ message: 'GitHub App ID (GH_APP_ID):', required: true, validate: check(validateAppId) })).trim();
       answers.GH_APP_PRIVATE_KEY_FILE = (

@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { writeFileAtomic } from '../../core/atomic-write.ts';
 import type { BoardHardware, Config } from '../config/config.ts';
 import { ConfigError } from '../../core/errors.ts';
-import { LABEL, type RunnerKind } from './labels.ts';
+import { LABEL, scopeLabels, type RunnerKind } from './labels.ts';
 import type { HostFacts } from './host-facts.ts';
 import {
   CONTAINER_STOP_GRACE,
@@ -253,8 +253,7 @@ function runnerService(config: Config, runner: RunnerSpec, host: HostFacts, hard
     ...(groups.length ? { group_add: groups } : {}),
     labels: {
       [LABEL.managed]: 'true',
-      [LABEL.org]: config.scope.org,
-      [LABEL.repo]: config.scope.repo ?? '',
+      ...scopeLabels(config.scope),
       [LABEL.prefix]: config.prefix,
       [LABEL.kind]: runner.kind,
       [LABEL.runner]: runner.name,

@@ -6,7 +6,7 @@ import type { Config } from '../config/config.ts';
 import { CliError, ExitCode } from '../../core/errors.ts';
 import { docker, outputLines, start, type CommandOptions } from './command.ts';
 import { ensureDocker } from './engine.ts';
-import { LABEL, type RunnerKind } from './labels.ts';
+import { LABEL, labelledScope, labelsMatchScope, type RunnerKind } from './labels.ts';
 
 export interface FleetContainer {
   name: string;
@@ -42,12 +42,9 @@ export async function listFleetContainers(config: Pick<Config, 'prefix' | 'scope
   const ids = [...new Set(outputLines(`${byPrefix}\n${byProject}`))];
   if (ids.length === 0) return [];
   const infos = JSON.parse(await docker(['inspect', ...ids])) as DockerInspect[];
-  const ours = (labels: Record<string, string>): boolean =>
-    (labels[LABEL.org] ?? '').toLowerCase() === config.scope.org.toLowerCase() && (labels[LABEL.repo] ?? '') === (config.scope.repo ?? '');
-  const foreign = infos.find((info) => !ours(info.Config.Labels ?? {}));
+  const foreign = infos.find((info) => !labelsMatchScope(info.Config.Labels ?? {}, config.scope));
   if (foreign) {
-    const labels = foreign.Config.Labels ?? {};
-    const theirs = labels[LABEL.repo] ? `repo ${labels[LABEL.org]}/${labels[LABEL.repo]}` : `org ${labels[LABEL.org] ?? '?'}`;
+    const theirs = labelledScope(foreign.Config.Labels ?? {});
     throw new CliError(
       `the names of this fleet (prefix ${config.prefix}, compose project ${config.projectName}) are already used on this host by the fleet of ${theirs} (container ${foreign.Name.replace(/^\//, '')}): give this ORG/REPO a prefix of its own with RUNNER_NAME_PREFIX in its env file`,
       ExitCode.config,

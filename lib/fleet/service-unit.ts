@@ -4,6 +4,7 @@
 // is not undone, which RestartPreventExitStatus=0 says.
 import { dirname } from 'node:path';
 import type { Config } from '../config/config.ts';
+import { scopeName } from '../config/names.ts';
 
 export interface ServiceUnit {
   /** The unit's file name, e.g. gh-runner-fleet-lab-acme.service. */
@@ -31,7 +32,7 @@ function quote(word: string): string {
 }
 
 export function serviceUnit(config: Pick<Config, 'envFile' | 'projectName' | 'scope'>, facts: UnitFacts): ServiceUnit {
-  const scope = config.scope.repo ? `${config.scope.org}/${config.scope.repo}` : config.scope.org;
+  const scope = scopeName(config.scope);
   const text = [
     '# Written by gh-runner-fleet (make service). Regenerate it after changing N.',
     '[Unit]',

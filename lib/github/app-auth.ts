@@ -6,7 +6,7 @@
 // before GitHub's expires_at or at once after a 401, every token and JWT
 // registered for redaction, and one-line errors naming the settings.
 import { createAppAuth } from '@octokit/auth-app';
-import type { AppCredential, Scope } from '../config/config.ts';
+import type { AppCredential, OrgScope } from '../config/config.ts';
 import { CliError, ExitCode } from '../../core/errors.ts';
 import { scopeDescription } from './errors.ts';
 
@@ -23,7 +23,8 @@ interface HeldToken {
 
 export interface InstallationTokensOptions {
   app: Pick<AppCredential, 'appId' | 'privateKey' | 'installationId'>;
-  scope: Scope;
+  /** An org or repo: GitHub Apps cannot manage an enterprise's runners. */
+  scope: OrgScope;
   apiUrl: string;
   request: NonNullable<Request>;
   /** Every token and JWT obtained is added here, so errors never show it. */

@@ -11,6 +11,8 @@ import { retry } from '@octokit/plugin-retry';
 import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling';
 import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
 import type { GitHubCredential, Scope } from '../config/config.ts';
+import { ENTERPRISE_APP_ERROR } from '../config/credential.ts';
+import { ConfigError } from '../../core/errors.ts';
 import { InstallationTokens } from './app-auth.ts';
 
 /** Timings; production defaults follow GitHub's guidance, tests make them small. */
@@ -81,7 +83,7 @@ export interface ClientOptions {
   apiUrl: string;
   /** A PAT, or a GitHub App (its installation's tokens are obtained and renewed here). */
   credential: GitHubCredential;
-  /** The org or repo: a GitHub App's installation is looked up on it. */
+  /** The org, repo or enterprise: a GitHub App's installation is looked up on it (an enterprise takes a PAT only). */
   scope: Scope;
   /** Tokens and JWTs the client obtains are added here (for redaction). */
   secrets?: Set<string>;
@@ -171,6 +173,8 @@ export function createGitHubClient({ apiUrl, credential, scope, secrets = new Se
     secrets.add(credential.token);
     return build(credential.token);
   }
+  // loadConfig refuses this already; a Config made another way must not get further.
+  if (scope.enterprise !== undefined) throw new ConfigError(ENTERPRISE_APP_ERROR);
   // The App's own calls (installation lookup, access tokens) go through a
   // client of their own, with the same proxy, timeouts, throttling and retries.
   const tokens = new InstallationTokens({ app: credential, scope, apiUrl, request: build().request, secrets });

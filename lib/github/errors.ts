@@ -2,6 +2,7 @@
 // which scope, and what to change. Never a stack trace, never the token.
 import { CliError, ExitCode } from '../../core/errors.ts';
 import type { Scope } from '../config/config.ts';
+import { scopeName } from '../config/names.ts';
 
 /** What was being attempted when a request failed. */
 export interface RequestContext {
@@ -31,7 +32,14 @@ function isRequestError(err: unknown): err is RequestErrorLike {
 }
 
 export function scopeDescription(scope: Scope): string {
+  if (scope.enterprise !== undefined) return `enterprise ${scope.enterprise}`;
   return scope.repo ? `repo ${scope.org}/${scope.repo}` : `org ${scope.org}`;
+}
+
+/** The settings that name the scope, for "check …" hints. */
+function scopeSettings(scope: Scope): string {
+  if (scope.enterprise !== undefined) return 'ENTERPRISE';
+  return scope.repo ? 'ORG/REPO' : 'ORG';
 }
 
 /** True when a 403/429 is GitHub's rate limit rather than a missing permission. */
@@ -66,6 +74,9 @@ function resetTime(err: RequestErrorLike): string | undefined {
 }
 
 function permissionHint(scope: Scope): string {
+  if (scope.enterprise !== undefined) {
+    return 'it needs a classic PAT of an enterprise owner with the manage_runners:enterprise scope (GitHub Apps cannot manage enterprise runners)';
+  }
   return scope.repo
     ? `it needs admin access to ${scope.org}/${scope.repo} (classic PAT: repo scope; fine-grained PAT or GitHub App: repository permissions "Administration: Read and write" and "Metadata: Read-only" on that repository)`
     : `it needs the admin:org scope and admin rights in ${scope.org} (fine-grained PAT or GitHub App: organization permission "Self-hosted runners: Read and write")`;
@@ -148,7 +159,7 @@ export function toGitHubCliError(err: unknown, context: RequestContext): CliErro
       return new CliError(
         line(
           context.app
-            ? `GitHub rejected the installation token of ${credentialName(context)} (401 at ${context.apiUrl}) even after a new one: the App was uninstalled from ${context.scope.org} or suspended; check the installation, GH_APP_ID and GH_APP_INSTALLATION_ID`
+            ? `GitHub rejected the installation token of ${credentialName(context)} (401 at ${context.apiUrl}) even after a new one: the App was uninstalled from ${scopeName(context.scope)} or suspended; check the installation, GH_APP_ID and GH_APP_INSTALLATION_ID`
             : `GitHub rejected the PAT (401 at ${context.apiUrl}): it is wrong, expired or revoked; put a valid token in GH_PAT`,
         ),
         ExitCode.githubAuth,
@@ -157,8 +168,10 @@ export function toGitHubCliError(err: unknown, context: RequestContext): CliErro
       const accepted = acceptedPermissions(err.response?.headers);
       if (accepted) {
         const fix = context.app
-          ? `add it in the App's settings (Permissions & events), then approve the new permissions on its installation in ${context.scope.org}`
-          : 'edit the fine-grained token and grant it (a classic PAT needs ' + (context.scope.repo ? 'the repo scope' : 'the admin:org scope') + ')';
+          ? `add it in the App's settings (Permissions & events), then approve the new permissions on its installation in ${scopeName(context.scope)}`
+          : context.scope.enterprise !== undefined
+            ? 'use a classic PAT with the manage_runners:enterprise scope instead'
+            : 'edit the fine-grained token and grant it (a classic PAT needs ' + (context.scope.repo ? 'the repo scope' : 'the admin:org scope') + ')';
         return new CliError(line(`${credentialName(context)} lacks a permission to manage runners of ${where}: GitHub asks for ${accepted}; ${fix}`), ExitCode.githubAuth);
       }
       return new CliError(line(`${credentialName(context)} lacks permission to manage runners of ${where}: ${permissionHint(context.scope)}`), ExitCode.githubAuth);
@@ -167,8 +180,8 @@ export function toGitHubCliError(err: unknown, context: RequestContext): CliErro
       return new CliError(
         line(
           context.app
-            ? `${where} not found or not visible to ${credentialName(context)} at ${context.apiUrl}: check ORG${context.scope.repo ? '/REPO' : ''} and that the App's installation includes it`
-            : `${where} not found or not visible to this PAT at ${context.apiUrl}: check ORG${context.scope.repo ? '/REPO' : ''} and that the PAT's owner can see it`,
+            ? `${where} not found or not visible to ${credentialName(context)} at ${context.apiUrl}: check ${scopeSettings(context.scope)} and that the App's installation includes it`
+            : `${where} not found or not visible to this PAT at ${context.apiUrl}: check ${scopeSettings(context.scope)} and that the PAT's owner can see it${context.scope.enterprise === undefined ? '' : ' (an enterprise owner, with manage_runners:enterprise; on GitHub Enterprise Cloud or Server)'}`,
         ),
         ExitCode.githubNotFound,
       );

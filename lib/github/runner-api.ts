@@ -1,6 +1,7 @@
-// Everything the toolkit asks GitHub, over one interface for both scopes:
-// org runners (/orgs/{org}/actions/runners…) or repo runners
-// (/repos/{owner}/{repo}/actions/runners…), chosen by REPO being set.
+// Everything the toolkit asks GitHub, over one interface for every scope:
+// org runners (/orgs/{org}/actions/runners…), repo runners
+// (/repos/{owner}/{repo}/actions/runners…) when REPO is set, or an
+// enterprise's (/enterprises/{enterprise}/actions/runners…) when ENTERPRISE is.
 import type { Config, GitHubCredential, Scope } from '../config/config.ts';
 import { requireCredential } from '../config/credential.ts';
 import { CliError, ConfigError, ExitCode } from '../../core/errors.ts';
@@ -41,7 +42,7 @@ export interface RunnerApi {
   deleteRunner(runner: Pick<Runner, 'id' | 'name'>): Promise<DeleteOutcome>;
   createRegistrationToken(): Promise<ScopedToken>;
   createRemoveToken(): Promise<ScopedToken>;
-  /** The id of the runner group called `name` (org scope); a repository's runners are always in Default (1). */
+  /** The id of the runner group called `name` (an org's or enterprise's); a repository's runners are always in Default (1). */
   runnerGroupId(name: string): Promise<number>;
   /**
    * A just-in-time config for one ephemeral runner, registered at once;
@@ -112,12 +113,48 @@ async function collectPages(pages: AsyncIterable<{ url: string; data: ApiRunner[
   return runners;
 }
 
+/** A runner group as the listings of an org's or an enterprise's groups give it (the fields read here). */
+interface ApiRunnerGroup {
+  id: number;
+  name: string;
+}
+
+type TokenAnswer = Promise<{ data: { token: string; expires_at: string } }>;
+type JitAnswer = ReturnType<GitHubClient['rest']['actions']['generateRunnerJitconfigForOrg']>;
+
 /** The GitHub calls of one scope, with the scope's parameters filled in; every call takes the operation's abort signal. */
 function scopedCalls(octokit: GitHubClient, scope: Scope, maxPages: number) {
   const { actions } = octokit.rest;
   const what = scopeDescription(scope);
   const pages = (route: string, params: Record<string, unknown>) =>
     collectPages(octokit.paginate.iterator(route, params) as AsyncIterable<{ url: string; data: ApiRunner[] }>, maxPages, `the runners of ${what}`);
+  // Runner groups are not among octokit's typed routes; pages of 100 until a short one, bounded like the runner listing.
+  const groups = (route: string, where: Record<string, string>) => async (signal: AbortSignal) => {
+    const all: ApiRunnerGroup[] = [];
+    for (let page = 1; page <= maxPages; page++) {
+      const answer: unknown = await octokit.request(route, { ...where, per_page: 100, page, request: { signal } });
+      const batch = (answer as { data: { runner_groups: ApiRunnerGroup[] } }).data.runner_groups;
+      all.push(...batch);
+      if (batch.length < 100) break;
+    }
+    return all;
+  };
+  if (scope.enterprise !== undefined) {
+    // GitHub Enterprise Cloud's description (ghec.json) has these, under enterprise-admin/…
+    // and actions/generate-runner-jitconfig-for-enterprise; octokit types only api.github.com's.
+    const where = { enterprise: scope.enterprise };
+    return {
+      list: (signal: AbortSignal, name?: string) =>
+        pages('GET /enterprises/{enterprise}/actions/runners', { ...where, per_page: 100, ...(name ? { name } : {}), request: { signal } }),
+      firstPage: (signal: AbortSignal) => octokit.request('GET /enterprises/{enterprise}/actions/runners', { ...where, per_page: 1, request: { signal } }),
+      remove: (signal: AbortSignal, runner_id: number) => octokit.request('DELETE /enterprises/{enterprise}/actions/runners/{runner_id}', { ...where, runner_id, request: { signal } }),
+      registrationToken: (signal: AbortSignal) => octokit.request('POST /enterprises/{enterprise}/actions/runners/registration-token', { ...where, request: { signal } }) as TokenAnswer,
+      removeToken: (signal: AbortSignal) => octokit.request('POST /enterprises/{enterprise}/actions/runners/remove-token', { ...where, request: { signal } }) as TokenAnswer,
+      jitConfig: (signal: AbortSignal, body: JitBody) =>
+        octokit.request('POST /enterprises/{enterprise}/actions/runners/generate-jitconfig', { ...where, ...body, request: { signal } }) as JitAnswer,
+      groups: groups('GET /enterprises/{enterprise}/actions/runner-groups', where),
+    };
+  }
   if (scope.repo !== undefined) {
     const where = { owner: scope.org, repo: scope.repo };
     return {
@@ -140,17 +177,7 @@ function scopedCalls(octokit: GitHubClient, scope: Scope, maxPages: number) {
     registrationToken: (signal: AbortSignal) => actions.createRegistrationTokenForOrg({ ...where, request: { signal } }),
     removeToken: (signal: AbortSignal) => actions.createRemoveTokenForOrg({ ...where, request: { signal } }),
     jitConfig: (signal: AbortSignal, body: JitBody) => actions.generateRunnerJitconfigForOrg({ ...where, ...body, request: { signal } }),
-    groups: async (signal: AbortSignal) => {
-      // Not among octokit's typed routes; pages of 100 until a short one, bounded like the runner listing.
-      const groups: { id: number; name: string }[] = [];
-      for (let page = 1; page <= maxPages; page++) {
-        const { data } = await octokit.request('GET /orgs/{org}/actions/runner-groups', { ...where, per_page: 100, page, request: { signal } });
-        const batch = (data as { runner_groups: { id: number; name: string }[] }).runner_groups;
-        groups.push(...batch);
-        if (batch.length < 100) break;
-      }
-      return groups;
-    },
+    groups: groups('GET /orgs/{org}/actions/runner-groups', where),
   };
 }
 
@@ -255,7 +282,9 @@ export function createRunnerApi(
       const group = groups.find((g) => g.name === name);
       if (group) return group.id;
       const known = groups.map((g) => g.name).join(', ');
-      throw new ConfigError(`RUNNER_GROUP '${name}' is not a runner group of ${config.scope.org} (it has: ${known || 'none'}): create it in the organization's Actions settings or set RUNNER_GROUP to one of these`);
+      const { scope } = config;
+      const [owner, settings] = scope.enterprise === undefined ? [scope.org, "the organization's Actions settings"] : [`enterprise ${scope.enterprise}`, "the enterprise's settings (Policies → Actions → Runner groups)"];
+      throw new ConfigError(`RUNNER_GROUP '${name}' is not a runner group of ${owner} (it has: ${known || 'none'}): create it in ${settings} or set RUNNER_GROUP to one of these`);
     },
     generateJitConfig: async (request) => {
       const body: JitBody = { name: request.name, runner_group_id: request.runnerGroupId, labels: request.labels, work_folder: request.workFolder };

@@ -13,7 +13,7 @@ const settings = (env: Record<string, string>, file: Record<string, string> = {}
 
 describe('deriveConfig', () => {
   test('ORG unset: one line saying where to set it', () => {
-    assert.throws(() => deriveConfig(settings({ REPO: 'widgets' }), facts), new ConfigError('ORG is not set: set it in the environment or in /lab/.env (see .env.example)'));
+    assert.throws(() => deriveConfig(settings({ REPO: 'widgets' }), facts), new ConfigError("ORG is not set: set it in the environment or in /lab/.env (see .env.example; ENTERPRISE instead for an enterprise's runners)"));
   });
 
   test('paths are taken from the working directory, names from ORG/REPO and the host', () => {
