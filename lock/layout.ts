@@ -8,7 +8,8 @@
 //   <dir>/<res>.queue/<seq>   one ticket per waiter or holder (TicketRecord,
 //                             mtime = heartbeat); the lowest live seq is next
 //   <dir>/<res>.seq[.lock]    ticket counter and the short lock numbering it
-//   <dir>/locks.log           one JSON line per abnormal release or operator action
+//   <dir>/locks.log           one JSON line per job's turn at a board, abnormal release
+//                             or operator action (lock-log.ts); locks.log.1 the previous one
 import { join } from 'node:path';
 import { displayText } from './display.ts';
 
@@ -73,6 +74,11 @@ export function resourcePaths(dir: string, resource: string): ResourcePaths {
 
 export function logPath(dir: string): string {
   return join(dir, 'locks.log');
+}
+
+/** The one rotated log: the previous locks.log (lock-log.ts). */
+export function rotatedLogPath(dir: string): string {
+  return join(dir, 'locks.log.1');
 }
 
 const seqWidth = 12;

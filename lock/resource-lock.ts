@@ -1,16 +1,51 @@
 // The whole lock for one resource: a place in the FIFO ticket queue, then
 // proper-lockfile's main lock (the mutual exclusion; its mtime heartbeat lets
 // a waiter take over after a SIGKILL), then the holder record for readers.
+// Each turn is recorded in locks.log as it happens (queued, acquired,
+// released or left-queue; lock-log.ts), the history `make report` reads.
 import lockfile from 'proper-lockfile';
-import { appendLockLog } from './lock-log.ts';
+import { appendLockLog, turnEntry, type TurnEnd, type TurnEvent } from './lock-log.ts';
 import { parseHolder, resourcePaths, type HolderRecord, type JobInfo } from './layout.ts';
 import { readRecord, replaceSharedFile, unlinkRegular } from './files.ts';
 import { errorCode } from '../core/safe-read.ts';
 import { HeartbeatWatch, lockfileFs } from './liveness.ts';
 import { badEntryReporter, lockRetries, takeTicket, TicketLostError, waitForTurn, type QueueOptions, type Ticket, type TurnStatus } from './ticket-queue.ts';
 
+/**
+ * An abort reason that says how the wait ended, for the `left-queue` line
+ * (any other reason is recorded as `aborted`).
+ */
+export class StopWaiting extends Error {
+  constructor(
+    message: string,
+    readonly how: TurnEnd,
+  ) {
+    super(message);
+  }
+}
+
+/** What locks.log's turn lines name besides the job: the org of the runner asking. */
+interface TurnContext {
+  dir: string;
+  resource: string;
+  /** The wrapper's own (RUNNER_FLEET_ORG), never the job's word; '' when unknown. */
+  org: string;
+  /** When the job took its first ticket (ms since the epoch). */
+  queuedAt: number;
+}
+
+/** One turn line in locks.log; never rejects (history is best effort: a line lost is not a lock lost). */
+async function recordTurn(ctx: TurnContext, event: TurnEvent, job: JobInfo, ticket: string, extra: Record<string, unknown> = {}): Promise<void> {
+  await appendLockLog(ctx.dir, turnEntry(event, ctx.resource, job, ctx.org, ticket, extra)).catch(() => undefined);
+}
+
 export interface AcquireOptions {
   signal: AbortSignal;
+  /**
+   * The org of the runner asking, for locks.log's history: the wrapper's
+   * own (its container's RUNNER_FLEET_ORG), never a claim of the job.
+   */
+  org?: string;
   onStatus?: (status: TurnStatus) => void;
   /** Called when a ticket is taken (again, after a lost one): from here on, FIFO order holds for this waiter. */
   onQueued?: (ticket: string) => void;
@@ -20,6 +55,8 @@ export interface AcquireOptions {
 
 export class HeldLock {
   private released = false;
+  /** Set once `acquired` is in locks.log: only then does the turn end with a `released` line. */
+  private recorded = false;
   /** Why the lock was lost while held, if it was. */
   lost: string | undefined;
 
@@ -30,7 +67,25 @@ export class HeldLock {
     readonly since: Date,
     private readonly unlock: () => Promise<void>,
     private readonly onLost?: (reason: string) => void,
+    private readonly turn?: TurnContext,
   ) {}
+
+  /** Writes the `acquired` line (acquireLock, once the lock is ours to keep). */
+  async recordAcquired(): Promise<void> {
+    if (!this.turn) return;
+    await recordTurn(this.turn, 'acquired', this.job, this.ticket.name, { waitMs: this.waitMs });
+    this.recorded = true;
+  }
+
+  private get waitMs(): number {
+    return Math.max(0, this.since.getTime() - (this.turn?.queuedAt ?? this.since.getTime()));
+  }
+
+  private async recordReleased(how: TurnEnd): Promise<void> {
+    if (!this.turn || !this.recorded) return;
+    this.recorded = false;
+    await recordTurn(this.turn, 'released', this.job, this.ticket.name, { waitMs: this.waitMs, holdMs: Math.max(0, Date.now() - this.since.getTime()), how });
+  }
 
   get isHeld(): boolean {
     return !this.released && this.lost === undefined;
@@ -41,10 +96,12 @@ export class HeldLock {
    * and never rejects: whatever a job left in the directory, the wrapper
    * calling this from a timer must not die of an unhandled rejection.
    */
-  async release(): Promise<void> {
+  async release(how: TurnEnd = 'released'): Promise<void> {
     if (this.released) return;
     this.released = true;
     if (this.lost === undefined) {
+      // Before the lock is freed: the next holder's `acquired` line comes after this one.
+      await this.recordReleased(how);
       await this.removeHolderRecord();
       await this.unlock().catch(() => undefined); // already gone: nothing left to free
     }
@@ -65,6 +122,7 @@ export class HeldLock {
       attempt: this.job.attempt,
       reason: this.lost,
     }).catch(() => undefined);
+    void this.recordReleased('lost');
     this.onLost?.(this.lost);
   }
 
@@ -87,9 +145,12 @@ async function takeTicketWithHeartbeat(opts: QueueOptions, job: JobInfo): Promis
 }
 
 /** Waits for our turn in FIFO order and takes the lock; rejects only if aborted or on I/O errors. */
-export async function acquireLock(opts: QueueOptions, job: JobInfo, { signal, onStatus, onQueued, onLost }: AcquireOptions): Promise<HeldLock> {
+export async function acquireLock(opts: QueueOptions, job: JobInfo, { signal, onStatus, onQueued, onLost, org = '' }: AcquireOptions): Promise<HeldLock> {
+  const turn: TurnContext = { dir: opts.dir, resource: opts.resource, org, queuedAt: Date.now() };
   let ticket = await takeTicketWithHeartbeat(opts, job);
+  await recordTurn(turn, 'queued', job, ticket.name);
   onQueued?.(ticket.name);
+  let held: HeldLock | undefined;
   // One watch for the whole wait: the heartbeats it saw while queueing count
   // when the head judges the main lock (see liveness.ts).
   const watch = new HeartbeatWatch();
@@ -105,10 +166,10 @@ export async function acquireLock(opts: QueueOptions, job: JobInfo, { signal, on
         void appendLockLog(opts.dir, { event: 'ticket-lost', resource: opts.resource, ticket: ticket.name, runner: job.runner, runId: job.runId }).catch(() => undefined);
         await ticket.remove();
         ticket = await takeTicketWithHeartbeat(opts, job);
+        await recordTurn(turn, 'queued', job, ticket.name, { requeued: true });
         onQueued?.(ticket.name);
       }
     }
-    let held: HeldLock | undefined;
     let lostEarly: Error | undefined;
     const paths = resourcePaths(opts.dir, opts.resource);
     // Only the head gets here, so at most one waiter takes over a stale lock.
@@ -123,11 +184,12 @@ export async function acquireLock(opts: QueueOptions, job: JobInfo, { signal, on
       fs: lockfileFs(watch, opts.staleMs, report),
     });
     const since = new Date();
-    held = new HeldLock(opts, job, ticket, since, unlock, onLost);
+    held = new HeldLock(opts, job, ticket, since, unlock, onLost, turn);
     if (signal.aborted || lostEarly) {
       await held.release();
       throw signal.aborted ? signal.reason : lostEarly;
     }
+    await held.recordAcquired();
     const record: HolderRecord = { ...job, ticket: ticket.name, since: since.toISOString(), staleMs: opts.staleMs };
     // The record only tells readers who holds the lock: if a job planted
     // something there that cannot be replaced, report it and keep the lock.
@@ -137,6 +199,9 @@ export async function acquireLock(opts: QueueOptions, job: JobInfo, { signal, on
     return held;
   } catch (err) {
     await ticket.remove();
+    const how: TurnEnd = signal.aborted ? (signal.reason instanceof StopWaiting ? signal.reason.how : 'aborted') : 'error';
+    const reason = signal.aborted ? String((signal.reason as Error | undefined)?.message ?? 'aborted') : (err as Error).message;
+    await recordTurn(turn, 'left-queue', job, ticket.name, { waitMs: Math.max(0, Date.now() - turn.queuedAt), how, reason: reason.slice(0, 300) });
     throw err;
   }
 }

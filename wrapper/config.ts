@@ -6,6 +6,7 @@ import { ConfigError } from '../core/errors.ts';
 import { IMAGE_ENV_FILE, RUNNER_HOME, RUNNER_SCRIPT, WRAPPER_STOP_GRACE_MS } from '../core/constants.ts';
 import { isValidResource } from '../lock/layout.ts';
 import { defaultLockDir } from '../lock/layout.ts';
+import { parseLogMaxBytes } from '../lock/lock-log.ts';
 
 export interface WrapperConfig {
   /** Unset: the wrapper only supervises the runner, no lock. */
@@ -22,6 +23,11 @@ export interface WrapperConfig {
    */
   runnerUser?: string;
   runnerName: string;
+  /**
+   * The fleet's org (RUNNER_FLEET_ORG, set by the compose file from ORG),
+   * named in locks.log's history lines; unset on a container made before it was.
+   */
+  org?: string;
   staleMs: number;
   updateMs: number;
   pollMs: number;
@@ -83,6 +89,13 @@ export function loadWrapperConfig(env: NodeJS.ProcessEnv = process.env): Wrapper
   // proper-lockfile never treats a lock as stale below 2 s.
   const staleMs = intSetting(env, 'RUNNER_LOCK_STALE_MS', WRAPPER_DEFAULTS.staleMs, 2000, 600_000);
   const updateMs = intSetting(env, 'RUNNER_LOCK_UPDATE_MS', Math.max(1000, Math.floor(staleMs / 4)), 1000, Math.floor(staleMs / 2));
+  // lock-log.ts reads it from the environment at every line: a bad value is refused here, at start.
+  const logMax = parseLogMaxBytes(env.RUNNER_LOCK_LOG_MAX_BYTES);
+  if (typeof logMax !== 'number') throw new ConfigError(logMax.invalid);
+  const org = env.RUNNER_FLEET_ORG || undefined;
+  if (org !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(org)) {
+    throw new ConfigError(`RUNNER_FLEET_ORG=${org} is invalid: an org or enterprise name (letters, digits, '-', '_', '.'; at most 100)`);
+  }
   return {
     resource,
     lockDir: env.RUNNER_LOCK_DIR || WRAPPER_DEFAULTS.lockDir,
@@ -91,6 +104,7 @@ export function loadWrapperConfig(env: NodeJS.ProcessEnv = process.env): Wrapper
     imageEnvFile: WRAPPER_DEFAULTS.imageEnvFile,
     ...(env.RUNNER_FLEET_USER ? { runnerUser: env.RUNNER_FLEET_USER } : {}),
     runnerName: env.RUNNER_NAME || hostname(),
+    ...(org !== undefined ? { org } : {}),
     staleMs,
     updateMs,
     progressMs: intSetting(env, 'RUNNER_LOCK_PROGRESS_MS', WRAPPER_DEFAULTS.progressMs, 100, 600_000),

@@ -7,7 +7,8 @@ import { displayText } from '../lock/display.ts';
 import { readResource } from '../lock/inspect.ts';
 import { appendLockLog } from '../lock/lock-log.ts';
 import { describeIdentity, sameIdentity, type JobInfo, type LockIdentity } from '../lock/layout.ts';
-import { acquireLock, type HeldLock } from '../lock/resource-lock.ts';
+import type { TurnEnd } from '../lock/lock-log.ts';
+import { acquireLock, StopWaiting, type HeldLock } from '../lock/resource-lock.ts';
 import type { QueueOptions } from '../lock/ticket-queue.ts';
 import type { Reporter } from '../core/reporter.ts';
 import type { WrapperConfig } from './config.ts';
@@ -58,6 +59,8 @@ const procfs: ProcessView = { findWorker, isAlive };
 
 export type JobLockConfig = Pick<WrapperConfig, 'lockDir' | 'runnerName' | 'staleMs' | 'updateMs' | 'pollMs' | 'progressMs'> & {
   resource: string;
+  /** The fleet's org (RUNNER_FLEET_ORG), named in locks.log's history lines; never taken from a job. */
+  org?: string;
 };
 
 export type WaitingReply = Extract<Reply, { type: 'waiting' }>;
@@ -126,12 +129,12 @@ export class JobLock {
       return refused(`this job ${what} ${this.resource} already: a job takes the board once, in its started hook`);
     }
     job.asked = true;
-    if (this.holding) await this.releaseHeld('the runner started its next job');
+    if (this.holding) await this.releaseHeld('next-job', 'the runner started its next job');
 
     const info: JobInfo = { runner: this.runnerName, ...labels, job: job.name };
     const waiting: Waiting = { job, info, abort: new AbortController() };
     this.waiting = waiting;
-    const onGone = (): void => waiting.abort.abort(new Error('the job-started hook went away'));
+    const onGone = (): void => waiting.abort.abort(new StopWaiting('the job-started hook went away', 'hook-gone'));
     gone.addEventListener('abort', onGone);
     const started = Date.now();
     let progress: NodeJS.Timeout | undefined;
@@ -140,6 +143,7 @@ export class JobLock {
     try {
       const lock = await acquireLock(this.queue, info, {
         signal: waiting.abort.signal,
+        org: this.cfg.org ?? '',
         onStatus: ({ ticket }) => {
           if (progress) return;
           report(ticket);
@@ -200,14 +204,14 @@ export class JobLock {
       }
       if (previous) previous.ended ??= 'the runner started its next job';
       this.current = { name: event.job, cancelled: false, asked: false };
-      this.waiting?.abort.abort(new Error('the runner started its next job'));
-      if (this.holding) void this.releaseHeld('the runner started its next job');
+      this.waiting?.abort.abort(new StopWaiting('the runner started its next job', 'next-job'));
+      if (this.holding) void this.releaseHeld('next-job', 'the runner started its next job');
       return;
     }
     if (this.current) this.current.cancelled = true;
     if (this.waiting) {
       this.reporter.info(`${this.resource}: the runner reported a cancel: ${describeJob(this.waiting.info)} leaves the queue`);
-      this.waiting.abort.abort(new Error('the job was cancelled while waiting'));
+      this.waiting.abort.abort(new StopWaiting('the job was cancelled while waiting', 'cancelled'));
     }
   }
 
@@ -217,12 +221,12 @@ export class JobLock {
     const held = this.holding;
     if (held && sameIdentity(held.lock.job, identity)) {
       held.job.ended ??= 'its completed hook released the board';
-      await this.releaseHeld(undefined);
+      await this.releaseHeld(held.job.cancelled ? 'cancelled' : 'completed', undefined);
       return { type: 'released', resource: this.resource };
     }
     if (this.waiting && sameIdentity(this.waiting.info, identity)) {
       this.waiting.job.ended ??= 'its completed hook ran while it waited';
-      this.waiting.abort.abort(new Error('job completed while waiting'));
+      this.waiting.abort.abort(new StopWaiting('job completed while waiting', 'completed'));
       return { type: 'released', resource: this.resource };
     }
     if (this.lost && sameIdentity(this.lost.identity, identity)) {
@@ -239,16 +243,16 @@ export class JobLock {
   async shutdown(reason: string): Promise<void> {
     clearInterval(this.workerWatch);
     if (this.current) this.current.ended ??= reason;
-    this.waiting?.abort.abort(new Error(reason));
-    if (this.holding) await this.releaseHeld(reason);
+    this.waiting?.abort.abort(new StopWaiting(reason, 'shutdown'));
+    if (this.holding) await this.releaseHeld('shutdown', reason);
   }
 
-  /** Frees the held lock; `abnormal` (why, when no completed hook asked) goes to locks.log too. */
-  private async releaseHeld(abnormal: string | undefined): Promise<void> {
+  /** Frees the held lock (`how` ends the turn's history line); `abnormal` (why, when no completed hook asked) goes to locks.log too. */
+  private async releaseHeld(how: TurnEnd, abnormal: string | undefined): Promise<void> {
     const holding = this.holding;
     if (!holding) return;
     this.holding = undefined;
-    await holding.lock.release();
+    await holding.lock.release(how);
     const job = holding.lock.job;
     if (abnormal === undefined) {
       this.reporter.info(`${this.resource}: released by ${describeIdentity(job)}`);
@@ -277,12 +281,14 @@ export class JobLock {
     const waitingWorker = this.waiting?.job.worker;
     if (this.waiting && waitingWorker && !this.processes.isAlive(waitingWorker)) {
       this.waiting.job.ended ??= `worker process ${waitingWorker.pid} exited`;
-      this.waiting.abort.abort(new Error(`worker process ${waitingWorker.pid} exited`));
+      const how = this.waiting.job.cancelled ? 'cancelled' : 'worker-exit';
+      this.waiting.abort.abort(new StopWaiting(`worker process ${waitingWorker.pid} exited`, how));
     }
     const heldWorker = this.holding?.job.worker;
     if (this.holding && heldWorker && !this.processes.isAlive(heldWorker)) {
       this.holding.job.ended ??= `worker process ${heldWorker.pid} exited`;
-      await this.releaseHeld(`worker process ${heldWorker.pid} exited without the completed hook`);
+      const how = this.holding.job.cancelled ? 'cancelled' : 'worker-exit';
+      await this.releaseHeld(how, `worker process ${heldWorker.pid} exited without the completed hook`);
     }
   }
 

@@ -272,6 +272,7 @@ describe('wrapper entrypoint', () => {
     await mkdir(join(queue, '000000000001'), { recursive: true }).catch(() => undefined);
     const victim = join(await tempDir('lockw-victim-'), 'victim');
     await writeFile(victim, 'untouched\n');
+    await rm(join(lockDir, 'locks.log'), { force: true }); // the job's turn is recorded there already
     await symlink(victim, join(lockDir, 'locks.log'));
     const past = new Date('2000-01-01T00:00:00Z');
     for (const until = Date.now() + 5000; Date.now() < until; await new Promise((r) => setTimeout(r, 150))) {
