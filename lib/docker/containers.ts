@@ -107,10 +107,15 @@ export function followContainerOutput(name: string, onLine: (line: string) => vo
   };
   proc.stdout.on('data', feed);
   proc.stderr.on('data', feed);
-  void proc.catch(() => undefined);
+  // zx's exitCode is a promise: whether the process still runs is tracked here.
+  let running = true;
+  void proc.then(
+    () => void (running = false),
+    () => void (running = false),
+  );
   return {
     close: () => {
-      if (proc.exitCode === null) void proc.kill('SIGTERM').catch(() => undefined);
+      if (running) void proc.kill('SIGTERM').catch(() => undefined);
     },
   };
 }

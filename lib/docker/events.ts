@@ -37,13 +37,15 @@ export function watchContainerEvents(labelFilters: string[], onEvent: (event: Co
       if (event) onEvent(event);
     }
   });
+  // zx's exitCode is a promise: whether the process still runs is tracked here.
+  let running = true;
   const ended = proc.then(
-    () => undefined,
-    () => undefined,
+    () => void (running = false),
+    () => void (running = false),
   );
   return {
     close: () => {
-      if (proc.exitCode === null) void proc.kill('SIGTERM').catch(() => undefined);
+      if (running) void proc.kill('SIGTERM').catch(() => undefined);
     },
     ended,
   };
