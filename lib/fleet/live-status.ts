@@ -201,6 +201,7 @@ class LiveStatus {
   /** Watched folders by path: each lock directory and its queue folders. */
   private readonly folders = new Map<string, Folder>();
   private closed = false;
+  private started = false;
   /** A bug in a read (each one catches what it expects): ends run() with it. */
   private failure: ((err: unknown) => void) | undefined;
   private readonly failed = (err: unknown): void => this.failure?.(err);
@@ -224,7 +225,10 @@ class LiveStatus {
     const { signal } = this.options;
     if (signal.aborted) return;
     this.watchDocker();
+    // The first view once everything was read once: never a half-read one.
     await Promise.all([...this.fleets.map((_, i) => this.readContainers(i)), ...[...this.locks.keys()].map((dir) => this.readLockDir(dir)), this.readGitHub()]);
+    this.started = true;
+    this.emit();
     const timers = [
       setInterval(() => this.githubRead.request(), this.options.githubPollMs ?? GITHUB_POLL_MS),
       setInterval(() => {
@@ -254,7 +258,7 @@ class LiveStatus {
   }
 
   private emit(): void {
-    if (this.closed || this.options.signal.aborted) return;
+    if (!this.started || this.closed || this.options.signal.aborted) return;
     this.options.onView(assembleStatus({ fleets: this.inputs, locks: [...this.locks.values()] }, new Date()));
   }
 
