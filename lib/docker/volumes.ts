@@ -4,10 +4,11 @@
 import { docker, outputLines } from './command.ts';
 import { ensureDocker } from './engine.ts';
 
-/** The names of the named volumes that exist. */
-export async function existingVolumes(): Promise<Set<string>> {
+/** The names of the named volumes that exist; with `project`, only those compose made (or adopted) for that project. */
+export async function existingVolumes(project?: string): Promise<Set<string>> {
   await ensureDocker();
-  return new Set(outputLines(await docker(['volume', 'ls', '-q'])));
+  const filter = project === undefined ? [] : ['--filter', `label=com.docker.compose.project=${project}`];
+  return new Set(outputLines(await docker(['volume', 'ls', '-q', ...filter])));
 }
 
 /**

@@ -32,7 +32,7 @@ export function cacheVolumesOf(prefix: string, volumes: Iterable<string>): strin
  * another fleet (whose prefix begins like these names) is kept, and said so.
  */
 async function removeCacheVolumes(config: Config, dockerApi: DockerApi, reporter: Reporter): Promise<void> {
-  const volumes = cacheVolumesOf(config.prefix, await dockerApi.existingVolumes());
+  const volumes = cacheVolumesOf(config.prefix, await dockerApi.existingVolumes(config.projectName));
   const removable: string[] = [];
   for (const volume of volumes) {
     const users = await dockerApi.containersUsingVolume(volume);
@@ -70,7 +70,7 @@ export async function purgeFleet(config: Config, api: RunnerApi, options: PurgeO
   const files: string[] = [];
   for (const file of generatedFiles(config, options.env)) if (await exists(file)) files.push(file);
   const shown = files.map((file) => relative(process.cwd(), file) || file);
-  const caches = plan.dockerWarning ? [] : cacheVolumesOf(config.prefix, await dockerApi.existingVolumes());
+  const caches = plan.dockerWarning ? [] : cacheVolumesOf(config.prefix, await dockerApi.existingVolumes(config.projectName));
 
   if (plan.targets.length === 0 && files.length === 0 && caches.length === 0) {
     if (plan.dockerWarning) reporter.warn(plan.dockerWarning);
