@@ -132,6 +132,7 @@ export class Apps {
     return [...this.installations.values()].find(
       (i) =>
         i.appId === appId &&
+        scope.enterprise === undefined &&
         i.org.toLowerCase() === scope.org.toLowerCase() &&
         (scope.repo === undefined || i.repositories === 'all' || i.repositories.includes(scope.repo.toLowerCase())),
     );
@@ -193,9 +194,9 @@ export class Apps {
     return [...this.tokens.keys()];
   }
 
-  /** Whether the installation covers the scope (the org, or one of its selected repositories). */
+  /** Whether the installation covers the scope (the org, or one of its selected repositories; never an enterprise). */
   covers(installation: InstallationRecord, scope: ScopeRef): boolean {
-    if (installation.org.toLowerCase() !== scope.org.toLowerCase()) return false;
+    if (scope.enterprise !== undefined || installation.org.toLowerCase() !== scope.org.toLowerCase()) return false;
     return scope.repo === undefined || installation.repositories === 'all' || installation.repositories.includes(scope.repo.toLowerCase());
   }
 

@@ -8,17 +8,25 @@ import type { AppCreated, InstallationInput, PermissionLevel } from './apps.ts';
 import type { Context, Violation } from './context.ts';
 import type { FaultSpec } from './faults.ts';
 import { isRecord, readJson, send, type Reply } from './http.ts';
-import { scopeKey, type JobView, type RunnerGroup, type RunnerView, type ScopeRef, type Step, type TokenKind } from './state.ts';
+import { ENTERPRISE_KEY_PREFIX, parseScope, scopeKey, type JobView, type RunnerGroup, type RunnerView, type ScopeRef, type Step, type TokenKind } from './state.ts';
 
 export interface PatInput {
   token: string;
-  /** Scopes the PAT administers: "org" (includes its repos) or "org/repo". */
+  /** Scopes the PAT administers: "org" (includes its repos), "org/repo", or "enterprise:slug" (an enterprise owner's, with manage_runners:enterprise). */
   admin: string[];
 }
 
-export interface SeedInput {
-  org: string;
+/** A scope to create: an org or repository, or an enterprise with the orgs in it (whose jobs its runners may take; created too). */
+export type ScopeInput = { org: string; repo?: string } | { enterprise: string; orgs?: string[] };
+
+/** Where a seeded runner or an issued token is: an org (`repo`: a repository's), or an enterprise. */
+export interface ScopeFields {
+  org?: string;
   repo?: string;
+  enterprise?: string;
+}
+
+export interface SeedInput extends ScopeFields {
   name?: string;
   labels?: string[];
   status?: 'online' | 'offline';
@@ -47,19 +55,22 @@ export interface RunnerStateInput {
 }
 
 export interface RunnerGroupInput {
-  /** An org (runner groups belong to orgs; a repository has only "Default"). */
-  org: string;
+  /** An org, or `enterprise` instead (runner groups belong to orgs and enterprises; a repository has only "Default"). */
+  org?: string;
+  enterprise?: string;
   name: string;
-  /** Default "all"; with "selected", only `repositories` may use it (visible_to_repository filters on it). */
+  /** Default "all"; with "selected", only `repositories` (an org's) or `organizations` (an enterprise's) may use it (visible_to_… filters on it). */
   visibility?: 'all' | 'selected' | 'private';
   repositories?: string[];
+  organizations?: string[];
   allows_public_repositories?: boolean;
 }
 
-/** A runner group as the control API shows it. */
+/** A runner group as the control API shows it: an org's (`org`) or an enterprise's (`enterprise`). */
 export interface RunnerGroupView {
   id: number;
-  org: string;
+  org?: string;
+  enterprise?: string;
   name: string;
   visibility: 'all' | 'selected' | 'private';
   repositories: string[];
@@ -68,9 +79,10 @@ export interface RunnerGroupView {
 }
 
 function groupView(g: RunnerGroup): RunnerGroupView {
+  const owner = parseScope(g.owner);
   return {
     id: g.id,
-    org: g.org,
+    ...(owner.enterprise !== undefined ? { enterprise: owner.enterprise } : { org: owner.org }),
     name: g.name,
     visibility: g.visibility,
     repositories: [...g.repositories],
@@ -92,9 +104,7 @@ export interface JobCreated {
   run_attempt: number;
 }
 
-export interface TokenInput {
-  org: string;
-  repo?: string;
+export interface TokenInput extends ScopeFields {
   kind: TokenKind;
   /** Lifetime in seconds; 0 or negative gives an already expired token. Default 3600. */
   expires_in_s?: number;
@@ -140,22 +150,32 @@ function strList(v: unknown, what: string): string[] {
   return v;
 }
 
-function scopeOf(input: { org?: unknown; repo?: unknown }): ScopeRef {
+function scopeOf(input: { org?: unknown; repo?: unknown; enterprise?: unknown }): ScopeRef {
+  if (input.enterprise !== undefined) {
+    if (input.org !== undefined || input.repo !== undefined) throw new ControlError(400, 'an enterprise scope has no org or repo');
+    return { enterprise: str(input.enterprise, 'enterprise') };
+  }
   const org = str(input.org, 'org');
   const repo = optStr(input.repo, 'repo');
   return repo === undefined ? { org } : { org, repo };
 }
 
-function existingScope(ctx: Context, input: { org?: unknown; repo?: unknown }): ScopeRef {
+/** For messages: acme, acme/widgets or enterprise:octo. */
+function scopeText(scope: ScopeRef): string {
+  return scope.enterprise !== undefined ? `${ENTERPRISE_KEY_PREFIX}${scope.enterprise}` : `${scope.org}${scope.repo ? `/${scope.repo}` : ''}`;
+}
+
+function existingScope(ctx: Context, input: { org?: unknown; repo?: unknown; enterprise?: unknown }): ScopeRef {
   const scope = scopeOf(input);
-  if (!ctx.state.hasScope(scope)) throw new ControlError(404, `unknown scope ${scope.org}${scope.repo ? `/${scope.repo}` : ''}`);
+  if (!ctx.state.hasScope(scope)) throw new ControlError(404, `unknown scope ${scopeText(scope)}`);
   return scope;
 }
 
 export const controls = {
-  addScope(ctx: Context, input: ScopeRef): ScopeRef {
+  addScope(ctx: Context, input: ScopeInput): ScopeRef {
     const scope = scopeOf(input);
-    ctx.state.addScope(scope);
+    const orgs = 'orgs' in input && input.orgs !== undefined ? strList(input.orgs, 'orgs') : [];
+    ctx.state.addScope(scope, orgs);
     return scope;
   },
 
@@ -219,22 +239,25 @@ export const controls = {
     return { minimum: minimum ?? null, latest: ctx.state.runnerVersions.latest ?? null };
   },
 
-  /** Adds a self-hosted runner group to an org (ids from 2; "Default" is id 1 in every org). */
+  /** Adds a self-hosted runner group to an org or enterprise (ids from 2; "Default" is id 1 in every org and enterprise). */
   addRunnerGroup(ctx: Context, input: RunnerGroupInput): RunnerGroupView {
-    if ((input as { repo?: unknown }).repo !== undefined) throw new ControlError(400, 'runner groups belong to orgs: no repo');
-    const scope = existingScope(ctx, { org: input.org });
+    if ((input as { repo?: unknown }).repo !== undefined) throw new ControlError(400, 'runner groups belong to orgs and enterprises: no repo');
+    const scope = existingScope(ctx, { org: input.org, enterprise: input.enterprise });
     const visibility = input.visibility ?? 'all';
     if (!['all', 'selected', 'private'].includes(visibility)) throw new ControlError(400, 'visibility must be all, selected or private');
-    const repositories = strList(input.repositories ?? [], 'repositories');
+    const selected = scope.enterprise !== undefined ? strList(input.organizations ?? [], 'organizations') : strList(input.repositories ?? [], 'repositories');
     const allowsPublic = input.allows_public_repositories ?? false;
     if (typeof allowsPublic !== 'boolean') throw new ControlError(400, 'allows_public_repositories must be a boolean');
-    const group = ctx.state.addRunnerGroup(scope.org, { name: str(input.name, 'name'), visibility, repositories, allowsPublicRepositories: allowsPublic });
-    if (group === 'conflict') throw new ControlError(409, `org ${scope.org} has a runner group named ${input.name}`);
+    const group = ctx.state.addRunnerGroup(scope, { name: str(input.name, 'name'), visibility, repositories: selected, allowsPublicRepositories: allowsPublic });
+    if (group === 'conflict') throw new ControlError(409, `${scope.enterprise !== undefined ? 'enterprise' : 'org'} ${scopeText(scope)} has a runner group named ${input.name}`);
     return groupView(group);
   },
 
-  runnerGroups(ctx: Context, org: string): RunnerGroupView[] {
-    return ctx.state.runnerGroups(existingScope(ctx, { org }).org).map(groupView);
+  /** An org's (`acme`) or enterprise's (`enterprise:octo`) runner groups, "Default" first. */
+  runnerGroups(ctx: Context, owner: string): RunnerGroupView[] {
+    const scope = existingScope(ctx, parseScope(owner));
+    if (scope.repo !== undefined) throw new ControlError(400, 'runner groups belong to orgs and enterprises: no repo');
+    return ctx.state.runnerGroups(scopeKey(scope)).map(groupView);
   },
 
   runners(ctx: Context, input: ScopeRef): RunnerView[] {
@@ -242,7 +265,8 @@ export const controls = {
   },
 
   enqueueJob(ctx: Context, input: JobInput): JobCreated {
-    const scope = existingScope(ctx, input);
+    const scope = existingScope(ctx, { org: input.org, repo: input.repo });
+    if (scope.enterprise !== undefined) throw new ControlError(400, 'jobs belong to an org or repository: no enterprise');
     const steps = input.steps ?? [];
     if (!Array.isArray(steps) || !steps.every((s) => isRecord(s) && typeof s.name === 'string' && typeof s.run === 'string')) {
       throw new ControlError(400, 'steps must be an array of {name, run}');
@@ -343,16 +367,29 @@ const ok = (status: number, body?: unknown): Reply => (body === undefined ? { st
 
 /** Routes: [method, pattern with an optional (\d+) id, handler]. */
 const routes: [string, RegExp, Handler][] = [
-  ['POST', /^\/scopes$/, (c, b) => ok(201, controls.addScope(c, b as unknown as ScopeRef))],
+  ['POST', /^\/scopes$/, (c, b) => ok(201, controls.addScope(c, b as unknown as ScopeInput))],
   ['POST', /^\/pats$/, (c, b) => ok(201, controls.addPat(c, b as unknown as PatInput))],
-  ['POST', /^\/runners$/, (c, b) => ok(201, { runners: controls.seedRunners(c, b as unknown as SeedInput) })],
+  ['POST', /^\/runners$/, (c, b) => ok(201, { runners: controls.seedRunners(c, b) })],
   [
     'GET',
     /^\/runners$/,
-    (c, _b, u) => ok(200, { runners: controls.runners(c, scopeOf({ org: u.searchParams.get('org') ?? undefined, repo: u.searchParams.get('repo') ?? undefined })) }),
+    (c, _b, u) =>
+      ok(200, {
+        runners: controls.runners(
+          c,
+          scopeOf({ org: u.searchParams.get('org') ?? undefined, repo: u.searchParams.get('repo') ?? undefined, enterprise: u.searchParams.get('enterprise') ?? undefined }),
+        ),
+      }),
   ],
   ['POST', /^\/runner-groups$/, (c, b) => ok(201, controls.addRunnerGroup(c, b as unknown as RunnerGroupInput))],
-  ['GET', /^\/runner-groups$/, (c, _b, u) => ok(200, { runner_groups: controls.runnerGroups(c, u.searchParams.get('org') ?? '') })],
+  [
+    'GET',
+    /^\/runner-groups$/,
+    (c, _b, u) => {
+      const enterprise = u.searchParams.get('enterprise');
+      return ok(200, { runner_groups: controls.runnerGroups(c, enterprise === null ? (u.searchParams.get('org') ?? '') : `${ENTERPRISE_KEY_PREFIX}${enterprise}`) });
+    },
+  ],
   ['POST', /^\/runners\/(\d+)\/state$/, (c, b, _u, id) => ok(200, controls.driveRunner(c, id, b))],
   ['POST', /^\/runners\/(\d+)\/update$/, (c, b, _u, id) => ok(202, controls.updateRunner(c, id, b))],
   ['POST', /^\/runner-versions$/, (c, b) => ok(200, controls.setRunnerVersions(c, b))],

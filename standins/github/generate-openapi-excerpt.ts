@@ -1,7 +1,10 @@
 // Extracts the self-hosted runner and GitHub App operations the toolkit uses from GitHub's
-// official OpenAPI description (pinned @octokit/openapi) into a small excerpt,
+// official OpenAPI descriptions (pinned @octokit/openapi) into a small excerpt,
 // standins/github/openapi-runners.json. The stand-in loads only the excerpt at
 // runtime: the full file is 13 MB and the package index loads every variant.
+// Org, repo and App operations come from api.github.com.json; the enterprise
+// runner operations are only in GitHub Enterprise Cloud's description,
+// ghec.json (githubCloudOnly; enabledForGitHubApps: false), and come from there.
 //
 //   npx tsx standins/github/generate-openapi-excerpt.ts   # rewrites the excerpt
 //
@@ -30,6 +33,21 @@ export const RUNNER_OPERATIONS = [
   'actions/generate-runner-jitconfig-for-repo',
 ] as const;
 
+/**
+ * The enterprise runner operations (ENTERPRISE=slug), from ghec.json: most are
+ * `enterprise-admin/…`, generate-jitconfig is `actions/…`. PATs (classic,
+ * manage_runners:enterprise) only.
+ */
+export const ENTERPRISE_OPERATIONS = [
+  'enterprise-admin/list-self-hosted-runners-for-enterprise',
+  'enterprise-admin/get-self-hosted-runner-for-enterprise',
+  'enterprise-admin/delete-self-hosted-runner-from-enterprise',
+  'enterprise-admin/create-registration-token-for-enterprise',
+  'enterprise-admin/create-remove-token-for-enterprise',
+  'actions/generate-runner-jitconfig-for-enterprise',
+  'enterprise-admin/list-self-hosted-runner-groups-for-enterprise',
+] as const;
+
 /** GitHub App operations: finding an installation and getting its access token (both with the App's JWT). */
 export const APP_OPERATIONS = [
   'apps/get-org-installation',
@@ -38,7 +56,7 @@ export const APP_OPERATIONS = [
 ] as const;
 
 /** Every operation in the excerpt. */
-export const SERVED_OPERATIONS = [...RUNNER_OPERATIONS, ...APP_OPERATIONS] as const;
+export const SERVED_OPERATIONS = [...RUNNER_OPERATIONS, ...APP_OPERATIONS, ...ENTERPRISE_OPERATIONS] as const;
 
 /**
  * Schemas GitHub uses for errors any endpoint may answer (401, 403, 404, 5xx)
@@ -52,11 +70,14 @@ export const EXCERPT_PATH = fileURLToPath(new URL('./openapi-runners.json', impo
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
-/** Path of the full spec inside the pinned package (resolved via package.json, never the index). */
-export function fullSpecPath(): string {
+/** The descriptions the excerpt is made from: api.github.com's, and GitHub Enterprise Cloud's for the enterprise operations. */
+export const SPEC_FILES = { dotcom: 'api.github.com.json', ghec: 'ghec.json' } as const;
+
+/** Path of a full description inside the pinned package (resolved via package.json, never the index). */
+export function fullSpecPath(file: string = SPEC_FILES.dotcom): string {
   const require = createRequire(import.meta.url);
   const pkg = require.resolve('@octokit/openapi/package.json');
-  return join(dirname(pkg), 'generated', 'api.github.com.json');
+  return join(dirname(pkg), 'generated', file);
 }
 
 function isObject(v: Json | undefined): v is JsonObject {
@@ -87,12 +108,11 @@ function inline(spec: JsonObject, node: Json, trail: string[]): Json {
   return out;
 }
 
-/** Builds the excerpt from the parsed full spec (pure: the drift test calls it too). */
-export function buildExcerpt(spec: JsonObject, sourceVersion: string): JsonObject {
+/** Copies the `wanted` operations of `spec` into `outPaths`, each $ref inlined from that spec; throws naming any it lacks. */
+function extract(spec: JsonObject, wantedIds: readonly string[], outPaths: JsonObject, what: string): void {
   const paths = spec.paths;
-  if (!isObject(paths)) throw new Error('spec has no paths');
-  const wanted = new Set<string>(SERVED_OPERATIONS);
-  const outPaths: JsonObject = {};
+  if (!isObject(paths)) throw new Error(`${what} has no paths`);
+  const wanted = new Set<string>(wantedIds);
   for (const [path, item] of Object.entries(paths)) {
     if (!isObject(item)) continue;
     for (const [method, op] of Object.entries(item)) {
@@ -102,7 +122,18 @@ export function buildExcerpt(spec: JsonObject, sourceVersion: string): JsonObjec
       entry[method] = inline(spec, op, []);
     }
   }
-  if (wanted.size > 0) throw new Error(`operations missing from the spec: ${[...wanted].join(', ')}`);
+  if (wanted.size > 0) throw new Error(`operations missing from ${what}: ${[...wanted].join(', ')}`);
+}
+
+/**
+ * Builds the excerpt from the parsed full descriptions (pure: the drift test
+ * calls it too): the org, repo and App operations from api.github.com's, the
+ * enterprise ones from GitHub Enterprise Cloud's.
+ */
+export function buildExcerpt(spec: JsonObject, sourceVersion: string, ghec: JsonObject): JsonObject {
+  const outPaths: JsonObject = {};
+  extract(spec, [...RUNNER_OPERATIONS, ...APP_OPERATIONS], outPaths, SPEC_FILES.dotcom);
+  extract(ghec, ENTERPRISE_OPERATIONS, outPaths, SPEC_FILES.ghec);
   const schemas = (spec.components as JsonObject | undefined)?.schemas as JsonObject | undefined;
   const common: JsonObject = {};
   for (const name of COMMON_SCHEMAS) {
@@ -113,10 +144,10 @@ export function buildExcerpt(spec: JsonObject, sourceVersion: string): JsonObjec
   return {
     openapi: spec.openapi ?? null,
     info: {
-      title: 'GitHub REST API: self-hosted runner and GitHub App excerpt',
+      title: 'GitHub REST API: self-hosted runner (org, repo, enterprise) and GitHub App excerpt',
       description: 'Generated by standins/github/generate-openapi-excerpt.ts; do not edit by hand.',
       version: (spec.info as JsonObject | undefined)?.version ?? null,
-      'x-source': `@octokit/openapi ${sourceVersion} generated/api.github.com.json`,
+      'x-source': `@octokit/openapi ${sourceVersion} generated/${SPEC_FILES.dotcom}; the enterprise operations from generated/${SPEC_FILES.ghec}`,
     },
     paths: outPaths,
     components: { schemas: common },
@@ -132,7 +163,8 @@ export function generateExcerptText(): string {
   const specFile = fullSpecPath();
   const pkg = JSON.parse(readFileSync(join(dirname(dirname(specFile)), 'package.json'), 'utf8')) as { version: string };
   const spec = JSON.parse(readFileSync(specFile, 'utf8')) as JsonObject;
-  return serializeExcerpt(buildExcerpt(spec, pkg.version));
+  const ghec = JSON.parse(readFileSync(fullSpecPath(SPEC_FILES.ghec), 'utf8')) as JsonObject;
+  return serializeExcerpt(buildExcerpt(spec, pkg.version, ghec));
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

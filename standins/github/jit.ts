@@ -54,7 +54,7 @@ export async function encodeJitConfig(opts: {
     poolId: group.id,
     poolName: group.name,
     serverUrl,
-    gitHubUrl: `${origin}/${scope.org}${scope.repo === undefined ? '' : `/${scope.repo}`}`,
+    gitHubUrl: `${origin}/${scope.enterprise !== undefined ? `enterprises/${scope.enterprise}` : `${scope.org}${scope.repo === undefined ? '' : `/${scope.repo}`}`}`,
     workFolder: opts.workFolder,
     disableUpdate: false,
     ephemeral: true,

@@ -3,6 +3,7 @@
 //
 //   npx tsx standins/github/main.ts [--port N] [--offline-after-ms 5000]
 //       [--scope acme --scope acme/widgets --pat TOKEN:acme,acme/widgets]
+//       [--scope enterprise:octo --pat TOKEN:enterprise:octo]
 //
 // Without --port it listens as startGitHubStandIn does by default: as root, on
 // port 80 of a random loopback address, so that GITHUB_URL has no port (the
@@ -33,16 +34,20 @@ const offline = values['offline-after-ms'];
 const github = await startGitHubStandIn({ ...(port === undefined ? {} : { port }), ...(offline === undefined ? {} : { offlineAfterMs: Number(offline) }) });
 for (const scope of values.scope) github.addScope(scope);
 for (const pat of values.pat) {
-  const [token = '', admin = ''] = pat.split(':');
+  // TOKEN:scope,scope — the first ':' ends the token (an enterprise scope has one of its own).
+  const at = pat.indexOf(':');
+  const [token, admin] = at === -1 ? [pat, ''] : [pat.slice(0, at), pat.slice(at + 1)];
   github.addPat({ token, admin: admin.split(',').filter((a) => a !== '') });
 }
 
 const hasPort = new URL(github.url).port !== '';
 const [firstScope] = values.scope;
 const [firstPat] = values.pat;
-const scopeLines = firstScope
-  ? [firstScope.includes('/') ? `ORG=${firstScope.split('/')[0]}\nREPO=${firstScope.split('/')[1]}` : `ORG=${firstScope}`]
-  : ['ORG=<a scope given with --scope>'];
+const scopeLine = (scope: string): string => {
+  if (scope.toLowerCase().startsWith('enterprise:')) return `ENTERPRISE=${scope.slice('enterprise:'.length)}`;
+  return scope.includes('/') ? `ORG=${scope.split('/')[0]}\nREPO=${scope.split('/')[1]}` : `ORG=${scope}`;
+};
+const scopeLines = firstScope ? [scopeLine(firstScope)] : ['ORG=<a scope given with --scope>'];
 process.stdout.write(
   [
     `GITHUB_URL=${github.url}`,

@@ -1,5 +1,5 @@
 // Section 1 of PROTOCOL.md: GitHub's REST operations for self-hosted runners
-// (org and repo scope) under /api/v3, routed by the spec's own path templates.
+// (org, repo and enterprise scope) under /api/v3, routed by the spec's own path templates.
 // Each answer passes through response validation before it is sent.
 
 import { randomBytes } from 'node:crypto';
@@ -10,7 +10,7 @@ import { faultReply } from './faults.ts';
 import { credentials, delay, githubError, isRecord, readJson, send, type ParsedBody, type Reply } from './http.ts';
 import { encodeJitConfig } from './jit.ts';
 import type { Operation, RouteMatch } from './spec.ts';
-import { scopeKey, type RunnerGroup, type ScopeRef, type TokenKind } from './state.ts';
+import { groupOwner, scopeKey, type RunnerGroup, type ScopeRef, type TokenKind } from './state.ts';
 
 export const API_PREFIX = '/api/v3';
 const DEFAULT_PER_PAGE = 30;
@@ -75,12 +75,20 @@ async function answer(ctx: Context, req: IncomingMessage, url: URL, route: Route
     return withRate(githubError(422, `Invalid request.\n\n${errors.join('\n')}`));
   }
 
-  const org = String(params.org ?? params.owner);
-  const scope: ScopeRef = params.repo === undefined ? { org } : { org, repo: String(params.repo) };
+  const scope = scopeOfParams(params);
   if (!ctx.state.hasScope(scope)) return withRate(githubError(404, 'Not Found'));
   if (pat !== undefined && !ctx.state.patAdministers(pat, scope)) {
-    const msg = scope.repo === undefined ? 'You must be an org admin to manage its self-hosted runners.' : 'Must have admin rights to Repository.';
+    const msg =
+      scope.enterprise !== undefined
+        ? 'You must be an enterprise owner to manage its self-hosted runners.'
+        : scope.repo === undefined
+          ? 'You must be an org admin to manage its self-hosted runners.'
+          : 'Must have admin rights to Repository.';
     return withRate(githubError(403, msg));
+  }
+  // The enterprise operations are not enabled for GitHub Apps (enabledForGitHubApps: false in ghec.json).
+  if (installation !== undefined && installation !== 'expired' && scope.enterprise !== undefined) {
+    return withRate(githubError(403, 'Resource not accessible by integration'));
   }
   if (installation !== undefined && installation !== 'expired') {
     // An installation sees only its org (and selected repositories): anything else does not exist for it.
@@ -92,6 +100,13 @@ async function answer(ctx: Context, req: IncomingMessage, url: URL, route: Route
     }
   }
   return withRate(await operate(ctx, req, url, op.operationId, scope, params, body.value, fault?.kind === 'wrong_token'));
+}
+
+/** The scope an operation's path names: /enterprises/{enterprise}, /orgs/{org} or /repos/{owner}/{repo}. */
+function scopeOfParams(params: Record<string, string | number | boolean>): ScopeRef {
+  if (params.enterprise !== undefined) return { enterprise: String(params.enterprise) };
+  const org = String(params.org ?? params.owner);
+  return params.repo === undefined ? { org } : { org, repo: String(params.repo) };
 }
 
 /**
@@ -161,7 +176,7 @@ async function operate(
   wrongToken: boolean,
 ): Promise<Reply> {
   const { state } = ctx;
-  const action = operationId.replace(/^actions\//, '').replace(/-(for|from)-(org|repo)$/, '');
+  const action = operationId.replace(/^(actions|enterprise-admin)\//, '').replace(/-(for|from)-(org|repo|enterprise)$/, '');
   const inScope = (): ReturnType<typeof state.runner> => {
     const r = state.runner(Number(params.runner_id));
     return r && r.scope === scopeKey(scope) ? r : undefined;
@@ -207,10 +222,10 @@ async function operate(
 }
 
 /**
- * generate-runner-jitconfig-for-org/-for-repo. The body has passed the spec
+ * generate-runner-jitconfig-for-org/-for-repo/-for-enterprise. The body has passed the spec
  * (name, runner_group_id, labels 1..100 strings; else 422 and a recorded
  * violation). Then: a blank name or label → 422; a group the scope does not
- * have → 404 (a repository has only "Default", id 1; an org its groups); a
+ * have → 404 (a repository has only "Default", id 1; an org or enterprise its groups); a
  * runner of that name in the scope → 409 with GitHub's message; else 201 with
  * the new runner (offline, ephemeral, exactly the given labels) and its
  * encoded config (jit.ts).
@@ -237,18 +252,22 @@ async function generateJitConfig(ctx: Context, scope: ScopeRef, body: unknown): 
   return { status: 201, body: { runner: ctx.state.view(runner), encoded_jit_config: encoded } };
 }
 
-/** GitHub's `runner-groups-org` object. */
-function groupView(ctx: Context, org: string, group: RunnerGroup): Record<string, unknown> {
+/** GitHub's `runner-groups-org` object, or `runner-groups-enterprise` (selected organizations instead of repositories, nothing inherited). */
+function groupView(ctx: Context, scope: ScopeRef, group: RunnerGroup): Record<string, unknown> {
   // GitHub's own URLs here spell the path runner_groups (the spec's examples show it).
-  const base = `${ctx.gitHubUrl}${API_PREFIX}/orgs/${org}/actions/runner_groups/${group.id}`;
+  const owner = scope.enterprise !== undefined ? `enterprises/${scope.enterprise}` : `orgs/${scope.org}`;
+  const base = `${ctx.gitHubUrl}${API_PREFIX}/${owner}/actions/runner_groups/${group.id}`;
+  const selected = group.visibility === 'selected';
   return {
     id: group.id,
     name: group.name,
     visibility: group.visibility,
     default: group.default,
-    ...(group.visibility === 'selected' ? { selected_repositories_url: `${base}/repositories` } : {}),
+    ...(scope.enterprise !== undefined
+      ? selected ? { selected_organizations_url: `${base}/organizations` } : {}
+      : selected ? { selected_repositories_url: `${base}/repositories` } : {}),
     runners_url: `${base}/runners`,
-    inherited: false,
+    ...(scope.enterprise !== undefined ? {} : { inherited: false }),
     allows_public_repositories: group.allowsPublicRepositories,
     restricted_to_workflows: false,
     selected_workflows: [],
@@ -256,16 +275,22 @@ function groupView(ctx: Context, org: string, group: RunnerGroup): Record<string
   };
 }
 
-/** list-self-hosted-runner-groups-for-org: "Default" and the groups added, paged; `visible_to_repository` filters. */
+/**
+ * list-self-hosted-runner-groups-for-org/-for-enterprise: "Default" and the
+ * groups added, paged; `visible_to_repository` (org) or
+ * `visible_to_organization` (enterprise) leaves out `selected` groups that do
+ * not name it.
+ */
 function listGroups(ctx: Context, req: IncomingMessage, url: URL, scope: ScopeRef, params: Record<string, string | number | boolean>): Reply {
   const requested = Number(params.per_page ?? DEFAULT_PER_PAGE);
   const perPage = requested < 1 ? DEFAULT_PER_PAGE : Math.min(requested, MAX_PER_PAGE);
   const page = Math.max(1, Number(params.page ?? 1));
-  const repo = typeof params.visible_to_repository === 'string' ? params.visible_to_repository.toLowerCase() : undefined;
+  const visibleTo = params.visible_to_repository ?? params.visible_to_organization;
+  const member = typeof visibleTo === 'string' ? visibleTo.toLowerCase() : undefined;
   const all = ctx.state
-    .runnerGroups(scope.org)
-    .filter((g) => repo === undefined || g.visibility !== 'selected' || g.repositories.includes(repo));
-  const groups = all.slice((page - 1) * perPage, page * perPage).map((g) => groupView(ctx, scope.org, g));
+    .runnerGroups(groupOwner(scope))
+    .filter((g) => member === undefined || g.visibility !== 'selected' || g.repositories.includes(member));
+  const groups = all.slice((page - 1) * perPage, page * perPage).map((g) => groupView(ctx, scope, g));
   const headers: Record<string, string> = {};
   const link = linkHeader(req, url, page, Math.max(1, Math.ceil(all.length / perPage)));
   if (link) headers.link = link;

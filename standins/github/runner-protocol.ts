@@ -25,8 +25,10 @@ function bearer(req: IncomingMessage): string | undefined {
 }
 
 /**
- * `<GITHUB_URL>/<org>[/<repo>]` → scope. The URL must be on this server's
- * GITHUB_URL (scheme, host and port), as GitHub only knows its own
+ * `<GITHUB_URL>/<org>[/<repo>]` or `<GITHUB_URL>/enterprises/<slug>` → scope
+ * (a first segment `enterprises`, any case, is an enterprise, as actions/runner
+ * reads it: ConfigurationManager.cs GetEntityUrl). The URL must be on this
+ * server's GITHUB_URL (scheme, host and port), as GitHub only knows its own
  * organizations: anything else is 'elsewhere' (answered 404 like any token
  * GitHub does not accept there).
  */
@@ -41,6 +43,7 @@ function scopeFromUrl(raw: unknown, gitHubUrl: string): ScopeRef | 'elsewhere' |
   if (url.origin !== new URL(gitHubUrl).origin) return 'elsewhere';
   const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
   if (parts.length === 1 && parts[0]) return { org: parts[0] };
+  if (parts.length === 2 && parts[0]?.toLowerCase() === 'enterprises' && parts[1]) return { enterprise: parts[1] };
   if (parts.length === 2 && parts[0] && parts[1]) return { org: parts[0], repo: parts[1] };
   return undefined;
 }
@@ -54,7 +57,7 @@ export async function handleRegistration(ctx: Context, req: IncomingMessage, res
   const event = body.value.runner_event ?? 'register';
   if (event !== 'register' && event !== 'remove') return send(res, { status: 400, body: { message: 'runner_event must be register or remove' } });
   const scope = scopeFromUrl(body.value.url, ctx.gitHubUrl);
-  if (!scope) return send(res, { status: 400, body: { message: 'url must be <GITHUB_URL>/<org>[/<repo>]' } });
+  if (!scope) return send(res, { status: 400, body: { message: 'url must be <GITHUB_URL>/<org>[/<repo>] or <GITHUB_URL>/enterprises/<slug>' } });
   if (scope === 'elsewhere') return send(res, NOT_FOUND);
   // GitHub answers 404 for any token it does not accept here: bad, expired, wrong scope or kind.
   const kind = event === 'register' ? 'registration' : 'remove';

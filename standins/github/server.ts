@@ -20,6 +20,7 @@ import {
   type RunnerGroupView,
   type RunnerStateInput,
   type RunnerVersionsInput,
+  type ScopeInput,
   type SeedInput,
   type TokenInput,
 } from './control.ts';
@@ -47,6 +48,7 @@ export type {
   RunnerStateInput,
   RunnerVersionsInput,
   RunnerView,
+  ScopeInput,
   ScopeRef,
   SeedInput,
   TokenInput,
@@ -85,14 +87,15 @@ export interface GitHubStandIn {
   readonly port: number;
   /** Spec violations recorded so far (a copy); tests should assert it stays empty. */
   readonly violations: Violation[];
-  addScope(scope: ScopeRef | string): void;
+  /** An org (`acme`), a repository (`acme/widgets`), or an enterprise (`enterprise:octo`, or `{ enterprise, orgs }` with the orgs whose jobs its runners take). */
+  addScope(scope: ScopeInput | string): void;
   addPat(pat: PatInput): void;
   seedRunners(seed: SeedInput): RunnerView[];
   runners(scope: ScopeRef | string): RunnerView[];
-  /** Adds a self-hosted runner group to an org ("Default", id 1, is always there). */
+  /** Adds a self-hosted runner group to an org or enterprise ("Default", id 1, is always there). */
   addRunnerGroup(input: RunnerGroupInput): RunnerGroupView;
-  /** An org's runner groups, "Default" first. */
-  runnerGroups(org: string): RunnerGroupView[];
+  /** An org's (`acme`) or enterprise's (`enterprise:octo`) runner groups, "Default" first. */
+  runnerGroups(owner: string): RunnerGroupView[];
   /** The encoded JIT configs generate-jitconfig handed out for runners of this name, oldest first (in-process only). */
   jitConfigsIssued(name: string): string[];
   enqueueJob(job: JobInput): JobCreated;
@@ -216,12 +219,12 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions = {}): Promi
     get violations() {
       return controls.violations(ctx);
     },
-    addScope: (scope) => void controls.addScope(ctx, scopeOf(scope)),
+    addScope: (scope) => void controls.addScope(ctx, typeof scope === 'string' ? parseScope(scope) : scope),
     addPat: (pat) => void controls.addPat(ctx, pat),
     seedRunners: (seed) => controls.seedRunners(ctx, seed),
     runners: (scope) => controls.runners(ctx, scopeOf(scope)),
     addRunnerGroup: (input) => controls.addRunnerGroup(ctx, input),
-    runnerGroups: (org) => controls.runnerGroups(ctx, org),
+    runnerGroups: (owner) => controls.runnerGroups(ctx, owner),
     jitConfigsIssued: (name) => ctx.state.jitConfigsIssued(name),
     enqueueJob: (job) => controls.enqueueJob(ctx, job),
     cancelJob: (id) => controls.cancelJob(ctx, id),

@@ -1,4 +1,4 @@
-// The stand-in's world: orgs/repos, PATs, runners, labels, tokens and jobs,
+// The stand-in's world: orgs/repos and enterprises, PATs, runners, labels, tokens and jobs,
 // plus the rules that tie them together (who is online or busy, which job goes
 // to which runner). No HTTP here: the REST, runner-protocol and control
 // modules all act on one State.
@@ -6,10 +6,27 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
-export interface ScopeRef {
+/**
+ * Where runners are registered: an org or one of its repositories, or an
+ * enterprise. `org` is undefined in an enterprise's, so it cannot be read
+ * as an org's name without a check first.
+ */
+export type ScopeRef = OrgRef | EnterpriseRef;
+
+export interface OrgRef {
   org: string;
   repo?: string;
+  enterprise?: undefined;
 }
+
+export interface EnterpriseRef {
+  enterprise: string;
+  org?: undefined;
+  repo?: undefined;
+}
+
+/** How scope keys and PATs' admin lists name an enterprise: `enterprise:<slug>` (':' is in no org name). */
+export const ENTERPRISE_KEY_PREFIX = 'enterprise:';
 
 /** Labels every runner gets unless registered with `no_default_labels`. */
 export const DEFAULT_LABELS = ['self-hosted', 'Linux', 'X64'] as const;
@@ -26,14 +43,17 @@ export const TOKEN_TTL_MS = 60 * 60 * 1000; // GitHub: registration/remove token
 export const DEFAULT_GROUP_ID = 1; // the "Default" runner group
 export const DEFAULT_GROUP_NAME = 'Default';
 
-/** A self-hosted runner group of an org (GitHub's `runner-groups-org`); repositories have only "Default". */
+/**
+ * A self-hosted runner group of an org or an enterprise (GitHub's
+ * `runner-groups-org`, `runner-groups-enterprise`); repositories have only "Default".
+ */
 export interface RunnerGroup {
   id: number;
-  /** Org key (lower case). */
-  org: string;
+  /** Its owner's scope key: the org (lower case) or `enterprise:<slug>`. */
+  owner: string;
   name: string;
   visibility: 'all' | 'selected' | 'private';
-  /** With visibility `selected`: the repositories (lower case) that may use it. */
+  /** With visibility `selected`: the repositories (an org's group) or organizations (an enterprise's), lower case, that may use it. */
   repositories: string[];
   allowsPublicRepositories: boolean;
   default: boolean;
@@ -60,7 +80,7 @@ export interface RunnerView {
 export interface RunnerRecord {
   id: number;
   name: string;
-  scope: string; // scope key: "org" or "org/repo"
+  scope: string; // scope key: "org", "org/repo" or "enterprise:slug"
   os: string;
   ephemeral: boolean;
   /** Its runner group (DEFAULT_GROUP_ID unless registered into another). */
@@ -183,13 +203,21 @@ export function compareVersions(a: string, b: string): number {
 }
 
 export function scopeKey(ref: ScopeRef): string {
+  if (ref.enterprise !== undefined) return `${ENTERPRISE_KEY_PREFIX}${ref.enterprise}`.toLowerCase();
   return (ref.repo === undefined ? ref.org : `${ref.org}/${ref.repo}`).toLowerCase();
 }
 
+/** `acme`, `acme/widgets` or `enterprise:octo` (a scope key's form) → its ScopeRef. */
 export function parseScope(input: string | ScopeRef): ScopeRef {
   if (typeof input !== 'string') return input;
+  if (input.toLowerCase().startsWith(ENTERPRISE_KEY_PREFIX)) return { enterprise: input.slice(ENTERPRISE_KEY_PREFIX.length) };
   const [org = '', repo] = input.split('/');
   return repo === undefined ? { org } : { org, repo };
+}
+
+/** The scope whose runner groups a scope's runners use: an org's own (a repository's org), or the enterprise. */
+export function groupOwner(ref: ScopeRef): string {
+  return ref.enterprise !== undefined ? scopeKey(ref) : ref.org.toLowerCase();
 }
 
 /** GitHub-like registration token: 29 upper-case base32 characters. */
@@ -219,6 +247,8 @@ export class State {
   /** Emits 'job' (JobRecord) whenever a job changes; waitForJob listens. */
   readonly events = new EventEmitter();
   private readonly scopes = new Map<string, ScopeRef>();
+  /** Each enterprise's member orgs (keys): their jobs may run on the enterprise's runners. */
+  private readonly enterpriseOrgs = new Map<string, Set<string>>();
   private readonly pats = new Map<string, Set<string>>();
   private readonly runnersById = new Map<number, RunnerRecord>();
   private readonly runnersByToken = new Map<string, RunnerRecord>();
@@ -249,7 +279,18 @@ export class State {
 
   // --- scopes and PATs ---------------------------------------------------
 
-  addScope(ref: ScopeRef): void {
+  /** An org (with the repository, if named), or an enterprise with its member orgs (added as orgs too). */
+  addScope(ref: ScopeRef, memberOrgs: string[] = []): void {
+    if (ref.enterprise !== undefined) {
+      this.scopes.set(scopeKey(ref), { enterprise: ref.enterprise });
+      const members = this.enterpriseOrgs.get(scopeKey(ref)) ?? new Set<string>();
+      for (const org of memberOrgs) {
+        this.addScope({ org });
+        members.add(org.toLowerCase());
+      }
+      this.enterpriseOrgs.set(scopeKey(ref), members);
+      return;
+    }
     this.scopes.set(ref.org.toLowerCase(), { org: ref.org });
     if (ref.repo !== undefined) this.scopes.set(scopeKey(ref), ref);
   }
@@ -279,10 +320,16 @@ export class State {
     return this.pats.has(token);
   }
 
-  /** An org admin administers the org's repositories too (as an org owner does on GitHub). */
+  /**
+   * An org admin administers the org's repositories too (as an org owner does
+   * on GitHub); an enterprise is administered only by PATs naming it
+   * (`enterprise:<slug>`: an enterprise owner's manage_runners:enterprise),
+   * which administer none of its orgs by that.
+   */
   patAdministers(token: string, ref: ScopeRef): boolean {
     const admin = this.pats.get(token);
     if (!admin) return false;
+    if (ref.enterprise !== undefined) return admin.has(scopeKey(ref));
     return admin.has(scopeKey(ref)) || admin.has(ref.org.toLowerCase());
   }
 
@@ -317,42 +364,43 @@ export class State {
 
   // --- runner groups -------------------------------------------------------
 
-  /** The org's groups: "Default" (id 1) first, then the ones added, by id. */
-  runnerGroups(org: string): RunnerGroup[] {
-    const key = org.toLowerCase();
+  /** An org's or enterprise's groups (`owner`: groupOwner's key): "Default" (id 1) first, then the ones added, by id. */
+  runnerGroups(owner: string): RunnerGroup[] {
+    const key = owner.toLowerCase();
     const fallback: RunnerGroup = {
       id: DEFAULT_GROUP_ID,
-      org: key,
+      owner: key,
       name: DEFAULT_GROUP_NAME,
       visibility: 'all',
       repositories: [],
       allowsPublicRepositories: false,
       default: true,
     };
-    return [fallback, ...[...this.groups.values()].filter((g) => g.org === key).sort((a, b) => a.id - b.id)];
+    return [fallback, ...[...this.groups.values()].filter((g) => g.owner === key).sort((a, b) => a.id - b.id)];
   }
 
-  /** A group of the scope by id: an org's; a repository has only "Default". */
+  /** A group of the scope by id: an org's or enterprise's; a repository has only "Default". */
   runnerGroup(ref: ScopeRef, id: number): RunnerGroup | undefined {
-    const groups = this.runnerGroups(ref.org);
+    const groups = this.runnerGroups(groupOwner(ref));
     return ref.repo === undefined ? groups.find((g) => g.id === id) : id === DEFAULT_GROUP_ID ? groups[0] : undefined;
   }
 
   /** Case-insensitive lookup by name, as config.sh --runnergroup does it (a repository has only "Default"). */
   runnerGroupNamed(ref: ScopeRef, name: string): RunnerGroup | undefined {
-    const groups = ref.repo === undefined ? this.runnerGroups(ref.org) : this.runnerGroups(ref.org).slice(0, 1);
+    const groups = ref.repo === undefined ? this.runnerGroups(groupOwner(ref)) : this.runnerGroups(groupOwner(ref)).slice(0, 1);
     return groups.find((g) => g.name.toLowerCase() === name.toLowerCase());
   }
 
-  /** Adds an org runner group (ids are global, from 2); 'conflict' when the org has one of that name. */
+  /** Adds a runner group to an org or enterprise (ids are global, from 2); 'conflict' when it has one of that name. */
   addRunnerGroup(
-    org: string,
+    owner: OrgRef | EnterpriseRef,
     opts: { name: string; visibility?: RunnerGroup['visibility']; repositories?: string[]; allowsPublicRepositories?: boolean },
   ): RunnerGroup | 'conflict' {
-    if (this.runnerGroupNamed({ org }, opts.name)) return 'conflict';
+    const ref: ScopeRef = owner.enterprise !== undefined ? { enterprise: owner.enterprise } : { org: owner.org };
+    if (this.runnerGroupNamed(ref, opts.name)) return 'conflict';
     const group: RunnerGroup = {
       id: this.nextGroupId++,
-      org: org.toLowerCase(),
+      owner: groupOwner(ref),
       name: opts.name,
       visibility: opts.visibility ?? 'all',
       repositories: (opts.repositories ?? []).map((r) => r.toLowerCase()),
@@ -708,11 +756,12 @@ export class State {
     if (event.event === 'completed') this.dispatch();
   }
 
-  /** A job may run on an idle online runner of its org (or its repo) that carries all its labels. */
+  /** A job may run on an idle online runner of its org (or its repo, or an enterprise the org is in) that carries all its labels. */
   private eligible(runner: RunnerRecord, job: JobRecord): boolean {
     if (runner.seeded || runner.jobId !== undefined || !this.isOnline(runner)) return false;
     const scopes = new Set([job.org.toLowerCase()]);
     if (job.repo !== undefined) scopes.add(scopeKey({ org: job.org, repo: job.repo }));
+    for (const [enterprise, orgs] of this.enterpriseOrgs) if (orgs.has(job.org.toLowerCase())) scopes.add(enterprise);
     if (!scopes.has(runner.scope)) return false;
     const have = new Set(runner.labels.map((l) => l.name.toLowerCase()));
     return job.runsOn.every((l) => have.has(l.toLowerCase()));
