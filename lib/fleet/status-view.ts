@@ -270,7 +270,7 @@ function short(name: string, prefixes: string[]): string {
 function fleetLines(fleet: FleetView, now: Date, width: number): string[] {
   const count = (predicate: (r: RunnerView) => boolean) => fleet.runners.filter(predicate).length;
   const checked = fleet.github_checked_at ? `GitHub ${formatDuration(ageSeconds(fleet.github_checked_at, now))} ago` : 'GitHub not read yet';
-  const summary = `${displayText(fleet.scope, 60)} (${displayText(fleet.prefix, 60)}): ${fleet.runners.length} runner(s), ` +
+  const summary = `${displayText(fleet.scope, 60)} (${displayText(fleet.prefix, 60)}): ${fleet.runners.length} runner${fleet.runners.length === 1 ? '' : 's'}, ` +
     `${count((r) => r.container === 'running')} running, ${count((r) => r.github === 'online')} online, ${count((r) => r.busy === true)} busy; ${checked}`;
   if (fleet.runners.length === 0) return [cut(summary, width), 'no runners of this fleet, neither on GitHub nor here'];
   const rows = fleet.runners.map((r) => [
