@@ -120,6 +120,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   const reporter = options.reporter ?? stdio;
   const read = await readSettings(options.env ?? process.env, cwd);
   for (const line of read.warnings) reporter.warn(line);
+  // An enterprise scope's own lines (with ORG or REPO, with a GitHub App) come first: the credential's would point the wrong way.
+  if (setting(read.settings, 'ENTERPRISE')) scopeOf(read.settings);
   const settings = await completeSettings(read.settings, { credential: need, interactive: options.interactive ?? Boolean(process.stdin.isTTY && process.stdout.isTTY) });
   let credential: GitHubCredential | undefined;
   if (need === 'required') {

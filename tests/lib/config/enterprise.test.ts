@@ -101,12 +101,15 @@ describe('ENTERPRISE: what it cannot be combined with', () => {
   test('ENTERPRISE with a GitHub App: the one line, from the settings alone (even for a command that calls no GitHub)', async () => {
     assert.equal(refusal({ ENTERPRISE: 'octo', GH_APP_ID: '123', GH_APP_PRIVATE_KEY_FILE: 'app.pem' }), `${APP_LINE} instead of GH_APP_ID, GH_APP_PRIVATE_KEY_FILE`);
     const dir = await mkdtemp(join(tmpdir(), 'fleet-enterprise-'));
-    await writeFile(join(dir, '.env'), 'ENTERPRISE=octo\nGH_APP_ID=123\nGH_APP_PRIVATE_KEY_FILE=app.pem\n', { mode: 0o600 });
-    await assert.rejects(loadConfig({ env: {}, cwd: dir, interactive: false, credential: 'none', hostname: 'h' }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.ok(err.message.startsWith(APP_LINE), err.message);
-      return true;
-    });
+    await writeFile(join(dir, '.env'), 'ENTERPRISE=octo\nGH_APP_ID=123\nGH_APP_PRIVATE_KEY_FILE=missing.pem\n', { mode: 0o600 });
+    // Before the credential is looked at: not the missing key file's line, nor 'both set: unset GH_PAT to use the GitHub App'.
+    for (const [credential, env] of [['none', {}], ['required', {}], ['required', { GH_PAT: 'ghp_x' }]] as const) {
+      await assert.rejects(loadConfig({ env, cwd: dir, interactive: false, credential, hostname: 'h' }), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.ok(err.message.startsWith(APP_LINE), err.message);
+        return true;
+      });
+    }
   });
 
   test('neither ORG nor ENTERPRISE: the ORG line says ENTERPRISE is the other way', () => {
