@@ -267,11 +267,10 @@ function short(name: string, prefixes: string[]): string {
   return displayText(prefix ? name.slice(prefix.length) : name, 64);
 }
 
-function fleetLines(fleet: FleetView, now: Date, width: number): string[] {
+function fleetLines(fleet: FleetView, width: number): string[] {
   const count = (predicate: (r: RunnerView) => boolean) => fleet.runners.filter(predicate).length;
-  const checked = fleet.github_checked_at ? `GitHub ${formatDuration(ageSeconds(fleet.github_checked_at, now))} ago` : 'GitHub not read yet';
   const summary = `${displayText(fleet.scope, 60)} (${displayText(fleet.prefix, 60)}): ${fleet.runners.length} runner${fleet.runners.length === 1 ? '' : 's'}, ` +
-    `${count((r) => r.container === 'running')} running, ${count((r) => r.github === 'online')} online, ${count((r) => r.busy === true)} busy; ${checked}`;
+    `${count((r) => r.container === 'running')} running, ${count((r) => r.github === 'online')} online, ${count((r) => r.busy === true)} busy`;
   if (fleet.runners.length === 0) return [cut(summary, width), 'no runners of this fleet, neither on GitHub nor here'];
   const rows = fleet.runners.map((r) => [
     short(r.name, [fleet.prefix]),
@@ -310,8 +309,12 @@ export function renderStatus(view: StatusView, options: RenderOptions = {}): str
   const width = Math.max(40, options.width ?? 80);
   const now = new Date(view.at);
   const prefixes = view.fleets.map((f) => f.prefix);
-  const lines = [cut(`fleet status at ${clock(view.at)}${options.live ? ' - Ctrl-C quits' : ''}`, width)];
-  for (const fleet of view.fleets) lines.push('', ...fleetLines(fleet, now, width));
+  // GitHub's side is as old as its oldest answer (online/busy): said once, on the title line.
+  const checked = view.fleets.map((f) => f.github_checked_at);
+  const oldest = checked.includes(null) ? null : checked.sort()[0];
+  const github = oldest === undefined ? '' : oldest === null ? ', GitHub not read yet' : `, GitHub read ${formatDuration(ageSeconds(oldest, now))} ago`;
+  const lines = [cut(`fleet status at ${clock(view.at)}${github}${options.live ? ' - Ctrl-C quits' : ''}`, width)];
+  for (const fleet of view.fleets) lines.push('', ...fleetLines(fleet, width));
   const boards = boardLines(view.boards, prefixes, width);
   if (boards.length) lines.push('', ...boards);
   const notes = [...view.fleets.flatMap((f) => f.notes.map((n) => `${displayText(f.scope, 60)}: ${n}`)), ...view.notes];

@@ -152,8 +152,8 @@ describe('renderStatus', () => {
   it('80 columns: fleet line, runner table without the prefix, boards with holder and queue, nothing wider', () => {
     const text = renderStatus(assembleStatus(input(), NOW), { live: true });
     for (const line of text.split('\n')) assert.ok(line.length <= 80, `${line.length}: ${line}`);
-    assert.match(text, /^fleet status at 2026-12-04 10:10:00 UTC - Ctrl-C quits$/m);
-    assert.match(text, /^acme \(lab-acme-\): 5 runners, 3 running, 4 online, 2 busy; GitHub 4s ago$/m);
+    assert.match(text, /^fleet status at 2026-12-04 10:10:00 UTC, GitHub read 4s ago - Ctrl-C quits$/m);
+    assert.match(text, /^acme \(lab-acme-\): 5 runners, 3 running, 4 online, 2 busy$/m);
     assert.match(text, /^RUNNER +CONTAINER +AGE +GITHUB +BUSY +JOB +NOTE$/m);
     assert.match(text, /^runner-1 +running +9m +online +busy +build \(ubuntu\)$/m);
     assert.match(text, /^runner-2 +exited +2d +offline +idle +-$/m);
