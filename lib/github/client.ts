@@ -167,7 +167,8 @@ export function createGitHubClient({ apiUrl, credential, scope, secrets = new Se
         onSecondaryRateLimit: onLimit('secondary rate limit'),
         write: passThroughGroup,
       },
-      retry: { retries: timings.retries, retryAfterBaseValue: timings.retryBaseMs },
+      // plugin-retry's default list plus 409: a name GitHub already has (generate-jitconfig) is an answer, not a fault.
+      retry: { retries: timings.retries, retryAfterBaseValue: timings.retryBaseMs, doNotRetry: [400, 401, 403, 404, 409, 410, 422, 451] },
     });
   if (credential.kind === 'pat') {
     secrets.add(credential.token);

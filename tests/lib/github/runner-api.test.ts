@@ -276,7 +276,9 @@ describe('just-in-time runners', () => {
 
   it('a name GitHub already has: name-taken (409), not an error', async () => {
     await api().generateJitConfig({ name: 'jit-2', labels: ['x'], runnerGroupId: 1, workFolder: '_work' });
+    github.resetCalls();
     assert.equal(await api().generateJitConfig({ name: 'jit-2', labels: ['x'], runnerGroupId: 1, workFolder: '_work' }), 'name-taken');
+    assert.equal(github.calls().by_operation['actions/generate-runner-jitconfig-for-org'], 1, 'asked once: a 409 is not retried');
   });
 
   it('RUNNER_GROUP is looked up by name; an unknown one is one line listing the groups there are', async () => {
