@@ -221,6 +221,8 @@ function runnerService(config: Config, runner: RunnerSpec, host: HostFacts, hard
   if (runner.resourceId) {
     environment.RUNNER_RESOURCE_ID = runner.resourceId;
     environment.RUNNER_LOCK_DIR = config.lockDir;
+    // Who locks.log's history lines name (lock/lock-log.ts): the fleet's org (an enterprise's slug), never a job's word.
+    environment.RUNNER_FLEET_ORG = config.scope.enterprise ?? config.scope.org;
     volumes.push(`${config.lockHostPath}:${config.lockDir}`);
   }
   for (const volume of hardware?.volumes ?? []) volumes.push(`${volume.host}:${volume.container}${volume.readOnly ? ':ro' : ''}`);

@@ -88,6 +88,7 @@ describe('compose model', () => {
     const board = file.services['lab-acme-runner-phytiumpi']!;
     assert.equal(board.environment.RUNNER_RESOURCE_ID, 'board-shared');
     assert.equal(board.environment.RUNNER_LOCK_DIR, '/tmp/github-runner-locks');
+    assert.equal(board.environment.RUNNER_FLEET_ORG, 'acme', "locks.log's history names the fleet's org");
     assert.equal(board.environment.RUNNER_SCRIPT, '/home/runner/run.sh');
     assert.ok(board.volumes.includes('/srv/locks:/tmp/github-runner-locks'));
     assert.deepEqual(board.entrypoint, ['/opt/runner-fleet/runner-state', 'start', '/opt/runner-fleet/entrypoint']);
