@@ -81,7 +81,7 @@ const STEPS = [1, 2, 5, 10, 15, 30].map((s) => s * SECOND)
   .concat([1, 2, 3, 6, 12].map((h) => h * HOUR))
   .concat([1, 2, 7, 14, 28].map((d) => d * DAY));
 
-/** Tick times and their labels across [t0, t1]: at most about a dozen. */
+/** Tick times and their labels across [t0, t1]: at most 9 on the clock axis, so labels never touch. */
 function ticks(t0: number, t1: number, axis: 'elapsed' | 'clock'): Array<{ t: number; label: string }> {
   const span = Math.max(1, t1 - t0);
   if (axis === 'elapsed') {
@@ -91,7 +91,7 @@ function ticks(t0: number, t1: number, axis: 'elapsed' | 'clock'): Array<{ t: nu
     for (let s = 0; s <= totalS; s += tick) out.push({ t: t0 + s * SECOND, label: `${s} s` });
     return out;
   }
-  const step = STEPS.find((s) => span / s <= 12) ?? STEPS[STEPS.length - 1]!;
+  const step = STEPS.find((s) => span / s <= 9) ?? STEPS[STEPS.length - 1]!;
   const iso = (t: number): string => new Date(t).toISOString();
   const label = (t: number): string =>
     step >= DAY ? iso(t).slice(5, 10) : span > DAY ? `${iso(t).slice(5, 10)} ${iso(t).slice(11, 16)}` : step < MINUTE ? iso(t).slice(11, 19) : iso(t).slice(11, 16);
@@ -128,7 +128,9 @@ export function occupancySvg(spans: readonly OccupancySpan[], o: OccupancyOption
       if (s.end < t0 || s.start > t1) continue;
       const w = Math.max(1, x(s.end) - x(s.start));
       const fill = colours.get(s.group)?.svg ?? '#888';
-      parts.push(`<rect x="${x(s.start).toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="${laneH - 8}" fill="${fill}" stroke="white"><title>${text(s.title, 300)}</title></rect>`);
+      // The white edge parts neighbouring bars; on a bar a few pixels wide it would hide the bar.
+      const edge = w >= 4 ? ' stroke="white"' : '';
+      parts.push(`<rect x="${x(s.start).toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="${laneH - 8}" fill="${fill}"${edge}><title>${text(s.title, 300)}</title></rect>`);
       const chars = o.fitLabels ? Math.floor((w - 4) / 6) : 100;
       if (chars >= 3) parts.push(`<text x="${(x(s.start) + w / 2).toFixed(1)}" y="${y + laneH / 2 + 4}" text-anchor="middle" fill="white" font-size="10">${text(s.label, chars)}</text>`);
     }
