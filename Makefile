@@ -11,14 +11,17 @@ RUNNER        ?= ## one runner: logs
 YES           ?= ## 1: no confirmation question: rm, purge (--yes)
 FORCE         ?= ## 1: rm and purge take busy runners too; locks RELEASE= frees a held lock (--force)
 DRAIN         ?= ## 1: stop waits until GitHub shows each runner idle (--drain)
-JSON          ?= ## 1: JSON output: demo, ps, list, locks, bench (--json)
+JSON          ?= ## 1: JSON output: demo, ps, list, locks, report, bench (--json)
 WITH_ENV      ?= ## 1: purge deletes the env file too (--env)
 KEEP          ?= ## 1: demo keeps everything up until Ctrl-C (--keep)
-SVG           ?= ## file for the demo's occupancy picture (--svg)
+SVG           ?= ## file for the occupancy picture: demo, report (--svg)
 STDOUT        ?= ## 1: compose and service print the file instead of writing it (--stdout)
 FOLLOW        ?= ## 1: logs keeps following (--follow)
 TAIL          ?= ## lines logs shows, default 200 (--tail)
 RELEASE       ?= ## locks: free this resource's lock, with FORCE=1 (release RESOURCE --force)
+SINCE         ?= ## report: turns that ended since 7d, 12h, 30m or an ISO date (--since; none: all locks.log holds)
+METRICS_ADDR  ?= ## metrics: where /metrics listens, default 127.0.0.1:9464 (--addr)
+ENV_FILES     ?= ## metrics: several env files (orgs) in one process, e.g. "acme.env globex.env" (--env-file each)
 BENCH_MODE    ?= ## bench modes, "processes containers" by default (--mode)
 BENCH_ROUNDS  ?= ## bench rounds, default 50 (--rounds)
 BENCH_HOLD_MS ?= ## bench: how long each holder keeps the lock, default 5 (--hold-ms)
@@ -102,6 +105,14 @@ purge: node_modules/.installed ## Remove everything of this ORG/REPO, generated 
 .PHONY: locks
 locks: node_modules/.installed ## Show shared-hardware locks: holder and queue per resource [JSON=1]; RELEASE=resource FORCE=1 frees one (as root)
 	./scripts/locks.ts $(if $(RELEASE),release $(RELEASE) $(if $(FORCE),--force),$(json_flag))
+
+.PHONY: report
+report: node_modules/.installed ## Boards' history from locks.log: jobs, time held, wait p50/p95/max, longest holds per board and org (as root) [SINCE=7d] [JSON=1] [SVG=file]
+	./scripts/report.ts $(if $(SINCE),--since '$(SINCE)') $(json_flag) $(if $(SVG),--svg $(SVG))
+
+.PHONY: metrics
+metrics: node_modules/.installed ## Serve /metrics for Prometheus until Ctrl-C: runners, board queues, waits, holds, jobs (as root) [METRICS_ADDR=…] [ENV_FILES="a.env b.env"]
+	./scripts/metrics.ts $(if $(METRICS_ADDR),--addr $(METRICS_ADDR)) $(foreach f,$(ENV_FILES),--env-file $(f))
 
 .PHONY: bench
 bench: node_modules/.installed ## Benchmark lock handoff latency and fairness [JSON=1] [BENCH_MODE=…] [BENCH_ROUNDS=50] [BENCH_HOLD_MS=5] [BENCH_IMAGE=…]
