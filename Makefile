@@ -11,17 +11,18 @@ RUNNER        ?= ## one runner: logs
 YES           ?= ## 1: no confirmation question: rm, purge (--yes)
 FORCE         ?= ## 1: rm and purge take busy runners too; locks RELEASE= frees a held lock (--force)
 DRAIN         ?= ## 1: stop waits until GitHub shows each runner idle (--drain)
-JSON          ?= ## 1: JSON output: demo, ps, list, locks, report, bench (--json)
+JSON          ?= ## 1: JSON output: demo, ps, list, status, locks, report, bench (--json)
 WITH_ENV      ?= ## 1: purge deletes the env file too (--env)
 KEEP          ?= ## 1: demo keeps everything up until Ctrl-C (--keep)
 SVG           ?= ## file for the occupancy picture: demo, report (--svg)
 STDOUT        ?= ## 1: compose and service print the file instead of writing it (--stdout)
 FOLLOW        ?= ## 1: logs keeps following (--follow)
+WATCH         ?= ## 1: status redraws on every change until Ctrl-C (--watch)
 TAIL          ?= ## lines logs shows, default 200 (--tail)
 RELEASE       ?= ## locks: free this resource's lock, with FORCE=1 (release RESOURCE --force)
 SINCE         ?= ## report: turns that ended since 7d, 12h, 30m or an ISO date (--since; none: all locks.log holds)
 METRICS_ADDR  ?= ## metrics: where /metrics listens, default 127.0.0.1:9464 (--addr)
-ENV_FILES     ?= ## metrics: several env files (orgs) in one process, e.g. "acme.env globex.env" (--env-file each)
+ENV_FILES     ?= ## metrics, status: several env files (orgs) in one process, e.g. "acme.env globex.env" (--env-file each)
 BENCH_MODE    ?= ## bench modes, "processes containers" by default (--mode)
 BENCH_ROUNDS  ?= ## bench rounds, default 50 (--rounds)
 BENCH_HOLD_MS ?= ## bench: how long each holder keeps the lock, default 5 (--hold-ms)
@@ -85,6 +86,10 @@ ps: node_modules/.installed ## Show the fleet's containers [JSON=1]
 .PHONY: list
 list: node_modules/.installed ## Join local containers with GitHub's registrations [JSON=1]
 	./scripts/list.ts $(json_flag)
+
+.PHONY: status
+status: node_modules/.installed ## Runners (state, online/busy, job, age) and each board's holder and queue; live with WATCH=1 [JSON=1] [ENV_FILES="a.env b.env"]
+	./scripts/status.ts $(if $(WATCH),--watch) $(json_flag) $(foreach f,$(ENV_FILES),--env-file $(f))
 
 .PHONY: compose
 compose: node_modules/.installed ## Regenerate the compose file, keeping the current number of generic runners [N=…] [STDOUT=1: print it]
