@@ -239,19 +239,19 @@ function cut(text: string, width: number): string {
 }
 
 /**
- * An aligned table no wider than `width`: columns in `shrink` (by index, in
- * that order) give up room first, down to their header's width, their cells
+ * An aligned table no wider than `width`: the columns in `shrink` (by index)
+ * give up room, the widest first, down to their header's width, their cells
  * ending in '…'; lines still too long are cut.
  */
 export function fitTable(header: string[], rows: string[][], width: number, shrink: number[]): string[] {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const floor = (column: number) => Math.max(header[column]!.length, 4);
   let over = widths.reduce((sum, w) => sum + w, 0) + 2 * (widths.length - 1) - width;
-  for (const column of shrink) {
-    if (over <= 0) break;
-    const floor = Math.max(header[column]!.length, 4);
-    const give = Math.min(over, Math.max(0, widths[column]! - floor));
-    widths[column]! -= give;
-    over -= give;
+  while (over > 0) {
+    const widest = shrink.filter((column) => widths[column]! > floor(column)).sort((a, b) => widths[b]! - widths[a]!)[0];
+    if (widest === undefined) break;
+    widths[widest]!--;
+    over--;
   }
   const render = (row: string[]) => cut(row.map((cell, column) => cut(cell, widths[column]!).padEnd(widths[column]!)).join('  ').trimEnd(), width);
   return [render(header), ...rows.map(render)];
@@ -300,7 +300,7 @@ function boardLines(boards: BoardView[], prefixes: string[], width: number): str
   }
   const dirs = [...new Set(boards.map((b) => b.lock_dir))];
   const title = `boards (lock directory ${dirs.map((d) => displayText(d, 200)).join(', ')})`;
-  const table = fitTable(['BOARD', 'LOCK', 'RUNNER', 'REPOSITORY', 'JOB', 'FOR'], rows, width, [4, 3, 2, 0]);
+  const table = fitTable(['BOARD', 'LOCK', 'RUNNER', 'REPOSITORY', 'JOB', 'FOR'], rows, width, [2, 3, 4, 0]);
   return [cut(title, width), ...table, ...notes.map((n) => cut(n, width))];
 }
 
