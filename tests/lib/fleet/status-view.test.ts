@@ -108,6 +108,22 @@ describe('assembleStatus', () => {
     assert.ok(w.fleets[0]!.runners.every((r) => r.note === null && r.github === null));
   });
 
+  it('several fleets (--env-file repeated): each with its runners; a board they share lists the runners of both, once', () => {
+    const G = 'lab-globex-';
+    const globex = fleet({
+      scope: 'globex', prefix: G, boards: [{ service: `${G}runner-a2`, resourceId: 'board-a' }],
+      containers: [{ ...board('x'), name: `${G}runner-a2`, service: `${G}runner-a2` }], runners: [], jobs: new Map(),
+    });
+    const v = assembleStatus(input({ fleets: [fleet(), globex] }), NOW);
+    assert.deepEqual(v.fleets.map((f) => [f.scope, f.runners.length]), [['acme', 5], ['globex', 1]]);
+    assert.equal(v.boards.length, 1);
+    assert.deepEqual(v.boards[0]!.runners, [`${P}runner-b1`, `${P}runner-b2`, `${G}runner-a2`]);
+    const text = renderStatus(v);
+    assert.match(text, /^globex \(lab-globex-\): 1 runner, 1 running, 0 online, 0 busy$/m);
+    // The foreign holder's name loses its own fleet's prefix too.
+    assert.match(text, /^ +1\. +runner-a2 +globex\/os/m);
+  });
+
   it('lock entries that are not the protocol\'s, unreadable records and an unreadable directory are notes', () => {
     const v = assembleStatus(input({
       locks: [{ dir: '/l', resources: [lockState({ warnings: ['board-a.queue/x: not a ticket: skipped'], unreadable: 2 })] }, { dir: '/m', resources: undefined, error: 'lock directory /m does not exist yet' }],
