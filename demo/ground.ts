@@ -17,11 +17,11 @@ export const BASE_IMAGE = STANDIN_IMAGES.base;
 export const DEMO_SIM_IMAGE = STANDIN_IMAGES.demoSimulator;
 
 const TSX = import.meta.resolve('tsx');
-/** The running build, so an interrupt can stop it. */
+/** The running build, so an interrupt can stop it (undefined once it has ended: zx's exitCode is a promise, not a state). */
 let current: ProcessPromise | undefined;
 
 export function stopBuild(): void {
-  if (current && current.exitCode === null) void current.kill('SIGTERM').catch(() => undefined);
+  if (current) void current.kill('SIGTERM').catch(() => undefined);
 }
 
 async function step(what: string, command: string[], progress: Reporter): Promise<void> {
@@ -35,7 +35,9 @@ async function step(what: string, command: string[], progress: Reporter): Promis
     pending = lines.pop() ?? '';
     for (const line of lines) if (line.startsWith('setup: ') || line.startsWith('> ')) progress.info(`  ${line.replace(/^setup: /, '')}`);
   });
-  const result = await proc;
+  const result = await proc.finally(() => {
+    if (current === proc) current = undefined;
+  });
   if (result.exitCode !== 0) {
     const tail = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-15).join('\n');
     throw new Error(`${what} failed (exit ${result.exitCode ?? result.signal}):\n${tail}`);
