@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { ENTERPRISE_OPERATIONS } from '../../../standins/github/generate-openapi-excerpt.ts';
 import { startGitHubStandIn, type GitHubStandIn } from '../../../standins/github/server.ts';
 import { Spec } from '../../../standins/github/spec.ts';
+import { request, type HttpAnswer, type HttpOptions } from '../../support/standin-http.ts';
 
 const OWNER = 'ghp_enterprise_owner';
 const ORG_ADMIN = 'ghp_org_admin_only';
@@ -34,15 +35,7 @@ afterEach(async () => {
   await github.close();
 });
 
-async function http(method: string, path: string, opts: { auth?: string; body?: unknown } = {}) {
-  const res = await fetch(path.startsWith('http') ? path : `${github.url}${path}`, {
-    method,
-    headers: { ...(opts.auth ? { authorization: opts.auth } : {}), ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
-}
+const http = (method: string, path: string, opts: HttpOptions = {}): Promise<HttpAnswer> => request(github.url, method, path, opts);
 
 const api = (method: string, path: string, body?: unknown, auth = `token ${OWNER}`) => http(method, `${BASE}${path}`, { auth, ...(body === undefined ? {} : { body }) });
 

@@ -9,6 +9,7 @@ import { createPrivateKey, sign } from 'node:crypto';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { Octokit } from '@octokit/rest';
 import { startGitHubStandIn, type GitHubStandIn } from '../../../standins/github/server.ts';
+import { request, type HttpAnswer, type HttpOptions } from '../../support/standin-http.ts';
 
 const ADMIN = 'ghp_jit_admin';
 const REPO_ONLY = 'ghp_jit_repo_admin';
@@ -33,15 +34,7 @@ afterEach(async () => {
   await github.close();
 });
 
-async function http(method: string, path: string, opts: { auth?: string; body?: unknown } = {}) {
-  const res = await fetch(path.startsWith('http') ? path : `${github.url}${path}`, {
-    method,
-    headers: { ...(opts.auth ? { authorization: opts.auth } : {}), ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
-}
+const http = (method: string, path: string, opts: HttpOptions = {}): Promise<HttpAnswer> => request(github.url, method, path, opts);
 
 const ORG_JIT = '/api/v3/orgs/acme/actions/runners/generate-jitconfig';
 const REPO_JIT = '/api/v3/repos/acme/widgets/actions/runners/generate-jitconfig';

@@ -5,19 +5,12 @@ import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import { Octokit } from '@octokit/rest';
 import { startGitHubStandIn, type GitHubStandIn } from '../../../standins/github/server.ts';
+import { request, type HttpAnswer, type HttpOptions } from '../../support/standin-http.ts';
 
 const PAT = 'ghp_protocol';
 let github: GitHubStandIn;
 
-async function http(method: string, path: string, opts: { auth?: string; body?: unknown } = {}) {
-  const res = await fetch(path.startsWith('http') ? path : `${github.url}${path}`, {
-    method,
-    headers: { ...(opts.auth ? { authorization: opts.auth } : {}), ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
+const http = (method: string, path: string, opts: HttpOptions = {}): Promise<HttpAnswer> => request(github.url, method, path, opts);
 
 function octokit(): Octokit {
   return new Octokit({ auth: PAT, baseUrl: github.apiUrl });

@@ -10,6 +10,7 @@ import { Octokit } from '@octokit/rest';
 import { SERVED_OPERATIONS, EXCERPT_PATH, generateExcerptText } from '../../../standins/github/generate-openapi-excerpt.ts';
 import { startGitHubStandIn, type GitHubStandIn } from '../../../standins/github/server.ts';
 import { convertNullable, Spec } from '../../../standins/github/spec.ts';
+import { request, type HttpAnswer, type HttpOptions } from '../../support/standin-http.ts';
 
 const ADMIN = 'ghp_admin_both';
 const OTHER = 'ghp_admin_other_org';
@@ -21,15 +22,7 @@ const REPO_SCOPE: Scope = { label: 'repo', org: 'acme', repo: 'widgets', prefix:
 
 let github: GitHubStandIn;
 
-async function http(method: string, path: string, opts: { auth?: string; body?: unknown } = {}) {
-  const res = await fetch(`${github.url}${path}`, {
-    method,
-    headers: { ...(opts.auth ? { authorization: opts.auth } : {}), ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
-}
+const http = (method: string, path: string, opts: HttpOptions = {}): Promise<HttpAnswer> => request(github.url, method, path, opts);
 
 const api = (method: string, path: string, auth = `token ${ADMIN}`) => http(method, `/api/v3${path}`, { auth });
 
