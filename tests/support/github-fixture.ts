@@ -4,6 +4,7 @@
 // env file, and the environment a user would have, for running
 // list/remove/purge/init as child processes.
 import assert from 'node:assert/strict';
+import { CliError } from '../../core/errors.ts';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -68,4 +69,20 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/**
+ * The CliError `promise` fails with: one line, no secret of `secrets` in it
+ * (fails the test when it resolves or throws anything else).
+ */
+export async function cliFailure(promise: Promise<unknown>, secrets: string[]): Promise<CliError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof CliError, `expected a CliError, got ${String(err)}`);
+    assert.doesNotMatch(err.message, /\n/, 'one line');
+    for (const secret of secrets) assert.ok(!err.message.includes(secret), 'no secret in the message');
+    return err;
+  }
+  assert.fail('expected a failure');
 }

@@ -14,6 +14,7 @@ import { DEFAULT_TIMINGS, type GitHubTimings } from '../../../lib/github/client.
 import { createRunnerApi, type RunnerApi } from '../../../lib/github/runner-api.ts';
 import { getRegistrationToken } from '../../../lib/github/token-cache.ts';
 import { startGitHubStandIn, type GitHubStandIn } from '../../../standins/github/server.ts';
+import { cliFailure } from '../../support/github-fixture.ts';
 
 const OWNER = 'ghp_fake_enterprise_owner_pat';
 const ORG_ADMIN = 'ghp_fake_org_admin_pat';
@@ -37,17 +38,7 @@ function api(scope: Scope = OCTO, pat = OWNER): RunnerApi {
   return createRunnerApi({ scope, credential: { kind: 'pat', token: pat }, githubApiUrl: github.apiUrl }, { timings: FAST, env: {} });
 }
 
-async function failure(promise: Promise<unknown>): Promise<CliError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof CliError, `expected a CliError, got ${String(err)}`);
-    assert.doesNotMatch(err.message, /\n/, 'one line');
-    assert.ok(!err.message.includes(OWNER) && !err.message.includes(ORG_ADMIN), 'no PAT in the message');
-    return err;
-  }
-  assert.fail('expected a failure');
-}
+const failure = (promise: Promise<unknown>): Promise<CliError> => cliFailure(promise, [OWNER, ORG_ADMIN]);
 
 describe('an enterprise’s runners', () => {
   it('lists 150 enterprise runners in 2 calls of 100 through the enterprise operation, and only those', async () => {

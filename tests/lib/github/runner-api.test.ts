@@ -11,6 +11,7 @@ import { DEFAULT_TIMINGS, MutationQueue, proxyFor, type GitHubTimings } from '..
 import { createRunnerApi, type RunnerApi } from '../../../lib/github/runner-api.ts';
 import { startGitHubStandIn, type GitHubStandIn } from '../../../standins/github/server.ts';
 import { PAT, READONLY_PAT, closedPort } from '../../support/github-fixture.ts';
+import { cliFailure } from '../../support/github-fixture.ts';
 
 const FAST: GitHubTimings = { ...DEFAULT_TIMINGS, writeIntervalMs: 10, retryBaseMs: 10 };
 let github: GitHubStandIn;
@@ -37,17 +38,7 @@ function api(scope: Scope = { org: 'acme' }, pat = PAT, apiUrl = github.apiUrl, 
   return createRunnerApi({ scope, credential: { kind: 'pat', token: pat }, githubApiUrl: apiUrl }, { timings: FAST, warn: (line) => warnings.push(line), env });
 }
 
-async function failure(promise: Promise<unknown>): Promise<CliError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof CliError, `expected a CliError, got ${String(err)}`);
-    assert.doesNotMatch(err.message, /\n/, 'one line');
-    assert.ok(!err.message.includes(PAT) && !err.message.includes(READONLY_PAT), 'no PAT in the message');
-    return err;
-  }
-  assert.fail('expected a failure');
-}
+const failure = (promise: Promise<unknown>): Promise<CliError> => cliFailure(promise, [PAT, READONLY_PAT]);
 
 describe('listing', () => {
   it('lists 250 org runners in 3 calls of 100', async () => {
