@@ -55,8 +55,8 @@ export interface AcquireOptions {
 
 export class HeldLock {
   private released = false;
-  /** Set once `acquired` is in locks.log: only then does the turn end with a `released` line. */
-  private recorded = false;
+  /** The `acquired` line being written: only a turn that has one ends with a `released` line, written after it. */
+  private acquiredLine: Promise<void> | undefined;
   /** Why the lock was lost while held, if it was. */
   lost: string | undefined;
 
@@ -70,11 +70,13 @@ export class HeldLock {
     private readonly turn?: TurnContext,
   ) {}
 
-  /** Writes the `acquired` line (acquireLock, once the lock is ours to keep). */
-  async recordAcquired(): Promise<void> {
-    if (!this.turn) return;
-    await recordTurn(this.turn, 'acquired', this.job, this.ticket.name, { waitMs: this.waitMs });
-    this.recorded = true;
+  /**
+   * Starts the `acquired` line (acquireLock, once the lock is ours to keep).
+   * Not awaited: the holder need not wait for the disk to use the board (it
+   * is on the hand-over's path), and `released` waits for it.
+   */
+  recordAcquired(): void {
+    if (this.turn) this.acquiredLine = recordTurn(this.turn, 'acquired', this.job, this.ticket.name, { waitMs: this.waitMs });
   }
 
   private get waitMs(): number {
@@ -82,9 +84,12 @@ export class HeldLock {
   }
 
   private async recordReleased(how: TurnEnd): Promise<void> {
-    if (!this.turn || !this.recorded) return;
-    this.recorded = false;
-    await recordTurn(this.turn, 'released', this.job, this.ticket.name, { waitMs: this.waitMs, holdMs: Math.max(0, Date.now() - this.since.getTime()), how });
+    const acquired = this.acquiredLine;
+    if (!this.turn || !acquired) return;
+    this.acquiredLine = undefined;
+    const holdMs = Math.max(0, Date.now() - this.since.getTime());
+    await acquired; // never rejects (recordTurn)
+    await recordTurn(this.turn, 'released', this.job, this.ticket.name, { waitMs: this.waitMs, holdMs, how });
   }
 
   get isHeld(): boolean {
@@ -189,7 +194,7 @@ export async function acquireLock(opts: QueueOptions, job: JobInfo, { signal, on
       await held.release();
       throw signal.aborted ? signal.reason : lostEarly;
     }
-    await held.recordAcquired();
+    held.recordAcquired();
     const record: HolderRecord = { ...job, ticket: ticket.name, since: since.toISOString(), staleMs: opts.staleMs };
     // The record only tells readers who holds the lock: if a job planted
     // something there that cannot be replaced, report it and keep the lock.
