@@ -97,17 +97,29 @@ export async function openLogFile(path: string): Promise<OpenedLog | undefined> 
   return { path, handle, info };
 }
 
+/** openLogFile, a file that is not one (a symlink, a FIFO, …) skipped with one line in `warnings`; EACCES still throws (not root). */
+async function openOrSkip(path: string, warnings: string[]): Promise<OpenedLog | undefined> {
+  try {
+    return await openLogFile(path);
+  } catch (err) {
+    if (errorCode(err) === 'EACCES') throw err;
+    warnings.push(`${(err as Error).message}: skipped`);
+    return undefined;
+  }
+}
+
 /**
  * The history files of a lock directory, oldest first: locks.log.1, then
  * locks.log. locks.log is opened first: a rotation between the two opens then
  * makes locks.log.1 the very file already open, read once (same inode); the
- * other order could miss the file rotated in between.
+ * other order could miss the file rotated in between. What is not a regular
+ * file at either name is skipped, one line each in `warnings`.
  */
-export async function openHistory(dir: string): Promise<OpenedLog[]> {
-  const current = await openLogFile(logPath(dir));
+export async function openHistory(dir: string, warnings: string[] = []): Promise<OpenedLog[]> {
+  const current = await openOrSkip(logPath(dir), warnings);
   let rotated: OpenedLog | undefined;
   try {
-    rotated = await openLogFile(rotatedLogPath(dir));
+    rotated = await openOrSkip(rotatedLogPath(dir), warnings);
   } catch (err) {
     await current?.handle.close();
     throw err;
@@ -142,7 +154,12 @@ export class LogTail {
   async poll(sink: LineSink): Promise<void> {
     const opts = { maxLineBytes: this.maxLineBytes };
     if (this.file === undefined) {
-      const files = await openHistory(this.dir);
+      const skipped: string[] = [];
+      const files = await openHistory(this.dir, skipped);
+      if (skipped.length) {
+        await Promise.all(files.map((f) => f.handle.close().catch(() => undefined)));
+        throw new Error(skipped.join('; ')); // a scrape error until it is a file again
+      }
       try {
         for (const [i, f] of files.entries()) {
           const last = i === files.length - 1;

@@ -398,6 +398,8 @@ export interface HistoryReport {
   bad_lines: number;
   /** Lines of a turn already ended by what came after it. */
   late_lines: number;
+  /** What is not a regular file at locks.log or locks.log.1 (skipped), one line each. */
+  warnings: string[];
   resources: ResourceHistory[];
 }
 
@@ -492,7 +494,7 @@ export class HistoryBuilder implements TurnObserver {
     return { turns, dropped: Math.max(0, total - turns.length) };
   }
 
-  report(lockDir: string, files: string[], late: number): HistoryReport {
+  report(lockDir: string, files: string[], late: number, warnings: string[] = []): HistoryReport {
     const hold = (t: Turn): number => (t.endedAt === undefined ? this.until - t.acquiredAt! : (t.holdMs ?? 0));
     const resources = [...this.resources.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
@@ -520,6 +522,7 @@ export class HistoryBuilder implements TurnObserver {
       lines: this.lines,
       bad_lines: this.badLines,
       late_lines: late,
+      warnings,
       resources,
     };
   }
@@ -549,14 +552,15 @@ export async function readHistory(dir: string, options: HistoryOptions = {}): Pr
       builder.badLines++;
     },
   };
-  const files = await openHistory(dir);
+  const warnings: string[] = [];
+  const files = await openHistory(dir, warnings);
   try {
     for (const file of files) await readLines(file.handle, { offset: 0, skipping: false }, sink, { final: true });
   } finally {
     await Promise.all(files.map((f) => f.handle.close().catch(() => undefined)));
   }
   builder.finish(folder.finish());
-  const report = builder.report(dir, files.map((f) => f.path), folder.late);
+  const report = builder.report(dir, files.map((f) => f.path), folder.late, warnings);
   return { report, builder };
 }
 
@@ -655,6 +659,7 @@ export function formatHistory(report: HistoryReport, sinceText?: string): string
   if (report.bad_lines) notes.push(`${report.bad_lines} line${report.bad_lines === 1 ? '' : 's'} of locks.log not ours (skipped)`);
   if (report.late_lines) notes.push(`${report.late_lines} late line${report.late_lines === 1 ? '' : 's'} of turns already ended`);
   if (notes.length) lines.push('', notes.join('; '));
+  for (const w of report.warnings) lines.push(`! ${displayText(w, 300)}`);
   return lines.join('\n');
 }
 

@@ -3,6 +3,7 @@
 // line waits for its end, a rotation is read to the end of the old file, a
 // file cut short is read again, a symlink is refused.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { appendFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -58,10 +59,15 @@ describe('log reader', () => {
     assert.equal(tail.missedRotations, 0);
   });
 
-  test('a symlink at locks.log is refused, never followed', async () => {
+  test('a symlink or a FIFO at locks.log or locks.log.1 is skipped with one line, never followed or opened to block', async () => {
     const dir = await tempDir('logr-');
     await symlink('/etc/passwd', join(dir, 'locks.log'));
-    await assert.rejects(openHistory(dir), /locks\.log is a symlink: not read/);
-    await assert.rejects(new LogTail(dir).poll(collector().sink), /a symlink/);
+    spawnSync('mkfifo', [join(dir, 'locks.log.1')]);
+    const warnings: string[] = [];
+    assert.deepEqual(await openHistory(dir, warnings), []);
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[0]!, /locks\.log is a symlink: not read: skipped$/);
+    assert.match(warnings[1]!, /locks\.log\.1 is a FIFO: not read: skipped$/);
+    await assert.rejects(new LogTail(dir).poll(collector().sink), /a symlink/, 'make metrics counts it as a scrape error');
   });
 });

@@ -83,6 +83,16 @@ test('SINCE: a bad value is one line naming SINCE (exit 2); a good one leaves ou
   assert.deepEqual([await counts('7d'), await counts('12h'), await counts('30m')], [2, 1, 0]);
 });
 
+test('a FIFO planted at locks.log.1: skipped with one line, locks.log still reported, nothing hangs', async () => {
+  const dir = await lockDir();
+  spawnSync('mkfifo', [join(dir, 'locks.log.1')]);
+  await writeFile(join(dir, 'locks.log'), turn(0, 'acme', 'board-a', T0, 0, 1000), { mode: 0o600 });
+  const r = await runScript('report.ts', [], { cwd: dir, env: { RUNNER_LOCK_HOST_PATH: dir }, timeoutMs: 30_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^board-a: 1 job, held 1\.0 s$/m);
+  assert.match(r.stdout, /^! .*locks\.log\.1 is a FIFO: not read: skipped$/m);
+});
+
 test('no lock directory, and a non-root user: one line each', async () => {
   const missing = await runScript('report.ts', [], { env: { RUNNER_LOCK_HOST_PATH: '/nonexistent/locks' }, cwd: await lockDir() });
   assert.equal(missing.code, 2);
