@@ -26,3 +26,13 @@ export function scriptUsage(scriptPath: string): string {
   const comment = header.slice(0, Math.max(0, header.findIndex((line) => !line.startsWith('//'))));
   return `${comment.map((line) => line.replace(/^\/\/ ?/, '')).join('\n')}\n`;
 }
+
+/**
+ * The env files a command over several fleets was given: each --env-file
+ * (repeatable), else ENV_FILES (space-separated); none: [] (the one fleet of
+ * ENV_FILE, default .env).
+ */
+export function envFilesArg(flags: readonly string[] | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
+  if (flags?.length) return [...flags];
+  return (env.ENV_FILES ?? '').split(/\s+/).filter(Boolean);
+}

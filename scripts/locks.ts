@@ -2,20 +2,28 @@
 // `make locks`: who holds each shared resource and who waits, in order.
 //   ./scripts/locks.ts [--json]                     list
 //   ./scripts/locks.ts release RESOURCE --force     operator override, recorded in locks.log
+//   --env-file a.env --env-file b.env               several fleets' hosts (also ENV_FILES="a.env b.env"): each lock
+//                                                   directory once, headed by the Docker hosts and scopes that use it
 // As root: the records are root's (mode 0600). --json keeps every value as
 // recorded, with anything outside printable ASCII escaped (lock/display.ts).
-import { loadLockHostPath } from '../lib/config/config.ts';
+import { loadLockHosts } from '../lib/config/config.ts';
 import { asciiJson } from '../lock/display.ts';
 import { ConfigError, runCli } from '../core/errors.ts';
-import { formatLockReport, lockReport, releaseLock } from '../lib/fleet/locks-report.ts';
-import { parseScriptArgs } from '../lib/script-args.ts';
+import { formatHostsLockReport, formatLockReport, hostsLockReport, lockDirsOfHosts, lockReport, releaseLock } from '../lib/fleet/locks-report.ts';
+import { envFilesArg, parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {
-  const { values, positionals } = parseScriptArgs({ json: { type: 'boolean' }, force: { type: 'boolean' } });
-  const dir = await loadLockHostPath();
+  const { values, positionals } = parseScriptArgs({ json: { type: 'boolean' }, force: { type: 'boolean' }, 'env-file': { type: 'string', multiple: true } });
+  const hosts = await loadLockHosts(envFilesArg(values['env-file']));
   const [command = 'list', resource] = positionals;
-  if (command === 'release') return console.log(await releaseLock(dir, resource, values.force ?? false));
-  if (command !== 'list') throw new ConfigError(`unknown command ${command}: use locks [--json] or locks release RESOURCE --force`);
-  const resources = await lockReport(dir);
-  console.log(values.json ? asciiJson({ lockDir: dir, resources }) : formatLockReport(dir, resources));
+  if (command !== 'release' && command !== 'list') throw new ConfigError(`unknown command ${command}: use locks [--json] or locks release RESOURCE --force`);
+  if (hosts.length === 1) {
+    const dir = hosts[0]!.lockHostPath;
+    if (command === 'release') return console.log(await releaseLock(dir, resource, values.force ?? false));
+    const resources = await lockReport(dir);
+    return console.log(values.json ? asciiJson({ lockDir: dir, resources }) : formatLockReport(dir, resources));
+  }
+  if (command === 'release') throw new ConfigError('locks release frees a lock in one lock directory: give one env file (ENV_FILE=…), not several');
+  const reports = await hostsLockReport(await lockDirsOfHosts(hosts));
+  console.log(values.json ? asciiJson(reports) : formatHostsLockReport(reports));
 });

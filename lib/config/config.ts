@@ -7,11 +7,13 @@
 //   → derive (derive.ts: the Config, pure; given the prefix an existing fleet's
 //     compose file names, compose-prefix.ts).
 import { hostname } from 'node:os';
+import { CliError } from '../../core/errors.ts';
 import { stdio, type Reporter } from '../../core/reporter.ts';
 import type { BoardRunner } from './board-runners.ts';
 import { prefixInComposeFile } from './compose-prefix.ts';
 import { chosenCredential, noCredentialError, readCredential, type CredentialNeed, type GitHubCredential } from './credential.ts';
-import { composeFileOf, deriveConfig, lockPaths, scopeOf } from './derive.ts';
+import { composeFileOf, deriveConfig, dockerTargetOf, lockPaths, scopeOf } from './derive.ts';
+import { useDockerTarget } from '../docker/command.ts';
 import { completeSettings } from './prompt-credentials.ts';
 import { scopeName } from './names.ts';
 import { readSettings, setting } from './settings.ts';
@@ -51,9 +53,21 @@ export interface EnterpriseScope {
   repo?: undefined;
 }
 
+/**
+ * The Docker daemon a fleet's docker and compose commands talk to: DOCKER_HOST
+ * (unix://, tcp:// or ssh://) or DOCKER_CONTEXT (a docker context's name), at
+ * most one; neither: the docker CLI's own default, this machine's daemon.
+ */
+export interface DockerTarget {
+  host?: string;
+  context?: string;
+}
+
 export interface Config {
   envFile: string;
   scope: Scope;
+  /** DOCKER_HOST or DOCKER_CONTEXT: where every docker and compose command of this fleet runs (lib/docker/command.ts). */
+  docker: DockerTarget;
   /** A PAT or a GitHub App; absent when the command was loaded with `credential: 'none'` (see requireCredential). */
   credential?: GitHubCredential;
   /** Runner, container and volume name prefix; always ends with '-'. */
@@ -122,6 +136,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   for (const line of read.warnings) reporter.warn(line);
   // An enterprise scope's own lines (with ORG or REPO, with a GitHub App) come first: the credential's would point the wrong way.
   if (setting(read.settings, 'ENTERPRISE')) scopeOf(read.settings);
+  // A bad DOCKER_HOST/DOCKER_CONTEXT before any question at the prompt.
+  dockerTargetOf(read.settings);
   const settings = await completeSettings(read.settings, { credential: need, interactive: options.interactive ?? Boolean(process.stdin.isTTY && process.stdout.isTTY) });
   let credential: GitHubCredential | undefined;
   if (need === 'required') {
@@ -131,12 +147,40 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     credential = await readCredential(chosen, cwd);
   }
   const composePrefix = setting(settings, 'RUNNER_NAME_PREFIX') ? undefined : await prefixInComposeFile(composeFileOf(settings, scopeOf(settings), cwd));
-  return deriveConfig(settings, {
+  const config = deriveConfig(settings, {
     cwd,
     hostname: options.hostname ?? hostname(),
     ...(composePrefix ? { composePrefix } : {}),
     ...(credential ? { credential } : {}),
   });
+  // Its docker and compose commands go to its daemon from here on (see lib/docker/command.ts).
+  useDockerTarget(config.docker);
+  return config;
+}
+
+/**
+ * The fleets of several env files (make list ENV_FILES=…), in the order
+ * given, each loaded as ENV_FILE=<file> would load it; none given: the one
+ * of ENV_FILE (default .env). One fleet is loaded as loadConfig loads it;
+ * of several, none asks at a prompt (which file would it be for?).
+ */
+export async function loadConfigs(envFiles: readonly string[], options: LoadConfigOptions = {}): Promise<Config[]> {
+  const env = options.env ?? process.env;
+  if (envFiles.length === 0) return [await loadConfig({ ...options, env })];
+  const several = envFiles.length > 1 ? { interactive: false } : {};
+  const configs: Config[] = [];
+  for (const file of envFiles) configs.push(await namingFile(file, envFiles.length > 1, () => loadConfig({ ...options, ...several, env: { ...env, ENV_FILE: file } })));
+  return configs;
+}
+
+/** `load`, its one-line error led by the env file's name when several are loaded (unless the line names it already). */
+async function namingFile<T>(file: string, several: boolean, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    if (several && err instanceof CliError && !err.message.includes(file)) throw new CliError(`${file}: ${err.message}`, err.exitCode);
+    throw err;
+  }
 }
 
 /**
@@ -144,8 +188,39 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
  * (make locks): needs no ORG or PAT, only RUNNER_LOCK_HOST_PATH/RUNNER_LOCK_DIR.
  */
 export async function loadLockHostPath(options: Pick<LoadConfigOptions, 'env' | 'cwd'> = {}): Promise<string> {
+  return (await loadLockHost(options)).lockHostPath;
+}
+
+/** What a host tool that reads the lock directory knows of one env file: the directory, the Docker host it serves, the scope if set. */
+export interface LockHost {
+  envFile: string;
+  lockHostPath: string;
+  docker: DockerTarget;
+  /** ORG[/REPO] or enterprises/<slug>; undefined when the env file sets no scope (make locks needs none). */
+  scope?: string;
+}
+
+/** loadLockHostPath, with the Docker host (DOCKER_HOST/DOCKER_CONTEXT, validated) and the scope's name when set. */
+export async function loadLockHost(options: Pick<LoadConfigOptions, 'env' | 'cwd'> = {}): Promise<LockHost> {
   const { settings } = await readSettings(options.env ?? process.env, options.cwd ?? process.cwd());
-  return lockPaths(settings).lockHostPath;
+  const scope = setting(settings, 'ENTERPRISE') || setting(settings, 'ORG') ? shownScope(settings) : undefined;
+  return { envFile: settings.envFile, lockHostPath: lockPaths(settings).lockHostPath, docker: dockerTargetOf(settings), ...(scope ? { scope } : {}) };
+}
+
+/** The scope's name for a heading; undefined when it is not a valid one (the lock tools need none, and refuse nothing for it). */
+function shownScope(settings: Parameters<typeof scopeOf>[0]): string | undefined {
+  try {
+    return scopeName(scopeOf(settings));
+  } catch {
+    return undefined;
+  }
+}
+
+/** loadLockHost for each env file given (none: ENV_FILE's, default .env). */
+export async function loadLockHosts(envFiles: readonly string[], options: Pick<LoadConfigOptions, 'env' | 'cwd'> = {}): Promise<LockHost[]> {
+  const env = options.env ?? process.env;
+  if (envFiles.length === 0) return [await loadLockHost({ ...options, env })];
+  return Promise.all(envFiles.map((file) => namingFile(file, envFiles.length > 1, () => loadLockHost({ ...options, env: { ...env, ENV_FILE: file } }))));
 }
 
 /**

@@ -7,7 +7,7 @@ import { LEGACY_DATA_VOLUME_SUFFIX } from '../../core/constants.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { defaultLockDir } from '../../lock/layout.ts';
 import { parseBoardRunners } from './board-runners.ts';
-import type { Config, Scope } from './config.ts';
+import type { Config, DockerTarget, Scope } from './config.ts';
 import { APP_SETTINGS, ENTERPRISE_APP_ERROR, type GitHubCredential } from './credential.ts';
 import {
   composeProjectName,
@@ -24,7 +24,7 @@ import {
   validateRepo,
 } from './names.ts';
 import { setting, settingNames, whereSet, type Settings } from './settings.ts';
-import { absolutePath, parseBoolean, parseCacheVolumes, parseComposeCommand, parseCount, parseRunnerMode, parseUrl, relativePath } from './values.ts';
+import { absolutePath, parseBoolean, parseCacheVolumes, parseComposeCommand, parseCount, parseDockerContext, parseDockerHost, parseRunnerMode, parseUrl, relativePath } from './values.ts';
 
 export const DEFAULTS = {
   RUNNER_LABELS: 'intel',
@@ -92,6 +92,23 @@ export function lockPaths(settings: Settings): Pick<Config, 'lockDir' | 'lockHos
   return { lockDir, lockHostPath: absolutePath(setting(settings, 'RUNNER_LOCK_HOST_PATH') ?? lockDir, 'RUNNER_LOCK_HOST_PATH') };
 }
 
+/**
+ * DOCKER_HOST or DOCKER_CONTEXT, validated: the Docker daemon of the fleet's
+ * commands. Both set is one line saying where each is set (docker itself
+ * would take DOCKER_HOST and ignore the context without a word).
+ */
+export function dockerTargetOf(settings: Settings): DockerTarget {
+  const host = setting(settings, 'DOCKER_HOST');
+  const context = setting(settings, 'DOCKER_CONTEXT');
+  if (host && context) {
+    throw new ConfigError(
+      `DOCKER_HOST (in ${whereSet(settings, 'DOCKER_HOST')}) and DOCKER_CONTEXT (in ${whereSet(settings, 'DOCKER_CONTEXT')}) are both set: set one, DOCKER_HOST for a daemon's address or DOCKER_CONTEXT for a docker context that names one`,
+    );
+  }
+  if (host) return { host: parseDockerHost(host) };
+  return context ? { context: parseDockerContext(context) } : {};
+}
+
 export function deriveConfig(settings: Settings, facts: DeriveFacts): Config {
   const get = (key: string): string | undefined => setting(settings, key);
   const { cwd } = facts;
@@ -108,6 +125,7 @@ export function deriveConfig(settings: Settings, facts: DeriveFacts): Config {
   return {
     envFile: settings.envFile,
     scope,
+    docker: dockerTargetOf(settings),
     ...(facts.credential ? { credential: facts.credential } : {}),
     prefix,
     labels: parseLabels(get('RUNNER_LABELS') ?? DEFAULTS.RUNNER_LABELS, 'RUNNER_LABELS'),

@@ -97,3 +97,39 @@ export function parseCacheVolumes(text: string): CacheVolume[] {
   }
   return volumes;
 }
+
+/** DOCKER_HOST's forms the toolkit takes: a socket on this machine, a TCP daemon, or one reached over ssh. */
+const DOCKER_HOST_FORMS = 'unix:///path/to/docker.sock, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT]';
+
+/**
+ * DOCKER_HOST: the Docker daemon a fleet's docker and compose commands talk
+ * to, as the docker CLI reads it. A password is refused without being echoed
+ * (docker's ssh:// takes none: an ssh key does it).
+ */
+export function parseDockerHost(text: string): string {
+  const bad = (why = ''): ConfigError => new ConfigError(`DOCKER_HOST '${text}' is not a Docker host${why}: set DOCKER_HOST to ${DOCKER_HOST_FORMS}, or unset it for this machine's Docker`);
+  const scheme = /^([a-z]+):\/\//i.exec(text)?.[1]?.toLowerCase();
+  if (scheme === 'unix') {
+    if (!/^unix:\/\/\/[^\s]*[^/\s]$/i.test(text)) throw bad(' (unix:// takes the absolute path of a socket)');
+    return text;
+  }
+  if (scheme !== 'tcp' && scheme !== 'ssh') throw bad();
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw bad();
+  }
+  if (url.password) throw new ConfigError('DOCKER_HOST holds a password: docker takes none in ssh://USER@HOST, give ssh a key instead (ssh-agent or ~/.ssh/config)');
+  if (!url.hostname) throw bad(' (no host name)');
+  if ((url.pathname && url.pathname !== '/') || url.search || url.hash) throw bad(` (nothing may follow ${scheme}://HOST:PORT)`);
+  return text;
+}
+
+/** DOCKER_CONTEXT: a docker context's name, as `docker context create` takes it. */
+export function parseDockerContext(text: string): string {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$/.test(text)) {
+    throw new ConfigError(`DOCKER_CONTEXT '${text}' is not a docker context name (letters, digits and _.+-): set DOCKER_CONTEXT to one that docker context ls lists`);
+  }
+  return text;
+}

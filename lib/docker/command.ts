@@ -1,7 +1,18 @@
 // How the toolkit runs the docker CLI (and the compose CLI): through zx, quiet and never throwing by
 // itself; a failure becomes one CliError(ExitCode.docker) that names the command and docker's own
 // reason, so exit codes are checked here once. Probes, whose exit code is the answer, get it as is.
+//
+// Which daemon: a fleet's env file may name one (DOCKER_HOST, DOCKER_CONTEXT:
+// Config.docker), and every command runs with it in its environment. It is
+// the process's once loadConfig has loaded the fleet (useDockerTarget), so a
+// one-fleet script needs nothing more; a process with fleets on several
+// daemons (make list ENV_FILES=…) runs each fleet's work in
+// withDockerTarget(config.docker, …), an AsyncLocalStorage scope that every
+// command started inside it, however deep or late, runs against. A command
+// outside any scope in such a process throws rather than guess a daemon.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { $, type ProcessOutput, type ProcessPromise } from 'zx';
+import type { DockerTarget } from '../config/config.ts';
 import { CliError, ExitCode } from '../../core/errors.ts';
 
 type Env = Record<string, string | undefined>;
@@ -28,13 +39,60 @@ export function shellEnv(extra: Env = {}): Env {
   return { SHLVL: '1', ...process.env, ...extra };
 }
 
-/** Starts `command …` (docker, or a compose CLI) and returns it running, output piped unless `stdio` says otherwise. */
+export type { DockerTarget } from '../config/config.ts';
+
+const scoped = new AsyncLocalStorage<DockerTarget>();
+/** The targets of the fleets this process loaded, by dockerTargetName. */
+const loaded = new Map<string, DockerTarget>();
+
+/** The daemon as the user names it: DOCKER_HOST's value, the context's name, or `local` (the docker CLI's default). */
+export function dockerTargetName(target: DockerTarget): string {
+  return target.host ?? target.context ?? 'local';
+}
+
+/** Makes a loaded fleet's target the process's (loadConfig calls it): the daemon of every command outside withDockerTarget. */
+export function useDockerTarget(target: DockerTarget): void {
+  loaded.set(dockerTargetName(target), target);
+}
+
+/** Runs `fn` with every docker and compose command it starts, however deep and however late (timers, streams), on `target`. */
+export function withDockerTarget<T>(target: DockerTarget, fn: () => T): T {
+  return scoped.run(target, fn);
+}
+
+/**
+ * The target of a command started here and now: the scope's, else the one
+ * fleet's this process loaded; undefined when none was loaded (the process's
+ * own DOCKER_HOST, if any, applies, as for a tool that reads no env file).
+ */
+export function currentDockerTarget(): DockerTarget | undefined {
+  const target = scoped.getStore();
+  if (target) return target;
+  if (loaded.size > 1) {
+    throw new Error(`a docker command outside withDockerTarget, in a process with fleets on ${[...loaded.keys()].join(' and ')}: which daemon is meant is not known`);
+  }
+  return loaded.values().next().value;
+}
+
+/** The environment that points the docker CLI (and compose) at `target`: the one it names, the other variable removed. */
+function targetEnv(target: DockerTarget | undefined): Env {
+  if (target?.host) return { DOCKER_HOST: target.host, DOCKER_CONTEXT: undefined };
+  if (target?.context) return { DOCKER_CONTEXT: target.context, DOCKER_HOST: undefined };
+  return {};
+}
+
+/**
+ * Starts `command …` (docker, or a compose CLI) on the current Docker target
+ * (currentDockerTarget) and returns it running, output piped unless `stdio`
+ * says otherwise.
+ */
 export function start(command: string[], options: { env?: Env; stdio?: 'pipe' | 'inherit' | 'stderr'; input?: string } = {}): ProcessPromise {
   const stdio = options.stdio ?? 'pipe';
   return $({
     quiet: stdio === 'pipe',
     nothrow: true,
-    env: shellEnv(options.env),
+    // The target last: the environment a caller passes on (compose's is all of process.env) never points elsewhere.
+    env: shellEnv({ ...options.env, ...targetEnv(currentDockerTarget()) }),
     ...(options.input !== undefined ? { input: options.input } : {}),
     ...(stdio === 'inherit' ? { stdio: ['inherit', 'inherit', 'inherit'] } : {}),
     // The command's own output (a pull's progress) onto stderr, so stdout keeps a script's result alone.

@@ -4,7 +4,7 @@
 import type { ProcessOutput } from 'zx';
 import type { ComposeCommand, Config } from '../config/config.ts';
 import { CliError, ExitCode } from '../../core/errors.ts';
-import { failure, lastLine, start } from './command.ts';
+import { currentDockerTarget, dockerTargetName, failure, lastLine, start } from './command.ts';
 import { apiVersions, ensureDocker } from './engine.ts';
 
 export type ComposeConfig = Pick<Config, 'projectName' | 'composeFile' | 'proxy' | 'composeCommand'>;
@@ -66,7 +66,8 @@ export async function composeResult(config: ComposeConfig, args: string[], optio
 
 /** The Docker API version compose v1 is pinned to (Docker 20.10's). */
 const COMPOSE_V1_API = '1.41';
-let v1Env: Promise<Record<string, string>> | undefined;
+/** By daemon (dockerTargetName): each engine serves its own API versions. */
+const v1Envs = new Map<string, Promise<Record<string, string>>>();
 
 /**
  * Compose v1 reads an image's ContainerConfig whenever it recreates a
@@ -77,10 +78,15 @@ let v1Env: Promise<Record<string, string>> | undefined;
  * by the user wins).
  */
 async function composeV1Env(): Promise<Record<string, string>> {
-  v1Env ??= (async (): Promise<Record<string, string>> => {
+  const target = currentDockerTarget();
+  const key = target ? dockerTargetName(target) : '';
+  const known = v1Envs.get(key);
+  if (known) return known;
+  const v1Env = (async (): Promise<Record<string, string>> => {
     const served = await apiVersions();
     const atMost = (a: string, b: string): boolean => a.split('.').map(Number).reduce((cmp, part, i) => cmp || part - Number(b.split('.')[i] ?? 0), 0) <= 0;
     return served && atMost(served.min, COMPOSE_V1_API) && atMost(COMPOSE_V1_API, served.max) ? { COMPOSE_API_VERSION: COMPOSE_V1_API } : {};
   })();
+  v1Envs.set(key, v1Env);
   return v1Env;
 }

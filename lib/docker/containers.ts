@@ -4,7 +4,7 @@
 import type { ProcessPromise } from 'zx';
 import type { Config } from '../config/config.ts';
 import { CliError, ExitCode } from '../../core/errors.ts';
-import { docker, outputLines, start, type CommandOptions } from './command.ts';
+import { docker, outputLines, start, withDockerTarget, type CommandOptions } from './command.ts';
 import { ensureDocker } from './engine.ts';
 import { LABEL, labelledScope, labelsMatchScope, type RunnerKind } from './labels.ts';
 
@@ -34,7 +34,12 @@ export interface FleetContainer {
  * prefix or project is refused, not returned: two scopes sharing names would
  * remove each other's runners.
  */
-export async function listFleetContainers(config: Pick<Config, 'prefix' | 'scope' | 'projectName'>): Promise<FleetContainer[]> {
+export async function listFleetContainers(config: Pick<Config, 'prefix' | 'scope' | 'projectName'> & Partial<Pick<Config, 'docker'>>): Promise<FleetContainer[]> {
+  // On the fleet's own daemon, whoever asks (make metrics lists several fleets' in one process).
+  return config.docker ? withDockerTarget(config.docker, () => fleetContainersHere(config)) : fleetContainersHere(config);
+}
+
+async function fleetContainersHere(config: Pick<Config, 'prefix' | 'scope' | 'projectName'>): Promise<FleetContainer[]> {
   await ensureDocker();
   const managed = ['ps', '-a', '-q', '--filter', `label=${LABEL.managed}=true`];
   const byPrefix = await docker([...managed, '--filter', `label=${LABEL.prefix}=${config.prefix}`]);

@@ -8,6 +8,9 @@ import { CliError, ConfigError, ExitCode } from '../../core/errors.ts';
 import { displayText } from '../../lock/display.ts';
 import { describeIdentity, isValidResource } from '../../lock/layout.ts';
 import { forceRelease, readLockDir, type ResourceState, type TicketState } from '../../lock/inspect.ts';
+import type { LockHost } from '../config/config.ts';
+import { dockerTargetName, type DockerTarget } from '../docker/command.ts';
+import { daemonIsHere } from '../docker/engine.ts';
 
 function notRoot(dir: string, what: string): CliError {
   const uid = process.getuid?.() ?? '?';
@@ -75,4 +78,80 @@ function dead(h: { alive: boolean; heartbeatAgeMs: number }): string {
 function ago(ms: number): string {
   const s = Math.round(ms / 1000);
   return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+}
+
+// ---- several env files (make locks ENV_FILES=…): each lock directory with the hosts it serves ----
+
+/** One lock directory that the fleets of several env files use: the Docker hosts whose board runners mount it. */
+export interface LockDirOfHosts {
+  /** The hosts (dockerTargetName: DOCKER_HOST, the context, or `local`), in the order first given. */
+  hosts: string[];
+  /** The env files' scopes (ORG[/REPO], enterprises/<slug>); an env file that sets none adds none. */
+  scopes: string[];
+  lockDir: string;
+  /**
+   * Set when the directory is another machine's (a tcp:// or ssh:// host, a
+   * context pointing there): its board runners mount that machine's
+   * directory, which this one cannot read.
+   */
+  elsewhere?: string;
+}
+
+/**
+ * The lock directories of several env files, each once: env files whose
+ * daemons run on this machine and name the same RUNNER_LOCK_HOST_PATH share
+ * it (one directory, one set of locks, whatever daemon runs the runners); a
+ * directory on another machine is that machine's own.
+ */
+export async function lockDirsOfHosts(hosts: readonly LockHost[], isHere: (target: DockerTarget) => Promise<boolean> = daemonIsHere): Promise<LockDirOfHosts[]> {
+  const dirs = new Map<string, LockDirOfHosts>();
+  for (const host of hosts) {
+    const name = dockerTargetName(host.docker);
+    const here = await isHere(host.docker);
+    const key = `${here ? '' : name}\n${host.lockHostPath}`;
+    const dir = dirs.get(key) ?? { hosts: [], scopes: [], lockDir: host.lockHostPath, ...(here ? {} : { elsewhere: name }) };
+    if (!dir.hosts.includes(name)) dir.hosts.push(name);
+    if (host.scope && !dir.scopes.includes(host.scope)) dir.scopes.push(host.scope);
+    dirs.set(key, dir);
+  }
+  return [...dirs.values()];
+}
+
+/** A lock directory's heading among several: its hosts and scopes. */
+export function lockDirHeading(dir: LockDirOfHosts): string {
+  return `HOST ${dir.hosts.join(', ')}${dir.scopes.length ? ` (${dir.scopes.join(', ')})` : ''}: lock directory ${dir.lockDir}`;
+}
+
+/** The line for a directory on another machine, which this one cannot read. */
+export function elsewhereLine(dir: LockDirOfHosts, command: string): string {
+  return `on ${dir.elsewhere ?? 'another machine'}, not this one: its board runners lock there, run ${command} on that machine`;
+}
+
+/** A directory's locks among several (JSON): its resources, or why there are none. */
+export interface HostLockReport extends LockDirOfHosts {
+  resources: ResourceState[] | null;
+  /** Why resources is null: on another machine, or missing. */
+  note?: string;
+}
+
+/** Each directory's locks; one that is missing or on another machine says so instead of failing the rest. */
+export async function hostsLockReport(dirs: readonly LockDirOfHosts[]): Promise<HostLockReport[]> {
+  return Promise.all(
+    dirs.map(async (dir): Promise<HostLockReport> => {
+      if (dir.elsewhere) return { ...dir, resources: null, note: elsewhereLine(dir, 'make locks') };
+      try {
+        return { ...dir, resources: await lockReport(dir.lockDir) };
+      } catch (err) {
+        if (err instanceof ConfigError) return { ...dir, resources: null, note: err.message };
+        throw err;
+      }
+    }),
+  );
+}
+
+/** make locks over several directories: each under its heading, its lines indented. */
+export function formatHostsLockReport(reports: readonly HostLockReport[]): string {
+  return reports
+    .flatMap((report) => [lockDirHeading(report), ...(report.resources ? formatLockReport(report.lockDir, report.resources) : report.note ?? '').split('\n').map((line) => `  ${line}`)])
+    .join('\n');
 }

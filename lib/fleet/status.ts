@@ -3,7 +3,8 @@
 // container here) and unregistered containers. Without Docker it still shows
 // GitHub's side, with a warning. An ephemeral fleet's rows are its slots, with
 // each container's age and the job it runs, and whether its supervisor runs.
-import type { Config } from '../config/config.ts';
+import { scopeName, type Config } from '../config/config.ts';
+import { dockerTargetName, withDockerTarget } from '../docker/command.ts';
 import { containerOutputTail, containersUsingVolume, listFleetContainers, type FleetContainer } from '../docker/containers.ts';
 import { removeScopeImages } from '../docker/images.ts';
 import { existingVolumes, removeVolumes } from '../docker/volumes.ts';
@@ -231,12 +232,16 @@ export function formatFleetTable(rows: FleetRow[] | SlotRow[], slots?: SlotsInfo
     row.devices.join(',') || '-',
     note(row),
   ]);
+  return [formatTable(['NAME', 'CONTAINER', 'GITHUB', 'BUSY', 'BOARD', 'LABELS', 'DEVICES', 'NOTE'], cells), '', fleetSummary(rows)].join('\n');
+}
+
+/** The line under a fleet's table: how many runners, online, busy, orphans, unregistered. */
+function fleetSummary(rows: FleetRow[]): string {
   const count = (predicate: (row: FleetRow) => boolean) => rows.filter(predicate).length;
-  const summary = rows.length === 0
+  return rows.length === 0
     ? 'no runners of this fleet, neither on GitHub nor here'
     : `${rows.length} runner(s): ${count((row) => row.github_status === 'online')} online, ${count((row) => row.busy === true)} busy, ` +
       `${count((row) => row.orphan === true)} orphan(s), ${count((row) => row.unregistered)} unregistered`;
-  return [formatTable(['NAME', 'CONTAINER', 'GITHUB', 'BUSY', 'BOARD', 'LABELS', 'DEVICES', 'NOTE'], cells), '', summary].join('\n');
 }
 
 /** A slot's job cell: its job, `-` when idle, `?` when GitHub says busy but its output names no job. */
@@ -257,13 +262,80 @@ function formatSlotTable(rows: SlotRow[], slots: SlotsInfo): string {
     row.devices.join(',') || '-',
     note(row),
   ]);
+  const table = formatTable(['NAME', 'CONTAINER', 'AGE', 'GITHUB', 'BUSY', 'JOB', 'BOARD', 'LABELS', 'DEVICES', 'NOTE'], cells);
+  return [slotsHeader(slots), table, '', slotSummary(rows)].join('\n');
+}
+
+/** The line under an ephemeral fleet's table. */
+function slotSummary(rows: SlotRow[]): string {
   const count = (predicate: (row: SlotRow) => boolean) => rows.filter(predicate).length;
-  const summary = rows.length === 0
+  return rows.length === 0
     ? 'no slots filled and no registrations of this fleet, neither on GitHub nor here'
     : `${rows.length} slot(s): ${count((row) => row.container === 'running')} container(s) running, ${count((row) => row.github_status === 'online')} online, ` +
       `${count((row) => row.busy === true)} busy, ${count((row) => row.orphan === true)} orphan(s), ${count((row) => row.unregistered)} unregistered`;
-  const table = formatTable(['NAME', 'CONTAINER', 'AGE', 'GITHUB', 'BUSY', 'JOB', 'BOARD', 'LABELS', 'DEVICES', 'NOTE'], cells);
-  return [slotsHeader(slots), table, '', summary].join('\n');
+}
+
+// ---- several fleets (make list ENV_FILES=…): one table over their Docker hosts ----
+
+/** One fleet of several: its Docker host (dockerTargetName: DOCKER_HOST, the context, or `local`), its scope and its status. */
+export interface HostFleetStatus {
+  host: string;
+  /** ORG[/REPO], or enterprises/<slug>. */
+  scope: string;
+  status: FleetStatus;
+}
+
+/** A row of the table over several fleets (make list --json with several env files): the fleet's host and scope first. */
+export type HostRow = { host: string; scope: string } & (FleetRow | SlotRow);
+
+/** Each fleet's status, each read from its own Docker host (withDockerTarget), in the order given. */
+export async function hostsStatus(
+  fleets: ReadonlyArray<{ config: Config; api: Pick<RunnerApi, 'listRunners'> }>,
+  dockerApi: Pick<DockerApi, 'listFleetContainers' | 'containerOutputTail'> = hostDocker,
+  now: Date = new Date(),
+): Promise<HostFleetStatus[]> {
+  return Promise.all(
+    fleets.map(({ config, api }) =>
+      withDockerTarget(config.docker, async () => ({ host: dockerTargetName(config.docker), scope: scopeName(config.scope), status: await fleetStatus(config, api, dockerApi, now) })),
+    ),
+  );
+}
+
+/** The rows of every fleet, each with its host and scope, fleet by fleet. */
+export function hostRows(fleets: readonly HostFleetStatus[]): HostRow[] {
+  return fleets.flatMap(({ host, scope, status }) => (status.rows as Array<FleetRow | SlotRow>).map((row) => ({ host, scope, ...row })));
+}
+
+/**
+ * Several fleets as one table, HOST and SCOPE first; AGE and JOB when a fleet
+ * is ephemeral. Above it each ephemeral fleet's slots line, under it each
+ * fleet's summary, each naming its scope and host.
+ */
+export function formatHostsTable(fleets: readonly HostFleetStatus[]): string {
+  const slotted = fleets.some((fleet) => fleet.status.slots);
+  const cells = hostRows(fleets).map((row) => {
+    const slot = row as Partial<SlotFields> & FleetRow;
+    const busy = row.busy === null ? '-' : row.busy ? 'busy' : 'idle';
+    return [
+      row.host,
+      row.scope,
+      row.name,
+      row.container ?? (row.orphan === null ? '?' : '-'),
+      ...(slotted ? [formatAge(slot.age_s ?? null)] : []),
+      row.github_status ?? '-',
+      busy,
+      ...(slotted ? [slot.job !== undefined ? jobCell({ job: slot.job, busy: row.busy }) : '-'] : []),
+      row.board ?? '-',
+      row.labels.join(',') || '-',
+      row.devices.join(',') || '-',
+      note(row),
+    ];
+  });
+  const header = ['HOST', 'SCOPE', 'NAME', 'CONTAINER', ...(slotted ? ['AGE'] : []), 'GITHUB', 'BUSY', ...(slotted ? ['JOB'] : []), 'BOARD', 'LABELS', 'DEVICES', 'NOTE'];
+  const fleetOf = (fleet: HostFleetStatus) => `${fleet.scope} on ${fleet.host}`;
+  const headers = fleets.flatMap((fleet) => (fleet.status.slots ? [`${fleetOf(fleet)}: ${slotsHeader(fleet.status.slots)}`] : []));
+  const summaries = fleets.map((fleet) => `${fleetOf(fleet)}: ${fleet.status.slots ? slotSummary(fleet.status.rows as SlotRow[]) : fleetSummary(fleet.status.rows)}`);
+  return [...headers, formatTable(header, cells), '', ...summaries].join('\n');
 }
 
 // ---- make ps: this host's containers ----
