@@ -15,6 +15,12 @@ export const BASE_IMAGE = STANDIN_IMAGES.base;
 export const SIM_IMAGE = STANDIN_IMAGES.simulator;
 /** Every container and volume an e2e test makes starts with this, so leftovers can be found. */
 export const E2E_PREFIX = 'rf-e2e-';
+/**
+ * The test ground's second Docker daemon (tests/e2e/setup.sh starts it on
+ * this machine with its own data root): the second host of the tests of
+ * several hosts. Its images are the simulator's, copied from the first.
+ */
+export const SECOND_DOCKER_HOST = 'unix:///run/docker-second.sock';
 
 export interface DockerResult {
   code: number | null;
@@ -22,10 +28,18 @@ export interface DockerResult {
   stderr: string;
 }
 
+export interface DockerCallOptions {
+  timeoutMs?: number;
+  input?: string;
+  /** The daemon (DOCKER_HOST) when not this process's: SECOND_DOCKER_HOST. */
+  host?: string;
+}
+
 /** Runs the docker CLI; never throws for a non-zero exit (see dockerOk). */
-export function docker(args: string[], { timeoutMs = 120_000, input }: { timeoutMs?: number; input?: string } = {}): Promise<DockerResult> {
+export function docker(args: string[], { timeoutMs = 120_000, input, host }: DockerCallOptions = {}): Promise<DockerResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, { stdio: 'pipe' });
+    const env = host ? { ...process.env, DOCKER_HOST: host, DOCKER_CONTEXT: undefined } : process.env;
+    const child = spawn('docker', args, { stdio: 'pipe', env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -46,7 +60,7 @@ export function docker(args: string[], { timeoutMs = 120_000, input }: { timeout
 }
 
 /** Runs the docker CLI and returns its trimmed stdout; throws with stderr on failure. */
-export async function dockerOk(args: string[], options?: { timeoutMs?: number; input?: string }): Promise<string> {
+export async function dockerOk(args: string[], options?: DockerCallOptions): Promise<string> {
   const res = await docker(args, options);
   if (res.code !== 0) {
     throw new Error(`docker ${args.join(' ')} exited ${res.code}: ${res.stderr.trim() || res.stdout.trim()}`);
@@ -73,6 +87,25 @@ async function whyNoDocker(): Promise<string | undefined> {
   } catch (err) {
     return `the docker CLI cannot be run (${(err as Error).message}); run tests/e2e/setup.sh as root`;
   }
+}
+
+/**
+ * Why the tests of several hosts cannot run here (the second daemon does not
+ * answer, or lacks the simulator image), or undefined when they can; an error
+ * under CI, as dockerUnavailable.
+ */
+export async function secondDockerUnavailable(): Promise<string | undefined> {
+  const first = await dockerUnavailable();
+  if (first) return first;
+  const on = { host: SECOND_DOCKER_HOST, timeoutMs: 20_000 };
+  const info = await docker(['info', '--format', '{{.ServerVersion}}'], on);
+  const image = info.code === 0 ? await docker(['image', 'inspect', '--format', '{{.Id}}', SIM_IMAGE], on) : undefined;
+  const reason =
+    info.code !== 0 ? `the second Docker daemon at ${SECOND_DOCKER_HOST} does not answer (${info.stderr.trim().split('\n').pop()}); run tests/e2e/setup.sh as root`
+    : image?.code !== 0 ? `${SIM_IMAGE} is not on the second Docker daemon; run tests/e2e/setup.sh as root`
+    : undefined;
+  if (reason && process.env.CI === 'true') throw new Error(`CI=true, and ${reason}`);
+  return reason;
 }
 
 /** Fails clearly when the ground images are missing (the engine is there, so setup.sh was not run). */
@@ -159,22 +192,22 @@ export async function containerLogs(name: string): Promise<string> {
  * by a rebuild while a container still used the old one (the project label,
  * which make purge also goes by), and the given extra tags (a custom image).
  */
-export async function removeFleetImages(prefix: string, extra: string[] = []): Promise<void> {
+export async function removeFleetImages(prefix: string, extra: string[] = [], on: { host?: string } = {}): Promise<void> {
   const project = composeProjectName(prefix);
-  const labelled = (await docker(['images', '-q', '--filter', `label=${IMAGE_LABEL.project}=${project}`])).stdout.split('\n').filter(Boolean);
+  const labelled = (await docker(['images', '-q', '--filter', `label=${IMAGE_LABEL.project}=${project}`], on)).stdout.split('\n').filter(Boolean);
   const images = [...new Set([`gh-runner-fleet:${project}`, ...extra, ...labelled])];
-  await docker(['rmi', '-f', ...images]);
+  await docker(['rmi', '-f', ...images], on);
 }
 
-/** Removes every container and volume whose name starts with prefix (leftovers included). */
-export async function removeByPrefix(prefix: string): Promise<void> {
-  const containers = await dockerOk(['ps', '-aq', '--filter', `name=^${prefix}`]);
-  if (containers) await docker(['rm', '-f', '-v', ...containers.split('\n')]);
+/** Removes every container and volume whose name starts with prefix (leftovers included), on this process's daemon or `on.host`. */
+export async function removeByPrefix(prefix: string, on: { host?: string } = {}): Promise<void> {
+  const containers = await dockerOk(['ps', '-aq', '--filter', `name=^${prefix}`], on);
+  if (containers) await docker(['rm', '-f', '-v', ...containers.split('\n')], on);
   // The volume name filter matches substrings only: keep those that start with prefix.
-  const volumes = (await dockerOk(['volume', 'ls', '-q', '--filter', `name=${prefix}`]))
+  const volumes = (await dockerOk(['volume', 'ls', '-q', '--filter', `name=${prefix}`], on))
     .split('\n')
     .filter((v) => v.startsWith(prefix));
-  if (volumes.length > 0) await docker(['volume', 'rm', '-f', ...volumes]);
+  if (volumes.length > 0) await docker(['volume', 'rm', '-f', ...volumes], on);
 }
 
 /** The settings of hardened mode (README, Security): no privileged container, no sudo for the runner user. */

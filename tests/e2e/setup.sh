@@ -15,6 +15,13 @@
 #   4. image runner-fleet-test/actions-runner:sim: the runner simulator, which
 #      STANDS IN for actions/runner (not downloadable here); rebuilt only when
 #      its inputs change (content hash kept as an image label).
+#   5. a second Docker daemon on this machine, the second host of the tests of
+#      several hosts (tests/e2e/hosts.test.ts): its own socket
+#      (SECOND_DOCKER_HOST), data root, exec root and pid file, and a bridge of
+#      its own (never --bridge=none: that makes dockerd delete docker0, the
+#      first daemon's bridge) with iptables left to the first daemon
+#   6. the simulator image on the second daemon, copied with docker save |
+#      docker load (no registry here); again only when its id differs
 set -euo pipefail
 
 # The defaults are STANDIN_IMAGES of core/constants.ts (tests/image/standin-image-names.test.ts).
@@ -22,6 +29,14 @@ BASE_IMAGE=${BASE_IMAGE:-runner-fleet-test/bookworm:minbase-sudo}
 SIM_IMAGE=${SIM_IMAGE:-runner-fleet-test/actions-runner:sim}
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/runner-fleet-dockerd.log}
 DOCKERD_WAIT_S=${DOCKERD_WAIT_S:-60}
+# The second daemon (tests/e2e/helpers.ts SECOND_DOCKER_HOST names the same socket).
+SECOND_SOCKET=${SECOND_SOCKET:-/run/docker-second.sock}
+SECOND_DATA_ROOT=${SECOND_DATA_ROOT:-/var/lib/docker-second}
+SECOND_EXEC_ROOT=${SECOND_EXEC_ROOT:-/run/docker-second}
+SECOND_PIDFILE=${SECOND_PIDFILE:-/run/docker-second.pid}
+SECOND_BRIDGE=${SECOND_BRIDGE:-rf-docker2}
+SECOND_BRIDGE_CIDR=${SECOND_BRIDGE_CIDR:-10.199.99.1/24}
+SECOND_LOG=${SECOND_LOG:-/var/log/runner-fleet-dockerd-second.log}
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 say() { printf 'setup: %s\n' "$*"; }
@@ -96,6 +111,7 @@ ensure_packages() {
   dpkg -s docker-buildx >/dev/null 2>&1 || want+=(engine)
   command -v docker-compose >/dev/null || want+=(compose-v1)
   command -v debootstrap >/dev/null || want+=(debootstrap)
+  command -v ip >/dev/null || want+=(iproute2) # the second daemon's bridge
   if [ ${#want[@]} -eq 0 ]; then echo '> already installed'; return; fi
   need_root "install the test ground (${want[*]})"
   echo "> installed $(printf '%s\n' "${want[@]}" | sort -u | xargs)"
@@ -105,7 +121,7 @@ ensure_packages() {
   # An older engine's daemon must not keep answering with the old version.
   pkill -x dockerd 2>/dev/null && sleep 2 || true
   # Bookworm's part first: compose v1 needs bookworm's python3.
-  apt-get install -y -q docker-compose debootstrap ||
+  apt-get install -y -q docker-compose debootstrap iproute2 ||
     echo 'apt-get install (bookworm) reported errors; checking the programs'
   # Only these three from trixie (pkg/trixie, never -t trixie, which would
   # take every dependency from trixie too): their dependencies resolve in
@@ -124,7 +140,7 @@ ensure_packages() {
     rm -rf "$dir"
   fi
   local cmd
-  for cmd in docker dockerd docker-compose debootstrap; do
+  for cmd in docker dockerd docker-compose debootstrap ip; do
     command -v "$cmd" >/dev/null || { echo "$cmd is still missing after apt-get install"; return 1; }
   done
   [ "$(installed_engine_major)" = "$ENGINE_MAJOR" ] ||
@@ -171,11 +187,63 @@ ensure_sim_image() {
   (cd "$REPO_ROOT" && node --import tsx standins/runner/build.ts --base "$BASE_IMAGE" --tag "$SIM_IMAGE")
 }
 
+# docker on the second daemon.
+second() { DOCKER_HOST="unix://$SECOND_SOCKET" DOCKER_CONTEXT='' docker "$@"; }
+second_version() { second version --format '{{.Server.Version}}' 2>/dev/null; }
+
+ensure_second_daemon() {
+  if second info >/dev/null 2>&1; then
+    local running
+    running=$(second_version)
+    if [ "${running%%.*}" = "$ENGINE_MAJOR" ]; then echo "> Docker $running already running on unix://$SECOND_SOCKET"; return; fi
+    need_root "replace the second daemon's Docker $running with $ENGINE_MAJOR.x"
+    kill "$(cat "$SECOND_PIDFILE")" 2>/dev/null || true
+    local until_gone=$((SECONDS + 30))
+    while second info >/dev/null 2>&1 && [ $SECONDS -lt $until_gone ]; do sleep 0.5; done
+  fi
+  [ "$(id -u)" -eq 0 ] || { echo 'the second Docker daemon does not answer and only root can start one'; return 1; }
+  # Its own bridge, so that neither daemon touches the other's docker0
+  # (dockerd --bridge=none deletes docker0); containers of the fleets run on
+  # the host network, the bridge serves docker build's RUN steps.
+  ip link show "$SECOND_BRIDGE" >/dev/null 2>&1 || ip link add "$SECOND_BRIDGE" type bridge
+  ip -4 addr show dev "$SECOND_BRIDGE" | grep -q inet || ip addr add "$SECOND_BRIDGE_CIDR" dev "$SECOND_BRIDGE"
+  ip link set "$SECOND_BRIDGE" up
+  mkdir -p "$SECOND_DATA_ROOT" "$SECOND_EXEC_ROOT"
+  setsid dockerd --host "unix://$SECOND_SOCKET" --data-root "$SECOND_DATA_ROOT" --exec-root "$SECOND_EXEC_ROOT" \
+    --pidfile "$SECOND_PIDFILE" --bridge "$SECOND_BRIDGE" --iptables=false --ip6tables=false \
+    >>"$SECOND_LOG" 2>&1 </dev/null &
+  local deadline=$((SECONDS + DOCKERD_WAIT_S))
+  until second info >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "the second dockerd did not answer within ${DOCKERD_WAIT_S} s; last lines of $SECOND_LOG:"
+      tail -n 20 "$SECOND_LOG"
+      return 1
+    fi
+    sleep 0.5
+  done
+  echo "> started Docker $(second_version) on unix://$SECOND_SOCKET (log: $SECOND_LOG)"
+}
+
+# The images the tests of several hosts run there, copied when their id differs (a rebuilt simulator).
+ensure_second_images() {
+  local image id copied=()
+  for image in "$SIM_IMAGE"; do
+    id=$(docker image inspect --format '{{.Id}}' "$image")
+    [ "$(second image inspect --format '{{.Id}}' "$image" 2>/dev/null)" = "$id" ] && continue
+    docker save "$image" | second load >/dev/null
+    [ "$(second image inspect --format '{{.Id}}' "$image")" = "$id" ] || { echo "$image has another id after docker load"; return 1; }
+    copied+=("$image")
+  done
+  if [ ${#copied[@]} -eq 0 ]; then echo '> already there'; else echo "> copied ${copied[*]}"; fi
+}
+
 total_start=$SECONDS
 phase "packages (Docker $ENGINE_MAJOR, compose v2 + v1, buildx, debootstrap)" ensure_packages
 phase "docker daemon" ensure_daemon
 phase "base image $BASE_IMAGE" ensure_base_image
 phase "simulator image $SIM_IMAGE" ensure_sim_image
+phase "second docker daemon (unix://$SECOND_SOCKET)" ensure_second_daemon
+phase "simulator image on the second daemon" ensure_second_images
 versions() {
   local v2 v1
   v2=$(docker compose version --short 2>/dev/null || echo missing)
@@ -184,4 +252,5 @@ versions() {
     "$(server_version)" "$(docker version --format '{{.Client.Version}}' 2>/dev/null)" "$v2" "$v1"
 }
 say "$(versions)"
+say "second engine ready: unix://$SECOND_SOCKET (Docker $(second_version), data root $SECOND_DATA_ROOT)"
 say "ready in $((SECONDS - total_start)) s"

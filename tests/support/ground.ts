@@ -41,7 +41,7 @@ export interface GroundOptions {
   docker?: boolean;
   /** The mode every env file of this ground runs its runners in (modeSettings). Default: the default mode. */
   mode?: RunnerMode;
-  /** More environment for every script run (ENV_FILE and DOCKER_HOST are set); a function is given the started stand-in. */
+  /** More environment for every script run (ENV_FILE, and DOCKER_HOST unless unset with an engine, are set); a function is given the started stand-in. */
   env?: Record<string, string> | ((github: GitHubStandIn) => Record<string, string>);
   /** How long a script may run. Default 240 s. */
   scriptTimeoutMs?: number;
@@ -68,10 +68,10 @@ export interface Ground {
   pat: string;
   /** Every org's admin PAT. */
   pats: Record<string, string>;
-  /** The environment every script run gets: ENV_FILE (the folder's .env), DOCKER_HOST and the suite's own. */
+  /** The environment every script run gets: ENV_FILE (the folder's .env), DOCKER_HOST (unless unset with an engine) and the suite's own. */
   env: Record<string, string>;
-  /** A new name prefix (its fleet is removed by close()). */
-  prefix(tag: string): string;
+  /** A new name prefix (its fleet is removed by close(), on `host` when its env file names that DOCKER_HOST). */
+  prefix(tag: string, options?: { host?: string }): string;
   /** Writes an env file for a fleet of `prefix` with these extra settings; returns its name. */
   writeEnv(prefix: string, settings?: string[], options?: WriteEnvOptions): Promise<string>;
   /** A script run as a user runs it, in the ground's folder, with `env` and then these. */
@@ -98,12 +98,14 @@ export async function startGround(tag: string, options: GroundOptions = {}): Pro
   for (const scope of options.scopes ?? []) github.addScope(scope);
   for (const pat of options.pats ?? []) github.addPat(pat);
   const dir = await mkdtemp(join(tmpdir(), `fleet-${tag}-`));
-  const env = {
+  // DOCKER_HOST only when set: an empty one in the environment would hide an env file's (the environment wins).
+  const dockerHost = docker ? process.env.DOCKER_HOST || undefined : NO_DOCKER_HOST;
+  const env: Record<string, string> = {
     ENV_FILE: join(dir, '.env'),
-    DOCKER_HOST: docker ? (process.env.DOCKER_HOST ?? '') : NO_DOCKER_HOST,
+    ...(dockerHost ? { DOCKER_HOST: dockerHost } : {}),
     ...(typeof options.env === 'function' ? options.env(github) : options.env),
   };
-  const prefixes: string[] = [];
+  const prefixes: Array<{ prefix: string; host?: string }> = [];
   return {
     github,
     mode,
@@ -113,10 +115,10 @@ export async function startGround(tag: string, options: GroundOptions = {}): Pro
     pat: pats[org]!,
     pats,
     env,
-    prefix(name) {
+    prefix(name, { host } = {}) {
       if (!engine) throw new Error('prefix: a ground without an engine has no fleets');
       const prefix = engine.uniquePrefix(name);
-      prefixes.push(prefix);
+      prefixes.push({ prefix, ...(host ? { host } : {}) });
       return prefix;
     },
     async writeEnv(prefix, settings = [], { file = '.env', org: fleetOrg = org, pat = true } = {}) {
@@ -134,7 +136,7 @@ export async function startGround(tag: string, options: GroundOptions = {}): Pro
       return github.runners(runnerOrg).find((r) => r.name === runner)?.status === 'online';
     },
     async close() {
-      for (const prefix of prefixes) await removeFleet(prefix);
+      for (const { prefix, host } of prefixes) await removeFleet(prefix, host);
       await github.close();
       await rm(dir, { recursive: true, force: true });
     },
@@ -146,9 +148,14 @@ export function customImage(prefix: string): string {
   return `${prefix}custom:latest`;
 }
 
-/** Removes a fleet's containers, volumes and runner images (customImage's too), whatever state a failed test left them in. */
-export async function removeFleet(prefix: string): Promise<void> {
+/**
+ * Removes a fleet's containers, volumes and runner images (customImage's
+ * too), whatever state a failed test left them in: on the daemon of this
+ * process, or on `host` (SECOND_DOCKER_HOST) for a fleet whose env file names it.
+ */
+export async function removeFleet(prefix: string, host?: string): Promise<void> {
   const { removeByPrefix, removeFleetImages } = await engineHelpers();
-  await removeByPrefix(prefix).catch((err: unknown) => console.log(`# cleanup: ${String(err)}`));
-  await removeFleetImages(prefix, [customImage(prefix)]);
+  const on = host ? { host } : {};
+  await removeByPrefix(prefix, on).catch((err: unknown) => console.log(`# cleanup: ${String(err)}`));
+  await removeFleetImages(prefix, [customImage(prefix)], on);
 }
