@@ -1,13 +1,7 @@
 // The lock directory itself: prepared on the host before board runners start,
-// checked by each wrapper at start-up (a runner must not take jobs it could
-// not lock for). Each failure is one line naming the setting and the fix.
-//
-// It belongs to root, mode 0755: the wrappers run as root and alone write
-// it; jobs (the runner's user) reach the lock only through their wrapper's
-// socket, so no job of any org can plant, touch or delete a lock file. The
-// path is never followed through a symlink (RUNNER_LOCK_HOST_PATH=/tmp would
-// otherwise lose its sticky bit to a chmod): it is opened O_NOFOLLOW and
-// changed through that descriptor.
+// checked by each wrapper at start-up, each failure one line naming the
+// setting and the fix. Root's, 0755, never followed through a symlink; why:
+// docs/lock-protocol.md#the-directory
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, rm, stat, utimes, writeFile } from 'node:fs/promises';

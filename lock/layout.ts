@@ -1,15 +1,7 @@
 // The on-disk layout of a lock directory, shared by the wrapper (inside the
-// containers) and the host tools. Everything a reader needs is in file names,
-// file contents and mtimes: never PIDs, since every container has its own PID
-// namespace.
-//
-//   <dir>/<res>.lock/         proper-lockfile's main lock (mtime = heartbeat)
-//   <dir>/<res>.holder.json   who holds the main lock (HolderRecord)
-//   <dir>/<res>.queue/<seq>   one ticket per waiter or holder (TicketRecord,
-//                             mtime = heartbeat); the lowest live seq is next
-//   <dir>/<res>.seq[.lock]    ticket counter and the short lock numbering it
-//   <dir>/locks.log           one JSON line per job's turn at a board, abnormal release
-//                             or operator action (lock-log.ts); locks.log.1 the previous one
+// containers) and the host tools: names, records and their parsers. Readers
+// need only file names, contents and mtimes, never PIDs (every container has
+// its own PID namespace). The layout: docs/lock-protocol.md#layout
 import { join } from 'node:path';
 import { displayText } from './display.ts';
 

@@ -1,37 +1,7 @@
-// When is a heartbeat dead? Not when its mtime says so: any job can set an
-// mtime (`touch -d 2000-01-01 board.lock` would let the next waiter take the
-// board from a running holder; `touch -d 2030` would keep a dead lock alive
-// for years). So a waiter never reads an age off the disk. It watches:
-//
-//   - A heartbeat (a ticket's mtime, or proper-lockfile's lock directory
-//     mtime) is identified by (device, inode, mtime, ctime). The owner sets
-//     the mtime every update interval (≤ staleMs / 2), so while it lives the
-//     value changes at least once per stale window, whatever it changes to.
-//     ctime cannot be set by anyone: every touch moves it to "now", so even a
-//     job resetting the mtime to one fixed value right after each heartbeat
-//     shows as a change.
-//   - A waiter remembers when it first saw the current value, on its own
-//     monotonic clock (performance.now(): wall-clock jumps do not count).
-//   - Dead = this waiter has itself seen the same value for longer than
-//     staleMs. Any change, even to a time in 2000 or 2030, counts as a sign
-//     of life: a touch can delay a takeover, never cause one.
-//
-// The cost: a waiter that arrives at an already dead lock takes it over one
-// stale window after it first looked, not at once (waiters watch the main
-// lock while they queue, so the usual case, a holder dying while others
-// wait, is not slower). A job that keeps touching a dead holder's lock keeps
-// it alive: a denial of service, not a broken lock (a root-owned lock
-// directory is the cure for that).
-//
-// The holder side: proper-lockfile declares its lock compromised when the
-// mtime is not the one it last set, so a touch would make a holder give the
-// lock up while its job runs. lockfileFs() tells it "still yours" when the
-// directory is the inode it created AND its own last heartbeat is recent
-// (< 3/4 of staleMs ago): a waiter takes over only after seeing one value for
-// a whole stale window, which cannot have happened since that heartbeat, so
-// a foreign mtime then can only be a touch. With an older heartbeat (the
-// holder stalled) the strict mtime check stands, so a takeover that reused
-// the inode number is still noticed.
+// When is a heartbeat dead? Never when its mtime says so (a job could set any
+// mtime): a waiter watches the heartbeat's (device, inode, mtime, ctime) on its
+// own monotonic clock and calls it dead after seeing one value for a whole
+// stale window. Why, and the holder's side: docs/lock-protocol.md#liveness-when-is-a-heartbeat-dead
 import { randomBytes } from 'node:crypto';
 import { lstat, lstatSync, lutimes, mkdir, rename, rmdir, rmdirSync, unlink, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';

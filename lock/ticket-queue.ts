@@ -1,13 +1,7 @@
-// The FIFO part of the lock: every waiter takes a numbered ticket file in
-// `<res>.queue/`, keeps it alive by touching its mtime, and may go for the
-// main lock only when no live ticket is older than its own. proper-lockfile
-// alone has no queue (one process re-took it 39 times in a row), and letting
-// only the head take over a stale lock avoids two waiters taking it at once.
-//
-// The queue directory is writable by jobs: an entry with a ticket name that
-// is not a regular file (directory, FIFO, symlink, …) is reported once and
-// removed without being followed; a ticket's liveness is judged by watching
-// its heartbeat change (liveness.ts), never by the age its mtime claims.
+// The FIFO part of the lock: every waiter takes a numbered ticket in
+// `<res>.queue/`, keeps it alive, and goes for the main lock only when no live
+// ticket is older. Entries that are not regular files are reported and removed
+// unfollowed. Why a queue, and the rules: docs/lock-protocol.md#the-fifo-queue
 import { constants, type Stats } from 'node:fs';
 import { lstat, lutimes, open, readdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
