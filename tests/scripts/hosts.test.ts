@@ -95,3 +95,24 @@ describe('locks --env-file A --env-file B', () => {
     assert.equal(result.stderr, 'error: locks release frees a lock in one lock directory: give one env file (ENV_FILE=…), not several\n');
   });
 });
+
+describe('report --env-file A --env-file B', () => {
+  it('each lock directory once under its heading; another machine said in a line; --json an array with hosts', async () => {
+    const result = await run('report.ts', ['--env-file', 'a.env', '--env-file', 'w.env', '--env-file', 'ssh.env']);
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trimEnd().split('\n');
+    assert.equal(lines[0], `HOST ${A}, ${B} (acme, acme/widgets): lock directory ${fx.dir}/locks`);
+    assert.match(lines[1]!, new RegExp(`^ {2}board history from no locks\\.log in ${fx.dir}/locks, all of it, until `));
+    assert.deepEqual(lines.slice(2), [
+      '  no job held or waited for a board in that time',
+      '',
+      `HOST ssh://ci@lab2.invalid (acme): lock directory ${fx.dir}/locks`,
+      '  on ssh://ci@lab2.invalid, not this one: its board runners lock there, run make report on that machine',
+    ]);
+    const json = JSON.parse((await run('report.ts', ['--json'], { ENV_FILES: 'a.env ssh.env' })).stdout) as Array<Record<string, unknown>>;
+    assert.deepEqual(json.map((entry) => [entry.hosts, entry.lock_dir ?? null, entry.note ?? null]), [
+      [[A], `${fx.dir}/locks`, null],
+      [['ssh://ci@lab2.invalid'], null, 'on ssh://ci@lab2.invalid, not this one: its board runners lock there, run make report on that machine'],
+    ]);
+  });
+});
