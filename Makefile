@@ -22,7 +22,7 @@ TAIL          ?= ## lines logs shows, default 200 (--tail)
 RELEASE       ?= ## locks: free this resource's lock, with FORCE=1 (release RESOURCE --force)
 SINCE         ?= ## report: turns that ended since 7d, 12h, 30m or an ISO date (--since; none: all locks.log holds)
 METRICS_ADDR  ?= ## metrics: where /metrics listens, default 127.0.0.1:9464 (--addr)
-ENV_FILES     ?= ## metrics, status: several env files (orgs) in one process, e.g. "acme.env globex.env" (--env-file each)
+ENV_FILES     ?= ## list, locks, report, status, metrics: several env files (orgs, hosts) in one table or process, e.g. "acme.env globex.env" (--env-file each)
 BENCH_MODE    ?= ## bench modes, "processes containers" by default (--mode)
 BENCH_ROUNDS  ?= ## bench rounds, default 50 (--rounds)
 BENCH_HOLD_MS ?= ## bench: how long each holder keeps the lock, default 5 (--hold-ms)
@@ -31,6 +31,7 @@ BENCH_IMAGE   ?= ## bench's container image (--image)
 yes_flag   = $(if $(YES),--yes)
 json_flag  = $(if $(JSON),--json)
 count_flag = $(if $(N),--count $(N))
+env_files_flag = $(foreach f,$(ENV_FILES),--env-file $(f))
 
 # Installed from the lockfile, so a fresh clone needs nothing but `make`.
 node_modules/.installed: package.json package-lock.json
@@ -84,12 +85,12 @@ ps: node_modules/.installed ## Show the fleet's containers [JSON=1]
 	./scripts/ps.ts $(json_flag)
 
 .PHONY: list
-list: node_modules/.installed ## Join local containers with GitHub's registrations [JSON=1]
-	./scripts/list.ts $(json_flag)
+list: node_modules/.installed ## Join local containers with GitHub's registrations [JSON=1] [ENV_FILES="a.env b.env"]
+	./scripts/list.ts $(json_flag) $(env_files_flag)
 
 .PHONY: status
 status: node_modules/.installed ## Runners (state, online/busy, job, age) and each board's holder and queue; live with WATCH=1 [JSON=1] [ENV_FILES="a.env b.env"]
-	./scripts/status.ts $(if $(WATCH),--watch) $(json_flag) $(foreach f,$(ENV_FILES),--env-file $(f))
+	./scripts/status.ts $(if $(WATCH),--watch) $(json_flag) $(env_files_flag)
 
 .PHONY: compose
 compose: node_modules/.installed ## Regenerate the compose file, keeping the current number of generic runners [N=…] [STDOUT=1: print it]
@@ -108,16 +109,16 @@ purge: node_modules/.installed ## Remove everything of this ORG/REPO, generated 
 	./scripts/purge.ts $(yes_flag) $(if $(FORCE),--force) $(if $(WITH_ENV),--env)
 
 .PHONY: locks
-locks: node_modules/.installed ## Show shared-hardware locks: holder and queue per resource [JSON=1]; RELEASE=resource FORCE=1 frees one (as root)
-	./scripts/locks.ts $(if $(RELEASE),release $(RELEASE) $(if $(FORCE),--force),$(json_flag))
+locks: node_modules/.installed ## Show shared-hardware locks: holder and queue per resource [JSON=1]; RELEASE=resource FORCE=1 frees one (as root) [ENV_FILES="a.env b.env"]
+	./scripts/locks.ts $(if $(RELEASE),release $(RELEASE) $(if $(FORCE),--force),$(json_flag) $(env_files_flag))
 
 .PHONY: report
-report: node_modules/.installed ## Boards' history from locks.log: jobs, time held, wait p50/p95/max, longest holds per board and org (as root) [SINCE=7d] [JSON=1] [SVG=file]
-	./scripts/report.ts $(if $(SINCE),--since '$(SINCE)') $(json_flag) $(if $(SVG),--svg $(SVG))
+report: node_modules/.installed ## Boards' history from locks.log: jobs, time held, wait p50/p95/max, longest holds per board and org (as root) [SINCE=7d] [JSON=1] [SVG=file] [ENV_FILES="a.env b.env"]
+	./scripts/report.ts $(if $(SINCE),--since '$(SINCE)') $(json_flag) $(if $(SVG),--svg $(SVG)) $(env_files_flag)
 
 .PHONY: metrics
 metrics: node_modules/.installed ## Serve /metrics for Prometheus until Ctrl-C: runners, board queues, waits, holds, jobs (as root) [METRICS_ADDR=…] [ENV_FILES="a.env b.env"]
-	./scripts/metrics.ts $(if $(METRICS_ADDR),--addr $(METRICS_ADDR)) $(foreach f,$(ENV_FILES),--env-file $(f))
+	./scripts/metrics.ts $(if $(METRICS_ADDR),--addr $(METRICS_ADDR)) $(env_files_flag)
 
 .PHONY: bench
 bench: node_modules/.installed ## Benchmark lock handoff latency and fairness [JSON=1] [BENCH_MODE=…] [BENCH_ROUNDS=50] [BENCH_HOLD_MS=5] [BENCH_IMAGE=…]
