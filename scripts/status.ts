@@ -6,26 +6,23 @@
 //                                          (without a terminal: one snapshot)
 //   ./scripts/status.ts --json             the snapshot as JSON
 //   ./scripts/status.ts --watch --json     one JSON object per line, one per change, until Ctrl-C
-//   --env-file FILE (repeatable)           several fleets in one view (default: ENV_FILE, or .env)
+//   --env-file FILE (repeatable)           several fleets in one view (default: ENV_FILE, or .env), each on its
+//                                          own DOCKER_HOST/DOCKER_CONTEXT, named on its line; also ENV_FILES="a.env b.env"
 // Changes come from docker events, the runners' output and the lock directory
 // (seen within a second); GitHub is asked every 15 s. Run as root to see the
 // lock records (they are root's, mode 0600).
-import { loadConfig } from '../lib/config/config.ts';
+import { loadConfigs } from '../lib/config/config.ts';
 import { runCli } from '../core/errors.ts';
 import { asciiJson } from '../lock/display.ts';
 import { jsonLinesOutput, readStatus, terminalOutput, watchStatus, type StatusFleet } from '../lib/fleet/live-status.ts';
 import { renderStatus } from '../lib/fleet/status-view.ts';
 import { createRunnerApi } from '../lib/github/runner-api.ts';
-import { parseScriptArgs } from '../lib/script-args.ts';
+import { envFilesArg, parseScriptArgs } from '../lib/script-args.ts';
 
 await runCli(async () => {
   const { values } = parseScriptArgs({ watch: { type: 'boolean' }, json: { type: 'boolean' }, 'env-file': { type: 'string', multiple: true } });
-  const envFiles = values['env-file'] ?? [undefined];
-  const fleets: StatusFleet[] = [];
-  for (const file of envFiles) {
-    const config = await loadConfig({ interactive: false, ...(file ? { env: { ...process.env, ENV_FILE: file } } : {}) });
-    fleets.push({ config, github: createRunnerApi(config) });
-  }
+  const configs = await loadConfigs(envFilesArg(values['env-file']), { interactive: false });
+  const fleets: StatusFleet[] = configs.map((config) => ({ config, github: createRunnerApi(config) }));
   const live = values.watch === true && (values.json === true || process.stdout.isTTY);
   if (!live) {
     const view = await readStatus(fleets);

@@ -18,6 +18,7 @@ import { lstat } from 'node:fs/promises';
 import type { Config } from '../config/config.ts';
 import { scopeName } from '../config/config.ts';
 import { containerOutputTail, followContainerOutput, type FleetContainer } from '../docker/containers.ts';
+import { dockerTargetName, withDockerTarget } from '../docker/command.ts';
 import { watchContainerEvents, type ContainerEvent, type EventWatch } from '../docker/events.ts';
 import { LABEL } from '../docker/labels.ts';
 import type { RunnerApi } from '../github/runner-api.ts';
@@ -87,9 +88,10 @@ async function readLocks(dir: string, host: StatusHost): Promise<LockInput> {
   }
 }
 
-function fleetInput(fleet: StatusFleet): FleetInput {
+/** A fleet's input; with its Docker host when the view has `several` fleets. */
+function fleetInput(fleet: StatusFleet, several: boolean): FleetInput {
   const { config } = fleet;
-  return { scope: scopeName(config.scope), prefix: config.prefix, boards: config.boards, lockDir: config.lockHostPath, containers: [], runners: undefined, jobs: new Map() };
+  return { scope: scopeName(config.scope), ...(several ? { host: dockerTargetName(config.docker) } : {}), prefix: config.prefix, boards: config.boards, lockDir: config.lockHostPath, containers: [], runners: undefined, jobs: new Map() };
 }
 
 function message(err: unknown): string {
@@ -102,19 +104,20 @@ function message(err: unknown): string {
  */
 export async function readStatus(fleets: StatusFleet[], host: StatusHost = hostStatus, now = (): Date => new Date()): Promise<StatusView> {
   const inputs = await Promise.all(
-    fleets.map(async (fleet) => {
+    // Each fleet's docker commands on its own host (DOCKER_HOST/DOCKER_CONTEXT of its env file).
+    fleets.map((fleet) => withDockerTarget(fleet.config.docker, async () => {
       const [local, runners] = await Promise.all([host.listContainers(fleet.config), fleet.github.listRunners()]);
       const running = (local.containers ?? []).filter((c) => c.state === 'running');
       const jobs = await Promise.all(running.map(async (c) => jobInOutput(await host.outputTail(c.name).catch(() => undefined))));
       const input: FleetInput = {
-        ...fleetInput(fleet),
+        ...fleetInput(fleet, fleets.length > 1),
         ...local,
         runners,
         githubAt: now().getTime(),
         jobs: new Map(running.flatMap((c, i) => (jobs[i] ? [[c.name, jobs[i]] as const] : []))),
       };
       return input;
-    }),
+    })),
   );
   const locks = await Promise.all(lockDirs(fleets).map((dir) => readLocks(dir, host)));
   return assembleStatus({ fleets: inputs, locks }, now());
@@ -211,7 +214,7 @@ class LiveStatus {
     private readonly options: WatchStatusOptions,
     private readonly host: StatusHost,
   ) {
-    this.inputs = fleets.map(fleetInput);
+    this.inputs = fleets.map((fleet) => fleetInput(fleet, fleets.length > 1));
     this.containerReads = fleets.map((_, i) => new Serial(() => this.readContainers(i), 50, this.failed));
     this.eventWatches = fleets.map(() => undefined);
     for (const dir of lockDirs(fleets)) {
@@ -266,12 +269,12 @@ class LiveStatus {
   private watchDocker(): void {
     this.fleets.forEach((fleet, i) => {
       if (this.eventWatches[i] || this.closed) return;
-      const current = this.host.watchEvents([`${LABEL.managed}=true`, `${LABEL.prefix}=${fleet.config.prefix}`], (event) => {
+      const current = withDockerTarget(fleet.config.docker, () => this.host.watchEvents([`${LABEL.managed}=true`, `${LABEL.prefix}=${fleet.config.prefix}`], (event) => {
         if (!CONTAINER_CHANGES.has(event.action)) return;
         // A container that stopped or started again: its follower (if any) is done; the re-read follows it anew.
         if (event.action !== 'create' && event.action !== 'rename') this.unfollow(event.name);
         this.containerReads[i]!.request();
-      });
+      }));
       this.eventWatches[i] = current;
       void current.ended.then(() => {
         if (this.eventWatches[i] === current) this.eventWatches[i] = undefined;
@@ -279,7 +282,12 @@ class LiveStatus {
     });
   }
 
-  private async readContainers(i: number): Promise<void> {
+  /** On the fleet's own Docker host: the listing, and the output followers and job reads it starts. */
+  private readContainers(i: number): Promise<void> {
+    return withDockerTarget(this.fleets[i]!.config.docker, () => this.readContainersHere(i));
+  }
+
+  private async readContainersHere(i: number): Promise<void> {
     const input = this.inputs[i]!;
     let local: Awaited<ReturnType<StatusHost['listContainers']>>;
     try {
@@ -347,7 +355,7 @@ class LiveStatus {
 
   private async readGitHub(): Promise<void> {
     await Promise.all(
-      this.fleets.map(async (fleet, i) => {
+      this.fleets.map((fleet, i) => withDockerTarget(fleet.config.docker, async () => {
         const input = this.inputs[i]!;
         try {
           input.runners = await fleet.github.listRunners();
@@ -360,7 +368,7 @@ class LiveStatus {
         const busy = new Set((input.runners ?? []).filter((r) => r.busy).map((r) => r.name));
         const unfollowed = (input.containers ?? []).filter((c) => c.state === 'running' && !this.followers.has(c.name) && (busy.has(c.name) || input.jobs.has(c.name)));
         await Promise.all(unfollowed.map((c) => this.readJob(input, c.name)));
-      }),
+      })),
     );
     this.emit();
   }

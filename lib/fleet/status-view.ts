@@ -19,6 +19,8 @@ import { ageSeconds, formatAge, joinFleet } from './status.ts';
 export interface FleetInput {
   /** `acme` or `acme/widgets`. */
   scope: string;
+  /** Its Docker host (DOCKER_HOST, the context, or `local`), when the view has several fleets. */
+  host?: string;
   prefix: string;
   /** Its board runners as configured (service name and lock resource). */
   boards: Pick<BoardRunner, 'service' | 'resourceId'>[];
@@ -73,6 +75,8 @@ export interface RunnerView {
 }
 
 export interface FleetView {
+  /** Its Docker host, when the view has several fleets (--env-file repeated). */
+  host?: string;
   scope: string;
   prefix: string;
   runners: RunnerView[];
@@ -155,6 +159,7 @@ function fleetView(fleet: FleetInput, now: Date): FleetView {
     ...(fleet.githubError ? [`GitHub: ${fleet.githubError}${fleet.githubAt ? ' (showing its last answer)' : ''}`] : []),
   ];
   return {
+    ...(fleet.host !== undefined ? { host: fleet.host } : {}),
     scope: fleet.scope,
     prefix: fleet.prefix,
     runners,
@@ -269,7 +274,8 @@ function short(name: string, prefixes: string[]): string {
 
 function fleetLines(fleet: FleetView, width: number): string[] {
   const count = (predicate: (r: RunnerView) => boolean) => fleet.runners.filter(predicate).length;
-  const summary = `${displayText(fleet.scope, 60)} (${displayText(fleet.prefix, 60)}): ${fleet.runners.length} runner${fleet.runners.length === 1 ? '' : 's'}, ` +
+  const on = fleet.host !== undefined ? ` on ${displayText(fleet.host, 60)}` : '';
+  const summary = `${displayText(fleet.scope, 60)}${on} (${displayText(fleet.prefix, 60)}): ${fleet.runners.length} runner${fleet.runners.length === 1 ? '' : 's'}, ` +
     `${count((r) => r.container === 'running')} running, ${count((r) => r.github === 'online')} online, ${count((r) => r.busy === true)} busy`;
   if (fleet.runners.length === 0) return [cut(summary, width), 'no runners of this fleet, neither on GitHub nor here'];
   const rows = fleet.runners.map((r) => [

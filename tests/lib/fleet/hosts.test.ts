@@ -11,7 +11,10 @@ import type { Config, DockerTarget } from '../../../lib/config/config.ts';
 import { deriveConfig } from '../../../lib/config/derive.ts';
 import { currentDockerTarget, start, useDockerTarget, withDockerTarget } from '../../../lib/docker/command.ts';
 import type { FleetContainer } from '../../../lib/docker/containers.ts';
+import { LABEL } from '../../../lib/docker/labels.ts';
 import { formatHostsLockReport, hostsLockReport, lockDirsOfHosts } from '../../../lib/fleet/locks-report.ts';
+import { readStatus, watchStatus, type StatusHost } from '../../../lib/fleet/live-status.ts';
+import { renderStatus } from '../../../lib/fleet/status-view.ts';
 import { formatHostsTable, hostRows, hostsStatus } from '../../../lib/fleet/status.ts';
 import type { Runner } from '../../../lib/github/runner-api.ts';
 
@@ -137,6 +140,76 @@ describe('make locks over several hosts', () => {
       '  on ssh://ci@lab2, not this one: its board runners lock there, run make locks on that machine',
     ]);
     assert.deepEqual(reports.map((r) => [r.hosts, r.resources?.length ?? null]), [[['local'], 0], [[SECOND], null], [['ssh://ci@lab2'], null]]);
+  });
+});
+
+describe('make status over several hosts', () => {
+  const acme = fleet('acme', 'lab-a', {}, { BOARD_RUNNERS: 'pi:pi' });
+  const globex = fleet('globex', 'lab-b', { DOCKER_HOST: SECOND });
+  /** Every Docker call of the status, with the daemon current when it was made. */
+  function fakeHost(calls: string[]): StatusHost {
+    const on = () => currentDockerTarget()?.host ?? 'local';
+    return {
+      listContainers: (config) => {
+        calls.push(`list ${config.prefix} ${on()}`);
+        return Promise.resolve({ containers: [container(`${config.prefix}runner-1`)] });
+      },
+      outputTail: (name) => {
+        calls.push(`tail ${name} ${on()}`);
+        return Promise.resolve('2026-12-04 10:00:01Z: Running job: build\n');
+      },
+      followOutput: (name) => {
+        calls.push(`follow ${name} ${on()}`);
+        return { close: () => undefined };
+      },
+      watchEvents: (filters) => {
+        calls.push(`events ${filters[1]} ${on()}`);
+        return { close: () => undefined, ended: new Promise<void>(() => undefined) };
+      },
+      readLocks: () => Promise.resolve([]),
+      watchFolder: () => undefined,
+    };
+  }
+  const github = (runners: Runner[]) => ({ listRunners: () => Promise.resolve(runners) });
+  const fleets = [
+    { config: acme, github: github([runner('lab-a-runner-1')]) },
+    { config: globex, github: github([runner('lab-b-runner-1', { busy: true })]) },
+  ];
+
+  it("one snapshot: each fleet's Docker calls on its own host, each fleet line naming it", async () => {
+    const calls: string[] = [];
+    const view = await readStatus(fleets, fakeHost(calls), () => new Date('2026-12-04T10:05:00Z'));
+    assert.deepEqual(calls.sort(), ['list lab-a- local', `list lab-b- ${SECOND}`, 'tail lab-a-runner-1 local', `tail lab-b-runner-1 ${SECOND}`]);
+    assert.deepEqual(view.fleets.map((f) => [f.host, f.scope]), [['local', 'acme'], [SECOND, 'globex']]);
+    const text = renderStatus(view, { width: 100 });
+    assert.match(text, /^acme on local \(lab-a-\): 1 runner, 1 running, 1 online, 0 busy$/m);
+    assert.match(text, new RegExp(`^globex on ${SECOND.replaceAll('.', '\\.')} \\(lab-b-\\): 1 runner, 1 running, 1 online, 1 busy$`, 'm'));
+    // One fleet: no host, as before.
+    const one = await readStatus([fleets[0]!], fakeHost([]));
+    assert.equal(one.fleets[0]?.host, undefined);
+    assert.match(renderStatus(one, { width: 100 }), /^acme \(lab-a-\): /m);
+  });
+
+  it("--watch: the events, followers and job reads of each fleet run on its host, the timers' re-reads too", async () => {
+    const calls: string[] = [];
+    const stop = new AbortController();
+    let views = 0;
+    const watching = watchStatus(fleets, { signal: stop.signal, onView: () => void views++, rereadMs: 30, githubPollMs: 30, tickMs: 1000 }, fakeHost(calls));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    stop.abort();
+    await watching;
+    assert.ok(views > 0);
+    const distinct = [...new Set(calls)].sort();
+    assert.deepEqual(distinct, [
+      `events ${LABEL.prefix}=lab-a- local`,
+      `events ${LABEL.prefix}=lab-b- ${SECOND}`,
+      'follow lab-a-runner-1 local',
+      `follow lab-b-runner-1 ${SECOND}`,
+      'list lab-a- local',
+      `list lab-b- ${SECOND}`,
+      'tail lab-a-runner-1 local',
+      `tail lab-b-runner-1 ${SECOND}`,
+    ].sort());
   });
 });
 
