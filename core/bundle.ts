@@ -2,6 +2,7 @@
 // dependencies in it (no node_modules there), for the image's own node. The
 // wrapper (image/build.ts), the bench's contender and the runner stand-in use it.
 import type { BuildOptions } from 'esbuild';
+import { etcd3ProtosPlugin } from './bundle-etcd3.ts';
 
 /** proper-lockfile and its dependencies are CommonJS: a require() for them in ESM. */
 const REQUIRE_SHIM =
@@ -21,6 +22,8 @@ export function nodeScriptBundle(entry: string, outfile: string, o: { target?: s
     format: 'esm',
     target: o.target ?? 'node18',
     logLevel: 'warning',
+    // The lock's etcd client reads .proto files at import: put into the bundle instead (bundle-etcd3.ts).
+    plugins: [etcd3ProtosPlugin],
     banner: { js: o.comment === undefined ? REQUIRE_SHIM : `${o.comment}\n${REQUIRE_SHIM}` },
   };
 }

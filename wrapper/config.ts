@@ -7,10 +7,19 @@ import { IMAGE_ENV_FILE, RUNNER_HOME, RUNNER_SCRIPT, WRAPPER_STOP_GRACE_MS } fro
 import { isValidResource } from '../lock/layout.ts';
 import { defaultLockDir } from '../lock/layout.ts';
 import { parseLogMaxBytes } from '../lock/lock-log.ts';
+import { parseLockBackendSettings, type EtcdSettings, type LockBackendName } from '../lock/etcd/settings.ts';
 
 export interface WrapperConfig {
   /** Unset: the wrapper only supervises the runner, no lock. */
   resource?: string;
+  /**
+   * Where the lock is (RUNNER_LOCK_BACKEND): the lock directory (default), or
+   * etcd (RUNNER_LOCK_ETCD_*). With etcd, locks.log is still written to
+   * lockDir when it is mounted: the same turn events, this host's.
+   */
+  lockBackend: LockBackendName;
+  /** Set when lockBackend is etcd; holds the password: never logged. */
+  etcd?: EtcdSettings;
   lockDir: string;
   runnerScript: string;
   /** The runner's root: Runner.Listener applies `.env` there over its environment. */
@@ -96,8 +105,11 @@ export function loadWrapperConfig(env: NodeJS.ProcessEnv = process.env): Wrapper
   if (org !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(org)) {
     throw new ConfigError(`RUNNER_FLEET_ORG=${org} is invalid: an org or enterprise name (letters, digits, '-', '_', '.'; at most 100)`);
   }
+  const backend = parseLockBackendSettings(env);
   return {
     resource,
+    lockBackend: backend.backend,
+    ...(backend.backend === 'etcd' ? { etcd: backend.etcd } : {}),
     lockDir: env.RUNNER_LOCK_DIR || WRAPPER_DEFAULTS.lockDir,
     runnerScript: env.RUNNER_SCRIPT || WRAPPER_DEFAULTS.runnerScript,
     runnerHome: env.RUNNER_HOME || WRAPPER_DEFAULTS.runnerHome,

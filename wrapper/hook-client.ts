@@ -35,6 +35,8 @@ function duration(ms: number): string {
 
 /** A waiting line: how long the board has been held and our place; never who holds it (maybe another org). */
 function describeWait(r: Extract<Reply, { type: 'waiting' }>): string {
+  // The wrapper's own words (lock/etcd): the job keeps waiting, it never runs without the lock.
+  if (r.unreachable !== undefined) return `${r.resource}: waiting: ${r.unreachable}; the job starts only once it holds the lock`;
   const held = r.heldForMs === undefined ? 'the lock is being handed over' : `held by another runner for ${duration(r.heldForMs)}`;
   return `${r.resource}: waiting, ${held}, you are ${ordinal(r.place)} in the queue`;
 }

@@ -4,12 +4,13 @@
 // (hook-server.ts) only carries requests here. No socket needed to test it.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { displayText } from '../lock/display.ts';
-import { readResource } from '../lock/inspect.ts';
+import type { HeldTurn, ResourceLockBackend, TurnProgress } from '../lock/backend.ts';
+import { directoryBackend } from '../lock/directory-backend.ts';
+import { EtcdLock } from '../lock/etcd/etcd-lock.ts';
 import { appendLockLog } from '../lock/lock-log.ts';
 import { describeIdentity, sameIdentity, type JobInfo, type LockIdentity } from '../lock/layout.ts';
 import type { TurnEnd } from '../lock/lock-log.ts';
-import { acquireLock, StopWaiting, type HeldLock } from '../lock/resource-lock.ts';
-import type { QueueOptions } from '../lock/ticket-queue.ts';
+import { StopWaiting } from '../lock/resource-lock.ts';
 import type { Reporter } from '../core/reporter.ts';
 import type { WrapperConfig } from './config.ts';
 import { findWorker, isAlive, type ProcessRef } from './process-watch.ts';
@@ -45,7 +46,7 @@ interface Waiting {
 
 interface Holding {
   job: Job;
-  lock: HeldLock;
+  lock: HeldTurn;
 }
 
 /** How the wrapper sees the runner's processes: /proc (process-watch.ts); tests give their own. */
@@ -57,7 +58,8 @@ export interface ProcessView {
 
 const procfs: ProcessView = { findWorker, isAlive };
 
-export type JobLockConfig = Pick<WrapperConfig, 'lockDir' | 'runnerName' | 'staleMs' | 'updateMs' | 'pollMs' | 'progressMs'> & {
+export type JobLockConfig = Pick<WrapperConfig, 'lockDir' | 'runnerName' | 'staleMs' | 'updateMs' | 'pollMs' | 'progressMs'> &
+  Partial<Pick<WrapperConfig, 'lockBackend' | 'etcd'>> & {
   resource: string;
   /** The fleet's org (RUNNER_FLEET_ORG), named in locks.log's history lines; never taken from a job. */
   org?: string;
@@ -88,7 +90,8 @@ export class JobLock {
   /** The last lock taken from us while held, reported to that job's completed hook. */
   private lost: { identity: LockIdentity; reason: string } | undefined;
   private readonly workerWatch: NodeJS.Timeout;
-  private readonly queue: QueueOptions;
+  /** Where the lock is: the lock directory, or etcd (lock/backend.ts). */
+  readonly backend: ResourceLockBackend;
   private readonly processes: ProcessView;
   private readonly jobLineWaitMs: number;
   readonly runnerName: string;
@@ -96,9 +99,13 @@ export class JobLock {
   constructor(
     private readonly cfg: JobLockConfig,
     private readonly reporter: Reporter,
-    o: { processes?: ProcessView; jobLineWaitMs?: number } = {},
+    o: { processes?: ProcessView; jobLineWaitMs?: number; backend?: ResourceLockBackend } = {},
   ) {
-    this.queue = { dir: cfg.lockDir, resource: cfg.resource, staleMs: cfg.staleMs, updateMs: cfg.updateMs, pollMs: cfg.pollMs };
+    this.backend =
+      o.backend ??
+      (cfg.lockBackend === 'etcd' && cfg.etcd
+        ? new EtcdLock(cfg.etcd, cfg.resource, { logDir: cfg.lockDir })
+        : directoryBackend({ dir: cfg.lockDir, resource: cfg.resource, staleMs: cfg.staleMs, updateMs: cfg.updateMs, pollMs: cfg.pollMs }));
     this.runnerName = displayText(cfg.runnerName, 64);
     this.processes = o.processes ?? procfs;
     this.jobLineWaitMs = o.jobLineWaitMs ?? JOB_LINE_WAIT_MS;
@@ -140,15 +147,28 @@ export class JobLock {
     let progress: NodeJS.Timeout | undefined;
     let over = false;
     const report = (ticket: string): void => void this.place(ticket).then((r) => r && !over && onWaiting(r));
+    // An unreachable lock store (etcd): said at once in the job log, then at most every progressMs; the job keeps waiting.
+    let unreachableSaid = 0;
+    let ticketNow = '';
+    const onStatus = ({ ticket, unreachable }: TurnProgress): void => {
+      if (ticket) ticketNow = ticket;
+      if (unreachable !== undefined) {
+        if (Date.now() - unreachableSaid < this.cfg.progressMs) return;
+        unreachableSaid = Date.now();
+        this.reporter.info(`${this.resource}: ${unreachable} (${describeJob(info)} keeps waiting)`);
+        if (!over) onWaiting({ type: 'waiting', resource: this.resource, place: 0, unreachable: displayText(unreachable, 240) });
+        return;
+      }
+      unreachableSaid = 0;
+      if (progress) return;
+      report(ticket);
+      progress = setInterval(() => ticketNow && report(ticketNow), this.cfg.progressMs);
+    };
     try {
-      const lock = await acquireLock(this.queue, info, {
+      const lock = await this.backend.acquire(info, {
         signal: waiting.abort.signal,
         org: this.cfg.org ?? '',
-        onStatus: ({ ticket }) => {
-          if (progress) return;
-          report(ticket);
-          progress = setInterval(() => report(ticket), this.cfg.progressMs);
-        },
+        onStatus,
         onLost: (reason) => this.onLost(lock, reason),
       });
       this.holding = { job, lock };
@@ -245,6 +265,7 @@ export class JobLock {
     if (this.current) this.current.ended ??= reason;
     this.waiting?.abort.abort(new StopWaiting(reason, 'shutdown'));
     if (this.holding) await this.releaseHeld('shutdown', reason);
+    await this.backend.close().catch(() => undefined);
   }
 
   /** Frees the held lock (`how` ends the turn's history line); `abnormal` (why, when no completed hook asked) goes to locks.log too. */
@@ -269,7 +290,7 @@ export class JobLock {
     }).catch(() => undefined);
   }
 
-  private onLost(lock: HeldLock, reason: string): void {
+  private onLost(lock: HeldTurn, reason: string): void {
     this.lost = { identity: lock.job, reason };
     if (this.holding?.lock === lock) this.holding = undefined;
     const who = describeIdentity(lock.job);
@@ -299,20 +320,8 @@ export class JobLock {
    * Undefined when the lock directory cannot be read (a progress line is best effort).
    */
   private async place(ticket: string): Promise<WaitingReply | undefined> {
-    try {
-      const state = await readResource(this.cfg.lockDir, this.resource);
-      const live = state.queue.filter((t) => t.alive);
-      const index = live.findIndex((t) => t.name === ticket);
-      const since = state.holder ? Date.parse(state.holder.since) : Number.NaN;
-      return {
-        type: 'waiting',
-        resource: this.resource,
-        place: index < 0 ? live.length + 1 : index + 1,
-        ...(Number.isFinite(since) ? { heldForMs: Math.max(0, Date.now() - since) } : {}),
-      };
-    } catch {
-      return undefined;
-    }
+    const place = await this.backend.place(ticket);
+    return place && { type: 'waiting', resource: this.resource, ...place };
   }
 }
 

@@ -16,7 +16,7 @@ export interface JobLabels {
 export type Request = { op: 'acquire'; job: JobLabels } | { op: 'release'; job: JobLabels };
 
 export type Reply =
-  | { type: 'waiting'; resource: string; place: number; heldForMs?: number }
+  | { type: 'waiting'; resource: string; place: number; heldForMs?: number; unreachable?: string }
   | { type: 'acquired'; resource: string; waitedMs: number; ticket: string }
   | { type: 'released'; resource: string; lost?: string }
   | { type: 'ignored'; resource: string; reason: string }

@@ -17,6 +17,7 @@ import type { Reporter } from '../core/reporter.ts';
 import { serveHooks, type HookServer } from './hook-server.ts';
 import { JobLock } from './job-lock.ts';
 import { restoreRunnerEnvFile, hookKinds, runnerHookVar, userHookVar, type FileHooks, type HookKind } from './runner-env-file.ts';
+import { ETCD_SECRET_SETTINGS } from '../lock/etcd/settings.ts';
 
 export function ourHooks(hooksDir: string): Record<HookKind, string> {
   return { started: join(hooksDir, 'job-started.sh'), completed: join(hooksDir, 'job-completed.sh') };
@@ -105,6 +106,8 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, repo
   let jobLock: JobLock | undefined;
   let server: HookServer | undefined;
   const env: NodeJS.ProcessEnv = { ...process.env };
+  // The etcd password is the wrapper's alone: never in the runner's (and so the jobs') environment.
+  for (const name of ETCD_SECRET_SETTINGS) delete env[name];
   if (cfg.resource) await checkLockDir(cfg.lockDir, (line) => reporter.info(line)); // a runner must not take jobs it could not lock for
   // The runner applies its .env over its environment, and a job can write it: it is the image's again at every start.
   const fromFile = await restoreRunnerEnvFile({
@@ -117,7 +120,8 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, repo
     jobLock = new JobLock({ ...cfg, resource: cfg.resource }, reporter);
     server = await serveHooks(jobLock, cfg.socketPath, { checkMs: cfg.pollMs, reporter });
     Object.assign(env, hookEnv(process.env, hooksDir, cfg.socketPath, fromFile));
-    reporter.info(`lock on ${cfg.resource} in ${cfg.lockDir} (stale after ${cfg.staleMs} ms)`);
+    const where = jobLock.backend.kind === 'etcd' ? `on ${jobLock.backend.where}, locks.log in ${cfg.lockDir}` : `in ${cfg.lockDir} (stale after ${cfg.staleMs} ms)`;
+    reporter.info(`lock on ${cfg.resource} ${where}`);
   }
 
   if (cfg.jitFile !== undefined) {
