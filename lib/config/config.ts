@@ -18,6 +18,7 @@ import { completeSettings } from './prompt-credentials.ts';
 import { scopeName } from './names.ts';
 import { readSettings, setting } from './settings.ts';
 import type { CacheVolume, ComposeCommand, RunnerMode } from './values.ts';
+import { lockBackendOf, type LockBackendConfig } from './lock-backend.ts';
 
 export type { BoardRunner } from './board-runners.ts';
 export type { BoardHardware, DeviceMapping } from './board-hardware.ts';
@@ -91,6 +92,9 @@ export interface Config {
   lockDir: string;
   /** The same directory on the host, bind-mounted into board runners. */
   lockHostPath: string;
+  /** RUNNER_LOCK_BACKEND: the lock directory (default) or etcd (RUNNER_LOCK_ETCD_*). */
+  lockBackend: LockBackendConfig['lockBackend'];
+  etcd?: LockBackendConfig['etcd'];
   composeFile: string;
   tokenCacheFile: string;
   tokenCacheTtlSeconds: number;
@@ -196,6 +200,8 @@ export interface LockHost {
   envFile: string;
   lockHostPath: string;
   docker: DockerTarget;
+  /** Where the lock is (RUNNER_LOCK_BACKEND): the directory above, or etcd (locks.log stays in the directory); unset: the directory. */
+  lock?: LockBackendConfig;
   /** ORG[/REPO] or enterprises/<slug>; undefined when the env file sets no scope (make locks needs none). */
   scope?: string;
 }
@@ -204,7 +210,7 @@ export interface LockHost {
 export async function loadLockHost(options: Pick<LoadConfigOptions, 'env' | 'cwd'> = {}): Promise<LockHost> {
   const { settings } = await readSettings(options.env ?? process.env, options.cwd ?? process.cwd());
   const scope = setting(settings, 'ENTERPRISE') || setting(settings, 'ORG') ? shownScope(settings) : undefined;
-  return { envFile: settings.envFile, lockHostPath: lockPaths(settings).lockHostPath, docker: dockerTargetOf(settings), ...(scope ? { scope } : {}) };
+  return { envFile: settings.envFile, lockHostPath: lockPaths(settings).lockHostPath, docker: dockerTargetOf(settings), lock: lockBackendOf(settings), ...(scope ? { scope } : {}) };
 }
 
 /** The scope's name for a heading; undefined when it is not a valid one (the lock tools need none, and refuse nothing for it). */

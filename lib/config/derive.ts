@@ -25,6 +25,7 @@ import {
 } from './names.ts';
 import { setting, settingNames, whereSet, type Settings } from './settings.ts';
 import { absolutePath, parseBoolean, parseCacheVolumes, parseComposeCommand, parseCount, parseDockerContext, parseDockerHost, parseRunnerMode, parseUrl, relativePath } from './values.ts';
+import { lockBackendOf } from './lock-backend.ts';
 
 export const DEFAULTS = {
   RUNNER_LABELS: 'intel',
@@ -140,6 +141,7 @@ export function deriveConfig(settings: Settings, facts: DeriveFacts): Config {
     boards: parseBoardRunners(get('BOARD_RUNNERS') ?? '', prefix, get, settingNames(settings)),
     lockDir,
     lockHostPath,
+    ...lockBackendOf(settings),
     composeFile: composeFileOf(settings, scope, cwd),
     tokenCacheFile: resolve(cwd, get('REG_TOKEN_CACHE_FILE') ?? defaultTokenCacheFile(...scopeParts(scope))),
     tokenCacheTtlSeconds: parseCount(get('REG_TOKEN_CACHE_TTL') ?? DEFAULTS.REG_TOKEN_CACHE_TTL, 'REG_TOKEN_CACHE_TTL'),

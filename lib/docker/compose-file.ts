@@ -21,6 +21,7 @@ import {
 } from '../../core/constants.ts';
 import { stdio, type Reporter } from '../../core/reporter.ts';
 import { validateDockerName } from '../config/names.ts';
+import { ETCD_FILE_SETTINGS, type EtcdSettings } from '../../lock/etcd/settings.ts';
 
 export interface ComposeService {
   container_name: string;
@@ -151,6 +152,40 @@ function proxyEnvironment(proxy: Record<string, string>): Record<string, string 
   return Object.fromEntries(Object.entries(proxy).map(([key, value]) => [key, hasCredentials(key, value) ? null : value]));
 }
 
+/** Where a board runner finds the etcd TLS files (bind-mounted read-only from the host's paths). */
+export const ETCD_TLS_DIR = '/run/runner-fleet/etcd';
+const ETCD_TLS_FILES = { caCert: 'ca.pem', cert: 'cert.pem', key: 'key.pem' } as const;
+
+/**
+ * The etcd lock's settings for a board runner. The password is a secret: null
+ * here, so compose takes it from its own environment at `up` time (compose.ts
+ * sets it there), as for a proxy with credentials; the wrapper keeps it out of
+ * the runner's environment (wrapper/supervisor.ts).
+ */
+function etcdEnvironment(etcd: EtcdSettings): Record<string, string | null> {
+  const env: Record<string, string | null> = {
+    RUNNER_LOCK_BACKEND: 'etcd',
+    RUNNER_LOCK_ETCD_ENDPOINTS: etcd.endpoints.join(','),
+    RUNNER_LOCK_ETCD_PREFIX: etcd.prefix,
+    RUNNER_LOCK_ETCD_LEASE_S: String(etcd.leaseS),
+  };
+  for (const [field, name] of Object.entries(ETCD_FILE_SETTINGS) as [keyof typeof ETCD_FILE_SETTINGS, string][]) {
+    if (etcd[field] !== undefined) env[name] = `${ETCD_TLS_DIR}/${ETCD_TLS_FILES[field]}`;
+  }
+  if (etcd.user !== undefined) {
+    env.RUNNER_LOCK_ETCD_USER = etcd.user;
+    env.RUNNER_LOCK_ETCD_PASSWORD = null;
+  }
+  return env;
+}
+
+function etcdVolumes(etcd: EtcdSettings): string[] {
+  return (Object.keys(ETCD_TLS_FILES) as (keyof typeof ETCD_TLS_FILES)[]).flatMap((field) => {
+    const path = etcd[field];
+    return path === undefined ? [] : [`${path}:${ETCD_TLS_DIR}/${ETCD_TLS_FILES[field]}:ro`];
+  });
+}
+
 function hasCredentials(key: string, value: string): boolean {
   if (/^no_proxy$/i.test(key)) return /@/.test(value); // a host list: only an '@' could hide a secret
   try {
@@ -223,7 +258,12 @@ function runnerService(config: Config, runner: RunnerSpec, host: HostFacts, hard
     environment.RUNNER_LOCK_DIR = config.lockDir;
     // Who locks.log's history lines name (lock/lock-log.ts): the fleet's org (an enterprise's slug), never a job's word.
     environment.RUNNER_FLEET_ORG = config.scope.enterprise ?? config.scope.org;
+    // Also with etcd: locks.log (the same turn events) stays in this host's lock directory.
     volumes.push(`${config.lockHostPath}:${config.lockDir}`);
+    if (config.lockBackend === 'etcd' && config.etcd) {
+      Object.assign(environment, etcdEnvironment(config.etcd));
+      volumes.push(...etcdVolumes(config.etcd));
+    }
   }
   for (const volume of hardware?.volumes ?? []) volumes.push(`${volume.host}:${volume.container}${volume.readOnly ? ':ro' : ''}`);
   const devices = [

@@ -7,7 +7,7 @@ import { CliError, ExitCode } from '../../core/errors.ts';
 import { currentDockerTarget, dockerTargetName, failure, lastLine, start } from './command.ts';
 import { apiVersions, ensureDocker } from './engine.ts';
 
-export type ComposeConfig = Pick<Config, 'projectName' | 'composeFile' | 'proxy' | 'composeCommand'>;
+export type ComposeConfig = Pick<Config, 'projectName' | 'composeFile' | 'proxy' | 'composeCommand'> & Partial<Pick<Config, 'etcd'>>;
 
 export interface ComposeOptions {
   /** Keep the output (stdout, stderr) instead of showing it on the terminal. */
@@ -59,8 +59,9 @@ export async function composeResult(config: ComposeConfig, args: string[], optio
   await ensureDocker();
   const [cli = 'docker', ...sub] = await composeCli(config.composeCommand);
   const v1 = cli === 'docker-compose' ? await composeV1Env() : {};
-  // The proxy settings the compose file leaves to the environment (see compose-file.ts).
-  const env = { ...v1, ...process.env, ...config.proxy, ...options.env };
+  // The proxy settings and the etcd password the compose file leaves to the environment (see compose-file.ts).
+  const etcdPassword = config.etcd?.password !== undefined ? { RUNNER_LOCK_ETCD_PASSWORD: config.etcd.password } : {};
+  const env = { ...v1, ...process.env, ...config.proxy, ...etcdPassword, ...options.env };
   return start([cli, ...sub, '-p', config.projectName, '-f', config.composeFile, ...args], { env, stdio: options.capture ? 'pipe' : 'inherit' });
 }
 

@@ -11,6 +11,8 @@ import { forceRelease, readLockDir, type ResourceState, type TicketState } from 
 import type { LockHost } from '../config/config.ts';
 import { dockerTargetName, type DockerTarget } from '../docker/command.ts';
 import { daemonIsHere } from '../docker/engine.ts';
+import { EtcdAdmin } from '../../lock/etcd/etcd-admin.ts';
+import type { EtcdSettings } from '../../lock/etcd/settings.ts';
 
 function notRoot(dir: string, what: string): CliError {
   const uid = process.getuid?.() ?? '?';
@@ -50,6 +52,49 @@ export async function releaseLock(dir: string, resource: string | undefined, for
   const holder = await forceRelease(dir, resource, operator, warnings);
   const recorded = warnings.some((w) => w.startsWith('not recorded')) ? 'NOT recorded in locks.log' : `recorded in ${dir}/locks.log`;
   const line = holder ? `${resource}: released (was held by ${describeIdentity(holder)}); ${recorded}` : `${resource}: was not held; ${recorded}`;
+  return [line, ...warnings.map((w) => `  ! ${displayText(w, 300)}`)].join('\n');
+}
+
+/**
+ * `make locks` with RUNNER_LOCK_BACKEND=etcd: every resource under the
+ * prefix, holder first (the lowest create revision), then the queue. Needs no
+ * root (etcd's records are not files); one clear line when etcd cannot be read.
+ */
+export async function etcdLockReport(etcd: EtcdSettings): Promise<ResourceState[]> {
+  const admin = new EtcdAdmin(etcd);
+  try {
+    return await admin.list();
+  } catch (err) {
+    throw new CliError(`${admin.where} cannot be read: ${displayText((err as Error).message, 200)}`, ExitCode.failure);
+  } finally {
+    await admin.close();
+  }
+}
+
+/**
+ * Frees RESOURCE on etcd by revoking its holder's lease (etcd deletes its key:
+ * the holder learns it lost the lock, the next waiter proceeds at once);
+ * recorded in this host's locks.log (`dir`) like the directory's forced release.
+ */
+export async function releaseEtcdLock(etcd: EtcdSettings, dir: string, resource: string | undefined, force: boolean): Promise<string> {
+  if (!resource || !isValidResource(resource)) throw new ConfigError('usage: locks release RESOURCE --force');
+  if (!force) {
+    throw new CliError(`releasing ${resource} lets the next job use it while the current one may still run: add --force`, ExitCode.refused);
+  }
+  if (process.getuid?.() !== 0) throw notRoot(dir, 'record a forced release in its locks.log');
+  const operator = process.env.SUDO_USER || userInfo().username;
+  const warnings: string[] = [];
+  const admin = new EtcdAdmin(etcd, dir);
+  let holder: Awaited<ReturnType<EtcdAdmin['forceRelease']>>;
+  try {
+    holder = await admin.forceRelease(resource, operator, warnings);
+  } catch (err) {
+    throw new CliError(`${admin.where}: ${resource} not released: ${displayText((err as Error).message, 200)}`, ExitCode.failure);
+  } finally {
+    await admin.close();
+  }
+  const recorded = warnings.some((w) => w.startsWith('not recorded')) ? 'NOT recorded in locks.log' : `recorded in ${dir}/locks.log`;
+  const line = holder ? `${resource}: released on etcd, its holder's lease revoked (was held by ${describeIdentity(holder)}); ${recorded}` : `${resource}: was not held; ${recorded}`;
   return [line, ...warnings.map((w) => `  ! ${displayText(w, 300)}`)].join('\n');
 }
 
