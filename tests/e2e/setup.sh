@@ -37,6 +37,11 @@ SECOND_PIDFILE=${SECOND_PIDFILE:-/run/docker-second.pid}
 SECOND_BRIDGE=${SECOND_BRIDGE:-rf-docker2}
 SECOND_BRIDGE_CIDR=${SECOND_BRIDGE_CIDR:-10.199.99.1/24}
 SECOND_LOG=${SECOND_LOG:-/var/log/runner-fleet-dockerd-second.log}
+# The etcd of the lock-on-etcd tests (tests/support/etcd.ts GROUND_ETCD names the same endpoint).
+ETCD_CLIENT=${ETCD_CLIENT:-127.0.0.1:2379}
+ETCD_PEER=${ETCD_PEER:-127.0.0.1:2380}
+ETCD_DATA_DIR=${ETCD_DATA_DIR:-/var/lib/etcd-runner-fleet-test}
+ETCD_LOG=${ETCD_LOG:-/var/log/runner-fleet-etcd.log}
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 say() { printf 'setup: %s\n' "$*"; }
@@ -237,6 +242,45 @@ ensure_second_images() {
   if [ ${#copied[@]} -eq 0 ]; then echo '> already there'; else echo "> copied ${copied[*]}"; fi
 }
 
+# True when an etcd answers /health at $ETCD_CLIENT (bash's /dev/tcp: no curl needed).
+etcd_healthy() {
+  local host=${ETCD_CLIENT%:*} port=${ETCD_CLIENT##*:} reply
+  reply=$(timeout 3 bash -c "exec 3<>/dev/tcp/$host/$port && printf 'GET /health HTTP/1.0\r\nHost: %s\r\n\r\n' '$host' >&3 && cat <&3" 2>/dev/null) || return 1
+  [[ $reply == *'"health":"true"'* ]]
+}
+
+# 7. etcd for the lock on etcd (RUNNER_LOCK_BACKEND=etcd): bookworm's
+#    etcd-server (3.4), run in the background like dockerd, its data under
+#    $ETCD_DATA_DIR. An etcd already answering at $ETCD_CLIENT is used as it is.
+ensure_etcd() {
+  if etcd_healthy; then echo "> etcd already running at $ETCD_CLIENT"; return; fi
+  if ! command -v etcd >/dev/null; then
+    need_root 'install etcd-server'
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends etcd-server || { apt_update; apt-get install -y -q --no-install-recommends etcd-server; }
+    command -v etcd >/dev/null || { echo 'etcd is still missing after apt-get install etcd-server'; return 1; }
+    # Its package may have started the distribution's service on the same port meanwhile.
+    if etcd_healthy; then echo "> installed etcd-server; the package's etcd answers at $ETCD_CLIENT"; return; fi
+  fi
+  [ "$(id -u)" -eq 0 ] || { echo 'no etcd answers and only root can start one'; return 1; }
+  mkdir -p "$ETCD_DATA_DIR" && chmod 0700 "$ETCD_DATA_DIR"
+  # setsid: it must outlive this script and not get its signals.
+  setsid etcd --name runner-fleet-test --data-dir "$ETCD_DATA_DIR" \
+    --listen-client-urls "http://$ETCD_CLIENT" --advertise-client-urls "http://$ETCD_CLIENT" \
+    --listen-peer-urls "http://$ETCD_PEER" --initial-advertise-peer-urls "http://$ETCD_PEER" \
+    --initial-cluster "runner-fleet-test=http://$ETCD_PEER" >>"$ETCD_LOG" 2>&1 </dev/null &
+  local deadline=$((SECONDS + 30))
+  until etcd_healthy; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "etcd did not answer at $ETCD_CLIENT within 30 s; last lines of $ETCD_LOG:"
+      tail -n 20 "$ETCD_LOG"
+      return 1
+    fi
+    sleep 0.5
+  done
+  echo "> started etcd $(etcd --version | sed -n 's/^etcd Version: //p') at $ETCD_CLIENT (log: $ETCD_LOG)"
+}
+
 total_start=$SECONDS
 phase "packages (Docker $ENGINE_MAJOR, compose v2 + v1, buildx, debootstrap)" ensure_packages
 phase "docker daemon" ensure_daemon
@@ -244,6 +288,7 @@ phase "base image $BASE_IMAGE" ensure_base_image
 phase "simulator image $SIM_IMAGE" ensure_sim_image
 phase "second docker daemon (unix://$SECOND_SOCKET)" ensure_second_daemon
 phase "simulator image on the second daemon" ensure_second_images
+phase "etcd (http://$ETCD_CLIENT)" ensure_etcd
 versions() {
   local v2 v1
   v2=$(docker compose version --short 2>/dev/null || echo missing)
