@@ -27,6 +27,7 @@ BENCH_MODE    ?= ## bench modes, "processes containers" by default (--mode)
 BENCH_ROUNDS  ?= ## bench rounds, default 50 (--rounds)
 BENCH_HOLD_MS ?= ## bench: how long each holder keeps the lock, default 5 (--hold-ms)
 BENCH_IMAGE   ?= ## bench's container image (--image)
+BENCH_BACKEND ?= ## bench's lock: directory, etcd or both (--backend); default both when BENCH_ETCD or RUNNER_LOCK_ETCD_ENDPOINTS is set
 
 yes_flag   = $(if $(YES),--yes)
 json_flag  = $(if $(JSON),--json)
@@ -121,8 +122,8 @@ metrics: node_modules/.installed ## Serve /metrics for Prometheus until Ctrl-C: 
 	./scripts/metrics.ts $(if $(METRICS_ADDR),--addr $(METRICS_ADDR)) $(env_files_flag)
 
 .PHONY: bench
-bench: node_modules/.installed ## Benchmark lock handoff latency and fairness [JSON=1] [BENCH_MODE=…] [BENCH_ROUNDS=50] [BENCH_HOLD_MS=5] [BENCH_IMAGE=…]
-	npm run --silent bench -- $(json_flag) $(foreach m,$(BENCH_MODE),--mode $(m)) $(if $(BENCH_ROUNDS),--rounds $(BENCH_ROUNDS)) $(if $(BENCH_HOLD_MS),--hold-ms $(BENCH_HOLD_MS)) $(if $(BENCH_IMAGE),--image $(BENCH_IMAGE))
+bench: node_modules/.installed ## Benchmark lock handoff latency and fairness [JSON=1] [BENCH_MODE=…] [BENCH_ROUNDS=50] [BENCH_HOLD_MS=5] [BENCH_IMAGE=…] [BENCH_BACKEND=directory|etcd|both]
+	npm run --silent bench -- $(json_flag) $(foreach m,$(BENCH_MODE),--mode $(m)) $(if $(BENCH_ROUNDS),--rounds $(BENCH_ROUNDS)) $(if $(BENCH_HOLD_MS),--hold-ms $(BENCH_HOLD_MS)) $(if $(BENCH_IMAGE),--image $(BENCH_IMAGE)) $(if $(BENCH_BACKEND),--backend $(BENCH_BACKEND))
 
 .PHONY: lint
 lint: node_modules/.installed ## ESLint with typescript-eslint's type-aware rules (eslint.config.js)

@@ -14,6 +14,8 @@ import { removeContainers, runContainer } from '../lib/docker/containers.ts';
 import { ensureDocker } from '../lib/docker/engine.ts';
 import { imageExists } from '../lib/docker/images.ts';
 import { formatTable } from '../lib/table.ts';
+import { etcdClient } from '../lock/etcd/client.ts';
+import { parseEtcdSettings } from '../lock/etcd/settings.ts';
 
 export interface BenchOptions {
   contenders: number;
@@ -21,6 +23,8 @@ export interface BenchOptions {
   holdMs: number;
   /** Image the container contenders run in (its node at CONTAINER_NODE). */
   image: string;
+  /** Lock on etcd at these endpoints (comma list) instead of a lock directory. */
+  etcd?: string;
 }
 
 export interface ModeResult {
@@ -94,12 +98,35 @@ async function sharedTempDir(prefix: string, mode: number): Promise<string> {
   return dir;
 }
 
-export const launchProcesses: ContenderLauncher = async ({ contenders, rounds, holdMs }) => {
+/** The contender's etcd arguments: the endpoints and a prefix of this run's own. */
+function etcdArgs(etcd: string | undefined): string[] {
+  return etcd ? [etcd, `/gh-runner-fleet/bench/${randomBytes(4).toString('hex')}`] : [];
+}
+
+/** Why etcd cannot be benchmarked (it does not answer), or undefined. */
+export async function etcdMissing(endpoints: string): Promise<Skipped | undefined> {
+  const settings = parseEtcdSettings({ RUNNER_LOCK_ETCD_ENDPOINTS: endpoints });
+  if (!settings) return { skipped: 'no etcd endpoint' };
+  const client = await etcdClient(settings);
+  try {
+    await client.get('/gh-runner-fleet/bench/ping').string();
+    return undefined;
+  } catch (err) {
+    return { skipped: `etcd at ${endpoints} does not answer (${(err as Error).message.split('\n')[0]})` };
+  } finally {
+    client.close();
+  }
+}
+
+export const launchProcesses: ContenderLauncher = async ({ contenders, rounds, holdMs, etcd }) => {
+  const missing = etcd ? await etcdMissing(etcd) : undefined;
+  if (missing) return missing;
   const dir = await sharedTempDir('lock-bench-', 0o700);
+  const lockArgs = etcdArgs(etcd);
   try {
     const runs = Array.from({ length: contenders }, (_, i) => {
       const name = `p${i}`;
-      const command = [process.execPath, '--import', tsxLoader, contenderEntry, dir, name, String(rounds), String(holdMs)];
+      const command = [process.execPath, '--import', tsxLoader, contenderEntry, dir, name, String(rounds), String(holdMs), ...lockArgs];
       return follow(`contender ${name}`, $({ quiet: true, nothrow: true })`${command}`);
     });
     return await race(dir, runs);
@@ -134,9 +161,10 @@ async function dockerMissing(image: string): Promise<Skipped | undefined> {
  * board runners of several orgs do; the contender runs on the image's own node
  * as the runner user, with no network.
  */
-export const launchContainers: ContenderLauncher = async ({ contenders, rounds, holdMs, image }) => {
-  const missing = await dockerMissing(image);
+export const launchContainers: ContenderLauncher = async ({ contenders, rounds, holdMs, image, etcd }) => {
+  const missing = (await dockerMissing(image)) ?? (etcd ? await etcdMissing(etcd) : undefined);
   if (missing) return missing;
+  const lockArgs = etcdArgs(etcd);
   const bundleDir = await sharedTempDir('lock-bench-bundle-', 0o755);
   const lockDir = await sharedTempDir('lock-bench-', 0o777); // the runner user (uid 1001) writes here
   const names = Array.from({ length: contenders }, (_, i) => `gh-runner-fleet-bench-${randomBytes(3).toString('hex')}-c${i}`);
@@ -145,10 +173,11 @@ export const launchContainers: ContenderLauncher = async ({ contenders, rounds, 
     await chmod(join(bundleDir, 'contender.mjs'), 0o644);
     const runs = names.map((name, i) =>
       follow(`container ${name}`, runContainer([
-        '--rm', '--name', name, '--network', 'none',
+        // etcd: on the host's network, as board runners are (compose-file.ts); the directory needs none.
+        '--rm', '--name', name, '--network', etcd ? 'host' : 'none',
         '-v', `${lockDir}:/bench`, '-v', `${bundleDir}:/opt/bench:ro`,
         '--entrypoint', CONTAINER_NODE, image,
-        '/opt/bench/contender.mjs', '/bench', `c${i}`, String(rounds), String(holdMs),
+        '/opt/bench/contender.mjs', '/bench', `c${i}`, String(rounds), String(holdMs), ...lockArgs,
       ])),
     );
     return await race(lockDir, runs);
@@ -218,6 +247,20 @@ export function formatResults(results: Record<string, ModeOutcome>, opts: BenchO
   });
   const skipped = entries.flatMap(([mode, r]) => (isSkipped(r) ? [`${mode}  skipped: ${r.skipped}`] : []));
   const rounds = `${opts.contenders} contenders x ${opts.rounds} rounds, hold ${opts.holdMs} ms`;
-  const note = `${rounds}, each re-asks at once; containers: ${opts.image}`;
-  return [note, ...(rows.length ? [formatTable(header, rows)] : []), ...skipped].join('\n');
+  const note = `${rounds}, each re-asks at once; containers: ${opts.image}${opts.etcd ? `; etcd: ${opts.etcd}` : ''}`;
+  return [note, ...(rows.length ? [formatTable(header, rows)] : []), ...skipped, ...sideBySide(results)].join('\n');
+}
+
+/** The key of a mode's result on a backend: the mode alone for the directory (as before etcd), `mode (etcd)` for etcd. */
+export function resultKey(mode: string, backend: 'directory' | 'etcd'): string {
+  return backend === 'directory' ? mode : `${mode} (etcd)`;
+}
+
+/** Handoff p50/p99 of each mode on both backends side by side, when both were measured. */
+function sideBySide(results: Record<string, ModeOutcome>): string[] {
+  const modes = Object.keys(results).filter((k) => !k.endsWith(' (etcd)') && results[resultKey(k, 'etcd')] !== undefined);
+  if (modes.length === 0) return [];
+  const cell = (r: ModeOutcome | undefined): string[] => (!r || isSkipped(r) ? ['-', '-'] : [String(r.handoff_ms.p50), String(r.handoff_ms.p99)]);
+  const rows = modes.map((m) => [m, ...cell(results[m]), ...cell(results[resultKey(m, 'etcd')])]);
+  return ['', 'handoff, directory vs etcd:', formatTable(['mode', 'directory p50 ms', 'p99 ms', 'etcd p50 ms', 'p99 ms'], rows)];
 }

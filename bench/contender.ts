@@ -3,7 +3,9 @@
 // prints every acquisition as one JSON line at the end. It prints `ready`
 // first and starts only when the file `go` appears, so all contenders start
 // together. Run as a process (tsx) or bundled and run by a container's node:
-//   contender DIR NAME ROUNDS HOLD_MS
+//   contender DIR NAME ROUNDS HOLD_MS [ETCD_ENDPOINTS ETCD_PREFIX]
+// With ETCD_ENDPOINTS the lock is etcd's (lock/etcd), with the wrapper's
+// default lease; DIR still holds the bench's own witness files.
 //
 // Order and exclusion are recorded without any clock: while it holds the
 // lock, a contender numbers its grant from a shared counter file and marks
@@ -12,7 +14,10 @@
 import { constants } from 'node:fs';
 import { open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { acquireLock } from '../lock/resource-lock.ts';
+import type { ResourceLockBackend } from '../lock/backend.ts';
+import { directoryBackend } from '../lock/directory-backend.ts';
+import { EtcdLock } from '../lock/etcd/etcd-lock.ts';
+import { parseEtcdSettings } from '../lock/etcd/settings.ts';
 import type { QueueOptions } from '../lock/ticket-queue.ts';
 
 export interface Acquisition {
@@ -67,7 +72,21 @@ async function nextGrant(path: string): Promise<number> {
   return grant;
 }
 
-export async function runContender(dir: string, name: string, rounds: number, holdMs: number): Promise<Acquisition[]> {
+/** Where the bench's lock is: etcd when endpoints are given, else the lock directory DIR. */
+export interface ContenderEtcd {
+  endpoints: string;
+  prefix: string;
+}
+
+function benchBackend(dir: string, etcd: ContenderEtcd | undefined): ResourceLockBackend {
+  if (!etcd) return directoryBackend(benchQueueOptions(dir));
+  const settings = parseEtcdSettings({ RUNNER_LOCK_ETCD_ENDPOINTS: etcd.endpoints, RUNNER_LOCK_ETCD_PREFIX: etcd.prefix });
+  if (!settings) throw new Error('no etcd endpoint');
+  return new EtcdLock(settings, 'bench');
+}
+
+export async function runContender(dir: string, name: string, rounds: number, holdMs: number, etcd?: ContenderEtcd): Promise<Acquisition[]> {
+  const backend = benchBackend(dir, etcd);
   process.stdout.write('ready\n');
   while (!(await stat(join(dir, 'go')).catch(() => undefined))) await sleep(2);
   const witness = witnessPaths(dir);
@@ -76,7 +95,7 @@ export async function runContender(dir: string, name: string, rounds: number, ho
   for (let i = 0; i < rounds; i++) {
     const requested = now();
     let queued = requested;
-    const lock = await acquireLock(benchQueueOptions(dir), { ...job, runId: String(i) }, { signal: new AbortController().signal, onQueued: () => (queued = now()) });
+    const lock = await backend.acquire({ ...job, runId: String(i) }, { signal: new AbortController().signal, onQueued: () => (queued = now()) });
     const acquired = now();
     const alone = await markHolding(witness.holding);
     const grant = await nextGrant(witness.counter);
@@ -84,14 +103,15 @@ export async function runContender(dir: string, name: string, rounds: number, ho
     if (alone) await unlink(witness.holding);
     const released = now();
     await lock.release();
-    out.push({ name, ticket: lock.ticket.seq, grant, overlapped: !alone, requested, queued, acquired, released });
+    out.push({ name, ticket: Number(lock.ticket.name), grant, overlapped: !alone, requested, queued, acquired, released });
   }
+  await backend.close();
   return out;
 }
 
 /** Entry point when this file is the program (process mode, or the container bundle). */
 export async function contenderMain(argv: string[]): Promise<void> {
-  const [dir = '', name = 'c', rounds = '1', holdMs = '5'] = argv;
-  const out = await runContender(dir, name, Number(rounds), Number(holdMs));
+  const [dir = '', name = 'c', rounds = '1', holdMs = '5', endpoints, prefix = '/gh-runner-fleet/bench'] = argv;
+  const out = await runContender(dir, name, Number(rounds), Number(holdMs), endpoints ? { endpoints, prefix } : undefined);
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
