@@ -98,7 +98,10 @@ export async function readQueue(client: Etcd3, prefix: string, resource: string)
 
 /** One line for a job log or the wrapper's log: why etcd could not be used, never a credential. */
 function unreachableLine(s: EtcdSettings, err: unknown): string {
-  return `etcd (${s.endpoints.join(',')}) is unreachable: ${displayText((err as Error)?.message ?? err, 160)}; retrying`;
+  let why = String((err as Error)?.message ?? err).replace(/\.?\s*Resolution note:.*$/s, '');
+  // The client's circuit breaker: calls are held back for a few seconds after failures.
+  if (/circuit breaker is open/i.test(why)) why = 'no answer to the last calls (the client pauses before trying again)';
+  return `etcd (${s.endpoints.join(',')}) is unreachable: ${displayText(why, 160)}; retrying`;
 }
 
 /**
