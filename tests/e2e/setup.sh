@@ -239,7 +239,10 @@ ensure_second_images() {
     [ "$(second image inspect --format '{{.Id}}' "$image")" = "$id" ] || { echo "$image has another id after docker load"; return 1; }
     copied+=("$image")
   done
-  if [ ${#copied[@]} -eq 0 ]; then echo '> already there'; else echo "> copied ${copied[*]}"; fi
+  if [ ${#copied[@]} -eq 0 ]; then echo '> already there'; return; fi
+  # The copy it replaced, now untagged.
+  second image prune -f >/dev/null
+  echo "> copied ${copied[*]}"
 }
 
 # True when an etcd answers /health at $ETCD_CLIENT (bash's /dev/tcp: no curl needed).
