@@ -1,6 +1,6 @@
 // A test contender on the etcd lock: one process that takes the lock once
 // through EtcdLock and prints one JSON line per event on stdout: status,
-// acquired, lost, released. It holds until SIGUSR1 (or --hold-ms), so a test
+// acquired, lost, released. It holds until a line on stdin (or --hold-ms), so a test
 // can SIGKILL it while it holds.
 import { parseArgs } from 'node:util';
 import { EtcdLock } from '../../lock/etcd/etcd-lock.ts';
@@ -36,11 +36,13 @@ const held = await lock.acquire(job, {
 emit('acquired', { ticket: Number(held.ticket.name) });
 await new Promise<void>((resolve) => {
   const timer = setTimeout(resolve, Number(values['hold-ms']));
-  process.once('SIGUSR1', () => {
+  // A line on stdin releases (not SIGUSR1: node keeps that signal for its inspector).
+  process.stdin.once('data', () => {
     clearTimeout(timer);
     resolve();
   });
 });
 await held.release('completed');
 emit('released');
+process.stdin.destroy();
 await lock.close();

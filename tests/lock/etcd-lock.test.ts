@@ -29,7 +29,7 @@ function settings(prefix: string, leaseS = 2): EtcdSettings {
 function contender(prefix: string, name: string, o: { leaseS?: number; logDir?: string } = {}): Contender {
   const args = ['--import', 'tsx', contenderScript, '--endpoints', etcd.endpoint, '--prefix', prefix, '--name', name, '--lease-s', String(o.leaseS ?? 2)];
   if (o.logDir) args.push('--log-dir', o.logDir);
-  return new Contender(spawnGroup(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }));
+  return new Contender(spawnGroup(process.execPath, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] }));
 }
 
 describe('etcd lock', { skip }, () => {
@@ -59,8 +59,10 @@ describe('etcd lock', { skip }, () => {
     for (const [i, c] of cs.entries()) {
       await c.waitFor('acquired');
       for (const other of cs.slice(i + 1)) assert.equal(other.events.some((e) => e.event === 'acquired'), false, `${other.events[0]?.name} got the lock before its turn`);
-      c.kill('SIGUSR1');
-      await c.waitFor('released');
+      c.child.stdin?.write('release\n');
+      await c.waitFor('released').catch((err: Error) => {
+        throw new Error(`${err.message}; events: ${cs.map((x) => x.events.map((e) => `${e.name}:${e.event}`).join(',')).join(' | ')}`);
+      });
     }
   });
 
@@ -100,7 +102,10 @@ describe('etcd lock', { skip }, () => {
     const lost = await holder.waitFor('lost', 5000);
     const acquired = await waiter.waitFor('acquired', 5000);
     assert.ok(lost.t - 1000 <= acquired.t);
-    const log = (await readFile(join(logDir, 'locks.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    // The holder writes its lines as it learns of the loss: they may come after the waiter's.
+    const readLog = async () => (await readFile(join(logDir, 'locks.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    await waitFor('the holder\'s released line', async () => (await readLog()).some((e) => e.event === 'released' && e.runner === 'holder' && e.how === 'lost'), { timeoutMs: 5000 });
+    const log = await readLog();
     const force = log.find((e) => e.event === 'force-release');
     assert.equal(force?.by, 'operator');
     assert.equal((force?.holder as { runner?: string } | undefined)?.runner, 'holder');
