@@ -8,6 +8,7 @@
 import type { ResourceState } from './inspect.ts';
 import type { HolderRecord, JobInfo } from './layout.ts';
 import type { TurnEnd } from './lock-log.ts';
+import type { AcquireOptions } from './resource-lock.ts';
 
 export interface TurnProgress {
   /** Our place's name: a ticket file name, or an etcd key's create revision. */
@@ -16,16 +17,11 @@ export interface TurnProgress {
   unreachable?: string;
 }
 
-export interface BackendAcquireOptions {
-  signal: AbortSignal;
-  /** The runner's org (never a job's claim), for locks.log. */
-  org?: string;
+/** The directory lock's acquire options (resource-lock.ts), with progress a store of either kind can report. */
+export type BackendAcquireOptions = Omit<AcquireOptions, 'onStatus'> & {
   /** Called at each step of the wait (at least once when queued), and while the store is unreachable. */
   onStatus?: (status: TurnProgress) => void;
-  onQueued?: (ticket: string) => void;
-  /** Called once when the lock is taken from its holder (operator, or its heartbeat or lease lapsed). */
-  onLost?: (reason: string) => void;
-}
+};
 
 /** A held lock; release never rejects and is idempotent. */
 export interface HeldTurn {

@@ -109,17 +109,8 @@ export function parseLogLine(line: string): ParsedLine {
   };
 }
 
-/** One job's turn at a board, as far as the lines tell. */
-export interface Turn {
-  resource: string;
-  org: string;
-  repository: string;
-  runId: string;
-  attempt: string;
-  job: string;
-  runner: string;
-  /** Its last ticket. */
-  ticket: string;
+/** One job's turn at a board, as far as the lines tell; `ticket` is its last one. */
+export interface Turn extends Pick<TurnLine, 'resource' | 'org' | 'repository' | 'runId' | 'attempt' | 'job' | 'runner' | 'ticket'> {
   queuedAt: number;
   acquiredAt?: number;
   endedAt?: number;

@@ -153,6 +153,21 @@ ensure_packages() {
   docker compose version >/dev/null || { echo 'docker compose (v2 plugin) does not run'; return 1; }
 }
 
+# wait_for WHAT LOG SECONDS CMD…: until CMD succeeds; after SECONDS, says so with the last lines of LOG and fails.
+wait_for() {
+  local what=$1 log=$2 seconds=$3
+  shift 3
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "$what did not answer within ${seconds} s; last lines of $log:"
+      tail -n 20 "$log"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
 server_version() { docker version --format '{{.Server.Version}}' 2>/dev/null; }
 
 ensure_daemon() {
@@ -169,15 +184,7 @@ ensure_daemon() {
   [ "$(id -u)" -eq 0 ] || { echo 'no Docker daemon answers and only root can start one'; return 1; }
   # setsid: the daemon must outlive this script and not get its signals.
   setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
-  local deadline=$((SECONDS + DOCKERD_WAIT_S))
-  until docker info >/dev/null 2>&1; do
-    if [ $SECONDS -ge $deadline ]; then
-      echo "dockerd did not answer within ${DOCKERD_WAIT_S} s; last lines of $DOCKERD_LOG:"
-      tail -n 20 "$DOCKERD_LOG"
-      return 1
-    fi
-    sleep 0.5
-  done
+  wait_for dockerd "$DOCKERD_LOG" "$DOCKERD_WAIT_S" docker info || return 1
   echo "> started Docker $(server_version) (log: $DOCKERD_LOG)"
 }
 
@@ -217,15 +224,7 @@ ensure_second_daemon() {
   setsid dockerd --host "unix://$SECOND_SOCKET" --data-root "$SECOND_DATA_ROOT" --exec-root "$SECOND_EXEC_ROOT" \
     --pidfile "$SECOND_PIDFILE" --bridge "$SECOND_BRIDGE" --iptables=false --ip6tables=false \
     >>"$SECOND_LOG" 2>&1 </dev/null &
-  local deadline=$((SECONDS + DOCKERD_WAIT_S))
-  until second info >/dev/null 2>&1; do
-    if [ $SECONDS -ge $deadline ]; then
-      echo "the second dockerd did not answer within ${DOCKERD_WAIT_S} s; last lines of $SECOND_LOG:"
-      tail -n 20 "$SECOND_LOG"
-      return 1
-    fi
-    sleep 0.5
-  done
+  wait_for 'the second dockerd' "$SECOND_LOG" "$DOCKERD_WAIT_S" second info || return 1
   echo "> started Docker $(second_version) on unix://$SECOND_SOCKET (log: $SECOND_LOG)"
 }
 
@@ -272,15 +271,7 @@ ensure_etcd() {
     --listen-client-urls "http://$ETCD_CLIENT" --advertise-client-urls "http://$ETCD_CLIENT" \
     --listen-peer-urls "http://$ETCD_PEER" --initial-advertise-peer-urls "http://$ETCD_PEER" \
     --initial-cluster "runner-fleet-test=http://$ETCD_PEER" >>"$ETCD_LOG" 2>&1 </dev/null &
-  local deadline=$((SECONDS + 30))
-  until etcd_healthy; do
-    if [ $SECONDS -ge $deadline ]; then
-      echo "etcd did not answer at $ETCD_CLIENT within 30 s; last lines of $ETCD_LOG:"
-      tail -n 20 "$ETCD_LOG"
-      return 1
-    fi
-    sleep 0.5
-  done
+  wait_for "etcd at $ETCD_CLIENT" "$ETCD_LOG" 30 etcd_healthy || return 1
   echo "> started etcd $(etcd --version | sed -n 's/^etcd Version: //p') at $ETCD_CLIENT (log: $ETCD_LOG)"
 }
 
