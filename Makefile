@@ -126,8 +126,12 @@ bench: node_modules/.installed ## Benchmark lock handoff latency and fairness [J
 	npm run --silent bench -- $(json_flag) $(foreach m,$(BENCH_MODE),--mode $(m)) $(if $(BENCH_ROUNDS),--rounds $(BENCH_ROUNDS)) $(if $(BENCH_HOLD_MS),--hold-ms $(BENCH_HOLD_MS)) $(if $(BENCH_IMAGE),--image $(BENCH_IMAGE)) $(if $(BENCH_BACKEND),--backend $(BENCH_BACKEND))
 
 .PHONY: lint
-lint: node_modules/.installed ## ESLint with typescript-eslint's type-aware rules (eslint.config.js)
+lint: node_modules/.installed ## Prettier's check, then ESLint with typescript-eslint's type-aware rules (eslint.config.js)
 	npm run --silent lint
+
+.PHONY: format
+format: node_modules/.installed ## Rewrite the TypeScript and JavaScript sources in Prettier's style (.prettierrc.json)
+	npm run --silent format
 
 .PHONY: typecheck
 typecheck: node_modules/.installed ## Type-check in strict mode
