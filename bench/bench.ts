@@ -172,13 +172,30 @@ export const launchContainers: ContenderLauncher = async ({ contenders, rounds, 
     await bundleContender(join(bundleDir, 'contender.mjs'));
     await chmod(join(bundleDir, 'contender.mjs'), 0o644);
     const runs = names.map((name, i) =>
-      follow(`container ${name}`, runContainer([
-        // etcd: on the host's network, as board runners are (compose-file.ts); the directory needs none.
-        '--rm', '--name', name, '--network', etcd ? 'host' : 'none',
-        '-v', `${lockDir}:/bench`, '-v', `${bundleDir}:/opt/bench:ro`,
-        '--entrypoint', CONTAINER_NODE, image,
-        '/opt/bench/contender.mjs', '/bench', `c${i}`, String(rounds), String(holdMs), ...lockArgs,
-      ])),
+      follow(
+        `container ${name}`,
+        runContainer([
+          // etcd: on the host's network, as board runners are (compose-file.ts); the directory needs none.
+          '--rm',
+          '--name',
+          name,
+          '--network',
+          etcd ? 'host' : 'none',
+          '-v',
+          `${lockDir}:/bench`,
+          '-v',
+          `${bundleDir}:/opt/bench:ro`,
+          '--entrypoint',
+          CONTAINER_NODE,
+          image,
+          '/opt/bench/contender.mjs',
+          '/bench',
+          `c${i}`,
+          String(rounds),
+          String(holdMs),
+          ...lockArgs,
+        ]),
+      ),
     );
     return await race(lockDir, runs);
   } finally {

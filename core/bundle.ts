@@ -5,8 +5,7 @@ import type { BuildOptions } from 'esbuild';
 import { etcd3ProtosPlugin } from './bundle-etcd3.ts';
 
 /** proper-lockfile and its dependencies are CommonJS: a require() for them in ESM. */
-const REQUIRE_SHIM =
-  "import { createRequire as __runnerFleetRequire } from 'node:module'; " + 'const require = __runnerFleetRequire(import.meta.url);';
+const REQUIRE_SHIM = "import { createRequire as __runnerFleetRequire } from 'node:module'; " + 'const require = __runnerFleetRequire(import.meta.url);';
 
 /**
  * esbuild's options for bundling `entry` into `outfile`. `target` is the

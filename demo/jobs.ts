@@ -97,7 +97,9 @@ export class Burst {
       if (!t.announced.ended && view.status === 'completed') {
         t.announced.ended = true;
         const record = toRecord(t, view);
-        lines.push(`${clock()}  ■ ${where} ${record.result}${record.ran_ms !== null ? ` after ${seconds(record.ran_ms)}` : ''}${t.plan.board ? ', board released' : ''}`);
+        lines.push(
+          `${clock()}  ■ ${where} ${record.result}${record.ran_ms !== null ? ` after ${seconds(record.ran_ms)}` : ''}${t.plan.board ? ', board released' : ''}`,
+        );
       }
     }
     return lines;

@@ -12,7 +12,15 @@ const colourOf = (org: Org) => COLOURS.get(org)!;
 export function summaryTable(jobs: JobRecord[]): string {
   const rows = [...jobs]
     .sort((a, b) => (a.started_at ?? '~').localeCompare(b.started_at ?? '~'))
-    .map((j) => [j.job, j.org, j.runner ?? '-', j.board ?? '-', j.waited_ms === null ? '-' : seconds(j.waited_ms), j.ran_ms === null ? '-' : seconds(j.ran_ms), j.result ?? '-']);
+    .map((j) => [
+      j.job,
+      j.org,
+      j.runner ?? '-',
+      j.board ?? '-',
+      j.waited_ms === null ? '-' : seconds(j.waited_ms),
+      j.ran_ms === null ? '-' : seconds(j.ran_ms),
+      j.result ?? '-',
+    ]);
   return formatTable(['job', 'org', 'runner', 'board', 'waited', 'ran', 'result'], rows);
 }
 
@@ -68,7 +76,9 @@ export function occupancyStrip(jobs: JobRecord[], { width = 60, colour = false }
     }
     return `${lane.padEnd(labelW)} |${cells.join('')}|`;
   });
-  lines.push(`${''.padEnd(labelW)}  0 s${`${Math.round((t1 - t0) / 1000)} s`.padStart(width - 3)}   (${ORGS.map((org) => `${colourOf(org).letter} = ${org}`).join(', ')})`);
+  lines.push(
+    `${''.padEnd(labelW)}  0 s${`${Math.round((t1 - t0) / 1000)} s`.padStart(width - 3)}   (${ORGS.map((org) => `${colourOf(org).letter} = ${org}`).join(', ')})`,
+  );
   return lines.join('\n');
 }
 

@@ -87,7 +87,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     if (stale.containers.length + stale.volumes.length + stale.images.length > 0) {
       out.info(`Removing what an earlier demo left: ${(await sweep()).join(', ')}`);
     }
-    phase('Building what the demo needs, offline (the test ground\'s image recipes)');
+    phase("Building what the demo needs, offline (the test ground's image recipes)");
     await buildDemoImages(out, built);
     checkpoint();
     const engine = await engineSettings(DEMO_SIM_IMAGE);
@@ -130,7 +130,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       out.info(`error: ${[...failed.map((j) => `${j.job} (${j.org}): ${j.result}`), ...overlaps].join('; ')}`);
       exitCode = ExitCode.failure;
     }
-    const result: DemoResult = { jobs, resource: BOARD, orgs: ORGS, board_overlaps: overlaps, svg: svgPath, wall_ms: Date.now() - started, kept: options.keep === true };
+    const result: DemoResult = {
+      jobs,
+      resource: BOARD,
+      orgs: ORGS,
+      board_overlaps: overlaps,
+      svg: svgPath,
+      wall_ms: Date.now() - started,
+      kept: options.keep === true,
+    };
     if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     if (options.keep) {
       keepNotes(out, fleets, lockDir);
@@ -162,7 +170,8 @@ async function watch(burst: Burst, lockDir: string, out: Reporter, stopped: () =
     const state = await readResource(lockDir, BOARD).catch(() => undefined);
     if (state) {
       // Lock records are text from the lock directory: shown only through displayText, as everywhere.
-      const who = (runId: string, repository: string) => `${burst.nameOfRun(runId) ?? `run ${displayText(runId, 24)}`} (${displayText(repository.split('/')[0], 40)})`;
+      const who = (runId: string, repository: string) =>
+        `${burst.nameOfRun(runId) ?? `run ${displayText(runId, 24)}`} (${displayText(repository.split('/')[0], 40)})`;
       const holder = state.holder ? `held by ${who(state.holder.runId, state.holder.repository)}` : 'free';
       const queue = state.queue.map((t) => who(t.runId, t.repository));
       const line = `board ${BOARD}: ${holder}; queue: ${queue.length ? queue.join(', ') : '(empty)'}`;

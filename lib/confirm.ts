@@ -22,10 +22,7 @@ export function canAsk(): boolean {
 export async function confirmOrRefuse({ question, action, yes, interactive = canAsk() }: ConfirmOptions): Promise<void> {
   if (yes) return;
   if (!interactive) {
-    throw new CliError(
-      `refusing to ${action} without confirmation: this is not a terminal; pass -y (make: YES=1) to confirm`,
-      ExitCode.refused,
-    );
+    throw new CliError(`refusing to ${action} without confirmation: this is not a terminal; pass -y (make: YES=1) to confirm`, ExitCode.refused);
   }
   let answer: boolean;
   try {

@@ -23,7 +23,13 @@ export function parseScriptArgs<O extends Options>(options: O, args: string[] = 
 export function scriptUsage(scriptPath: string): string {
   const lines = readFileSync(scriptPath, 'utf8').split('\n');
   const header = lines.slice(lines[0]?.startsWith('#!') ? 1 : 0);
-  const comment = header.slice(0, Math.max(0, header.findIndex((line) => !line.startsWith('//'))));
+  const comment = header.slice(
+    0,
+    Math.max(
+      0,
+      header.findIndex((line) => !line.startsWith('//')),
+    ),
+  );
   return `${comment.map((line) => line.replace(/^\/\/ ?/, '')).join('\n')}\n`;
 }
 

@@ -45,7 +45,9 @@ export async function checkLockDir(dir: string, log: Log = () => {}): Promise<vo
     throw new ConfigError(`${where} is missing: bind-mount the host directory RUNNER_LOCK_HOST_PATH there (make init creates it)`);
   }
   if (info.isSymbolicLink() || !info.isDirectory()) {
-    throw new ConfigError(`${where} is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}: bind-mount the host directory RUNNER_LOCK_HOST_PATH there`);
+    throw new ConfigError(
+      `${where} is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}: bind-mount the host directory RUNNER_LOCK_HOST_PATH there`,
+    );
   }
   // As root (the image's way), make it root's whatever the host left it: a
   // fleet from before still has it 0777, writable by every job.
@@ -59,7 +61,9 @@ export async function checkLockDir(dir: string, log: Log = () => {}): Promise<vo
     await writeFile(probe, '', { mode: 0o600, flag: 'wx' });
   } catch (err) {
     const uid = process.getuid?.() ?? '?';
-    throw new ConfigError(`${where} is not writable by uid ${uid} (${errorCode(err)}): run the wrapper as root (the image's default) and mount RUNNER_LOCK_HOST_PATH read-write`);
+    throw new ConfigError(
+      `${where} is not writable by uid ${uid} (${errorCode(err)}): run the wrapper as root (the image's default) and mount RUNNER_LOCK_HOST_PATH read-write`,
+    );
   }
   try {
     // Heartbeats are mtimes: they must be settable and read back as set.
@@ -70,7 +74,9 @@ export async function checkLockDir(dir: string, log: Log = () => {}): Promise<vo
     await utimes(probe, now, now);
     const seenNow = (await stat(probe)).mtimeMs;
     if (Math.abs(seen - past.getTime()) > 2000 || Math.abs(seenNow - now.getTime()) > 2000) {
-      throw new ConfigError(`${where} does not keep file mtimes, which the lock's heartbeats need: use a host-local directory (not NFS) for RUNNER_LOCK_HOST_PATH`);
+      throw new ConfigError(
+        `${where} does not keep file mtimes, which the lock's heartbeats need: use a host-local directory (not NFS) for RUNNER_LOCK_HOST_PATH`,
+      );
     }
   } catch (err) {
     if (err instanceof ConfigError) throw err;
@@ -91,7 +97,14 @@ export async function prepareLockDir(path: string, log: Log): Promise<void> {
   if (info?.isSymbolicLink()) throw new CliError(`${setting} is a symbolic link: point RUNNER_LOCK_HOST_PATH at the directory itself`, ExitCode.config);
   if (info && !info.isDirectory()) throw new CliError(`${setting} is not a directory: point RUNNER_LOCK_HOST_PATH at a directory`, ExitCode.config);
   if (!info) await mkdir(path, { recursive: true, mode: LOCK_DIR_MODE });
-  const was = await ownByRoot(path, (was) => new CliError(`${setting} (${was}) must belong to root, mode 0755, so that no job can write it: run sudo chown root:root ${path} && sudo chmod 0755 ${path}`, ExitCode.config));
+  const was = await ownByRoot(
+    path,
+    (was) =>
+      new CliError(
+        `${setting} (${was}) must belong to root, mode 0755, so that no job can write it: run sudo chown root:root ${path} && sudo chmod 0755 ${path}`,
+        ExitCode.config,
+      ),
+  );
   await protectLockLog(path);
   if (!info) log(`Created the shared lock directory ${path} (root, mode ${octal(LOCK_DIR_MODE)})`);
   else if (was !== undefined) log(`Made the shared lock directory ${path} root's, mode ${octal(LOCK_DIR_MODE)} (was ${was}): jobs can no longer write it`);

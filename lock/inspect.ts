@@ -10,16 +10,7 @@ import { basename } from 'node:path';
 import { appendLockLog } from './lock-log.ts';
 import { readRecord, removeEntry, unlinkRegular } from './files.ts';
 import { isMissing, lstatIfPresent } from '../core/safe-read.ts';
-import {
-  isFresh,
-  parseHolder,
-  parseTicket,
-  resourcePaths,
-  resourcesInListing,
-  ticketSeq,
-  type HolderRecord,
-  type TicketRecord,
-} from './layout.ts';
+import { isFresh, parseHolder, parseTicket, resourcePaths, resourcesInListing, ticketSeq, type HolderRecord, type TicketRecord } from './layout.ts';
 
 export interface Heartbeat {
   /** False when the heartbeat is older than the owner's stale window, or in the future. */
@@ -140,7 +131,8 @@ export async function forceRelease(dir: string, resource: string, by: string, wa
   if (holder && !holder.ticket) warnings.push(`${basename(paths.holder)}: names no valid ticket: the holder's ticket is left to its stale window`);
   if (holder?.ticket && (await lstatIfPresent(paths.queue))?.isDirectory()) {
     const removed = await unlinkRegular(`${paths.queue}/${holder.ticket}`);
-    if (!removed && (await lstatIfPresent(`${paths.queue}/${holder.ticket}`))) warnings.push(`${basename(paths.queue)}/${holder.ticket}: not a regular file: left in place`);
+    if (!removed && (await lstatIfPresent(`${paths.queue}/${holder.ticket}`)))
+      warnings.push(`${basename(paths.queue)}/${holder.ticket}: not a regular file: left in place`);
   }
   await appendLockLog(dir, { event: 'force-release', resource, by, holder: holder ?? null }).catch((err: unknown) =>
     warnings.push(`not recorded: ${(err as Error).message}`),

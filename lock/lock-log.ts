@@ -92,7 +92,9 @@ export function parseLogMaxBytes(raw: string | undefined): number | { invalid: s
   if (raw === undefined || raw.trim() === '') return DEFAULT_LOG_MAX_BYTES;
   const value = Number(raw.trim());
   if (!Number.isInteger(value) || value < MIN_LOG_MAX_BYTES || value > MAX_LOG_MAX_BYTES) {
-    return { invalid: `RUNNER_LOCK_LOG_MAX_BYTES=${raw} is invalid: use a whole number of bytes from ${MIN_LOG_MAX_BYTES} to ${MAX_LOG_MAX_BYTES} (default ${DEFAULT_LOG_MAX_BYTES}, 10 MiB)` };
+    return {
+      invalid: `RUNNER_LOCK_LOG_MAX_BYTES=${raw} is invalid: use a whole number of bytes from ${MIN_LOG_MAX_BYTES} to ${MAX_LOG_MAX_BYTES} (default ${DEFAULT_LOG_MAX_BYTES}, 10 MiB)`,
+    };
   }
   return value;
 }

@@ -30,7 +30,12 @@ export interface LineCursor {
  * cursor past each. A last line without its newline is left for the next
  * read (a writer may be halfway), unless `final` (nothing more will come).
  */
-export async function readLines(handle: FileHandle, cursor: LineCursor, sink: LineSink, { maxLineBytes = MAX_LOG_LINE_BYTES, final = false } = {}): Promise<void> {
+export async function readLines(
+  handle: FileHandle,
+  cursor: LineCursor,
+  sink: LineSink,
+  { maxLineBytes = MAX_LOG_LINE_BYTES, final = false } = {},
+): Promise<void> {
   const buffer = Buffer.alloc(CHUNK_BYTES);
   let pieces: Buffer[] = [];
   let length = 0;

@@ -168,7 +168,9 @@ export async function acquireLock(opts: QueueOptions, job: JobInfo, { signal, on
       } catch (err) {
         if (!(err instanceof TicketLostError)) throw err;
         // Declared dead (our heartbeat stalled) or removed by an operator: queue again at the back.
-        void appendLockLog(opts.dir, { event: 'ticket-lost', resource: opts.resource, ticket: ticket.name, runner: job.runner, runId: job.runId }).catch(() => undefined);
+        void appendLockLog(opts.dir, { event: 'ticket-lost', resource: opts.resource, ticket: ticket.name, runner: job.runner, runId: job.runId }).catch(
+          () => undefined,
+        );
         await ticket.remove();
         ticket = await takeTicketWithHeartbeat(opts, job);
         await recordTurn(turn, 'queued', job, ticket.name, { requeued: true });

@@ -151,12 +151,15 @@ export async function takeTicket(opts: QueueOptions, job: JobInfo): Promise<Tick
     const counter = await readCounter(opts, highest);
     let seq = (counter + 1 <= maxSeq ? Math.max(counter, highest) : highest) + 1;
     for (let attempt = 0; ; attempt++, seq++) {
-      if (seq > maxSeq) throw new Error(`${opts.resource}: no ticket number left after ${ticketName(seq - 1)} in ${paths.queue}: remove the stray ticket files there`);
+      if (seq > maxSeq)
+        throw new Error(`${opts.resource}: no ticket number left after ${ticketName(seq - 1)} in ${paths.queue}: remove the stray ticket files there`);
       const path = `${paths.queue}/${ticketName(seq)}`;
       const record: TicketRecord = { ...job, seq, requestedAt: new Date().toISOString(), staleMs: opts.staleMs };
       try {
         const ino = await writeTicket(path, record);
-        await replaceSharedFile(paths.seq, String(seq)).catch((err: unknown) => report(paths.seq, `unwritable (${errorCode(err) ?? (err as Error).message})`, 'left as is'));
+        await replaceSharedFile(paths.seq, String(seq)).catch((err: unknown) =>
+          report(paths.seq, `unwritable (${errorCode(err) ?? (err as Error).message})`, 'left as is'),
+        );
         return new Ticket(seq, path, ino);
       } catch (err) {
         // An entry with this name already (planted, or a racing taker): skip the number.
@@ -205,7 +208,10 @@ async function ticketsAhead(opts: QueueOptions, ours: Ticket, watch: HeartbeatWa
   const entries = await Promise.all(
     older.map((name) => {
       const path = `${queue}/${name}`;
-      return lstat(path).then((info) => ({ name, path, info }), () => undefined);
+      return lstat(path).then(
+        (info) => ({ name, path, info }),
+        () => undefined,
+      );
     }),
   );
   const ahead: Ahead[] = [];

@@ -28,10 +28,18 @@ async function main(): Promise<void> {
   const etcd = values.etcd || process.env.BENCH_ETCD || process.env.RUNNER_LOCK_ETCD_ENDPOINTS || undefined;
   const backend = values.backend ?? (etcd ? 'both' : 'directory');
   if (!['directory', 'etcd', 'both'].includes(backend)) throw new ConfigError(`--backend ${backend}: use directory, etcd or both`);
-  if (backend !== 'directory' && !etcd) throw new ConfigError(`--backend ${backend} needs an etcd endpoint: --etcd host:port (or BENCH_ETCD, RUNNER_LOCK_ETCD_ENDPOINTS)`);
+  if (backend !== 'directory' && !etcd)
+    throw new ConfigError(`--backend ${backend} needs an etcd endpoint: --etcd host:port (or BENCH_ETCD, RUNNER_LOCK_ETCD_ENDPOINTS)`);
   const backends = backend === 'both' ? (['directory', 'etcd'] as const) : ([backend] as const as readonly ('directory' | 'etcd')[]);
-  const opts: BenchOptions = { contenders: 4, rounds: Number(values.rounds), holdMs: Number(values['hold-ms']), image: values.image ?? DEFAULT_BENCH_IMAGE, ...(backends.includes('etcd') && etcd ? { etcd } : {}) };
-  if (!Number.isInteger(opts.rounds) || opts.rounds < 1 || !(opts.holdMs >= 0)) throw new ConfigError('--rounds must be a positive whole number and --hold-ms >= 0');
+  const opts: BenchOptions = {
+    contenders: 4,
+    rounds: Number(values.rounds),
+    holdMs: Number(values['hold-ms']),
+    image: values.image ?? DEFAULT_BENCH_IMAGE,
+    ...(backends.includes('etcd') && etcd ? { etcd } : {}),
+  };
+  if (!Number.isInteger(opts.rounds) || opts.rounds < 1 || !(opts.holdMs >= 0))
+    throw new ConfigError('--rounds must be a positive whole number and --hold-ms >= 0');
 
   const results: Record<string, ModeOutcome> = {};
   for (const mode of values.mode ?? Object.keys(launchers)) {

@@ -18,6 +18,7 @@ await runCli(async () => {
   const count = values.count !== undefined ? parseRunnerCount(values.count) : ((await currentGenericCount(config)) ?? 1);
   if (values.stdout) return void process.stdout.write(renderCompose(buildCompose(config, count, readHostFacts())));
   const runners = await writeFleetCompose(config, count);
-  const apply = config.mode === 'ephemeral' ? 'the supervisor uses it for the next containers it starts (restart make supervise for a new N)' : 'apply with make start';
+  const apply =
+    config.mode === 'ephemeral' ? 'the supervisor uses it for the next containers it starts (restart make supervise for a new N)' : 'apply with make start';
   console.log(`Wrote ${config.composeFile}: ${runners.length} runner(s) (${count} generic); ${apply}`);
 });

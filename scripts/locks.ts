@@ -10,7 +10,16 @@
 import { loadLockHosts } from '../lib/config/config.ts';
 import { asciiJson } from '../lock/display.ts';
 import { ConfigError, runCli } from '../core/errors.ts';
-import { etcdLockReport, formatHostsLockReport, formatLockReport, hostsLockReport, lockDirsOfHosts, lockReport, releaseEtcdLock, releaseLock } from '../lib/fleet/locks-report.ts';
+import {
+  etcdLockReport,
+  formatHostsLockReport,
+  formatLockReport,
+  hostsLockReport,
+  lockDirsOfHosts,
+  lockReport,
+  releaseEtcdLock,
+  releaseLock,
+} from '../lib/fleet/locks-report.ts';
 import { describeEtcd } from '../lock/etcd/settings.ts';
 import { envFilesArg, parseScriptArgs } from '../lib/script-args.ts';
 
@@ -27,7 +36,9 @@ await runCli(async () => {
       if (command === 'release') return console.log(await releaseEtcdLock(etcd, dir, resource, values.force ?? false));
       const resources = await etcdLockReport(etcd);
       const where = describeEtcd(etcd);
-      return console.log(values.json ? asciiJson({ etcd: { endpoints: etcd.endpoints, prefix: etcd.prefix }, resources }) : `${where}:\n${formatLockReport(where, resources)}`);
+      return console.log(
+        values.json ? asciiJson({ etcd: { endpoints: etcd.endpoints, prefix: etcd.prefix }, resources }) : `${where}:\n${formatLockReport(where, resources)}`,
+      );
     }
     if (command === 'release') return console.log(await releaseLock(dir, resource, values.force ?? false));
     const resources = await lockReport(dir);

@@ -22,7 +22,12 @@ import { asciiJson } from '../lock/display.ts';
 import { ConfigError, runCli } from '../core/errors.ts';
 
 await runCli(async () => {
-  const { values } = parseScriptArgs({ since: { type: 'string' }, json: { type: 'boolean' }, svg: { type: 'string' }, 'env-file': { type: 'string', multiple: true } });
+  const { values } = parseScriptArgs({
+    since: { type: 'string' },
+    json: { type: 'boolean' },
+    svg: { type: 'string' },
+    'env-file': { type: 'string', multiple: true },
+  });
   const now = Date.now();
   const since = sinceSetting(values.since, now);
   const options = { ...(since !== undefined ? { since } : {}), until: now };

@@ -15,7 +15,8 @@ import { parseScriptArgs } from '../lib/script-args.ts';
 await runCli(async () => {
   const { values } = parseScriptArgs({ count: { type: 'string', short: 'n' }, stdout: { type: 'boolean' } });
   const config = await loadConfig({ credential: 'none' });
-  if (config.mode !== 'ephemeral') throw new ConfigError(`RUNNER_MODE is persistent in ${config.envFile}: the service runs the ephemeral supervisor; set RUNNER_MODE=ephemeral first`);
+  if (config.mode !== 'ephemeral')
+    throw new ConfigError(`RUNNER_MODE is persistent in ${config.envFile}: the service runs the ephemeral supervisor; set RUNNER_MODE=ephemeral first`);
   const count = values.count !== undefined ? parseRunnerCount(values.count) : ((await currentGenericCount(config)) ?? 1);
   const repoRoot = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
   const unit = serviceUnit(config, { repoRoot, node: process.execPath, count });

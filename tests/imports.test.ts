@@ -22,10 +22,17 @@ function importsOf(file: string): string[] {
 }
 
 function violations(folder: string, allowed: (target: string) => boolean): string[] {
-  return sources(folder).flatMap((file) => importsOf(file).filter((target) => !allowed(target)).map((target) => `${file} → ${target}`));
+  return sources(folder).flatMap((file) =>
+    importsOf(file)
+      .filter((target) => !allowed(target))
+      .map((target) => `${file} → ${target}`),
+  );
 }
 
-const inside = (...prefixes: string[]) => (target: string) => prefixes.some((p) => target.startsWith(p));
+const inside =
+  (...prefixes: string[]) =>
+  (target: string) =>
+    prefixes.some((p) => target.startsWith(p));
 
 test('core/ imports only core/', () => {
   assert.deepEqual(violations('core', inside('core/')), []);

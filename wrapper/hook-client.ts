@@ -24,7 +24,7 @@ export function labelsFromEnv(env: NodeJS.ProcessEnv = process.env): JobLabels {
 
 function ordinal(n: number): string {
   const tens = n % 100;
-  const suffix = tens >= 11 && tens <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : (({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th');
   return `${n}${suffix}`;
 }
 
@@ -78,10 +78,12 @@ async function connectRetrying(socketPath: string, waitMs: number): Promise<Sock
 async function exchange(socketPath: string, request: Request, onReply: (r: Reply) => void, waitMs: number): Promise<void> {
   const socket = await connectRetrying(socketPath, waitMs);
   await new Promise<void>((resolve, reject) => {
-    onLines(socket, (value) => onReply(value as Reply), () => socket.destroy());
-    socket.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new Error(`the connection to the runner-fleet wrapper at ${socketPath} failed (${err.code})`)),
+    onLines(
+      socket,
+      (value) => onReply(value as Reply),
+      () => socket.destroy(),
     );
+    socket.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`the connection to the runner-fleet wrapper at ${socketPath} failed (${err.code})`)));
     socket.once('close', () => resolve());
     send(socket, request);
   });
@@ -96,10 +98,15 @@ export async function hookStarted(env: NodeJS.ProcessEnv = process.env): Promise
   let outcome: Reply | undefined;
   try {
     const cfg = loadHookConfig(env);
-    await exchange(cfg.socketPath, { op: 'acquire', job: labelsFromEnv(env) }, (r) => {
-      if (r.type === 'waiting') print(describeWait(r));
-      else outcome = r;
-    }, connectWaitMs(cfg));
+    await exchange(
+      cfg.socketPath,
+      { op: 'acquire', job: labelsFromEnv(env) },
+      (r) => {
+        if (r.type === 'waiting') print(describeWait(r));
+        else outcome = r;
+      },
+      connectWaitMs(cfg),
+    );
   } catch (err) {
     print(`error: ${(err as Error).message}`);
     return 1;
@@ -116,12 +123,17 @@ export async function hookStarted(env: NodeJS.ProcessEnv = process.env): Promise
 export async function hookCompleted(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   try {
     const cfg = loadHookConfig(env);
-    await exchange(cfg.socketPath, { op: 'release', job: labelsFromEnv(env) }, (r) => {
-      if (r.type === 'released') {
-        print(r.lost ? `warning: ${r.resource}: the lock had been lost during the job (${r.lost})` : `${r.resource}: lock released`);
-      } else if (r.type === 'ignored') print(`${r.resource}: nothing released (${r.reason})`);
-      else if (r.type === 'error') print(`warning: ${r.message}`);
-    }, connectWaitMs(cfg));
+    await exchange(
+      cfg.socketPath,
+      { op: 'release', job: labelsFromEnv(env) },
+      (r) => {
+        if (r.type === 'released') {
+          print(r.lost ? `warning: ${r.resource}: the lock had been lost during the job (${r.lost})` : `${r.resource}: lock released`);
+        } else if (r.type === 'ignored') print(`${r.resource}: nothing released (${r.reason})`);
+        else if (r.type === 'error') print(`warning: ${r.message}`);
+      },
+      connectWaitMs(cfg),
+    );
   } catch (err) {
     print(`warning: ${(err as Error).message}`);
   }

@@ -104,8 +104,7 @@ export async function serveHooks(lock: HookHandler, socketPath: string, o: { che
       } catch (err) {
         const why = errorCode(err) ?? (err as Error).message;
         const failure =
-          `hook socket ${socketPath} ${what} and cannot be re-created (${why}): ` +
-          `retrying every ${o.checkMs} ms; jobs cannot take the lock meanwhile`;
+          `hook socket ${socketPath} ${what} and cannot be re-created (${why}): ` + `retrying every ${o.checkMs} ms; jobs cannot take the lock meanwhile`;
         if (failure !== lastFailure) o.reporter.info(failure);
         lastFailure = failure;
       }
@@ -157,13 +156,7 @@ async function socketState(path: string): Promise<string> {
 }
 
 /** One request, answered (progress lines first for an acquire), then the connection ends. */
-async function handleRequest(
-  lock: HookHandler,
-  refuse: (why: string) => Reply,
-  value: unknown,
-  socket: Socket,
-  gone: AbortSignal,
-): Promise<void> {
+async function handleRequest(lock: HookHandler, refuse: (why: string) => Reply, value: unknown, socket: Socket, gone: AbortSignal): Promise<void> {
   const reply = (r: Reply): void => send(socket, r);
   const req = parseRequest(value);
   try {

@@ -33,14 +33,18 @@ export async function receiveJitConfig(path: string, { timeoutMs, pollMs = 100, 
     const read = await readBytes(path, MAX_JIT_CONFIG_BYTES);
     if ('bytes' in read) {
       await unlink(path);
-      if (process.getuid?.() === 0 && read.info.uid !== 0) throw new ConfigError(`the JIT config at ${path} is not root's (uid ${read.info.uid}): refused; only the supervisor delivers it`);
+      if (process.getuid?.() === 0 && read.info.uid !== 0)
+        throw new ConfigError(`the JIT config at ${path} is not root's (uid ${read.info.uid}): refused; only the supervisor delivers it`);
       const config = read.bytes.toString('utf8').trim();
-      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(config)) throw new ConfigError(`the JIT config at ${path} is not base64: refused (the supervisor sends generate-jitconfig's encoded_jit_config as it is)`);
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(config))
+        throw new ConfigError(`the JIT config at ${path} is not base64: refused (the supervisor sends generate-jitconfig's encoded_jit_config as it is)`);
       return config;
     }
     if (!('missing' in read)) throw new ConfigError(`the JIT config at ${path} is ${read.bad}: refused`);
     if (Date.now() >= deadline) {
-      throw new ConfigError(`no JIT config arrived at ${path} within ${Math.round(timeoutMs / 1000)} s: an ephemeral runner is started by the supervisor (make supervise), which hands it one`);
+      throw new ConfigError(
+        `no JIT config arrived at ${path} within ${Math.round(timeoutMs / 1000)} s: an ephemeral runner is started by the supervisor (make supervise), which hands it one`,
+      );
     }
     await sleep(pollMs, undefined, signal ? { signal } : {}).catch(() => undefined);
   }
@@ -49,8 +53,13 @@ export async function receiveJitConfig(path: string, { timeoutMs, pollMs = 100, 
 /** The directory must be root's and closed to others (the tmpfs compose mounts, mode 0700). */
 async function requireRootOnlyDir(dir: string): Promise<void> {
   const info = await stat(dir).catch(() => undefined);
-  if (!info?.isDirectory()) throw new ConfigError(`RUNNER_FLEET_JIT_FILE's directory ${dir} does not exist: the ephemeral compose service mounts a tmpfs there; regenerate the compose file (make compose)`);
+  if (!info?.isDirectory())
+    throw new ConfigError(
+      `RUNNER_FLEET_JIT_FILE's directory ${dir} does not exist: the ephemeral compose service mounts a tmpfs there; regenerate the compose file (make compose)`,
+    );
   if ((process.getuid?.() === 0 && info.uid !== 0) || (info.mode & 0o077) !== 0) {
-    throw new ConfigError(`RUNNER_FLEET_JIT_FILE's directory ${dir} is open to others (mode ${(info.mode & 0o777).toString(8)}, uid ${info.uid}): it must be root's, mode 0700`);
+    throw new ConfigError(
+      `RUNNER_FLEET_JIT_FILE's directory ${dir} is open to others (mode ${(info.mode & 0o777).toString(8)}, uid ${info.uid}): it must be root's, mode 0700`,
+    );
   }
 }

@@ -60,10 +60,10 @@ const procfs: ProcessView = { findWorker, isAlive };
 
 export type JobLockConfig = Pick<WrapperConfig, 'lockDir' | 'runnerName' | 'staleMs' | 'updateMs' | 'pollMs' | 'progressMs'> &
   Partial<Pick<WrapperConfig, 'lockBackend' | 'etcd'>> & {
-  resource: string;
-  /** The fleet's org (RUNNER_FLEET_ORG), named in locks.log's history lines; never taken from a job. */
-  org?: string;
-};
+    resource: string;
+    /** The fleet's org (RUNNER_FLEET_ORG), named in locks.log's history lines; never taken from a job. */
+    org?: string;
+  };
 
 export type WaitingReply = Extract<Reply, { type: 'waiting' }>;
 /** How an acquire ended: held, failed while queued, or refused before it queued (no ticket taken). */
@@ -252,9 +252,7 @@ export class JobLock {
     if (this.lost && sameIdentity(this.lost.identity, identity)) {
       return { type: 'released', resource: this.resource, lost: this.lost.reason };
     }
-    const reason = held
-      ? `held by ${describeIdentity(held.lock.job)}, not ${describeIdentity(identity)}`
-      : `not held by ${describeIdentity(identity)}`;
+    const reason = held ? `held by ${describeIdentity(held.lock.job)}, not ${describeIdentity(identity)}` : `not held by ${describeIdentity(identity)}`;
     this.reporter.info(`${this.resource}: release ignored: ${reason}`);
     return { type: 'ignored', resource: this.resource, reason };
   }

@@ -52,9 +52,7 @@ export function lookupAccount(
     .map((line) => line.split(':'))
     .filter((fields) => (fields[3] ?? '').split(',').includes(entry[0]!))
     .map((fields) => Number(fields[2]));
-  const groups = [...new Set([...own, ...containerGroups])]
-    .filter((g) => Number.isInteger(g) && g !== 0 && g !== gid)
-    .sort((a, b) => a - b);
+  const groups = [...new Set([...own, ...containerGroups])].filter((g) => Number.isInteger(g) && g !== 0 && g !== gid).sort((a, b) => a - b);
   return { name: entry[0]!, uid, gid, home: entry[5] || '/', groups };
 }
 

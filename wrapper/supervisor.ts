@@ -120,7 +120,8 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, repo
     jobLock = new JobLock({ ...cfg, resource: cfg.resource }, reporter);
     server = await serveHooks(jobLock, cfg.socketPath, { checkMs: cfg.pollMs, reporter });
     Object.assign(env, hookEnv(process.env, hooksDir, cfg.socketPath, fromFile));
-    const where = jobLock.backend.kind === 'etcd' ? `on ${jobLock.backend.where}, locks.log in ${cfg.lockDir}` : `in ${cfg.lockDir} (stale after ${cfg.staleMs} ms)`;
+    const where =
+      jobLock.backend.kind === 'etcd' ? `on ${jobLock.backend.where}, locks.log in ${cfg.lockDir}` : `in ${cfg.lockDir} (stale after ${cfg.staleMs} ms)`;
     reporter.info(`lock on ${cfg.resource} ${where}`);
   }
 
@@ -167,7 +168,7 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, repo
         new ConfigError(
           run.command === 'setpriv' && err.code === 'ENOENT'
             ? 'setpriv (util-linux) is missing from the image, and the wrapper needs it to run the runner as its user: ' +
-              'install util-linux in your Dockerfile'
+                'install util-linux in your Dockerfile'
             : `RUNNER_SCRIPT=${cfg.runnerScript} cannot be started (${err.code}): set it to the runner's run script`,
         ),
       ),

@@ -16,14 +16,18 @@ export async function readAppPrivateKey(path: string): Promise<string> {
     info = await stat(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ConfigError(`${setting} ${path} does not exist: point ${setting} at the .pem file downloaded from the App's settings (Private keys → Generate a private key)`);
+    if (code === 'ENOENT')
+      throw new ConfigError(
+        `${setting} ${path} does not exist: point ${setting} at the .pem file downloaded from the App's settings (Private keys → Generate a private key)`,
+      );
     throw new ConfigError(`${setting} ${path} cannot be read (${code}): fix the path or the file's permissions`);
   }
   if (!info.isFile()) throw new ConfigError(`${setting} ${path} is not a regular file: point ${setting} at the App's .pem private key file`);
   if ((info.mode & 0o077) !== 0) {
     throw new ConfigError(`${setting} ${path} can be read by other users (mode ${(info.mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 ${path}`);
   }
-  if (info.size > MAX_KEY_BYTES) throw new ConfigError(`${setting} ${path} is ${info.size} bytes, too large for a private key: point ${setting} at the App's .pem file`);
+  if (info.size > MAX_KEY_BYTES)
+    throw new ConfigError(`${setting} ${path} is ${info.size} bytes, too large for a private key: point ${setting} at the App's .pem file`);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -37,7 +41,9 @@ export async function readAppPrivateKey(path: string): Promise<string> {
     type = undefined;
   }
   if (type !== 'rsa') {
-    throw new ConfigError(`${setting} ${path} is not a PEM RSA private key: download one from the App's settings (Private keys → Generate a private key) and point ${setting} at that .pem file`);
+    throw new ConfigError(
+      `${setting} ${path} is not a PEM RSA private key: download one from the App's settings (Private keys → Generate a private key) and point ${setting} at that .pem file`,
+    );
   }
   return text;
 }
@@ -51,7 +57,9 @@ export function validateAppId(text: string): string {
 /** An installation id (the number at the end of the installation's settings URL). */
 export function validateInstallationId(text: string): number {
   if (!/^[1-9]\d{0,15}$/.test(text)) {
-    throw new ConfigError(`GH_APP_INSTALLATION_ID '${text}' is not an installation id: set it to the number at the end of the installation's settings URL, or leave it empty to look it up`);
+    throw new ConfigError(
+      `GH_APP_INSTALLATION_ID '${text}' is not an installation id: set it to the number at the end of the installation's settings URL, or leave it empty to look it up`,
+    );
   }
   return Number(text);
 }

@@ -56,7 +56,10 @@ export function boardHardware(board: string, lookup: Lookup): BoardHardware {
   const devicesSetting = lookup(own('BOARD_RUNNER_DEVICES')) !== undefined ? own('BOARD_RUNNER_DEVICES') : 'BOARD_RUNNER_DEVICES';
   const devices = parseDevices(lookup(devicesSetting) ?? '', devicesSetting);
 
-  const environment = { ...parseEnvironment(lookup('BOARD_RUNNER_ENV') ?? '', 'BOARD_RUNNER_ENV', board), ...parseEnvironment(lookup(own('BOARD_RUNNER_ENV')) ?? '', own('BOARD_RUNNER_ENV'), board) };
+  const environment = {
+    ...parseEnvironment(lookup('BOARD_RUNNER_ENV') ?? '', 'BOARD_RUNNER_ENV', board),
+    ...parseEnvironment(lookup(own('BOARD_RUNNER_ENV')) ?? '', own('BOARD_RUNNER_ENV'), board),
+  };
 
   const volumes = new Map<string, BoardVolume>();
   for (const setting of ['BOARD_RUNNER_VOLUMES', own('BOARD_RUNNER_VOLUMES')]) {
@@ -88,7 +91,8 @@ export function checkPerBoardSettingNames(names: Iterable<string>, boards: strin
   for (const name of new Set(names)) {
     const setting = PER_BOARD_SETTINGS.find((s) => name.startsWith(`${s}_`));
     if (!setting || known.has(name) || lookup(name) === undefined) continue;
-    const list = boards.length === 0 ? 'BOARD_RUNNERS is empty' : `the boards are ${boards.map((board) => `${board} (${boardSettingName(setting, board)})`).join(', ')}`;
+    const list =
+      boards.length === 0 ? 'BOARD_RUNNERS is empty' : `the boards are ${boards.map((board) => `${board} (${boardSettingName(setting, board)})`).join(', ')}`;
     throw new ConfigError(`${name} names no board of BOARD_RUNNERS (${list}): fix the board name in ${name} or add the board to BOARD_RUNNERS`);
   }
 }
@@ -100,7 +104,9 @@ export function checkBoardSettingClash(boards: string[]): void {
     const key = boardSettingName('', board);
     const other = seen.get(key);
     if (other !== undefined) {
-      throw new ConfigError(`BOARD_RUNNERS boards '${other}' and '${board}' would share per-board settings (both ${boardSettingName('BOARD_RUNNER_DEVICES', board)}): rename one of them`);
+      throw new ConfigError(
+        `BOARD_RUNNERS boards '${other}' and '${board}' would share per-board settings (both ${boardSettingName('BOARD_RUNNER_DEVICES', board)}): rename one of them`,
+      );
     }
     seen.set(key, board);
   }
@@ -132,7 +138,8 @@ function parseDevices(text: string, setting: string): BoardDevice[] {
         `${setting} item '${item}' is not host[:container] with absolute paths: write it like /dev/ttyUSB0 or /dev/serial/by-id/usb-FTDI_…-port0:/dev/ttyUSB0 (a by-path name holds ':', which Docker cannot map: use the by-id one)`,
       );
     }
-    if (devices.some((d) => d.container === container)) throw new ConfigError(`${setting} item '${item}' maps a second device to ${container}: give each device its own container path`);
+    if (devices.some((d) => d.container === container))
+      throw new ConfigError(`${setting} item '${item}' maps a second device to ${container}: give each device its own container path`);
     devices.push({ host, container, setting });
   }
   return devices;
@@ -146,7 +153,23 @@ const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * the runner before the lock is taken.
  */
 const RESERVED_PREFIXES = ['RUNNER_', 'ACTIONS_', 'GITHUB_', 'LD_', 'DOTNET_', 'COMPLUS_', 'CORECLR_', 'NODE_', 'BASH_FUNC_'];
-const RESERVED_KEYS = ['PATH', 'HOME', 'USER', 'SHELL', 'BASH_ENV', 'ENV', 'SHELLOPTS', 'BASHOPTS', 'IFS', 'PS4', 'SHLVL', 'DISABLE_AUTO_UPDATE', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'];
+const RESERVED_KEYS = [
+  'PATH',
+  'HOME',
+  'USER',
+  'SHELL',
+  'BASH_ENV',
+  'ENV',
+  'SHELLOPTS',
+  'BASHOPTS',
+  'IFS',
+  'PS4',
+  'SHLVL',
+  'DISABLE_AUTO_UPDATE',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+];
 
 /** Names that say "secret": the compose file (0644) and `docker inspect` show every value, so none goes there. */
 const SECRET_NAME = /PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY|API_KEY|(^|_)PAT$/i;
@@ -162,7 +185,9 @@ function parseEnvironment(text: string, setting: string, board?: string): Record
     const equals = entry.indexOf('=');
     const key = equals < 0 ? entry : entry.slice(0, equals).trim();
     if (equals < 0 || !ENV_KEY.test(key)) {
-      throw new ConfigError(`${setting} entry '${entry}' is not KEY=VALUE (KEY: letters, digits and '_', not starting with a digit): write it like ${setting}='PDU_OUTLET=3;BOARD_IP=10.0.0.5'`);
+      throw new ConfigError(
+        `${setting} entry '${entry}' is not KEY=VALUE (KEY: letters, digits and '_', not starting with a digit): write it like ${setting}='PDU_OUTLET=3;BOARD_IP=10.0.0.5'`,
+      );
     }
     if (reservedEnvKey(key)) {
       const lock = board ? boardSettingName('RUNNER_RESOURCE_ID', board) : 'RUNNER_RESOURCE_ID_<BOARD>';
@@ -197,7 +222,23 @@ function reservedPaths(lookup: Lookup): ReservedPaths {
   return {
     image: [FLEET_DIR, RUNNER_HOME, workdir],
     mounts: [FLEET_DIR, STATE_DIR, lockDir, '/etc/udev/rules.d'],
-    runnerFiles: ['bin', 'externals', 'run.sh', 'run-helper.sh', 'config.sh', 'env.sh', 'safe_sleep.sh', '.env', '.path', '.runner', '.runner_migrated', '.credentials', '.credentials_migrated', '.credentials_rsaparams', '_diag'].map((f) => `${RUNNER_HOME}/${f}`),
+    runnerFiles: [
+      'bin',
+      'externals',
+      'run.sh',
+      'run-helper.sh',
+      'config.sh',
+      'env.sh',
+      'safe_sleep.sh',
+      '.env',
+      '.path',
+      '.runner',
+      '.runner_migrated',
+      '.credentials',
+      '.credentials_migrated',
+      '.credentials_rsaparams',
+      '_diag',
+    ].map((f) => `${RUNNER_HOME}/${f}`),
   };
 }
 

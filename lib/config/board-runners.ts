@@ -62,10 +62,13 @@ export function parseBoardRunners(
     boards.push({ name, labels, service: `${prefix}runner-${name}`, ...(resourceId ? { resourceId } : {}), hardware: boardHardware(name, lookup) });
   });
   checkBoardSettingClash(boards.map((board) => board.name));
-  checkPerBoardSettingNames(settingNames, boards.map((board) => board.name), lookup);
+  checkPerBoardSettingNames(
+    settingNames,
+    boards.map((board) => board.name),
+    lookup,
+  );
   return boards;
 }
-
 
 function resolveResourceId(board: string, lookup: (setting: string) => string | undefined): string | undefined {
   for (const setting of [boardResourceIdSetting(board), 'RUNNER_RESOURCE_ID']) {
@@ -73,9 +76,7 @@ function resolveResourceId(board: string, lookup: (setting: string) => string | 
     if (!value) continue;
     // The wrapper and make locks use the same rule: a resource ID names files in the lock directory.
     if (!isValidResource(value)) {
-      throw new ConfigError(
-        `${setting} '${value}' is not a usable resource ID (letters, digits, '_', '-', at most 64): change ${setting}`,
-      );
+      throw new ConfigError(`${setting} '${value}' is not a usable resource ID (letters, digits, '_', '-', at most 64): change ${setting}`);
     }
     return value;
   }

@@ -125,7 +125,10 @@ export interface LoadConfigOptions {
   cwd?: string;
   /** Ask for missing ORG and credentials when on a terminal (default: when stdin and stdout are TTYs). */
   interactive?: boolean;
-  /** Whether the command calls GitHub (default 'required'); 'none' for those that never do (compose generation, ps, logs): no credential is asked for or loaded. */
+  /**
+   * Whether the command calls GitHub (default 'required'); 'none' for those that never do
+   * (compose generation, ps, logs): no credential is asked for or loaded.
+   */
   credential?: CredentialNeed;
   hostname?: string;
   /** Where warnings about the env file go (default stdio: stderr, as `warning: …`). */
@@ -142,7 +145,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   if (setting(read.settings, 'ENTERPRISE')) scopeOf(read.settings);
   // A bad DOCKER_HOST/DOCKER_CONTEXT before any question at the prompt.
   dockerTargetOf(read.settings);
-  const settings = await completeSettings(read.settings, { credential: need, interactive: options.interactive ?? Boolean(process.stdin.isTTY && process.stdout.isTTY) });
+  const settings = await completeSettings(read.settings, {
+    credential: need,
+    interactive: options.interactive ?? Boolean(process.stdin.isTTY && process.stdout.isTTY),
+  });
   let credential: GitHubCredential | undefined;
   if (need === 'required') {
     const chosen = chosenCredential(settings);
@@ -173,7 +179,8 @@ export async function loadConfigs(envFiles: readonly string[], options: LoadConf
   if (envFiles.length === 0) return [await loadConfig({ ...options, env })];
   const several = envFiles.length > 1 ? { interactive: false } : {};
   const configs: Config[] = [];
-  for (const file of envFiles) configs.push(await namingFile(file, envFiles.length > 1, () => loadConfig({ ...options, ...several, env: { ...env, ENV_FILE: file } })));
+  for (const file of envFiles)
+    configs.push(await namingFile(file, envFiles.length > 1, () => loadConfig({ ...options, ...several, env: { ...env, ENV_FILE: file } })));
   return configs;
 }
 
@@ -210,7 +217,13 @@ export interface LockHost {
 export async function loadLockHost(options: Pick<LoadConfigOptions, 'env' | 'cwd'> = {}): Promise<LockHost> {
   const { settings } = await readSettings(options.env ?? process.env, options.cwd ?? process.cwd());
   const scope = setting(settings, 'ENTERPRISE') || setting(settings, 'ORG') ? shownScope(settings) : undefined;
-  return { envFile: settings.envFile, lockHostPath: lockPaths(settings).lockHostPath, docker: dockerTargetOf(settings), lock: lockBackendOf(settings), ...(scope ? { scope } : {}) };
+  return {
+    envFile: settings.envFile,
+    lockHostPath: lockPaths(settings).lockHostPath,
+    docker: dockerTargetOf(settings),
+    lock: lockBackendOf(settings),
+    ...(scope ? { scope } : {}),
+  };
 }
 
 /** The scope's name for a heading; undefined when it is not a valid one (the lock tools need none, and refuse nothing for it). */
@@ -237,4 +250,3 @@ export async function loadLockHosts(envFiles: readonly string[], options: Pick<L
 export function registrationUrl(config: Pick<Config, 'githubUrl' | 'scope'>): string {
   return `${config.githubUrl}/${scopeName(config.scope)}`;
 }
-

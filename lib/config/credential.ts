@@ -68,7 +68,10 @@ function appSettingsOf(settings: Settings): AppSettings | undefined {
   if (setKeys.length === 0) return undefined;
   const appId = setting(settings, 'GH_APP_ID');
   const privateKeyFile = setting(settings, 'GH_APP_PRIVATE_KEY_FILE');
-  if (!appId) throw new ConfigError(`${setKeys.join(' and ')} ${setKeys.length > 1 ? 'are' : 'is'} set but GH_APP_ID is not: set GH_APP_ID to the App ID shown on the App's settings page`);
+  if (!appId)
+    throw new ConfigError(
+      `${setKeys.join(' and ')} ${setKeys.length > 1 ? 'are' : 'is'} set but GH_APP_ID is not: set GH_APP_ID to the App ID shown on the App's settings page`,
+    );
   if (!privateKeyFile) throw new ConfigError(`GH_APP_ID is set but GH_APP_PRIVATE_KEY_FILE is not: set it to the App's private key (.pem) file, mode 0600`);
   const installation = setting(settings, 'GH_APP_INSTALLATION_ID');
   return {
@@ -95,7 +98,9 @@ export async function readCredential(chosen: PatCredential | AppSettings, cwd: s
 
 /** No credential where one is needed: the settings to set and where. */
 export function noCredentialError(envFile = 'the env file (ENV_FILE, default .env)'): ConfigError {
-  return new ConfigError(`no GitHub credential is set: set GH_PAT, or GH_APP_ID and GH_APP_PRIVATE_KEY_FILE for a GitHub App, in the environment or in ${envFile} (see README, Credentials)`);
+  return new ConfigError(
+    `no GitHub credential is set: set GH_PAT, or GH_APP_ID and GH_APP_PRIVATE_KEY_FILE for a GitHub App, in the environment or in ${envFile} (see README, Credentials)`,
+  );
 }
 
 /** The credential of a configuration loaded for a command that calls GitHub; the one-line error above when there is none. */

@@ -24,7 +24,18 @@ import {
   validateRepo,
 } from './names.ts';
 import { setting, settingNames, whereSet, type Settings } from './settings.ts';
-import { absolutePath, parseBoolean, parseCacheVolumes, parseComposeCommand, parseCount, parseDockerContext, parseDockerHost, parseRunnerMode, parseUrl, relativePath } from './values.ts';
+import {
+  absolutePath,
+  parseBoolean,
+  parseCacheVolumes,
+  parseComposeCommand,
+  parseCount,
+  parseDockerContext,
+  parseDockerHost,
+  parseRunnerMode,
+  parseUrl,
+  relativePath,
+} from './values.ts';
 import { lockBackendOf } from './lock-backend.ts';
 
 export const DEFAULTS = {
@@ -119,7 +130,10 @@ export function deriveConfig(settings: Settings, facts: DeriveFacts): Config {
   // Every name made from the prefix differs from this one only in letters,
   // digits and '-', so Docker takes all of them or none; the message shows
   // the first runner's (pre-issue-10) data volume as the example.
-  validateDockerName(`${prefix}runner-1${LEGACY_DATA_VOLUME_SUFFIX}`, explicitPrefix ? 'RUNNER_NAME_PREFIX' : scope.enterprise === undefined ? 'the host name with ORG/REPO' : 'the host name with ENTERPRISE');
+  validateDockerName(
+    `${prefix}runner-1${LEGACY_DATA_VOLUME_SUFFIX}`,
+    explicitPrefix ? 'RUNNER_NAME_PREFIX' : scope.enterprise === undefined ? 'the host name with ORG/REPO' : 'the host name with ENTERPRISE',
+  );
 
   const { lockDir, lockHostPath } = lockPaths(settings);
   const project = composeProjectName(prefix);

@@ -59,7 +59,8 @@ async function readTextIfExists(path: string): Promise<{ text: string; mode: num
     throw new ConfigError(`the env file ${path} cannot be read (${code}): fix ENV_FILE or the file's permissions`);
   }
   if (!info.isFile()) throw new ConfigError(`the env file ${path} is not a regular file: point ENV_FILE at a file of KEY=VALUE lines`);
-  if (info.size > MAX_ENV_FILE_BYTES) throw new ConfigError(`the env file ${path} is ${info.size} bytes, too large for a settings file: point ENV_FILE at a file of KEY=VALUE lines`);
+  if (info.size > MAX_ENV_FILE_BYTES)
+    throw new ConfigError(`the env file ${path} is ${info.size} bytes, too large for a settings file: point ENV_FILE at a file of KEY=VALUE lines`);
   try {
     return { text: await readFile(path, 'utf8'), mode: info.mode };
   } catch (err) {

@@ -28,7 +28,9 @@ export function validateOrg(org: string): string {
     );
   }
   if (org.toLowerCase() === ENTERPRISES_PATH) {
-    throw new ConfigError(`ORG '${org}' is GitHub's path for enterprises, not an organization: for an enterprise's runners unset ORG and set ENTERPRISE to its slug`);
+    throw new ConfigError(
+      `ORG '${org}' is GitHub's path for enterprises, not an organization: for an enterprise's runners unset ORG and set ENTERPRISE to its slug`,
+    );
   }
   return org;
 }

@@ -57,16 +57,23 @@ export async function askForCredentials(envFile: string, questions: Questions): 
   if (questions.askOrg) {
     answers.ORG = (await input({ message: 'GitHub organization (ORG):', required: true, validate: check(validateOrg) })).trim();
     // Asked only together with ORG: a user who already set ORG chose org scope.
-    answers.REPO = (await input({ message: 'Repository for repo-scoped runners (REPO, empty for the whole org):', validate: (text) => text.trim() === '' || check(validateRepo)(text) })).trim();
+    answers.REPO = (
+      await input({
+        message: 'Repository for repo-scoped runners (REPO, empty for the whole org):',
+        validate: (text) => text.trim() === '' || check(validateRepo)(text),
+      })
+    ).trim();
   }
   if (questions.askCredential) {
-    const kind = questions.patOnly ? 'pat' : await select({
-      message: 'How should the toolkit sign in to GitHub?',
-      choices: [
-        { name: 'GitHub App (least privilege: only "Self-hosted runners", tokens live one hour)', value: 'app' },
-        { name: 'Personal access token (GH_PAT)', value: 'pat' },
-      ],
-    });
+    const kind = questions.patOnly
+      ? 'pat'
+      : await select({
+          message: 'How should the toolkit sign in to GitHub?',
+          choices: [
+            { name: 'GitHub App (least privilege: only "Self-hosted runners", tokens live one hour)', value: 'app' },
+            { name: 'Personal access token (GH_PAT)', value: 'pat' },
+          ],
+        });
     if (kind === 'pat') {
       const message = questions.patOnly ? 'Classic personal access token with manage_runners:enterprise (GH_PAT):' : 'Personal access token (GH_PAT):';
       answers.GH_PAT = (await password({ message, mask: '*' })).trim();
@@ -87,7 +94,10 @@ export async function askForCredentials(envFile: string, questions: Questions): 
         })
       ).trim();
       const installation = (
-        await input({ message: 'Installation ID (GH_APP_INSTALLATION_ID, empty to look it up):', validate: (text) => text.trim() === '' || check(validateInstallationId)(text) })
+        await input({
+          message: 'Installation ID (GH_APP_INSTALLATION_ID, empty to look it up):',
+          validate: (text) => text.trim() === '' || check(validateInstallationId)(text),
+        })
       ).trim();
       if (installation) answers.GH_APP_INSTALLATION_ID = installation;
     }

@@ -66,7 +66,9 @@ export function envFileWarnings(settings: Settings, file: { cutAtHash: readonly 
   if (settings.file.GH_PAT && file.readableByOthers) warnings.push(`${envFile} holds GH_PAT and other users can read it: chmod 600 ${envFile}`);
   for (const key of file.cutAtHash) {
     if (settings.env[key] === undefined) {
-      warnings.push(`${key} in ${envFile} has a '#' in its unquoted value, which dotenv reads as the start of a comment, so the value is cut there: quote it, ${key}='…'`);
+      warnings.push(
+        `${key} in ${envFile} has a '#' in its unquoted value, which dotenv reads as the start of a comment, so the value is cut there: quote it, ${key}='…'`,
+      );
     }
   }
   return warnings;

@@ -33,7 +33,10 @@ const COMPOSE_COMMANDS: readonly ComposeCommand[] = ['docker compose', 'docker-c
 export function parseComposeCommand(text: string): ComposeCommand {
   const command = text.split(/\s+/).join(' ');
   const known = COMPOSE_COMMANDS.find((c) => c === command);
-  if (!known) throw new ConfigError(`RUNNER_COMPOSE '${text}' is not a compose command: set RUNNER_COMPOSE to 'docker compose' (v2) or docker-compose (v1), or leave it unset to pick v2 when present`);
+  if (!known)
+    throw new ConfigError(
+      `RUNNER_COMPOSE '${text}' is not a compose command: set RUNNER_COMPOSE to 'docker compose' (v2) or docker-compose (v1), or leave it unset to pick v2 when present`,
+    );
   return known;
 }
 
@@ -53,7 +56,8 @@ export function parseUrl(text: string, setting: string): string {
 /** An absolute path that is safe in a bind mount (`host:container`): no ':' and no newline. */
 export function absolutePath(text: string, setting: string): string {
   if (!text.startsWith('/')) throw new ConfigError(`${setting} '${text}' must be an absolute path: set ${setting} like /tmp/github-runner-locks`);
-  if (/[:\n\r,]/.test(text)) throw new ConfigError(`${setting} '${text}' contains ':', ',' or a line break, which would change the mount it is written into: use a path without them`);
+  if (/[:\n\r,]/.test(text))
+    throw new ConfigError(`${setting} '${text}' contains ':', ',' or a line break, which would change the mount it is written into: use a path without them`);
   return text.replace(/(.)\/+$/, '$1');
 }
 
@@ -84,7 +88,10 @@ export interface CacheVolume {
 /** RUNNER_CACHE_VOLUMES: `name:/path[,name2:/path2]`; names Docker takes, absolute container paths, each once. */
 export function parseCacheVolumes(text: string): CacheVolume[] {
   const volumes: CacheVolume[] = [];
-  for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const match = /^([a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}):(\/.*)$/.exec(entry);
     if (!match) throw new ConfigError(`RUNNER_CACHE_VOLUMES entry '${entry}' is not name:/path: write it like toolcache:/opt/hostedtoolcache`);
     const name = match[1]!;
@@ -92,7 +99,8 @@ export function parseCacheVolumes(text: string): CacheVolume[] {
     if (path === '/' || /^\/(opt\/runner-fleet|var\/lib\/runner-fleet|run\/runner-fleet|proc|sys|dev)(\/|$)/.test(path)) {
       throw new ConfigError(`RUNNER_CACHE_VOLUMES entry '${entry}' mounts over ${path}, which the runner container needs: choose another path`);
     }
-    if (volumes.some((v) => v.name === name || v.path === path)) throw new ConfigError(`RUNNER_CACHE_VOLUMES names '${name}' or ${path} twice: give each cache its own name and path`);
+    if (volumes.some((v) => v.name === name || v.path === path))
+      throw new ConfigError(`RUNNER_CACHE_VOLUMES names '${name}' or ${path} twice: give each cache its own name and path`);
     volumes.push({ name, path });
   }
   return volumes;
@@ -107,7 +115,8 @@ const DOCKER_HOST_FORMS = 'unix:///path/to/docker.sock, tcp://HOST:PORT or ssh:/
  * (docker's ssh:// takes none: an ssh key does it).
  */
 export function parseDockerHost(text: string): string {
-  const bad = (why = ''): ConfigError => new ConfigError(`DOCKER_HOST '${text}' is not a Docker host${why}: set DOCKER_HOST to ${DOCKER_HOST_FORMS}, or unset it for this machine's Docker`);
+  const bad = (why = ''): ConfigError =>
+    new ConfigError(`DOCKER_HOST '${text}' is not a Docker host${why}: set DOCKER_HOST to ${DOCKER_HOST_FORMS}, or unset it for this machine's Docker`);
   const scheme = /^([a-z]+):\/\//i.exec(text)?.[1]?.toLowerCase();
   if (scheme === 'unix') {
     if (!/^unix:\/\/\/[^\s]*[^/\s]$/i.test(text)) throw bad(' (unix:// takes the absolute path of a socket)');
@@ -120,7 +129,8 @@ export function parseDockerHost(text: string): string {
   } catch {
     throw bad();
   }
-  if (url.password) throw new ConfigError('DOCKER_HOST holds a password: docker takes none in ssh://USER@HOST, give ssh a key instead (ssh-agent or ~/.ssh/config)');
+  if (url.password)
+    throw new ConfigError('DOCKER_HOST holds a password: docker takes none in ssh://USER@HOST, give ssh a key instead (ssh-agent or ~/.ssh/config)');
   if (!url.hostname) throw bad(' (no host name)');
   if ((url.pathname && url.pathname !== '/') || url.search || url.hash) throw bad(` (nothing may follow ${scheme}://HOST:PORT)`);
   return text;
@@ -129,7 +139,9 @@ export function parseDockerHost(text: string): string {
 /** DOCKER_CONTEXT: a docker context's name, as `docker context create` takes it. */
 export function parseDockerContext(text: string): string {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$/.test(text)) {
-    throw new ConfigError(`DOCKER_CONTEXT '${text}' is not a docker context name (letters, digits and _.+-): set DOCKER_CONTEXT to one that docker context ls lists`);
+    throw new ConfigError(
+      `DOCKER_CONTEXT '${text}' is not a docker context name (letters, digits and _.+-): set DOCKER_CONTEXT to one that docker context ls lists`,
+    );
   }
   return text;
 }

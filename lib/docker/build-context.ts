@@ -16,7 +16,17 @@ import type { Ignore } from '@balena/dockerignore';
 const dockerignore = createRequire(import.meta.url)('@balena/dockerignore') as (options?: { ignorecase?: boolean }) => Ignore;
 
 /** What never leaves the host in a build context (names as the toolkit writes them). */
-export const NEVER_IN_CONTEXT = ['.env', '*.env', '.env.*', '.reg_token.cache*', '.image-hash*', 'docker-compose.*.yml', 'docker-compose.*.yaml', '*.pem', '*.key'];
+export const NEVER_IN_CONTEXT = [
+  '.env',
+  '*.env',
+  '.env.*',
+  '.reg_token.cache*',
+  '.image-hash*',
+  'docker-compose.*.yml',
+  'docker-compose.*.yaml',
+  '*.pem',
+  '*.key',
+];
 
 /**
  * Copies `dir` into a fresh temporary folder minus ignored and private files

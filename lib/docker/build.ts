@@ -83,7 +83,10 @@ export async function dockerBuild(args: string[], what: string, options: BuildOp
   const text = log.join('\n');
   process.stderr.write(`--- the log of the failed docker build of ${fold.image} ---\n${text}\n--- end of the log of ${fold.image} ---\n`);
   const reason = failureReason(text);
-  throw new CliError(`docker build of ${what} failed (exit ${result.exitCode})${reason ? `: ${reason}` : ''}; its log is above`.replace(/\s*\n\s*/g, ' '), ExitCode.failure);
+  throw new CliError(
+    `docker build of ${what} failed (exit ${result.exitCode})${reason ? `: ${reason}` : ''}; its log is above`.replace(/\s*\n\s*/g, ' '),
+    ExitCode.failure,
+  );
 }
 
 /** Calls onLine with each line the stream carries as it comes; returns a flush for an unterminated last line. */

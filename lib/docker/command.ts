@@ -69,7 +69,9 @@ export function currentDockerTarget(): DockerTarget | undefined {
   const target = scoped.getStore();
   if (target) return target;
   if (loaded.size > 1) {
-    throw new Error(`a docker command outside withDockerTarget, in a process with fleets on ${[...loaded.keys()].join(' and ')}: which daemon is meant is not known`);
+    throw new Error(
+      `a docker command outside withDockerTarget, in a process with fleets on ${[...loaded.keys()].join(' and ')}: which daemon is meant is not known`,
+    );
   }
   return loaded.values().next().value;
 }
@@ -133,12 +135,18 @@ export function failure(command: string, result: ProcessOutput, options: Command
   const reason = options.reason ?? firstLine(result.stderr);
   const exit = result.exitCode ?? result.signal ?? 'unknown';
   const why = reason ? `: ${reason}` : '; see the output above';
-  return new CliError(`${command}${options.what ? ` (${options.what})` : ''} failed (exit ${exit})${why}${options.fix ? `; ${options.fix}` : ''}`, ExitCode.docker);
+  return new CliError(
+    `${command}${options.what ? ` (${options.what})` : ''} failed (exit ${exit})${why}${options.fix ? `; ${options.fix}` : ''}`,
+    ExitCode.docker,
+  );
 }
 
 /** A command's output as its non-empty lines, trimmed. */
 export function outputLines(text: string): string[] {
-  return text.split('\n').map((line) => line.trim()).filter(Boolean);
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
 }
 
 export function firstLine(text: string): string {

@@ -69,16 +69,14 @@ export function fleetRunners(config: Config, count: number): RunnerSpec[] {
     kind: 'generic',
     labels: config.labels,
   }));
-  const boards = config.boards.map(
-    (board): RunnerSpec => ({
-      name: board.service,
-      kind: 'board',
-      labels: board.labels,
-      board: board.name,
-      ...(board.resourceId ? { resourceId: board.resourceId } : {}),
-      hardware: board.hardware,
-    }),
-  );
+  const boards = config.boards.map((board): RunnerSpec => ({
+    name: board.service,
+    kind: 'board',
+    labels: board.labels,
+    board: board.name,
+    ...(board.resourceId ? { resourceId: board.resourceId } : {}),
+    hardware: board.hardware,
+  }));
   const runners = [...generic, ...boards];
   const seen = new Set<string>();
   for (const runner of runners) {
@@ -104,7 +102,8 @@ export function buildCompose(config: Config, count: number, host: HostFacts, rep
     services[runner.name] = runnerService(config, runner, host, presentHardware(runner, host, reporter));
     if (config.mode === 'persistent') for (const volume of runnerVolumeNames(runner.name)) volumes[volume] = { name: volume };
   }
-  if (config.mode === 'ephemeral') for (const cache of config.cacheVolumes) volumes[cacheVolumeName(config, cache.name)] = { name: cacheVolumeName(config, cache.name) };
+  if (config.mode === 'ephemeral')
+    for (const cache of config.cacheVolumes) volumes[cacheVolumeName(config, cache.name)] = { name: cacheVolumeName(config, cache.name) };
   return { services, volumes };
 }
 
@@ -202,12 +201,16 @@ function presentHardware(runner: RunnerSpec, host: HostFacts, reporter: Reporter
   if (!hardware) return undefined;
   const devices = hardware.devices.filter((device) => {
     if (host.exists(device.host)) return true;
-    reporter.warn(`board '${runner.board}': ${device.setting} device ${device.host} does not exist on this host, so ${runner.name} is created without it: plug the board in and run make init again, or fix ${device.setting}`);
+    reporter.warn(
+      `board '${runner.board}': ${device.setting} device ${device.host} does not exist on this host, so ${runner.name} is created without it: plug the board in and run make init again, or fix ${device.setting}`,
+    );
     return false;
   });
   for (const volume of hardware.volumes) {
     if (!host.exists(volume.host)) {
-      reporter.warn(`board '${runner.board}': ${volume.setting} host path ${volume.host} does not exist on this host, so Docker creates it as an empty root-owned directory: create it, or fix ${volume.setting}`);
+      reporter.warn(
+        `board '${runner.board}': ${volume.setting} host path ${volume.host} does not exist on this host, so Docker creates it as an empty root-owned directory: create it, or fix ${volume.setting}`,
+      );
     }
   }
   return { ...hardware, devices };
@@ -266,10 +269,7 @@ function runnerService(config: Config, runner: RunnerSpec, host: HostFacts, hard
     }
   }
   for (const volume of hardware?.volumes ?? []) volumes.push(`${volume.host}:${volume.container}${volume.readOnly ? ':ro' : ''}`);
-  const devices = [
-    ...host.sharedDevices.map((path) => `${path}:${path}`),
-    ...(hardware?.devices ?? []).map((d) => `${d.host}:${d.container}`),
-  ];
+  const devices = [...host.sharedDevices.map((path) => `${path}:${path}`), ...(hardware?.devices ?? []).map((d) => `${d.host}:${d.container}`)];
   const kvmGid = config.kvmGid ?? host.kvmGid;
   const groups = [...new Set([...(kvmGid !== undefined ? [String(kvmGid)] : []), ...(hardware?.groups ?? [])])];
   return {

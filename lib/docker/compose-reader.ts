@@ -60,7 +60,10 @@ export function selectRunners(runners: RunnerSpec[], prefix: string, names: stri
 export function requireSelection({ selected, unknown }: Selection, known: RunnerSpec[], reporter: Reporter = stdio): RunnerSpec[] {
   for (const name of unknown) reporter.warn(`unknown runner '${name}' (known: ${known.map((r) => r.name).join(', ') || 'none'})`);
   if (selected.length === 0) {
-    throw new CliError(unknown.length ? 'no known runner given: see make ps for the names' : 'this fleet has no runners: run make init N=… first', ExitCode.config);
+    throw new CliError(
+      unknown.length ? 'no known runner given: see make ps for the names' : 'this fleet has no runners: run make init N=… first',
+      ExitCode.config,
+    );
   }
   return selected;
 }

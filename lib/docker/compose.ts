@@ -35,7 +35,11 @@ export async function composeCli(forced?: ComposeCommand): Promise<string[]> {
       return command;
     }
   }
-  if (forced) throw new CliError(`RUNNER_COMPOSE is '${forced}', but \`${forced} version\` does not run: install it, or unset RUNNER_COMPOSE to use the compose that is installed`, ExitCode.docker);
+  if (forced)
+    throw new CliError(
+      `RUNNER_COMPOSE is '${forced}', but \`${forced} version\` does not run: install it, or unset RUNNER_COMPOSE to use the compose that is installed`,
+      ExitCode.docker,
+    );
   throw new CliError('neither `docker compose` nor `docker-compose` is installed: install one (Debian: apt-get install docker-compose)', ExitCode.docker);
 }
 
@@ -85,7 +89,11 @@ async function composeV1Env(): Promise<Record<string, string>> {
   if (known) return known;
   const v1Env = (async (): Promise<Record<string, string>> => {
     const served = await apiVersions();
-    const atMost = (a: string, b: string): boolean => a.split('.').map(Number).reduce((cmp, part, i) => cmp || part - Number(b.split('.')[i] ?? 0), 0) <= 0;
+    const atMost = (a: string, b: string): boolean =>
+      a
+        .split('.')
+        .map(Number)
+        .reduce((cmp, part, i) => cmp || part - Number(b.split('.')[i] ?? 0), 0) <= 0;
     return served && atMost(served.min, COMPOSE_V1_API) && atMost(COMPOSE_V1_API, served.max) ? { COMPOSE_API_VERSION: COMPOSE_V1_API } : {};
   })();
   v1Envs.set(key, v1Env);

@@ -34,7 +34,9 @@ export interface FleetContainer {
  * prefix or project is refused, not returned: two scopes sharing names would
  * remove each other's runners.
  */
-export async function listFleetContainers(config: Pick<Config, 'prefix' | 'scope' | 'projectName'> & Partial<Pick<Config, 'docker'>>): Promise<FleetContainer[]> {
+export async function listFleetContainers(
+  config: Pick<Config, 'prefix' | 'scope' | 'projectName'> & Partial<Pick<Config, 'docker'>>,
+): Promise<FleetContainer[]> {
   // On the fleet's own daemon, whoever asks (make metrics lists several fleets' in one process).
   return config.docker ? withDockerTarget(config.docker, () => fleetContainersHere(config)) : fleetContainersHere(config);
 }

@@ -19,7 +19,10 @@ export async function ensureDocker(): Promise<void> {
   }
   if (result.exitCode !== 0) {
     if (target?.context) {
-      throw new CliError(`the Docker daemon of context ${target.context} (DOCKER_CONTEXT) does not answer: ${firstLine(result.stderr) || 'start it'}; docker context inspect ${target.context} shows its address`, ExitCode.docker);
+      throw new CliError(
+        `the Docker daemon of context ${target.context} (DOCKER_CONTEXT) does not answer: ${firstLine(result.stderr) || 'start it'}; docker context inspect ${target.context} shows its address`,
+        ExitCode.docker,
+      );
     }
     const where = target?.host || process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
     throw new CliError(`the Docker daemon at ${where} does not answer: start it (systemctl start docker) or fix DOCKER_HOST`, ExitCode.docker);

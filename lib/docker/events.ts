@@ -63,7 +63,9 @@ export function parseEvent(line: string): ContainerEvent | undefined {
   const event = raw as { Type?: unknown; Action?: unknown; Actor?: { Attributes?: Record<string, unknown> } };
   const attributes = event.Actor?.Attributes ?? {};
   if (event.Type !== 'container' || typeof event.Action !== 'string' || typeof attributes.name !== 'string') return undefined;
-  const labels = Object.fromEntries(Object.entries(attributes).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== 'name'));
+  const labels = Object.fromEntries(
+    Object.entries(attributes).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== 'name'),
+  );
   // "exec_start: sh -c …" and the like: the verb is the first word.
   return { action: event.Action.split(':')[0]!, name: attributes.name, labels };
 }

@@ -42,7 +42,8 @@ export async function imageNames(): Promise<string[]> {
 export async function pullImage(image: string, setting: string): Promise<void> {
   await ensureDocker();
   const result = await start(['docker', 'pull', image], { stdio: 'stderr' });
-  if (result.exitCode !== 0) throw failure('docker pull', result, { what: `${setting}=${image}`, fix: `check ${setting} and the registry login, or load the image locally` });
+  if (result.exitCode !== 0)
+    throw failure('docker pull', result, { what: `${setting}=${image}`, fix: `check ${setting} and the registry login, or load the image locally` });
 }
 
 /** Removes an image a rebuild left untagged, unless a container (a runner not yet recreated) or a child image still uses it. */

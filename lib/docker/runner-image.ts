@@ -79,8 +79,21 @@ export async function ensureRunnerImage(config: Config, options: ImageOptions = 
     if (hasCustom) await buildCustomImage(config, customDockerfile, dir, options, reporter);
     reporter.info(`Building ${config.fleetImage} from ${base} …`);
     const previous = await imageId(config.fleetImage);
-    const buildArgs = ['--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `RUNNER_USER=${await runnerUser(base, hasCustom)}`, '--build-arg', `WORK_DIR=${workDirPath(config.workdir)}`, '--build-arg', `RUNNER_SUDO=${config.sudo}`];
-    await dockerBuild([...buildArgs, ...imageLabels(hash, config), '-t', config.fleetImage, ...(options.force ? ['--no-cache'] : []), context], 'the runner image', fold(config.fleetImage, options));
+    const buildArgs = [
+      '--build-arg',
+      `BASE_IMAGE=${base}`,
+      '--build-arg',
+      `RUNNER_USER=${await runnerUser(base, hasCustom)}`,
+      '--build-arg',
+      `WORK_DIR=${workDirPath(config.workdir)}`,
+      '--build-arg',
+      `RUNNER_SUDO=${config.sudo}`,
+    ];
+    await dockerBuild(
+      [...buildArgs, ...imageLabels(hash, config), '-t', config.fleetImage, ...(options.force ? ['--no-cache'] : []), context],
+      'the runner image',
+      fold(config.fleetImage, options),
+    );
     await removeReplacedImage(previous, config.fleetImage);
     await recordHash(config, hash);
     reporter.info(`Built ${config.fleetImage} (${hash.slice(0, 12)})`);
@@ -99,7 +112,11 @@ async function buildCustomImage(config: Config, dockerfile: string, dir: string,
   const context = await stageBuildContext(dir, dockerfile, privateFilesOf(config));
   try {
     const staged = join(context, relative(dir, dockerfile));
-    await dockerBuild([...imageLabels(hash, config), '-t', config.customImage, '-f', staged, ...(force ? ['--no-cache'] : []), context], `your Dockerfile (${dockerfile})`, fold(config.customImage, options));
+    await dockerBuild(
+      [...imageLabels(hash, config), '-t', config.customImage, '-f', staged, ...(force ? ['--no-cache'] : []), context],
+      `your Dockerfile (${dockerfile})`,
+      fold(config.customImage, options),
+    );
   } finally {
     await rm(context, { recursive: true, force: true });
   }
@@ -112,7 +129,13 @@ function fold(image: string, options: ImageOptions): BuildOptions {
 
 /** The files of the settings that hold secrets or the toolkit's state, by path: never in a build context. */
 function privateFilesOf(config: Config): string[] {
-  return [config.envFile, config.tokenCacheFile, config.imageHashFile, config.composeFile, ...(config.credential?.kind === 'app' ? [config.credential.privateKeyFile] : [])];
+  return [
+    config.envFile,
+    config.tokenCacheFile,
+    config.imageHashFile,
+    config.composeFile,
+    ...(config.credential?.kind === 'app' ? [config.credential.privateKeyFile] : []),
+  ];
 }
 
 /** The root Dockerfile and every file its COPY/ADD lines take from the context. */
@@ -186,7 +209,10 @@ async function runnerUser(base: string, custom: boolean): Promise<string> {
   const user = ((await imageUser(base)) ?? '').split(':')[0] ?? '';
   if (user === '' || user === 'root' || user === '0') {
     const where = custom ? 'your Dockerfile' : `RUNNER_IMAGE=${base}`;
-    throw new CliError(`${where} runs as root (its USER is ${user || 'unset'}), and actions/runner refuses to run as root: end ${custom ? 'your Dockerfile' : 'the image'} with USER runner (the official image's user), or use such an image`, ExitCode.config);
+    throw new CliError(
+      `${where} runs as root (its USER is ${user || 'unset'}), and actions/runner refuses to run as root: end ${custom ? 'your Dockerfile' : 'the image'} with USER runner (the official image's user), or use such an image`,
+      ExitCode.config,
+    );
   }
   return user;
 }

@@ -52,7 +52,9 @@ export async function finishLegacyMigrations(migrations: LegacyMigration[], repo
     const what = carried.length ? `registration (${carried.join(', ')}) carried over from ${from} into ${to}` : `nothing to carry over from ${from}`;
     const users = await containersUsingVolume(from);
     if (users.length > 0) {
-      reporter.info(`${runner}: moved to the state-volume layout: ${what}; ${from} kept while ${users.join(', ')} still mounts it (make init removes it once recreated)`);
+      reporter.info(
+        `${runner}: moved to the state-volume layout: ${what}; ${from} kept while ${users.join(', ')} still mounts it (make init removes it once recreated)`,
+      );
       continue;
     }
     try {
@@ -60,7 +62,9 @@ export async function finishLegacyMigrations(migrations: LegacyMigration[], repo
       reporter.info(`${runner}: moved to the state-volume layout: ${what}; ${from} removed`);
     } catch (err) {
       if (!(err instanceof CliError)) throw err;
-      reporter.warn(`${runner}: moved to the state-volume layout: ${what}; ${from} could not be removed (${err.message}): remove it with docker volume rm ${from}`);
+      reporter.warn(
+        `${runner}: moved to the state-volume layout: ${what}; ${from} could not be removed (${err.message}): remove it with docker volume rm ${from}`,
+      );
     }
   }
 }
@@ -82,5 +86,8 @@ async function importOldState(image: string, project: string, from: string, to: 
     what: `carrying the registration over from ${from} into ${to}`,
     fix: `${from} is kept: fix this and run make init again`,
   });
-  return copied.split('\n').map((line) => line.trim()).filter(Boolean);
+  return copied
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
 }

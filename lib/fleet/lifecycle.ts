@@ -30,7 +30,9 @@ import { stopSupervisor } from './supervisor-pid.ts';
 export function refuseEphemeral(config: Pick<Config, 'mode' | 'envFile'>, command: string): void {
   if (config.mode !== 'ephemeral') return;
   const envFile = relative(process.cwd(), config.envFile) || config.envFile;
-  throw new ConfigError(`${command} does not apply to an ephemeral fleet (RUNNER_MODE=ephemeral in ${envFile}): its runners are started by the supervisor, a fresh container per job: make supervise`);
+  throw new ConfigError(
+    `${command} does not apply to an ephemeral fleet (RUNNER_MODE=ephemeral in ${envFile}): its runners are started by the supervisor, a fresh container per job: make supervise`,
+  );
 }
 
 /**
@@ -86,7 +88,12 @@ async function bringUp(config: Config, runners: RunnerSpec[], steps: BringUpStep
   const services = steps.only ? ['--no-deps', ...steps.only.map((r) => r.name)] : [];
   await compose(config, ['up', '-d', ...(steps.recreate ? ['--force-recreate'] : []), ...services]);
   await finishLegacyMigrations(migrations, reporter);
-  if (steps.waitOnlineWith) await waitUntilOnline(steps.waitOnlineWith, runners.map((r) => r.name), reporter);
+  if (steps.waitOnlineWith)
+    await waitUntilOnline(
+      steps.waitOnlineWith,
+      runners.map((r) => r.name),
+      reporter,
+    );
 }
 
 /**
@@ -185,7 +192,12 @@ export async function stopRunners(config: Config, runners: RunnerSpec[], options
   if (config.mode === 'ephemeral') {
     const api = options.drainWith ?? options.api;
     if (!api) throw new CliError('stopping an ephemeral fleet needs GitHub (its registrations are deleted): no API given', ExitCode.failure);
-    await stopSlots(config, api, runners.map((runner) => runner.name), { drain: Boolean(options.drainWith), all: options.all ?? false, pollMs: options.pollMs ?? 5000, reporter });
+    await stopSlots(
+      config,
+      api,
+      runners.map((runner) => runner.name),
+      { drain: Boolean(options.drainWith), all: options.all ?? false, pollMs: options.pollMs ?? 5000, reporter },
+    );
     return;
   }
   const api = options.drainWith;
@@ -275,13 +287,27 @@ export interface SlotStopOutcome {
  * drain: waited for, then removed); any other's registration is deleted and
  * its container, single-use, removed.
  */
-export async function stopSlots(config: Config, api: Pick<RunnerApi, 'listRunners' | 'deleteRunner' | 'findByName'>, names: string[], options: SlotStopOptions): Promise<SlotStopOutcome> {
+export async function stopSlots(
+  config: Config,
+  api: Pick<RunnerApi, 'listRunners' | 'deleteRunner' | 'findByName'>,
+  names: string[],
+  options: SlotStopOptions,
+): Promise<SlotStopOutcome> {
   const { reporter } = options;
   const docker = options.docker ?? { listFleetContainers, removeContainers };
   const pid = await (options.stopSupervisor ?? stopSupervisor)(config);
-  reporter.info(pid === undefined ? 'no supervisor was running for this fleet' : `stopped the supervisor (pid ${pid}): it no longer fills the slots; make supervise starts it again`);
+  reporter.info(
+    pid === undefined
+      ? 'no supervisor was running for this fleet'
+      : `stopped the supervisor (pid ${pid}): it no longer fills the slots; make supervise starts it again`,
+  );
   const [containers, runners] = await Promise.all([docker.listFleetContainers(config), api.listRunners()]);
-  const plan = planSlotStop(names, containers, runners.filter((runner) => runner.name.startsWith(config.prefix)), options.all);
+  const plan = planSlotStop(
+    names,
+    containers,
+    runners.filter((runner) => runner.name.startsWith(config.prefix)),
+    options.all,
+  );
   const outcome: SlotStopOutcome = { removed: [], busy: [] };
   const settle = async (step: SlotStop): Promise<void> => {
     const done = step.action === 'remove' ? await removeSlot(step, api, docker, reporter) : step;
@@ -330,7 +356,12 @@ async function removeSlot(
 }
 
 /** With drain: waits until GitHub no longer shows the slot's runner busy (an ephemeral runner is deleted after its job). */
-async function untilIdle(api: Pick<RunnerApi, 'findByName'>, step: Extract<SlotStop, { action: 'busy' }>, pollMs: number, reporter: Reporter): Promise<SlotStop> {
+async function untilIdle(
+  api: Pick<RunnerApi, 'findByName'>,
+  step: Extract<SlotStop, { action: 'busy' }>,
+  pollMs: number,
+  reporter: Reporter,
+): Promise<SlotStop> {
   reporter.info(`${step.name}: running a job; waiting until it ends before removing the slot (Ctrl-C to give up)`);
   for (;;) {
     await sleep(pollMs);

@@ -91,7 +91,16 @@ async function readLocks(dir: string, host: StatusHost): Promise<LockInput> {
 /** A fleet's input; with its Docker host when the view has `several` fleets. */
 function fleetInput(fleet: StatusFleet, several: boolean): FleetInput {
   const { config } = fleet;
-  return { scope: scopeName(config.scope), ...(several ? { host: dockerTargetName(config.docker) } : {}), prefix: config.prefix, boards: config.boards, lockDir: config.lockHostPath, containers: [], runners: undefined, jobs: new Map() };
+  return {
+    scope: scopeName(config.scope),
+    ...(several ? { host: dockerTargetName(config.docker) } : {}),
+    prefix: config.prefix,
+    boards: config.boards,
+    lockDir: config.lockHostPath,
+    containers: [],
+    runners: undefined,
+    jobs: new Map(),
+  };
 }
 
 function message(err: unknown): string {
@@ -105,19 +114,21 @@ function message(err: unknown): string {
 export async function readStatus(fleets: StatusFleet[], host: StatusHost = hostStatus, now = (): Date => new Date()): Promise<StatusView> {
   const inputs = await Promise.all(
     // Each fleet's docker commands on its own host (DOCKER_HOST/DOCKER_CONTEXT of its env file).
-    fleets.map((fleet) => withDockerTarget(fleet.config.docker, async () => {
-      const [local, runners] = await Promise.all([host.listContainers(fleet.config), fleet.github.listRunners()]);
-      const running = (local.containers ?? []).filter((c) => c.state === 'running');
-      const jobs = await Promise.all(running.map(async (c) => jobInOutput(await host.outputTail(c.name).catch(() => undefined))));
-      const input: FleetInput = {
-        ...fleetInput(fleet, fleets.length > 1),
-        ...local,
-        runners,
-        githubAt: now().getTime(),
-        jobs: new Map(running.flatMap((c, i) => (jobs[i] ? [[c.name, jobs[i]] as const] : []))),
-      };
-      return input;
-    })),
+    fleets.map((fleet) =>
+      withDockerTarget(fleet.config.docker, async () => {
+        const [local, runners] = await Promise.all([host.listContainers(fleet.config), fleet.github.listRunners()]);
+        const running = (local.containers ?? []).filter((c) => c.state === 'running');
+        const jobs = await Promise.all(running.map(async (c) => jobInOutput(await host.outputTail(c.name).catch(() => undefined))));
+        const input: FleetInput = {
+          ...fleetInput(fleet, fleets.length > 1),
+          ...local,
+          runners,
+          githubAt: now().getTime(),
+          jobs: new Map(running.flatMap((c, i) => (jobs[i] ? [[c.name, jobs[i]] as const] : []))),
+        };
+        return input;
+      }),
+    ),
   );
   const locks = await Promise.all(lockDirs(fleets).map((dir) => readLocks(dir, host)));
   return assembleStatus({ fleets: inputs, locks }, now());
@@ -269,12 +280,14 @@ class LiveStatus {
   private watchDocker(): void {
     this.fleets.forEach((fleet, i) => {
       if (this.eventWatches[i] || this.closed) return;
-      const current = withDockerTarget(fleet.config.docker, () => this.host.watchEvents([`${LABEL.managed}=true`, `${LABEL.prefix}=${fleet.config.prefix}`], (event) => {
-        if (!CONTAINER_CHANGES.has(event.action)) return;
-        // A container that stopped or started again: its follower (if any) is done; the re-read follows it anew.
-        if (event.action !== 'create' && event.action !== 'rename') this.unfollow(event.name);
-        this.containerReads[i]!.request();
-      }));
+      const current = withDockerTarget(fleet.config.docker, () =>
+        this.host.watchEvents([`${LABEL.managed}=true`, `${LABEL.prefix}=${fleet.config.prefix}`], (event) => {
+          if (!CONTAINER_CHANGES.has(event.action)) return;
+          // A container that stopped or started again: its follower (if any) is done; the re-read follows it anew.
+          if (event.action !== 'create' && event.action !== 'rename') this.unfollow(event.name);
+          this.containerReads[i]!.request();
+        }),
+      );
       this.eventWatches[i] = current;
       void current.ended.then(() => {
         if (this.eventWatches[i] === current) this.eventWatches[i] = undefined;
@@ -319,7 +332,10 @@ class LiveStatus {
     for (const c of ordered) {
       if (this.followers.has(c.name)) continue;
       if (this.followers.size < (this.options.maxFollowed ?? MAX_FOLLOWED)) {
-        this.followers.set(c.name, this.host.followOutput(c.name, (line) => this.onOutputLine(input, c.name, line)));
+        this.followers.set(
+          c.name,
+          this.host.followOutput(c.name, (line) => this.onOutputLine(input, c.name, line)),
+        );
         void this.readJob(input, c.name);
       } else if (!before.has(c.name)) {
         void this.readJob(input, c.name);
@@ -355,20 +371,24 @@ class LiveStatus {
 
   private async readGitHub(): Promise<void> {
     await Promise.all(
-      this.fleets.map((fleet, i) => withDockerTarget(fleet.config.docker, async () => {
-        const input = this.inputs[i]!;
-        try {
-          input.runners = await fleet.github.listRunners();
-          input.githubAt = Date.now();
-          delete input.githubError;
-        } catch (err) {
-          input.githubError = message(err);
-        }
-        // Runners whose output is not followed: their job is re-read now, when GitHub says they are busy or one was shown.
-        const busy = new Set((input.runners ?? []).filter((r) => r.busy).map((r) => r.name));
-        const unfollowed = (input.containers ?? []).filter((c) => c.state === 'running' && !this.followers.has(c.name) && (busy.has(c.name) || input.jobs.has(c.name)));
-        await Promise.all(unfollowed.map((c) => this.readJob(input, c.name)));
-      })),
+      this.fleets.map((fleet, i) =>
+        withDockerTarget(fleet.config.docker, async () => {
+          const input = this.inputs[i]!;
+          try {
+            input.runners = await fleet.github.listRunners();
+            input.githubAt = Date.now();
+            delete input.githubError;
+          } catch (err) {
+            input.githubError = message(err);
+          }
+          // Runners whose output is not followed: their job is re-read now, when GitHub says they are busy or one was shown.
+          const busy = new Set((input.runners ?? []).filter((r) => r.busy).map((r) => r.name));
+          const unfollowed = (input.containers ?? []).filter(
+            (c) => c.state === 'running' && !this.followers.has(c.name) && (busy.has(c.name) || input.jobs.has(c.name)),
+          );
+          await Promise.all(unfollowed.map((c) => this.readJob(input, c.name)));
+        }),
+      ),
     );
     this.emit();
   }

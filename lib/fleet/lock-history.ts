@@ -140,7 +140,8 @@ const SUPERSEDED_GRACE_MS = 120_000;
 /** Open turns kept at most (a few per board in fact; many only in a forged log). */
 const MAX_OPEN_TURNS = 10_000;
 
-const turnKey = (t: Pick<TurnLine, 'resource' | 'runner' | 'runId' | 'attempt' | 'job'>): string => [t.resource, t.runner, t.runId, t.attempt, t.job].join('\0');
+const turnKey = (t: Pick<TurnLine, 'resource' | 'runner' | 'runId' | 'attempt' | 'job'>): string =>
+  [t.resource, t.runner, t.runId, t.attempt, t.job].join('\0');
 
 /**
  * Puts turns back together from parsed lines, in file order, telling the
@@ -294,7 +295,17 @@ export class TurnFolder {
 }
 
 function fromLine(l: TurnLine, queuedAt: number): Turn {
-  return { resource: l.resource, org: l.org, repository: l.repository, runId: l.runId, attempt: l.attempt, job: l.job, runner: l.runner, ticket: l.ticket, queuedAt };
+  return {
+    resource: l.resource,
+    org: l.org,
+    repository: l.repository,
+    runId: l.runId,
+    attempt: l.attempt,
+    job: l.job,
+    runner: l.runner,
+    ticket: l.ticket,
+    queuedAt,
+  };
 }
 
 /** Values for percentiles: exact up to MAX_SAMPLES, a uniform sample (reservoir) beyond; count, sum and max always exact. */
@@ -344,7 +355,13 @@ export interface Distribution {
 }
 
 function distribution(s: Samples): Distribution {
-  return { count: s.count, p50: Math.round(s.percentile(50)), p95: Math.round(s.percentile(95)), max: Math.round(s.max), ...(s.sampled ? { sampled: true as const } : {}) };
+  return {
+    count: s.count,
+    p50: Math.round(s.percentile(50)),
+    p95: Math.round(s.percentile(95)),
+    max: Math.round(s.max),
+    ...(s.sampled ? { sampled: true as const } : {}),
+  };
 }
 
 export interface TurnSummary {
@@ -551,7 +568,12 @@ export async function readHistory(dir: string, options: HistoryOptions = {}): Pr
     await Promise.all(files.map((f) => f.handle.close().catch(() => undefined)));
   }
   builder.finish(folder.finish());
-  const report = builder.report(dir, files.map((f) => f.path), folder.late, warnings);
+  const report = builder.report(
+    dir,
+    files.map((f) => f.path),
+    folder.late,
+    warnings,
+  );
   return { report, builder };
 }
 
@@ -564,7 +586,10 @@ export async function historyReport(dir: string, options: HistoryOptions = {}): 
   } catch (err) {
     if (errorCode(err) === 'EACCES') {
       const uid = process.getuid?.() ?? '?';
-      throw new CliError(`${dir}/locks.log is root's (mode 0600: it names every org's repositories and runs), and uid ${uid} cannot read it: run it as root (sudo make report)`, ExitCode.failure);
+      throw new CliError(
+        `${dir}/locks.log is root's (mode 0600: it names every org's repositories and runs), and uid ${uid} cannot read it: run it as root (sudo make report)`,
+        ExitCode.failure,
+      );
     }
     throw new CliError(displayText((err as Error).message, 300), ExitCode.failure);
   }
@@ -574,7 +599,10 @@ export async function historyReport(dir: string, options: HistoryOptions = {}): 
 export function sinceSetting(value: string | undefined, now = Date.now()): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const since = parseSince(value, now);
-  if (since === undefined) throw new ConfigError(`SINCE=${displayText(value, 40)} is not a time: use a number of days, hours or minutes before now (7d, 12h, 30m) or an ISO date or time (2026-12-01, 2026-12-01T08:00:00Z)`);
+  if (since === undefined)
+    throw new ConfigError(
+      `SINCE=${displayText(value, 40)} is not a time: use a number of days, hours or minutes before now (7d, 12h, 30m) or an ISO date or time (2026-12-01, 2026-12-01T08:00:00Z)`,
+    );
   return since;
 }
 
@@ -612,17 +640,30 @@ export function humanDuration(ms: number): string {
 const plain = (value: string, max = 100): string => displayText(value, max) || '-';
 
 function resultsText(results: Record<string, number>): string {
-  return Object.entries(results).map(([how, n]) => `${how} ${n}`).join(', ');
+  return Object.entries(results)
+    .map(([how, n]) => `${how} ${n}`)
+    .join(', ');
 }
 
 function summaryRow(name: string, s: TurnSummary): string[] {
-  return [name, String(s.jobs), humanDuration(s.held_ms), humanDuration(s.wait_ms.p50), humanDuration(s.wait_ms.p95), humanDuration(s.wait_ms.max), String(s.left_queue), resultsText(s.results)];
+  return [
+    name,
+    String(s.jobs),
+    humanDuration(s.held_ms),
+    humanDuration(s.wait_ms.p50),
+    humanDuration(s.wait_ms.p95),
+    humanDuration(s.wait_ms.max),
+    String(s.left_queue),
+    resultsText(s.results),
+  ];
 }
 
 /** The report for a terminal: per board, a row per org and one for all, the longest holds; every text from the log made plain. */
 export function formatHistory(report: HistoryReport, sinceText?: string): string {
   const window = report.since ? `since ${report.since}${sinceText ? ` (${sinceText})` : ''}` : 'all of it';
-  const lines = [`board history from ${report.files.map((f) => f.split('/').pop()).join(' + ') || 'no locks.log'} in ${report.lock_dir}, ${window}, until ${report.until}`];
+  const lines = [
+    `board history from ${report.files.map((f) => f.split('/').pop()).join(' + ') || 'no locks.log'} in ${report.lock_dir}, ${window}, until ${report.until}`,
+  ];
   if (report.resources.length === 0) lines.push('no job held or waited for a board in that time');
   for (const r of report.resources) {
     lines.push('', `${r.resource}: ${r.jobs} job${r.jobs === 1 ? '' : 's'}, held ${humanDuration(r.held_ms)}${r.open ? `, ${r.open} still open` : ''}`);
@@ -643,7 +684,12 @@ export function formatHistory(report: HistoryReport, sinceText?: string): string
         h.acquired_at,
         h.how,
       ]);
-      lines.push(...formatTable(['', 'held', 'org', 'repository', 'run', 'job', 'runner', 'from', 'how'], holdRows).split('\n').slice(1).map((l) => `    ${l}`));
+      lines.push(
+        ...formatTable(['', 'held', 'org', 'repository', 'run', 'job', 'runner', 'from', 'how'], holdRows)
+          .split('\n')
+          .slice(1)
+          .map((l) => `    ${l}`),
+      );
     }
   }
   const notes = [];

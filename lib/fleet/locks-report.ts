@@ -16,7 +16,10 @@ import type { EtcdSettings } from '../../lock/etcd/settings.ts';
 
 function notRoot(dir: string, what: string): CliError {
   const uid = process.getuid?.() ?? '?';
-  return new CliError(`the lock records in ${dir} are root's (mode 0600: they name every org's repositories and runs), and uid ${uid} cannot ${what}: run it as root (sudo make locks)`, ExitCode.failure);
+  return new CliError(
+    `the lock records in ${dir} are root's (mode 0600: they name every org's repositories and runs), and uid ${uid} cannot ${what}: run it as root (sudo make locks)`,
+    ExitCode.failure,
+  );
 }
 
 /** The resources in `dir`; one clear line when the directory is missing, or its records are not ours to read. */
@@ -94,7 +97,9 @@ export async function releaseEtcdLock(etcd: EtcdSettings, dir: string, resource:
     await admin.close();
   }
   const recorded = warnings.some((w) => w.startsWith('not recorded')) ? 'NOT recorded in locks.log' : `recorded in ${dir}/locks.log`;
-  const line = holder ? `${resource}: released on etcd, its holder's lease revoked (was held by ${describeIdentity(holder)}); ${recorded}` : `${resource}: was not held; ${recorded}`;
+  const line = holder
+    ? `${resource}: released on etcd, its holder's lease revoked (was held by ${describeIdentity(holder)}); ${recorded}`
+    : `${resource}: was not held; ${recorded}`;
   return [line, ...warnings.map((w) => `  ! ${displayText(w, 300)}`)].join('\n');
 }
 
@@ -107,7 +112,12 @@ function formatResource(r: ResourceState): string[] {
 }
 
 function job(who: { runner: string; repository: string; runId: string; attempt: string }): string {
-  const [runner, repository, runId, attempt] = [displayText(who.runner, 64), displayText(who.repository, 140), displayText(who.runId, 24), displayText(who.attempt, 8)];
+  const [runner, repository, runId, attempt] = [
+    displayText(who.runner, 64),
+    displayText(who.repository, 140),
+    displayText(who.runId, 24),
+    displayText(who.attempt, 8),
+  ];
   return `${runner || '?'} (${repository || 'unknown repository'}, run ${runId || '?'} attempt ${attempt || '?'})`;
 }
 
@@ -148,7 +158,10 @@ export interface LockDirOfHosts {
  * it (one directory, one set of locks, whatever daemon runs the runners); a
  * directory on another machine is that machine's own.
  */
-export async function lockDirsOfHosts(hosts: readonly LockHost[], isHere: (target: DockerTarget) => Promise<boolean> = daemonIsHere): Promise<LockDirOfHosts[]> {
+export async function lockDirsOfHosts(
+  hosts: readonly LockHost[],
+  isHere: (target: DockerTarget) => Promise<boolean> = daemonIsHere,
+): Promise<LockDirOfHosts[]> {
   const dirs = new Map<string, LockDirOfHosts>();
   for (const host of hosts) {
     const name = dockerTargetName(host.docker);
@@ -197,6 +210,9 @@ export async function hostsLockReport(dirs: readonly LockDirOfHosts[]): Promise<
 /** make locks over several directories: each under its heading, its lines indented. */
 export function formatHostsLockReport(reports: readonly HostLockReport[]): string {
   return reports
-    .flatMap((report) => [lockDirHeading(report), ...(report.resources ? formatLockReport(report.lockDir, report.resources) : report.note ?? '').split('\n').map((line) => `  ${line}`)])
+    .flatMap((report) => [
+      lockDirHeading(report),
+      ...(report.resources ? formatLockReport(report.lockDir, report.resources) : (report.note ?? '')).split('\n').map((line) => `  ${line}`),
+    ])
     .join('\n');
 }

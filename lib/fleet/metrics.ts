@@ -115,17 +115,59 @@ export class FleetMetrics {
 
   constructor(private readonly o: FleetMetricsOptions) {
     const registers = [this.registry];
-    this.runners = new Gauge({ name: 'gh_runner_fleet_runners', help: 'Runners by state (busy, idle, offline, unregistered, orphan, or the container state), kind and board', labelNames: ['org', 'state', 'kind', 'board'], registers });
-    this.jobs = new Counter({ name: 'gh_runner_fleet_jobs_total', help: "Jobs' turns at a board that ended, by how (left-queue: never held it); board is the lock resource", labelNames: ['org', 'board', 'result'], registers });
-    this.wait = new Histogram({ name: 'gh_runner_fleet_lock_wait_seconds', help: 'Time from queued to acquired', labelNames: ['resource', 'org'], buckets: WAIT_BUCKETS, registers });
-    this.hold = new Histogram({ name: 'gh_runner_fleet_lock_hold_seconds', help: 'Time from acquired to released', labelNames: ['resource', 'org'], buckets: HOLD_BUCKETS, registers });
-    this.queueLength = new Gauge({ name: 'gh_runner_fleet_lock_queue_length', help: 'Live tickets waiting for the resource (the holder not counted)', labelNames: ['resource'], registers });
+    this.runners = new Gauge({
+      name: 'gh_runner_fleet_runners',
+      help: 'Runners by state (busy, idle, offline, unregistered, orphan, or the container state), kind and board',
+      labelNames: ['org', 'state', 'kind', 'board'],
+      registers,
+    });
+    this.jobs = new Counter({
+      name: 'gh_runner_fleet_jobs_total',
+      help: "Jobs' turns at a board that ended, by how (left-queue: never held it); board is the lock resource",
+      labelNames: ['org', 'board', 'result'],
+      registers,
+    });
+    this.wait = new Histogram({
+      name: 'gh_runner_fleet_lock_wait_seconds',
+      help: 'Time from queued to acquired',
+      labelNames: ['resource', 'org'],
+      buckets: WAIT_BUCKETS,
+      registers,
+    });
+    this.hold = new Histogram({
+      name: 'gh_runner_fleet_lock_hold_seconds',
+      help: 'Time from acquired to released',
+      labelNames: ['resource', 'org'],
+      buckets: HOLD_BUCKETS,
+      registers,
+    });
+    this.queueLength = new Gauge({
+      name: 'gh_runner_fleet_lock_queue_length',
+      help: 'Live tickets waiting for the resource (the holder not counted)',
+      labelNames: ['resource'],
+      registers,
+    });
     this.held = new Gauge({ name: 'gh_runner_fleet_lock_held', help: '1 while a live holder has the resource', labelNames: ['resource'], registers });
-    this.handoffs = new Counter({ name: 'gh_runner_fleet_lock_handoffs_total', help: 'The resource let go while a job waited, and taken by it', labelNames: ['resource'], registers });
-    this.github = new Counter({ name: 'gh_runner_fleet_github_requests_total', help: 'HTTP requests to GitHub by status (error: no answer)', labelNames: ['status'], registers });
+    this.handoffs = new Counter({
+      name: 'gh_runner_fleet_lock_handoffs_total',
+      help: 'The resource let go while a job waited, and taken by it',
+      labelNames: ['resource'],
+      registers,
+    });
+    this.github = new Counter({
+      name: 'gh_runner_fleet_github_requests_total',
+      help: 'HTTP requests to GitHub by status (error: no answer)',
+      labelNames: ['status'],
+      registers,
+    });
     this.logLines = new Counter({ name: 'gh_runner_fleet_lock_log_lines_total', help: 'locks.log lines read', registers });
     this.badLines = new Counter({ name: 'gh_runner_fleet_lock_log_bad_lines_total', help: 'locks.log lines that are not ours (skipped)', registers });
-    this.scrapeErrors = new Counter({ name: 'gh_runner_fleet_scrape_errors_total', help: 'Sources that could not be read at a scrape', labelNames: ['source'], registers });
+    this.scrapeErrors = new Counter({
+      name: 'gh_runner_fleet_scrape_errors_total',
+      help: 'Sources that could not be read at a scrape',
+      labelNames: ['source'],
+      registers,
+    });
     const dirs = [...new Set(o.sources.map((s) => s.config.lockHostPath))];
     this.dirs = dirs.map((dir) => new LockDirWatch(dir, this));
     this.githubOrigins = new Set(o.sources.map((s) => originOf(s.config.githubApiUrl)));
@@ -170,7 +212,10 @@ export class FleetMetrics {
       } catch (err) {
         if (errorCode(err) === 'EACCES') {
           const uid = process.getuid?.() ?? '?';
-          throw new CliError(`${d.dir}/locks.log is root's (mode 0600: it names every org's repositories and runs), and uid ${uid} cannot read it: run it as root (sudo make metrics)`, ExitCode.failure);
+          throw new CliError(
+            `${d.dir}/locks.log is root's (mode 0600: it names every org's repositories and runs), and uid ${uid} cannot read it: run it as root (sudo make metrics)`,
+            ExitCode.failure,
+          );
         }
         throw new CliError(displayText((err as Error).message, 300), ExitCode.failure);
       }
@@ -199,7 +244,10 @@ export class FleetMetrics {
 
   private failed(source: string, err: unknown): void {
     this.scrapeErrors.inc({ source });
-    if (!this.failing.has(source)) this.o.warn?.(`${source}: ${displayText((err as Error).message ?? String(err), 300)} (counted in gh_runner_fleet_scrape_errors_total until it answers again)`);
+    if (!this.failing.has(source))
+      this.o.warn?.(
+        `${source}: ${displayText((err as Error).message ?? String(err), 300)} (counted in gh_runner_fleet_scrape_errors_total until it answers again)`,
+      );
     this.failing.add(source);
   }
 
@@ -284,17 +332,20 @@ export class FleetMetrics {
     const interval = this.o.githubIntervalMs ?? GITHUB_INTERVAL_MS;
     const last = this.listings.get(source);
     if ((!last || Date.now() - last.at >= interval) && !this.polls.has(source)) {
-      const poll = api.listRunners().then(
-        (runners) => {
-          this.listings.set(source, { at: Date.now(), runners });
-          this.answered('github');
-        },
-        (err: unknown) => {
-          this.failed('github', err);
-          const kept = this.listings.get(source)?.runners;
-          this.listings.set(source, { at: Date.now(), ...(kept ? { runners: kept } : {}) });
-        },
-      ).finally(() => this.polls.delete(source));
+      const poll = api
+        .listRunners()
+        .then(
+          (runners) => {
+            this.listings.set(source, { at: Date.now(), runners });
+            this.answered('github');
+          },
+          (err: unknown) => {
+            this.failed('github', err);
+            const kept = this.listings.get(source)?.runners;
+            this.listings.set(source, { at: Date.now(), ...(kept ? { runners: kept } : {}) });
+          },
+        )
+        .finally(() => this.polls.delete(source));
       this.polls.set(source, poll);
     }
     const inFlight = this.polls.get(source);
@@ -331,7 +382,11 @@ function originOf(url: string): string {
  * container's state when it is not running. Without a GitHub listing, a
  * running container is `running`; without Docker, registrations only.
  */
-export function runnerStates(prefix: string, containers: FleetContainer[] | undefined, runners: Runner[] | undefined): Array<{ name: string; state: string; kind: string; board: string }> {
+export function runnerStates(
+  prefix: string,
+  containers: FleetContainer[] | undefined,
+  runners: Runner[] | undefined,
+): Array<{ name: string; state: string; kind: string; board: string }> {
   const registered = new Map((runners ?? []).filter((r) => r.name.startsWith(prefix)).map((r) => [r.name, r]));
   const out: Array<{ name: string; state: string; kind: string; board: string }> = [];
   const online = (r: Runner): string => (r.status !== 'online' ? 'offline' : r.busy ? 'busy' : 'idle');
@@ -351,7 +406,9 @@ export function parseMetricsAddr(value: string | undefined): { host: string; por
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(text);
   const port = m ? Number(m[3]) : Number.NaN;
   if (!m || port > 65_535) {
-    throw new ConfigError(`METRICS_ADDR=${displayText(text, 60)} is not an address to listen on: use HOST:PORT (default ${DEFAULT_METRICS_ADDR}), [::1]:PORT, or :PORT for every address`);
+    throw new ConfigError(
+      `METRICS_ADDR=${displayText(text, 60)} is not an address to listen on: use HOST:PORT (default ${DEFAULT_METRICS_ADDR}), [::1]:PORT, or :PORT for every address`,
+    );
   }
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
@@ -394,7 +451,12 @@ export async function serveMetrics(metrics: FleetMetrics, addr: { host: string; 
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      const what = err.code === 'EADDRINUSE' ? 'is in use' : err.code === 'EADDRNOTAVAIL' ? 'is not an address of this host' : `cannot be listened on (${err.code ?? err.message})`;
+      const what =
+        err.code === 'EADDRINUSE'
+          ? 'is in use'
+          : err.code === 'EADDRNOTAVAIL'
+            ? 'is not an address of this host'
+            : `cannot be listened on (${err.code ?? err.message})`;
       reject(new ConfigError(`METRICS_ADDR ${addr.host}:${addr.port} ${what}: choose another with METRICS_ADDR=HOST:PORT`));
     });
     server.listen(addr.port, addr.host, () => resolve());

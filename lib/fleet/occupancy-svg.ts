@@ -76,7 +76,8 @@ const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-const STEPS = [1, 2, 5, 10, 15, 30].map((s) => s * SECOND)
+const STEPS = [1, 2, 5, 10, 15, 30]
+  .map((s) => s * SECOND)
   .concat([1, 2, 5, 10, 15, 30].map((m) => m * MINUTE))
   .concat([1, 2, 3, 6, 12].map((h) => h * HOUR))
   .concat([1, 2, 7, 14, 28].map((d) => d * DAY));
@@ -94,7 +95,13 @@ function ticks(t0: number, t1: number, axis: 'elapsed' | 'clock'): Array<{ t: nu
   const step = STEPS.find((s) => span / s <= 9) ?? STEPS[STEPS.length - 1]!;
   const iso = (t: number): string => new Date(t).toISOString();
   const label = (t: number): string =>
-    step >= DAY ? iso(t).slice(5, 10) : span > DAY ? `${iso(t).slice(5, 10)} ${iso(t).slice(11, 16)}` : step < MINUTE ? iso(t).slice(11, 19) : iso(t).slice(11, 16);
+    step >= DAY
+      ? iso(t).slice(5, 10)
+      : span > DAY
+        ? `${iso(t).slice(5, 10)} ${iso(t).slice(11, 16)}`
+        : step < MINUTE
+          ? iso(t).slice(11, 19)
+          : iso(t).slice(11, 16);
   const out = [];
   for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) out.push({ t, label: label(t) });
   return out;
@@ -130,15 +137,22 @@ export function occupancySvg(spans: readonly OccupancySpan[], o: OccupancyOption
       const fill = colours.get(s.group)?.svg ?? '#888';
       // The white edge parts neighbouring bars; on a bar a few pixels wide it would hide the bar.
       const edge = w >= 4 ? ' stroke="white"' : '';
-      parts.push(`<rect x="${x(s.start).toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="${laneH - 8}" fill="${fill}"${edge}><title>${text(s.title, 300)}</title></rect>`);
+      parts.push(
+        `<rect x="${x(s.start).toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="${laneH - 8}" fill="${fill}"${edge}><title>${text(s.title, 300)}</title></rect>`,
+      );
       const chars = o.fitLabels ? Math.floor((w - 4) / 6) : 100;
-      if (chars >= 3) parts.push(`<text x="${(x(s.start) + w / 2).toFixed(1)}" y="${y + laneH / 2 + 4}" text-anchor="middle" fill="white" font-size="10">${text(s.label, chars)}</text>`);
+      if (chars >= 3)
+        parts.push(
+          `<text x="${(x(s.start) + w / 2).toFixed(1)}" y="${y + laneH / 2 + 4}" text-anchor="middle" fill="white" font-size="10">${text(s.label, chars)}</text>`,
+        );
     }
   });
   o.groups.forEach((group, i) => {
     const lx = labelW + i * 120;
     const ly = height - 18;
-    parts.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${colours.get(group)?.svg ?? '#888'}"/><text x="${lx + 18}" y="${ly}">${text(group, 16)}</text>`);
+    parts.push(
+      `<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${colours.get(group)?.svg ?? '#888'}"/><text x="${lx + 18}" y="${ly}">${text(group, 16)}</text>`,
+    );
   });
   parts.push('</svg>', '');
   return parts.join('\n');

@@ -24,15 +24,13 @@ export interface RegistrationReport {
 
 /** runc's "unable to apply caps": the host cannot give a privileged container as root every capability. */
 const PRIVILEGED_ROOT_HINT =
-  "this Docker engine cannot start privileged containers as root (its host lacks a capability): set RUNNER_PRIVILEGED=false and list the devices the runners need in BOARD_RUNNER_DEVICES";
+  'this Docker engine cannot start privileged containers as root (its host lacks a capability): set RUNNER_PRIVILEGED=false and list the devices the runners need in BOARD_RUNNER_DEVICES';
 
-export async function registerRunners(
-  config: Config,
-  api: RunnerApi,
-  runners: RunnerSpec[],
-  reporter: Reporter = stdio,
-): Promise<RegistrationReport> {
-  const configured = await configuredRunners(config.fleetImage, runners.map((r) => r.name));
+export async function registerRunners(config: Config, api: RunnerApi, runners: RunnerSpec[], reporter: Reporter = stdio): Promise<RegistrationReport> {
+  const configured = await configuredRunners(
+    config.fleetImage,
+    runners.map((r) => r.name),
+  );
   const skipped = runners.filter((r) => configured.has(r.name)).map((r) => r.name);
   for (const name of skipped) reporter.info(`${name}: already configured, skipped`);
   const todo = runners.filter((r) => !configured.has(r.name));
@@ -70,17 +68,28 @@ export function requireRegistered(report: RegistrationReport): void {
 
 function configArgs(config: Config, runner: RunnerSpec): string[] {
   return [
-    'run', '--rm', '--no-deps', '-T',
-    '-e', 'ACTIONS_RUNNER_INPUT_TOKEN', // value from our environment, not argv
-    '--entrypoint', STATE_SCRIPT,
+    'run',
+    '--rm',
+    '--no-deps',
+    '-T',
+    '-e',
+    'ACTIONS_RUNNER_INPUT_TOKEN', // value from our environment, not argv
+    '--entrypoint',
+    STATE_SCRIPT,
     runner.name,
     'configure',
-    '--unattended', '--replace',
-    '--url', registrationUrl(config),
-    '--name', runner.name,
-    '--labels', runner.labels.join(','),
-    '--runnergroup', config.group,
-    '--work', config.workdir,
+    '--unattended',
+    '--replace',
+    '--url',
+    registrationUrl(config),
+    '--name',
+    runner.name,
+    '--labels',
+    runner.labels.join(','),
+    '--runnergroup',
+    config.group,
+    '--work',
+    config.workdir,
     ...(config.disableAutoUpdate ? ['--disableupdate'] : []),
   ];
 }

@@ -171,7 +171,9 @@ export async function executeRemoval(
     if (!removed.has(runner.name)) {
       // Nothing here stopped its job: GitHub will keep refusing.
       stillBusy.push(runner.name);
-      const why = containersLeft.includes(runner.name) ? 'its container could not be removed (see above), so its job goes on' : 'it has no container on this host, so its job was not stopped here';
+      const why = containersLeft.includes(runner.name)
+        ? 'its container could not be removed (see above), so its job goes on'
+        : 'it has no container on this host, so its job was not stopped here';
       reporter.info(`${runner.name}: not unregistered: ${why}, and GitHub refuses to remove a runner while it runs a job`);
       continue;
     }
@@ -179,7 +181,9 @@ export async function executeRemoval(
     const result = await unregisterOnceIdle(api, runner, forceWaitMs);
     if (result === 'busy') {
       stillBusy.push(runner.name);
-      reporter.info(`${runner.name}: container removed, but GitHub still lists it as running a job after ${Math.round(forceWaitMs / 1000)} s; run this again once the job has failed`);
+      reporter.info(
+        `${runner.name}: container removed, but GitHub still lists it as running a job after ${Math.round(forceWaitMs / 1000)} s; run this again once the job has failed`,
+      );
     } else {
       unregistered.push(runner.name);
       reporter.info(`${runner.name}: job stopped, unregistered from GitHub`);
@@ -232,7 +236,9 @@ export async function removeFleetRunners(config: Config, api: RunnerApi, options
   const plan = await planFleetRemoval(config, api, options.names, dockerApi);
   for (const { name, reason } of plan.unknown) reporter.warn(`${name}: ${reason}`);
   if (plan.targets.length === 0) {
-    reporter.info(`nothing to remove: ${options.names.length ? 'none of these names is' : 'there is no'} a runner of ${scopeDescription(config.scope)} named ${config.prefix}*`);
+    reporter.info(
+      `nothing to remove: ${options.names.length ? 'none of these names is' : 'there is no'} a runner of ${scopeDescription(config.scope)} named ${config.prefix}*`,
+    );
     return plan.unknown.length > 0 ? ExitCode.githubNotFound : ExitCode.ok;
   }
   await confirmOrRefuse({

@@ -40,9 +40,20 @@ export async function configuredRunners(image: string, runners: string[]): Promi
   const isRegistration = (path: string) => `{ test -f ${path} && test ! -L ${path}; }`;
   const settings: (typeof STATE_FILES)[number] = '.runner';
   const script =
-    checked.map(({ volumes }, i) => `{ ${volumes.map((_, j) => isRegistration(`/check/${i}-${j}/${settings}`)).join(' || ')}; } && echo ${i}`).join('; ') + '; true';
-  const found = await runOneOff(image, ['-c', script], { entrypoint: '/bin/sh', user: '0', volumes: mounts, what: "reading which runners' volumes hold a registration" });
-  return new Set(found.split('\n').filter(Boolean).map((i) => checked[Number(i)]!.runner));
+    checked.map(({ volumes }, i) => `{ ${volumes.map((_, j) => isRegistration(`/check/${i}-${j}/${settings}`)).join(' || ')}; } && echo ${i}`).join('; ') +
+    '; true';
+  const found = await runOneOff(image, ['-c', script], {
+    entrypoint: '/bin/sh',
+    user: '0',
+    volumes: mounts,
+    what: "reading which runners' volumes hold a registration",
+  });
+  return new Set(
+    found
+      .split('\n')
+      .filter(Boolean)
+      .map((i) => checked[Number(i)]!.runner),
+  );
 }
 
 /** Removes the runners' containers, then the named volumes they own; missing ones are fine. */

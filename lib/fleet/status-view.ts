@@ -258,7 +258,14 @@ export function fitTable(header: string[], rows: string[][], width: number, shri
     widths[widest]!--;
     over--;
   }
-  const render = (row: string[]) => cut(row.map((cell, column) => cut(cell, widths[column]!).padEnd(widths[column]!)).join('  ').trimEnd(), width);
+  const render = (row: string[]) =>
+    cut(
+      row
+        .map((cell, column) => cut(cell, widths[column]!).padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+      width,
+    );
   return [render(header), ...rows.map(render)];
 }
 
@@ -275,7 +282,8 @@ function short(name: string, prefixes: string[]): string {
 function fleetLines(fleet: FleetView, width: number): string[] {
   const count = (predicate: (r: RunnerView) => boolean) => fleet.runners.filter(predicate).length;
   const on = fleet.host !== undefined ? ` on ${displayText(fleet.host, 60)}` : '';
-  const summary = `${displayText(fleet.scope, 60)}${on} (${displayText(fleet.prefix, 60)}): ${fleet.runners.length} runner${fleet.runners.length === 1 ? '' : 's'}, ` +
+  const summary =
+    `${displayText(fleet.scope, 60)}${on} (${displayText(fleet.prefix, 60)}): ${fleet.runners.length} runner${fleet.runners.length === 1 ? '' : 's'}, ` +
     `${count((r) => r.container === 'running')} running, ${count((r) => r.github === 'online')} online, ${count((r) => r.busy === true)} busy`;
   if (fleet.runners.length === 0) return [cut(summary, width), 'no runners of this fleet, neither on GitHub nor here'];
   const rows = fleet.runners.map((r) => [

@@ -180,7 +180,9 @@ export function jobInOutput(output: string | undefined): string | null {
 /** The job each running slot container is running (by name); idle ones are absent. */
 export async function slotJobs(containers: FleetContainer[], dockerApi: Pick<DockerApi, 'containerOutputTail'> = hostDocker): Promise<Map<string, string>> {
   const running = containers.filter((container) => container.state === 'running');
-  const jobs = await Promise.all(running.map(async (container) => jobInOutput(await dockerApi.containerOutputTail(container.name, JOB_TAIL_LINES).catch(() => undefined))));
+  const jobs = await Promise.all(
+    running.map(async (container) => jobInOutput(await dockerApi.containerOutputTail(container.name, JOB_TAIL_LINES).catch(() => undefined))),
+  );
   return new Map(running.flatMap((container, i) => (jobs[i] ? [[container.name, jobs[i]] as const] : [])));
 }
 
@@ -241,7 +243,7 @@ function fleetSummary(rows: FleetRow[]): string {
   return rows.length === 0
     ? 'no runners of this fleet, neither on GitHub nor here'
     : `${rows.length} runner(s): ${count((row) => row.github_status === 'online')} online, ${count((row) => row.busy === true)} busy, ` +
-      `${count((row) => row.orphan === true)} orphan(s), ${count((row) => row.unregistered)} unregistered`;
+        `${count((row) => row.orphan === true)} orphan(s), ${count((row) => row.unregistered)} unregistered`;
 }
 
 /** A slot's job cell: its job, `-` when idle, `?` when GitHub says busy but its output names no job. */
@@ -272,7 +274,7 @@ function slotSummary(rows: SlotRow[]): string {
   return rows.length === 0
     ? 'no slots filled and no registrations of this fleet, neither on GitHub nor here'
     : `${rows.length} slot(s): ${count((row) => row.container === 'running')} container(s) running, ${count((row) => row.github_status === 'online')} online, ` +
-      `${count((row) => row.busy === true)} busy, ${count((row) => row.orphan === true)} orphan(s), ${count((row) => row.unregistered)} unregistered`;
+        `${count((row) => row.busy === true)} busy, ${count((row) => row.orphan === true)} orphan(s), ${count((row) => row.unregistered)} unregistered`;
 }
 
 // ---- several fleets (make list ENV_FILES=…): one table over their Docker hosts ----
@@ -296,7 +298,11 @@ export async function hostsStatus(
 ): Promise<HostFleetStatus[]> {
   return Promise.all(
     fleets.map(({ config, api }) =>
-      withDockerTarget(config.docker, async () => ({ host: dockerTargetName(config.docker), scope: scopeName(config.scope), status: await fleetStatus(config, api, dockerApi, now) })),
+      withDockerTarget(config.docker, async () => ({
+        host: dockerTargetName(config.docker),
+        scope: scopeName(config.scope),
+        status: await fleetStatus(config, api, dockerApi, now),
+      })),
     ),
   );
 }
@@ -331,10 +337,25 @@ export function formatHostsTable(fleets: readonly HostFleetStatus[]): string {
       note(row),
     ];
   });
-  const header = ['HOST', 'SCOPE', 'NAME', 'CONTAINER', ...(slotted ? ['AGE'] : []), 'GITHUB', 'BUSY', ...(slotted ? ['JOB'] : []), 'BOARD', 'LABELS', 'DEVICES', 'NOTE'];
+  const header = [
+    'HOST',
+    'SCOPE',
+    'NAME',
+    'CONTAINER',
+    ...(slotted ? ['AGE'] : []),
+    'GITHUB',
+    'BUSY',
+    ...(slotted ? ['JOB'] : []),
+    'BOARD',
+    'LABELS',
+    'DEVICES',
+    'NOTE',
+  ];
   const fleetOf = (fleet: HostFleetStatus) => `${fleet.scope} on ${fleet.host}`;
   const headers = fleets.flatMap((fleet) => (fleet.status.slots ? [`${fleetOf(fleet)}: ${slotsHeader(fleet.status.slots)}`] : []));
-  const summaries = fleets.map((fleet) => `${fleetOf(fleet)}: ${fleet.status.slots ? slotSummary(fleet.status.rows as SlotRow[]) : fleetSummary(fleet.status.rows)}`);
+  const summaries = fleets.map(
+    (fleet) => `${fleetOf(fleet)}: ${fleet.status.slots ? slotSummary(fleet.status.rows as SlotRow[]) : fleetSummary(fleet.status.rows)}`,
+  );
   return [...headers, formatTable(header, cells), '', ...summaries].join('\n');
 }
 
@@ -367,7 +388,10 @@ export function formatContainerTable(status: ContainersStatus): string {
   const { containers, slots } = status;
   const common = (c: ContainerView) => [c.kind, c.board ?? '-', c.labels.join(','), c.resourceId ?? '-', c.devices?.join(',') ?? '-'];
   if (!slots) {
-    return formatTable(['NAME', 'STATE', 'KIND', 'BOARD', 'LABELS', 'RESOURCE', 'DEVICES'], containers.map((c) => [c.name, c.state, ...common(c)]));
+    return formatTable(
+      ['NAME', 'STATE', 'KIND', 'BOARD', 'LABELS', 'RESOURCE', 'DEVICES'],
+      containers.map((c) => [c.name, c.state, ...common(c)]),
+    );
   }
   const rows = containers.map((c) => [c.name, c.state, formatAge(c.age_s ?? null), c.job ?? '-', ...common(c)]);
   return [slotsHeader(slots), formatTable(['NAME', 'STATE', 'AGE', 'JOB', 'KIND', 'BOARD', 'LABELS', 'RESOURCE', 'DEVICES'], rows)].join('\n');

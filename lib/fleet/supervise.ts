@@ -35,7 +35,9 @@ function defaultLabels(): string[] {
 /** The slots of an ephemeral fleet of `count` generic runners plus its boards: image, compose file, lock directory. */
 export async function prepareEphemeralFleet(config: Config, count: number, reporter: Reporter = stdio): Promise<Slot[]> {
   if (config.mode !== 'ephemeral') {
-    throw new ConfigError(`RUNNER_MODE is persistent in ${config.envFile}: the supervisor keeps ephemeral runners; set RUNNER_MODE=ephemeral, or use make init/start for persistent ones`);
+    throw new ConfigError(
+      `RUNNER_MODE is persistent in ${config.envFile}: the supervisor keeps ephemeral runners; set RUNNER_MODE=ephemeral, or use make init/start for persistent ones`,
+    );
   }
   await ensureRunnerImage(config);
   const runners = await writeFleetCompose(config, count, reporter);
@@ -55,7 +57,9 @@ export function hostSlots(config: Config): SupervisorDocker {
     },
     // Through docker exec's stdin into the container's root-only tmpfs: no argument, no file on the host.
     deliver: (slot, jitConfig) =>
-      execWithInput(slot, ['sh', '-c', `umask 077 && head -c 65536 > ${JIT_FILE}.tmp && mv ${JIT_FILE}.tmp ${JIT_FILE}`], jitConfig, { what: `handing ${slot} its JIT config` }),
+      execWithInput(slot, ['sh', '-c', `umask 077 && head -c 65536 > ${JIT_FILE}.tmp && mv ${JIT_FILE}.tmp ${JIT_FILE}`], jitConfig, {
+        what: `handing ${slot} its JIT config`,
+      }),
     startedAJob: async (slot) => JOB_STARTED.test((await containerOutputTail(slot, 5000)) ?? ''),
     remove: (slot) => removeContainers([slot]),
   };
@@ -130,7 +134,8 @@ export async function superviseFleet(config: Config, api: RunnerApi, options: Su
   try {
     reporter.info(`supervising ${slots.length} slot(s) of ${config.prefix}: ${slots.map((s) => s.name).join(', ')}`);
     // Containers a previous supervisor started are followed too.
-    for (const container of await listFleetContainers(config)) if (container.ephemeral && container.state === 'running' && names.has(container.name)) follow(container.name);
+    for (const container of await listFleetContainers(config))
+      if (container.ephemeral && container.state === 'running' && names.has(container.name)) follow(container.name);
     while (!options.signal.aborted) {
       if (!watch) {
         watch = watchContainerEvents([`${LABEL.prefix}=${config.prefix}`, `${LABEL.mode}=ephemeral`], (event) => onEvent(event.action, event.name));
@@ -139,7 +144,13 @@ export async function superviseFleet(config: Config, api: RunnerApi, options: Su
           if (watch === current) watch = undefined; // the stream ended: watch again at the next round
         });
       }
-      await supervisor.reconcile().catch((err: unknown) => reporter.warn(`reconcile: ${displayText(err instanceof Error ? err.message : String(err), 400)}; trying again in ${(options.reconcileMs ?? RECONCILE_MS) / 1000} s`));
+      await supervisor
+        .reconcile()
+        .catch((err: unknown) =>
+          reporter.warn(
+            `reconcile: ${displayText(err instanceof Error ? err.message : String(err), 400)}; trying again in ${(options.reconcileMs ?? RECONCILE_MS) / 1000} s`,
+          ),
+        );
       await sleep(options.reconcileMs ?? RECONCILE_MS, undefined, { signal: options.signal }).catch(() => undefined);
     }
   } finally {

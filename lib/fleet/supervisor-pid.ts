@@ -37,7 +37,11 @@ export async function stopSupervisor(config: Pick<Config, 'composeFile' | 'proje
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;
   while (processAlive(pid)) {
-    if (Date.now() > deadline) throw new CliError(`the supervisor (pid ${pid}) did not stop within ${timeoutMs / 1000} s of SIGTERM: stop it (kill ${pid}) and run the command again`, ExitCode.failure);
+    if (Date.now() > deadline)
+      throw new CliError(
+        `the supervisor (pid ${pid}) did not stop within ${timeoutMs / 1000} s of SIGTERM: stop it (kill ${pid}) and run the command again`,
+        ExitCode.failure,
+      );
     await sleep(100);
   }
   return pid;

@@ -84,11 +84,14 @@ export class InstallationTokens {
     try {
       result = await this.auth({ type: 'installation', installationId, refresh: true });
     } catch (err) {
-      throw this.failure(err, 'an installation token', () =>
-        new CliError(
-          `installation ${installationId} of ${this.what} was not found at ${this.options.apiUrl}: ${this.options.app.installationId === undefined ? 'it was just looked up, so it went away meanwhile; run the command again' : 'fix GH_APP_INSTALLATION_ID or leave it empty to look it up'}`,
-          ExitCode.githubNotFound,
-        ),
+      throw this.failure(
+        err,
+        'an installation token',
+        () =>
+          new CliError(
+            `installation ${installationId} of ${this.what} was not found at ${this.options.apiUrl}: ${this.options.app.installationId === undefined ? 'it was just looked up, so it went away meanwhile; run the command again' : 'fix GH_APP_INSTALLATION_ID or leave it empty to look it up'}`,
+            ExitCode.githubNotFound,
+          ),
       );
     }
     this.options.secrets.add(result.token);
@@ -105,22 +108,29 @@ export class InstallationTokens {
     try {
       jwt = (await this.auth({ type: 'app' })).token;
     } catch (err) {
-      throw new CliError(`cannot sign the GitHub App's JWT with GH_APP_PRIVATE_KEY_FILE (${detailOf(err).replace(/\[[^\]]*\]\s*/g, '')}): download a new private key from the App's settings`, ExitCode.config);
+      throw new CliError(
+        `cannot sign the GitHub App's JWT with GH_APP_PRIVATE_KEY_FILE (${detailOf(err).replace(/\[[^\]]*\]\s*/g, '')}): download a new private key from the App's settings`,
+        ExitCode.config,
+      );
     }
     this.options.secrets.add(jwt);
     const headers = { authorization: `bearer ${jwt}` };
     try {
-      const { data } = scope.repo !== undefined
-        ? await request('GET /repos/{owner}/{repo}/installation', { owner: scope.org, repo: scope.repo, headers })
-        : await request('GET /orgs/{org}/installation', { org: scope.org, headers });
+      const { data } =
+        scope.repo !== undefined
+          ? await request('GET /repos/{owner}/{repo}/installation', { owner: scope.org, repo: scope.repo, headers })
+          : await request('GET /orgs/{org}/installation', { org: scope.org, headers });
       this.installationId = (data as { id: number }).id;
       return this.installationId;
     } catch (err) {
-      throw this.failure(err, 'its installation', () =>
-        new CliError(
-          `${this.what} is not installed on ${scopeDescription(scope)} at ${this.options.apiUrl} (or ${scope.repo !== undefined ? 'the repository' : 'the org'} does not exist): install the App there (the App's page → Install App${scope.repo !== undefined ? ', with access to that repository' : ''}), or set GH_APP_INSTALLATION_ID`,
-          ExitCode.githubNotFound,
-        ),
+      throw this.failure(
+        err,
+        'its installation',
+        () =>
+          new CliError(
+            `${this.what} is not installed on ${scopeDescription(scope)} at ${this.options.apiUrl} (or ${scope.repo !== undefined ? 'the repository' : 'the org'} does not exist): install the App there (the App's page → Install App${scope.repo !== undefined ? ', with access to that repository' : ''}), or set GH_APP_INSTALLATION_ID`,
+            ExitCode.githubNotFound,
+          ),
       );
     }
   }

@@ -104,7 +104,10 @@ export function proxyFor(url: string, env: NodeJS.ProcessEnv = process.env): str
   const host = target.hostname.toLowerCase();
   const bypass = noProxy.some((entry) => {
     if (entry === '*') return true;
-    const [name = ''] = entry.toLowerCase().replace(/^\*?\./, '.').split(':');
+    const [name = ''] = entry
+      .toLowerCase()
+      .replace(/^\*?\./, '.')
+      .split(':');
     return name.startsWith('.') ? host.endsWith(name) || host === name.slice(1) : host === name || host.endsWith(`.${name}`);
   });
   if (bypass) return undefined;
@@ -136,7 +139,15 @@ const passThroughGroup = {
 const FleetOctokit = Octokit.plugin(throttling, retry);
 export type GitHubClient = InstanceType<typeof FleetOctokit>;
 
-export function createGitHubClient({ apiUrl, credential, scope, secrets = new Set(), proxyEnv = process.env, timings = DEFAULT_TIMINGS, warn = defaultWarn }: ClientOptions): GitHubClient {
+export function createGitHubClient({
+  apiUrl,
+  credential,
+  scope,
+  secrets = new Set(),
+  proxyEnv = process.env,
+  timings = DEFAULT_TIMINGS,
+  warn = defaultWarn,
+}: ClientOptions): GitHubClient {
   const setting = (...names: string[]) => names.map((name) => proxyEnv[name]).find((value) => value !== undefined && value !== '');
   const dispatcher = new EnvHttpProxyAgent({
     httpProxy: setting('http_proxy', 'HTTP_PROXY'),

@@ -108,7 +108,12 @@ export function acceptedPermissions(headers: Record<string, string | number | un
   if (value === undefined || String(value).trim() === '') return undefined;
   const sets = String(value)
     .split(';')
-    .map((set) => set.split(/[,&]/).map((item) => item.trim()).filter(Boolean))
+    .map((set) =>
+      set
+        .split(/[,&]/)
+        .map((item) => item.trim())
+        .filter(Boolean),
+    )
     .filter((set) => set.length > 0);
   if (sets.length === 0) return undefined;
   return sets.map((set) => set.map(describePermission).join(' and ')).join(', or ');
@@ -150,7 +155,9 @@ export function toGitHubCliError(err: unknown, context: RequestContext): CliErro
   if (isRateLimit(err)) {
     const reset = resetTime(err);
     return new CliError(
-      line(`GitHub API rate limit exceeded for ${context.app ? 'this GitHub App installation' : 'this PAT'}${reset ? ` until ${reset}` : ''}: wait and run the command again`),
+      line(
+        `GitHub API rate limit exceeded for ${context.app ? 'this GitHub App installation' : 'this PAT'}${reset ? ` until ${reset}` : ''}: wait and run the command again`,
+      ),
       ExitCode.failure,
     );
   }
@@ -172,9 +179,15 @@ export function toGitHubCliError(err: unknown, context: RequestContext): CliErro
           : context.scope.enterprise !== undefined
             ? 'use a classic PAT with the manage_runners:enterprise scope instead'
             : 'edit the fine-grained token and grant it (a classic PAT needs ' + (context.scope.repo ? 'the repo scope' : 'the admin:org scope') + ')';
-        return new CliError(line(`${credentialName(context)} lacks a permission to manage runners of ${where}: GitHub asks for ${accepted}; ${fix}`), ExitCode.githubAuth);
+        return new CliError(
+          line(`${credentialName(context)} lacks a permission to manage runners of ${where}: GitHub asks for ${accepted}; ${fix}`),
+          ExitCode.githubAuth,
+        );
       }
-      return new CliError(line(`${credentialName(context)} lacks permission to manage runners of ${where}: ${permissionHint(context.scope)}`), ExitCode.githubAuth);
+      return new CliError(
+        line(`${credentialName(context)} lacks permission to manage runners of ${where}: ${permissionHint(context.scope)}`),
+        ExitCode.githubAuth,
+      );
     }
     case 404:
       return new CliError(

@@ -5,7 +5,16 @@
 import type { Config, GitHubCredential, Scope } from '../config/config.ts';
 import { requireCredential } from '../config/credential.ts';
 import { CliError, ConfigError, ExitCode } from '../../core/errors.ts';
-import { createGitHubClient, MutationQueue, operationDeadline, proxyFor, timingSetting, timingsFromEnv, type GitHubClient, type GitHubTimings } from './client.ts';
+import {
+  createGitHubClient,
+  MutationQueue,
+  operationDeadline,
+  proxyFor,
+  timingSetting,
+  timingsFromEnv,
+  type GitHubClient,
+  type GitHubTimings,
+} from './client.ts';
 import { redact, scopeDescription, toGitHubCliError, type RequestContext } from './errors.ts';
 
 export interface Runner {
@@ -105,8 +114,14 @@ async function collectPages(pages: AsyncIterable<{ url: string; data: ApiRunner[
   const seen = new Set<string>();
   const runners: ApiRunner[] = [];
   for await (const page of pages) {
-    if (seen.has(page.url)) throw new EndlessListing(`GitHub's listing of ${what} links back to a page it already sent (${page.url}): stopped after ${seen.size} pages; a proxy or server fault, try again or report it`);
-    if (seen.size >= maxPages) throw new EndlessListing(`GitHub's listing of ${what} goes on past ${maxPages} pages (${maxPages * 100} runners): stopped; raise GH_API_MAX_PAGES if this scope really has that many`);
+    if (seen.has(page.url))
+      throw new EndlessListing(
+        `GitHub's listing of ${what} links back to a page it already sent (${page.url}): stopped after ${seen.size} pages; a proxy or server fault, try again or report it`,
+      );
+    if (seen.size >= maxPages)
+      throw new EndlessListing(
+        `GitHub's listing of ${what} goes on past ${maxPages} pages (${maxPages * 100} runners): stopped; raise GH_API_MAX_PAGES if this scope really has that many`,
+      );
     seen.add(page.url);
     runners.push(...page.data);
   }
@@ -147,9 +162,12 @@ function scopedCalls(octokit: GitHubClient, scope: Scope, maxPages: number) {
       list: (signal: AbortSignal, name?: string) =>
         pages('GET /enterprises/{enterprise}/actions/runners', { ...where, per_page: 100, ...(name ? { name } : {}), request: { signal } }),
       firstPage: (signal: AbortSignal) => octokit.request('GET /enterprises/{enterprise}/actions/runners', { ...where, per_page: 1, request: { signal } }),
-      remove: (signal: AbortSignal, runner_id: number) => octokit.request('DELETE /enterprises/{enterprise}/actions/runners/{runner_id}', { ...where, runner_id, request: { signal } }),
-      registrationToken: (signal: AbortSignal) => octokit.request('POST /enterprises/{enterprise}/actions/runners/registration-token', { ...where, request: { signal } }) as TokenAnswer,
-      removeToken: (signal: AbortSignal) => octokit.request('POST /enterprises/{enterprise}/actions/runners/remove-token', { ...where, request: { signal } }) as TokenAnswer,
+      remove: (signal: AbortSignal, runner_id: number) =>
+        octokit.request('DELETE /enterprises/{enterprise}/actions/runners/{runner_id}', { ...where, runner_id, request: { signal } }),
+      registrationToken: (signal: AbortSignal) =>
+        octokit.request('POST /enterprises/{enterprise}/actions/runners/registration-token', { ...where, request: { signal } }) as TokenAnswer,
+      removeToken: (signal: AbortSignal) =>
+        octokit.request('POST /enterprises/{enterprise}/actions/runners/remove-token', { ...where, request: { signal } }) as TokenAnswer,
       jitConfig: (signal: AbortSignal, body: JitBody) =>
         octokit.request('POST /enterprises/{enterprise}/actions/runners/generate-jitconfig', { ...where, ...body, request: { signal } }) as JitAnswer,
       groups: groups('GET /enterprises/{enterprise}/actions/runner-groups', where),
@@ -215,7 +233,15 @@ export function createRunnerApi(
   // Proxy settings from the env file count too (config.proxy already lets the environment win).
   const proxyEnv = { ...env, ...config.proxy };
   const secrets = secretsOf(credential);
-  const octokit = createGitHubClient({ apiUrl: config.githubApiUrl, credential, scope: config.scope, secrets, proxyEnv, timings, ...(options.warn ? { warn: options.warn } : {}) });
+  const octokit = createGitHubClient({
+    apiUrl: config.githubApiUrl,
+    credential,
+    scope: config.scope,
+    secrets,
+    proxyEnv,
+    timings,
+    ...(options.warn ? { warn: options.warn } : {}),
+  });
   const calls = scopedCalls(octokit, config.scope, timings.maxPages);
   const writes = new MutationQueue(timings.writeIntervalMs);
   const proxy = proxyFor(config.githubApiUrl, proxyEnv);
@@ -237,7 +263,15 @@ export function createRunnerApi(
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         deadline.abort();
-        reject(new CliError(redact(`GitHub did not answer ${what} within ${timings.deadlineMs} ms (${timingSetting('deadlineMs')}) at ${config.githubApiUrl}${proxy ? ` through proxy ${proxy}` : ''}: check GITHUB_API_URL and the network, or raise ${timingSetting('deadlineMs')}`, secrets), ExitCode.network));
+        reject(
+          new CliError(
+            redact(
+              `GitHub did not answer ${what} within ${timings.deadlineMs} ms (${timingSetting('deadlineMs')}) at ${config.githubApiUrl}${proxy ? ` through proxy ${proxy}` : ''}: check GITHUB_API_URL and the network, or raise ${timingSetting('deadlineMs')}`,
+              secrets,
+            ),
+            ExitCode.network,
+          ),
+        );
       }, timings.deadlineMs);
     });
     try {
@@ -259,7 +293,8 @@ export function createRunnerApi(
     checkAccess: async () => {
       await guarded((signal) => calls.firstPage(signal), 'with the first runner of the list');
     },
-    findByName: async (name) => (await guarded((signal) => calls.list(signal, name), `about runner ${name}`)).map(toRunner).find((runner) => runner.name === name),
+    findByName: async (name) =>
+      (await guarded((signal) => calls.list(signal, name), `about runner ${name}`)).map(toRunner).find((runner) => runner.name === name),
     deleteRunner: async (runner) => {
       try {
         await guarded((signal) => writes.run(() => calls.remove(signal, runner.id)), `to the removal of ${runner.name}`, runner.name);
@@ -274,7 +309,10 @@ export function createRunnerApi(
     createRemoveToken: () => token('remove', calls.removeToken),
     runnerGroupId: async (name) => {
       if (!calls.groups) {
-        if (name !== 'Default') throw new ConfigError(`RUNNER_GROUP '${name}': runner groups are an organization's; repository runners (REPO set) are always in Default: unset RUNNER_GROUP`);
+        if (name !== 'Default')
+          throw new ConfigError(
+            `RUNNER_GROUP '${name}': runner groups are an organization's; repository runners (REPO set) are always in Default: unset RUNNER_GROUP`,
+          );
         return DEFAULT_RUNNER_GROUP_ID;
       }
       const list = calls.groups;
@@ -283,8 +321,13 @@ export function createRunnerApi(
       if (group) return group.id;
       const known = groups.map((g) => g.name).join(', ');
       const { scope } = config;
-      const [owner, settings] = scope.enterprise === undefined ? [scope.org, "the organization's Actions settings"] : [`enterprise ${scope.enterprise}`, "the enterprise's settings (Policies → Actions → Runner groups)"];
-      throw new ConfigError(`RUNNER_GROUP '${name}' is not a runner group of ${owner} (it has: ${known || 'none'}): create it in ${settings} or set RUNNER_GROUP to one of these`);
+      const [owner, settings] =
+        scope.enterprise === undefined
+          ? [scope.org, "the organization's Actions settings"]
+          : [`enterprise ${scope.enterprise}`, "the enterprise's settings (Policies → Actions → Runner groups)"];
+      throw new ConfigError(
+        `RUNNER_GROUP '${name}' is not a runner group of ${owner} (it has: ${known || 'none'}): create it in ${settings} or set RUNNER_GROUP to one of these`,
+      );
     },
     generateJitConfig: async (request) => {
       const body: JitBody = { name: request.name, runner_group_id: request.runnerGroupId, labels: request.labels, work_folder: request.workFolder };

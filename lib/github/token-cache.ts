@@ -31,7 +31,6 @@ export interface TokenCacheOptions {
   warn?: (line: string) => void;
 }
 
-
 /** The lock directory proper-lockfile creates beside the cache file. */
 export function tokenCacheLockPath(cacheFile: string): string {
   return `${cacheFile}.lock`;
@@ -84,10 +83,7 @@ async function lockCache(cacheFile: string, onCompromised: (err: Error) => void)
       onCompromised,
     });
   } catch (err) {
-    throw new CliError(
-      `cannot lock the registration-token cache ${tokenCacheLockPath(cacheFile)}: ${(err as Error).message.split('\n')[0]}`,
-      ExitCode.failure,
-    );
+    throw new CliError(`cannot lock the registration-token cache ${tokenCacheLockPath(cacheFile)}: ${(err as Error).message.split('\n')[0]}`, ExitCode.failure);
   }
 }
 

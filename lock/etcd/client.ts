@@ -27,8 +27,14 @@ export async function etcdClient(s: EtcdSettings, o: { deadlineMs?: number } = {
     dialTimeout: deadlineMs,
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + deadlineMs }),
     ...(rootCertificate || certChain
-      ? { credentials: { // No CA file: grpc-js trusts the system's CAs (etcd3's type wants a Buffer, createSsl takes null).
-          rootCertificate: rootCertificate ?? (null as unknown as Buffer), ...(certChain ? { certChain } : {}), ...(privateKey ? { privateKey } : {}) } }
+      ? {
+          credentials: {
+            // No CA file: grpc-js trusts the system's CAs (etcd3's type wants a Buffer, createSsl takes null).
+            rootCertificate: rootCertificate ?? (null as unknown as Buffer),
+            ...(certChain ? { certChain } : {}),
+            ...(privateKey ? { privateKey } : {}),
+          },
+        }
       : {}),
     ...(s.user !== undefined && s.password !== undefined ? { auth: { username: s.user, password: s.password } } : {}),
   };

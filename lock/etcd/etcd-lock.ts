@@ -206,7 +206,11 @@ export class EtcdHeld implements HeldTurn {
 
   /** Rewrites our key's value under our lease; a lease revoked meanwhile makes the put fail, as it should. Never rejects. */
   async updateRecord(value: EtcdQueueRecord): Promise<void> {
-    await this.keeper.lease.put(this.key).value(JSON.stringify(value)).exec().catch(() => undefined);
+    await this.keeper.lease
+      .put(this.key)
+      .value(JSON.stringify(value))
+      .exec()
+      .catch(() => undefined);
   }
 
   private get waitMs(): number {
@@ -236,8 +240,19 @@ export class EtcdHeld implements HeldTurn {
     this.stopWatching();
     // Whatever is left of our lease goes now, so the next waiter need not wait for its TTL.
     void this.keeper.end();
-    void log(this.turn.logDir, { event: 'lock-lost', resource: this.turn.resource, runner: this.job.runner, runId: this.job.runId, attempt: this.job.attempt, reason });
-    void record(this.turn, 'released', this.job, this.ticket.name, { waitMs: this.waitMs, holdMs: Math.max(0, Date.now() - this.since.getTime()), how: 'lost' });
+    void log(this.turn.logDir, {
+      event: 'lock-lost',
+      resource: this.turn.resource,
+      runner: this.job.runner,
+      runId: this.job.runId,
+      attempt: this.job.attempt,
+      reason,
+    });
+    void record(this.turn, 'released', this.job, this.ticket.name, {
+      waitMs: this.waitMs,
+      holdMs: Math.max(0, Date.now() - this.since.getTime()),
+      how: 'lost',
+    });
     this.onLost?.(reason);
   }
 }
@@ -343,7 +358,13 @@ export class EtcdLock implements ResourceLockBackend {
           }
           await record(turn, 'acquired', job, held.ticket.name, { waitMs: Math.max(0, since.getTime() - turn.queuedAt) });
           // The record tells readers since when: best effort (a lease revoked meanwhile makes the put fail, as it should).
-          const value: EtcdQueueRecord = { ...job, org, requestedAt: new Date(turn.queuedAt).toISOString(), since: since.toISOString(), leaseS: this.settings.leaseS };
+          const value: EtcdQueueRecord = {
+            ...job,
+            org,
+            requestedAt: new Date(turn.queuedAt).toISOString(),
+            since: since.toISOString(),
+            leaseS: this.settings.leaseS,
+          };
           void held.updateRecord(value);
           return held;
         }

@@ -48,13 +48,18 @@ function endpoint(raw: string): string {
     throw new ConfigError(`RUNNER_LOCK_ETCD_ENDPOINTS: ${raw} is not an endpoint: use host:port or http(s)://host:port`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`RUNNER_LOCK_ETCD_ENDPOINTS: ${raw}: use http:// or https://`);
-  if (url.username || url.password) throw new ConfigError('RUNNER_LOCK_ETCD_ENDPOINTS: no credentials in an endpoint: use RUNNER_LOCK_ETCD_USER and RUNNER_LOCK_ETCD_PASSWORD');
+  if (url.username || url.password)
+    throw new ConfigError('RUNNER_LOCK_ETCD_ENDPOINTS: no credentials in an endpoint: use RUNNER_LOCK_ETCD_USER and RUNNER_LOCK_ETCD_PASSWORD');
   if (url.pathname !== '/' && url.pathname !== '') throw new ConfigError(`RUNNER_LOCK_ETCD_ENDPOINTS: ${raw}: an endpoint has no path`);
   return `${url.protocol}//${url.host}`;
 }
 
 export function parseEndpoints(raw: string | undefined): string[] {
-  return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(endpoint);
+  return (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(endpoint);
 }
 
 function absoluteFile(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -73,7 +78,9 @@ export function parseEtcdSettings(env: NodeJS.ProcessEnv): EtcdSettings | undefi
   if (endpoints.length === 0) return undefined;
   const prefix = (env.RUNNER_LOCK_ETCD_PREFIX?.trim() || ETCD_DEFAULTS.prefix).replace(/\/+$/, '');
   if (!/^\/[A-Za-z0-9_./-]{0,200}$/.test(prefix) || prefix.includes('//')) {
-    throw new ConfigError(`RUNNER_LOCK_ETCD_PREFIX=${env.RUNNER_LOCK_ETCD_PREFIX} is invalid: a key path such as ${ETCD_DEFAULTS.prefix} (letters, digits, '_', '.', '-', '/')`);
+    throw new ConfigError(
+      `RUNNER_LOCK_ETCD_PREFIX=${env.RUNNER_LOCK_ETCD_PREFIX} is invalid: a key path such as ${ETCD_DEFAULTS.prefix} (letters, digits, '_', '.', '-', '/')`,
+    );
   }
   const rawLease = env.RUNNER_LOCK_ETCD_LEASE_S?.trim();
   const leaseS = rawLease ? Number(rawLease) : ETCD_DEFAULTS.leaseS;

@@ -93,7 +93,12 @@ export class Apps {
       privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
     });
     const id = this.nextAppId++;
-    const app: AppRecord = { id, slug: name.toLowerCase().replace(/[^a-z0-9-]/g, '-'), clientId: `Iv23li${randomBytes(7).toString('hex')}`, publicKey: createPublicKey(publicKey) };
+    const app: AppRecord = {
+      id,
+      slug: name.toLowerCase().replace(/[^a-z0-9-]/g, '-'),
+      clientId: `Iv23li${randomBytes(7).toString('hex')}`,
+      publicKey: createPublicKey(publicKey),
+    };
     this.apps.set(id, app);
     return { app_id: id, slug: app.slug, client_id: app.clientId, private_key: privateKey };
   }
@@ -157,7 +162,8 @@ export class Apps {
     if (!verify('sha256', Buffer.from(`${head}.${body}`), app.publicKey, base64url(signature))) return { ok: false, message: JWT_MESSAGES.undecodable };
     if (!Number.isInteger(claims.iat) || (claims.iat as number) > nowS + IAT_LEEWAY_S) return { ok: false, message: JWT_MESSAGES.issuedLater };
     if (typeof claims.exp !== 'number' || claims.exp <= nowS) return { ok: false, message: JWT_MESSAGES.expired };
-    if (claims.exp - nowS > MAX_JWT_LIFETIME_S + IAT_LEEWAY_S || claims.exp - (claims.iat as number) > MAX_JWT_LIFETIME_S) return { ok: false, message: JWT_MESSAGES.tooLong };
+    if (claims.exp - nowS > MAX_JWT_LIFETIME_S + IAT_LEEWAY_S || claims.exp - (claims.iat as number) > MAX_JWT_LIFETIME_S)
+      return { ok: false, message: JWT_MESSAGES.tooLong };
     return { ok: true, appId: app.id };
   }
 
@@ -253,4 +259,3 @@ export class Apps {
     };
   }
 }
-

@@ -8,7 +8,17 @@ import type { AppCreated, InstallationInput, PermissionLevel } from './apps.ts';
 import type { Context, Violation } from './context.ts';
 import type { FaultSpec } from './faults.ts';
 import { isRecord, readJson, send, type Reply } from './http.ts';
-import { ENTERPRISE_KEY_PREFIX, parseScope, scopeKey, type JobView, type RunnerGroup, type RunnerView, type ScopeRef, type Step, type TokenKind } from './state.ts';
+import {
+  ENTERPRISE_KEY_PREFIX,
+  parseScope,
+  scopeKey,
+  type JobView,
+  type RunnerGroup,
+  type RunnerView,
+  type ScopeRef,
+  type Step,
+  type TokenKind,
+} from './state.ts';
 
 export interface PatInput {
   token: string;
@@ -248,8 +258,14 @@ export const controls = {
     const selected = scope.enterprise !== undefined ? strList(input.organizations ?? [], 'organizations') : strList(input.repositories ?? [], 'repositories');
     const allowsPublic = input.allows_public_repositories ?? false;
     if (typeof allowsPublic !== 'boolean') throw new ControlError(400, 'allows_public_repositories must be a boolean');
-    const group = ctx.state.addRunnerGroup(scope, { name: str(input.name, 'name'), visibility, repositories: selected, allowsPublicRepositories: allowsPublic });
-    if (group === 'conflict') throw new ControlError(409, `${scope.enterprise !== undefined ? 'enterprise' : 'org'} ${scopeText(scope)} has a runner group named ${input.name}`);
+    const group = ctx.state.addRunnerGroup(scope, {
+      name: str(input.name, 'name'),
+      visibility,
+      repositories: selected,
+      allowsPublicRepositories: allowsPublic,
+    });
+    if (group === 'conflict')
+      throw new ControlError(409, `${scope.enterprise !== undefined ? 'enterprise' : 'org'} ${scopeText(scope)} has a runner group named ${input.name}`);
     return groupView(group);
   },
 
@@ -342,7 +358,13 @@ export const controls = {
     const permissions = permissionsOf(input.permissions);
     const ttl = input.token_ttl_s;
     if (ttl !== undefined && typeof ttl !== 'number') throw new ControlError(400, 'token_ttl_s must be a number');
-    const rec = ctx.apps.install({ app_id: input.app_id, org: input.org, ...(repositories ? { repositories } : {}), permissions, ...(ttl === undefined ? {} : { token_ttl_s: ttl }) });
+    const rec = ctx.apps.install({
+      app_id: input.app_id,
+      org: input.org,
+      ...(repositories ? { repositories } : {}),
+      permissions,
+      ...(ttl === undefined ? {} : { token_ttl_s: ttl }),
+    });
     return { installation_id: rec.id, app_id: rec.appId, org: rec.org, permissions: { ...rec.permissions } };
   },
 
@@ -377,7 +399,11 @@ const routes: [string, RegExp, Handler][] = [
       ok(200, {
         runners: controls.runners(
           c,
-          scopeOf({ org: u.searchParams.get('org') ?? undefined, repo: u.searchParams.get('repo') ?? undefined, enterprise: u.searchParams.get('enterprise') ?? undefined }),
+          scopeOf({
+            org: u.searchParams.get('org') ?? undefined,
+            repo: u.searchParams.get('repo') ?? undefined,
+            enterprise: u.searchParams.get('enterprise') ?? undefined,
+          }),
         ),
       }),
   ],
@@ -387,7 +413,9 @@ const routes: [string, RegExp, Handler][] = [
     /^\/runner-groups$/,
     (c, _b, u) => {
       const enterprise = u.searchParams.get('enterprise');
-      return ok(200, { runner_groups: controls.runnerGroups(c, enterprise === null ? (u.searchParams.get('org') ?? '') : `${ENTERPRISE_KEY_PREFIX}${enterprise}`) });
+      return ok(200, {
+        runner_groups: controls.runnerGroups(c, enterprise === null ? (u.searchParams.get('org') ?? '') : `${ENTERPRISE_KEY_PREFIX}${enterprise}`),
+      });
     },
   ],
   ['POST', /^\/runners\/(\d+)\/state$/, (c, b, _u, id) => ok(200, controls.driveRunner(c, id, b))],

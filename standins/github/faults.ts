@@ -54,9 +54,7 @@ export class Faults {
   /** Takes (consumes one use of) the first fault that applies to this operation. */
   take(operationId: string): FaultSpec | undefined {
     const fault = this.active.find(
-      (f) =>
-        (f.operation === undefined || f.operation === operationId) &&
-        (f.kind !== 'wrong_token' || TOKEN_OPERATION.test(operationId)),
+      (f) => (f.operation === undefined || f.operation === operationId) && (f.kind !== 'wrong_token' || TOKEN_OPERATION.test(operationId)),
     );
     if (!fault) return undefined;
     fault.remaining--;

@@ -49,11 +49,7 @@ export const ENTERPRISE_OPERATIONS = [
 ] as const;
 
 /** GitHub App operations: finding an installation and getting its access token (both with the App's JWT). */
-export const APP_OPERATIONS = [
-  'apps/get-org-installation',
-  'apps/get-repo-installation',
-  'apps/create-installation-access-token',
-] as const;
+export const APP_OPERATIONS = ['apps/get-org-installation', 'apps/get-repo-installation', 'apps/create-installation-access-token'] as const;
 
 /** Every operation in the excerpt. */
 export const SERVED_OPERATIONS = [...RUNNER_OPERATIONS, ...APP_OPERATIONS, ...ENTERPRISE_OPERATIONS] as const;

@@ -54,9 +54,13 @@ process.stdout.write(
     `GITHUB_API_URL=${github.apiUrl}`,
     '',
     '# The GitHub stand-in (not GitHub) is listening. To point a fleet at it, put these in its env file:',
-    ...`GITHUB_URL=${github.url}\nGITHUB_API_URL=${github.apiUrl}\n${scopeLines.join('\n')}\nGH_PAT=${firstPat ? firstPat.split(':')[0] : '<a token given with --pat>'}`.split('\n').map((line) => `#   ${line}`),
+    ...`GITHUB_URL=${github.url}\nGITHUB_API_URL=${github.apiUrl}\n${scopeLines.join('\n')}\nGH_PAT=${firstPat ? firstPat.split(':')[0] : '<a token given with --pat>'}`
+      .split('\n')
+      .map((line) => `#   ${line}`),
     ...(hasPort
-      ? ['# This address has a port: the toolkit\'s own calls work, but a runner cannot register (actions/runner drops the port of a GHES URL). Run as root without --port for a portless address.']
+      ? [
+          "# This address has a port: the toolkit's own calls work, but a runner cannot register (actions/runner drops the port of a GHES URL). Run as root without --port for a portless address.",
+        ]
       : []),
     '# Stop it with Ctrl-C.',
     '',

@@ -264,8 +264,12 @@ function groupView(ctx: Context, scope: ScopeRef, group: RunnerGroup): Record<st
     visibility: group.visibility,
     default: group.default,
     ...(scope.enterprise !== undefined
-      ? selected ? { selected_organizations_url: `${base}/organizations` } : {}
-      : selected ? { selected_repositories_url: `${base}/repositories` } : {}),
+      ? selected
+        ? { selected_organizations_url: `${base}/organizations` }
+        : {}
+      : selected
+        ? { selected_repositories_url: `${base}/repositories` }
+        : {}),
     runners_url: `${base}/runners`,
     ...(scope.enterprise !== undefined ? {} : { inherited: false }),
     allows_public_repositories: group.allowsPublicRepositories,
@@ -287,9 +291,7 @@ function listGroups(ctx: Context, req: IncomingMessage, url: URL, scope: ScopeRe
   const page = Math.max(1, Number(params.page ?? 1));
   const visibleTo = params.visible_to_repository ?? params.visible_to_organization;
   const member = typeof visibleTo === 'string' ? visibleTo.toLowerCase() : undefined;
-  const all = ctx.state
-    .runnerGroups(groupOwner(scope))
-    .filter((g) => member === undefined || g.visibility !== 'selected' || g.repositories.includes(member));
+  const all = ctx.state.runnerGroups(groupOwner(scope)).filter((g) => member === undefined || g.visibility !== 'selected' || g.repositories.includes(member));
   const groups = all.slice((page - 1) * perPage, page * perPage).map((g) => groupView(ctx, scope, g));
   const headers: Record<string, string> = {};
   const link = linkHeader(req, url, page, Math.max(1, Math.ceil(all.length / perPage)));

@@ -41,7 +41,10 @@ function scopeFromUrl(raw: unknown, gitHubUrl: string): ScopeRef | 'elsewhere' |
     return undefined;
   }
   if (url.origin !== new URL(gitHubUrl).origin) return 'elsewhere';
-  const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = url.pathname
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
   if (parts.length === 1 && parts[0]) return { org: parts[0] };
   if (parts.length === 2 && parts[0]?.toLowerCase() === 'enterprises' && parts[1]) return { enterprise: parts[1] };
   if (parts.length === 2 && parts[0] && parts[1]) return { org: parts[0], repo: parts[1] };

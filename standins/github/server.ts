@@ -87,7 +87,10 @@ export interface GitHubStandIn {
   readonly port: number;
   /** Spec violations recorded so far (a copy); tests should assert it stays empty. */
   readonly violations: Violation[];
-  /** An org (`acme`), a repository (`acme/widgets`), or an enterprise (`enterprise:octo`, or `{ enterprise, orgs }` with the orgs whose jobs its runners take). */
+  /**
+   * An org (`acme`), a repository (`acme/widgets`), or an enterprise
+   * (`enterprise:octo`, or `{ enterprise, orgs }` with the orgs whose jobs its runners take).
+   */
   addScope(scope: ScopeInput | string): void;
   addPat(pat: PatInput): void;
   seedRunners(seed: SeedInput): RunnerView[];

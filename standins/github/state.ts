@@ -103,9 +103,7 @@ export interface RunnerRecord {
 export type TokenKind = 'registration' | 'remove';
 
 /** Messages a runner's poll can return besides a job (PROTOCOL.md §2). */
-export type RunnerMessage =
-  | { type: 'cancel'; job_id: number; timeout_minutes: number }
-  | { type: 'update'; target_version: string };
+export type RunnerMessage = { type: 'cancel'; job_id: number; timeout_minutes: number } | { type: 'update'; target_version: string };
 
 /** What a long poll resolves with. */
 export type Delivery = { job: JobRecord } | { message: RunnerMessage };
@@ -666,7 +664,10 @@ export class State {
   // --- jobs ----------------------------------------------------------------
 
   enqueueJob(
-    spec: Omit<JobRecord, 'id' | 'runId' | 'runAttempt' | 'status' | 'conclusion' | 'runnerId' | 'runnerName' | 'cancelRequested' | 'events' | 'cancelTimeoutMinutes'> & {
+    spec: Omit<
+      JobRecord,
+      'id' | 'runId' | 'runAttempt' | 'status' | 'conclusion' | 'runnerId' | 'runnerName' | 'cancelRequested' | 'events' | 'cancelTimeoutMinutes'
+    > & {
       cancelTimeoutMinutes?: number;
     },
   ): JobRecord {

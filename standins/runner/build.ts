@@ -40,7 +40,10 @@ const SHARED_INPUTS = ['../../core/bundle.ts', '../../core/constants.ts'].map((p
 function inputsHash(baseImageId: string): string {
   const hash = createHash('sha256');
   for (const file of [...filesUnder(SIM_DIR), ...SHARED_INPUTS]) {
-    hash.update(`${relative(SIM_DIR, file)}\0`).update(readFileSync(file)).update('\0');
+    hash
+      .update(`${relative(SIM_DIR, file)}\0`)
+      .update(readFileSync(file))
+      .update('\0');
   }
   hash.update(readFileSync(process.execPath));
   hash.update(`${baseImageId}\0${esbuildVersion}`);

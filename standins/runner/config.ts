@@ -30,13 +30,7 @@ interface TenantCredential {
 function isHostedServer(url: URL): boolean {
   if (envTrue(process.env.GITHUB_ACTIONS_RUNNER_FORCE_GHES)) return false;
   const host = url.hostname.toLowerCase();
-  return (
-    host === 'github.com' ||
-    host === 'www.github.com' ||
-    host === 'github.localhost' ||
-    host.endsWith('.ghe.com') ||
-    host.endsWith('.ghe.localhost')
-  );
+  return host === 'github.com' || host === 'www.github.com' || host === 'github.localhost' || host.endsWith('.ghe.com') || host.endsWith('.ghe.localhost');
 }
 
 /**
@@ -50,9 +44,7 @@ function isHostedServer(url: URL): boolean {
 export function registrationUrl(gitHubUrl: string): string {
   const url = new URL(gitHubUrl);
   const host = url.hostname; // without the port, like UriBuilder.Host
-  return isHostedServer(url)
-    ? `${url.protocol}//api.${host}/actions/runner-registration`
-    : `${url.protocol}//${host}/api/v3/actions/runner-registration`;
+  return isHostedServer(url) ? `${url.protocol}//api.${host}/actions/runner-registration` : `${url.protocol}//${host}/api/v3/actions/runner-registration`;
 }
 
 async function tenantCredential(gitHubUrl: string, token: string, event: 'register' | 'remove'): Promise<TenantCredential> {
@@ -71,7 +63,10 @@ function rsaParams(): object {
 }
 
 function parseLabels(value: string | undefined): string[] {
-  const labels = (value ?? '').split(',').map((l) => l.trim()).filter(Boolean);
+  const labels = (value ?? '')
+    .split(',')
+    .map((l) => l.trim())
+    .filter(Boolean);
   // Case-insensitively unique, first spelling wins (the real runner uses a case-insensitive set).
   return labels.filter((l, i) => labels.findIndex((o) => o.toLowerCase() === l.toLowerCase()) === i);
 }

@@ -28,7 +28,7 @@ export class JitConfigError extends Error {
 const BAD_LENGTH = 'Invalid length for a Base-64 char array or string.';
 const BAD_CHAR =
   'The input is not a valid Base-64 string as it contains a non-base 64 character, more than two padding characters, or an illegal character among the padding characters.';
-const DICTIONARY = "System.Collections.Generic.Dictionary`2[System.String,System.String]";
+const DICTIONARY = 'System.Collections.Generic.Dictionary`2[System.String,System.String]';
 
 /**
  * Convert.FromBase64String: white space (space, tab, CR, LF) anywhere is

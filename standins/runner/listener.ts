@@ -395,10 +395,7 @@ export class Listener {
 
   /** JobDispatcher.Cancel and WorkerDispatcher.Cancel. */
   private cancel(message: CancelMessage): void {
-    this.trace.info(
-      'JobDispatcher',
-      `Job cancellation request ${message.job_id} received, cancellation timeout ${message.timeout_minutes} minutes.`,
-    );
+    this.trace.info('JobDispatcher', `Job cancellation request ${message.job_id} received, cancellation timeout ${message.timeout_minutes} minutes.`);
     const dispatch = this.current;
     if (!dispatch || String(dispatch.job.job_id) !== String(message.job_id)) {
       const queued = this.queue.findIndex((j) => String(j.job_id) === String(message.job_id));

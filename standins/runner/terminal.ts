@@ -36,7 +36,10 @@ export const term = {
   },
   /** A timestamped listener line, like "2024-01-01 10:00:00Z: Listening for Jobs". */
   event(text: string): void {
-    const stamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+    const stamp = new Date()
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, 'Z');
     process.stdout.write(`${stamp}: ${mask(text)}\n`);
   },
 };

@@ -19,7 +19,10 @@ type Level = 'INFO' | 'WARN' | 'ERR ' | 'VERB';
 
 /** .NET's DateTime "u" format: 2024-01-31 10:00:00Z. */
 export function utcU(d = new Date()): string {
-  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 function fileStamp(d: Date): string {

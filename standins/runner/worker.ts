@@ -189,7 +189,9 @@ class JobRun {
     const needle = `\0RUNNER_TRACKING_ID=${this.trackingId}\0`;
     let pids: number[] = [];
     try {
-      pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+      pids = readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .map(Number);
     } catch {
       return;
     }

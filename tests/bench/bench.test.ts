@@ -18,8 +18,16 @@ const figures = (mode: unknown): void => {
 
 describe('bench analysis', () => {
   // requested = queued here: each asks and gets its ticket at once.
-  const acq = (name: string, ticket: number, grant: number, requested: number, acquired: number, released: number, overlapped = false) =>
-    ({ name, ticket, grant, overlapped, requested, queued: requested, acquired, released });
+  const acq = (name: string, ticket: number, grant: number, requested: number, acquired: number, released: number, overlapped = false) => ({
+    name,
+    ticket,
+    grant,
+    overlapped,
+    requested,
+    queued: requested,
+    acquired,
+    released,
+  });
 
   test('a run counts repeated acquisitions while another contender waits; the tail alone does not', () => {
     const unfair = [acq('a', 2, 0, 0, 1, 1.5), acq('a', 3, 1, 1.5, 2, 2.5), acq('a', 4, 2, 2.5, 3, 3.5), acq('b', 1, 3, 0, 4, 4.5)];
@@ -86,7 +94,20 @@ describe('bench containers under load', { timeout: 300_000 }, () => {
       ['disk', 'while :; do dd if=/dev/zero of=/tmp/load bs=1M count=64 conv=fsync status=none; done'],
     ];
     for (const [name, script] of hogs) {
-      const started = await docker(['run', '-d', '--rm', '--name', `${prefix}${name}`, '--network', 'none', '--entrypoint', '/bin/sh', SIM_IMAGE, '-c', script]);
+      const started = await docker([
+        'run',
+        '-d',
+        '--rm',
+        '--name',
+        `${prefix}${name}`,
+        '--network',
+        'none',
+        '--entrypoint',
+        '/bin/sh',
+        SIM_IMAGE,
+        '-c',
+        script,
+      ]);
       assert.equal(started.code, 0, started.stderr);
     }
   });
@@ -98,7 +119,10 @@ describe('bench containers under load', { timeout: 300_000 }, () => {
   for (const run of [1, 2, 3]) {
     test(`run ${run}: strict FIFO (no ticket out of order, nobody twice in a row while others wait), one holder at a time`, async (t) => {
       if (skip) return t.skip(skip);
-      const r = await runScript('bench.ts', ['--json', '--mode', 'containers', '--rounds', '25', '--hold-ms', '2'], { env: { DOCKER_HOST: process.env.DOCKER_HOST }, timeoutMs: 110_000 });
+      const r = await runScript('bench.ts', ['--json', '--mode', 'containers', '--rounds', '25', '--hold-ms', '2'], {
+        env: { DOCKER_HOST: process.env.DOCKER_HOST },
+        timeoutMs: 110_000,
+      });
       assert.equal(r.code, 0, r.stderr);
       const out = JSON.parse(r.stdout) as { containers: { out_of_order: number; longest_run: number; overlaps: number } };
       t.diagnostic(JSON.stringify(out.containers));

@@ -16,7 +16,10 @@ describe('takePidFile', () => {
     const path = join(await mkdtemp(join(tmpdir(), 'pid-')), 'x.pid');
     const release = takePidFile(path, refusal);
     assert.equal((await readFile(path, 'utf8')).trim(), String(process.pid));
-    assert.throws(() => takePidFile(path, refusal), (err: Error & { exitCode?: number }) => err.message === `busy: pid ${process.pid}` && err.exitCode === ExitCode.refused);
+    assert.throws(
+      () => takePidFile(path, refusal),
+      (err: Error & { exitCode?: number }) => err.message === `busy: pid ${process.pid}` && err.exitCode === ExitCode.refused,
+    );
     release();
     assert.equal(existsSync(path), false);
   });

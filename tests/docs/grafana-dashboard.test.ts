@@ -53,7 +53,16 @@ test('the Grafana dashboard: importable, and every query names metrics make metr
   } finally {
     metrics.close();
   }
-  for (const name of ['gh_runner_fleet_runners', 'gh_runner_fleet_jobs_total', 'gh_runner_fleet_lock_wait_seconds', 'gh_runner_fleet_lock_hold_seconds', 'gh_runner_fleet_lock_queue_length', 'gh_runner_fleet_lock_handoffs_total', 'gh_runner_fleet_github_requests_total', 'gh_runner_fleet_lock_log_bad_lines_total']) {
+  for (const name of [
+    'gh_runner_fleet_runners',
+    'gh_runner_fleet_jobs_total',
+    'gh_runner_fleet_lock_wait_seconds',
+    'gh_runner_fleet_lock_hold_seconds',
+    'gh_runner_fleet_lock_queue_length',
+    'gh_runner_fleet_lock_handoffs_total',
+    'gh_runner_fleet_github_requests_total',
+    'gh_runner_fleet_lock_log_bad_lines_total',
+  ]) {
     assert.ok(served.has(name), `/metrics has no ${name}`);
   }
 
@@ -76,6 +85,14 @@ test('the Grafana dashboard: importable, and every query names metrics make metr
   }
   // The views the issue asks for: queue length, wait p95, hold, jobs by org, runners by state.
   const titles = dashboard.panels.map((p) => p.title);
-  for (const want of ['Queue length', 'Wait p95', 'Board held (share of time)', 'Jobs by org (in the time range)', 'Runners by state']) assert.ok(titles.includes(want), want);
-  for (const name of ['gh_runner_fleet_lock_queue_length', 'gh_runner_fleet_lock_wait_seconds_bucket', 'gh_runner_fleet_lock_hold_seconds_sum', 'gh_runner_fleet_jobs_total', 'gh_runner_fleet_runners']) assert.ok(used.has(name), `no panel uses ${name}`);
+  for (const want of ['Queue length', 'Wait p95', 'Board held (share of time)', 'Jobs by org (in the time range)', 'Runners by state'])
+    assert.ok(titles.includes(want), want);
+  for (const name of [
+    'gh_runner_fleet_lock_queue_length',
+    'gh_runner_fleet_lock_wait_seconds_bucket',
+    'gh_runner_fleet_lock_hold_seconds_sum',
+    'gh_runner_fleet_jobs_total',
+    'gh_runner_fleet_runners',
+  ])
+    assert.ok(used.has(name), `no panel uses ${name}`);
 });

@@ -38,10 +38,12 @@ const PROBE = [
 
 function probeOutput(job: JobView): Record<string, string> {
   const output = eventOutput(job.events.find((e) => e.event === 'step'));
-  return Object.fromEntries(output.split('\n').flatMap((line) => {
-    const eq = line.indexOf('=');
-    return eq > 0 ? [[line.slice(0, eq), line.slice(eq + 1)]] : [];
-  }));
+  return Object.fromEntries(
+    output.split('\n').flatMap((line) => {
+      const eq = line.indexOf('=');
+      return eq > 0 ? [[line.slice(0, eq), line.slice(eq + 1)]] : [];
+    }),
+  );
 }
 
 describe('per-board hardware on a real engine', { skip, timeout: 300_000 }, () => {
@@ -57,7 +59,14 @@ describe('per-board hardware on a real engine', { skip, timeout: 300_000 }, () =
     await ground.writeEnv(prefix, [...baseEnv, ...extra]);
   };
   const probe = async (label: string, job: string): Promise<Record<string, string>> => {
-    const id = github.enqueueJob({ org: 'acme', repository: 'acme/firmware', runs_on: [label], job, workflow: 'hw', steps: [{ name: job, run: PROBE }] }).job_id;
+    const id = github.enqueueJob({
+      org: 'acme',
+      repository: 'acme/firmware',
+      runs_on: [label],
+      job,
+      workflow: 'hw',
+      steps: [{ name: job, run: PROBE }],
+    }).job_id;
     const done = await github.waitForJob(id, (j) => j.status === 'completed', 60_000);
     assert.equal(done.conclusion, 'success', JSON.stringify(done.events));
     return probeOutput(done);
@@ -74,7 +83,11 @@ describe('per-board hardware on a real engine', { skip, timeout: 300_000 }, () =
     await mkdir(join(dir, 'dev'));
     await mkdir(join(dir, 'by-id'));
     const mknod = promisify(execFile);
-    for (const [node, minor] of [['serial-a', 3], ['serial-b', 5], ['serial-global', 3]] as const) {
+    for (const [node, minor] of [
+      ['serial-a', 3],
+      ['serial-b', 5],
+      ['serial-global', 3],
+    ] as const) {
       const path = join(dir, 'dev', node);
       await mknod('mknod', [path, 'c', '1', String(minor)]);
       await chown(path, 0, DIALOUT_GID);
@@ -114,7 +127,11 @@ describe('per-board hardware on a real engine', { skip, timeout: 300_000 }, () =
     console.log(`# board b sees: ${JSON.stringify(b)}`);
     assert.equal(a.board, 'a');
     assert.equal(b.board, 'b');
-    assert.deepEqual([a.pdu_host, a.pdu_outlet, b.pdu_host, b.pdu_outlet], ['pdu1.lab', '1', 'pdu1.lab', '2'], 'per-board keys override the global ones, the others stay');
+    assert.deepEqual(
+      [a.pdu_host, a.pdu_outlet, b.pdu_host, b.pdu_outlet],
+      ['pdu1.lab', '1', 'pdu1.lab', '2'],
+      'per-board keys override the global ones, the others stay',
+    );
     assert.equal(a.pdu_note, 'costs $5', "a '$' reaches the job as written");
     assert.equal(a['dev /dev/ttyUSB0'], '1:3', "a's node, reached through its by-id link");
     assert.equal(a['dev /dev/ttyUSB1'], 'absent');
@@ -134,7 +151,10 @@ describe('per-board hardware on a real engine', { skip, timeout: 300_000 }, () =
     const r = await run('ps.ts');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^NAME\s+STATE\s+KIND\s+BOARD\s+LABELS\s+RESOURCE\s+DEVICES$/m);
-    assert.match(r.stdout, new RegExp(`^${name('a')}\\s+running\\s+board\\s+a\\s+board-a\\s+-\\s+\\S*usb-FTDI_FT232R_USB_UART_A10K1A2B-if00-port0:/dev/ttyUSB0$`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(`^${name('a')}\\s+running\\s+board\\s+a\\s+board-a\\s+-\\s+\\S*usb-FTDI_FT232R_USB_UART_A10K1A2B-if00-port0:/dev/ttyUSB0$`, 'm'),
+    );
     assert.match(r.stdout, new RegExp(`^${name('b')}\\s+running\\s+board\\s+b\\s+board-b\\s+-\\s+\\S*/dev/serial-b:/dev/ttyUSB1$`, 'm'));
   });
 

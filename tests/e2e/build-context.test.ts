@@ -51,7 +51,11 @@ describe('the build context of a custom Dockerfile', { skip, timeout: 240_000 },
     await rename(join(dir, '.env'), join(dir, 'acme-settings'));
     await writeFile(join(dir, 'acme-settings'), 'REG_TOKEN_CACHE_FILE=tokens\n', { flag: 'a' });
     await writeFile(join(dir, 'tokens'), '{"token":"AAAREGTOKEN"}\n', { mode: 0o600 });
-    const r = await runScript('image.ts', ['--force'], { cwd: dir, env: { ENV_FILE: 'acme-settings', DOCKER_HOST: process.env.DOCKER_HOST ?? '' }, timeoutMs: 200_000 });
+    const r = await runScript('image.ts', ['--force'], {
+      cwd: dir,
+      env: { ENV_FILE: 'acme-settings', DOCKER_HOST: process.env.DOCKER_HOST ?? '' },
+      timeoutMs: 200_000,
+    });
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     const listed = (await dockerOk(['run', '--rm', '--network', 'none', '--entrypoint', 'ls', custom(), '-A', '/ctx'])).split('\n').sort();
     assert.deepEqual(listed, ['Dockerfile', 'flash.sh']);

@@ -70,7 +70,9 @@ describe('cancel and stop of board jobs on a real engine', { skip, timeout: 300_
     const holder = boardJob(github, 'holder', 8);
     await github.waitForJob(holder, acquired, 30_000);
     const waiter = boardJob(github, 'waiter', 1);
-    await waitFor('the waiter queued for the board', async () => (await board())?.queue.some((t) => t.runId === String(github.job(waiter)?.run_id)), { timeoutMs: 30_000 });
+    await waitFor('the waiter queued for the board', async () => (await board())?.queue.some((t) => t.runId === String(github.job(waiter)?.run_id)), {
+      timeoutMs: 30_000,
+    });
 
     const cancelledAt = Date.now();
     github.cancelJob(waiter);
@@ -84,7 +86,11 @@ describe('cancel and stop of board jobs on a real engine', { skip, timeout: 300_
     assert.ok(cancelToEnd < 10_000, `the cancelled job ended ${cancelToEnd} ms after the cancel`);
     const state = await board();
     assert.equal(state?.holder?.runId, String(github.job(holder)?.run_id), 'the holder kept the board');
-    assert.deepEqual(state?.queue.map((t) => t.runId), [], 'the cancelled job left the queue');
+    assert.deepEqual(
+      state?.queue.map((t) => t.runId),
+      [],
+      'the cancelled job left the queue',
+    );
 
     const next = boardJob(github, 'next', 1);
     const [heldBefore, nextDone] = await Promise.all([
@@ -131,7 +137,11 @@ describe('cancel and stop of board jobs on a real engine', { skip, timeout: 300_
     const removed = await run('remove.ts', ['-y', '--force', runner]);
     assert.equal(removed.code, 0, `${removed.stdout}\n${removed.stderr}`);
     assert.match(removed.stdout, new RegExp(`^${runner}: job stopped, unregistered from GitHub$`, 'm'));
-    assert.equal(github.runners('acme').some((r) => r.name === runner), false, 'still registered');
+    assert.equal(
+      github.runners('acme').some((r) => r.name === runner),
+      false,
+      'still registered',
+    );
     assert.equal((await docker(['inspect', runner])).code !== 0, true, 'container still there');
     assert.equal(github.job(job)?.status, 'completed');
     // Killed with its container, the holder could not release: the next job takes the board over once the lock is stale.

@@ -64,7 +64,13 @@ describe('commands on a real engine', { skip, timeout: 420_000 }, () => {
   test('init without -n on a new fleet: one generic runner plus the boards', async () => {
     await ok('init.ts');
     await waitFor('runner-1 and pi online', () => online(runner('1')) && online(runner('pi')), { timeoutMs: 60_000 });
-    assert.deepEqual(github.runners('acme').map((r) => r.name).sort(), [runner('1'), runner('pi')].sort());
+    assert.deepEqual(
+      github
+        .runners('acme')
+        .map((r) => r.name)
+        .sort(),
+      [runner('1'), runner('pi')].sort(),
+    );
   });
 
   test('make ps: one row per container with state, kind, board, labels, resource and devices', async () => {

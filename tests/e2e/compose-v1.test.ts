@@ -45,7 +45,13 @@ describe('compose v1 (RUNNER_COMPOSE=docker-compose) on a real engine', { skip, 
   /** The compose version that made the container (compose labels every container it makes). */
   const madeBy = (name: string): Promise<string> => dockerOk(['inspect', '--format', '{{ index .Config.Labels "com.docker.compose.version" }}', name]);
   const boardJob = async (tag: string): Promise<JobView> => {
-    const { job_id } = ground.github.enqueueJob({ org: ground.org, repository: `${ground.org}/firmware`, runs_on: ['pi-v1'], job: tag, steps: [{ name: tag, run: `echo "${tag} on $RUNNER_NAME"` }] });
+    const { job_id } = ground.github.enqueueJob({
+      org: ground.org,
+      repository: `${ground.org}/firmware`,
+      runs_on: ['pi-v1'],
+      job: tag,
+      steps: [{ name: tag, run: `echo "${tag} on $RUNNER_NAME"` }],
+    });
     const done = await ground.github.waitForJob(job_id, (j) => j.status === 'completed', 60_000);
     assert.equal(done.conclusion, 'success', JSON.stringify(done.events));
     assert.equal(done.runner_name, runner('pi'));
@@ -57,7 +63,12 @@ describe('compose v1 (RUNNER_COMPOSE=docker-compose) on a real engine', { skip, 
   before(async () => {
     ground = await startGround('compose-v1');
     prefix = ground.prefix('v1');
-    await ground.writeEnv(prefix, ['RUNNER_COMPOSE=docker-compose', 'BOARD_RUNNERS=pi:pi-v1', 'RUNNER_RESOURCE_ID=board-v1', `RUNNER_LOCK_HOST_PATH=${ground.dir}/locks`]);
+    await ground.writeEnv(prefix, [
+      'RUNNER_COMPOSE=docker-compose',
+      'BOARD_RUNNERS=pi:pi-v1',
+      'RUNNER_RESOURCE_ID=board-v1',
+      `RUNNER_LOCK_HOST_PATH=${ground.dir}/locks`,
+    ]);
   });
 
   after(() => ground?.close());
@@ -85,7 +96,10 @@ describe('compose v1 (RUNNER_COMPOSE=docker-compose) on a real engine', { skip, 
 
   test('purge: runners unregistered, containers and volumes gone', async () => {
     await ok('purge.ts', ['--yes']);
-    assert.deepEqual(ground.github.runners(ground.org).filter((r) => r.name.startsWith(prefix)), []);
+    assert.deepEqual(
+      ground.github.runners(ground.org).filter((r) => r.name.startsWith(prefix)),
+      [],
+    );
     assert.equal(await dockerOk(['ps', '-a', '-q', '--filter', `name=^${prefix}`]), '');
     const volumes = (await dockerOk(['volume', 'ls', '-q'])).split('\n').filter((v) => v.startsWith(prefix));
     assert.deepEqual(volumes, []);

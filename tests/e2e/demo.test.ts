@@ -92,7 +92,10 @@ describe('make demo on a real engine', { skip, timeout: 900_000 }, () => {
     const board = jobs.filter((j) => j.board).sort((a, b) => Date.parse(a.started_at!) - Date.parse(b.started_at!));
     assert.deepEqual([...new Set(board.map((j) => j.org))].sort(), ['acme', 'globex'], 'board jobs of both orgs');
     assert.equal(new Set(board.map((j) => j.resource)).size, 1, 'one shared resource');
-    assert.ok(jobs.some((j) => !j.board), 'generic jobs too');
+    assert.ok(
+      jobs.some((j) => !j.board),
+      'generic jobs too',
+    );
     for (let i = 1; i < board.length; i++) {
       const [prev, cur] = [board[i - 1]!, board[i]!];
       assert.ok(Date.parse(cur.started_at!) >= Date.parse(prev.finished_at!), `${cur.job} (${cur.org}) took the board before ${prev.job} (${prev.org}) let go`);
@@ -150,7 +153,10 @@ describe('make demo on a real engine', { skip, timeout: 900_000 }, () => {
     try {
       const r = await runScript('demo.ts', [], { env: env(tmp), timeoutMs: 60_000 });
       assert.equal(r.code, 1);
-      assert.equal(r.stderr, `error: another make demo is running (pid ${process.pid}, ${DEMO_PID_FILE}): wait for it to end, or stop it with kill -INT ${process.pid}\n`);
+      assert.equal(
+        r.stderr,
+        `error: another make demo is running (pid ${process.pid}, ${DEMO_PID_FILE}): wait for it to end, or stop it with kill -INT ${process.pid}\n`,
+      );
       assert.equal(r.stdout, '');
     } finally {
       await rm(DEMO_PID_FILE, { force: true });

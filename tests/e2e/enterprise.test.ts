@@ -74,11 +74,20 @@ describe('an enterprise fleet on a real engine', { skip, timeout: 420_000 }, () 
     assert.match(r.stdout, /2 runner\(s\): 2 online, 0 busy, 0 orphan\(s\), 0 unregistered/, 'init waits for the runners, then shows them');
     for (const name of [runner('1'), runner('pi')]) assert.equal((await containerState(name))?.status, 'running', name);
     await waitFor('runner-1 and pi online at the enterprise', () => online(runner('1')) && online(runner('pi')), { timeoutMs: 60_000 });
-    assert.deepEqual(registered().map((x) => x.name).sort(), [runner('1'), runner('pi')].sort());
+    assert.deepEqual(
+      registered()
+        .map((x) => x.name)
+        .sort(),
+      [runner('1'), runner('pi')].sort(),
+    );
     assert.deepEqual(github.runners(ground.org), [], 'nothing registered at the org');
     const calls = Object.keys(github.calls().by_operation);
     assert.ok(calls.includes('enterprise-admin/create-registration-token-for-enterprise'), calls.join(', '));
-    assert.deepEqual(calls.filter((op) => !op.endsWith('-for-enterprise') && !op.endsWith('-from-enterprise')), [], 'only enterprise operations were called');
+    assert.deepEqual(
+      calls.filter((op) => !op.endsWith('-for-enterprise') && !op.endsWith('-from-enterprise')),
+      [],
+      'only enterprise operations were called',
+    );
     assert.ok(existsSync(join(dir, COMPOSE_FILE)), `the compose file is ${COMPOSE_FILE}`);
   });
 
@@ -92,7 +101,12 @@ describe('an enterprise fleet on a real engine', { skip, timeout: 420_000 }, () 
   });
 
   test("a job of an org in the enterprise runs on the enterprise's runner", async () => {
-    const { job_id } = github.enqueueJob({ org: ground.org, repo: 'widgets', runs_on: ['self-hosted', 'pi'], steps: [{ name: 'hello', run: 'echo hello from the enterprise' }] });
+    const { job_id } = github.enqueueJob({
+      org: ground.org,
+      repo: 'widgets',
+      runs_on: ['self-hosted', 'pi'],
+      steps: [{ name: 'hello', run: 'echo hello from the enterprise' }],
+    });
     const job = await github.waitForJob(job_id, (j) => j.status === 'completed', 60_000);
     assert.equal(job.conclusion, 'success', JSON.stringify(job.events));
     assert.equal(job.runner_name, runner('pi'));
@@ -102,17 +116,26 @@ describe('an enterprise fleet on a real engine', { skip, timeout: 420_000 }, () 
     const table = (await ok('list.ts')).stdout;
     for (const name of [runner('1'), runner('pi')]) assert.match(table, new RegExp(`^${name}\\s+\\S+\\s+online\\s`, 'm'), table);
     assert.match(table, /2 runner\(s\): 2 online, 0 busy, 0 orphan\(s\), 0 unregistered/);
-    const rows = JSON.parse((await ok('list.ts', ['--json'])).stdout) as Array<{ name: string; github_status: string | null; orphan: boolean | null; unregistered: boolean }>;
+    const rows = JSON.parse((await ok('list.ts', ['--json'])).stdout) as Array<{
+      name: string;
+      github_status: string | null;
+      orphan: boolean | null;
+      unregistered: boolean;
+    }>;
     assert.deepEqual(
       rows.map((row) => [row.name, row.github_status, row.orphan, row.unregistered]).sort(),
-      [[runner('1'), 'online', false, false], [runner('pi'), 'online', false, false]].sort(),
+      [
+        [runner('1'), 'online', false, false],
+        [runner('pi'), 'online', false, false],
+      ].sort(),
     );
   });
 
   test('purge -y: registrations, containers, volumes and generated files gone; the env file kept', async () => {
     const r = await ok('purge.ts', ['-y']);
     for (const name of [runner('1'), runner('pi')]) assert.match(r.stdout, new RegExp(`^${name}: unregistered from GitHub$`, 'm'));
-    for (const file of [COMPOSE_FILE, `.reg_token.cache.enterprises.${SLUG}`, `.image-hash.enterprises.${SLUG}`]) assert.match(r.stdout, new RegExp(`^deleted ${file.replaceAll('.', '\\.')}$`, 'm'));
+    for (const file of [COMPOSE_FILE, `.reg_token.cache.enterprises.${SLUG}`, `.image-hash.enterprises.${SLUG}`])
+      assert.match(r.stdout, new RegExp(`^deleted ${file.replaceAll('.', '\\.')}$`, 'm'));
     assert.deepEqual(registered(), []);
     assert.deepEqual(await containersOf(), []);
     assert.deepEqual(await volumesOf(), []);

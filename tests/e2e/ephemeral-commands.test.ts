@@ -79,7 +79,11 @@ describe('commands on an ephemeral fleet', { skip, timeout: 600_000 }, () => {
     await fill('2', 'ephc-idle');
     // A job that runs until the test lets it end (a file it waits for).
     longJob = ground.github.enqueueJob({
-      org: 'acme', repository: 'acme/app', runs_on: ['ephc-busy'], job: 'long-build', workflow: 'ci',
+      org: 'acme',
+      repository: 'acme/app',
+      runs_on: ['ephc-busy'],
+      job: 'long-build',
+      workflow: 'ci',
       steps: [{ name: 'wait', run: 'while [ ! -f /tmp/release ]; do sleep 0.2; done' }],
     }).job_id;
     await waitFor(`${slot('1')} busy`, () => registration(slot('1'))?.busy === true, { timeoutMs: 60_000 });
@@ -94,16 +98,28 @@ describe('commands on an ephemeral fleet', { skip, timeout: 600_000 }, () => {
   test('make list: the slots under a line saying no supervisor runs, each with its container age and job', async () => {
     const r = await ok('list.ts');
     const lines = r.stdout.split('\n');
-    assert.equal(lines[0], 'ephemeral fleet: each row is a slot the supervisor fills with a fresh container per job; supervisor: not running — start it with make supervise');
+    assert.equal(
+      lines[0],
+      'ephemeral fleet: each row is a slot the supervisor fills with a fresh container per job; supervisor: not running — start it with make supervise',
+    );
     assert.match(lines[1]!, /^NAME +CONTAINER +AGE +GITHUB +BUSY +JOB +BOARD +LABELS +DEVICES +NOTE$/);
     assert.match(r.stdout, new RegExp(`^${slot('1')} +running +\\d+[sm] +online +busy +long-build +- +self-hosted,ephc-busy +- *$`, 'm'));
     assert.match(r.stdout, new RegExp(`^${slot('2')} +running +\\d+[sm] +online +idle +- +- +self-hosted,ephc-idle +- *$`, 'm'));
     assert.match(r.stdout, /^2 slot\(s\): 2 container\(s\) running, 2 online, 1 busy, 0 orphan\(s\), 0 unregistered$/m);
-    const rows = JSON.parse((await ok('list.ts', ['--json'])).stdout) as Array<{ name: string; busy: boolean; ephemeral: boolean; age_s: number; job: string | null }>;
-    assert.deepEqual(rows.map((row) => [row.name, row.busy, row.ephemeral, typeof row.age_s, row.job]), [
-      [slot('1'), true, true, 'number', 'long-build'],
-      [slot('2'), false, true, 'number', null],
-    ]);
+    const rows = JSON.parse((await ok('list.ts', ['--json'])).stdout) as Array<{
+      name: string;
+      busy: boolean;
+      ephemeral: boolean;
+      age_s: number;
+      job: string | null;
+    }>;
+    assert.deepEqual(
+      rows.map((row) => [row.name, row.busy, row.ephemeral, typeof row.age_s, row.job]),
+      [
+        [slot('1'), true, true, 'number', 'long-build'],
+        [slot('2'), false, true, 'number', null],
+      ],
+    );
   });
 
   test('make ps: AGE and JOB after STATE; JSON keeps the container fields and adds age_s and job', async () => {
@@ -114,19 +130,37 @@ describe('commands on an ephemeral fleet', { skip, timeout: 600_000 }, () => {
     assert.match(r.stdout, new RegExp(`^${slot('1')} +running +\\d+[sm] +long-build +generic +- `, 'm'));
     assert.match(r.stdout, new RegExp(`^${slot('2')} +running +\\d+[sm] +- +generic +- `, 'm'));
     assert.equal(lines.length, 4, r.stdout);
-    const json = JSON.parse((await ok('ps.ts', ['--json'])).stdout) as Array<{ name: string; state: string; kind: string; ephemeral: boolean; createdAt: string; age_s: number; job: string | null }>;
-    assert.deepEqual(json.map((c) => [c.name, c.state, c.kind, c.ephemeral, typeof c.createdAt, typeof c.age_s, c.job]), [
-      [slot('1'), 'running', 'generic', true, 'string', 'number', 'long-build'],
-      [slot('2'), 'running', 'generic', true, 'string', 'number', null],
-    ]);
+    const json = JSON.parse((await ok('ps.ts', ['--json'])).stdout) as Array<{
+      name: string;
+      state: string;
+      kind: string;
+      ephemeral: boolean;
+      createdAt: string;
+      age_s: number;
+      job: string | null;
+    }>;
+    assert.deepEqual(
+      json.map((c) => [c.name, c.state, c.kind, c.ephemeral, typeof c.createdAt, typeof c.age_s, c.job]),
+      [
+        [slot('1'), 'running', 'generic', true, 'string', 'number', 'long-build'],
+        [slot('2'), 'running', 'generic', true, 'string', 'number', null],
+      ],
+    );
   });
 
   test('make start, restart and register: one line naming make supervise, exit 2, nothing started', async () => {
-    for (const [script, command] of [['start.ts', 'make start'], ['restart.ts', 'make restart'], ['register.ts', 'make register']]) {
+    for (const [script, command] of [
+      ['start.ts', 'make start'],
+      ['restart.ts', 'make restart'],
+      ['register.ts', 'make register'],
+    ]) {
       const r = await run(script!);
       assert.equal(r.code, 2, `${script}: ${r.stdout}${r.stderr}`);
       assert.equal(r.stdout, '');
-      assert.match(r.stderr, new RegExp(`^error: ${command} does not apply to an ephemeral fleet \\(RUNNER_MODE=ephemeral in \\.env\\): .*: make supervise\\n$`));
+      assert.match(
+        r.stderr,
+        new RegExp(`^error: ${command} does not apply to an ephemeral fleet \\(RUNNER_MODE=ephemeral in \\.env\\): .*: make supervise\\n$`),
+      );
     }
   });
 
@@ -136,7 +170,12 @@ describe('commands on an ephemeral fleet', { skip, timeout: 600_000 }, () => {
     assert.equal(await supervisor.ended, 'SIGTERM', 'the supervisor got SIGTERM');
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines[0], `stopped the supervisor (pid ${supervisor.pid}): it no longer fills the slots; make supervise starts it again`);
-    assert.ok(lines.includes(`${slot('1')}: running a job: left running to finish it; it will not be replaced (the supervisor is stopped; make stop again removes what it leaves)`), r.stdout);
+    assert.ok(
+      lines.includes(
+        `${slot('1')}: running a job: left running to finish it; it will not be replaced (the supervisor is stopped; make stop again removes what it leaves)`,
+      ),
+      r.stdout,
+    );
     assert.ok(lines.includes(`${slot('2')}: container stopped and removed (single-use), registration deleted`), r.stdout);
     assert.equal(lines.length, 3, r.stdout);
     assert.equal((await containerState(slot('1')))?.running, true, 'the busy slot still runs its job');
@@ -157,7 +196,10 @@ describe('commands on an ephemeral fleet', { skip, timeout: 600_000 }, () => {
     const r = await run('remove.ts', ['-y']);
     assert.equal(r.code, 5, `${r.stdout}${r.stderr}`);
     assert.equal(await supervisor.ended, 'SIGTERM');
-    assert.match(r.stdout, new RegExp(`^stopped the supervisor \\(pid ${supervisor.pid}\\) so it does not fill the slots again; make supervise starts it again$`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(`^stopped the supervisor \\(pid ${supervisor.pid}\\) so it does not fill the slots again; make supervise starts it again$`, 'm'),
+    );
     assert.match(r.stdout, new RegExp(`^${slot('2')}: unregistered from GitHub$`, 'm'));
     assert.match(r.stdout, new RegExp(`^${slot('1')}: skipped, it is running a job`, 'm'));
     assert.match(r.stdout, new RegExp(`^removed containers and volumes: ${slot('2')}$`, 'm'));

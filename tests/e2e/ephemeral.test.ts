@@ -43,7 +43,11 @@ async function slotContainers(prefix: string): Promise<Map<string, string>> {
   return new Map(lines ? lines.split('\n').map((line) => [line.split(' ')[0]!, line.split(' ').slice(1).join(' ')]) : []);
 }
 
-const stepOutput = (job: JobView | undefined): string => (job?.events ?? []).filter((e) => e.event === 'step').map(eventOutput).join('\n');
+const stepOutput = (job: JobView | undefined): string =>
+  (job?.events ?? [])
+    .filter((e) => e.event === 'step')
+    .map(eventOutput)
+    .join('\n');
 
 describe('ephemeral runners (make supervise)', { timeout: 600_000 }, () => {
   let ground: Ground;
@@ -66,17 +70,29 @@ describe('ephemeral runners (make supervise)', { timeout: 600_000 }, () => {
     await waitFor(`${slot} online (${s.output()})`, () => ground.online(slot), { timeoutMs: 60_000 });
 
     // The container's id, from the mount of its hosts file (its hostname is the host's: host network).
-    const run = 'echo "container=$(grep -o "containers/[0-9a-f]\\{64\\}" /proc/self/mountinfo | head -1)"; ls /home/runner/_work/left-behind 2>/dev/null && echo FOUND-LEFTOVER; mkdir -p /home/runner/_work && touch /home/runner/_work/left-behind';
+    const run =
+      'echo "container=$(grep -o "containers/[0-9a-f]\\{64\\}" /proc/self/mountinfo | head -1)"; ls /home/runner/_work/left-behind 2>/dev/null && echo FOUND-LEFTOVER; mkdir -p /home/runner/_work && touch /home/runner/_work/left-behind';
     const jobs: JobView[] = [];
     for (const name of ['first', 'second']) {
-      const id = ground.github.enqueueJob({ org: 'acme', repository: 'acme/app', runs_on: ['eph-seq'], job: name, workflow: 'ci', steps: [{ name, run }] }).job_id;
+      const id = ground.github.enqueueJob({
+        org: 'acme',
+        repository: 'acme/app',
+        runs_on: ['eph-seq'],
+        job: name,
+        workflow: 'ci',
+        steps: [{ name, run }],
+      }).job_id;
       jobs.push(await ground.github.waitForJob(id, (j) => j.status === 'completed', 120_000));
     }
     const hosts = jobs.map((job) => /container=(\S+)/.exec(stepOutput(job))?.[1]);
     assert.ok(hosts[0] && hosts[1], `both jobs said where they ran: ${jobs.map(stepOutput).join(' | ')}`);
     assert.notEqual(hosts[0], hosts[1], 'each job ran in a container of its own');
     assert.doesNotMatch(stepOutput(jobs[1]), /FOUND-LEFTOVER/, 'the second job did not see the first job’s file');
-    assert.deepEqual(jobs.map((j) => j.runner_name), [slot, slot], 'both on the one slot');
+    assert.deepEqual(
+      jobs.map((j) => j.runner_name),
+      [slot, slot],
+      'both on the one slot',
+    );
     // Each finished runner is gone from GitHub; the slot holds a third, fresh one.
     await waitFor(`${slot} filled again`, () => ground.online(slot), { timeoutMs: 60_000 });
     assert.equal(ground.github.runners('acme').filter((r) => r.name === slot).length, 1);
@@ -114,7 +130,10 @@ describe('ephemeral runners (make supervise)', { timeout: 600_000 }, () => {
     supervisors.push(s);
     const slot = `${prefix}runner-1`;
     await waitFor(`${slot} online`, () => ground.online(slot), { timeoutMs: 60_000 });
-    const [firstId] = ground.github.runners('acme').filter((r) => r.name === slot).map((r) => r.id);
+    const [firstId] = ground.github
+      .runners('acme')
+      .filter((r) => r.name === slot)
+      .map((r) => r.id);
     const [firstContainer] = (await slotContainers(prefix)).keys();
     await dockerOk(['kill', slot]);
     await waitFor(
@@ -138,7 +157,14 @@ describe('ephemeral runners (make supervise)', { timeout: 600_000 }, () => {
     supervisors.push(first);
     const slots = [`${prefix}runner-1`, `${prefix}runner-2`];
     await waitFor(`both slots online (${first.output()})`, () => slots.every((slot) => ground.online(slot)), { timeoutMs: 90_000 });
-    const id = ground.github.enqueueJob({ org: 'acme', repository: 'acme/app', runs_on: ['eph-crash'], job: 'long', workflow: 'ci', steps: [{ name: 'long', run: 'sleep 6; echo done' }] }).job_id;
+    const id = ground.github.enqueueJob({
+      org: 'acme',
+      repository: 'acme/app',
+      runs_on: ['eph-crash'],
+      job: 'long',
+      workflow: 'ci',
+      steps: [{ name: 'long', run: 'sleep 6; echo done' }],
+    }).job_id;
     await ground.github.waitForJob(id, (j) => j.status === 'in_progress', 60_000);
     first.child.kill('SIGKILL');
     await first.ended;
@@ -170,15 +196,20 @@ describe('ephemeral runners (make supervise)', { timeout: 600_000 }, () => {
       timeoutMs: 90_000,
     });
     const run = 'date +%s%N > /dev/null; echo "start=$(date +%s%N)"; sleep 3; echo "end=$(date +%s%N)"';
-    const ids = ['acme', 'globex', 'acme', 'globex'].map((org, i) =>
-      ground.github.enqueueJob({ org, repository: `${org}/fw`, runs_on: ['devboard'], job: `board-${i}`, workflow: 'hw', steps: [{ name: 'flash', run }] }).job_id,
+    const ids = ['acme', 'globex', 'acme', 'globex'].map(
+      (org, i) =>
+        ground.github.enqueueJob({ org, repository: `${org}/fw`, runs_on: ['devboard'], job: `board-${i}`, workflow: 'hw', steps: [{ name: 'flash', run }] })
+          .job_id,
     );
     const jobs = await Promise.all(ids.map((id) => ground.github.waitForJob(id, (j) => j.status === 'completed', 240_000)));
     const spans = jobs.map((job) => {
       const out = stepOutput(job);
       return { start: Number(/start=(\d+)/.exec(out)?.[1]), end: Number(/end=(\d+)/.exec(out)?.[1]) };
     });
-    assert.ok(spans.every((s) => s.start > 0 && s.end > s.start), `every job ran its step: ${JSON.stringify(spans)}`);
+    assert.ok(
+      spans.every((s) => s.start > 0 && s.end > s.start),
+      `every job ran its step: ${JSON.stringify(spans)}`,
+    );
     spans.sort((x, y) => x.start - y.start);
     for (let i = 1; i < spans.length; i++) assert.ok(spans[i]!.start >= spans[i - 1]!.end, `never two on the board at once: ${JSON.stringify(spans)}`);
   });

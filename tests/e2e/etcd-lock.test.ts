@@ -40,7 +40,13 @@ const BOARD = 'board-e';
 const HOLD_S = 2;
 
 function stepScript(tag: string, seconds: number): string {
-  return [`echo "start ${tag} $(date +%s%N) $RUNNER_NAME"`, `sleep ${seconds}`, `echo "end ${tag} $(date +%s%N)"`, 'env | grep -c "^RUNNER_LOCK_ETCD_PASSWORD=" || true', ''].join('\n');
+  return [
+    `echo "start ${tag} $(date +%s%N) $RUNNER_NAME"`,
+    `sleep ${seconds}`,
+    `echo "end ${tag} $(date +%s%N)"`,
+    'env | grep -c "^RUNNER_LOCK_ETCD_PASSWORD=" || true',
+    '',
+  ].join('\n');
 }
 
 interface Span {
@@ -84,7 +90,16 @@ describe('board lock on etcd across two orgs (and two Docker hosts)', { skip, ti
       const file = `${org}${host ? '-second' : ''}.env`;
       const dir = host ? lockDir2 : lockDir;
       // A compose file of its own: the same org's two fleets would share the default one.
-      await g.writeEnv(prefix, [...(host ? [`DOCKER_HOST=${host}`, `COMPOSE_FILE=docker-compose.${org}-second.yml`] : []), `RUNNER_LOCK_HOST_PATH=${dir}`, `BOARD_RUNNERS=${board}:${BOARD}`, ...common], { file, org });
+      await g.writeEnv(
+        prefix,
+        [
+          ...(host ? [`DOCKER_HOST=${host}`, `COMPOSE_FILE=docker-compose.${org}-second.yml`] : []),
+          `RUNNER_LOCK_HOST_PATH=${dir}`,
+          `BOARD_RUNNERS=${board}:${BOARD}`,
+          ...common,
+        ],
+        { file, org },
+      );
       fleets.push({ file, org, prefix, runner: `${prefix}runner-${board}`, lockDir: dir, ...(host ? { host } : {}) });
     };
     await add('acme', 'a1');
@@ -103,7 +118,9 @@ describe('board lock on etcd across two orgs (and two Docker hosts)', { skip, ti
     g.github.enqueueJob({ org, repository: `${org}/firmware`, runs_on: [BOARD], job: tag, steps: [{ name: 'on the board', run: stepScript(tag, seconds) }] });
 
   const locksJson = async (lockDir: string, endpoint: string): Promise<ResourceState[]> => {
-    const r = await runScript('locks.ts', ['--json'], { env: { RUNNER_LOCK_HOST_PATH: lockDir, RUNNER_LOCK_BACKEND: 'etcd', RUNNER_LOCK_ETCD_ENDPOINTS: endpoint } });
+    const r = await runScript('locks.ts', ['--json'], {
+      env: { RUNNER_LOCK_HOST_PATH: lockDir, RUNNER_LOCK_BACKEND: 'etcd', RUNNER_LOCK_ETCD_ENDPOINTS: endpoint },
+    });
     assert.equal(r.code, 0, r.stderr);
     return (JSON.parse(r.stdout) as { resources: ResourceState[] }).resources;
   };
@@ -123,15 +140,25 @@ describe('board lock on etcd across two orgs (and two Docker hosts)', { skip, ti
       tags.push({ tag, org, id: enqueue(g, org, tag).job_id });
     }
     // While jobs wait: etcd's holder and queue, as the operator sees them.
-    const seen = await waitFor('a holder and a waiter in make locks', async () => {
-      const [state] = await locksJson(lockDir, etcd.endpoint);
-      return state?.holder && state.queue.length > 0 ? state : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 300 });
+    const seen = await waitFor(
+      'a holder and a waiter in make locks',
+      async () => {
+        const [state] = await locksJson(lockDir, etcd.endpoint);
+        return state?.holder && state.queue.length > 0 ? state : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 300 },
+    );
     assert.equal(seen.resource, BOARD);
-    assert.ok(all.some((f) => f.runner === seen.holder?.runner), `holder ${seen.holder?.runner}`);
+    assert.ok(
+      all.some((f) => f.runner === seen.holder?.runner),
+      `holder ${seen.holder?.runner}`,
+    );
     const views = await Promise.all(tags.map((t) => g.github.waitForJob(t.id, (j) => j.status === 'completed', 180_000)));
     views.forEach((v, i) => assert.equal(v.conclusion, 'success', `${tags[i]?.tag}: ${JSON.stringify(v.events.slice(-3))}`));
-    const spans = tags.map((t, i) => spanOf(t.tag, views[i]!)).filter((s): s is Span => s !== undefined).sort((a, b) => a.start - b.start);
+    const spans = tags
+      .map((t, i) => spanOf(t.tag, views[i]!))
+      .filter((s): s is Span => s !== undefined)
+      .sort((a, b) => a.start - b.start);
     assert.equal(spans.length, tags.length);
     for (let i = 1; i < spans.length; i++) {
       const [prev, cur] = [spans[i - 1]!, spans[i]!];
@@ -141,11 +168,23 @@ describe('board lock on etcd across two orgs (and two Docker hosts)', { skip, ti
     // The job's environment has no etcd password (none is set here: the variable must not even be there).
     for (const v of views) assert.match(v.events.map((e) => eventOutput(e)).join('\n'), /^0$/m);
     // Tickets are etcd create revisions: the board order is their order.
-    const ticket = (v: JobView): number => Number(/lock acquired after [\d.]+ s \(ticket (\d+)\)/.exec(eventOutput(v.events.find((e) => e.hook === 'job_started')))?.[1]);
+    const ticket = (v: JobView): number =>
+      Number(/lock acquired after [\d.]+ s \(ticket (\d+)\)/.exec(eventOutput(v.events.find((e) => e.hook === 'job_started')))?.[1]);
     const byStart = spans.map((s) => ticket(views[tags.findIndex((t) => t.tag === s.tag)]!));
-    assert.deepEqual(byStart, [...byStart].sort((a, b) => a - b), `board order has tickets ${byStart.join(' ')}`);
-    const log = (await readFile(join(lockDir, 'locks.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    for (const event of ['queued', 'acquired', 'released']) assert.ok(log.some((e) => e.event === event && e.resource === BOARD), `${event} in locks.log`);
+    assert.deepEqual(
+      byStart,
+      [...byStart].sort((a, b) => a - b),
+      `board order has tickets ${byStart.join(' ')}`,
+    );
+    const log = (await readFile(join(lockDir, 'locks.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const event of ['queued', 'acquired', 'released'])
+      assert.ok(
+        log.some((e) => e.event === event && e.resource === BOARD),
+        `${event} in locks.log`,
+      );
   });
 
   test('with etcd unreachable a waiting job waits and says so in its log; once etcd is back it runs', async () => {
@@ -158,7 +197,11 @@ describe('board lock on etcd across two orgs (and two Docker hosts)', { skip, ti
     await new Promise((r) => setTimeout(r, 8000));
     const during = g.github.job(job_id);
     assert.equal(during?.status, 'in_progress');
-    assert.equal(during?.events.some((e) => /^start down /m.test(eventOutput(e))), false, 'the step ran without the lock');
+    assert.equal(
+      during?.events.some((e) => /^start down /m.test(eventOutput(e))),
+      false,
+      'the step ran without the lock',
+    );
     const resumedAt = Date.now();
     await etcd.resume();
     const view = await g.github.waitForJob(job_id, (j) => j.status === 'completed', 120_000);
@@ -166,6 +209,9 @@ describe('board lock on etcd across two orgs (and two Docker hosts)', { skip, ti
     const hook = eventOutput(view.events.find((e) => e.hook === 'job_started'));
     assert.match(hook, /board-e: waiting: etcd \(http:\/\/127\.0\.0\.1:\d+\) is unreachable: .*retrying; the job starts only once it holds the lock/);
     const span = spanOf('down', view);
-    assert.ok(span && span.start >= resumedAt - 50, `the step started ${span ? (resumedAt - span.start).toFixed(0) : '?'} ms before etcd was back (stopped at ${stoppedAt})`);
+    assert.ok(
+      span && span.start >= resumedAt - 50,
+      `the step started ${span ? (resumedAt - span.start).toFixed(0) : '?'} ms before etcd was back (stopped at ${stoppedAt})`,
+    );
   });
 });

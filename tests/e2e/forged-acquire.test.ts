@@ -176,7 +176,12 @@ describe('forged acquires from a job, hardened mode, two orgs on one board, on a
     assert.equal(forger.conclusion, 'success', JSON.stringify(forger.events));
     assert.match(hookOutput(forger, 'job_started'), new RegExp(`${BOARD}: lock acquired after`));
     const out = stepOutput(forger);
-    console.log(`# forger:\n${out.split('\n').map((l) => `#   ${l}`).join('\n')}`);
+    console.log(
+      `# forger:\n${out
+        .split('\n')
+        .map((l) => `#   ${l}`)
+        .join('\n')}`,
+    );
     const expected: Array<[string, RegExp]> = [
       ['own-pid', /workerPid is not accepted/],
       ['path-pid', /workerPid is not accepted/],
@@ -209,7 +214,13 @@ describe('forged acquires from a job, hardened mode, two orgs on one board, on a
     const work = await dockerOk(['volume', 'inspect', '--format', '{{.Mountpoint}}', `${runner(acme)}-work`]);
     const file = join(work, 'forged-after.txt');
     const after = await waitFor('the left-behind process reporting', () => readFile(file, 'utf8').catch(() => undefined), { timeoutMs: 120_000 });
-    console.log(`# left behind:\n${after.trim().split('\n').map((l) => `#   ${l}`).join('\n')}`);
+    console.log(
+      `# left behind:\n${after
+        .trim()
+        .split('\n')
+        .map((l) => `#   ${l}`)
+        .join('\n')}`,
+    );
     const noJob = /^after no-job: closed, 1 line\(s\): (.*)$/m.exec(after);
     assert.ok(noJob, after);
     assert.match(noJob[1]!, new RegExp(`"type":"error","message":"${BOARD}: no job is running on ${runner(acme)}`));

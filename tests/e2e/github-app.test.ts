@@ -31,9 +31,17 @@ describe('a fleet authenticated as a GitHub App, on a real engine', { skip, time
     outputs.push(result.stdout, result.stderr);
     return result;
   };
-  const runners = (): string[] => github.runners('acme').map((r) => r.name).filter((name) => name.startsWith(prefix));
+  const runners = (): string[] =>
+    github
+      .runners('acme')
+      .map((r) => r.name)
+      .filter((name) => name.startsWith(prefix));
   /** The key (whole and each body line) and every installation token issued so far. */
-  const secrets = (): string[] => [app.private_key, ...app.private_key.split('\n').filter((line) => line.length > 20 && !line.startsWith('-----')), ...github.installationTokens()];
+  const secrets = (): string[] => [
+    app.private_key,
+    ...app.private_key.split('\n').filter((line) => line.length > 20 && !line.startsWith('-----')),
+    ...github.installationTokens(),
+  ];
   const assertNoSecret = (text: string, where: string): void => {
     for (const secret of secrets()) assert.ok(!text.includes(secret), `a key or installation token in ${where}`);
     assert.doesNotMatch(text, /GH_APP_PRIVATE_KEY_FILE|PRIVATE KEY/, `App settings in ${where}`);
@@ -48,7 +56,9 @@ describe('a fleet authenticated as a GitHub App, on a real engine', { skip, time
     await writeFile(keyFile, app.private_key, { mode: 0o600 });
     prefix = ground.prefix('app');
     // The App as the credential: no GH_PAT in the env file.
-    await ground.writeEnv(prefix, [`GH_APP_ID=${app.app_id}`, `GH_APP_PRIVATE_KEY_FILE=${keyFile}`, `RUNNER_LOCK_HOST_PATH=${join(dir, 'locks')}`], { pat: false });
+    await ground.writeEnv(prefix, [`GH_APP_ID=${app.app_id}`, `GH_APP_PRIVATE_KEY_FILE=${keyFile}`, `RUNNER_LOCK_HOST_PATH=${join(dir, 'locks')}`], {
+      pat: false,
+    });
   });
 
   after(() => ground?.close());
@@ -56,7 +66,9 @@ describe('a fleet authenticated as a GitHub App, on a real engine', { skip, time
   test('init registers and starts the runners with the App; no key or installation token in the compose file or a container', async () => {
     const r = await run('init.ts', ['-n', '2']);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    await waitFor('both runners online', () => github.runners('acme').filter((x) => x.name.startsWith(prefix) && x.status === 'online').length === 2, { timeoutMs: 60_000 });
+    await waitFor('both runners online', () => github.runners('acme').filter((x) => x.name.startsWith(prefix) && x.status === 'online').length === 2, {
+      timeoutMs: 60_000,
+    });
     const calls = github.calls().by_operation;
     assert.equal(calls['apps/get-org-installation'], 1, 'the installation is looked up once');
     assert.equal(calls['apps/create-installation-access-token'], 1, 'one installation token for the whole command');
@@ -75,7 +87,13 @@ describe('a fleet authenticated as a GitHub App, on a real engine', { skip, time
   });
 
   test('a job runs on a runner registered with the App', async () => {
-    const { job_id } = github.enqueueJob({ org: 'acme', repository: 'acme/firmware', runs_on: ['self-hosted'], job: 'build', steps: [{ name: 'hello', run: 'echo built-with-app' }] });
+    const { job_id } = github.enqueueJob({
+      org: 'acme',
+      repository: 'acme/firmware',
+      runs_on: ['self-hosted'],
+      job: 'build',
+      steps: [{ name: 'hello', run: 'echo built-with-app' }],
+    });
     const done = await github.waitForJob(job_id, (j) => j.status === 'completed', 60_000);
     assert.equal(done.conclusion, 'success', JSON.stringify(done.events));
     assert.ok(done.runner_name?.startsWith(prefix), `ran on ${done.runner_name}`);

@@ -7,7 +7,10 @@ import { test } from 'node:test';
 import { REPO_ROOT, runNode } from '../support/cli.ts';
 
 const probe = [
-  '--import', import.meta.resolve('tsx'), '--input-type=module', '-e',
+  '--import',
+  import.meta.resolve('tsx'),
+  '--input-type=module',
+  '-e',
   `const { dockerUnavailable } = await import(${JSON.stringify(`${REPO_ROOT}tests/e2e/helpers.ts`)}); console.log('skip:', await dockerUnavailable());`,
 ];
 const noEngine = { DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
@@ -27,9 +30,19 @@ test('elsewhere, no Docker engine skips the e2e suites with the reason', async (
 // Importing a test helper runs no process (no docker call to learn the engine's
 // settings at import time): what a suite needs from the engine is computed on
 // first use (modeSettings). Every function of node:child_process is watched.
-const helperModules = ['tests/e2e/helpers.ts', 'tests/support/ground.ts', 'tests/support/github-fixture.ts', 'tests/support/wait.ts', 'tests/support/cli.ts', 'tests/support/lock-helpers.ts'];
+const helperModules = [
+  'tests/e2e/helpers.ts',
+  'tests/support/ground.ts',
+  'tests/support/github-fixture.ts',
+  'tests/support/wait.ts',
+  'tests/support/cli.ts',
+  'tests/support/lock-helpers.ts',
+];
 const watchImports = [
-  '--import', import.meta.resolve('tsx'), '--input-type=module', '-e',
+  '--import',
+  import.meta.resolve('tsx'),
+  '--input-type=module',
+  '-e',
   [
     "import { createRequire, syncBuiltinESMExports } from 'node:module';",
     "const cp = createRequire(import.meta.url)('node:child_process');",

@@ -64,7 +64,14 @@ for (const { mode, title } of SUITES) {
       assert.equal(host.uid, 0, 'the lock directory belongs to root');
       assert.equal(host.mode & 0o7777, 0o755);
 
-      const { job_id } = ground.github.enqueueJob({ org: 'acme', repository: 'acme/firmware', runs_on: [`pi-${mode}`], job: 'probe', workflow: 'ci', steps: [{ name: 'probe', run: PROBE }] });
+      const { job_id } = ground.github.enqueueJob({
+        org: 'acme',
+        repository: 'acme/firmware',
+        runs_on: [`pi-${mode}`],
+        job: 'probe',
+        workflow: 'ci',
+        steps: [{ name: 'probe', run: PROBE }],
+      });
       const done = await ground.github.waitForJob(job_id, (j) => j.status === 'completed', 60_000);
       assert.equal(done.conclusion, 'success', JSON.stringify(done.events));
       const out = stepOutput(done);
@@ -76,7 +83,10 @@ for (const { mode, title } of SUITES) {
       assert.match(hookOutput(done, 'job_started'), /board-pi: lock acquired after/);
       assert.match(hookOutput(done, 'job_completed'), /board-pi: lock released/);
 
-      const inspect = JSON.parse(await dockerOk(['inspect', '--format', '{{json .HostConfig}}', runner])) as { Privileged: boolean; SecurityOpt: string[] | null };
+      const inspect = JSON.parse(await dockerOk(['inspect', '--format', '{{json .HostConfig}}', runner])) as {
+        Privileged: boolean;
+        SecurityOpt: string[] | null;
+      };
       assert.equal(inspect.Privileged, privileged);
       // Engines add their own options (Docker 26 gives a privileged container label=disable): only ours is asserted.
       assert.equal((inspect.SecurityOpt ?? []).includes('no-new-privileges:true'), mode === 'hardened');

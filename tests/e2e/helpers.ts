@@ -101,9 +101,11 @@ export async function secondDockerUnavailable(): Promise<string | undefined> {
   const info = await docker(['info', '--format', '{{.ServerVersion}}'], on);
   const image = info.code === 0 ? await docker(['image', 'inspect', '--format', '{{.Id}}', SIM_IMAGE], on) : undefined;
   const reason =
-    info.code !== 0 ? `the second Docker daemon at ${SECOND_DOCKER_HOST} does not answer (${info.stderr.trim().split('\n').pop()}); run tests/e2e/setup.sh as root`
-    : image?.code !== 0 ? `${SIM_IMAGE} is not on the second Docker daemon; run tests/e2e/setup.sh as root`
-    : undefined;
+    info.code !== 0
+      ? `the second Docker daemon at ${SECOND_DOCKER_HOST} does not answer (${info.stderr.trim().split('\n').pop()}); run tests/e2e/setup.sh as root`
+      : image?.code !== 0
+        ? `${SIM_IMAGE} is not on the second Docker daemon; run tests/e2e/setup.sh as root`
+        : undefined;
   if (reason && process.env.CI === 'true') throw new Error(`CI=true, and ${reason}`);
   return reason;
 }
@@ -204,9 +206,7 @@ export async function removeByPrefix(prefix: string, on: { host?: string } = {})
   const containers = await dockerOk(['ps', '-aq', '--filter', `name=^${prefix}`], on);
   if (containers) await docker(['rm', '-f', '-v', ...containers.split('\n')], on);
   // The volume name filter matches substrings only: keep those that start with prefix.
-  const volumes = (await dockerOk(['volume', 'ls', '-q', '--filter', `name=${prefix}`], on))
-    .split('\n')
-    .filter((v) => v.startsWith(prefix));
+  const volumes = (await dockerOk(['volume', 'ls', '-q', '--filter', `name=${prefix}`], on)).split('\n').filter((v) => v.startsWith(prefix));
   if (volumes.length > 0) await docker(['volume', 'rm', '-f', ...volumes], on);
 }
 

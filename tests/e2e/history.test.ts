@@ -52,11 +52,25 @@ describe('board history and metrics across two orgs on a real engine', { skip, t
   /** `make metrics` for both env files, as a child; resolves with its URL once it serves. */
   const startMetrics = (g: Ground): Promise<string> =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), `${REPO_ROOT}scripts/metrics.ts`, '--env-file', 'acme.env', '--env-file', 'globex.env', '--addr', '127.0.0.1:0'], {
-        cwd: g.dir,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...g.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          import.meta.resolve('tsx'),
+          `${REPO_ROOT}scripts/metrics.ts`,
+          '--env-file',
+          'acme.env',
+          '--env-file',
+          'globex.env',
+          '--addr',
+          '127.0.0.1:0',
+        ],
+        {
+          cwd: g.dir,
+          env: { PATH: process.env.PATH, HOME: process.env.HOME, ...g.env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       metricsChild = child;
       let out = '';
       let err = '';
@@ -77,7 +91,10 @@ describe('board history and metrics across two orgs on a real engine', { skip, t
     for (const org of ['acme', 'globex'] as const) {
       prefixes[org] = g.prefix(`hi${org[0]}`);
       const board = org === 'acme' ? 'a1' : 'a2';
-      await g.writeEnv(prefixes[org], [`RUNNER_LOCK_HOST_PATH=${lockDir}`, `BOARD_RUNNERS=${board}:board-a`, 'RUNNER_RESOURCE_ID=board-a'], { file: `${org}.env`, org });
+      await g.writeEnv(prefixes[org], [`RUNNER_LOCK_HOST_PATH=${lockDir}`, `BOARD_RUNNERS=${board}:board-a`, 'RUNNER_RESOURCE_ID=board-a'], {
+        file: `${org}.env`,
+        org,
+      });
     }
     const inits = await Promise.all((['acme', 'globex'] as const).map((org) => g.run('init.ts', ['-n', '0'], { ENV_FILE: `${org}.env` })));
     for (const r of inits) assert.equal(r.code, 0, `init failed:\n${r.stdout}\n${r.stderr}`);
@@ -100,8 +117,16 @@ describe('board history and metrics across two orgs on a real engine', { skip, t
     const report = await g.run('report.ts', ['--json', '--svg', join(g.dir, 'boards.svg')], { RUNNER_LOCK_HOST_PATH: lockDir });
     assert.equal(report.code, 0, report.stderr);
     const text = await g.run('report.ts', ['--since', '1h'], { RUNNER_LOCK_HOST_PATH: lockDir });
-    console.log(text.stdout.split('\n').map((l) => `# ${l}`).join('\n'));
-    const log = (await readFile(join(lockDir, 'locks.log'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    console.log(
+      text.stdout
+        .split('\n')
+        .map((l) => `# ${l}`)
+        .join('\n'),
+    );
+    const log = (await readFile(join(lockDir, 'locks.log'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     return { g, url, before, jobs, views, runner, report: JSON.parse(report.stdout) as HistoryReport, log };
   };
   let made: ReturnType<typeof run> | undefined;
@@ -109,10 +134,17 @@ describe('board history and metrics across two orgs on a real engine', { skip, t
 
   test('6 jobs of two orgs on one board: all succeed, each turn in locks.log names the org of the fleet that ran it', async () => {
     const { jobs, views, log, runner } = await burst();
-    assert.deepEqual(views.map((v) => v.conclusion), PLAN.map(() => 'success'));
+    assert.deepEqual(
+      views.map((v) => v.conclusion),
+      PLAN.map(() => 'success'),
+    );
     for (const j of jobs) {
       const lines = log.filter((l) => l.runId === String(j.run_id));
-      assert.deepEqual(lines.map((l) => l.event), ['queued', 'acquired', 'released'], `${j.tag}: ${JSON.stringify(lines)}`);
+      assert.deepEqual(
+        lines.map((l) => l.event),
+        ['queued', 'acquired', 'released'],
+        `${j.tag}: ${JSON.stringify(lines)}`,
+      );
       for (const l of lines) {
         assert.equal(l.org, j.org, `${j.tag}: ${String(l.event)} names org ${String(l.org)}`);
         assert.equal(l.runner, runner(j.org));
@@ -128,7 +160,10 @@ describe('board history and metrics across two orgs on a real engine', { skip, t
   test('report --json: 6 jobs, 3 per org, a wait and a hold for each, the longest holds of the jobs run', async () => {
     const { report, jobs } = await burst();
     assert.equal(report.bad_lines, 0);
-    assert.deepEqual(report.resources.map((r) => r.resource), ['board-a']);
+    assert.deepEqual(
+      report.resources.map((r) => r.resource),
+      ['board-a'],
+    );
     const a = report.resources[0]!;
     assert.equal(a.jobs, 6);
     assert.equal(a.left_queue, 0);
@@ -137,10 +172,13 @@ describe('board history and metrics across two orgs on a real engine', { skip, t
     assert.equal(a.wait_ms.count, 6);
     assert.equal(a.hold_ms.count, 6);
     assert.ok(a.hold_ms.p50 >= HOLD_S * 1000 && a.held_ms >= 6 * HOLD_S * 1000, JSON.stringify(a.hold_ms));
-    assert.deepEqual(a.orgs.map((o) => [o.org, o.jobs, o.wait_ms.count, o.hold_ms.count, o.results]), [
-      ['acme', 3, 3, 3, { completed: 3 }],
-      ['globex', 3, 3, 3, { completed: 3 }],
-    ]);
+    assert.deepEqual(
+      a.orgs.map((o) => [o.org, o.jobs, o.wait_ms.count, o.hold_ms.count, o.results]),
+      [
+        ['acme', 3, 3, 3, { completed: 3 }],
+        ['globex', 3, 3, 3, { completed: 3 }],
+      ],
+    );
     assert.equal(a.orgs[0]!.held_ms + a.orgs[1]!.held_ms, a.held_ms);
     const runs = new Map(jobs.map((j) => [String(j.run_id), j]));
     assert.equal(a.longest_holds.length, 5);
@@ -165,10 +203,14 @@ describe('board history and metrics across two orgs on a real engine', { skip, t
     assert.equal(sumOf(before, 'gh_runner_fleet_jobs_total'), 0, 'jobs counted before the burst');
     const idle = (m: Families, org: Org) => valueOf(m, 'gh_runner_fleet_runners', { org, state: 'idle', kind: 'board', board: org === 'acme' ? 'a1' : 'a2' });
     // GitHub is listed at most every 15 s: the runners show idle within that.
-    const m = await waitFor('both board runners idle in /metrics', async () => {
-      const now = await scrape(url);
-      return idle(now, 'acme') === 1 && idle(now, 'globex') === 1 ? now : undefined;
-    }, { timeoutMs: 40_000, intervalMs: 1000 });
+    const m = await waitFor(
+      'both board runners idle in /metrics',
+      async () => {
+        const now = await scrape(url);
+        return idle(now, 'acme') === 1 && idle(now, 'globex') === 1 ? now : undefined;
+      },
+      { timeoutMs: 40_000, intervalMs: 1000 },
+    );
     for (const org of ['acme', 'globex'] as const) {
       assert.equal(valueOf(m, 'gh_runner_fleet_jobs_total', { org, board: 'board-a', result: 'completed' }), 3, org);
       assert.equal(countOf(m, 'gh_runner_fleet_lock_wait_seconds', { resource: 'board-a', org }), 3, org);

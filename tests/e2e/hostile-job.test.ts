@@ -41,7 +41,11 @@ const END_RUN_SH = [
   'sleep 30',
 ].join('\n');
 
-const stepOutput = (job: JobView): string => job.events.filter((e) => e.event === 'step').map(eventOutput).join('\n');
+const stepOutput = (job: JobView): string =>
+  job.events
+    .filter((e) => e.event === 'step')
+    .map(eventOutput)
+    .join('\n');
 const hookOutput = (job: JobView, hook: string): string => eventOutput(job.events.find((e) => e.event === 'hook' && e.hook === hook));
 
 describe('a hostile job in hardened mode on a real engine: nothing it writes reaches root or outlives the next start', { skip, timeout: 900_000 }, () => {
@@ -75,9 +79,19 @@ describe('a hostile job in hardened mode on a real engine: nothing it writes rea
   async function hostileJob(name: string, lines: string[]): Promise<string> {
     const restarts = await restartCount();
     listened = await listens();
-    const { job_id } = ground.github.enqueueJob({ org: ground.org, repository: `${ground.org}/pr`, runs_on: labels, job: name, steps: [{ name, run: [...lines, END_RUN_SH].join('\n') }] });
+    const { job_id } = ground.github.enqueueJob({
+      org: ground.org,
+      repository: `${ground.org}/pr`,
+      runs_on: labels,
+      job: name,
+      steps: [{ name, run: [...lines, END_RUN_SH].join('\n') }],
+    });
     const done = await ground.github.waitForJob(job_id, (j) => j.status === 'completed', 90_000);
-    await waitFor(`${runner} started again`, async () => (await restartCount()) > restarts && (await dockerOk(['inspect', '--format', '{{.State.Running}}', runner])) === 'true', { timeoutMs: 60_000 });
+    await waitFor(
+      `${runner} started again`,
+      async () => (await restartCount()) > restarts && (await dockerOk(['inspect', '--format', '{{.State.Running}}', runner])) === 'true',
+      { timeoutMs: 60_000 },
+    );
     return stepOutput(done);
   }
 
@@ -107,7 +121,13 @@ describe('a hostile job in hardened mode on a real engine: nothing it writes rea
   /** A job after the restart: the board lock is taken, and what the step prints. */
   async function probeJob(lines: string[]): Promise<{ step: string; started: string }> {
     await waitFor(`${runner} online`, () => ground.online(runner), { timeoutMs: 90_000 });
-    const { job_id } = ground.github.enqueueJob({ org: ground.org, repository: `${ground.org}/firmware`, runs_on: labels, job: 'probe', steps: [{ name: 'probe', run: lines.join('\n') }] });
+    const { job_id } = ground.github.enqueueJob({
+      org: ground.org,
+      repository: `${ground.org}/firmware`,
+      runs_on: labels,
+      job: 'probe',
+      steps: [{ name: 'probe', run: lines.join('\n') }],
+    });
     const done = await ground.github.waitForJob(job_id, (j) => j.status === 'completed', 60_000);
     assert.equal(done.runner_name, runner);
     assert.equal(done.conclusion, 'success', JSON.stringify(done.events));
@@ -123,7 +143,10 @@ describe('a hostile job in hardened mode on a real engine: nothing it writes rea
     await settled(listened);
     assert.match(out, /^state=denied$/m, 'a job could write the state directory');
     assert.match(out, /^credentials=denied$/m, "a job could read root's copy of the registration");
-    const { step, started } = await probeJob(['sha256sum /opt/runner-fleet/entrypoint', `test -e ${HOME}/.runner_migrated && echo migrated=kept || echo migrated=gone`]);
+    const { step, started } = await probeJob([
+      'sha256sum /opt/runner-fleet/entrypoint',
+      `test -e ${HOME}/.runner_migrated && echo migrated=kept || echo migrated=gone`,
+    ]);
     assert.match(started, /board-pi: lock acquired after/);
     assert.match(step, /^migrated=gone$/m);
     const image = await dockerOk(['inspect', '--format', '{{.Image}}', runner]);
@@ -157,7 +180,11 @@ describe('a hostile job in hardened mode on a real engine: nothing it writes rea
     const { step, started } = await probeJob([`test -e ${HOME}/.env && echo env=present || echo env=absent`]);
     assert.match(started, /board-pi: lock acquired after/, `the lock was switched off:\n${started}`);
     assert.match(step, /^env=absent$/m, 'the image has no .env: nor has the runner');
-    assert.deepEqual((await marks()).filter((m) => m.startsWith('env-hook')), [], 'a hook or BASH_ENV of the job ran');
+    assert.deepEqual(
+      (await marks()).filter((m) => m.startsWith('env-hook')),
+      [],
+      'a hook or BASH_ENV of the job ran',
+    );
   });
 
   test("the registration: a job's swap for another org's runner does not survive the next start; the lab's runner comes back under its own id", async () => {
@@ -165,7 +192,11 @@ describe('a hostile job in hardened mode on a real engine: nothing it writes rea
     ground.github.addScope('evil');
     const { token } = ground.github.issueToken({ org: 'evil', kind: 'registration' });
     const configured = await runContainer(
-      ['bash', '-c', `cd ${HOME} && ./config.sh --unattended --url ${ground.github.url}/evil --name evil-runner --labels evil --work _work >&2 && tar -c .runner .credentials .credentials_rsaparams | base64 -w0`],
+      [
+        'bash',
+        '-c',
+        `cd ${HOME} && ./config.sh --unattended --url ${ground.github.url}/evil --name evil-runner --labels evil --work _work >&2 && tar -c .runner .credentials .credentials_rsaparams | base64 -w0`,
+      ],
       { user: '1001', env: { ACTIONS_RUNNER_INPUT_TOKEN: token } },
     );
     assert.equal(configured.code, 0, configured.stderr);
@@ -182,10 +213,13 @@ describe('a hostile job in hardened mode on a real engine: nothing it writes rea
     assert.equal(evilOnline(), false, "the lab's container serves the attacker's org");
     assert.equal(ground.github.runners(ground.org).find((r) => r.name === runner)?.id, runnerId, 'same runner on GitHub');
     assert.equal(ground.github.runners('evil')[0]?.status, 'offline', "the lab's container serves the attacker's org");
-    const inHome = await Promise.all(['.runner', '.credentials', '.credentials_rsaparams'].map(async (f) => (await execIn(runner, ['/usr/bin/cat', `${HOME}/${f}`])).stdout));
+    const inHome = await Promise.all(
+      ['.runner', '.credentials', '.credentials_rsaparams'].map(async (f) => (await execIn(runner, ['/usr/bin/cat', `${HOME}/${f}`])).stdout),
+    );
     assert.deepEqual(inHome, ours, "the runner root holds root's copy of the registration again");
     assert.deepEqual(await Promise.all(['.runner', '.credentials', '.credentials_rsaparams'].map((f) => readVolumeFile(`${runner}-state`, f))), ours);
-    for (const f of ['.runner_migrated', '.credentials_migrated']) assert.notEqual((await execIn(runner, ['/usr/bin/test', '-e', `${HOME}/${f}`])).code, 0, `${f} is left`);
+    for (const f of ['.runner_migrated', '.credentials_migrated'])
+      assert.notEqual((await execIn(runner, ['/usr/bin/test', '-e', `${HOME}/${f}`])).code, 0, `${f} is left`);
     const { started } = await probeJob(['echo probed']);
     assert.match(started, /board-pi: lock acquired after/);
     assert.equal(ground.github.runners('evil')[0]?.status, 'offline');
@@ -195,13 +229,17 @@ describe('a hostile job in hardened mode on a real engine: nothing it writes rea
     // As a job could leave it before this version: the runner user's, a link onto the entrypoint, links to root's files.
     await dockerOk(['stop', runner], { timeoutMs: 90_000 });
     const planted = await runContainer(
-      ['sh', '-c', [
-        'cd /state',
-        'chown 1001:1001 . .runner .credentials .credentials_rsaparams && chmod 700 .',
-        'ln -s /opt/runner-fleet/entrypoint ..runner_migrated.tmp',
-        'ln -s /etc/shadow .credentials_migrated',
-        `printf '%s' '${payload('old-layout', 'exit 1')}' > .runner_migrated && chown 1001:1001 .runner_migrated`,
-      ].join(' && ')],
+      [
+        'sh',
+        '-c',
+        [
+          'cd /state',
+          'chown 1001:1001 . .runner .credentials .credentials_rsaparams && chmod 700 .',
+          'ln -s /opt/runner-fleet/entrypoint ..runner_migrated.tmp',
+          'ln -s /etc/shadow .credentials_migrated',
+          `printf '%s' '${payload('old-layout', 'exit 1')}' > .runner_migrated && chown 1001:1001 .runner_migrated`,
+        ].join(' && '),
+      ],
       { volumes: [`${runner}-state:/state`], user: '0', hostNetwork: false },
     );
     assert.equal(planted.code, 0, planted.stderr);
@@ -212,7 +250,11 @@ describe('a hostile job in hardened mode on a real engine: nothing it writes rea
     listened = await listens();
     await dockerOk(['start', runner]);
     await settled(listened);
-    const listing = await runContainer(['sh', '-c', 'stat -c "%n %U %a" /state; ls -A /state'], { volumes: [`${runner}-state:/state:ro`], user: '0', hostNetwork: false });
+    const listing = await runContainer(['sh', '-c', 'stat -c "%n %U %a" /state; ls -A /state'], {
+      volumes: [`${runner}-state:/state:ro`],
+      user: '0',
+      hostNetwork: false,
+    });
     assert.deepEqual(listing.stdout.trim().split('\n'), ['/state root 700', '.credentials', '.credentials_rsaparams', '.runner']);
     const logs = await docker(['logs', runner]);
     assert.match(logs.stderr, /runner-state: \/var\/lib\/runner-fleet\/state was the runner user's \(an earlier layout\): made root's, 0700/);

@@ -32,7 +32,8 @@ describe('two fleets on two Docker daemons', { skip, timeout: 420_000 }, () => {
   let first = '';
   let second = '';
   const SECOND = SECOND_DOCKER_HOST;
-  const names = async (host?: string): Promise<string[]> => (await dockerOk(['ps', '-a', '--format', '{{.Names}}'], host ? { host } : {})).split('\n').filter(Boolean);
+  const names = async (host?: string): Promise<string[]> =>
+    (await dockerOk(['ps', '-a', '--format', '{{.Names}}'], host ? { host } : {})).split('\n').filter(Boolean);
   const ok = async (script: string, args: string[], envFile: string): Promise<ScriptResult> => {
     const r = await ground.run(script, args, { ENV_FILE: envFile });
     assert.equal(r.code, 0, `${script} ${args.join(' ')} (${envFile}):\n${r.stdout}\n${r.stderr}`);
@@ -54,12 +55,21 @@ describe('two fleets on two Docker daemons', { skip, timeout: 420_000 }, () => {
   test('init with each env file: each fleet on its own engine, online', async () => {
     await ok('init.ts', ['-n', '1'], 'a.env');
     await ok('init.ts', ['-n', '1'], 'b.env');
-    await waitFor('all three runners online', () => ground.online(`${first}runner-1`, 'acme') && ground.online(`${second}runner-1`, 'globex') && ground.online(`${second}runner-pi`, 'globex'), { timeoutMs: 60_000 });
+    await waitFor(
+      'all three runners online',
+      () => ground.online(`${first}runner-1`, 'acme') && ground.online(`${second}runner-1`, 'globex') && ground.online(`${second}runner-pi`, 'globex'),
+      { timeoutMs: 60_000 },
+    );
     const [here, there] = [await names(), await names(SECOND)];
     assert.ok(here.includes(`${first}runner-1`) && !there.includes(`${first}runner-1`), "acme's runner on the first engine only");
-    for (const name of [`${second}runner-1`, `${second}runner-pi`]) assert.ok(there.includes(name) && !here.includes(name), `${name} on the second engine only`);
+    for (const name of [`${second}runner-1`, `${second}runner-pi`])
+      assert.ok(there.includes(name) && !here.includes(name), `${name} on the second engine only`);
     const image = `gh-runner-fleet:${composeProjectName(second)}`;
-    assert.equal(await dockerOk(['image', 'inspect', '--format', 'ok', image], { host: SECOND }).catch(() => 'missing'), 'ok', "globex's runner image built on the second engine");
+    assert.equal(
+      await dockerOk(['image', 'inspect', '--format', 'ok', image], { host: SECOND }).catch(() => 'missing'),
+      'ok',
+      "globex's runner image built on the second engine",
+    );
   });
 
   test('list --env-file a.env --env-file b.env: one table, both hosts, every runner online', async () => {
@@ -73,19 +83,30 @@ describe('two fleets on two Docker daemons', { skip, timeout: 420_000 }, () => {
     assert.ok(lines.includes(`globex on ${SECOND}: 2 runner(s): 2 online, 0 busy, 0 orphan(s), 0 unregistered`), r.stdout);
     assert.equal(r.stderr, '');
     // ENV_FILES (make list ENV_FILES="a.env b.env") and --json: rows with their host.
-    const json = JSON.parse((await ground.run('list.ts', ['--json'], { ENV_FILES: 'a.env b.env' })).stdout) as Array<{ host: string; scope: string; name: string; container: string }>;
-    assert.deepEqual(json.map((row) => [row.host, row.scope, row.name, row.container]), [
-      ['local', 'acme', `${first}runner-1`, 'running'],
-      [SECOND, 'globex', `${second}runner-1`, 'running'],
-      [SECOND, 'globex', `${second}runner-pi`, 'running'],
-    ]);
+    const json = JSON.parse((await ground.run('list.ts', ['--json'], { ENV_FILES: 'a.env b.env' })).stdout) as Array<{
+      host: string;
+      scope: string;
+      name: string;
+      container: string;
+    }>;
+    assert.deepEqual(
+      json.map((row) => [row.host, row.scope, row.name, row.container]),
+      [
+        ['local', 'acme', `${first}runner-1`, 'running'],
+        [SECOND, 'globex', `${second}runner-1`, 'running'],
+        [SECOND, 'globex', `${second}runner-pi`, 'running'],
+      ],
+    );
   });
 
   test("ps with the second env file: its containers, found on the second engine; the first's one list is unchanged", async () => {
     const r = await ok('ps.ts', [], 'b.env');
     const lines = r.stdout.trim().split('\n');
     assert.match(lines[0]!, /^NAME\s+STATE\s+KIND\s+BOARD\s+LABELS\s+RESOURCE\s+DEVICES$/);
-    assert.deepEqual(lines.slice(1).map((line) => line.split(/\s+/).slice(0, 3).join(' ')), [`${second}runner-1 running generic`, `${second}runner-pi running board`]);
+    assert.deepEqual(
+      lines.slice(1).map((line) => line.split(/\s+/).slice(0, 3).join(' ')),
+      [`${second}runner-1 running generic`, `${second}runner-pi running board`],
+    );
     const one = await ok('list.ts', [], 'a.env');
     assert.match(one.stdout, /^NAME +CONTAINER +GITHUB +BUSY +BOARD +LABELS +DEVICES +NOTE\n/);
     assert.match(one.stdout, new RegExp(`^${first}runner-1 +running +online +idle `, 'm'));
@@ -95,12 +116,18 @@ describe('two fleets on two Docker daemons', { skip, timeout: 420_000 }, () => {
     const r = await ok('locks.ts', ['--json'], 'a.env');
     assert.deepEqual(JSON.parse(r.stdout), { lockDir: `${ground.dir}/locks`, resources: [] }, 'one env file: as before');
     const both = await ok('locks.ts', ['--env-file', 'a.env', '--env-file', 'b.env'], 'a.env');
-    assert.equal(both.stdout, `HOST local, ${SECOND} (acme, globex): lock directory ${ground.dir}/locks\n  no resource has been locked in ${ground.dir}/locks\n`);
+    assert.equal(
+      both.stdout,
+      `HOST local, ${SECOND} (acme, globex): lock directory ${ground.dir}/locks\n  no resource has been locked in ${ground.dir}/locks\n`,
+    );
   });
 
   test('purge -y with the second env file removes its fleet from the second engine and leaves the first', async () => {
     await ok('purge.ts', ['--yes'], 'b.env');
-    assert.deepEqual((await names(SECOND)).filter((name) => name.startsWith(second)), []);
+    assert.deepEqual(
+      (await names(SECOND)).filter((name) => name.startsWith(second)),
+      [],
+    );
     assert.deepEqual(ground.github.runners('globex'), []);
     assert.ok((await names()).includes(`${first}runner-1`), "acme's runner still there");
   });

@@ -64,10 +64,16 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
     assert.match(result.stdout, /\[4\/4\]/, 'registration progress lines');
     const names = ['1', '2', 'pi', 'roc'].map(runner);
     for (const name of names) assert.equal((await containerState(name))?.status, 'running', name);
-    const labels = Object.fromEntries(registered().map((r) => [r.name, r.labels.map((l) => l.name).filter((l) => !['self-hosted', 'Linux', 'X64'].includes(l))]));
+    const labels = Object.fromEntries(
+      registered().map((r) => [r.name, r.labels.map((l) => l.name).filter((l) => !['self-hosted', 'Linux', 'X64'].includes(l))]),
+    );
     assert.deepEqual(labels, { [runner('1')]: ['intel'], [runner('2')]: ['intel'], [runner('pi')]: ['pi'], [runner('roc')]: ['roc', 'arm64'] });
     assert.equal(github.calls().by_operation['actions/create-registration-token-for-org'], 1, 'one token for the fleet');
-    assert.match(result.stdout, /4 runner\(s\): 4 online, 0 busy, 0 orphan\(s\), 0 unregistered/, 'init waits for the runners to connect, then prints the table');
+    assert.match(
+      result.stdout,
+      /4 runner\(s\): 4 online, 0 busy, 0 orphan\(s\), 0 unregistered/,
+      'init waits for the runners to connect, then prints the table',
+    );
     assert.ok(names.every(online));
     assert.deepEqual(github.violations, []);
 
@@ -91,7 +97,13 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
       { runs_on: ['roc', 'arm64'], expect: [runner('roc')] },
     ].map((spec) => ({
       ...spec,
-      id: github.enqueueJob({ org: ORG, repository: `${ORG}/kernel`, runs_on: spec.runs_on, job: 'build', steps: [{ name: 'hi', run: 'echo "on $RUNNER_NAME"' }] }).job_id,
+      id: github.enqueueJob({
+        org: ORG,
+        repository: `${ORG}/kernel`,
+        runs_on: spec.runs_on,
+        job: 'build',
+        steps: [{ name: 'hi', run: 'echo "on $RUNNER_NAME"' }],
+      }).job_id,
     }));
     for (const job of jobs) {
       const done = await github.waitForJob(job.id, (j) => j.status === 'completed', 30_000);
@@ -168,7 +180,11 @@ describe('fleet lifecycle on a real engine', { skip, timeout: 600_000 }, () => {
     const result = await ok('purge.ts', ['-y']);
     assert.match(result.stdout, /^removed images: /m);
     const project = prefix.replace(/-$/, '');
-    assert.equal(await dockerOk(['images', '-q', '--filter', `label=dev.gh-runner-fleet.project=${project}`]), '', 'no image of this scope is left, dangling ones included');
+    assert.equal(
+      await dockerOk(['images', '-q', '--filter', `label=dev.gh-runner-fleet.project=${project}`]),
+      '',
+      'no image of this scope is left, dangling ones included',
+    );
     assert.deepEqual(await containersOf(), []);
     assert.deepEqual(await volumesOf(), []);
     assert.deepEqual(registered(), []);

@@ -277,7 +277,10 @@ for (const mode of ['default', 'hardened'] as const) {
       const { inits, lockDir, runner, containers } = await fleets();
       for (const r of inits) assert.equal(r.code, 0, `init failed:\n${r.stdout}\n${r.stderr}`);
       const names = [runner('acme', 'a1'), runner('acme', 'b1'), runner('globex', 'a2'), runner('globex', 'a3')];
-      assert.deepEqual(containers.map((c) => c.name), names);
+      assert.deepEqual(
+        containers.map((c) => c.name),
+        names,
+      );
       for (const c of containers) assert.equal(c.status, 'running', c.name);
       for (const [c, resource] of containers.map((c, i) => [c, ['board-a', 'board-b', 'board-a', 'board-a'][i]] as const)) {
         assert.match(c.env, new RegExp(`^RUNNER_RESOURCE_ID=${resource}$`, 'm'), c.name);
@@ -291,7 +294,13 @@ for (const mode of ['default', 'hardened'] as const) {
       const conclusions = Object.fromEntries([...done].map(([tag, j]) => [tag, j.conclusion]));
       const expected = Object.fromEntries(PLAN.map((s) => [s.tag, s.role === 'kill' ? 'failure' : s.role ? 'cancelled' : 'success']));
       assert.deepEqual(conclusions, expected);
-      assert.deepEqual([...boardA.keys()].sort(), PLAN.filter((s) => s.board === 'board-a').map((s) => s.tag).sort(), 'every board-a job ran its step');
+      assert.deepEqual(
+        [...boardA.keys()].sort(),
+        PLAN.filter((s) => s.board === 'board-a')
+          .map((s) => s.tag)
+          .sort(),
+        'every board-a job ran its step',
+      );
       assert.equal(boardB.size, 3);
       assert.deepEqual(github.violations, []);
     });
@@ -314,7 +323,11 @@ for (const mode of ['default', 'hardened'] as const) {
       const { boardA, jobs, done } = d;
       const order = [...boardA.values()].sort((a, b) => a.start - b.start).map((s) => s.tag);
       const tickets = order.map((tag) => ticketOf(d, tag));
-      assert.deepEqual(tickets, [...tickets].sort((a, b) => a - b), `board order ${order.join(' ')} has tickets ${tickets.join(' ')}`);
+      assert.deepEqual(
+        tickets,
+        [...tickets].sort((a, b) => a - b),
+        `board order ${order.join(' ')} has tickets ${tickets.join(' ')}`,
+      );
       console.log(`# board-a order: ${order.map((t, i) => `${t}(${jobs.get(t)?.org} #${tickets[i]})`).join(' ')}`);
       const ofOrg = (org: Org, tags: string[]) => tags.filter((t) => jobs.get(t)?.org === org);
       const enqueued = PLAN.filter((s) => s.board === 'board-a').map((s) => s.tag);
@@ -325,7 +338,10 @@ for (const mode of ['default', 'hardened'] as const) {
       assert.deepEqual(globex.slice(2), want.slice(2), 'globex (two board-a runners): enqueue order after the first two');
       // Waiters are told how long the board has been held and their place, never by whom: it may be another org's job (issue 19).
       const waitingLines = [...done.values()].map((j) => eventOutput(j.events.find((e) => e.hook === 'job_started')));
-      assert.ok(waitingLines.some((o) => /board-a: waiting, held by another runner for \d+ (s|min), you are \d+(st|nd|rd|th) in the queue/.test(o)), 'no waiting line in any job log');
+      assert.ok(
+        waitingLines.some((o) => /board-a: waiting, held by another runner for \d+ (s|min), you are \d+(st|nd|rd|th) in the queue/.test(o)),
+        'no waiting line in any job log',
+      );
       for (const [tag, view] of done) {
         const other: Org = jobs.get(tag)?.org === 'acme' ? 'globex' : 'acme';
         const started = eventOutput(view.events.find((e) => e.hook === 'job_started'));
@@ -358,7 +374,10 @@ for (const mode of ['default', 'hardened'] as const) {
         assert.equal(t.repository, `${jobs.get(byRun.get(t.runId) ?? '')?.org}/firmware`, `ticket ${t.name}`);
       }
       // They had not started, and they got the board next, in the listed order.
-      const next = [...boardA.values()].filter((s) => !snapshot.startedBefore.has(s.tag)).sort((x, y) => x.start - y.start).map((s) => s.tag);
+      const next = [...boardA.values()]
+        .filter((s) => !snapshot.startedBefore.has(s.tag))
+        .sort((x, y) => x.start - y.start)
+        .map((s) => s.tag);
       assert.deepEqual(next.slice(0, queued.length), queued);
       console.log(`# locks --json while ${holder.tag} held board-a: queue ${queued.join(' ')}`);
     });
@@ -386,9 +405,16 @@ for (const mode of ['default', 'hardened'] as const) {
       assert.ok(next, 'no job after the stopped one');
       const delay = next.start - d.acted.stop!.at;
       assert.ok(delay < 4000, `next job started ${delay.toFixed(0)} ms after docker stop (stale window ${STALE_MS} ms)`);
-      assert.equal(d.done.get(stop.tag)!.events.find((e) => e.hook === 'job_completed'), undefined, 'the completed hook ran on docker stop');
+      assert.equal(
+        d.done.get(stop.tag)!.events.find((e) => e.hook === 'job_completed'),
+        undefined,
+        'the completed hook ran on docker stop',
+      );
       const log = await readFile(join(lockDir, 'locks.log'), 'utf8');
-      const released = log.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+      const released = log
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
         .find((e) => e.event === 'released-by-wrapper' && e.runner === d.acted.stop!.runner && e.runId === String(stop.runId));
       assert.ok(released, `no released-by-wrapper entry for the stopped holder in locks.log:\n${log}`);
       assert.equal((await containerState(d.acted.stop!.runner))?.running, false);
@@ -415,18 +441,28 @@ for (const mode of ['default', 'hardened'] as const) {
       const { lockDir, runner } = await fleets();
       const { jobs } = await dispatch();
       const resources = await locksJson(lockDir);
-      assert.deepEqual(resources.map((r) => r.resource), ['board-a', 'board-b']);
+      assert.deepEqual(
+        resources.map((r) => r.resource),
+        ['board-a', 'board-b'],
+      );
       for (const r of resources) {
         assert.equal(r.holder, undefined, `${r.resource} still held`);
         assert.deepEqual(r.queue, [], `${r.resource} has tickets left`);
       }
       const files = await readdir(lockDir);
       assert.equal(await readFile(join(lockDir, FOREIGN), 'utf8'), 'board-a: flashed 2026-11-28\n', 'the foreign file was touched');
-      assert.deepEqual(files.filter((f) => f.startsWith('.')), [], 'probe or temp files left behind');
+      assert.deepEqual(
+        files.filter((f) => f.startsWith('.')),
+        [],
+        'probe or temp files left behind',
+      );
       // Nothing abnormal but the two take-downs: no lock or ticket lost, no other release by a wrapper
       // (each job's turn at the board has lines of its own: the history, tests/e2e/history.test.ts).
       const turns = ['queued', 'acquired', 'released', 'left-queue'];
-      const log = (await readFile(join(lockDir, 'locks.log'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+      const log = (await readFile(join(lockDir, 'locks.log'), 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
         .filter((e) => !turns.includes(String(e.event)));
       const runOf = (role: Role) => String([...jobs.values()].find((j) => j.role === role)!.runId);
       assert.deepEqual(

@@ -24,13 +24,30 @@ describe('names shared by two scopes', { skip, timeout: 120_000 }, () => {
     prefix = uniquePrefix('nm');
     // The fleet of org acme-x, as init would have labelled it (created, never started).
     await dockerOk([
-      'create', '--name', theirs(),
-      '--label', 'dev.gh-runner-fleet.managed=true', '--label', `dev.gh-runner-fleet.prefix=${prefix}`,
-      '--label', 'dev.gh-runner-fleet.org=acme-x', '--label', 'dev.gh-runner-fleet.repo=',
-      '--label', 'dev.gh-runner-fleet.kind=generic', '--label', `dev.gh-runner-fleet.runner=${theirs()}`,
-      '--entrypoint', 'true', SIM_IMAGE,
+      'create',
+      '--name',
+      theirs(),
+      '--label',
+      'dev.gh-runner-fleet.managed=true',
+      '--label',
+      `dev.gh-runner-fleet.prefix=${prefix}`,
+      '--label',
+      'dev.gh-runner-fleet.org=acme-x',
+      '--label',
+      'dev.gh-runner-fleet.repo=',
+      '--label',
+      'dev.gh-runner-fleet.kind=generic',
+      '--label',
+      `dev.gh-runner-fleet.runner=${theirs()}`,
+      '--entrypoint',
+      'true',
+      SIM_IMAGE,
     ]);
-    await writeFile(join(dir, '.env'), `ORG=acme\nREPO=x\nGH_PAT=ghp_e2e_names_0123456789\nRUNNER_NAME_PREFIX=${prefix}\nGITHUB_API_URL=http://127.0.0.1:9/api/v3\n`, { mode: 0o600 });
+    await writeFile(
+      join(dir, '.env'),
+      `ORG=acme\nREPO=x\nGH_PAT=ghp_e2e_names_0123456789\nRUNNER_NAME_PREFIX=${prefix}\nGITHUB_API_URL=http://127.0.0.1:9/api/v3\n`,
+      { mode: 0o600 },
+    );
   });
 
   after(async () => {
@@ -38,11 +55,21 @@ describe('names shared by two scopes', { skip, timeout: 120_000 }, () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  for (const [script, args] of [['ps.ts', []], ['remove.ts', ['-y', '--force']], ['purge.ts', ['-y']]] as const) {
+  for (const [script, args] of [
+    ['ps.ts', []],
+    ['remove.ts', ['-y', '--force']],
+    ['purge.ts', ['-y']],
+  ] as const) {
     test(`${script}: refused with one line naming the other scope and RUNNER_NAME_PREFIX; its container stays`, async () => {
       const r = await runScript(script, [...args], { cwd: dir, env: { DOCKER_HOST: process.env.DOCKER_HOST ?? '' } });
       assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`^error: the names of this fleet \\(prefix ${prefix}, compose project .*\\) are already used on this host by the fleet of org acme-x \\(container ${theirs()}\\): give this ORG/REPO a prefix of its own with RUNNER_NAME_PREFIX in its env file$`, 'm'));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^error: the names of this fleet \\(prefix ${prefix}, compose project .*\\) are already used on this host by the fleet of org acme-x \\(container ${theirs()}\\): give this ORG/REPO a prefix of its own with RUNNER_NAME_PREFIX in its env file$`,
+          'm',
+        ),
+      );
       assert.ok(await containerState(theirs()), `${script} removed the other scope's container`);
     });
   }

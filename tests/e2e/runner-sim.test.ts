@@ -145,13 +145,10 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
   test('config.sh registers the runner with its labels and writes .runner', async () => {
     const token = await tokenFor('registration');
     // Options as arguments and as ACTIONS_RUNNER_INPUT_* variables, as the real runner takes them.
-    const res = await runContainer(
-      ['./config.sh', '--unattended', '--url', `${baseUrl}/${ORG}`, '--labels', 'sim-e2e,second', '--disableupdate'],
-      {
-        volumes: [`${volume}:/home/runner`],
-        env: { ACTIONS_RUNNER_INPUT_TOKEN: token, ACTIONS_RUNNER_INPUT_NAME: RUNNER_NAME, ACTIONS_RUNNER_INPUT_REPLACE: 'true' },
-      },
-    );
+    const res = await runContainer(['./config.sh', '--unattended', '--url', `${baseUrl}/${ORG}`, '--labels', 'sim-e2e,second', '--disableupdate'], {
+      volumes: [`${volume}:/home/runner`],
+      env: { ACTIONS_RUNNER_INPUT_TOKEN: token, ACTIONS_RUNNER_INPUT_NAME: RUNNER_NAME, ACTIONS_RUNNER_INPUT_REPLACE: 'true' },
+    });
     assert.equal(res.code, 0, res.stdout + res.stderr);
     assert.match(res.stdout, /Runner successfully added/);
     assert.match(res.stdout, /Settings Saved/);
@@ -206,7 +203,14 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
     assert.ok(hookEvent(view, 'job_started')?.output?.includes(`started-hook ${expected}`), JSON.stringify(view.events));
     assert.ok(hookEvent(view, 'job_completed')?.output?.includes(`completed-hook ${expected}`), JSON.stringify(view.events));
     const steps = view.events.filter((e) => e.event === 'step');
-    assert.deepEqual(steps.map((s) => [s.name, s.exit_code]), [['hello', 0], ['whoami', 0], ['scrubbed', 0]]);
+    assert.deepEqual(
+      steps.map((s) => [s.name, s.exit_code]),
+      [
+        ['hello', 0],
+        ['whoami', 0],
+        ['scrubbed', 0],
+      ],
+    );
     assert.match(steps[0]?.output ?? '', /hello from sim-e2e-1 in \/home\/runner\/_work\/widgets\/widgets job-env=yes/);
     assert.equal(steps[1]?.output?.trim(), '1001');
     assert.equal(steps[2]?.output?.trim(), '0', 'ACTIONS_RUNNER_INPUT_* must not reach jobs');
@@ -295,14 +299,22 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
       return s && !s.running ? s : undefined;
     });
     assert.equal(state.exitCode, 0, await containerLogs(ephContainer));
-    assert.equal((await runners()).find((r) => r.name === 'sim-e2e-eph'), undefined);
+    assert.equal(
+      (await runners()).find((r) => r.name === 'sim-e2e-eph'),
+      undefined,
+    );
   });
 
   test('a JIT runner (run.sh, ACTIONS_RUNNER_INPUT_JITCONFIG) takes exactly one job, exits 0, is gone from GitHub and leaves no config; used again it stops', async () => {
     const jitVolume = `${prefix}jit-home`;
     const jitContainer = `${prefix}jit-runner`;
     const name = 'sim-e2e-jit';
-    const generated = await call('POST', `/api/v3/orgs/${ORG}/actions/runners/generate-jitconfig`, { name, runner_group_id: 1, labels: ['sim-jit'] }, `token ${PAT}`);
+    const generated = await call(
+      'POST',
+      `/api/v3/orgs/${ORG}/actions/runners/generate-jitconfig`,
+      { name, runner_group_id: 1, labels: ['sim-jit'] },
+      `token ${PAT}`,
+    );
     assert.equal(generated.status, 201, JSON.stringify(generated.json));
     const encoded = generated.json.encoded_jit_config as string;
     const started = await runContainer(['./run.sh'], {
@@ -330,7 +342,7 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
     assert.deepEqual(
       view.events.filter((e) => e.event === 'step').map((e) => e.output?.trim()),
       ['0', '0', '1'],
-      'ACTIONS_RUNNER_INPUT_JITCONFIG is not in the job\'s environment; the JIT config made .runner',
+      "ACTIONS_RUNNER_INPUT_JITCONFIG is not in the job's environment; the JIT config made .runner",
     );
 
     const state = await waitFor('the JIT runner to exit', async () => {
@@ -344,7 +356,11 @@ describe('runner simulator on a real Docker engine', { skip }, () => {
     assert.ok(!logs.includes(encoded), 'the JIT config is never printed');
     assert.equal((await job(second)).status, 'queued', 'exactly one job');
     assert.equal((await call('POST', `/_standin/jobs/${second}/cancel`)).status, 202);
-    assert.equal((await runners()).find((r) => r.name === name), undefined, 'GitHub deleted the ephemeral runner');
+    assert.equal(
+      (await runners()).find((r) => r.name === name),
+      undefined,
+      'GitHub deleted the ephemeral runner',
+    );
     const files = await runContainer(['ls', '-A', '/home/runner'], { volumes: [`${jitVolume}:/home/runner`] });
     assert.doesNotMatch(files.stdout, /^\.runner$|^\.credentials/m, 'its local config is deleted');
 

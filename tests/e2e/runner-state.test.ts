@@ -77,7 +77,10 @@ class Fleet {
     return this.github.runners(ORG).find((r) => r.name === name);
   }
   async volumes(): Promise<string[]> {
-    return (await dockerOk(['volume', 'ls', '-q'])).split('\n').filter((v) => v.startsWith(this.prefix)).sort();
+    return (await dockerOk(['volume', 'ls', '-q']))
+      .split('\n')
+      .filter((v) => v.startsWith(this.prefix))
+      .sort();
   }
 }
 
@@ -148,7 +151,13 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
     });
 
     test('a job runs on the recreated runner', async () => {
-      const { job_id } = github.enqueueJob({ org: ORG, repository: `${ORG}/kernel`, runs_on: ['intel'], job: 'build', steps: [{ name: 'hi', run: 'cat ~/.cargo/bin/toolchain-version' }] });
+      const { job_id } = github.enqueueJob({
+        org: ORG,
+        repository: `${ORG}/kernel`,
+        runs_on: ['intel'],
+        job: 'build',
+        steps: [{ name: 'hi', run: 'cat ~/.cargo/bin/toolchain-version' }],
+      });
       const done = await github.waitForJob(job_id, (j) => j.status === 'completed', 30_000);
       assert.equal(done.conclusion, 'success');
       assert.equal(done.runner_name, name);
@@ -212,8 +221,29 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
         promisify(execFile)('docker-compose', ['-p', fleet.prefix.replace(/-$/, ''), '-f', fleet.composeFile, ...args], {
           env: { ...process.env, ACTIONS_RUNNER_INPUT_TOKEN: token },
         });
-      await compose(['run', '--rm', '--no-deps', '-T', '-e', 'ACTIONS_RUNNER_INPUT_TOKEN', '--entrypoint', '/home/runner/config.sh', name,
-        '--unattended', '--replace', '--url', `${github.url}/${ORG}`, '--name', name, '--labels', 'intel', '--runnergroup', 'Default', '--work', '_work']);
+      await compose([
+        'run',
+        '--rm',
+        '--no-deps',
+        '-T',
+        '-e',
+        'ACTIONS_RUNNER_INPUT_TOKEN',
+        '--entrypoint',
+        '/home/runner/config.sh',
+        name,
+        '--unattended',
+        '--replace',
+        '--url',
+        `${github.url}/${ORG}`,
+        '--name',
+        name,
+        '--labels',
+        'intel',
+        '--runnergroup',
+        'Default',
+        '--work',
+        '_work',
+      ]);
       await compose(['up', '-d']);
       await waitFor(`${name} online (old layout)`, () => fleet.registration(name)?.status === 'online', { timeoutMs: 30_000 });
       id = fleet.registration(name)!.id;
@@ -226,7 +256,10 @@ describe('runner state apart from the image', { skip, timeout: 600_000 }, () => 
       const result = await fleet.ok('init.ts', ['-n', '1']);
       assert.match(
         result.stdout,
-        new RegExp(`^${name}: moved to the state-volume layout: registration \\(\\.runner, \\.credentials, \\.credentials_rsaparams\\) carried over from ${name}-data into ${name}-state; ${name}-data removed$`, 'm'),
+        new RegExp(
+          `^${name}: moved to the state-volume layout: registration \\(\\.runner, \\.credentials, \\.credentials_rsaparams\\) carried over from ${name}-data into ${name}-state; ${name}-data removed$`,
+          'm',
+        ),
       );
       assert.match(result.stdout, /already configured, skipped/);
       assert.equal(github.calls().by_operation[TOKEN_CALL] ?? 0, 0, 'no registration token was requested');

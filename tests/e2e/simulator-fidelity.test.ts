@@ -62,7 +62,12 @@ describe('github stand-in: the runner-protocol rules the simulator relies on', (
         return { status: res.status, json: text ? JSON.parse(text) : undefined };
       };
       const token = em.issueToken({ org: 'acme', kind: 'registration' }).token;
-      const elsewhere = await call('POST', '/api/v3/actions/runner-registration', { url: 'https://github.com/acme', runner_event: 'register' }, `RemoteAuth ${token}`);
+      const elsewhere = await call(
+        'POST',
+        '/api/v3/actions/runner-registration',
+        { url: 'https://github.com/acme', runner_event: 'register' },
+        `RemoteAuth ${token}`,
+      );
       assert.equal(elsewhere.status, 404, 'a URL that is not this server is refused');
       const reg = await call('POST', '/api/v3/actions/runner-registration', { url: `${em.url}/acme`, runner_event: 'register' }, `RemoteAuth ${token}`);
       assert.equal(reg.status, 200);
@@ -84,14 +89,17 @@ describe('github stand-in: the runner-protocol rules the simulator relies on', (
       em.cancelJob(job.job_id);
       assert.deepEqual((await poll).json, { type: 'cancel', job_id: job.job_id, timeout_minutes: 2 });
       em.updateRunner(agent.json.id, '2.400.0');
-      assert.deepEqual((await call('GET', `/_runner/jobs/next?session_id=${sid}&wait_ms=0`, undefined, auth)).json, { type: 'update', target_version: '2.400.0' });
+      assert.deepEqual((await call('GET', `/_runner/jobs/next?session_id=${sid}&wait_ms=0`, undefined, auth)).json, {
+        type: 'update',
+        target_version: '2.400.0',
+      });
 
       const [seeded] = em.seedRunners({ org: 'acme', name: 'seeded', busy: true });
       assert.equal(seeded?.busy, true);
-      assert.deepEqual(
-        (({ status, busy }) => ({ status, busy }))(em.driveRunner(seeded?.id ?? 0, { busy: false, status: 'offline' })),
-        { status: 'offline', busy: false },
-      );
+      assert.deepEqual((({ status, busy }) => ({ status, busy }))(em.driveRunner(seeded?.id ?? 0, { busy: false, status: 'offline' })), {
+        status: 'offline',
+        busy: false,
+      });
       assert.throws(() => em.driveRunner(agent.json.id, { busy: true }), /follows what it does/);
       assert.deepEqual(em.violations, []);
     } finally {
@@ -163,10 +171,17 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
     await github.waitForJob(job.job_id, (j) => j.events.some((e) => e.event === 'started'), 15_000);
     // The worker is Runner.Worker, child of Runner.Listener; the hook is its child.
     const procs = await waitFor('the hook to run', async () => {
-      const ps = await execIn(container, ['bash', '-c', 'for p in /proc/[0-9]*; do echo "${p#/proc/} $(cut -d" " -f4 $p/stat) $(cat $p/comm) $(tr "\\0" " " < $p/cmdline)"; done']);
+      const ps = await execIn(container, [
+        'bash',
+        '-c',
+        'for p in /proc/[0-9]*; do echo "${p#/proc/} $(cut -d" " -f4 $p/stat) $(cat $p/comm) $(tr "\\0" " " < $p/cmdline)"; done',
+      ]);
       return ps.stdout.includes('wait.sh') ? ps.stdout : undefined;
     });
-    const rows = procs.trim().split('\n').map((l) => l.split(' '));
+    const rows = procs
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '));
     const worker = rows.find((r) => r[2] === 'Runner.Worker');
     const listener = rows.find((r) => r[2] === 'Runner.Listener');
     assert.ok(worker && listener, procs);
@@ -177,11 +192,17 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
 
     const cancelledAt = Date.now();
     github.cancelJob(job.job_id);
-    await waitFor('the cancel trace lines on stdout', async () => {
-      const logs = await containerLogs(container);
-      return /\[RUNNER \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ INFO JobDispatcher\] Job cancellation request \d+ received, cancellation timeout 5 minutes\./.test(logs) &&
-        /\[WORKER \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ INFO Worker\] Cancellation\/Shutdown message received\./.test(logs);
-    }, { timeoutMs: 10_000 });
+    await waitFor(
+      'the cancel trace lines on stdout',
+      async () => {
+        const logs = await containerLogs(container);
+        return (
+          /\[RUNNER \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ INFO JobDispatcher\] Job cancellation request \d+ received, cancellation timeout 5 minutes\./.test(logs) &&
+          /\[WORKER \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ INFO Worker\] Cancellation\/Shutdown message received\./.test(logs)
+        );
+      },
+      { timeoutMs: 10_000 },
+    );
     const diag = await execIn(container, ['bash', '-c', 'cat /home/runner/_diag/Worker_*-utc.log /home/runner/_diag/Runner_*-utc.log']);
     assert.match(diag.stdout, /^\[\S+ \S+Z INFO Worker\] Cancellation\/Shutdown message received\.$/m);
     assert.match(diag.stdout, /^\[\S+ \S+Z INFO JobDispatcher\] Job cancellation request \d+ received, cancellation timeout 5 minutes\.$/m);
@@ -210,7 +231,10 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
     await execIn(container, ['touch', '/tmp/release-hook']);
     const done = await github.waitForJob(job.job_id, (j) => j.status === 'completed', 15_000);
     assert.equal(done.conclusion, 'cancelled');
-    assert.deepEqual(done.events.map((e) => e.event === 'hook' ? `hook:${String(e.hook)}` : e.event), ['started', 'hook:job_started', 'hook:job_completed', 'completed']);
+    assert.deepEqual(
+      done.events.map((e) => (e.event === 'hook' ? `hook:${String(e.hook)}` : e.event)),
+      ['started', 'hook:job_started', 'hook:job_completed', 'completed'],
+    );
     await dockerOk(['rm', '-f', container]);
   });
 
@@ -227,7 +251,10 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
     assert.equal((await containerState(container))?.exitCode, 143);
     const view = github.job(job.job_id);
     assert.equal(view?.conclusion, 'cancelled', JSON.stringify(view));
-    assert.equal(view?.events.find((e) => e.event === 'hook'), undefined);
+    assert.equal(
+      view?.events.find((e) => e.event === 'hook'),
+      undefined,
+    );
     const logs = await containerLogs(container);
     assert.match(logs, /Exiting\.\.\./);
     assert.match(logs, /Runner listener exit with 0 return code/);
@@ -251,10 +278,14 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
     });
     assert.equal(res.code, 0, res.stderr);
     // (The killed runner still shows online until offlineAfterMs passes: wait for the new Listener itself.)
-    const logs = await waitFor('back online', async () => {
-      const text = await containerLogs(container);
-      return /Listening for Jobs/.test(text) ? text : undefined;
-    }, { timeoutMs: 30_000 }).catch(async (err: unknown) => {
+    const logs = await waitFor(
+      'back online',
+      async () => {
+        const text = await containerLogs(container);
+        return /Listening for Jobs/.test(text) ? text : undefined;
+      },
+      { timeoutMs: 30_000 },
+    ).catch(async (err: unknown) => {
       throw new Error(`${String(err)}\n${await containerLogs(container)}`);
     });
     assert.equal(github.runners(ORG).find((r) => r.name === 'killed')?.status, 'online');
@@ -272,10 +303,9 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
     const allowed = await runContainer(['./config.sh', '--unattended'], { user: '0', env: { RUNNER_ALLOW_RUNASROOT: '1' } });
     assert.doesNotMatch(allowed.stdout, /Must not run with sudo/);
     const token = github.issueToken({ org: ORG, kind: 'registration' }).token;
-    const res = await runContainer(
-      ['./config.sh', '--unattended', '--url', `${github.url}/${ORG}`, '--name', 'flags', '--no-such-flag', '--color', 'blue'],
-      { env: { ACTIONS_RUNNER_INPUT_TOKEN: token } },
-    );
+    const res = await runContainer(['./config.sh', '--unattended', '--url', `${github.url}/${ORG}`, '--name', 'flags', '--no-such-flag', '--color', 'blue'], {
+      env: { ACTIONS_RUNNER_INPUT_TOKEN: token },
+    });
     assert.equal(res.code, 0, res.stdout + res.stderr);
     assert.match(res.stderr, /Unrecognized command-line input arguments for command configure: 'no-such-flag, color'/);
   });
@@ -294,7 +324,9 @@ describe('runner simulator behaves like actions/runner', { skip }, () => {
     await execIn(container, ['bash', '-c', 'echo "SIM_MARKER=second" >> /home/runner/.env']);
     const id = github.runners(ORG).find((r) => r.name === 'updated')?.id ?? 0;
     github.updateRunner(id, '2.400.0');
-    await waitFor('the restart', async () => /Update finished successfully\.[\s\S]*Listening for Jobs/.test(await containerLogs(container)), { timeoutMs: 40_000 });
+    await waitFor('the restart', async () => /Update finished successfully\.[\s\S]*Listening for Jobs/.test(await containerLogs(container)), {
+      timeoutMs: 40_000,
+    });
     await waitFor('online again', () => github.runners(ORG).find((r) => r.name === 'updated')?.status === 'online', { timeoutMs: 20_000 });
     assert.match(await containerLogs(container), /Current runner version: '2\.400\.0'/);
     assert.match(String((await runJob())?.output), /marker=second/);

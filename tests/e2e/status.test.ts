@@ -59,7 +59,14 @@ function startStatus(ground: Ground): { child: ChildProcess; lines: Line[]; stde
 }
 
 function boardJob(github: GitHubStandIn, name: string): number {
-  return github.enqueueJob({ org: 'acme', repository: 'acme/firmware', runs_on: ['board-a'], job: name, workflow: 'ci', steps: [{ name, run: `sleep ${HOLD_S}` }] }).job_id;
+  return github.enqueueJob({
+    org: 'acme',
+    repository: 'acme/firmware',
+    runs_on: ['board-a'],
+    job: name,
+    workflow: 'ci',
+    steps: [{ name, run: `sleep ${HOLD_S}` }],
+  }).job_id;
 }
 
 describe('make status --watch --json on a real engine', { skip, timeout: 300_000 }, () => {
@@ -95,23 +102,35 @@ describe('make status --watch --json on a real engine', { skip, timeout: 300_000
   test('without a terminal, --watch prints one snapshot and exits 0', async () => {
     const r = await ground.run('status.ts', ['--watch']);
     assert.equal(r.code, 0, r.stderr);
-    console.log(r.stdout.split('\n').map((line) => `# ${line}`).join('\n'));
+    console.log(
+      r.stdout
+        .split('\n')
+        .map((line) => `# ${line}`)
+        .join('\n'),
+    );
     assert.match(r.stdout, new RegExp(`^acme \\(${prefix}\\): 2 runners, 2 running, 2 online, 0 busy`, 'm'));
     assert.match(r.stdout, /^runner-b1 +running +\d+s +online +idle +-$/m);
     assert.match(r.stdout, /^board-a +free$/m);
     for (const line of r.stdout.split('\n')) assert.ok(line.length <= 80, line);
   });
 
-  test('a job start and three handoffs each show within 1 s of the holder record\'s acquired time; Ctrl-C exits 0', async () => {
+  test("a job start and three handoffs each show within 1 s of the holder record's acquired time; Ctrl-C exits 0", async () => {
     status = startStatus(ground);
     const { lines } = status;
     const board = (view: StatusView) => view.boards.find((b) => b.resource === 'board-a');
-    await waitFor('the first status line: both runners running, the board free', () =>
-      lines.some((l) => l.view.fleets[0]?.runners.filter((r) => r.container === 'running').length === 2 && board(l.view)?.holder === null), { timeoutMs: 30_000 });
+    await waitFor(
+      'the first status line: both runners running, the board free',
+      () => lines.some((l) => l.view.fleets[0]?.runners.filter((r) => r.container === 'running').length === 2 && board(l.view)?.holder === null),
+      { timeoutMs: 30_000 },
+    );
 
     const jobs = ['job-a', 'job-b', 'job-c', 'job-d'].map((job) => ({ job, id: boardJob(ground.github, job) }));
     const done = await Promise.all(jobs.map(({ id }) => ground.github.waitForJob(id, (j) => j.status === 'completed', 90_000)));
-    assert.deepEqual(done.map((j) => j.conclusion), ['success', 'success', 'success', 'success'], JSON.stringify(done.map((j) => j.events)));
+    assert.deepEqual(
+      done.map((j) => j.conclusion),
+      ['success', 'success', 'success', 'success'],
+      JSON.stringify(done.map((j) => j.events)),
+    );
     await waitFor('the board free again in the status', () => board(lines.at(-1)!.view)?.holder === null, { timeoutMs: 5000 });
 
     // Every holder the lines named, in order, with the first line that named it.
@@ -134,11 +153,17 @@ describe('make status --watch --json on a real engine', { skip, timeout: 300_000
     for (const h of holders) {
       const shown = lines.find((l) => l.at >= h.line.at && l.view.fleets[0]?.runners.find((r) => r.name === h.runner)?.job === h.job);
       assert.ok(shown, `${h.runner} never showed its job ${h.job}`);
-      assert.ok(shown.at - Date.parse(h.since) < WITHIN_MS + HOLD_S * 1000, `${h.job} shown in the JOB column ${shown.at - Date.parse(h.since)} ms after it acquired the board`);
+      assert.ok(
+        shown.at - Date.parse(h.since) < WITHIN_MS + HOLD_S * 1000,
+        `${h.job} shown in the JOB column ${shown.at - Date.parse(h.since)} ms after it acquired the board`,
+      );
     }
     // Every waiter was shown in the queue with its wait so far before it got the board.
     for (const h of holders.slice(1)) {
-      assert.ok(lines.some((l) => board(l.view)?.queue.some((t) => t.run_id === h.runId && t.wait_s !== null)), `run ${h.runId} never shown waiting`);
+      assert.ok(
+        lines.some((l) => board(l.view)?.queue.some((t) => t.run_id === h.runId && t.wait_s !== null)),
+        `run ${h.runId} never shown waiting`,
+      );
     }
 
     // A line only for a change: no two lines in a row differ in the clock alone (ages, waits, GitHub's poll time).

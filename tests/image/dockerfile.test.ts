@@ -2,7 +2,19 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { CONFIG_SCRIPT, FLEET_DIR, IMAGE_ENV_FILE, ROOT_PATH, RUNNER_HOME, RUNTIME_STATE_FILES, STATE_DIR, STATE_FILES, STATE_SCRIPT, WRAPPER_ENTRYPOINT, WRAPPER_NODE } from '../../core/constants.ts';
+import {
+  CONFIG_SCRIPT,
+  FLEET_DIR,
+  IMAGE_ENV_FILE,
+  ROOT_PATH,
+  RUNNER_HOME,
+  RUNTIME_STATE_FILES,
+  STATE_DIR,
+  STATE_FILES,
+  STATE_SCRIPT,
+  WRAPPER_ENTRYPOINT,
+  WRAPPER_NODE,
+} from '../../core/constants.ts';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 const dockerfile = read('image/Dockerfile');
@@ -20,7 +32,10 @@ test("the Dockerfile gives root its own copy of the base image's node at WRAPPER
 });
 
 test('the Dockerfile names no label itself: the build sets them from IMAGE_LABEL', () => {
-  assert.deepEqual(instructions.filter((line) => /^\s*LABEL\b/i.test(line)), []);
+  assert.deepEqual(
+    instructions.filter((line) => /^\s*LABEL\b/i.test(line)),
+    [],
+  );
 });
 
 const stateScript = read('image/runner-state.sh');

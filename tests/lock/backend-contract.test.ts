@@ -56,7 +56,11 @@ const kinds: Kind[] = [
     },
     async fresh() {
       const logDir = await tempDir('contract-etcd-');
-      const settings: EtcdSettings | undefined = parseEtcdSettings({ RUNNER_LOCK_ETCD_ENDPOINTS: etcd?.endpoint, RUNNER_LOCK_ETCD_PREFIX: `/contract${n++}`, RUNNER_LOCK_ETCD_LEASE_S: '3' });
+      const settings: EtcdSettings | undefined = parseEtcdSettings({
+        RUNNER_LOCK_ETCD_ENDPOINTS: etcd?.endpoint,
+        RUNNER_LOCK_ETCD_PREFIX: `/contract${n++}`,
+        RUNNER_LOCK_ETCD_LEASE_S: '3',
+      });
       assert.ok(settings);
       return { backend: () => new EtcdLock(settings, 'board', { logDir }), admin: new EtcdAdmin(settings, logDir), logDir };
     },
@@ -106,7 +110,10 @@ for (const kind of kinds) {
       assert.ok((place?.heldForMs ?? -1) >= 0);
       const listed = await s.admin.list();
       assert.equal(listed[0]?.holder?.runner, 'a');
-      assert.deepEqual(listed[0]?.queue.map((t) => t.runner), ['b', 'c']);
+      assert.deepEqual(
+        listed[0]?.queue.map((t) => t.runner),
+        ['b', 'c'],
+      );
       await new Promise((r) => setTimeout(r, 300));
       assert.deepEqual(order, ['a']);
       await first.release('completed');
@@ -116,9 +123,15 @@ for (const kind of kinds) {
       await (await third).release('completed');
       assert.deepEqual(order, ['a', 'b', 'c']);
       assert.ok(Number(tickets.get('a')) < Number(tickets.get('b')) && Number(tickets.get('b')) < Number(tickets.get('c')));
-      const log = (await readFile(join(s.logDir, 'locks.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const log = (await readFile(join(s.logDir, 'locks.log'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       const turns = log.filter((e) => ['queued', 'acquired', 'released'].includes(String(e.event))).map((e) => `${String(e.event)} ${String(e.runner)}`);
-      assert.deepEqual(turns.filter((t) => !t.startsWith('queued')), ['acquired a', 'released a', 'acquired b', 'released b', 'acquired c', 'released c']);
+      assert.deepEqual(
+        turns.filter((t) => !t.startsWith('queued')),
+        ['acquired a', 'released a', 'acquired b', 'released b', 'acquired c', 'released c'],
+      );
       assert.equal(log.find((e) => e.event === 'released' && e.runner === 'a')?.how, 'completed');
       assert.equal(log.find((e) => e.event === 'queued' && e.runner === 'a')?.org, 'org');
     });

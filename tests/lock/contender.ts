@@ -35,21 +35,24 @@ process.on('SIGTERM', () => process.exit(143));
 for (let round = 0; round < Number(values.rounds); round++) {
   let queued = false;
   const requested = now();
-  const lock = await acquireLock(opts, { runner: values.name ?? 'c', runId: String(round), attempt: '1', repository: 'org/repo', job: 'test' }, {
-    signal: new AbortController().signal,
-    onStatus: ({ ticket }) => {
-      if (!queued) emit('queued', { ticket: Number(ticket), round });
-      queued = true;
+  const lock = await acquireLock(
+    opts,
+    { runner: values.name ?? 'c', runId: String(round), attempt: '1', repository: 'org/repo', job: 'test' },
+    {
+      signal: new AbortController().signal,
+      onStatus: ({ ticket }) => {
+        if (!queued) emit('queued', { ticket: Number(ticket), round });
+        queued = true;
+      },
+      onLost: (reason) => emit('lost', { reason, round }),
     },
-    onLost: (reason) => emit('lost', { reason, round }),
-  });
+  );
   emit('acquired', { ticket: lock.ticket.seq, round, requested });
   if (holdMs < 0) {
     const keepAlive = setInterval(() => undefined, 60_000); // a signal listener alone does not
     await new Promise((r) => process.once('SIGUSR1', r)); // hold until told (or killed)
     clearInterval(keepAlive);
-  }
-  else await new Promise((r) => setTimeout(r, holdMs));
+  } else await new Promise((r) => setTimeout(r, holdMs));
   emit('releasing', { round, lost: lock.lost ?? null });
   await lock.release();
 }

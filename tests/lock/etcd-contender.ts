@@ -22,7 +22,11 @@ const emit = (event: string, extra: Record<string, unknown> = {}): void => {
   process.stdout.write(`${JSON.stringify({ event, name: values.name, t: Date.now(), ...extra })}\n`);
 };
 
-const settings = parseEtcdSettings({ RUNNER_LOCK_ETCD_ENDPOINTS: values.endpoints, RUNNER_LOCK_ETCD_PREFIX: values.prefix, RUNNER_LOCK_ETCD_LEASE_S: values['lease-s'] });
+const settings = parseEtcdSettings({
+  RUNNER_LOCK_ETCD_ENDPOINTS: values.endpoints,
+  RUNNER_LOCK_ETCD_PREFIX: values.prefix,
+  RUNNER_LOCK_ETCD_LEASE_S: values['lease-s'],
+});
 if (!settings) throw new Error('--endpoints is required');
 const lock = new EtcdLock(settings, values.resource ?? 'board-a', { ...(values['log-dir'] ? { logDir: values['log-dir'] } : {}), retryMs: 200 });
 const job = { runner: values.name ?? 'c', runId: '1', attempt: '1', repository: 'org/repo', job: 'test' };

@@ -55,10 +55,19 @@ describe('etcd lock', { skip }, () => {
       cs.push(c);
     }
     const tickets = cs.map((c) => c.events.find((e) => e.event === 'queued')?.ticket ?? 0);
-    assert.deepEqual([...tickets].sort((a, b) => a - b), tickets, 'tickets are create revisions, ascending in queue order');
+    assert.deepEqual(
+      [...tickets].sort((a, b) => a - b),
+      tickets,
+      'tickets are create revisions, ascending in queue order',
+    );
     for (const [i, c] of cs.entries()) {
       await c.waitFor('acquired');
-      for (const other of cs.slice(i + 1)) assert.equal(other.events.some((e) => e.event === 'acquired'), false, `${other.events[0]?.name} got the lock before its turn`);
+      for (const other of cs.slice(i + 1))
+        assert.equal(
+          other.events.some((e) => e.event === 'acquired'),
+          false,
+          `${other.events[0]?.name} got the lock before its turn`,
+        );
       c.child.stdin?.write('release\n');
       await c.waitFor('released').catch((err: Error) => {
         throw new Error(`${err.message}; events: ${cs.map((x) => x.events.map((e) => `${e.name}:${e.event}`).join(',')).join(' | ')}`);
@@ -91,7 +100,10 @@ describe('etcd lock', { skip }, () => {
       const listed = await admin.list();
       assert.equal(listed.length, 1);
       assert.equal(listed[0]?.holder?.runner, 'holder');
-      assert.deepEqual(listed[0]?.queue.map((t) => t.runner), ['waiter']);
+      assert.deepEqual(
+        listed[0]?.queue.map((t) => t.runner),
+        ['waiter'],
+      );
       const warnings: string[] = [];
       const was = await admin.forceRelease('board-a', 'operator', warnings);
       assert.equal(was?.runner, 'holder');
@@ -103,14 +115,23 @@ describe('etcd lock', { skip }, () => {
     const acquired = await waiter.waitFor('acquired', 5000);
     assert.ok(lost.t - 1000 <= acquired.t);
     // The holder writes its lines as it learns of the loss: they may come after the waiter's.
-    const readLog = async () => (await readFile(join(logDir, 'locks.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    await waitFor('the holder\'s released line', async () => (await readLog()).some((e) => e.event === 'released' && e.runner === 'holder' && e.how === 'lost'), { timeoutMs: 5000 });
+    const readLog = async () =>
+      (await readFile(join(logDir, 'locks.log'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    await waitFor(
+      "the holder's released line",
+      async () => (await readLog()).some((e) => e.event === 'released' && e.runner === 'holder' && e.how === 'lost'),
+      { timeoutMs: 5000 },
+    );
     const log = await readLog();
     const force = log.find((e) => e.event === 'force-release');
     assert.equal(force?.by, 'operator');
     assert.equal((force?.holder as { runner?: string } | undefined)?.runner, 'holder');
     const events = log.map((e) => `${String(e.event)}:${typeof e.runner === 'string' ? e.runner : ''}`);
-    for (const want of ['queued:holder', 'acquired:holder', 'queued:waiter', 'released:holder', 'acquired:waiter']) assert.ok(events.includes(want), `${want} in ${events.join(' ')}`);
+    for (const want of ['queued:holder', 'acquired:holder', 'queued:waiter', 'released:holder', 'acquired:waiter'])
+      assert.ok(events.includes(want), `${want} in ${events.join(' ')}`);
   });
 
   it('while etcd is unreachable a waiter keeps waiting and says so; the holder counts its lock lost; back, the waiter gets it', async () => {
@@ -123,9 +144,17 @@ describe('etcd lock', { skip }, () => {
     await etcd.stop();
     const lost = await holder.waitFor('lost', 10_000);
     assert.ok(lost.t - stopped <= 2000 + 500, `the holder counted its lock lost ${lost.t - stopped} ms after etcd went (lease 2 s)`);
-    await waitFor('the waiter to say etcd is unreachable', () => waiter.events.some((e) => e.event === 'status' && /etcd .* is unreachable.*retrying/.test(String((e as { unreachable?: string }).unreachable))), { timeoutMs: 15_000 });
+    await waitFor(
+      'the waiter to say etcd is unreachable',
+      () => waiter.events.some((e) => e.event === 'status' && /etcd .* is unreachable.*retrying/.test(String((e as { unreachable?: string }).unreachable))),
+      { timeoutMs: 15_000 },
+    );
     await new Promise((r) => setTimeout(r, 3000));
-    assert.equal(waiter.events.some((e) => e.event === 'acquired'), false, 'a waiter never gets the lock while etcd is down');
+    assert.equal(
+      waiter.events.some((e) => e.event === 'acquired'),
+      false,
+      'a waiter never gets the lock while etcd is down',
+    );
     await etcd.resume();
     // etcd gives every lease a full TTL when it comes back: the holder's expires within it.
     await waiter.waitFor('acquired', 20_000);
@@ -136,7 +165,10 @@ describe('etcd lock', { skip }, () => {
     const client = await etcdClient(settings(prefix));
     const admin = new EtcdAdmin(settings(prefix));
     try {
-      await client.put(`${prefix}/board-x/queue/1`).value(JSON.stringify({ runner: '\u001b[31mred\u001b[0m::warning::x', repository: 'a'.repeat(1000) })).exec();
+      await client
+        .put(`${prefix}/board-x/queue/1`)
+        .value(JSON.stringify({ runner: '\u001b[31mred\u001b[0m::warning::x', repository: 'a'.repeat(1000) }))
+        .exec();
       await client.put(`${prefix}/board-x/queue/2`).value('x'.repeat(10_000)).exec();
       await client.put(`${prefix}/board-x/junk`).value('1').exec();
       await client.put(`${prefix}/../../etc/queue/3`).value('1').exec();

@@ -13,8 +13,7 @@ import { waitFor } from '../support/wait.ts';
 
 const limit = { timeout: 60_000 };
 const staleMs = 2000;
-const contender = (dir: string, name: string, holdMs = 20, rounds = 1): Contender =>
-  startContender(dir, { name, holdMs, rounds, staleMs, pollMs: 100 });
+const contender = (dir: string, name: string, holdMs = 20, rounds = 1): Contender => startContender(dir, { name, holdMs, rounds, staleMs, pollMs: 100 });
 const past = new Date('2000-01-01T00:00:00Z');
 const future = new Date('2030-01-01T00:00:00Z');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -38,7 +37,11 @@ function assertExclusiveAndFifo(events: LockEvent[]): void {
     const queuedAt = events.find((e) => e.event === 'queued' && e.name === cur.name && e.round === cur.round)?.t ?? cur.requested ?? cur.t;
     if (queuedAt < prev.t) assert.ok(cur.ticket! > prev.ticket!, `ticket ${cur.ticket} (waiting since before) granted after ${prev.ticket}: not FIFO`);
   }
-  assert.deepEqual(events.filter((e) => e.event === 'lost'), [], 'a holder lost its lock');
+  assert.deepEqual(
+    events.filter((e) => e.event === 'lost'),
+    [],
+    'a holder lost its lock',
+  );
 }
 
 async function holderTicket(dir: string): Promise<string> {
@@ -60,8 +63,16 @@ describe('hostile entries in the lock directory (processes)', () => {
       await utimes(join(dir, 'board-a.lock'), past, past).catch(() => undefined);
       await utimes(ticket, past, past).catch(() => undefined);
     }
-    assert.equal(waiter.events.find((e) => e.event === 'acquired'), undefined, 'the waiter took the board while the holder runs');
-    assert.equal(holder.events.find((e) => e.event === 'lost'), undefined, 'the holder lost its lock to a touch');
+    assert.equal(
+      waiter.events.find((e) => e.event === 'acquired'),
+      undefined,
+      'the waiter took the board while the holder runs',
+    );
+    assert.equal(
+      holder.events.find((e) => e.event === 'lost'),
+      undefined,
+      'the holder lost its lock to a touch',
+    );
     holder.kill('SIGUSR1');
     await waiter.waitFor('acquired');
     assert.equal(await holder.exited, 0);
@@ -118,7 +129,10 @@ describe('hostile entries in the lock directory (processes)', () => {
     for (const name of await readdir(join(dir, 'board-a.queue'))) assert.match(name, /^\d{12}$/);
     holder.kill('SIGUSR1');
     await Promise.all(waiters.map((w) => w.exited));
-    const order = waiters.map((w) => w.events.find((e) => e.event === 'acquired')!).sort((a, b) => a.t - b.t).map((e) => e.name);
+    const order = waiters
+      .map((w) => w.events.find((e) => e.event === 'acquired')!)
+      .sort((a, b) => a.t - b.t)
+      .map((e) => e.name);
     assert.deepEqual(order, ['w1', 'w2', 'w3']);
     assertExclusiveAndFifo([...holder.events, ...waiters.flatMap((w) => w.events)]);
   });
@@ -147,15 +161,35 @@ describe('hostile entries in the lock directory (processes)', () => {
         const low = String(round % 5).padStart(12, '0'); // below every real ticket
         try {
           switch (round % 9) {
-            case 0: await mkdir(join(queue, low), { recursive: true }); await writeFile(join(queue, low, 'x'), ''); break;
-            case 1: mkfifo(join(queue, low)); break;
-            case 2: await symlink(victim, join(queue, low)); break;
-            case 3: await writeFile(join(dir, 'board-a.seq'), '999999999999'); break;
-            case 4: await utimes(lock, round % 2 ? past : future, round % 2 ? past : future); break;
-            case 5: for (const t of await readdir(queue)) await utimes(join(queue, t), past, past).catch(() => undefined); break;
-            case 6: await writeFile(join(dir, 'board-a.seq'), 'garbage'); break;
-            case 7: await rm(join(dir, 'locks.log'), { force: true }); await symlink(victim, join(dir, 'locks.log')); break;
-            case 8: await writeFile(join(queue, '999999999999'), '{}'); break;
+            case 0:
+              await mkdir(join(queue, low), { recursive: true });
+              await writeFile(join(queue, low, 'x'), '');
+              break;
+            case 1:
+              mkfifo(join(queue, low));
+              break;
+            case 2:
+              await symlink(victim, join(queue, low));
+              break;
+            case 3:
+              await writeFile(join(dir, 'board-a.seq'), '999999999999');
+              break;
+            case 4:
+              await utimes(lock, round % 2 ? past : future, round % 2 ? past : future);
+              break;
+            case 5:
+              for (const t of await readdir(queue)) await utimes(join(queue, t), past, past).catch(() => undefined);
+              break;
+            case 6:
+              await writeFile(join(dir, 'board-a.seq'), 'garbage');
+              break;
+            case 7:
+              await rm(join(dir, 'locks.log'), { force: true });
+              await symlink(victim, join(dir, 'locks.log'));
+              break;
+            case 8:
+              await writeFile(join(queue, '999999999999'), '{}');
+              break;
           }
         } catch {
           // the entry is there already, or the directory is between states

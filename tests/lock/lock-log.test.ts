@@ -17,17 +17,23 @@ afterEach(killChildren);
 
 type Line = Record<string, unknown>;
 const lines = async (path: string): Promise<Line[]> =>
-  (await readFile(path, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
+  (await readFile(path, 'utf8').catch(() => ''))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Line);
 const ids = (ls: Line[]): string[] => ls.map((l) => String(l.id));
 const mode = async (path: string): Promise<number> => (await stat(path)).mode & 0o777;
 
 describe('locks.log rotation', () => {
-  test('at the cap the log becomes locks.log.1 and a new one starts: every line kept, in order, both root\'s alone', limit, async () => {
+  test("at the cap the log becomes locks.log.1 and a new one starts: every line kept, in order, both root's alone", limit, async () => {
     const dir = await tempDir('lockl-');
     for (let i = 0; i < 40; i++) await appendLockLog(dir, { event: 'test', resource: 'board-a', id: i, pad: 'x'.repeat(100) }, { maxBytes: 4096 });
     const [old, current] = [await lines(join(dir, 'locks.log.1')), await lines(join(dir, 'locks.log'))];
     assert.ok(old.length > 0 && current.length > 0, `${old.length} + ${current.length} lines`);
-    assert.deepEqual([...ids(old), ...ids(current)], Array.from({ length: 40 }, (_, i) => String(i)));
+    assert.deepEqual(
+      [...ids(old), ...ids(current)],
+      Array.from({ length: 40 }, (_, i) => String(i)),
+    );
     assert.ok((await stat(join(dir, 'locks.log.1'))).size <= 4096);
     assert.equal(await mode(join(dir, 'locks.log.1')), 0o600);
     assert.equal(await mode(join(dir, 'locks.log')), 0o600);
@@ -39,7 +45,11 @@ describe('locks.log rotation', () => {
     for (let i = 0; i < 100; i++) await appendLockLog(dir, { event: 'test', resource: 'board-a', id: i, pad: 'x'.repeat(100) }, { maxBytes: 4096 });
     const kept = [...ids(await lines(join(dir, 'locks.log.1'))), ...ids(await lines(join(dir, 'locks.log')))].map(Number);
     assert.equal(kept.at(-1), 99);
-    assert.deepEqual(kept, Array.from({ length: kept.length }, (_, i) => 100 - kept.length + i), 'a gap or a repeat');
+    assert.deepEqual(
+      kept,
+      Array.from({ length: kept.length }, (_, i) => 100 - kept.length + i),
+      'a gap or a repeat',
+    );
     assert.ok(kept.length >= 20, `only ${kept.length} lines kept of two files of 4 KiB`);
   });
 
@@ -47,10 +57,14 @@ describe('locks.log rotation', () => {
     for (let round = 0; round < 3; round++) {
       const dir = await tempDir('lockl-');
       const children = ['a', 'b', 'c', 'd'].map((name) =>
-        spawnGroup(process.execPath, ['--import', 'tsx', join(repoRoot, 'tests/lock/log-appender.ts'), '--dir', dir, '--name', name, '--count', '250', '--max-bytes', '100000'], {
-          cwd: repoRoot,
-          stdio: ['ignore', 'inherit', 'inherit'],
-        }),
+        spawnGroup(
+          process.execPath,
+          ['--import', 'tsx', join(repoRoot, 'tests/lock/log-appender.ts'), '--dir', dir, '--name', name, '--count', '250', '--max-bytes', '100000'],
+          {
+            cwd: repoRoot,
+            stdio: ['ignore', 'inherit', 'inherit'],
+          },
+        ),
       );
       const codes = await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
       assert.deepEqual(codes, [0, 0, 0, 0]);
@@ -76,7 +90,10 @@ describe('locks.log rotation', () => {
     for (let i = 0; i < 40; i++) await appendLockLog(dir2, { event: 'test', resource: 'board-a', id: i, pad: 'x'.repeat(100) }, { maxBytes: 4096 });
     assert.ok((await lstat(join(dir2, 'locks.log.1'))).isFile());
     const kept = [...ids(await lines(join(dir2, 'locks.log.1'))), ...ids(await lines(join(dir2, 'locks.log')))];
-    assert.deepEqual(kept, Array.from({ length: 40 }, (_, i) => String(i)));
+    assert.deepEqual(
+      kept,
+      Array.from({ length: 40 }, (_, i) => String(i)),
+    );
   });
 
   test('a rotation marker planted by a job: lines are still written (past the cap), nothing waits', limit, async () => {
@@ -85,7 +102,10 @@ describe('locks.log rotation', () => {
     const started = Date.now();
     for (let i = 0; i < 40; i++) await appendLockLog(dir, { event: 'test', resource: 'board-a', id: i, pad: 'x'.repeat(100) }, { maxBytes: 4096 });
     assert.ok(Date.now() - started < 5000, 'appends waited for the marker');
-    assert.deepEqual(ids(await lines(join(dir, 'locks.log'))), Array.from({ length: 40 }, (_, i) => String(i)));
+    assert.deepEqual(
+      ids(await lines(join(dir, 'locks.log'))),
+      Array.from({ length: 40 }, (_, i) => String(i)),
+    );
   });
 
   test('RUNNER_LOCK_LOG_MAX_BYTES: default 10 MiB, a bad value is one line naming it', () => {
@@ -102,7 +122,8 @@ describe('locks.log rotation', () => {
 describe('locks.log history: a turn at the board', () => {
   const opts = (dir: string) => ({ dir, resource: 'board-a', staleMs: 2000, updateMs: 1000, pollMs: 20 });
   const job = (runId: string) => ({ runner: `runner-${runId}`, runId, attempt: '1', repository: 'acme/fw', job: `job ${runId}` });
-  const turns = async (dir: string) => (await lines(join(dir, 'locks.log'))).filter((l) => ['queued', 'acquired', 'released', 'left-queue'].includes(String(l.event)));
+  const turns = async (dir: string) =>
+    (await lines(join(dir, 'locks.log'))).filter((l) => ['queued', 'acquired', 'released', 'left-queue'].includes(String(l.event)));
 
   test('queued, acquired, released: who, which org, the ticket, the wait, the hold and how it ended', limit, async () => {
     const dir = await tempDir('lockl-');
@@ -111,7 +132,17 @@ describe('locks.log history: a turn at the board', () => {
     await held.release('completed');
     const [queued, acquired, released, ...rest] = await turns(dir);
     assert.deepEqual(rest, []);
-    const who = { resource: 'board-a', org: 'acme', repository: 'acme/fw', runId: '1', attempt: '1', job: 'job 1', runner: 'runner-1', ticket: held.ticket.name, seq: held.ticket.seq };
+    const who = {
+      resource: 'board-a',
+      org: 'acme',
+      repository: 'acme/fw',
+      runId: '1',
+      attempt: '1',
+      job: 'job 1',
+      runner: 'runner-1',
+      ticket: held.ticket.name,
+      seq: held.ticket.seq,
+    };
     assert.deepEqual({ ...queued, time: undefined }, { time: undefined, event: 'queued', ...who });
     assert.equal(acquired?.event, 'acquired');
     assert.deepEqual({ ...acquired, time: undefined, waitMs: undefined }, { time: undefined, event: 'acquired', ...who, waitMs: undefined });
@@ -134,7 +165,10 @@ describe('locks.log history: a turn at the board', () => {
     await assert.rejects(waiting);
     await holder.release();
     const of2 = (await turns(dir)).filter((l) => l.runId === '2');
-    assert.deepEqual(of2.map((l) => l.event), ['queued', 'left-queue']);
+    assert.deepEqual(
+      of2.map((l) => l.event),
+      ['queued', 'left-queue'],
+    );
     assert.equal(of2[1]!.how, 'cancelled');
     assert.equal(of2[1]!.org, 'globex');
     assert.equal(of2[1]!.reason, 'the job was cancelled while waiting');
@@ -143,7 +177,7 @@ describe('locks.log history: a turn at the board', () => {
     assert.equal(released?.how, 'released', 'a release without a reason');
   });
 
-  test('a hand-over: the holder\'s released line comes before the next holder\'s acquired line', limit, async () => {
+  test("a hand-over: the holder's released line comes before the next holder's acquired line", limit, async () => {
     const dir = await tempDir('lockl-');
     for (let round = 0; round < 5; round++) {
       const a = await acquireLock(opts(dir), job(`a${round}`), { signal: new AbortController().signal, org: 'acme' });
@@ -157,7 +191,7 @@ describe('locks.log history: a turn at the board', () => {
     assert.deepEqual(order, want);
   });
 
-  test('a lock taken by an operator: the holder\'s turn ends with how lost', limit, async () => {
+  test("a lock taken by an operator: the holder's turn ends with how lost", limit, async () => {
     const dir = await tempDir('lockl-');
     const held = await acquireLock(opts(dir), job('1'), { signal: new AbortController().signal, org: 'acme' });
     await forceRelease(dir, 'board-a', 'operator');

@@ -35,9 +35,13 @@ test('a locks.log left 0644 by an older version is 0600 after the next entry', a
   assert.equal(await mode(join(dir, 'locks.log')), 0o600);
 });
 
-test('checking the lock directory at start (as root) makes a locks.log left 0644 root\'s alone', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
-  const dir = await tempDir('lockm-');
-  await writeFile(join(dir, 'locks.log'), '{"event":"old","repository":"acme/secret"}\n', { mode: 0o644 });
-  await checkLockDir(dir);
-  assert.equal(await mode(join(dir, 'locks.log')), 0o600);
-});
+test(
+  "checking the lock directory at start (as root) makes a locks.log left 0644 root's alone",
+  { skip: process.getuid?.() !== 0 && 'needs root' },
+  async () => {
+    const dir = await tempDir('lockm-');
+    await writeFile(join(dir, 'locks.log'), '{"event":"old","repository":"acme/secret"}\n', { mode: 0o644 });
+    await checkLockDir(dir);
+    assert.equal(await mode(join(dir, 'locks.log')), 0o600);
+  },
+);

@@ -48,7 +48,10 @@ describe('lock queue (processes)', () => {
     }
     first.kill('SIGUSR1');
     await Promise.all(waiters.map((w) => w.exited));
-    const order = waiters.map((w) => w.events.find((e) => e.event === 'acquired')!).sort((a, b) => a.t - b.t).map((e) => e.name);
+    const order = waiters
+      .map((w) => w.events.find((e) => e.event === 'acquired')!)
+      .sort((a, b) => a.t - b.t)
+      .map((e) => e.name);
     assert.deepEqual(order, ['w1', 'w2', 'w3', 'w4', 'w5']);
   });
 

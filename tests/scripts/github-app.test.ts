@@ -29,7 +29,11 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   assert.deepEqual(fx.github.violations, []);
-  const secrets = [app.private_key, ...app.private_key.split('\n').filter((line) => line.length > 20 && !line.startsWith('-----')), ...fx.github.installationTokens()];
+  const secrets = [
+    app.private_key,
+    ...app.private_key.split('\n').filter((line) => line.length > 20 && !line.startsWith('-----')),
+    ...fx.github.installationTokens(),
+  ];
   for (const secret of secrets) await assertSecretNowhere(secret, outputs, fx.dir, [keyFile]);
   await fx.close();
 });
@@ -41,7 +45,7 @@ async function run(script: 'list.ts' | 'remove.ts' | 'purge.ts', args: string[] 
 }
 
 describe('commands with a GitHub App', () => {
-  it('list: GitHub\'s side of the fleet, the installation looked up once, one installation token', async () => {
+  it("list: GitHub's side of the fleet, the installation looked up once, one installation token", async () => {
     const result = await run('list.ts', ['--json']);
     assert.equal(result.code, 0, result.stderr);
     const names = (JSON.parse(result.stdout) as { rows: { name: string }[] }).rows?.map((row) => row.name) ?? result.stdout;
@@ -85,9 +89,15 @@ describe('commands with a GitHub App', () => {
     const result = await fx.run('list.ts', [], { GH_APP_ID: String(narrow.app_id), GH_APP_PRIVATE_KEY_FILE: narrowKey });
     outputs.push(result.stdout, result.stderr);
     assert.equal(result.code, 3);
-    const errors = result.stderr.trim().split('\n').filter((line) => !line.startsWith('warning: '));
+    const errors = result.stderr
+      .trim()
+      .split('\n')
+      .filter((line) => !line.startsWith('warning: '));
     assert.deepEqual(errors.length, 1, result.stderr);
-    assert.match(errors[0]!, /^error: the GitHub App \(GH_APP_ID=\d+\) lacks a permission to manage runners of org acme: GitHub asks for organization permission "Self-hosted runners: Read-only" \(organization_self_hosted_runners=read\)/);
+    assert.match(
+      errors[0]!,
+      /^error: the GitHub App \(GH_APP_ID=\d+\) lacks a permission to manage runners of org acme: GitHub asks for organization permission "Self-hosted runners: Read-only" \(organization_self_hosted_runners=read\)/,
+    );
     await assertSecretNowhere(narrow.private_key, outputs, fx.dir, [narrowKey]);
   });
 });

@@ -36,7 +36,11 @@ test('every flag of every script is reachable from make (a variable maps onto it
   const expand = (line: string): string => line.replace(/\$\((\w+)\)/g, (whole, name: string) => helpers.get(name) ?? whole);
   const unreachable: string[] = [];
   for (const script of scripts) {
-    const recipes = makefile.split('\n').filter((line) => line.includes(`./scripts/${script}`)).map(expand).join('\n');
+    const recipes = makefile
+      .split('\n')
+      .filter((line) => line.includes(`./scripts/${script}`))
+      .map(expand)
+      .join('\n');
     if (!recipes) continue; // not behind a make target (bench's helpers, say): checked by its own tests
     for (const flag of declaredFlags(readFileSync(`${REPO_ROOT}scripts/${script}`, 'utf8'))) {
       if (flag === 'help') continue;

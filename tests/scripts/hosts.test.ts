@@ -21,8 +21,14 @@ before(async () => {
   env = { ...fx.env, ENV_FILE: undefined, DOCKER_HOST: undefined, RUNNER_NAME_PREFIX: undefined };
   fx.github.seedRunners({ org: 'acme', count: 2, name_prefix: 'lab-a-runner-', labels: ['self-hosted', 'intel'] });
   fx.github.seedRunners({ org: 'acme', repo: 'widgets', name: 'lab-w-runner-1', busy: true, labels: ['self-hosted', 'arm64'] });
-  await writeFile(join(fx.dir, 'a.env'), `ORG=acme\nGH_PAT=${PAT}\nRUNNER_NAME_PREFIX=lab-a\nDOCKER_HOST=${A}\nRUNNER_LOCK_HOST_PATH=${fx.dir}/locks\n`, { mode: 0o600 });
-  await writeFile(join(fx.dir, 'w.env'), `ORG=acme\nREPO=widgets\nGH_PAT=${PAT}\nRUNNER_NAME_PREFIX=lab-w\nDOCKER_HOST=${B}\nRUNNER_LOCK_HOST_PATH=${fx.dir}/locks\n`, { mode: 0o600 });
+  await writeFile(join(fx.dir, 'a.env'), `ORG=acme\nGH_PAT=${PAT}\nRUNNER_NAME_PREFIX=lab-a\nDOCKER_HOST=${A}\nRUNNER_LOCK_HOST_PATH=${fx.dir}/locks\n`, {
+    mode: 0o600,
+  });
+  await writeFile(
+    join(fx.dir, 'w.env'),
+    `ORG=acme\nREPO=widgets\nGH_PAT=${PAT}\nRUNNER_NAME_PREFIX=lab-w\nDOCKER_HOST=${B}\nRUNNER_LOCK_HOST_PATH=${fx.dir}/locks\n`,
+    { mode: 0o600 },
+  );
   await writeFile(join(fx.dir, 'ssh.env'), `ORG=acme\nDOCKER_HOST=ssh://ci@lab2.invalid\nRUNNER_LOCK_HOST_PATH=${fx.dir}/locks\n`, { mode: 0o600 });
   await mkdir(join(fx.dir, 'locks'));
 });
@@ -37,15 +43,21 @@ describe('list --env-file A --env-file B', () => {
   it("one table with each fleet's HOST and SCOPE, a summary and a Docker warning per fleet", async () => {
     const result = await run('list.ts', ['--env-file', 'a.env', '--env-file', 'w.env']);
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(result.stdout.trimEnd().split('\n').map((line) => line.split(/ {2,}/).slice(0, 6).join(' | ')), [
-      'HOST | SCOPE | NAME | CONTAINER | GITHUB | BUSY',
-      `${A} | acme | lab-a-runner-1 | ? | online | idle`,
-      `${A} | acme | lab-a-runner-2 | ? | online | idle`,
-      `${B} | acme/widgets | lab-w-runner-1 | ? | online | busy`,
-      '',
-      `acme on ${A}: 2 runner(s): 2 online, 0 busy, 0 orphan(s), 0 unregistered`,
-      `acme/widgets on ${B}: 1 runner(s): 1 online, 1 busy, 0 orphan(s), 0 unregistered`,
-    ]);
+    assert.deepEqual(
+      result.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => line.split(/ {2,}/).slice(0, 6).join(' | ')),
+      [
+        'HOST | SCOPE | NAME | CONTAINER | GITHUB | BUSY',
+        `${A} | acme | lab-a-runner-1 | ? | online | idle`,
+        `${A} | acme | lab-a-runner-2 | ? | online | idle`,
+        `${B} | acme/widgets | lab-w-runner-1 | ? | online | busy`,
+        '',
+        `acme on ${A}: 2 runner(s): 2 online, 0 busy, 0 orphan(s), 0 unregistered`,
+        `acme/widgets on ${B}: 1 runner(s): 1 online, 1 busy, 0 orphan(s), 0 unregistered`,
+      ],
+    );
     assert.deepEqual(result.stderr.trimEnd().split('\n'), [
       `warning: acme on ${A}: the Docker daemon at ${A} does not answer: start it (systemctl start docker) or fix DOCKER_HOST (showing GitHub's side only)`,
       `warning: acme/widgets on ${B}: the Docker daemon at ${B} does not answer: start it (systemctl start docker) or fix DOCKER_HOST (showing GitHub's side only)`,
@@ -56,7 +68,14 @@ describe('list --env-file A --env-file B', () => {
     const result = await run('list.ts', ['--json'], { ENV_FILES: 'a.env  w.env' });
     assert.equal(result.code, 0, result.stderr);
     const rows = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
-    assert.deepEqual(rows.map((row) => [row.host, row.scope, row.name, row.busy]), [[A, 'acme', 'lab-a-runner-1', false], [A, 'acme', 'lab-a-runner-2', false], [B, 'acme/widgets', 'lab-w-runner-1', true]]);
+    assert.deepEqual(
+      rows.map((row) => [row.host, row.scope, row.name, row.busy]),
+      [
+        [A, 'acme', 'lab-a-runner-1', false],
+        [A, 'acme', 'lab-a-runner-2', false],
+        [B, 'acme/widgets', 'lab-w-runner-1', true],
+      ],
+    );
     assert.deepEqual(Object.keys(rows[0]!).slice(0, 3), ['host', 'scope', 'name']);
   });
 
@@ -71,7 +90,10 @@ describe('list --env-file A --env-file B', () => {
     const result = await run('list.ts', ['--env-file', 'a.env', '--env-file', 'bad.env']);
     assert.equal(result.code, 2);
     assert.equal(result.stdout, '');
-    assert.match(result.stderr, /^error: bad\.env: DOCKER_HOST 'lab2:2375' is not a Docker host: set DOCKER_HOST to unix:\/\/\/path\/to\/docker\.sock, tcp:\/\/HOST:PORT or ssh:\/\/\[USER@\]HOST\[:PORT\], or unset it for this machine's Docker\n$/);
+    assert.match(
+      result.stderr,
+      /^error: bad\.env: DOCKER_HOST 'lab2:2375' is not a Docker host: set DOCKER_HOST to unix:\/\/\/path\/to\/docker\.sock, tcp:\/\/HOST:PORT or ssh:\/\/\[USER@\]HOST\[:PORT\], or unset it for this machine's Docker\n$/,
+    );
   });
 });
 
@@ -110,9 +132,12 @@ describe('report --env-file A --env-file B', () => {
       '  on ssh://ci@lab2.invalid, not this one: its board runners lock there, run make report on that machine',
     ]);
     const json = JSON.parse((await run('report.ts', ['--json'], { ENV_FILES: 'a.env ssh.env' })).stdout) as Array<Record<string, unknown>>;
-    assert.deepEqual(json.map((entry) => [entry.hosts, entry.lock_dir ?? null, entry.note ?? null]), [
-      [[A], `${fx.dir}/locks`, null],
-      [['ssh://ci@lab2.invalid'], null, 'on ssh://ci@lab2.invalid, not this one: its board runners lock there, run make report on that machine'],
-    ]);
+    assert.deepEqual(
+      json.map((entry) => [entry.hosts, entry.lock_dir ?? null, entry.note ?? null]),
+      [
+        [[A], `${fx.dir}/locks`, null],
+        [['ssh://ci@lab2.invalid'], null, 'on ssh://ci@lab2.invalid, not this one: its board runners lock there, run make report on that machine'],
+      ],
+    );
   });
 });

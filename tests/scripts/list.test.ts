@@ -43,7 +43,19 @@ describe('list', () => {
     const board = rows.find((row) => row.name === `${PREFIX}board-nrf52-1`);
     assert.deepEqual(
       { ...board, id: undefined },
-      { name: `${PREFIX}board-nrf52-1`, container: null, github_status: 'online', busy: true, labels: ['self-hosted', 'nrf52'], orphan: null, unregistered: false, kind: null, board: null, devices: [], id: undefined },
+      {
+        name: `${PREFIX}board-nrf52-1`,
+        container: null,
+        github_status: 'online',
+        busy: true,
+        labels: ['self-hosted', 'nrf52'],
+        orphan: null,
+        unregistered: false,
+        kind: null,
+        board: null,
+        devices: [],
+        id: undefined,
+      },
     );
     assert.equal(fx.github.calls().total, 3);
   });
@@ -63,7 +75,12 @@ describe('list: one actionable error line, never the PAT', () => {
     ['403 org', () => ({ GH_PAT: READONLY_PAT }), 3, /^error: the PAT \(GH_PAT\) lacks permission to manage runners of org acme: it needs the admin:org scope/],
     ['403 repo', () => ({ GH_PAT: READONLY_PAT, REPO: 'widgets' }), 3, /^error: .* runners of repo acme\/widgets: it needs admin access to acme\/widgets/],
     ['404', () => ({ ORG: 'nosuchorg' }), 4, /^error: org nosuchorg not found or not visible to this PAT/],
-    ['network', () => ({ GITHUB_API_URL: `http://127.0.0.1:${deadPort}/api/v3` }), 6, /^error: could not reach the GitHub API at http:\/\/127\.0\.0\.1:\d+\/api\/v3 \(ECONNREFUSED\): check GITHUB_API_URL/],
+    [
+      'network',
+      () => ({ GITHUB_API_URL: `http://127.0.0.1:${deadPort}/api/v3` }),
+      6,
+      /^error: could not reach the GitHub API at http:\/\/127\.0\.0\.1:\d+\/api\/v3 \(ECONNREFUSED\): check GITHUB_API_URL/,
+    ],
   ];
   for (const [what, env, code, line] of cases) {
     it(`${what} → exit ${code}`, async () => {
@@ -71,7 +88,10 @@ describe('list: one actionable error line, never the PAT', () => {
       assert.equal(result.code, code, result.stderr);
       assert.equal(result.stdout, '');
       // The Docker warning may come first; the error is the last line and the only error.
-      const errors = result.stderr.trim().split('\n').filter((entry) => !entry.startsWith('warning: the Docker daemon'));
+      const errors = result.stderr
+        .trim()
+        .split('\n')
+        .filter((entry) => !entry.startsWith('warning: the Docker daemon'));
       assert.equal(errors.length, 1, result.stderr);
       assert.match(errors[0]!, line);
       assert.doesNotMatch(result.stderr, /\n\s+at /);

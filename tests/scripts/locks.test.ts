@@ -36,11 +36,17 @@ test('locks shows the holder and the queue in order; release needs --force and i
 
   const json = await runScript('locks.ts', ['--json'], { cwd });
   assert.equal(json.code, 0, json.stderr);
-  const report = JSON.parse(json.stdout) as { lockDir: string; resources: Array<{ resource: string; holder: { runner: string } | null; queue: Array<{ runner: string }> }> };
+  const report = JSON.parse(json.stdout) as {
+    lockDir: string;
+    resources: Array<{ resource: string; holder: { runner: string } | null; queue: Array<{ runner: string }> }>;
+  };
   assert.equal(report.lockDir, dir);
   assert.equal(report.resources.length, 1);
   assert.equal(report.resources[0]?.holder?.runner, 'board-runner-a');
-  assert.deepEqual(report.resources[0]?.queue.map((t) => t.runner), ['board-runner-b', 'board-runner-c']);
+  assert.deepEqual(
+    report.resources[0]?.queue.map((t) => t.runner),
+    ['board-runner-b', 'board-runner-c'],
+  );
 
   const text = await runScript('locks.ts', [], { cwd });
   assert.match(text.stdout, /^board-a: held by board-runner-a \(org\/repo, run 0 attempt 1\) since /m);
@@ -58,10 +64,14 @@ test('locks shows the holder and the queue in order; release needs --force and i
   const log = await readFile(join(dir, 'locks.log'), 'utf8');
   assert.match(log, /board-a/);
   assert.match(log, /board-runner-a/);
-  await waitFor('board-runner-b shown as holder', async () => {
-    const after = JSON.parse((await runScript('locks.ts', ['--json'], { cwd })).stdout);
-    return after.resources[0]?.holder?.runner === 'board-runner-b' ? true : undefined;
-  }, { timeoutMs: 15_000 });
+  await waitFor(
+    'board-runner-b shown as holder',
+    async () => {
+      const after = JSON.parse((await runScript('locks.ts', ['--json'], { cwd })).stdout);
+      return after.resources[0]?.holder?.runner === 'board-runner-b' ? true : undefined;
+    },
+    { timeoutMs: 15_000 },
+  );
 });
 
 test('a missing lock directory is one line naming RUNNER_LOCK_HOST_PATH', async () => {
@@ -145,7 +155,8 @@ test('make locks skips and reports FIFOs, directories, symlinks, oversized recor
     /! board-a\.queue\/000000000005: mtime in the future/,
     /! board-a\.holder\.json: larger than \d+ bytes: skipped/,
     /! board-b\.lock: not a directory, not a lock: skipped/,
-  ]) assert.match(r.stdout, line);
+  ])
+    assert.match(r.stdout, line);
   const json = await runScript('locks.ts', ['--json'], { cwd, timeoutMs: 20_000 });
   assert.equal(json.code, 0, json.stderr);
   assert.ok(JSON.parse(json.stdout).resources.every((res: { warnings: string[] }) => res.warnings.length > 0));
@@ -158,14 +169,21 @@ test('make locks prints no escape sequence, control character or workflow comman
   const { dir, cwd } = await hostileDir();
   await mkdir(join(dir, 'board-a.lock'));
   await mkdir(join(dir, 'board-a.queue'));
-  const hostile = { runner: 'r\u001b]0;pwned\u0007', repository: '::warning::x/\u001b[2Jy', runId: '1\u009b31m', attempt: '1\u007f', ticket: '000000000001', since: new Date().toISOString() };
+  const hostile = {
+    runner: 'r\u001b]0;pwned\u0007',
+    repository: '::warning::x/\u001b[2Jy',
+    runId: '1\u009b31m',
+    attempt: '1\u007f',
+    ticket: '000000000001',
+    since: new Date().toISOString(),
+  };
   await writeFile(join(dir, 'board-a.holder.json'), JSON.stringify(hostile));
   await writeFile(join(dir, 'board-a.queue', '000000000002'), JSON.stringify({ runner: 'w\u202e', repository: 'o/::error::z', runId: '2', attempt: '1' }));
   const text = await runScript('locks.ts', [], { cwd, timeoutMs: 20_000 });
   assert.equal(text.code, 0, text.stderr);
   assert.doesNotMatch(text.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/, 'a control character reached the terminal');
   assert.doesNotMatch(text.stdout, /::/, 'a workflow command reached the output');
-  assert.match(text.stdout, /^board-a: held by r \(:warning:x\/y, run 1 attempt 1\)/m, "the OSC title sequence is dropped whole");
+  assert.match(text.stdout, /^board-a: held by r \(:warning:x\/y, run 1 attempt 1\)/m, 'the OSC title sequence is dropped whole');
   const json = await runScript('locks.ts', ['--json'], { cwd, timeoutMs: 20_000 });
   assert.equal(json.code, 0, json.stderr);
   assert.match(json.stdout, /^[\n\x20-\x7e]*$/, 'a byte outside printable ASCII reached the terminal');
@@ -173,18 +191,30 @@ test('make locks prints no escape sequence, control character or workflow comman
   assert.equal(holder?.repository, hostile.repository, '--json changed a recorded value');
 });
 
-test('as a non-root operator, make locks says in one line that the records are root\'s, and shows no name', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
-  const dir = await tempDir('fleet-locks-');
-  const cwd = await tempDir('fleet-locks-cwd-');
-  await writeFile(join(cwd, '.env'), `RUNNER_LOCK_HOST_PATH=${dir}\n`);
-  const holder = contender(dir, 'board-runner-a');
-  await holder.waitFor('acquired');
-  for (const args of [[], ['--json']]) {
-    const r = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(REPO_ROOT, 'scripts/locks.ts'), ...args], {
-      cwd, uid: 65534, gid: 65534, encoding: 'utf8', timeout: 20_000, env: { PATH: process.env.PATH, HOME: cwd },
-    });
-    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-    assert.equal(r.stdout, '');
-    assert.match(r.stderr, /^error: the lock records in .* are root's \(mode 0600: .*\), and uid 65534 cannot read them: run it as root \(sudo make locks\)\n$/);
-  }
-});
+test(
+  "as a non-root operator, make locks says in one line that the records are root's, and shows no name",
+  { skip: process.getuid?.() !== 0 && 'needs root' },
+  async () => {
+    const dir = await tempDir('fleet-locks-');
+    const cwd = await tempDir('fleet-locks-cwd-');
+    await writeFile(join(cwd, '.env'), `RUNNER_LOCK_HOST_PATH=${dir}\n`);
+    const holder = contender(dir, 'board-runner-a');
+    await holder.waitFor('acquired');
+    for (const args of [[], ['--json']]) {
+      const r = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(REPO_ROOT, 'scripts/locks.ts'), ...args], {
+        cwd,
+        uid: 65534,
+        gid: 65534,
+        encoding: 'utf8',
+        timeout: 20_000,
+        env: { PATH: process.env.PATH, HOME: cwd },
+      });
+      assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.match(
+        r.stderr,
+        /^error: the lock records in .* are root's \(mode 0600: .*\), and uid 65534 cannot read them: run it as root \(sudo make locks\)\n$/,
+      );
+    }
+  },
+);

@@ -22,7 +22,7 @@ afterEach(async () => {
 });
 
 describe('purge', () => {
-  it('unregisters every runner of the prefix and deletes the generated files, keeping .env and other scopes\' files', async () => {
+  it("unregisters every runner of the prefix and deletes the generated files, keeping .env and other scopes' files", async () => {
     const result = await fx.run('purge.ts', ['-y']);
     assert.equal(result.code, 7, 'containers could not be removed: Docker is unreachable here');
     assert.deepEqual(registered(fx.github), ['elsewhere-runner-1']);
@@ -44,7 +44,10 @@ describe('purge', () => {
   it('refuses without a terminal and without -y, deleting nothing', async () => {
     const result = await fx.run('purge.ts');
     assert.equal(result.code, 8);
-    assert.equal(result.stderr.trim(), 'error: refusing to purge 3 runner(s) and 4 file(s) without confirmation: this is not a terminal; pass -y (make: YES=1) to confirm');
+    assert.equal(
+      result.stderr.trim(),
+      'error: refusing to purge 3 runner(s) and 4 file(s) without confirmation: this is not a terminal; pass -y (make: YES=1) to confirm',
+    );
     assert.equal(registered(fx.github).length, 4);
     assert.equal((await readdir(fx.dir)).length, 6);
   });

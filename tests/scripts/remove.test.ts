@@ -20,7 +20,10 @@ function fleet(prefix: string, count: number, busy: number[] = []): Record<strin
   for (const index of busy) fx.github.seedRunners({ org: 'acme', name: `${prefix}busy-${index}`, busy: true });
   return { RUNNER_NAME_PREFIX: prefix };
 }
-const ours = (prefix: string) => registered(fx.github).filter((name) => name.startsWith(prefix)).sort();
+const ours = (prefix: string) =>
+  registered(fx.github)
+    .filter((name) => name.startsWith(prefix))
+    .sort();
 
 describe('rm', () => {
   it('removes the named runners (with or without the prefix) using one listing call; the others stay', async () => {
@@ -47,7 +50,7 @@ describe('rm', () => {
     assert.match(result.stderr, /^warning: someone-else-1: not a runner of this fleet \(its names start with unk-\)$/m);
     assert.match(result.stdout, /^unk-runner-1: unregistered from GitHub$/m);
     assert.deepEqual(ours('unk-'), ['unk-runner-2']);
-    assert.ok(registered(fx.github).includes('someone-else-1'), 'never touches another fleet\'s runner');
+    assert.ok(registered(fx.github).includes('someone-else-1'), "never touches another fleet's runner");
     // Docker does not answer here, so the containers left behind (7) outrank the unknown names (4).
     assert.equal(result.code, 7, result.stderr);
   });
@@ -73,7 +76,10 @@ describe('rm', () => {
     const result = await fx.run('remove.ts', ['-y', '--force'], env);
     assert.equal(result.code, 5);
     assert.doesNotMatch(result.stdout, /skipped|container removed/);
-    assert.match(result.stdout, /^force-busy-1: not unregistered: its container could not be removed \(see above\), so its job goes on, and GitHub refuses to remove a runner while it runs a job$/m);
+    assert.match(
+      result.stdout,
+      /^force-busy-1: not unregistered: its container could not be removed \(see above\), so its job goes on, and GitHub refuses to remove a runner while it runs a job$/m,
+    );
     assert.match(result.stderr, /containers and volumes not removed: the Docker daemon .* does not answer/);
     assert.deepEqual(ours('force-'), ['force-busy-1']);
   });
@@ -96,7 +102,10 @@ describe('rm', () => {
     assert.equal(fx.github.calls().by_operation['actions/delete-self-hosted-runner-from-org'], undefined);
   });
 
-  for (const [answer, code, left] of [['n', 8, 2], ['y', 7, 1]] as const) {
+  for (const [answer, code, left] of [
+    ['n', 8, 2],
+    ['y', 7, 1],
+  ] as const) {
     it(`on a terminal asks first; answering ${answer} ${answer === 'y' ? 'removes' : 'keeps'} the runner`, async () => {
       const prefix = `tty${answer}-`;
       const env = { ...fx.env, ...fleet(prefix, 2), PATH: process.env.PATH!, TERM: 'xterm' };

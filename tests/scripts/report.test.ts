@@ -45,12 +45,31 @@ test('report: jobs, held time, waits and the longest holds per board and org; JS
   assert.equal(json.code, 0, json.stderr);
   const report = JSON.parse(json.stdout) as HistoryReport;
   assert.equal(report.bad_lines, 1);
-  assert.deepEqual(report.resources.map((r) => [r.resource, r.jobs, r.held_ms]), [['board-a', 3, 100_000], ['board-b', 1, 5_000]]);
+  assert.deepEqual(
+    report.resources.map((r) => [r.resource, r.jobs, r.held_ms]),
+    [
+      ['board-a', 3, 100_000],
+      ['board-b', 1, 5_000],
+    ],
+  );
   const a = report.resources[0]!;
-  assert.deepEqual(a.orgs.map((o) => [o.org, o.jobs, o.held_ms, o.wait_ms.max]), [['acme', 2, 70_000, 100], ['globex', 1, 30_000, 2_000]]);
+  assert.deepEqual(
+    a.orgs.map((o) => [o.org, o.jobs, o.held_ms, o.wait_ms.max]),
+    [
+      ['acme', 2, 70_000, 100],
+      ['globex', 1, 30_000, 2_000],
+    ],
+  );
   assert.deepEqual(a.wait_ms, { count: 3, p50: 100, p95: 2000, max: 2000 });
   assert.deepEqual(a.results, { cancelled: 1, completed: 2 });
-  assert.deepEqual(a.longest_holds.map((h) => [h.run_id, h.hold_ms, h.repository, h.job]), [['100000', 60_000, 'acme/firmware', 'job 0'], ['100001', 30_000, 'globex/firmware', 'job 1'], ['100002', 10_000, 'acme/firmware', 'job 2']]);
+  assert.deepEqual(
+    a.longest_holds.map((h) => [h.run_id, h.hold_ms, h.repository, h.job]),
+    [
+      ['100000', 60_000, 'acme/firmware', 'job 0'],
+      ['100001', 30_000, 'globex/firmware', 'job 1'],
+      ['100002', 10_000, 'acme/firmware', 'job 2'],
+    ],
+  );
   const svg = await readFile(join(dir, 'history.svg'), 'utf8');
   assert.match(svg, /^<svg [^>]*>/);
   assert.match(svg, /board-a<\/text>/);
@@ -68,7 +87,9 @@ test('report: jobs, held time, waits and the longest holds per board and org; JS
 test('SINCE: a bad value is one line naming SINCE (exit 2); a good one leaves out what ended before', async () => {
   const dir = await lockDir();
   const now = Date.now();
-  await writeFile(join(dir, 'locks.log'), turn(0, 'acme', 'board-a', now - 3 * 86_400_000, 0, 1000) + turn(1, 'acme', 'board-a', now - 3_600_000, 0, 1000), { mode: 0o600 });
+  await writeFile(join(dir, 'locks.log'), turn(0, 'acme', 'board-a', now - 3 * 86_400_000, 0, 1000) + turn(1, 'acme', 'board-a', now - 3_600_000, 0, 1000), {
+    mode: 0o600,
+  });
   const env = { RUNNER_LOCK_HOST_PATH: dir };
   for (const bad of ['7w', 'yesterday', '2026-13-01']) {
     const r = await runScript('report.ts', ['--since', bad], { cwd: dir, env });
@@ -142,7 +163,15 @@ test('a 100 MB locks.log is reported in a 64 MB heap, every turn counted, bad li
   const jobs = report.resources.reduce((n, res) => n + res.jobs, 0);
   assert.equal(jobs, turns);
   assert.equal(report.bad_lines, (turns / 1000) * 2);
-  assert.deepEqual(report.resources.map((res) => res.orgs.map((o) => o.org)), [orgs, orgs]);
-  assert.deepEqual(report.resources.map((res) => res.wait_ms.max), [498, 499]); // even turns on board-a, odd on board-b
-  console.log(`# ${(bytes / 1024 / 1024).toFixed(0)} MB, ${turns} turns, reported in ${((Date.now() - started) / 1000).toFixed(1)} s with --max-old-space-size=64`);
+  assert.deepEqual(
+    report.resources.map((res) => res.orgs.map((o) => o.org)),
+    [orgs, orgs],
+  );
+  assert.deepEqual(
+    report.resources.map((res) => res.wait_ms.max),
+    [498, 499],
+  ); // even turns on board-a, odd on board-b
+  console.log(
+    `# ${(bytes / 1024 / 1024).toFixed(0)} MB, ${turns} turns, reported in ${((Date.now() - started) / 1000).toFixed(1)} s with --max-old-space-size=64`,
+  );
 });

@@ -62,21 +62,40 @@ export class TestEtcd {
     if (this.child) return;
     const client = `http://127.0.0.1:${this.clientPort}`;
     const peer = `http://127.0.0.1:${this.peerPort}`;
-    const child = spawn(etcdBinary() ?? 'etcd', [
-      '--name', 'test', '--data-dir', this.dataDir,
-      '--listen-client-urls', client, '--advertise-client-urls', client,
-      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `test=${peer}`,
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      etcdBinary() ?? 'etcd',
+      [
+        '--name',
+        'test',
+        '--data-dir',
+        this.dataDir,
+        '--listen-client-urls',
+        client,
+        '--advertise-client-urls',
+        client,
+        '--listen-peer-urls',
+        peer,
+        '--initial-advertise-peer-urls',
+        peer,
+        '--initial-cluster',
+        `test=${peer}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (this.log = (this.log + d).slice(-4000)));
     this.child = child;
     child.once('exit', () => {
       if (this.child === child) this.child = undefined;
     });
-    await waitFor('etcd answering /health', async () => {
-      if (!this.child) throw new Error(`etcd exited: ${this.log}`);
-      const res = await fetch(`${client}/health`).catch(() => undefined);
-      return res?.ok === true;
-    }, { timeoutMs: 20_000 });
+    await waitFor(
+      'etcd answering /health',
+      async () => {
+        if (!this.child) throw new Error(`etcd exited: ${this.log}`);
+        const res = await fetch(`${client}/health`).catch(() => undefined);
+        return res?.ok === true;
+      },
+      { timeoutMs: 20_000 },
+    );
   }
 
   /** Stops it (SIGKILL: as a crash, or a network cut, looks to its clients). */

@@ -125,7 +125,17 @@ export async function startGround(tag: string, options: GroundOptions = {}): Pro
       const token = pats[fleetOrg];
       if (pat && token === undefined) throw new Error(`writeEnv: ${fleetOrg} is not an org of this ground`);
       const credentials = pat ? [`GH_PAT=${token}`] : [];
-      const lines = [`ORG=${fleetOrg}`, ...credentials, `GITHUB_URL=${github.url}`, `GITHUB_API_URL=${github.apiUrl}`, `RUNNER_IMAGE=${STANDIN_IMAGES.simulator}`, ...modeLines, `RUNNER_NAME_PREFIX=${prefix}`, ...settings, ''];
+      const lines = [
+        `ORG=${fleetOrg}`,
+        ...credentials,
+        `GITHUB_URL=${github.url}`,
+        `GITHUB_API_URL=${github.apiUrl}`,
+        `RUNNER_IMAGE=${STANDIN_IMAGES.simulator}`,
+        ...modeLines,
+        `RUNNER_NAME_PREFIX=${prefix}`,
+        ...settings,
+        '',
+      ];
       await writeFile(join(dir, file), lines.join('\n'), { mode: 0o600 });
       return file;
     },

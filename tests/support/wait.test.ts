@@ -16,14 +16,33 @@ test('a timeout names what was awaited and the last value seen', async () => {
     /^Error: timed out after 100 ms waiting for the board free; the last check returned false$/,
   );
   assert.ok(n > 2, `checked ${n} times`);
-  await assert.rejects(waitFor('a record', () => undefined, { timeoutMs: 50 }), /waiting for a record; the last check returned undefined$/);
+  await assert.rejects(
+    waitFor('a record', () => undefined, { timeoutMs: 50 }),
+    /waiting for a record; the last check returned undefined$/,
+  );
 });
 
 test('a check that throws is tried again; its last error is in the failure', async () => {
   let n = 0;
-  assert.equal(await waitFor('a file', () => { if (++n < 3) throw new Error('ENOENT'); return 'there'; }, { timeoutMs: 2000 }), 'there');
+  assert.equal(
+    await waitFor(
+      'a file',
+      () => {
+        if (++n < 3) throw new Error('ENOENT');
+        return 'there';
+      },
+      { timeoutMs: 2000 },
+    ),
+    'there',
+  );
   await assert.rejects(
-    waitFor('the socket', () => { throw new Error('ECONNREFUSED'); }, { timeoutMs: 50 }),
+    waitFor(
+      'the socket',
+      () => {
+        throw new Error('ECONNREFUSED');
+      },
+      { timeoutMs: 50 },
+    ),
     /waiting for the socket; the last check threw: ECONNREFUSED$/,
   );
 });

@@ -36,7 +36,11 @@ before(async () => {
   }
   home = join(base, 'home');
   await mkdir(join(home, 'externals', 'node99', 'bin'), { recursive: true });
-  await writeFile(join(home, 'externals', 'node99', 'bin', 'node'), `#!/bin/sh\necho "externals-node $(/usr/bin/id -u)" >> ${marks}\nexec ${process.execPath} "$@"\n`, { mode: 0o755 });
+  await writeFile(
+    join(home, 'externals', 'node99', 'bin', 'node'),
+    `#!/bin/sh\necho "externals-node $(/usr/bin/id -u)" >> ${marks}\nexec ${process.execPath} "$@"\n`,
+    { mode: 0o755 },
+  );
 });
 
 async function payloadMarks(): Promise<string[]> {
@@ -50,25 +54,35 @@ function runEntrypoint(env: Record<string, string>) {
 }
 
 describe('what root runs', () => {
-  test("as root the wrapper runs on the node beside it, not RUNNER_FLEET_NODE, the runner's externals or anything on the image's PATH; the runner keeps that PATH", asRoot, async () => {
-    const node = join(built, 'node');
-    await writeFile(node, `#!/bin/sh\necho "beside $(/usr/bin/id -u)" >> ${marks}\nexec ${process.execPath} "$@"\n`, { mode: 0o755 });
-    const out = join(base, 'runner-saw');
-    await mkdir(out, { mode: 0o777 });
-    await chmod(out, 0o777);
-    const runner = join(base, 'run.sh');
-    await writeFile(runner, `#!/bin/sh\necho "$PATH" > ${out}/path\n/usr/bin/id -u > ${out}/uid\n`, { mode: 0o755 });
-    const imagePath = `${payloads}:/usr/local/bin:/usr/bin:/bin`;
-    try {
-      const r = runEntrypoint({ PATH: imagePath, RUNNER_FLEET_NODE: join(payloads, 'node'), RUNNER_HOME: home, RUNNER_SCRIPT: runner, RUNNER_FLEET_USER: 'nobody' });
-      assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual(await payloadMarks(), ['beside 0']);
-      assert.equal((await readFile(join(out, 'path'), 'utf8')).trim(), imagePath, 'the runner gets the image’s PATH');
-      assert.equal((await readFile(join(out, 'uid'), 'utf8')).trim(), String(lookupAccount('nobody').uid));
-    } finally {
-      await rm(node, { force: true });
-    }
-  });
+  test(
+    "as root the wrapper runs on the node beside it, not RUNNER_FLEET_NODE, the runner's externals or anything on the image's PATH; the runner keeps that PATH",
+    asRoot,
+    async () => {
+      const node = join(built, 'node');
+      await writeFile(node, `#!/bin/sh\necho "beside $(/usr/bin/id -u)" >> ${marks}\nexec ${process.execPath} "$@"\n`, { mode: 0o755 });
+      const out = join(base, 'runner-saw');
+      await mkdir(out, { mode: 0o777 });
+      await chmod(out, 0o777);
+      const runner = join(base, 'run.sh');
+      await writeFile(runner, `#!/bin/sh\necho "$PATH" > ${out}/path\n/usr/bin/id -u > ${out}/uid\n`, { mode: 0o755 });
+      const imagePath = `${payloads}:/usr/local/bin:/usr/bin:/bin`;
+      try {
+        const r = runEntrypoint({
+          PATH: imagePath,
+          RUNNER_FLEET_NODE: join(payloads, 'node'),
+          RUNNER_HOME: home,
+          RUNNER_SCRIPT: runner,
+          RUNNER_FLEET_USER: 'nobody',
+        });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(await payloadMarks(), ['beside 0']);
+        assert.equal((await readFile(join(out, 'path'), 'utf8')).trim(), imagePath, 'the runner gets the image’s PATH');
+        assert.equal((await readFile(join(out, 'uid'), 'utf8')).trim(), String(lookupAccount('nobody').uid));
+      } finally {
+        await rm(node, { force: true });
+      }
+    },
+  );
 
   test("as root with no node beside it (outside an image), the system's node: not one on the PATH given or in the runner's externals", asRoot, async () => {
     const r = runEntrypoint({ PATH: `${payloads}:/usr/bin:/bin`, RUNNER_HOME: home, RUNNER_SCRIPT: '/bin/true' });
@@ -88,7 +102,12 @@ describe('what root runs', () => {
     assert.equal(systemCommand('setpriv', payloads), join(payloads, 'setpriv'), 'the look-up itself works');
     assert.equal(systemCommand('setpriv', join(base, 'nowhere')), undefined);
     const account = { name: 'runner', uid: 1001, gid: 1001, home: '/home/runner', groups: [] };
-    assert.throws(() => asAccount(account, '/home/runner/run.sh', [], null), (err: unknown) => err instanceof ConfigError && /^setpriv \(util-linux\) is missing from \/usr\/sbin, \/usr\/bin, \/sbin, \/bin, .*install util-linux in your Dockerfile$/.test(err.message));
+    assert.throws(
+      () => asAccount(account, '/home/runner/run.sh', [], null),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /^setpriv \(util-linux\) is missing from \/usr\/sbin, \/usr\/bin, \/sbin, \/bin, .*install util-linux in your Dockerfile$/.test(err.message),
+    );
   });
 });
 
@@ -97,7 +116,13 @@ describe('what the job hooks run', () => {
     const r = spawnSync('/usr/bin/bash', [join(built, 'hooks', 'job-started.sh')], {
       encoding: 'utf8',
       timeout: 20_000,
-      env: { PATH: `${payloads}:/usr/bin:/bin`, RUNNER_FLEET_NODE: '/bin/true', RUNNER_FLEET_SOCKET: join(base, 'no-wrapper.sock'), RUNNER_NAME: 'runner-1', GITHUB_RUN_ID: '7' },
+      env: {
+        PATH: `${payloads}:/usr/bin:/bin`,
+        RUNNER_FLEET_NODE: '/bin/true',
+        RUNNER_FLEET_SOCKET: join(base, 'no-wrapper.sock'),
+        RUNNER_NAME: 'runner-1',
+        GITHUB_RUN_ID: '7',
+      },
     });
     assert.equal(r.status, 1, `the hook succeeded without a wrapper: ${r.stdout}${r.stderr}`);
     assert.match(r.stdout, /error: the runner-fleet wrapper is not reachable at .*no-wrapper\.sock/);

@@ -122,11 +122,18 @@ describe('forged hook requests (issue 19)', () => {
     const w = await startWrapper(built, lockDir, { FAKE_JOBS: '1:1', FAKE_STAY: '1', FAKE_REPOSITORY: '::warning::owned/x' });
     // The job's own hook, with a repository no GitHub repository can have: its started hook fails, no ticket.
     await waitForEvent(w, 'completed 1');
-    assert.ok((await events(w)).some((e) => e.startsWith('started-hook-failed 1')), 'the job ran its step');
+    assert.ok(
+      (await events(w)).some((e) => e.startsWith('started-hook-failed 1')),
+      'the job ran its step',
+    );
     const log = await jobLog(w, '1');
     assert.match(log, /^\[runner-fleet\] error: board-a: repository is invalid: .*owner\/name/m);
     assert.doesNotMatch(log, /::warning/, 'the job log carries a workflow command');
-    for (const job of [{ ...labels, runId: '1\u001b[2J' }, { ...labels, repository: 'org/\u009b31mred' }, { ...labels, attempt: '::error::x' }]) {
+    for (const job of [
+      { ...labels, runId: '1\u001b[2J' },
+      { ...labels, repository: 'org/\u009b31mred' },
+      { ...labels, attempt: '::error::x' },
+    ]) {
       const r = await rawRequest(w.socket, acquire(job));
       assertRefused(r, /is invalid/);
       assert.doesNotMatch(r.lines[0]!, /::|\\u001b|\\u009b/, 'the reply echoes what was sent');

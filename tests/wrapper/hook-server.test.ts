@@ -59,15 +59,17 @@ describe('hook server', () => {
     });
     const { socket, reporter } = await serve(handler);
     const r = await rawRequest(socket, line({ op: 'acquire', job: { ...labels, runner: 'forged', job: 'forged' } }));
-    assert.deepEqual(r.lines.map((l) => JSON.parse(l) as unknown), [
-      { type: 'waiting', resource: 'board-a', place: 2, heldForMs: 1000 },
-      { type: 'waiting', resource: 'board-a', place: 1 },
-      acquired,
-    ]);
+    assert.deepEqual(
+      r.lines.map((l) => JSON.parse(l) as unknown),
+      [{ type: 'waiting', resource: 'board-a', place: 2, heldForMs: 1000 }, { type: 'waiting', resource: 'board-a', place: 1 }, acquired],
+    );
     assert.ok(r.closed);
     assert.deepEqual(reached, [{ op: 'acquire', job: labels }]);
     const release = await rawRequest(socket, line({ op: 'release', job: labels }));
-    assert.deepEqual(release.lines.map((l) => JSON.parse(l) as unknown), [{ type: 'released', resource: 'board-a' }]);
+    assert.deepEqual(
+      release.lines.map((l) => JSON.parse(l) as unknown),
+      [{ type: 'released', resource: 'board-a' }],
+    );
     assert.deepEqual(reporter.lines, []);
   });
 

@@ -39,7 +39,10 @@ describe('receiveJitConfig', () => {
 
   test('no config within the wait: one line saying who delivers it', async () => {
     const dir = await jitDir();
-    await assert.rejects(receiveJitConfig(join(dir, 'config'), { timeoutMs: 1000, pollMs: 50 }), /^ConfigError: no JIT config arrived at .* within 1 s: an ephemeral runner is started by the supervisor \(make supervise\)/);
+    await assert.rejects(
+      receiveJitConfig(join(dir, 'config'), { timeoutMs: 1000, pollMs: 50 }),
+      /^ConfigError: no JIT config arrived at .* within 1 s: an ephemeral runner is started by the supervisor \(make supervise\)/,
+    );
   });
 
   test('a stop signal while waiting: undefined, nothing started', async () => {

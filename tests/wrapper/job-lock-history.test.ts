@@ -27,7 +27,17 @@ async function setup(o: Partial<JobLockConfig> = {}) {
   const dead = new Set<number>();
   let worker: ProcessRef | undefined;
   const processes: ProcessView = { findWorker: (pid) => (pid === RUN_SH ? worker : undefined), isAlive: (ref) => !dead.has(ref.pid) };
-  const cfg: JobLockConfig = { lockDir, resource: 'board-a', runnerName: 'acme-runner-a1', org: 'acme', staleMs: 2000, updateMs: 500, pollMs: 20, progressMs: 100, ...o };
+  const cfg: JobLockConfig = {
+    lockDir,
+    resource: 'board-a',
+    runnerName: 'acme-runner-a1',
+    org: 'acme',
+    staleMs: 2000,
+    updateMs: 500,
+    pollMs: 20,
+    progressMs: 100,
+    ...o,
+  };
   const lock = new JobLock(cfg, collecting(), { processes, jobLineWaitMs: 300 });
   opened.push(lock);
   lock.watchRunner(RUN_SH);
@@ -50,28 +60,36 @@ const stays = (): AbortSignal => new AbortController().signal;
 const ignore = (): void => undefined;
 
 describe('job lock: the turns in locks.log', () => {
-  test('completed hook: queued, acquired, released (how completed), naming the wrapper\'s org, runner and the job the runner printed', limit, async () => {
+  test("completed hook: queued, acquired, released (how completed), naming the wrapper's org, runner and the job the runner printed", limit, async () => {
     const s = await setup();
     s.startJob('flash (arm64)', 101);
     assert.equal((await s.lock.acquire(labels('77'), ignore, stays())).type, 'acquired');
     await s.lock.release(labels('77'));
     const lines = await s.turns();
-    assert.deepEqual(lines.map((l) => l.event), ['queued', 'acquired', 'released']);
+    assert.deepEqual(
+      lines.map((l) => l.event),
+      ['queued', 'acquired', 'released'],
+    );
     for (const l of lines) {
-      assert.deepEqual([l.org, l.runner, l.job, l.repository, l.runId, l.attempt, l.resource], ['acme', 'acme-runner-a1', 'flash (arm64)', 'acme/firmware', '77', '1', 'board-a']);
+      assert.deepEqual(
+        [l.org, l.runner, l.job, l.repository, l.runId, l.attempt, l.resource],
+        ['acme', 'acme-runner-a1', 'flash (arm64)', 'acme/firmware', '77', '1', 'board-a'],
+      );
     }
     assert.equal(lines[2]!.how, 'completed');
   });
 
-  test('a job cannot name the org: the request has no such label, and the line carries the wrapper\'s', limit, () => {
-    assert.deepEqual(parseRequest({ op: 'acquire', job: { runId: '1', attempt: '1', repository: 'acme/fw', org: 'globex' } }), { error: 'job has only runId, attempt and repository' });
+  test("a job cannot name the org: the request has no such label, and the line carries the wrapper's", limit, () => {
+    assert.deepEqual(parseRequest({ op: 'acquire', job: { runId: '1', attempt: '1', repository: 'acme/fw', org: 'globex' } }), {
+      error: 'job has only runId, attempt and repository',
+    });
     assert.equal(loadWrapperConfig({ RUNNER_FLEET_ORG: 'acme' }).org, 'acme');
     assert.equal(loadWrapperConfig({}).org, undefined);
     assert.throws(() => loadWrapperConfig({ RUNNER_FLEET_ORG: 'a b' }), /^ConfigError: RUNNER_FLEET_ORG=a b is invalid/);
     assert.throws(() => loadWrapperConfig({ RUNNER_LOCK_LOG_MAX_BYTES: '10M' }), /RUNNER_LOCK_LOG_MAX_BYTES=10M is invalid/);
   });
 
-  test('a cancelled job\'s completed hook: how cancelled', limit, async () => {
+  test("a cancelled job's completed hook: how cancelled", limit, async () => {
     const s = await setup();
     s.startJob('build', 101);
     await s.lock.acquire(labels('1'), ignore, stays());
@@ -88,7 +106,7 @@ describe('job lock: the turns in locks.log', () => {
     assert.equal((await s.ended('released')).how, 'worker-exit');
   });
 
-  test('the runner\'s next job: how next-job; shutdown: how shutdown', limit, async () => {
+  test("the runner's next job: how next-job; shutdown: how shutdown", limit, async () => {
     const s = await setup();
     s.startJob('one', 101);
     await s.lock.acquire(labels('1'), ignore, stays());
@@ -118,7 +136,10 @@ describe('job lock: the turns in locks.log', () => {
     s.lock.runnerEvent({ type: 'cancel-requested', line: 'Job was cancelled' });
     assert.equal((await waiting).type, 'error');
     const mine = (await s.turns()).filter((l) => l.runId === '1');
-    assert.deepEqual(mine.map((l) => l.event), ['queued', 'left-queue']);
+    assert.deepEqual(
+      mine.map((l) => l.event),
+      ['queued', 'left-queue'],
+    );
     assert.equal(mine[1]!.how, 'cancelled');
     assert.equal(mine[1]!.org, 'acme');
     const theirs = (await s.turns()).filter((l) => l.runId === '9');

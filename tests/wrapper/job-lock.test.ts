@@ -268,7 +268,10 @@ describe('job lock: waiting', () => {
       const ours = (await readResource(s.lockDir, 'board-a')).queue.filter((t) => t.runner === 'runner-1');
       assert.deepEqual(ours, [], `${what}: still queued`);
       const stopped = 'board-a: stopped waiting for runner-1 run 1 attempt 1 (org/repo, job build): ';
-      assert.ok(s.reporter.lines.some((l) => l.startsWith(stopped)), what);
+      assert.ok(
+        s.reporter.lines.some((l) => l.startsWith(stopped)),
+        what,
+      );
     }
   });
 });

@@ -69,18 +69,22 @@ describe('wrapper entrypoint', () => {
     }
   });
 
-  test('as root, the wrapper makes a lock directory left world-writable root-owned 0755 before the runner starts', { ...limit, skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
-    const lockDir = await tempDir('lockw-');
-    await chmod(lockDir, 0o777);
-    const w = await startWrapper(lockDir, { FAKE_JOBS: '', FAKE_STAY: '1' });
-    await waitForEvent(w, 'listening');
-    const info = await stat(lockDir);
-    assert.equal(info.mode & 0o7777, 0o755);
-    assert.equal(info.uid, 0);
-    assert.match(w.stderr(), /made the lock directory RUNNER_LOCK_DIR=.* root-owned, mode 0755 \(was owner 0:0, mode 0777\): jobs can no longer write it/);
-    w.child.kill('SIGTERM');
-    await w.exited;
-  });
+  test(
+    'as root, the wrapper makes a lock directory left world-writable root-owned 0755 before the runner starts',
+    { ...limit, skip: process.getuid?.() !== 0 && 'needs root' },
+    async () => {
+      const lockDir = await tempDir('lockw-');
+      await chmod(lockDir, 0o777);
+      const w = await startWrapper(lockDir, { FAKE_JOBS: '', FAKE_STAY: '1' });
+      await waitForEvent(w, 'listening');
+      const info = await stat(lockDir);
+      assert.equal(info.mode & 0o7777, 0o755);
+      assert.equal(info.uid, 0);
+      assert.match(w.stderr(), /made the lock directory RUNNER_LOCK_DIR=.* root-owned, mode 0755 \(was owner 0:0, mode 0777\): jobs can no longer write it/);
+      w.child.kill('SIGTERM');
+      await w.exited;
+    },
+  );
 
   test('waits in the queue, chains user hooks, and ignores a late completed hook of an old run', limit, async () => {
     const lockDir = await tempDir('lockw-');
@@ -98,8 +102,9 @@ describe('wrapper entrypoint', () => {
       ACTIONS_RUNNER_HOOK_JOB_COMPLETED: join(hooks, 'completed.sh'),
     });
     // The job waits behind the other runner and says so in its log (not who the other is: it may be another org's).
-    await waitFor('a waiting line in the job log', async () =>
-      /waiting, held by another runner for \d+ s, you are 1st in the queue/.test(await jobLog(w, '100')) || undefined,
+    await waitFor(
+      'a waiting line in the job log',
+      async () => /waiting, held by another runner for \d+ s, you are 1st in the queue/.test(await jobLog(w, '100')) || undefined,
       { timeoutMs: 15_000 },
     );
     holder.kill('SIGUSR1');
@@ -130,14 +135,24 @@ describe('wrapper entrypoint', () => {
     const holder = contender(lockDir, { name: 'other-runner', holdMs: -1 });
     await holder.waitFor('acquired');
     const w = await startWrapper(lockDir, { FAKE_JOBS: '1:5 2:1', FAKE_STAY: '1' });
-    await waitFor('run 1 queued behind the holder', async () => ((await readResource(lockDir, 'board-a')).queue.some((t) => t.runId === '1') ? true : undefined), { timeoutMs: 15_000 });
+    await waitFor(
+      'run 1 queued behind the holder',
+      async () => ((await readResource(lockDir, 'board-a')).queue.some((t) => t.runId === '1') ? true : undefined),
+      { timeoutMs: 15_000 },
+    );
     const runner = Number(await readFile(join(w.fakeDir, 'runner.pid'), 'utf8'));
     process.kill(runner, 'SIGUSR1'); // the Listener prints the cancel request; the hook is not interrupted
     await waitForEvent(w, 'started-hook-failed 1');
-    assert.deepEqual((await readResource(lockDir, 'board-a')).queue.filter((t) => t.runId === '1'), [], 'run 1 still queued');
+    assert.deepEqual(
+      (await readResource(lockDir, 'board-a')).queue.filter((t) => t.runId === '1'),
+      [],
+      'run 1 still queued',
+    );
     assert.match(await readFile(join(w.fakeDir, 'job-1.log'), 'utf8'), /cancelled before it got the lock|cancelled while waiting/);
     // The next job on this runner queues as usual and gets the lock once the holder lets go.
-    await waitFor('run 2 queued', async () => ((await readResource(lockDir, 'board-a')).queue.some((t) => t.runId === '2') ? true : undefined), { timeoutMs: 15_000 });
+    await waitFor('run 2 queued', async () => ((await readResource(lockDir, 'board-a')).queue.some((t) => t.runId === '2') ? true : undefined), {
+      timeoutMs: 15_000,
+    });
     holder.kill('SIGUSR1');
     await waitForEvent(w, 'start 2');
     assert.ok(!(await events(w)).some((e) => e.startsWith('start 1')), 'the cancelled run 1 got the lock');
@@ -192,14 +207,20 @@ describe('wrapper entrypoint', () => {
     const killedAt = performance.timeOrigin + performance.now();
     process.kill(workerPid, 'SIGKILL');
     const got = await next.waitFor('acquired');
-    // poll is 100 ms: well below the stale window a crash of the whole container would need (the bound leaves room for a loaded machine; latency figures are make bench's)
+    // poll is 100 ms: well below the stale window a crash of the whole container would need
+    // (the bound leaves room for a loaded machine; latency figures are make bench's)
     assert.ok(got.t - killedAt < 4000, `next waited ${(got.t - killedAt).toFixed(0)} ms`);
     // the wrapper logs the release right after handing over: wait for the line, not a fixed time
-    await waitFor('the release in locks.log', async () =>
-      /released-by-wrapper.*worker process \d+ exited/.test(await readFile(join(lockDir, 'locks.log'), 'utf8').catch(() => '')) || undefined,
+    await waitFor(
+      'the release in locks.log',
+      async () => /released-by-wrapper.*worker process \d+ exited/.test(await readFile(join(lockDir, 'locks.log'), 'utf8').catch(() => '')) || undefined,
       { timeoutMs: 15_000 },
     );
-    assert.doesNotMatch(await readFile(join(lockDir, 'locks.log'), 'utf8'), /lock-lost|dead-ticket-removed/, 'handed over by the wrapper, not by the stale window');
+    assert.doesNotMatch(
+      await readFile(join(lockDir, 'locks.log'), 'utf8'),
+      /lock-lost|dead-ticket-removed/,
+      'handed over by the wrapper, not by the stale window',
+    );
     w.child.kill('SIGTERM');
     await w.exited;
   });
@@ -230,7 +251,10 @@ describe('wrapper entrypoint', () => {
     await writeFile(socket, 'not a socket');
     await runJob('201');
 
-    const logged = w.stderr().split('\n').filter((l) => l.includes(`hook socket ${socket}`));
+    const logged = w
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes(`hook socket ${socket}`));
     assert.equal(logged.length, 2, w.stderr());
     assert.match(logged[0]!, /was deleted .*listening on it again/);
     assert.match(logged[1]!, /was replaced .*listening on it again/);
@@ -249,9 +273,15 @@ describe('wrapper entrypoint', () => {
     await writeFile(join(ticket, 'junk'), ''); // not even removable with rmdir
     const next = contender(lockDir, { name: 'next', holdMs: 50 });
     // No live ticket ahead of it now: it waits on the main lock itself, not in the queue.
-    await waitFor('the next ticket', async () => ((await readdir(join(lockDir, 'board-a.queue'))).some((n) => /^\d{12}$/.test(n) && n !== basename(ticket)) ? true : undefined), { timeoutMs: 15_000 });
+    await waitFor(
+      'the next ticket',
+      async () => ((await readdir(join(lockDir, 'board-a.queue'))).some((n) => /^\d{12}$/.test(n) && n !== basename(ticket)) ? true : undefined),
+      { timeoutMs: 15_000 },
+    );
     process.kill(Number(await readFile(join(w.fakeDir, 'worker-1.pid'), 'utf8')), 'SIGKILL');
-    await waitFor('the release, or the wrapper gone', () => (/released for runner-1 run 1/.test(w.stderr()) || w.child.exitCode !== null ? true : undefined), { timeoutMs: 15_000 });
+    await waitFor('the release, or the wrapper gone', () => (/released for runner-1 run 1/.test(w.stderr()) || w.child.exitCode !== null ? true : undefined), {
+      timeoutMs: 15_000,
+    });
     assert.equal(w.child.exitCode, null, `the wrapper died releasing the lock: ${w.stderr()}`);
     await next.waitFor('acquired');
     await waitForEvent(w, 'start 2'); // the same wrapper hands the board to its runner's next job
@@ -261,32 +291,40 @@ describe('wrapper entrypoint', () => {
     await w.exited;
   });
 
-  test('a job touching board.lock into 2000 and planting junk while it holds the board keeps the board: no waiter takes it, the wrapper survives', limit, async () => {
-    const lockDir = await tempDir('lockw-');
-    const w = await startWrapper(lockDir, { FAKE_JOBS: '1:60', FAKE_STAY: '1' });
-    await waitForEvent(w, 'start 1');
-    const next = contender(lockDir, { name: 'next', holdMs: 20 });
-    await next.waitFor('queued');
-    const queue = join(lockDir, 'board-a.queue');
-    spawnSync('mkfifo', [join(queue, '000000000000'), join(lockDir, 'board-a.seq')]);
-    await mkdir(join(queue, '000000000001'), { recursive: true }).catch(() => undefined);
-    const victim = join(await tempDir('lockw-victim-'), 'victim');
-    await writeFile(victim, 'untouched\n');
-    await rm(join(lockDir, 'locks.log'), { force: true }); // the job's turn is recorded there already
-    await symlink(victim, join(lockDir, 'locks.log'));
-    const past = new Date('2000-01-01T00:00:00Z');
-    for (const until = Date.now() + 5000; Date.now() < until; await new Promise((r) => setTimeout(r, 150))) {
-      await utimes(join(lockDir, 'board-a.lock'), past, past).catch(() => undefined);
-    }
-    assert.equal(next.events.find((e) => e.event === 'acquired'), undefined, 'a waiter took the board from the running job');
-    assert.doesNotMatch(w.stderr(), /LOST/, 'the wrapper gave the lock up');
-    assert.equal((await readResource(lockDir, 'board-a')).holder?.runId, '1');
-    process.kill(Number(await readFile(join(w.fakeDir, 'worker-1.pid'), 'utf8')), 'SIGKILL');
-    await next.waitFor('acquired');
-    assert.equal(await next.exited, 0);
-    assert.equal(w.child.exitCode, null, `the wrapper exited: ${w.stderr()}`);
-    assert.equal(await readFile(victim, 'utf8'), 'untouched\n', 'locks.log was appended through a symlink');
-    w.child.kill('SIGTERM');
-    await w.exited;
-  });
+  test(
+    'a job touching board.lock into 2000 and planting junk while it holds the board keeps the board: no waiter takes it, the wrapper survives',
+    limit,
+    async () => {
+      const lockDir = await tempDir('lockw-');
+      const w = await startWrapper(lockDir, { FAKE_JOBS: '1:60', FAKE_STAY: '1' });
+      await waitForEvent(w, 'start 1');
+      const next = contender(lockDir, { name: 'next', holdMs: 20 });
+      await next.waitFor('queued');
+      const queue = join(lockDir, 'board-a.queue');
+      spawnSync('mkfifo', [join(queue, '000000000000'), join(lockDir, 'board-a.seq')]);
+      await mkdir(join(queue, '000000000001'), { recursive: true }).catch(() => undefined);
+      const victim = join(await tempDir('lockw-victim-'), 'victim');
+      await writeFile(victim, 'untouched\n');
+      await rm(join(lockDir, 'locks.log'), { force: true }); // the job's turn is recorded there already
+      await symlink(victim, join(lockDir, 'locks.log'));
+      const past = new Date('2000-01-01T00:00:00Z');
+      for (const until = Date.now() + 5000; Date.now() < until; await new Promise((r) => setTimeout(r, 150))) {
+        await utimes(join(lockDir, 'board-a.lock'), past, past).catch(() => undefined);
+      }
+      assert.equal(
+        next.events.find((e) => e.event === 'acquired'),
+        undefined,
+        'a waiter took the board from the running job',
+      );
+      assert.doesNotMatch(w.stderr(), /LOST/, 'the wrapper gave the lock up');
+      assert.equal((await readResource(lockDir, 'board-a')).holder?.runId, '1');
+      process.kill(Number(await readFile(join(w.fakeDir, 'worker-1.pid'), 'utf8')), 'SIGKILL');
+      await next.waitFor('acquired');
+      assert.equal(await next.exited, 0);
+      assert.equal(w.child.exitCode, null, `the wrapper exited: ${w.stderr()}`);
+      assert.equal(await readFile(victim, 'utf8'), 'untouched\n', 'locks.log was appended through a symlink');
+      w.child.kill('SIGTERM');
+      await w.exited;
+    },
+  );
 });

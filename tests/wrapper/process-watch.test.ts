@@ -18,11 +18,16 @@ async function runnerTree(): Promise<{ dir: string; bin: string; runScript: numb
   await writeFile(join(dir, 'sleep.sh'), 'sleep 60\n');
   await writeFile(join(dir, 'listener.sh'), `"${bin}/Runner.Worker" "${dir}/worker.sh" & wait\n`);
   // The job: decoys below the worker, named as the runner's programs are.
-  await writeFile(join(dir, 'worker.sh'), `"${bin}/Runner.Worker" "${dir}/sleep.sh" & "${bin}/Runner.Listener" "${dir}/sleep.sh" & echo $$ > "${dir}/worker.pid"; wait\n`);
+  await writeFile(
+    join(dir, 'worker.sh'),
+    `"${bin}/Runner.Worker" "${dir}/sleep.sh" & "${bin}/Runner.Listener" "${dir}/sleep.sh" & echo $$ > "${dir}/worker.pid"; wait\n`,
+  );
   await mkdir(bin);
   for (const name of ['Runner.Listener', 'Runner.Worker']) await symlink('/bin/sh', join(bin, name));
   const run = spawnGroup('sh', ['-c', `"${bin}/Runner.Listener" "${dir}/listener.sh" & wait`], { stdio: 'ignore' });
-  const worker = await waitFor('the worker', async () => Number(await readFile(join(dir, 'worker.pid'), 'utf8').catch(() => '')) || undefined, { timeoutMs: 15_000 });
+  const worker = await waitFor('the worker', async () => Number(await readFile(join(dir, 'worker.pid'), 'utf8').catch(() => '')) || undefined, {
+    timeoutMs: 15_000,
+  });
   // the decoys are started before the pid is written; give them a moment to exist
   await new Promise((r) => setTimeout(r, 200));
   return { dir, bin, runScript: run.pid!, worker };
@@ -35,7 +40,7 @@ test("the worker is the Listener's Runner.Worker child, not a job process of the
   assert.ok(found && isAlive(found));
 });
 
-test('a Runner.Worker outside run.sh\'s tree (left behind by an earlier job) is never found', async () => {
+test("a Runner.Worker outside run.sh's tree (left behind by an earlier job) is never found", async () => {
   const { dir, bin } = await runnerTree();
   const stray = spawnGroup(join(bin, 'Runner.Worker'), [join(dir, 'sleep.sh')], { stdio: 'ignore' });
   const noListener = spawnGroup('sh', ['-c', 'sleep 60 & wait'], { stdio: 'ignore' });

@@ -43,10 +43,16 @@ test(`a line longer than ${MAX_LINE_BYTES} bytes is never buffered whole: onTooL
   const path = join(await mkdtemp(join(tmpdir(), 'proto-')), 's');
   const got: unknown[] = [];
   let tooLong = 0;
-  const server = createServer((socket: Socket) => onLines(socket, (v) => got.push(v), () => {
-    tooLong++;
-    socket.destroy();
-  }));
+  const server = createServer((socket: Socket) =>
+    onLines(
+      socket,
+      (v) => got.push(v),
+      () => {
+        tooLong++;
+        socket.destroy();
+      },
+    ),
+  );
   await new Promise<void>((r) => server.listen(path, r));
   const client = connect(path);
   await new Promise((r) => client.once('connect', r));

@@ -18,6 +18,12 @@ test("the runner's user: its own groups and the container's (group_add), never r
 });
 
 test('a runner user that is root or missing is refused with the fix', () => {
-  assert.throws(() => lookupAccount('bad', [], passwd, group), (err: unknown) => err instanceof ConfigError && /is root, and actions\/runner refuses to run as root/.test(err.message));
-  assert.throws(() => lookupAccount('nobody', [], passwd, group), (err: unknown) => err instanceof ConfigError && /RUNNER_FLEET_USER=nobody does not exist/.test(err.message));
+  assert.throws(
+    () => lookupAccount('bad', [], passwd, group),
+    (err: unknown) => err instanceof ConfigError && /is root, and actions\/runner refuses to run as root/.test(err.message),
+  );
+  assert.throws(
+    () => lookupAccount('nobody', [], passwd, group),
+    (err: unknown) => err instanceof ConfigError && /RUNNER_FLEET_USER=nobody does not exist/.test(err.message),
+  );
 });

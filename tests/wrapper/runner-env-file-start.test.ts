@@ -60,7 +60,11 @@ async function startWrapper(image: string, home: string, jobs: string, extra: Re
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout?.on('data', () => undefined);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const events = async () => (await readFile(join(fakeDir, 'events'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map((e) => e.replace(/ \d{15,}$/, ''));
+  const events = async () =>
+    (await readFile(join(fakeDir, 'events'), 'utf8').catch(() => ''))
+      .split('\n')
+      .filter(Boolean)
+      .map((e) => e.replace(/ \d{15,}$/, ''));
   return {
     stderr: () => err,
     exited,
@@ -73,25 +77,33 @@ async function startWrapper(image: string, home: string, jobs: string, extra: Re
   };
 }
 
-const completed = (w: Run, run: string) => waitFor(`job ${run} completed`, async () => ((await w.events()).includes(`completed ${run}`) ? true : undefined), { timeoutMs: 20_000 });
+const completed = (w: Run, run: string) =>
+  waitFor(`job ${run} completed`, async () => ((await w.events()).includes(`completed ${run}`) ? true : undefined), { timeoutMs: 20_000 });
 
 describe("the runner's .env at the wrapper's start", { skip: process.getuid?.() !== 0 && 'needs root, as the wrapper runs in the image' }, () => {
-  test("what a job wrote there (RUNNER_FLEET_NODE=/bin/true, BASH_ENV, a hook behind a byte order mark) is gone at the next start: the next job takes the lock and no payload runs", limit, async () => {
-    const home = await tempDir('envstart-home-');
-    const marker = join(home, 'payload-ran');
-    const payload = join(home, 'evil.sh');
-    await writeFile(payload, `echo "$(id -u)" >> ${marker}\nexit 0\n`, { mode: 0o755 });
-    // The job's writes: the fake runner applies the lines whose key is a shell name, the real one all of them.
-    await writeFile(join(home, '.env'), `\uFEFFACTIONS_RUNNER_HOOK_JOB_STARTED=${payload}\nRUNNER_FLEET_NODE=/bin/true\nBASH_ENV=${payload}\n`);
-    const w = await startWrapper(built, home, '100:0');
-    await completed(w, '100');
-    assert.match(await w.jobLog('100'), /board-a: lock acquired after/);
-    assert.deepEqual((await w.events()).filter((e) => /^(start|end|started-hook-failed)/.test(e)), ['start 100', 'end 100']);
-    await assert.rejects(stat(marker), 'a payload of the job ran');
-    await assert.rejects(lstat(join(home, '.env')), 'the image has no .env: the runner has none');
-    assert.match(w.stderr(), /removed .*\.env: the image has no \.env/);
-    await w.stop();
-  });
+  test(
+    'what a job wrote there (RUNNER_FLEET_NODE=/bin/true, BASH_ENV, a hook behind a byte order mark) is gone at the next start: the next job takes the lock and no payload runs',
+    limit,
+    async () => {
+      const home = await tempDir('envstart-home-');
+      const marker = join(home, 'payload-ran');
+      const payload = join(home, 'evil.sh');
+      await writeFile(payload, `echo "$(id -u)" >> ${marker}\nexit 0\n`, { mode: 0o755 });
+      // The job's writes: the fake runner applies the lines whose key is a shell name, the real one all of them.
+      await writeFile(join(home, '.env'), `\uFEFFACTIONS_RUNNER_HOOK_JOB_STARTED=${payload}\nRUNNER_FLEET_NODE=/bin/true\nBASH_ENV=${payload}\n`);
+      const w = await startWrapper(built, home, '100:0');
+      await completed(w, '100');
+      assert.match(await w.jobLog('100'), /board-a: lock acquired after/);
+      assert.deepEqual(
+        (await w.events()).filter((e) => /^(start|end|started-hook-failed)/.test(e)),
+        ['start 100', 'end 100'],
+      );
+      await assert.rejects(stat(marker), 'a payload of the job ran');
+      await assert.rejects(lstat(join(home, '.env')), 'the image has no .env: the runner has none');
+      assert.match(w.stderr(), /removed .*\.env: the image has no \.env/);
+      await w.stop();
+    },
+  );
 
   test("the image's own job hooks are left out of the runner's .env and chained by the lock hooks, at every start", limit, async () => {
     const home = await tempDir('envstart-home-');
@@ -99,13 +111,18 @@ describe("the runner's .env at the wrapper's start", { skip: process.getuid?.() 
     for (const tag of ['image-started', 'image-completed', 'env-started']) {
       await writeFile(probe(tag), `#!/bin/sh\necho "${tag} run=$GITHUB_RUN_ID" >> "$FAKE_DIR/events"\n`, { mode: 0o755 });
     }
-    const image = await imageWith(`# my runner\nLANG=C.UTF-8\nACTIONS_RUNNER_HOOK_JOB_STARTED=${probe('image-started')}\nACTIONS_RUNNER_HOOK_JOB_COMPLETED=${probe('image-completed')}\n`);
+    const image = await imageWith(
+      `# my runner\nLANG=C.UTF-8\nACTIONS_RUNNER_HOOK_JOB_STARTED=${probe('image-started')}\nACTIONS_RUNNER_HOOK_JOB_COMPLETED=${probe('image-completed')}\n`,
+    );
     await cp(join(image, 'runner.env'), join(home, '.env')); // the image's home has it too
     for (const run of ['100', '101']) {
       // The container environment's hook loses to the image's .env, as it would in the runner.
       const w = await startWrapper(image, home, `${run}:0`, { ACTIONS_RUNNER_HOOK_JOB_STARTED: probe('env-started') });
       await completed(w, run);
-      assert.deepEqual((await w.events()).filter((e) => !e.startsWith('listening')), [`image-started run=${run}`, `start ${run}`, `end ${run}`, `image-completed run=${run}`, `completed ${run}`]);
+      assert.deepEqual(
+        (await w.events()).filter((e) => !e.startsWith('listening')),
+        [`image-started run=${run}`, `start ${run}`, `end ${run}`, `image-completed run=${run}`, `completed ${run}`],
+      );
       assert.match(await w.jobLog(run), /lock acquired/);
       const text = await readFile(join(home, '.env'), 'utf8');
       assert.match(text, /^# my runner\nLANG=C\.UTF-8\n# runner-fleet: [^=]*\n# runner-fleet: [^=]*\n$/);
@@ -127,7 +144,14 @@ describe("the runner's .env at the wrapper's start", { skip: process.getuid?.() 
       uid: 65534,
       gid: 65534,
       timeout: 20_000,
-      env: { ...process.env, RUNNER_RESOURCE_ID: 'board-a', RUNNER_LOCK_DIR: await tempDir('envstart-lock-'), RUNNER_HOME: home, RUNNER_SCRIPT: runner, RUNNER_FLEET_SOCKET: join(base, 'wrapper.sock') },
+      env: {
+        ...process.env,
+        RUNNER_RESOURCE_ID: 'board-a',
+        RUNNER_LOCK_DIR: await tempDir('envstart-lock-'),
+        RUNNER_HOME: home,
+        RUNNER_SCRIPT: runner,
+        RUNNER_FLEET_SOCKET: join(base, 'wrapper.sock'),
+      },
     });
     assert.equal(r.status, 2, `exit ${r.status} ${r.stderr}`);
     const lines = r.stderr.trim().split('\n');

@@ -36,7 +36,15 @@ describe("the runner's .env as the Listener reads it", () => {
   test('decoded as File.ReadAllLines does: a byte order mark of any encoding is dropped, so a first line behind one sets its key', () => {
     const line = 'ACTIONS_RUNNER_HOOK_JOB_STARTED=/x.sh\n';
     const utf16be = Buffer.from(line, 'utf16le').swap16();
-    const utf32 = (le: boolean) => Buffer.concat([...line].map((c) => { const b = Buffer.alloc(4); if (le) b.writeUInt32LE(c.codePointAt(0)!); else b.writeUInt32BE(c.codePointAt(0)!); return b; }));
+    const utf32 = (le: boolean) =>
+      Buffer.concat(
+        [...line].map((c) => {
+          const b = Buffer.alloc(4);
+          if (le) b.writeUInt32LE(c.codePointAt(0)!);
+          else b.writeUInt32BE(c.codePointAt(0)!);
+          return b;
+        }),
+      );
     for (const [what, bytes] of [
       ['UTF-8', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(line)])],
       ['UTF-16 LE', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(line, 'utf16le')])],
@@ -60,7 +68,16 @@ describe("the runner's .env as the Listener reads it", () => {
   });
 
   test("the wrapper's settings are recognised however a line spells them", () => {
-    for (const key of ['RUNNER_FLEET_NODE', '\uFEFFRUNNER_FLEET_NODE', 'export RUNNER_FLEET_SOCKET', '"ACTIONS_RUNNER_HOOK_JOB_STARTED"', " 'RUNNER_LOCK_POLL_MS' ", 'runner_fleet_user_hook_job_started', 'RUNNER_WORKER_MATCH', 'EXPORT\tACTIONS_RUNNER_HOOK_JOB_COMPLETED']) {
+    for (const key of [
+      'RUNNER_FLEET_NODE',
+      '\uFEFFRUNNER_FLEET_NODE',
+      'export RUNNER_FLEET_SOCKET',
+      '"ACTIONS_RUNNER_HOOK_JOB_STARTED"',
+      " 'RUNNER_LOCK_POLL_MS' ",
+      'runner_fleet_user_hook_job_started',
+      'RUNNER_WORKER_MATCH',
+      'EXPORT\tACTIONS_RUNNER_HOOK_JOB_COMPLETED',
+    ]) {
       assert.ok(wrapperSettingOf(key), JSON.stringify(key));
     }
     for (const key of ['LANG', 'RUNNER_NAME', 'RUNNER_TEMP', 'JAVA_HOME', 'MY_RUNNER_FLEET_NODE']) assert.equal(wrapperSettingOf(key), undefined, key);
@@ -86,7 +103,10 @@ describe("the runner's .env made from the image's", () => {
     assert.deepEqual(env.hooks, { started: '/hooks/start.sh', completed: '/hooks/done.sh' }); // the last one wins, as for the runner
     assert.deepEqual(Object.keys(applied(env.text)), ['LANG', 'JAVA_HOME']);
     const lines = env.text.split('\n');
-    assert.deepEqual(lines.filter((l) => !l.startsWith('# runner-fleet:')), ['# my runner', 'LANG=C.UTF-8', 'JAVA_HOME=/opt/java', '']);
+    assert.deepEqual(
+      lines.filter((l) => !l.startsWith('# runner-fleet:')),
+      ['# my runner', 'LANG=C.UTF-8', 'JAVA_HOME=/opt/java', ''],
+    );
     assert.equal(lines.filter((l) => l.startsWith('# runner-fleet:')).length, 6);
     assert.deepEqual(env.left.sort(), ['ACTIONS_RUNNER_HOOK_JOB_COMPLETED', 'ACTIONS_RUNNER_HOOK_JOB_STARTED', 'RUNNER_FLEET_NODE', 'RUNNER_FLEET_SOCKET']);
   });
@@ -125,7 +145,10 @@ describe('at every start the runner’s .env is written from the image’s, neve
 
   test("a job's own .env (the lock switched off, a hook behind a byte order mark, BASH_ENV) is replaced by the image's", async () => {
     const s = await setUp('LANG=C.UTF-8\n');
-    await writeFile(s.envFile, '\uFEFFACTIONS_RUNNER_HOOK_JOB_STARTED=/home/runner/evil.sh\nRUNNER_FLEET_NODE=/bin/true\nBASH_ENV=/home/runner/evil-env.sh\nLD_PRELOAD=/home/runner/evil.so\n');
+    await writeFile(
+      s.envFile,
+      '\uFEFFACTIONS_RUNNER_HOOK_JOB_STARTED=/home/runner/evil.sh\nRUNNER_FLEET_NODE=/bin/true\nBASH_ENV=/home/runner/evil-env.sh\nLD_PRELOAD=/home/runner/evil.so\n',
+    );
     assert.deepEqual(await s.restore(), {});
     assert.equal(await readFile(s.envFile, 'utf8'), 'LANG=C.UTF-8\n');
     const info = await stat(s.envFile);

@@ -33,7 +33,10 @@ test('output passes through unchanged; lines split across chunks are read whole;
   const chunks = ['2026-11-28 04:11:29Z: Running', ' job: a\n', cancel.slice(0, 20), cancel.slice(20), 'x'.repeat(MAX_LINE_BYTES), cancel];
   for (const chunk of chunks) input.write(chunk);
   assert.equal(copied, chunks.join(''));
-  assert.deepEqual(events.map((e) => e.type), ['job-started', 'cancel-requested']);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['job-started', 'cancel-requested'],
+  );
 });
 
 test("a job's display name is a label: made plain and short before it reaches a log or a lock record", () => {

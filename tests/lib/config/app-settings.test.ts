@@ -10,7 +10,11 @@ import { describe, test } from 'node:test';
 import { loadConfig, type CredentialNeed } from '../../../lib/config/config.ts';
 import { ConfigError, ExitCode } from '../../../core/errors.ts';
 
-const KEY = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+const KEY = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+}).privateKey;
 
 async function keyDir(mode = 0o600, text = KEY): Promise<{ dir: string; key: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-app-config-'));
@@ -36,9 +40,23 @@ async function rejection(env: Record<string, string>, cwd: string, credential: C
 describe('GitHub App settings', () => {
   test('an App is the credential: id, key read from the file, optional installation id', async () => {
     const { dir } = await keyDir();
-    const config = await loadConfig({ env: { ORG: 'acme', GH_APP_ID: '123456', GH_APP_PRIVATE_KEY_FILE: 'app.pem' }, cwd: dir, interactive: false, hostname: 'h' });
-    assert.deepEqual(config.credential, { kind: 'app', appId: '123456', privateKeyFile: join(dir, 'app.pem'), privateKey: KEY }, 'a relative key path is taken from the working directory; no installation id');
-    const withId = await loadConfig({ env: { ORG: 'acme', GH_APP_ID: '123456', GH_APP_PRIVATE_KEY_FILE: 'app.pem', GH_APP_INSTALLATION_ID: '4242' }, cwd: dir, interactive: false, hostname: 'h' });
+    const config = await loadConfig({
+      env: { ORG: 'acme', GH_APP_ID: '123456', GH_APP_PRIVATE_KEY_FILE: 'app.pem' },
+      cwd: dir,
+      interactive: false,
+      hostname: 'h',
+    });
+    assert.deepEqual(
+      config.credential,
+      { kind: 'app', appId: '123456', privateKeyFile: join(dir, 'app.pem'), privateKey: KEY },
+      'a relative key path is taken from the working directory; no installation id',
+    );
+    const withId = await loadConfig({
+      env: { ORG: 'acme', GH_APP_ID: '123456', GH_APP_PRIVATE_KEY_FILE: 'app.pem', GH_APP_INSTALLATION_ID: '4242' },
+      cwd: dir,
+      interactive: false,
+      hostname: 'h',
+    });
     assert.equal(withId.credential?.kind === 'app' && withId.credential.installationId, 4242);
   });
 
@@ -64,11 +82,21 @@ describe('GitHub App settings', () => {
 
   test('a missing key file, a directory, or a file that is no RSA key: named, with the fix', async () => {
     const { dir, key } = await keyDir(0o600, 'not a key\n');
-    assert.match((await rejection({ ORG: 'acme', GH_APP_ID: '1', GH_APP_PRIVATE_KEY_FILE: key }, dir)).message, /^GH_APP_PRIVATE_KEY_FILE .* is not a PEM RSA private key: download one from the App's settings/);
-    assert.match((await rejection({ ORG: 'acme', GH_APP_ID: '1', GH_APP_PRIVATE_KEY_FILE: join(dir, 'nope.pem') }, dir)).message, /^GH_APP_PRIVATE_KEY_FILE .*nope\.pem does not exist: point GH_APP_PRIVATE_KEY_FILE at the \.pem file/);
+    assert.match(
+      (await rejection({ ORG: 'acme', GH_APP_ID: '1', GH_APP_PRIVATE_KEY_FILE: key }, dir)).message,
+      /^GH_APP_PRIVATE_KEY_FILE .* is not a PEM RSA private key: download one from the App's settings/,
+    );
+    assert.match(
+      (await rejection({ ORG: 'acme', GH_APP_ID: '1', GH_APP_PRIVATE_KEY_FILE: join(dir, 'nope.pem') }, dir)).message,
+      /^GH_APP_PRIVATE_KEY_FILE .*nope\.pem does not exist: point GH_APP_PRIVATE_KEY_FILE at the \.pem file/,
+    );
     await chmod(dir, 0o700);
     assert.match((await rejection({ ORG: 'acme', GH_APP_ID: '1', GH_APP_PRIVATE_KEY_FILE: dir }, dir)).message, /is not a regular file/);
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+    const ec = generateKeyPairSync('ec', {
+      namedCurve: 'P-256',
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    }).privateKey;
     const ecKey = await keyDir(0o600, ec);
     assert.match((await rejection({ ORG: 'acme', GH_APP_ID: '1', GH_APP_PRIVATE_KEY_FILE: ecKey.key }, ecKey.dir)).message, /is not a PEM RSA private key/);
   });
@@ -78,13 +106,25 @@ describe('GitHub App settings', () => {
     assert.match((await rejection({ ORG: 'acme', GH_APP_ID: '1' }, dir)).message, /^GH_APP_ID is set but GH_APP_PRIVATE_KEY_FILE is not/);
     assert.match((await rejection({ ORG: 'acme', GH_APP_PRIVATE_KEY_FILE: key }, dir)).message, /^GH_APP_PRIVATE_KEY_FILE is set but GH_APP_ID is not/);
     assert.match((await rejection({ ORG: 'acme', GH_APP_INSTALLATION_ID: '5' }, dir)).message, /^GH_APP_INSTALLATION_ID is set but GH_APP_ID is not/);
-    assert.match((await rejection({ ORG: 'acme', GH_APP_ID: 'my-app', GH_APP_PRIVATE_KEY_FILE: key }, dir)).message, /^GH_APP_ID 'my-app' is not a GitHub App ID/);
-    assert.match((await rejection({ ORG: 'acme', GH_APP_ID: '1', GH_APP_PRIVATE_KEY_FILE: key, GH_APP_INSTALLATION_ID: 'abc' }, dir)).message, /^GH_APP_INSTALLATION_ID 'abc' is not an installation id/);
+    assert.match(
+      (await rejection({ ORG: 'acme', GH_APP_ID: 'my-app', GH_APP_PRIVATE_KEY_FILE: key }, dir)).message,
+      /^GH_APP_ID 'my-app' is not a GitHub App ID/,
+    );
+    assert.match(
+      (await rejection({ ORG: 'acme', GH_APP_ID: '1', GH_APP_PRIVATE_KEY_FILE: key, GH_APP_INSTALLATION_ID: 'abc' }, dir)).message,
+      /^GH_APP_INSTALLATION_ID 'abc' is not an installation id/,
+    );
   });
 
   test('commands that need no credential do not read the key', async () => {
     const { dir, key } = await keyDir(0o644);
-    const config = await loadConfig({ env: { ORG: 'acme', GH_APP_ID: '1', GH_APP_PRIVATE_KEY_FILE: key }, cwd: dir, interactive: false, hostname: 'h', credential: 'none' });
+    const config = await loadConfig({
+      env: { ORG: 'acme', GH_APP_ID: '1', GH_APP_PRIVATE_KEY_FILE: key },
+      cwd: dir,
+      interactive: false,
+      hostname: 'h',
+      credential: 'none',
+    });
     assert.equal(config.credential, undefined);
   });
 });

@@ -8,11 +8,14 @@ const parse = (text: string, values: Record<string, string> = {}) => parseBoardR
 const noHardware = { devices: [], environment: {}, volumes: [], groups: ['dialout'] };
 
 function rejects(text: string, expected: RegExp, values: Record<string, string> = {}): void {
-  assert.throws(() => parse(text, values), (err: unknown) => {
-    assert.ok(err instanceof ConfigError);
-    assert.match(err.message, expected);
-    return true;
-  });
+  assert.throws(
+    () => parse(text, values),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, expected);
+      return true;
+    },
+  );
 }
 
 describe('BOARD_RUNNERS', () => {
@@ -29,7 +32,7 @@ describe('BOARD_RUNNERS', () => {
   });
 
   test('per-board resource ID wins over the global one', () => {
-    const boards = parse('roc-rk3568-pc:arm64;pi:pi', { 'RUNNER_RESOURCE_ID_ROC_RK3568_PC': 'roc', RUNNER_RESOURCE_ID: 'shared' });
+    const boards = parse('roc-rk3568-pc:arm64;pi:pi', { RUNNER_RESOURCE_ID_ROC_RK3568_PC: 'roc', RUNNER_RESOURCE_ID: 'shared' });
     assert.equal(boards[0]?.resourceId, 'roc');
     assert.equal(boards[1]?.resourceId, 'shared');
   });
@@ -60,7 +63,10 @@ const LAB = 'phytiumpi:phytiumpi;roc-rk3568-pc:roc-rk3568-pc';
 
 describe('per-board hardware (BOARD_RUNNER_DEVICES, _ENV, _VOLUMES, _GROUP_ADD and their _<BOARD> forms)', () => {
   test('devices: the global list for every board, a per-board list replaces it; by-id paths map to a container path', () => {
-    const [pi, roc] = parse(LAB, { BOARD_RUNNER_DEVICES: '/dev/ttyACM0,/dev/ttyACM1', BOARD_RUNNER_DEVICES_ROC_RK3568_PC: lab.BOARD_RUNNER_DEVICES_ROC_RK3568_PC });
+    const [pi, roc] = parse(LAB, {
+      BOARD_RUNNER_DEVICES: '/dev/ttyACM0,/dev/ttyACM1',
+      BOARD_RUNNER_DEVICES_ROC_RK3568_PC: lab.BOARD_RUNNER_DEVICES_ROC_RK3568_PC,
+    });
     assert.deepEqual(pi?.hardware.devices, [
       { host: '/dev/ttyACM0', container: '/dev/ttyACM0', setting: 'BOARD_RUNNER_DEVICES' },
       { host: '/dev/ttyACM1', container: '/dev/ttyACM1', setting: 'BOARD_RUNNER_DEVICES' },
@@ -68,14 +74,22 @@ describe('per-board hardware (BOARD_RUNNER_DEVICES, _ENV, _VOLUMES, _GROUP_ADD a
     assert.deepEqual(roc?.hardware.devices, [
       { host: '/dev/serial/by-id/usb-Silicon_Labs_CP2102_0001-if00-port0', container: '/dev/ttyUSB0', setting: 'BOARD_RUNNER_DEVICES_ROC_RK3568_PC' },
     ]);
-    assert.deepEqual(parse('pi:pi', { BOARD_RUNNER_DEVICES: '/dev/ttyUSB0;/dev/ttyUSB1' })[0]?.hardware.devices.map((d) => d.host), ['/dev/ttyUSB0', '/dev/ttyUSB1'], "';' separates too");
+    assert.deepEqual(
+      parse('pi:pi', { BOARD_RUNNER_DEVICES: '/dev/ttyUSB0;/dev/ttyUSB1' })[0]?.hardware.devices.map((d) => d.host),
+      ['/dev/ttyUSB0', '/dev/ttyUSB1'],
+      "';' separates too",
+    );
   });
 
   test('environment: per-board keys override global ones, the other global keys still apply', () => {
     const [pi, roc] = parse(LAB, lab);
     assert.deepEqual(pi?.hardware.environment, { PDU_HOST: 'pdu1.lab', PDU_USER: 'ci', PDU_OUTLET: '1', BOARD_CONSOLE: '/dev/ttyUSB0' });
     assert.deepEqual(roc?.hardware.environment, { PDU_HOST: 'pdu1.lab', PDU_USER: 'roc', PDU_OUTLET: '2', BOARD_CONSOLE: '/dev/ttyUSB0' });
-    assert.deepEqual(parse('pi:pi', { BOARD_RUNNER_ENV: "URL=http://x/?a=1&b=2;COST=$5;EMPTY=" })[0]?.hardware.environment, { URL: 'http://x/?a=1&b=2', COST: '$5', EMPTY: '' }, "the value is everything after the first '='");
+    assert.deepEqual(
+      parse('pi:pi', { BOARD_RUNNER_ENV: 'URL=http://x/?a=1&b=2;COST=$5;EMPTY=' })[0]?.hardware.environment,
+      { URL: 'http://x/?a=1&b=2', COST: '$5', EMPTY: '' },
+      "the value is everything after the first '='",
+    );
   });
 
   test('volumes: global mounts for every board, a per-board mount at the same container path replaces the global one', () => {
@@ -98,7 +112,11 @@ describe('per-board hardware (BOARD_RUNNER_DEVICES, _ENV, _VOLUMES, _GROUP_ADD a
   });
 
   test('a per-board setting naming no board of BOARD_RUNNERS is refused, with the known boards', () => {
-    rejects(LAB, /^BOARD_RUNNER_DEVICES_PHYTIUMP names no board of BOARD_RUNNERS \(the boards are phytiumpi \(BOARD_RUNNER_DEVICES_PHYTIUMPI\), roc-rk3568-pc \(BOARD_RUNNER_DEVICES_ROC_RK3568_PC\)\): fix the board name in BOARD_RUNNER_DEVICES_PHYTIUMP/, { BOARD_RUNNER_DEVICES_PHYTIUMP: '/dev/ttyUSB0' });
+    rejects(
+      LAB,
+      /^BOARD_RUNNER_DEVICES_PHYTIUMP names no board of BOARD_RUNNERS \(the boards are phytiumpi \(BOARD_RUNNER_DEVICES_PHYTIUMPI\), roc-rk3568-pc \(BOARD_RUNNER_DEVICES_ROC_RK3568_PC\)\): fix the board name in BOARD_RUNNER_DEVICES_PHYTIUMP/,
+      { BOARD_RUNNER_DEVICES_PHYTIUMP: '/dev/ttyUSB0' },
+    );
     rejects(LAB, /^BOARD_RUNNER_ENV_ROC names no board/, { BOARD_RUNNER_ENV_ROC: 'A=1' });
     rejects(LAB, /^BOARD_RUNNER_VOLUMES_PI names no board/, { BOARD_RUNNER_VOLUMES_PI: '/a:/b' });
     rejects(LAB, /^BOARD_RUNNER_GROUP_ADD_X names no board/, { BOARD_RUNNER_GROUP_ADD_X: 'dialout' });
@@ -116,7 +134,10 @@ describe('per-board hardware (BOARD_RUNNER_DEVICES, _ENV, _VOLUMES, _GROUP_ADD a
       [{ BOARD_RUNNER_DEVICES: 'ttyUSB0' }, /^BOARD_RUNNER_DEVICES item 'ttyUSB0' is not host\[:container\] with absolute paths/],
       [{ BOARD_RUNNER_DEVICES_PI: '/dev/a:/dev/b:rwm' }, /^BOARD_RUNNER_DEVICES_PI item '\/dev\/a:\/dev\/b:rwm' is not host\[:container\]/],
       [{ BOARD_RUNNER_DEVICES_PI: '/dev/serial/by-path/pci-0000:00:14.0-usb-0:2:1.0-port0' }, /by-path name holds ':'.*use the by-id one/],
-      [{ BOARD_RUNNER_DEVICES_PI: '/dev/ttyUSB0,/dev/ttyUSB1:/dev/ttyUSB0' }, /^BOARD_RUNNER_DEVICES_PI item '\/dev\/ttyUSB1:\/dev\/ttyUSB0' maps a second device to \/dev\/ttyUSB0/],
+      [
+        { BOARD_RUNNER_DEVICES_PI: '/dev/ttyUSB0,/dev/ttyUSB1:/dev/ttyUSB0' },
+        /^BOARD_RUNNER_DEVICES_PI item '\/dev\/ttyUSB1:\/dev\/ttyUSB0' maps a second device to \/dev\/ttyUSB0/,
+      ],
       [{ BOARD_RUNNER_DEVICES_PI: '/dev/a,,/dev/b' }, /^BOARD_RUNNER_DEVICES_PI has an empty entry in '\/dev\/a,,\/dev\/b'/],
       [{ BOARD_RUNNER_ENV: 'PDU_OUTLET' }, /^BOARD_RUNNER_ENV entry 'PDU_OUTLET' is not KEY=VALUE/],
       [{ BOARD_RUNNER_ENV_PI: '1X=2' }, /^BOARD_RUNNER_ENV_PI entry '1X=2' is not KEY=VALUE/],
@@ -130,47 +151,108 @@ describe('per-board hardware (BOARD_RUNNER_DEVICES, _ENV, _VOLUMES, _GROUP_ADD a
       [{ BOARD_RUNNER_GROUP_ADD: 'dial out' }, /^BOARD_RUNNER_GROUP_ADD item 'dial out' is not a group name or id/],
     ];
     for (const [values, expected] of cases) {
-      assert.throws(() => parse('pi:pi', values), (err: unknown) => {
-        assert.ok(err instanceof ConfigError, String(err));
-        assert.match(err.message, expected);
-        assert.doesNotMatch(err.message, /\n/);
-        return true;
-      }, JSON.stringify(values));
+      assert.throws(
+        () => parse('pi:pi', values),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError, String(err));
+          assert.match(err.message, expected);
+          assert.doesNotMatch(err.message, /\n/);
+          return true;
+        },
+        JSON.stringify(values),
+      );
     }
   });
 
   test("reserved keys in BOARD_RUNNER_ENV are refused: the runner's and the wrapper's own, and whatever could switch the lock off", () => {
-    for (const key of ['RUNNER_NAME', 'RUNNER_LABELS', 'RUNNER_RESOURCE_ID', 'RUNNER_LOCK_DIR', 'RUNNER_LOCK_STALE_MS', 'RUNNER_STOP_GRACE_MS', 'RUNNER_FLEET_NODE', 'RUNNER_BOARD', 'RUNNER_ALLOW_RUNASROOT',
-      'ACTIONS_RUNNER_HOOK_JOB_STARTED', 'ACTIONS_RUNNER_HOOK_JOB_COMPLETED', 'ACTIONS_RUNNER_PRINT_LOG_TO_STDOUT', 'GITHUB_TOKEN', 'NODE_OPTIONS', 'LD_PRELOAD', 'DOTNET_STARTUP_HOOKS', 'BASH_ENV', 'PATH', 'HOME',
-      'DISABLE_AUTO_UPDATE', 'HTTPS_PROXY', 'no_proxy', 'runner_name']) {
+    for (const key of [
+      'RUNNER_NAME',
+      'RUNNER_LABELS',
+      'RUNNER_RESOURCE_ID',
+      'RUNNER_LOCK_DIR',
+      'RUNNER_LOCK_STALE_MS',
+      'RUNNER_STOP_GRACE_MS',
+      'RUNNER_FLEET_NODE',
+      'RUNNER_BOARD',
+      'RUNNER_ALLOW_RUNASROOT',
+      'ACTIONS_RUNNER_HOOK_JOB_STARTED',
+      'ACTIONS_RUNNER_HOOK_JOB_COMPLETED',
+      'ACTIONS_RUNNER_PRINT_LOG_TO_STDOUT',
+      'GITHUB_TOKEN',
+      'NODE_OPTIONS',
+      'LD_PRELOAD',
+      'DOTNET_STARTUP_HOOKS',
+      'BASH_ENV',
+      'PATH',
+      'HOME',
+      'DISABLE_AUTO_UPDATE',
+      'HTTPS_PROXY',
+      'no_proxy',
+      'runner_name',
+    ]) {
       for (const setting of ['BOARD_RUNNER_ENV', 'BOARD_RUNNER_ENV_PI']) {
-        assert.throws(() => parse('pi:pi', { [setting]: `A=1;${key}=x-value` }), (err: unknown) => {
-          assert.ok(err instanceof ConfigError);
-          assert.doesNotMatch(err.message, /x-value/, 'a value is never echoed (it may be a token)');
-          assert.match(err.message, new RegExp(`^${setting} sets ${key}, which a board setting may not change .*: remove it from ${setting}`));
-          return true;
-        }, `${setting}: ${key}`);
+        assert.throws(
+          () => parse('pi:pi', { [setting]: `A=1;${key}=x-value` }),
+          (err: unknown) => {
+            assert.ok(err instanceof ConfigError);
+            assert.doesNotMatch(err.message, /x-value/, 'a value is never echoed (it may be a token)');
+            assert.match(err.message, new RegExp(`^${setting} sets ${key}, which a board setting may not change .*: remove it from ${setting}`));
+            return true;
+          },
+          `${setting}: ${key}`,
+        );
       }
     }
   });
 
   test('a key whose name says secret is refused without echoing its value: the compose file and docker inspect show every value', () => {
     for (const key of ['PDU_PASSWORD', 'BMC_PASSWD', 'PDU_SECRET', 'LAB_TOKEN', 'SSH_PRIVATE_KEY', 'CLOUD_API_KEY', 'GH_PAT']) {
-      assert.throws(() => parse('pi:pi', { BOARD_RUNNER_ENV_PI: `PDU_HOST=pdu1;${key}=hunter2` }), (err: unknown) => {
-        assert.ok(err instanceof ConfigError);
-        assert.match(err.message, new RegExp(`^BOARD_RUNNER_ENV_PI sets ${key}, whose name says it is a secret: .*mount that with BOARD_RUNNER_VOLUMES_PI`));
-        assert.doesNotMatch(err.message, /hunter2/);
-        return true;
-      }, key);
+      assert.throws(
+        () => parse('pi:pi', { BOARD_RUNNER_ENV_PI: `PDU_HOST=pdu1;${key}=hunter2` }),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          assert.match(err.message, new RegExp(`^BOARD_RUNNER_ENV_PI sets ${key}, whose name says it is a secret: .*mount that with BOARD_RUNNER_VOLUMES_PI`));
+          assert.doesNotMatch(err.message, /hunter2/);
+          return true;
+        },
+        key,
+      );
     }
-    assert.deepEqual(parse('pi:pi', { BOARD_RUNNER_ENV: 'PDU_USER=ci;KEYBOARD=us;PATCH_DIR=/p' })[0]?.hardware.environment, { PDU_USER: 'ci', KEYBOARD: 'us', PATCH_DIR: '/p' });
+    assert.deepEqual(parse('pi:pi', { BOARD_RUNNER_ENV: 'PDU_USER=ci;KEYBOARD=us;PATCH_DIR=/p' })[0]?.hardware.environment, {
+      PDU_USER: 'ci',
+      KEYBOARD: 'us',
+      PATCH_DIR: '/p',
+    });
   });
 
   test('volumes may not cover what the runner or the lock wrapper needs', () => {
-    for (const target of ['/', '/opt', '/opt/runner-fleet', '/opt/runner-fleet/hooks', '/var/lib/runner-fleet/state', '/tmp/github-runner-locks', '/tmp/github-runner-locks/x', '/etc/udev/rules.d', '/home', '/home/runner', '/home/runner/_work', '/home/runner/run.sh', '/home/runner/bin', '/home/runner/.env']) {
-      rejects('pi:pi', new RegExp(`^BOARD_RUNNER_VOLUMES_PI entry '/srv/x:${target.replaceAll('.', '\\.')}' mounts over \\S+, which the runner or the lock wrapper needs`), { BOARD_RUNNER_VOLUMES_PI: `/srv/x:${target}` });
+    for (const target of [
+      '/',
+      '/opt',
+      '/opt/runner-fleet',
+      '/opt/runner-fleet/hooks',
+      '/var/lib/runner-fleet/state',
+      '/tmp/github-runner-locks',
+      '/tmp/github-runner-locks/x',
+      '/etc/udev/rules.d',
+      '/home',
+      '/home/runner',
+      '/home/runner/_work',
+      '/home/runner/run.sh',
+      '/home/runner/bin',
+      '/home/runner/.env',
+    ]) {
+      rejects(
+        'pi:pi',
+        new RegExp(`^BOARD_RUNNER_VOLUMES_PI entry '/srv/x:${target.replaceAll('.', '\\.')}' mounts over \\S+, which the runner or the lock wrapper needs`),
+        { BOARD_RUNNER_VOLUMES_PI: `/srv/x:${target}` },
+      );
     }
     rejects('pi:pi', /mounts over \/srv\/locks/, { RUNNER_LOCK_DIR: '/srv/locks', BOARD_RUNNER_VOLUMES: '/x:/srv/locks' });
-    assert.equal(parse('pi:pi', { BOARD_RUNNER_VOLUMES: '/x:/tmp;/y:/home/runner/.cache;/z:/home/runner/_work/_tool' })[0]?.hardware.volumes.length, 3, 'a parent of a mount, the home below the runner files and the work directory below are fine');
+    assert.equal(
+      parse('pi:pi', { BOARD_RUNNER_VOLUMES: '/x:/tmp;/y:/home/runner/.cache;/z:/home/runner/_work/_tool' })[0]?.hardware.volumes.length,
+      3,
+      'a parent of a mount, the home below the runner files and the work directory below are fine',
+    );
   });
 });

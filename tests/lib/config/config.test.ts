@@ -61,7 +61,10 @@ describe('config sources', () => {
     const noOrg = await rejection({ GH_PAT: 'x' }, dir);
     assert.match(noOrg.message, /^ORG is not set: set it in the environment or in .*\.env/);
     const noPat = await rejection({ ORG: 'acme' }, dir);
-    assert.match(noPat.message, /^no GitHub credential is set: set GH_PAT, or GH_APP_ID and GH_APP_PRIVATE_KEY_FILE for a GitHub App, in the environment or in .*\.env/);
+    assert.match(
+      noPat.message,
+      /^no GitHub credential is set: set GH_PAT, or GH_APP_ID and GH_APP_PRIVATE_KEY_FILE for a GitHub App, in the environment or in .*\.env/,
+    );
   });
 
   test('an env file holding GH_PAT that others can read gets one warning line naming the fix', async () => {
@@ -80,11 +83,17 @@ describe('config sources', () => {
     const dir = await tempDir();
     const config = await loadConfig({ env: { ORG: 'acme' }, cwd: dir, interactive: false, credential: 'none', hostname: 'h' });
     assert.equal(config.credential, undefined);
-    assert.throws(() => createRunnerApi(config), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.equal(err.message, `no GitHub credential is set: set GH_PAT, or GH_APP_ID and GH_APP_PRIVATE_KEY_FILE for a GitHub App, in the environment or in ${join(dir, '.env')} (see README, Credentials)`);
-      return true;
-    });
+    assert.throws(
+      () => createRunnerApi(config),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(
+          err.message,
+          `no GitHub credential is set: set GH_PAT, or GH_APP_ID and GH_APP_PRIVATE_KEY_FILE for a GitHub App, in the environment or in ${join(dir, '.env')} (see README, Credentials)`,
+        );
+        return true;
+      },
+    );
   });
 
   test('a PAT set for a command that needs none is left out of its config', async () => {
@@ -146,13 +155,21 @@ describe('validation: one line naming the setting', () => {
     ['TTL not a number', { REG_TOKEN_CACHE_TTL: '5m' }, /^REG_TOKEN_CACHE_TTL '5m' is not a non-negative integer/],
     ['boolean', { DISABLE_AUTO_UPDATE: 'maybe' }, /^DISABLE_AUTO_UPDATE 'maybe' is not a boolean/],
     ['URL', { GITHUB_API_URL: 'api.github.com' }, /^GITHUB_API_URL 'api.github.com' is not a URL/],
-    ['compose command', { RUNNER_COMPOSE: 'podman-compose' }, /^RUNNER_COMPOSE 'podman-compose' is not a compose command: set RUNNER_COMPOSE to 'docker compose' \(v2\) or docker-compose \(v1\)/],
+    [
+      'compose command',
+      { RUNNER_COMPOSE: 'podman-compose' },
+      /^RUNNER_COMPOSE 'podman-compose' is not a compose command: set RUNNER_COMPOSE to 'docker compose' \(v2\) or docker-compose \(v1\)/,
+    ],
     ['lock dir relative', { RUNNER_LOCK_DIR: 'locks' }, /^RUNNER_LOCK_DIR 'locks' must be an absolute path/],
     ['kvm gid', { RUNNER_KVM_GID: 'kvm' }, /^RUNNER_KVM_GID 'kvm' is not a non-negative integer/],
     ['device', { BOARD_RUNNER_DEVICES: 'ttyUSB0' }, /^BOARD_RUNNER_DEVICES item 'ttyUSB0' is not host\[:container\]/],
     ['resource id', { BOARD_RUNNERS: 'b:x', RUNNER_RESOURCE_ID: 'a b' }, /^RUNNER_RESOURCE_ID 'a b' is not a usable resource ID/],
     // the wrapper would refuse it: accepting it here would leave a board runner restart-looping
-    ['resource id with a dot', { BOARD_RUNNERS: 'b:x', RUNNER_RESOURCE_ID_B: 'board.a' }, /^RUNNER_RESOURCE_ID_B 'board.a' is not a usable resource ID \(letters, digits, '_', '-', at most 64\)/],
+    [
+      'resource id with a dot',
+      { BOARD_RUNNERS: 'b:x', RUNNER_RESOURCE_ID_B: 'board.a' },
+      /^RUNNER_RESOURCE_ID_B 'board.a' is not a usable resource ID \(letters, digits, '_', '-', at most 64\)/,
+    ],
   ];
   for (const [name, env, expected] of cases) {
     test(name, async () => {
@@ -196,7 +213,10 @@ describe('settings that could collide or inject (issue 12)', () => {
 
   test('a fleet made with the former default prefix keeps it (read from its compose file)', async () => {
     const dir = await tempDir();
-    await writeFile(join(dir, 'docker-compose.acme.x.yml'), 'services:\n  host1-acme-x-runner-1:\n    labels:\n      dev.gh-runner-fleet.prefix: host1-acme-x-\n');
+    await writeFile(
+      join(dir, 'docker-compose.acme.x.yml'),
+      'services:\n  host1-acme-x-runner-1:\n    labels:\n      dev.gh-runner-fleet.prefix: host1-acme-x-\n',
+    );
     assert.equal((await load({ ...base, REPO: 'x' }, dir)).prefix, 'host1-acme-x-');
   });
 
@@ -206,7 +226,9 @@ describe('settings that could collide or inject (issue 12)', () => {
     const reporter = collecting();
     const config = await loadConfig({ env: {}, cwd: dir, interactive: false, hostname: 'host1', reporter });
     assert.deepEqual(config.credential, { kind: 'pat', token: 'ghp_abc' }, 'dotenv cuts the value');
-    assert.deepEqual(reporter.warnings, [`GH_PAT in ${join(dir, '.env')} has a '#' in its unquoted value, which dotenv reads as the start of a comment, so the value is cut there: quote it, GH_PAT='…'`]);
+    assert.deepEqual(reporter.warnings, [
+      `GH_PAT in ${join(dir, '.env')} has a '#' in its unquoted value, which dotenv reads as the start of a comment, so the value is cut there: quote it, GH_PAT='…'`,
+    ]);
     assert.equal(config.proxy.HTTPS_PROXY, 'http://u:p#w@proxy:3128');
   });
 

@@ -16,7 +16,13 @@ describe('the credential the settings name', () => {
 
   test('a GitHub App: its key file as written (read later), the installation id as a number', () => {
     const chosen = chosenCredential(settings({ GH_APP_ID: '123456' }, { GH_APP_PRIVATE_KEY_FILE: 'keys/app.pem', GH_APP_INSTALLATION_ID: '4242' }));
-    assert.deepEqual(chosen, { kind: 'app', appId: '123456', privateKeyFile: 'keys/app.pem', installationId: 4242, setKeys: ['GH_APP_ID', 'GH_APP_PRIVATE_KEY_FILE', 'GH_APP_INSTALLATION_ID'] });
+    assert.deepEqual(chosen, {
+      kind: 'app',
+      appId: '123456',
+      privateKeyFile: 'keys/app.pem',
+      installationId: 4242,
+      setKeys: ['GH_APP_ID', 'GH_APP_PRIVATE_KEY_FILE', 'GH_APP_INSTALLATION_ID'],
+    });
   });
 
   test('none: undefined (a command that needs one then asks or says so)', () => {
@@ -26,7 +32,9 @@ describe('the credential the settings name', () => {
   test('both, in the same place: one line naming both and where', () => {
     assert.throws(
       () => chosenCredential(settings({}, { GH_PAT: 'ghp_x', GH_APP_ID: '1', GH_APP_PRIVATE_KEY_FILE: 'app.pem' })),
-      new ConfigError(`GH_PAT (in ${envFile}) and GH_APP_ID (in ${envFile}) are both set: choose one credential, unset GH_PAT to use the GitHub App or unset GH_APP_ID, GH_APP_PRIVATE_KEY_FILE to use the PAT`),
+      new ConfigError(
+        `GH_PAT (in ${envFile}) and GH_APP_ID (in ${envFile}) are both set: choose one credential, unset GH_PAT to use the GitHub App or unset GH_APP_ID, GH_APP_PRIVATE_KEY_FILE to use the PAT`,
+      ),
     );
   });
 });
@@ -39,7 +47,10 @@ describe('a GitHub call from a configuration without a credential', () => {
     } catch (err) {
       assert.ok(err instanceof ConfigError);
       assert.equal(err.exitCode, ExitCode.config);
-      assert.equal(err.message, `no GitHub credential is set: set GH_PAT, or GH_APP_ID and GH_APP_PRIVATE_KEY_FILE for a GitHub App, in the environment or in ${envFile} (see README, Credentials)`);
+      assert.equal(
+        err.message,
+        `no GitHub credential is set: set GH_PAT, or GH_APP_ID and GH_APP_PRIVATE_KEY_FILE for a GitHub App, in the environment or in ${envFile} (see README, Credentials)`,
+      );
     }
   });
 

@@ -13,7 +13,10 @@ const settings = (env: Record<string, string>, file: Record<string, string> = {}
 
 describe('deriveConfig', () => {
   test('ORG unset: one line saying where to set it', () => {
-    assert.throws(() => deriveConfig(settings({ REPO: 'widgets' }), facts), new ConfigError("ORG is not set: set it in the environment or in /lab/.env (see .env.example; ENTERPRISE instead for an enterprise's runners)"));
+    assert.throws(
+      () => deriveConfig(settings({ REPO: 'widgets' }), facts),
+      new ConfigError("ORG is not set: set it in the environment or in /lab/.env (see .env.example; ENTERPRISE instead for an enterprise's runners)"),
+    );
   });
 
   test('paths are taken from the working directory, names from ORG/REPO and the host', () => {
@@ -66,8 +69,14 @@ describe('ephemeral settings', () => {
       { name: 'ccache', path: '/home/runner/.ccache' },
     ]);
     assert.deepEqual(deriveConfig(settings({ ORG: 'acme' }), facts).cacheVolumes, []);
-    assert.throws(() => deriveConfig(settings({ ORG: 'acme', RUNNER_CACHE_VOLUMES: '/opt/cache' }), facts), /^ConfigError: RUNNER_CACHE_VOLUMES entry '\/opt\/cache' is not name:\/path/);
-    assert.throws(() => deriveConfig(settings({ ORG: 'acme', RUNNER_CACHE_VOLUMES: 'x:/opt/runner-fleet' }), facts), /mounts over \/opt\/runner-fleet, which the runner container needs/);
+    assert.throws(
+      () => deriveConfig(settings({ ORG: 'acme', RUNNER_CACHE_VOLUMES: '/opt/cache' }), facts),
+      /^ConfigError: RUNNER_CACHE_VOLUMES entry '\/opt\/cache' is not name:\/path/,
+    );
+    assert.throws(
+      () => deriveConfig(settings({ ORG: 'acme', RUNNER_CACHE_VOLUMES: 'x:/opt/runner-fleet' }), facts),
+      /mounts over \/opt\/runner-fleet, which the runner container needs/,
+    );
     assert.throws(() => deriveConfig(settings({ ORG: 'acme', RUNNER_CACHE_VOLUMES: 'a:/c,a:/d' }), facts), /names 'a' or \/d twice/);
   });
 });

@@ -33,7 +33,7 @@ describe('DOCKER_HOST and DOCKER_CONTEXT', () => {
   });
 
   test('a DOCKER_HOST docker would not take is one line naming the setting and its forms', () => {
-    const forms = 'set DOCKER_HOST to unix:///path/to/docker.sock, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT], or unset it for this machine\'s Docker';
+    const forms = "set DOCKER_HOST to unix:///path/to/docker.sock, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT], or unset it for this machine's Docker";
     const cases: Array<[string, string]> = [
       ['/run/docker.sock', ''],
       ['http://lab2:2375', ''],
@@ -50,19 +50,30 @@ describe('DOCKER_HOST and DOCKER_CONTEXT', () => {
   });
 
   test('a password in ssh:// is refused without being shown', () => {
-    assert.throws(() => target({}, { DOCKER_HOST: 'ssh://ci:hunter2@lab2' }), (err: Error) => err instanceof ConfigError && /^DOCKER_HOST holds a password/.test(err.message) && !err.message.includes('hunter2'));
+    assert.throws(
+      () => target({}, { DOCKER_HOST: 'ssh://ci:hunter2@lab2' }),
+      (err: Error) => err instanceof ConfigError && /^DOCKER_HOST holds a password/.test(err.message) && !err.message.includes('hunter2'),
+    );
   });
 
   test('a context name docker would refuse is one line', () => {
-    assert.throws(() => target({ DOCKER_CONTEXT: 'lab 2' }), new ConfigError("DOCKER_CONTEXT 'lab 2' is not a docker context name (letters, digits and _.+-): set DOCKER_CONTEXT to one that docker context ls lists"));
+    assert.throws(
+      () => target({ DOCKER_CONTEXT: 'lab 2' }),
+      new ConfigError("DOCKER_CONTEXT 'lab 2' is not a docker context name (letters, digits and _.+-): set DOCKER_CONTEXT to one that docker context ls lists"),
+    );
   });
 
   test('both set is one line saying where each is set', () => {
     assert.throws(
       () => target({ DOCKER_HOST: 'unix:///a.sock' }, { DOCKER_CONTEXT: 'lab2' }),
-      new ConfigError('DOCKER_HOST (in the environment) and DOCKER_CONTEXT (in /lab/.env) are both set: set one, DOCKER_HOST for a daemon\'s address or DOCKER_CONTEXT for a docker context that names one'),
+      new ConfigError(
+        "DOCKER_HOST (in the environment) and DOCKER_CONTEXT (in /lab/.env) are both set: set one, DOCKER_HOST for a daemon's address or DOCKER_CONTEXT for a docker context that names one",
+      ),
     );
-    assert.throws(() => deriveConfig(settings({ ORG: 'acme' }, { DOCKER_HOST: 'unix:///a.sock', DOCKER_CONTEXT: 'lab2' }), facts), /^ConfigError: DOCKER_HOST \(in \/lab\/.env\) and DOCKER_CONTEXT \(in \/lab\/.env\) are both set/);
+    assert.throws(
+      () => deriveConfig(settings({ ORG: 'acme' }, { DOCKER_HOST: 'unix:///a.sock', DOCKER_CONTEXT: 'lab2' }), facts),
+      /^ConfigError: DOCKER_HOST \(in \/lab\/.env\) and DOCKER_CONTEXT \(in \/lab\/.env\) are both set/,
+    );
   });
 });
 
@@ -81,11 +92,27 @@ describe('several env files', () => {
     await writeFile(join(dir, 'c.env'), 'ORG=initech\nDOCKER_HOST=docker.example:2375\n');
     const env = { PATH: process.env.PATH };
     const configs = await loadConfigs(['a.env', 'b.env'], { env, cwd: dir, credential: 'none' });
-    assert.deepEqual(configs.map((c) => [c.scope.org, c.prefix, c.docker]), [['acme', 'lab-a-', {}], ['globex', 'lab-b-', { host: 'unix:///run/docker-second.sock' }]]);
-    await assert.rejects(loadConfigs(['a.env', 'c.env'], { env, cwd: dir, credential: 'none' }), (err: Error) => err.message.startsWith("c.env: DOCKER_HOST 'docker.example:2375' is not a Docker host:"));
+    assert.deepEqual(
+      configs.map((c) => [c.scope.org, c.prefix, c.docker]),
+      [
+        ['acme', 'lab-a-', {}],
+        ['globex', 'lab-b-', { host: 'unix:///run/docker-second.sock' }],
+      ],
+    );
+    await assert.rejects(loadConfigs(['a.env', 'c.env'], { env, cwd: dir, credential: 'none' }), (err: Error) =>
+      err.message.startsWith("c.env: DOCKER_HOST 'docker.example:2375' is not a Docker host:"),
+    );
     // One file: its error as loadConfig gives it.
-    await assert.rejects(loadConfigs(['c.env'], { env, cwd: dir, credential: 'none' }), (err: Error) => err.message.startsWith("DOCKER_HOST 'docker.example:2375'"));
+    await assert.rejects(loadConfigs(['c.env'], { env, cwd: dir, credential: 'none' }), (err: Error) =>
+      err.message.startsWith("DOCKER_HOST 'docker.example:2375'"),
+    );
     const hosts = await loadLockHosts(['a.env', 'b.env'], { env, cwd: dir });
-    assert.deepEqual(hosts.map((h) => [h.scope, h.docker, h.lockHostPath]), [['acme', {}, '/tmp/github-runner-locks'], ['globex', { host: 'unix:///run/docker-second.sock' }, '/srv/locks']]);
+    assert.deepEqual(
+      hosts.map((h) => [h.scope, h.docker, h.lockHostPath]),
+      [
+        ['acme', {}, '/tmp/github-runner-locks'],
+        ['globex', { host: 'unix:///run/docker-second.sock' }, '/srv/locks'],
+      ],
+    );
   });
 });

@@ -52,24 +52,38 @@ describe('ENTERPRISE: the scope and its names', () => {
   test('org and repo scopes keep their names, byte for byte', () => {
     const org = deriveConfig(settings({ ORG: 'acme' }), facts);
     assert.deepEqual(org.scope, { org: 'acme' });
-    assert.deepEqual([org.prefix, org.composeFile, org.tokenCacheFile, org.imageHashFile], ['host1-acme-', '/lab/docker-compose.acme.yml', '/lab/.reg_token.cache.acme', '/lab/.image-hash.acme']);
+    assert.deepEqual(
+      [org.prefix, org.composeFile, org.tokenCacheFile, org.imageHashFile],
+      ['host1-acme-', '/lab/docker-compose.acme.yml', '/lab/.reg_token.cache.acme', '/lab/.image-hash.acme'],
+    );
     assert.equal(registrationUrl(org), 'https://github.com/acme');
     const repo = deriveConfig(settings({ ORG: 'acme', REPO: 'widgets' }), facts);
-    assert.deepEqual([repo.prefix, repo.composeFile, repo.tokenCacheFile], ['host1-acme_widgets-', '/lab/docker-compose.acme.widgets.yml', '/lab/.reg_token.cache.acme.widgets']);
+    assert.deepEqual(
+      [repo.prefix, repo.composeFile, repo.tokenCacheFile],
+      ['host1-acme_widgets-', '/lab/docker-compose.acme.widgets.yml', '/lab/.reg_token.cache.acme.widgets'],
+    );
     assert.equal(registrationUrl(repo), 'https://github.com/acme/widgets');
     assert.equal(scopeName(repo.scope), 'acme/widgets');
   });
 
   test('an enterprise never shares a name with an org or repo (no org is called enterprises)', () => {
     const enterprise = deriveConfig(settings({ ENTERPRISE: 'acme' }), facts);
-    const others: Record<string, string>[] = [{ ORG: 'acme' }, { ORG: 'enterprises-acme' }, { ORG: 'enterprise', REPO: 'acme' }, { ORG: 'acme', REPO: 'enterprises' }];
+    const others: Record<string, string>[] = [
+      { ORG: 'acme' },
+      { ORG: 'enterprises-acme' },
+      { ORG: 'enterprise', REPO: 'acme' },
+      { ORG: 'acme', REPO: 'enterprises' },
+    ];
     for (const env of others) {
       const other = deriveConfig(settings(env), facts);
       for (const key of ['prefix', 'composeFile', 'tokenCacheFile', 'imageHashFile', 'projectName', 'fleetImage'] as const) {
         assert.notEqual(enterprise[key], other[key], `${key} of ${JSON.stringify(env)}`);
       }
     }
-    assert.match(refusal({ ORG: 'Enterprises', REPO: 'acme' }), /^ORG 'Enterprises' is GitHub's path for enterprises, not an organization: for an enterprise's runners unset ORG and set ENTERPRISE to its slug$/);
+    assert.match(
+      refusal({ ORG: 'Enterprises', REPO: 'acme' }),
+      /^ORG 'Enterprises' is GitHub's path for enterprises, not an organization: for an enterprise's runners unset ORG and set ENTERPRISE to its slug$/,
+    );
   });
 
   test('an explicit RUNNER_NAME_PREFIX and COMPOSE_FILE are taken as for an org', () => {
@@ -80,7 +94,11 @@ describe('ENTERPRISE: the scope and its names', () => {
 
   test('a slug GitHub would not make is one line naming ENTERPRISE', () => {
     for (const slug of ['octo corp', '-octo', 'octo-', 'octo_corp', 'octo/x', 'octo.corp', 'a'.repeat(101)]) {
-      assert.match(refusal({ ENTERPRISE: slug }), /^ENTERPRISE '.*' is not a GitHub enterprise slug \(letters, digits and hyphens, as in https:\/\/github\.com\/enterprises\/<slug>\): fix ENTERPRISE/, slug);
+      assert.match(
+        refusal({ ENTERPRISE: slug }),
+        /^ENTERPRISE '.*' is not a GitHub enterprise slug \(letters, digits and hyphens, as in https:\/\/github\.com\/enterprises\/<slug>\): fix ENTERPRISE/,
+        slug,
+      );
     }
     for (const slug of ['o', 'Octo-Corp', 'octo--corp', 'a'.repeat(100)]) assert.deepEqual(scopeOf(settings({ ENTERPRISE: slug })), { enterprise: slug });
   });
@@ -99,11 +117,18 @@ describe('ENTERPRISE: what it cannot be combined with', () => {
   });
 
   test('ENTERPRISE with a GitHub App: the one line, from the settings alone (even for a command that calls no GitHub)', async () => {
-    assert.equal(refusal({ ENTERPRISE: 'octo', GH_APP_ID: '123', GH_APP_PRIVATE_KEY_FILE: 'app.pem' }), `${APP_LINE} instead of GH_APP_ID, GH_APP_PRIVATE_KEY_FILE`);
+    assert.equal(
+      refusal({ ENTERPRISE: 'octo', GH_APP_ID: '123', GH_APP_PRIVATE_KEY_FILE: 'app.pem' }),
+      `${APP_LINE} instead of GH_APP_ID, GH_APP_PRIVATE_KEY_FILE`,
+    );
     const dir = await mkdtemp(join(tmpdir(), 'fleet-enterprise-'));
     await writeFile(join(dir, '.env'), 'ENTERPRISE=octo\nGH_APP_ID=123\nGH_APP_PRIVATE_KEY_FILE=missing.pem\n', { mode: 0o600 });
     // Before the credential is looked at: not the missing key file's line, nor 'both set: unset GH_PAT to use the GitHub App'.
-    for (const [credential, env] of [['none', {}], ['required', {}], ['required', { GH_PAT: 'ghp_x' }]] as const) {
+    for (const [credential, env] of [
+      ['none', {}],
+      ['required', {}],
+      ['required', { GH_PAT: 'ghp_x' }],
+    ] as const) {
       await assert.rejects(loadConfig({ env, cwd: dir, interactive: false, credential, hostname: 'h' }), (err: unknown) => {
         assert.ok(err instanceof ConfigError);
         assert.ok(err.message.startsWith(APP_LINE), err.message);
@@ -113,7 +138,10 @@ describe('ENTERPRISE: what it cannot be combined with', () => {
   });
 
   test('neither ORG nor ENTERPRISE: the ORG line says ENTERPRISE is the other way', () => {
-    assert.equal(refusal({ GH_PAT: 'x' }), "ORG is not set: set it in the environment or in /lab/.env (see .env.example; ENTERPRISE instead for an enterprise's runners)");
+    assert.equal(
+      refusal({ GH_PAT: 'x' }),
+      "ORG is not set: set it in the environment or in /lab/.env (see .env.example; ENTERPRISE instead for an enterprise's runners)",
+    );
   });
 
   test('ENTERPRISE set: ORG is not asked for; a missing PAT is the credential line', async () => {
@@ -146,13 +174,20 @@ describe("the containers' scope labels", () => {
 
   test("a container is a scope's only when its labels name that scope", () => {
     const labelsOf = (scope: Scope) => ({ 'dev.gh-runner-fleet.managed': 'true', ...scopeLabels(scope) });
-    for (const [a, b] of [[org, repo], [org, enterprise], [repo, enterprise]] as const) {
+    for (const [a, b] of [
+      [org, repo],
+      [org, enterprise],
+      [repo, enterprise],
+    ] as const) {
       assert.ok(labelsMatchScope(labelsOf(a), a) && labelsMatchScope(labelsOf(b), b));
       assert.ok(!labelsMatchScope(labelsOf(a), b) && !labelsMatchScope(labelsOf(b), a));
     }
     assert.ok(labelsMatchScope(labelsOf({ enterprise: 'Octo' }), enterprise), 'slugs in any case');
     assert.ok(!labelsMatchScope(labelsOf({ org: 'octo' }), enterprise), 'an org named like the enterprise is not it');
-    assert.deepEqual([labelledScope(labelsOf(org)), labelledScope(labelsOf(repo)), labelledScope(labelsOf(enterprise))], ['org acme', 'repo acme/widgets', 'enterprise octo']);
+    assert.deepEqual(
+      [labelledScope(labelsOf(org)), labelledScope(labelsOf(repo)), labelledScope(labelsOf(enterprise))],
+      ['org acme', 'repo acme/widgets', 'enterprise octo'],
+    );
   });
 
   test("an enterprise fleet's compose file carries the enterprise label, no org or repo label", () => {

@@ -72,7 +72,11 @@ async function drive(dir: string, answers: Answer[]): Promise<{ code: number | n
 
 test('the GitHub App way: App ID checked, a key file others can read refused with the chmod, installation ID optional; saved without the key', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-prompt-app-'));
-  const key = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+  const key = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  }).privateKey;
   const keyFile = join(dir, 'app.pem');
   await writeFile(keyFile, key, { mode: 0o644 });
   await chmod(keyFile, 0o644);

@@ -57,11 +57,20 @@ describe('warnings about the env file', () => {
 
   test("a value cut at '#' is named unless the environment sets that setting", () => {
     const warnings = envFileWarnings(settings({ HTTPS_PROXY: 'http://proxy:3128' }, {}), { cutAtHash: ['GH_PAT', 'HTTPS_PROXY'], readableByOthers: false });
-    assert.deepEqual(warnings, [`GH_PAT in ${envFile} has a '#' in its unquoted value, which dotenv reads as the start of a comment, so the value is cut there: quote it, GH_PAT='…'`]);
+    assert.deepEqual(warnings, [
+      `GH_PAT in ${envFile} has a '#' in its unquoted value, which dotenv reads as the start of a comment, so the value is cut there: quote it, GH_PAT='…'`,
+    ]);
   });
 
   test("the values cut at '#': unquoted with a '#' inside the value; quoted values and comments after a space are not", () => {
-    const text = ['GH_PAT=ghp_abc#def', "HTTPS_PROXY='http://u:p#w@proxy:3128'", 'RUNNER_LABELS=gpu # a comment', 'export NO_PROXY=a#b', '# ORG=x#y', 'REPO=#start'].join('\n');
+    const text = [
+      'GH_PAT=ghp_abc#def',
+      "HTTPS_PROXY='http://u:p#w@proxy:3128'",
+      'RUNNER_LABELS=gpu # a comment',
+      'export NO_PROXY=a#b',
+      '# ORG=x#y',
+      'REPO=#start',
+    ].join('\n');
     assert.deepEqual(settingsCutAtHash(text), ['GH_PAT', 'NO_PROXY']);
   });
 });

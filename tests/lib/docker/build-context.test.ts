@@ -19,7 +19,19 @@ async function tree(dir: string, prefix = ''): Promise<string[]> {
 
 test('env files, token caches, compose files and hash records stay out; the folder .dockerignore applies; links stay links', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-context-'));
-  const files = ['Dockerfile', '.env', 'globex.env', '.env.local', '.reg_token.cache.acme', '.image-hash.acme', 'docker-compose.acme.yml', 'tools/flash.sh', 'tools/.env', 'scratch/big.bin', '.dockerignore'];
+  const files = [
+    'Dockerfile',
+    '.env',
+    'globex.env',
+    '.env.local',
+    '.reg_token.cache.acme',
+    '.image-hash.acme',
+    'docker-compose.acme.yml',
+    'tools/flash.sh',
+    'tools/.env',
+    'scratch/big.bin',
+    '.dockerignore',
+  ];
   for (const file of files) {
     await mkdir(join(dir, file, '..'), { recursive: true });
     await writeFile(join(dir, file), file === '.dockerignore' ? 'scratch\n' : 'x');

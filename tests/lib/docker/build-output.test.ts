@@ -41,7 +41,11 @@ Step 3/3 : RUN false
  ---> Running in 75f4eb2eebe0
 The command '/bin/sh -c false' returned a non-zero code: 1`;
 
-const steps = (log: string) => log.split('\n').map(parseStep).filter((step) => step !== undefined);
+const steps = (log: string) =>
+  log
+    .split('\n')
+    .map(parseStep)
+    .filter((step) => step !== undefined);
 
 describe('step lines', () => {
   test("BuildKit's plain progress: `#N [i/n] INSTRUCTION`, nothing else", () => {
@@ -54,11 +58,24 @@ describe('step lines', () => {
 
   test('BuildKit names the stage of a multi-stage build', () => {
     assert.deepEqual(parseStep('#9 [builder 2/4] RUN make'), { stage: 'builder', index: 2, total: 4, instruction: 'RUN make' });
-    assert.deepEqual(parseStep('#12 [stage-1 3/3] COPY --from=builder /out /opt/'), { stage: 'stage-1', index: 3, total: 3, instruction: 'COPY --from=builder /out /opt/' });
+    assert.deepEqual(parseStep('#12 [stage-1 3/3] COPY --from=builder /out /opt/'), {
+      stage: 'stage-1',
+      index: 3,
+      total: 3,
+      instruction: 'COPY --from=builder /out /opt/',
+    });
   });
 
   test('BuildKit lines that are not a step: internal work, output, the error summary', () => {
-    for (const line of ['#1 [internal] load build definition from Dockerfile', '#5 0.166 hello', '#5 DONE 0.2s', '#6 CACHED', ' > [3/3] RUN false:', '#10 exporting to image', '#10 naming to docker.io/library/x:latest done']) {
+    for (const line of [
+      '#1 [internal] load build definition from Dockerfile',
+      '#5 0.166 hello',
+      '#5 DONE 0.2s',
+      '#6 CACHED',
+      ' > [3/3] RUN false:',
+      '#10 exporting to image',
+      '#10 naming to docker.io/library/x:latest done',
+    ]) {
       assert.equal(parseStep(line), undefined, line);
     }
   });
@@ -73,8 +90,15 @@ describe('step lines', () => {
   });
 
   test('a step becomes one short line naming the image; a long instruction is cut', () => {
-    assert.equal(progressLine('gh-runner-fleet:acme', { index: 3, total: 5, instruction: 'COPY runner-state.sh /opt/runner-fleet/runner-state' }), 'building gh-runner-fleet:acme … step 3/5: COPY runner-state.sh /opt/runner-fleet/runner-state');
-    const long = progressLine('x:1', { index: 4, total: 5, instruction: `RUN chmod 755 /opt/runner-fleet/runner-state  &&   owner="$(stat -c %u:%g /home/runner)" && mkdir -p /var/lib` });
+    assert.equal(
+      progressLine('gh-runner-fleet:acme', { index: 3, total: 5, instruction: 'COPY runner-state.sh /opt/runner-fleet/runner-state' }),
+      'building gh-runner-fleet:acme … step 3/5: COPY runner-state.sh /opt/runner-fleet/runner-state',
+    );
+    const long = progressLine('x:1', {
+      index: 4,
+      total: 5,
+      instruction: `RUN chmod 755 /opt/runner-fleet/runner-state  &&   owner="$(stat -c %u:%g /home/runner)" && mkdir -p /var/lib`,
+    });
     assert.equal(long, 'building x:1 … step 4/5: RUN chmod 755 /opt/runner-fleet/runner-state && owner="$(st…');
     assert.equal(progressLine('x:1', { stage: 'builder', index: 1, total: 2, instruction: 'FROM a' }), 'building x:1 … step builder 1/2: FROM a');
   });
@@ -113,7 +137,9 @@ describe('the legacy builder banner', () => {
   });
 
   test('a line right after the banner with no blank between is kept', () => {
-    assert.deepEqual(shown(['DEPRECATED: The legacy builder is deprecated and will be removed in a future release.', '   more', 'Step 1/1 : FROM scratch']), ['Step 1/1 : FROM scratch']);
+    assert.deepEqual(shown(['DEPRECATED: The legacy builder is deprecated and will be removed in a future release.', '   more', 'Step 1/1 : FROM scratch']), [
+      'Step 1/1 : FROM scratch',
+    ]);
   });
 });
 

@@ -50,7 +50,10 @@ describe('compose file: lock on etcd', () => {
     assert.equal(board.environment.RUNNER_LOCK_ETCD_KEY, `${ETCD_TLS_DIR}/key.pem`);
     assert.ok(board.volumes.includes(`/etc/etcd-client/key.pem:${ETCD_TLS_DIR}/key.pem:ro`));
     assert.ok(board.volumes.includes(`/etc/etcd-client/ca.pem:${ETCD_TLS_DIR}/ca.pem:ro`));
-    assert.ok(board.volumes.some((v) => v.endsWith(`:${config.lockDir}`)), 'locks.log stays in the lock directory');
+    assert.ok(
+      board.volumes.some((v) => v.endsWith(`:${config.lockDir}`)),
+      'locks.log stays in the lock directory',
+    );
     const generic = Object.entries(file.services).find(([name]) => !name.endsWith('phytiumpi'))?.[1];
     assert.equal(generic?.environment.RUNNER_LOCK_BACKEND, undefined);
     const text = renderCompose(file);

@@ -33,7 +33,10 @@ test('the compose file gives back each runner with its kind, labels, board and r
 test('names resolve in full, without the prefix, or by board; unknown ones are kept apart', async () => {
   const runners = await readComposeRunners(await fleet());
   const { selected, unknown } = selectRunners(runners, 'lab-', ['lab-runner-1', 'runner-2', 'roc', 'runner-2', 'nosuch', '1']);
-  assert.deepEqual(selected.map((r) => r.name), ['lab-runner-1', 'lab-runner-2', 'lab-runner-roc']);
+  assert.deepEqual(
+    selected.map((r) => r.name),
+    ['lab-runner-1', 'lab-runner-2', 'lab-runner-roc'],
+  );
   assert.deepEqual(unknown, ['nosuch']);
   assert.equal(selectRunners(runners, 'lab-', []).selected.length, 4, 'no names: every runner');
 });

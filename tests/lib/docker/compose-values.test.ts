@@ -23,7 +23,10 @@ test("a '$' in any value is escaped for compose: docker-compose config keeps it 
   const text = await readFile(file, 'utf8');
   assert.match(text, /RUNNER_LABELS: gpu\$\$HOME,x\$\$\{PATH\}/);
   // No engine needed, only the CLI: without it (not under CI) that part is skipped.
-  const v1 = await run('docker-compose', ['version']).then(() => true, () => false);
+  const v1 = await run('docker-compose', ['version']).then(
+    () => true,
+    () => false,
+  );
   if (!v1 && process.env.CI === 'true') throw new Error('CI=true, and `docker-compose version` does not run: run tests/e2e/setup.sh as root');
   if (v1) {
     const { stdout } = await run('docker-compose', ['-f', file, 'config'], { env: { ...process.env, HOME: '/root' } });

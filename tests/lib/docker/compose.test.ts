@@ -108,7 +108,10 @@ describe('compose model', () => {
       );
       assert.ok(!service.volumes.some((volume) => volume.startsWith(`${name}-data:`)), 'the old whole-home volume is gone');
     }
-    assert.deepEqual(Object.keys(file.volumes).filter((volume) => volume.endsWith('-data')), []);
+    assert.deepEqual(
+      Object.keys(file.volumes).filter((volume) => volume.endsWith('-data')),
+      [],
+    );
   });
 
   test('the work volume follows RUNNER_WORKDIR under the runner root', async () => {
@@ -125,18 +128,22 @@ describe('compose model', () => {
   test('the example lab: each board runner gets only its own devices, its environment, mounts and groups, and RUNNER_BOARD', async () => {
     const serial = { pi: '/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10K1A2B-if00-port0', roc: '/dev/serial/by-id/usb-Silicon_Labs_CP2102_0001-if00-port0' };
     const facts: HostFacts = { ...host, exists: (p) => [serial.pi, serial.roc, '/srv/images', '/srv/tftp/phytiumpi', '/srv/tftp/roc'].includes(p) };
-    const file = await compose({
-      ...issueExample,
-      BOARD_RUNNER_DEVICES_PHYTIUMPI: `${serial.pi}:/dev/ttyUSB0`,
-      BOARD_RUNNER_DEVICES_ROC_RK3568_PC: `${serial.roc}:/dev/ttyUSB0`,
-      BOARD_RUNNER_ENV: 'PDU_HOST=pdu1.lab;PDU_USER=ci',
-      BOARD_RUNNER_ENV_PHYTIUMPI: 'PDU_OUTLET=1',
-      BOARD_RUNNER_ENV_ROC_RK3568_PC: 'PDU_OUTLET=2;PDU_USER=roc',
-      BOARD_RUNNER_VOLUMES: '/srv/images:/srv/images:ro',
-      BOARD_RUNNER_VOLUMES_PHYTIUMPI: '/srv/tftp/phytiumpi:/srv/tftp',
-      BOARD_RUNNER_VOLUMES_ROC_RK3568_PC: '/srv/tftp/roc:/srv/tftp',
-      BOARD_RUNNER_GROUP_ADD_ROC_RK3568_PC: 'dialout,plugdev',
-    }, 1, facts);
+    const file = await compose(
+      {
+        ...issueExample,
+        BOARD_RUNNER_DEVICES_PHYTIUMPI: `${serial.pi}:/dev/ttyUSB0`,
+        BOARD_RUNNER_DEVICES_ROC_RK3568_PC: `${serial.roc}:/dev/ttyUSB0`,
+        BOARD_RUNNER_ENV: 'PDU_HOST=pdu1.lab;PDU_USER=ci',
+        BOARD_RUNNER_ENV_PHYTIUMPI: 'PDU_OUTLET=1',
+        BOARD_RUNNER_ENV_ROC_RK3568_PC: 'PDU_OUTLET=2;PDU_USER=roc',
+        BOARD_RUNNER_VOLUMES: '/srv/images:/srv/images:ro',
+        BOARD_RUNNER_VOLUMES_PHYTIUMPI: '/srv/tftp/phytiumpi:/srv/tftp',
+        BOARD_RUNNER_VOLUMES_ROC_RK3568_PC: '/srv/tftp/roc:/srv/tftp',
+        BOARD_RUNNER_GROUP_ADD_ROC_RK3568_PC: 'dialout,plugdev',
+      },
+      1,
+      facts,
+    );
     const pi = file.services['lab-acme-runner-phytiumpi']!;
     const roc = file.services['lab-acme-runner-roc-rk3568-pc']!;
     const generic = file.services['lab-acme-runner-1']!;
@@ -163,7 +170,12 @@ describe('compose model', () => {
   test('a missing device is left out and a missing volume source kept, each with one warning line naming the board and the setting', async () => {
     const reporter = collecting();
     const file = await compose(
-      { ...issueExample, BOARD_RUNNER_DEVICES: '/dev/ttyUSB0', BOARD_RUNNER_DEVICES_PHYTIUMPI: '/dev/serial/by-id/usb-gone-if00-port0:/dev/ttyUSB0', BOARD_RUNNER_VOLUMES_ROC_RK3568_PC: '/srv/tftp/roc:/srv/tftp' },
+      {
+        ...issueExample,
+        BOARD_RUNNER_DEVICES: '/dev/ttyUSB0',
+        BOARD_RUNNER_DEVICES_PHYTIUMPI: '/dev/serial/by-id/usb-gone-if00-port0:/dev/ttyUSB0',
+        BOARD_RUNNER_VOLUMES_ROC_RK3568_PC: '/srv/tftp/roc:/srv/tftp',
+      },
       1,
       host,
       reporter,
@@ -219,7 +231,11 @@ describe('ephemeral runners (RUNNER_MODE=ephemeral)', () => {
     const file = await compose(ephemeral, 2);
     for (const [name, service] of Object.entries(file.services)) {
       assert.equal(service.restart, 'no', `${name} is not restarted after its one job`);
-      assert.deepEqual(service.volumes.filter((volume) => !volume.startsWith('/')), ['lab-acme-cache-toolcache:/opt/hostedtoolcache'], name);
+      assert.deepEqual(
+        service.volumes.filter((volume) => !volume.startsWith('/')),
+        ['lab-acme-cache-toolcache:/opt/hostedtoolcache'],
+        name,
+      );
       assert.deepEqual(service.tmpfs, ['/run/runner-fleet:mode=0700,size=65536']);
       assert.equal(service.environment.RUNNER_FLEET_JIT_FILE, '/run/runner-fleet/jit-config');
       assert.deepEqual(service.entrypoint, ['/opt/runner-fleet/entrypoint'], 'no registration to restore');
@@ -297,7 +313,11 @@ describe('scripts/compose.ts', () => {
     for (const cli of clis) {
       await t.test(cli.join(' '), async () => {
         const { stdout } = await promisify(execFile)(cli[0]!, [...cli.slice(1), '-f', file, 'config'], { env: { ...process.env, HOME: dir } });
-        const services = (parse(stdout) as { services: Record<string, { environment: Record<string, string>; devices?: unknown[]; volumes?: unknown[]; group_add?: unknown[] }> }).services;
+        const services = (
+          parse(stdout) as {
+            services: Record<string, { environment: Record<string, string>; devices?: unknown[]; volumes?: unknown[]; group_add?: unknown[] }>;
+          }
+        ).services;
         const devices = (name: string): string[] => (services[name]!.devices ?? []).map(deviceMapping);
         assert.equal(services['lab-runner-pi']!.environment.RUNNER_BOARD, 'pi');
         // compose config writes a literal '$' as '$$' again; an interpolated one would read the temp dir
@@ -339,7 +359,7 @@ describe('scripts/compose.ts', () => {
     assert.deepEqual((await readdir(dir)).sort(), ['docker-compose.acme.yml']);
   });
 
-  test('without -n: 1 generic runner for a new fleet, then the count the fleet has (here its compose file\'s, no container yet)', async (t) => {
+  test("without -n: 1 generic runner for a new fleet, then the count the fleet has (here its compose file's, no container yet)", async (t) => {
     const why = await dockerUnavailable();
     if (why) return t.skip(`the current count is asked of Docker: ${why}`);
     const dir = await mkdtemp(join(tmpdir(), 'fleet-gen-'));

@@ -21,7 +21,12 @@ const PAT = 'ghp_buildlog_secret_0123456789abcdef';
 const FOLDED_BUILD = join(REPO_ROOT, 'tests/support/folded-build.ts');
 const TSX = import.meta.resolve('tsx');
 /** Where the docker CLI looks for plugins besides DOCKER_CONFIG's cli-plugins (docker/cli, cli-plugins/manager). */
-const SYSTEM_PLUGIN_DIRS = ['/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
+const SYSTEM_PLUGIN_DIRS = [
+  '/usr/local/lib/docker/cli-plugins',
+  '/usr/local/libexec/docker/cli-plugins',
+  '/usr/lib/docker/cli-plugins',
+  '/usr/libexec/docker/cli-plugins',
+];
 
 const lines = (text: string): string[] => text.split('\n').filter(Boolean);
 const noSecretOrBanner = (r: ScriptResult): void => {
@@ -37,7 +42,8 @@ describe('docker build through the toolkit', { skip, timeout: 300_000 }, () => {
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({ DOCKER_HOST: process.env.DOCKER_HOST ?? '', ...extra });
   /** The user's Dockerfile: FROM the simulator image, then `body`. */
   const dockerfile = (body: string): Promise<void> => writeFile(join(dir, 'Dockerfile'), `FROM ${SIM_IMAGE}\n${body}\n`);
-  const folded = (extra: Record<string, string> = {}): Promise<ScriptResult> => runNode(['--import', TSX, FOLDED_BUILD], { cwd: dir, env: env(extra), timeoutMs: 200_000 });
+  const folded = (extra: Record<string, string> = {}): Promise<ScriptResult> =>
+    runNode(['--import', TSX, FOLDED_BUILD], { cwd: dir, env: env(extra), timeoutMs: 200_000 });
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fleet-build-'));
@@ -58,11 +64,14 @@ describe('docker build through the toolkit', { skip, timeout: 300_000 }, () => {
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     const progress = lines(r.stdout).filter((line) => line.startsWith('progress: '));
     // BuildKit counts the steps that make layers (FROM, RUN), not ENV as the legacy builder does.
-    assert.deepEqual(progress.filter((line) => line.startsWith(`progress: building ${custom()} `)), [
-      `progress: building ${custom()} … step 1/2: FROM docker.io/${SIM_IMAGE}`,
-      `progress: building ${custom()} … step 2/2: RUN true`,
-    ]);
-    assert.ok(progress.some((line) => /^progress: building gh-runner-fleet:\S+ … step 1\/\d+: FROM docker\.io\//.test(line)), r.stdout);
+    assert.deepEqual(
+      progress.filter((line) => line.startsWith(`progress: building ${custom()} `)),
+      [`progress: building ${custom()} … step 1/2: FROM docker.io/${SIM_IMAGE}`, `progress: building ${custom()} … step 2/2: RUN true`],
+    );
+    assert.ok(
+      progress.some((line) => /^progress: building gh-runner-fleet:\S+ … step 1\/\d+: FROM docker\.io\//.test(line)),
+      r.stdout,
+    );
     assert.equal(new Set(progress).size, progress.length, 'one line per step');
     // Nothing of the raw log: it is shown only when a build fails.
     assert.doesNotMatch(r.stdout + r.stderr, /^#\d+ |^Step \d+\/\d+ /m);
@@ -73,10 +82,10 @@ describe('docker build through the toolkit', { skip, timeout: 300_000 }, () => {
     await dockerfile('RUN false');
     const r = await folded();
     assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
-    assert.deepEqual(lines(r.stdout).filter((line) => line.startsWith('progress: ')), [
-      `progress: building ${custom()} … step 1/2: FROM docker.io/${SIM_IMAGE}`,
-      `progress: building ${custom()} … step 2/2: RUN false`,
-    ]);
+    assert.deepEqual(
+      lines(r.stdout).filter((line) => line.startsWith('progress: ')),
+      [`progress: building ${custom()} … step 1/2: FROM docker.io/${SIM_IMAGE}`, `progress: building ${custom()} … step 2/2: RUN false`],
+    );
     const err = lines(r.stderr);
     assert.equal(
       err.at(-1),
@@ -98,14 +107,20 @@ describe('docker build through the toolkit', { skip, timeout: 300_000 }, () => {
     assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
     assert.equal(await containers(), before, 'the failed step left its container behind');
     // The legacy builder counts every instruction, the toolkit's two --label flags too.
-    assert.deepEqual(lines(r.stdout).filter((line) => line.startsWith('progress: ')), [
-      `progress: building ${custom()} … step 1/5: FROM ${SIM_IMAGE}`,
-      `progress: building ${custom()} … step 2/5: ENV FOLDED=legacy`,
-      `progress: building ${custom()} … step 3/5: RUN false`,
-    ]);
+    assert.deepEqual(
+      lines(r.stdout).filter((line) => line.startsWith('progress: ')),
+      [
+        `progress: building ${custom()} … step 1/5: FROM ${SIM_IMAGE}`,
+        `progress: building ${custom()} … step 2/5: ENV FOLDED=legacy`,
+        `progress: building ${custom()} … step 3/5: RUN false`,
+      ],
+    );
     assert.match(r.stderr, /^Step 3\/5 : RUN false$/m);
     const err = lines(r.stderr);
-    assert.equal(err.at(-1), `error: docker build of your Dockerfile (${join(dir, 'Dockerfile')}) failed (exit 1): The command '/bin/sh -c false' returned a non-zero code: 1; its log is above`);
+    assert.equal(
+      err.at(-1),
+      `error: docker build of your Dockerfile (${join(dir, 'Dockerfile')}) failed (exit 1): The command '/bin/sh -c false' returned a non-zero code: 1; its log is above`,
+    );
     assert.equal(err.filter((line) => line.startsWith('error:')).length, 1);
     noSecretOrBanner(r);
   });
@@ -130,7 +145,10 @@ describe('docker build through the toolkit', { skip, timeout: 300_000 }, () => {
       const hide = SYSTEM_PLUGIN_DIRS.filter((d) => existsSync(d)).map((d) => `mount --bind ${empty} ${d} || exit 97`);
       const script = `${hide.join('; ')}${hide.length ? '; ' : ''}exec "$@"`;
       const inNamespace = (command: string[], extra: Record<string, string> = {}): Promise<ScriptResult> =>
-        run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', ...command], { cwd: dir, env: { ...env(), DOCKER_CONFIG: config, ...extra } });
+        run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', ...command], {
+          cwd: dir,
+          env: { ...env(), DOCKER_CONFIG: config, ...extra },
+        });
       const probe = await inNamespace(['docker', 'buildx', 'version']).catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message }));
       if (probe.code === 0 || probe.code === 97 || /unshare/.test(probe.stderr)) {
         console.log(`# no mount namespace without the buildx plugin here (unshare -m needs root): ${probe.stderr.trim() || `exit ${probe.code}`}`);
@@ -154,7 +172,11 @@ describe('docker build through the toolkit', { skip, timeout: 300_000 }, () => {
 /** Runs a command (not node) the way runScript runs a script: only PATH and HOME of this environment. */
 function run(command: string, args: string[], options: { cwd: string; env: Record<string, string> }): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));

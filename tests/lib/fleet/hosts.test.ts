@@ -21,12 +21,31 @@ import type { Runner } from '../../../lib/github/runner-api.ts';
 const SECOND = 'unix:///run/docker-second.sock';
 
 function fleet(org: string, prefix: string, docker: Record<string, string> = {}, extra: Record<string, string> = {}): Config {
-  return deriveConfig({ envFile: `/lab/${org}.env`, env: {}, file: { ORG: org, RUNNER_NAME_PREFIX: prefix, ...docker, ...extra } }, { cwd: '/lab', hostname: 'h' });
+  return deriveConfig(
+    { envFile: `/lab/${org}.env`, env: {}, file: { ORG: org, RUNNER_NAME_PREFIX: prefix, ...docker, ...extra } },
+    { cwd: '/lab', hostname: 'h' },
+  );
 }
 
-const runner = (name: string, extra: Partial<Runner> = {}): Runner => ({ id: name.length, name, os: 'Linux', status: 'online', busy: false, labels: ['self-hosted', 'intel'], ...extra });
+const runner = (name: string, extra: Partial<Runner> = {}): Runner => ({
+  id: name.length,
+  name,
+  os: 'Linux',
+  status: 'online',
+  busy: false,
+  labels: ['self-hosted', 'intel'],
+  ...extra,
+});
 const container = (name: string, extra: Partial<FleetContainer> = {}): FleetContainer => ({
-  name, service: name, state: 'running', kind: 'generic', labels: ['intel'], image: 'gh-runner-fleet:x', createdAt: '2026-12-04T10:00:00Z', ephemeral: false, ...extra,
+  name,
+  service: name,
+  state: 'running',
+  kind: 'generic',
+  labels: ['intel'],
+  image: 'gh-runner-fleet:x',
+  createdAt: '2026-12-04T10:00:00Z',
+  ephemeral: false,
+  ...extra,
 });
 
 describe('the Docker target of a command', () => {
@@ -74,21 +93,33 @@ describe('make list over several hosts', () => {
       now,
     );
     assert.deepEqual(asked.sort(), ['lab-a- local', `lab-b- ${SECOND}`]);
-    assert.deepEqual(fleets.map((f) => [f.host, f.scope]), [['local', 'acme'], [SECOND, 'globex']]);
+    assert.deepEqual(
+      fleets.map((f) => [f.host, f.scope]),
+      [
+        ['local', 'acme'],
+        [SECOND, 'globex'],
+      ],
+    );
     const rows = hostRows(fleets);
-    assert.deepEqual(rows.map((r) => [r.host, r.scope, r.name, r.container]), [
-      ['local', 'acme', 'lab-a-runner-1', 'running'],
-      ['local', 'acme', 'lab-a-runner-2', 'exited'],
-      ['local', 'acme', 'lab-a-runner-3', null],
-      [SECOND, 'globex', 'lab-b-runner-1', 'running'],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.host, r.scope, r.name, r.container]),
+      [
+        ['local', 'acme', 'lab-a-runner-1', 'running'],
+        ['local', 'acme', 'lab-a-runner-2', 'exited'],
+        ['local', 'acme', 'lab-a-runner-3', null],
+        [SECOND, 'globex', 'lab-b-runner-1', 'running'],
+      ],
+    );
     assert.equal((rows[3] as { job?: string }).job, `build (${SECOND})`, "the slot's job read on its own host");
     const table = formatHostsTable(fleets).split('\n');
     assert.match(table[0]!, new RegExp(`^globex on ${SECOND}: ephemeral fleet: each row is a slot`));
     assert.match(table[1]!, /^HOST +SCOPE +NAME +CONTAINER +AGE +GITHUB +BUSY +JOB +BOARD +LABELS +DEVICES +NOTE$/);
     assert.match(table[2]!, /^local +acme +lab-a-runner-1 +running +- +online +idle +- +- +self-hosted,intel +-$/);
     assert.match(table[4]!, /^local +acme +lab-a-runner-3 +- +- +online +idle +- +- +self-hosted,intel +- +orphan: no container here$/);
-    assert.match(table[5]!, new RegExp(`^unix:///run/docker-second\\.sock +globex +lab-b-runner-1 +running +5m +online +busy +build \\(${SECOND.replaceAll('.', '\\.')}\\) `));
+    assert.match(
+      table[5]!,
+      new RegExp(`^unix:///run/docker-second\\.sock +globex +lab-b-runner-1 +running +5m +online +busy +build \\(${SECOND.replaceAll('.', '\\.')}\\) `),
+    );
     assert.deepEqual(table.slice(6), [
       '',
       'acme on local: 3 runner(s): 2 online, 0 busy, 1 orphan(s), 0 unregistered',
@@ -97,7 +128,13 @@ describe('make list over several hosts', () => {
   });
 
   it('persistent fleets only: no AGE or JOB column', async () => {
-    const fleets = await hostsStatus([{ config: acme, api: api([]) }, { config: fleet('initech', 'lab-c', { DOCKER_CONTEXT: 'lab2' }), api: api([runner('lab-c-runner-1')]) }], docker);
+    const fleets = await hostsStatus(
+      [
+        { config: acme, api: api([]) },
+        { config: fleet('initech', 'lab-c', { DOCKER_CONTEXT: 'lab2' }), api: api([runner('lab-c-runner-1')]) },
+      ],
+      docker,
+    );
     const lines = formatHostsTable(fleets).split('\n');
     assert.match(lines[0]!, /^HOST +SCOPE +NAME +CONTAINER +GITHUB +BUSY +BOARD +LABELS +DEVICES +NOTE$/);
     assert.ok(lines.includes('initech on lab2: 1 runner(s): 1 online, 0 busy, 1 orphan(s), 0 unregistered'), lines.join('\n'));
@@ -129,7 +166,10 @@ describe('make locks over several hosts', () => {
   it("each directory under its heading: its locks, a missing one's line, another machine's line", async () => {
     const empty = await mkdtemp(join(tmpdir(), 'fleet-hosts-locks-'));
     const reports = await hostsLockReport(
-      await lockDirsOfHosts([host('acme', {}, empty), host('globex', { host: SECOND }, '/nonexistent/locks'), host('initech', { host: 'ssh://ci@lab2' }, empty)], here),
+      await lockDirsOfHosts(
+        [host('acme', {}, empty), host('globex', { host: SECOND }, '/nonexistent/locks'), host('initech', { host: 'ssh://ci@lab2' }, empty)],
+        here,
+      ),
     );
     assert.deepEqual(formatHostsLockReport(reports).split('\n'), [
       `HOST local (acme): lock directory ${empty}`,
@@ -139,7 +179,14 @@ describe('make locks over several hosts', () => {
       `HOST ssh://ci@lab2 (initech): lock directory ${empty}`,
       '  on ssh://ci@lab2, not this one: its board runners lock there, run make locks on that machine',
     ]);
-    assert.deepEqual(reports.map((r) => [r.hosts, r.resources?.length ?? null]), [[['local'], 0], [[SECOND], null], [['ssh://ci@lab2'], null]]);
+    assert.deepEqual(
+      reports.map((r) => [r.hosts, r.resources?.length ?? null]),
+      [
+        [['local'], 0],
+        [[SECOND], null],
+        [['ssh://ci@lab2'], null],
+      ],
+    );
   });
 });
 
@@ -180,7 +227,13 @@ describe('make status over several hosts', () => {
     const calls: string[] = [];
     const view = await readStatus(fleets, fakeHost(calls), () => new Date('2026-12-04T10:05:00Z'));
     assert.deepEqual(calls.sort(), ['list lab-a- local', `list lab-b- ${SECOND}`, 'tail lab-a-runner-1 local', `tail lab-b-runner-1 ${SECOND}`]);
-    assert.deepEqual(view.fleets.map((f) => [f.host, f.scope]), [['local', 'acme'], [SECOND, 'globex']]);
+    assert.deepEqual(
+      view.fleets.map((f) => [f.host, f.scope]),
+      [
+        ['local', 'acme'],
+        [SECOND, 'globex'],
+      ],
+    );
     const text = renderStatus(view, { width: 100 });
     assert.match(text, /^acme on local \(lab-a-\): 1 runner, 1 running, 1 online, 0 busy$/m);
     assert.match(text, new RegExp(`^globex on ${SECOND.replaceAll('.', '\\.')} \\(lab-b-\\): 1 runner, 1 running, 1 online, 1 busy$`, 'm'));
@@ -200,16 +253,19 @@ describe('make status over several hosts', () => {
     await watching;
     assert.ok(views > 0);
     const distinct = [...new Set(calls)].sort();
-    assert.deepEqual(distinct, [
-      `events ${LABEL.prefix}=lab-a- local`,
-      `events ${LABEL.prefix}=lab-b- ${SECOND}`,
-      'follow lab-a-runner-1 local',
-      `follow lab-b-runner-1 ${SECOND}`,
-      'list lab-a- local',
-      `list lab-b- ${SECOND}`,
-      'tail lab-a-runner-1 local',
-      `tail lab-b-runner-1 ${SECOND}`,
-    ].sort());
+    assert.deepEqual(
+      distinct,
+      [
+        `events ${LABEL.prefix}=lab-a- local`,
+        `events ${LABEL.prefix}=lab-b- ${SECOND}`,
+        'follow lab-a-runner-1 local',
+        `follow lab-b-runner-1 ${SECOND}`,
+        'list lab-a- local',
+        `list lab-b- ${SECOND}`,
+        'tail lab-a-runner-1 local',
+        `tail lab-b-runner-1 ${SECOND}`,
+      ].sort(),
+    );
   });
 });
 
@@ -217,7 +273,10 @@ describe('a process with fleets on two daemons', () => {
   it('a docker command outside any scope throws rather than pick one; inside a scope it runs', async () => {
     useDockerTarget({});
     useDockerTarget({ host: SECOND });
-    assert.throws(() => start(['true']), /^Error: a docker command outside withDockerTarget, in a process with fleets on local and unix:\/\/\/run\/docker-second\.sock: which daemon is meant is not known$/);
+    assert.throws(
+      () => start(['true']),
+      /^Error: a docker command outside withDockerTarget, in a process with fleets on local and unix:\/\/\/run\/docker-second\.sock: which daemon is meant is not known$/,
+    );
     assert.equal((await withDockerTarget({}, () => start(['true']))).exitCode, 0);
   });
 });

@@ -22,8 +22,16 @@ const P = 'h-acme-';
 
 function boardContainer(name: string): FleetContainer {
   return {
-    name: `${P}${name}`, service: `${P}${name}`, state: 'running', kind: 'board', labels: ['board-a'], board: name, resourceId: 'board-a',
-    image: 'img', createdAt: new Date().toISOString(), ephemeral: false,
+    name: `${P}${name}`,
+    service: `${P}${name}`,
+    state: 'running',
+    kind: 'board',
+    labels: ['board-a'],
+    board: name,
+    resourceId: 'board-a',
+    image: 'img',
+    createdAt: new Date().toISOString(),
+    ephemeral: false,
   };
 }
 
@@ -102,7 +110,11 @@ describe('make status --watch: events drive the view', () => {
     const gh = fakeGitHub([]);
     const views: Array<{ at: number; view: StatusView }> = [];
     const stop = new AbortController();
-    const watching = watchStatus([{ config: config(dir), github: gh.github }], { signal: stop.signal, rereadMs: 60_000, onView: (view) => views.push({ at: Date.now(), view }) }, fake.host);
+    const watching = watchStatus(
+      [{ config: config(dir), github: gh.github }],
+      { signal: stop.signal, rereadMs: 60_000, onView: (view) => views.push({ at: Date.now(), view }) },
+      fake.host,
+    );
     /** The first view since views[from] that passes `check`. */
     const seen = (what: string, check: (view: StatusView) => boolean, from = 0) =>
       waitFor(what, () => views.slice(from).find((v) => check(v.view)), { timeoutMs: 5000, intervalMs: 10 });
@@ -136,7 +148,7 @@ describe('make status --watch: events drive the view', () => {
     }
   });
 
-  it('a docker event re-lists the containers; a runner\'s output lines set and clear its job; GitHub is asked once in 15 s', async () => {
+  it("a docker event re-lists the containers; a runner's output lines set and clear its job; GitHub is asked once in 15 s", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'status-live-'));
     dirs.push(dir);
     const fake = fakeHost();
@@ -144,7 +156,11 @@ describe('make status --watch: events drive the view', () => {
     const gh = fakeGitHub([]);
     let last: StatusView | undefined;
     const stop = new AbortController();
-    const watching = watchStatus([{ config: config(dir), github: gh.github }], { signal: stop.signal, rereadMs: 60_000, onView: (view) => (last = view) }, fake.host);
+    const watching = watchStatus(
+      [{ config: config(dir), github: gh.github }],
+      { signal: stop.signal, rereadMs: 60_000, onView: (view) => (last = view) },
+      fake.host,
+    );
     const runner = (name: string) => last?.fleets[0]?.runners.find((r) => r.name === `${P}${name}`);
     try {
       await waitFor('b1 running flash, from its output tail', () => runner('runner-b1')?.job === 'flash');
@@ -166,7 +182,10 @@ describe('make status --watch: events drive the view', () => {
 
       fake.containers[1]!.state = 'running';
       fake.event('start', `${P}runner-b2`);
-      await waitFor('b2 followed again', () => fake.followers.has(`${P}runner-b2`) && runner('runner-b2')?.container === 'running', { timeoutMs: 2000, intervalMs: 10 });
+      await waitFor('b2 followed again', () => fake.followers.has(`${P}runner-b2`) && runner('runner-b2')?.container === 'running', {
+        timeoutMs: 2000,
+        intervalMs: 10,
+      });
       assert.equal(gh.counter.calls, 1, 'GitHub asked once, at the start');
     } finally {
       stop.abort();
@@ -194,14 +213,16 @@ describe('make status --watch: events drive the view', () => {
       const unfollowed = [`${P}runner-b1`, `${P}runner-b2`].find((n) => !fake.followers.has(n))!;
       fake.outputs.set(unfollowed, '2026-12-04 10:00:05Z: Running job: nightly\n');
       runners.find((r) => r.name === unfollowed)!.busy = true;
-      await waitFor('its job from the tail at the next poll', () => last?.fleets[0]?.runners.find((r) => r.name === unfollowed)?.job === 'nightly', { timeoutMs: 3000 });
+      await waitFor('its job from the tail at the next poll', () => last?.fleets[0]?.runners.find((r) => r.name === unfollowed)?.job === 'nightly', {
+        timeoutMs: 3000,
+      });
     } finally {
       stop.abort();
       await watching;
     }
   });
 
-  it('readStatus: one snapshot of the same, with the jobs from each running runner\'s tail', async () => {
+  it("readStatus: one snapshot of the same, with the jobs from each running runner's tail", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'status-live-'));
     dirs.push(dir);
     const fake = fakeHost();

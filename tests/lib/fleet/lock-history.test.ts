@@ -48,7 +48,10 @@ function turnLines(j: JobSpec, at: { queued?: number; acquired?: number; release
   const q = at.queued ?? at.acquired ?? 0;
   if (at.queued !== undefined) out.push(JSON.stringify({ time: iso(at.queued), event: 'queued', ...who }));
   if (at.acquired !== undefined) out.push(JSON.stringify({ time: iso(at.acquired), event: 'acquired', ...who, waitMs: at.acquired - q }));
-  if (at.released !== undefined) out.push(JSON.stringify({ time: iso(at.released), event: 'released', ...who, waitMs: (at.acquired ?? 0) - q, holdMs: at.released - (at.acquired ?? 0), how }));
+  if (at.released !== undefined)
+    out.push(
+      JSON.stringify({ time: iso(at.released), event: 'released', ...who, waitMs: (at.acquired ?? 0) - q, holdMs: at.released - (at.acquired ?? 0), how }),
+    );
   if (at.left !== undefined) out.push(JSON.stringify({ time: iso(at.left), event: 'left-queue', ...who, waitMs: at.left - q, how, reason: 'x' }));
   return out;
 }
@@ -66,8 +69,21 @@ describe('parseLogLine: every line is untrusted', () => {
     const [queued] = turnLines({ runId: '7', ticket: 3 }, { queued: 0 });
     const parsed = parseLogLine(queued!);
     assert.ok('turn' in parsed);
-    assert.deepEqual(parsed.turn, { time: T0, event: 'queued', resource: 'board-a', org: 'acme', repository: 'acme/fw', runId: '7', attempt: '1', job: 'job-7', runner: 'acme-runner', ticket: '000000000003' });
-    const other = parseLogLine(JSON.stringify({ time: iso(0), event: 'dead-ticket-removed', resource: 'board-a', ticket: '000000000003', unchangedForMs: 8100 }));
+    assert.deepEqual(parsed.turn, {
+      time: T0,
+      event: 'queued',
+      resource: 'board-a',
+      org: 'acme',
+      repository: 'acme/fw',
+      runId: '7',
+      attempt: '1',
+      job: 'job-7',
+      runner: 'acme-runner',
+      ticket: '000000000003',
+    });
+    const other = parseLogLine(
+      JSON.stringify({ time: iso(0), event: 'dead-ticket-removed', resource: 'board-a', ticket: '000000000003', unchangedForMs: 8100 }),
+    );
     assert.deepEqual(other, { other: { time: T0, event: 'dead-ticket-removed', resource: 'board-a', ticket: '000000000003', unchangedForMs: 8100 } });
     const older = parseLogLine(JSON.stringify({ time: iso(0), event: 'queued', resource: 'board-a', runner: 'r', ticket: '000000000001' }));
     assert.ok('turn' in older && older.turn.org === UNKNOWN_ORG, 'a line without org (an older wrapper)');
@@ -96,7 +112,17 @@ describe('parseLogLine: every line is untrusted', () => {
   });
 
   test('long strings are cut, a made-up how is "unknown"', () => {
-    const line = JSON.stringify({ time: iso(0), event: 'released', resource: 'board-a', runner: 'r'.repeat(10_000), job: 'j'.repeat(10_000), ticket: '000000000001', waitMs: 0, holdMs: 1, how: 'Completed; rm -rf' });
+    const line = JSON.stringify({
+      time: iso(0),
+      event: 'released',
+      resource: 'board-a',
+      runner: 'r'.repeat(10_000),
+      job: 'j'.repeat(10_000),
+      ticket: '000000000001',
+      waitMs: 0,
+      holdMs: 1,
+      how: 'Completed; rm -rf',
+    });
     const parsed = parseLogLine(line);
     assert.ok('turn' in parsed);
     assert.equal(parsed.turn.runner.length, 128);
@@ -117,11 +143,14 @@ describe('TurnFolder: turns put back together', () => {
     ];
     const { ended, open, handoffs } = fold(lines);
     assert.deepEqual(open, []);
-    assert.deepEqual(ended.map((t) => [t.runId, t.how, t.acquiredAt === undefined ? null : t.acquiredAt - T0, t.waitMs, t.holdMs ?? null]), [
-      ['1', 'completed', 10, 10, 2000],
-      ['3', 'cancelled', null, 1900, null],
-      ['2', 'completed', 2020, 1520, 1000],
-    ]);
+    assert.deepEqual(
+      ended.map((t) => [t.runId, t.how, t.acquiredAt === undefined ? null : t.acquiredAt - T0, t.waitMs, t.holdMs ?? null]),
+      [
+        ['1', 'completed', 10, 10, 2000],
+        ['3', 'cancelled', null, 1900, null],
+        ['2', 'completed', 2020, 1520, 1000],
+      ],
+    );
     assert.equal(handoffs, 1, 'run 2 waited while run 1 held the board');
   });
 
@@ -139,14 +168,25 @@ describe('TurnFolder: turns put back together', () => {
     const lines = [
       ...turnLines({ runId: '1', ticket: 1 }, { queued: 0, acquired: 0 }),
       ...turnLines({ runId: '2', ticket: 2 }, { queued: 100 }),
-      JSON.stringify({ time: iso(20_000), event: 'dead-ticket-removed', resource: 'board-a', ticket: '000000000001', runner: 'acme-runner', runId: '1', unchangedForMs: 8000 }),
+      JSON.stringify({
+        time: iso(20_000),
+        event: 'dead-ticket-removed',
+        resource: 'board-a',
+        ticket: '000000000001',
+        runner: 'acme-runner',
+        runId: '1',
+        unchangedForMs: 8000,
+      }),
       ...turnLines({ runId: '2', ticket: 2 }, { queued: 100, acquired: 20_050, released: 21_000 }).slice(1),
     ];
     const { ended } = fold(lines);
-    assert.deepEqual(ended.map((t) => [t.runId, t.how, t.inferred ?? false, t.holdMs]), [
-      ['1', 'killed', true, 12_000],
-      ['2', 'completed', false, 950],
-    ]);
+    assert.deepEqual(
+      ended.map((t) => [t.runId, t.how, t.inferred ?? false, t.holdMs]),
+      [
+        ['1', 'killed', true, 12_000],
+        ['2', 'completed', false, 950],
+      ],
+    );
   });
 
   test('a holder whose board was taken: its own late line says how (lost), else it ended killed when the next job took it', () => {
@@ -155,14 +195,26 @@ describe('TurnFolder: turns put back together', () => {
       ...turnLines({ runId: '2', ticket: 2 }, { queued: 100, acquired: 5000 }),
       ...turnLines({ runId: '1', ticket: 1 }, { acquired: 0, released: 5800 }, 'lost').slice(1),
     ]);
-    assert.deepEqual(lost.ended.map((t) => [t.runId, t.how]), [['1', 'lost']]);
-    assert.deepEqual(lost.open.map((t) => t.runId), ['2']);
+    assert.deepEqual(
+      lost.ended.map((t) => [t.runId, t.how]),
+      [['1', 'lost']],
+    );
+    assert.deepEqual(
+      lost.open.map((t) => t.runId),
+      ['2'],
+    );
 
     const killed = fold([
       ...turnLines({ runId: '1', ticket: 1 }, { queued: 0, acquired: 0 }),
       ...turnLines({ runId: '2', ticket: 2 }, { queued: 100, acquired: 5000, released: 6000 }),
     ]);
-    assert.deepEqual(killed.ended.map((t) => [t.runId, t.how, t.holdMs]), [['2', 'completed', 1000], ['1', 'killed', 5000]]);
+    assert.deepEqual(
+      killed.ended.map((t) => [t.runId, t.how, t.holdMs]),
+      [
+        ['2', 'completed', 1000],
+        ['1', 'killed', 5000],
+      ],
+    );
   });
 
   test('a turn whose first lines were rotated away starts from the line there is', () => {
@@ -213,7 +265,8 @@ describe('SINCE', () => {
     assert.equal(parseSince('2026-12-01T08:00:00+02:00', now), Date.parse('2026-12-01T06:00:00Z'));
   });
   test('anything else is not a time', () => {
-    for (const bad of ['', '7', '7w', 'd7', '-7d', 'yesterday', '2026-13-45', '2026-12-01T25:00', '7d; rm -rf /']) assert.equal(parseSince(bad, now), undefined, bad);
+    for (const bad of ['', '7', '7w', 'd7', '-7d', 'yesterday', '2026-13-45', '2026-12-01T25:00', '7d; rm -rf /'])
+      assert.equal(parseSince(bad, now), undefined, bad);
   });
 });
 
@@ -223,12 +276,15 @@ describe('readHistory: both files, in bounded lines', () => {
   test('locks.log.1 then locks.log; bad and too-long lines skipped and counted; SINCE leaves out what ended before', async () => {
     const dir = await tempLockDir();
     await writeFile(join(dir, 'locks.log.1'), [...turnLines({ runId: '1', ticket: 1 }, { queued: 0, acquired: 0 }), 'not json', ''].join('\n'));
-    await writeFile(join(dir, 'locks.log'), [
-      ...turnLines({ runId: '1', ticket: 1 }, { acquired: 0, released: 60_000 }).slice(1),
-      `{"pad":"${'x'.repeat(20_000)}"}`,
-      ...turnLines({ runId: '2', ticket: 2, org: 'globex' }, { queued: 3_600_000, acquired: 3_600_500, released: 3_700_000 }),
-      ...turnLines({ runId: '3', ticket: 3 }, { queued: 3_700_000, acquired: 3_700_000 }),
-    ].join('\n'));
+    await writeFile(
+      join(dir, 'locks.log'),
+      [
+        ...turnLines({ runId: '1', ticket: 1 }, { acquired: 0, released: 60_000 }).slice(1),
+        `{"pad":"${'x'.repeat(20_000)}"}`,
+        ...turnLines({ runId: '2', ticket: 2, org: 'globex' }, { queued: 3_600_000, acquired: 3_600_500, released: 3_700_000 }),
+        ...turnLines({ runId: '3', ticket: 3 }, { queued: 3_700_000, acquired: 3_700_000 }),
+      ].join('\n'),
+    );
     const until = T0 + 3_760_000;
     const { report } = await readHistory(dir, { until });
     assert.equal(report.lines, 10);
@@ -238,9 +294,22 @@ describe('readHistory: both files, in bounded lines', () => {
     assert.equal(a.open, 1);
     assert.deepEqual(a.results, { completed: 2, open: 1 });
     assert.equal(a.held_ms, 60_000 + 99_500 + 60_000);
-    assert.deepEqual(a.orgs.map((o) => [o.org, o.jobs, o.held_ms]), [['acme', 2, 120_000], ['globex', 1, 99_500]]);
+    assert.deepEqual(
+      a.orgs.map((o) => [o.org, o.jobs, o.held_ms]),
+      [
+        ['acme', 2, 120_000],
+        ['globex', 1, 99_500],
+      ],
+    );
     assert.deepEqual(a.wait_ms, { count: 3, p50: 0, p95: 500, max: 500 });
-    assert.deepEqual(a.longest_holds.map((h) => [h.run_id, h.hold_ms, h.how]), [['2', 99_500, 'completed'], ['1', 60_000, 'completed'], ['3', 60_000, 'open']]);
+    assert.deepEqual(
+      a.longest_holds.map((h) => [h.run_id, h.hold_ms, h.how]),
+      [
+        ['2', 99_500, 'completed'],
+        ['1', 60_000, 'completed'],
+        ['3', 60_000, 'open'],
+      ],
+    );
 
     const recent = (await readHistory(dir, { since: T0 + 3_000_000, until })).report.resources[0]!;
     assert.equal(recent.jobs, 2, 'run 1 ended before SINCE');

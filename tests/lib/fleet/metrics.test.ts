@@ -8,7 +8,15 @@ import assert from 'node:assert/strict';
 import { appendFile, writeFile } from 'node:fs/promises';
 import { afterEach, describe, test } from 'node:test';
 import type { FleetContainer } from '../../../lib/docker/containers.ts';
-import { FleetMetrics, parseMetricsAddr, runnerStates, serveMetrics, type MetricsDocker, type MetricsServer, type MetricsSource } from '../../../lib/fleet/metrics.ts';
+import {
+  FleetMetrics,
+  parseMetricsAddr,
+  runnerStates,
+  serveMetrics,
+  type MetricsDocker,
+  type MetricsServer,
+  type MetricsSource,
+} from '../../../lib/fleet/metrics.ts';
 import { createRunnerApi, type Runner } from '../../../lib/github/runner-api.ts';
 import { DEFAULT_TIMINGS } from '../../../lib/github/client.ts';
 import { acquireLock, StopWaiting } from '../../../lock/resource-lock.ts';
@@ -29,10 +37,19 @@ afterEach(async () => {
 const noDocker: MetricsDocker = { listFleetContainers: () => Promise.resolve([]) };
 
 function source(lockDir: string, o: Partial<MetricsSource> = {}): MetricsSource {
-  return { org: 'acme', config: { prefix: 'lab-acme-', scope: { org: 'acme' }, projectName: 'lab-acme', lockHostPath: lockDir, githubApiUrl: 'https://api.github.invalid' }, ...o };
+  return {
+    org: 'acme',
+    config: { prefix: 'lab-acme-', scope: { org: 'acme' }, projectName: 'lab-acme', lockHostPath: lockDir, githubApiUrl: 'https://api.github.invalid' },
+    ...o,
+  };
 }
 
-async function serve(sources: MetricsSource[], docker = noDocker, githubIntervalMs?: number, githubWaitMs?: number): Promise<{ metrics: FleetMetrics; url: string; warnings: string[] }> {
+async function serve(
+  sources: MetricsSource[],
+  docker = noDocker,
+  githubIntervalMs?: number,
+  githubWaitMs?: number,
+): Promise<{ metrics: FleetMetrics; url: string; warnings: string[] }> {
   const warnings: string[] = [];
   const metrics = new FleetMetrics({
     sources,
@@ -55,7 +72,8 @@ async function burst(dir: string, jobs: Array<{ org: string; how?: 'completed' |
   const held = [];
   let previous = await acquireLock(queue(dir), job(firstRun, jobs[0]!.org), { signal: new AbortController().signal, org: jobs[0]!.org });
   for (let i = 1; i <= jobs.length; i++) {
-    const next = i < jobs.length ? acquireLock(queue(dir), job(firstRun + i, jobs[i]!.org), { signal: new AbortController().signal, org: jobs[i]!.org }) : undefined;
+    const next =
+      i < jobs.length ? acquireLock(queue(dir), job(firstRun + i, jobs[i]!.org), { signal: new AbortController().signal, org: jobs[i]!.org }) : undefined;
     if (next) await waitFor('the next job queued', async () => ((await readLog(dir)).includes(`"runId":"${firstRun + i}"`) ? true : undefined));
     await new Promise((r) => setTimeout(r, 5));
     await previous.release(jobs[i - 1]!.how ?? 'completed');
@@ -69,7 +87,16 @@ const readLog = async (dir: string): Promise<string> => (await import('node:fs/p
 describe('/metrics from the lock directory', () => {
   test('a burst of 8 jobs: jobs, waits, holds and hand-overs counted exactly, per org', async () => {
     const dir = await tempDir('metrics-');
-    await burst(dir, [{ org: 'acme' }, { org: 'globex' }, { org: 'acme', how: 'cancelled' }, { org: 'globex' }, { org: 'acme' }, { org: 'acme' }, { org: 'globex' }, { org: 'acme' }]);
+    await burst(dir, [
+      { org: 'acme' },
+      { org: 'globex' },
+      { org: 'acme', how: 'cancelled' },
+      { org: 'globex' },
+      { org: 'acme' },
+      { org: 'acme' },
+      { org: 'globex' },
+      { org: 'acme' },
+    ]);
     // one more that gives up while another holds
     const holder = await acquireLock(queue(dir), job(50, 'acme'), { signal: new AbortController().signal, org: 'acme' });
     const stop = new AbortController();
@@ -151,7 +178,13 @@ describe('/metrics: runners', () => {
   test('states from Docker labels and GitHub, per org; GitHub listed at most every 15 s', async () => {
     const dir = await tempDir('metrics-');
     let listings = 0;
-    const acmeRunners = [registration('lab-acme-runner-a1', 'online', true), registration('lab-acme-runner-1', 'online', false), registration('lab-acme-runner-2', 'offline', false), registration('lab-acme-runner-9', 'online', false), registration('other-runner', 'online', false)];
+    const acmeRunners = [
+      registration('lab-acme-runner-a1', 'online', true),
+      registration('lab-acme-runner-1', 'online', false),
+      registration('lab-acme-runner-2', 'offline', false),
+      registration('lab-acme-runner-9', 'online', false),
+      registration('other-runner', 'online', false),
+    ];
     const acme = source(dir, { api: { listRunners: () => Promise.resolve((listings++, acmeRunners)) } });
     const globex = source(dir, {
       org: 'globex',
@@ -191,7 +224,11 @@ describe('/metrics: runners', () => {
   test('Docker unreachable: registrations from GitHub, a scrape error; GitHub failing: the last listing kept', async () => {
     const dir = await tempDir('metrics-');
     let fail = false;
-    const src = source(dir, { api: { listRunners: () => (fail ? Promise.reject(new Error('GitHub did not answer')) : Promise.resolve([registration('lab-acme-runner-1', 'online', true)])) } });
+    const src = source(dir, {
+      api: {
+        listRunners: () => (fail ? Promise.reject(new Error('GitHub did not answer')) : Promise.resolve([registration('lab-acme-runner-1', 'online', true)])),
+      },
+    });
     const docker: MetricsDocker = { listFleetContainers: () => Promise.reject(new Error('docker is not running')) };
     const { url } = await serve([src], docker, 0);
     let m = await scrape(url);
@@ -205,7 +242,9 @@ describe('/metrics: runners', () => {
 
   test('a GitHub slower than a scrape: the scrape is served without it, the listing lands for the next one', async () => {
     const dir = await tempDir('metrics-');
-    const slow = source(dir, { api: { listRunners: () => new Promise((r) => setTimeout(() => r([registration('lab-acme-runner-1', 'online', false)]), 600)) } });
+    const slow = source(dir, {
+      api: { listRunners: () => new Promise((r) => setTimeout(() => r([registration('lab-acme-runner-1', 'online', false)]), 600)) },
+    });
     const { url } = await serve([slow], noDocker, 15_000, 100);
     const started = Date.now();
     let m = await scrape(url);
@@ -217,7 +256,9 @@ describe('/metrics: runners', () => {
   });
 
   test('runnerStates without a listing: a running container is running', () => {
-    assert.deepEqual(runnerStates('p-', [container('p-runner-1', 'running')], undefined), [{ name: 'p-runner-1', state: 'running', kind: 'generic', board: '' }]);
+    assert.deepEqual(runnerStates('p-', [container('p-runner-1', 'running')], undefined), [
+      { name: 'p-runner-1', state: 'running', kind: 'generic', board: '' },
+    ]);
   });
 
   test('GitHub requests by HTTP status, through the real client', async () => {
@@ -228,7 +269,10 @@ describe('/metrics: runners', () => {
       const dir = await tempDir('metrics-');
       const config = { scope: { org: 'acme' }, credential: { kind: 'pat' as const, token: 'ghp_metrics_0123456789' }, githubApiUrl: github.apiUrl };
       const api = createRunnerApi(config, { timings: { ...DEFAULT_TIMINGS, retries: 0 }, env: {} });
-      const denied = createRunnerApi({ ...config, credential: { kind: 'pat', token: 'ghp_wrong_0123456789' } }, { timings: { ...DEFAULT_TIMINGS, retries: 0 }, env: {} });
+      const denied = createRunnerApi(
+        { ...config, credential: { kind: 'pat', token: 'ghp_wrong_0123456789' } },
+        { timings: { ...DEFAULT_TIMINGS, retries: 0 }, env: {} },
+      );
       const { url } = await serve([source(dir, { api, config: { ...source(dir).config, githubApiUrl: github.apiUrl } })], noDocker, 0);
       await scrape(url);
       await scrape(url);

@@ -26,11 +26,27 @@ after(() => rm(dir, { recursive: true, force: true }));
 const config = (mode: 'ephemeral' | 'persistent'): Config =>
   deriveConfig({ envFile: join(dir, '.env'), env: { ORG: 'acme', RUNNER_NAME_PREFIX: 'h', RUNNER_MODE: mode }, file: {} }, { cwd: dir, hostname: 'host1' });
 const runner = (name: string, id: number, busy = false): Runner => ({ id, name, os: 'Linux', status: 'online', busy, labels: [] });
-const slot = (name: string): FleetContainer => ({ name, service: name, state: 'running', kind: 'generic', labels: [], image: 'i', createdAt: '2026-12-04T10:00:00Z', ephemeral: true });
+const slot = (name: string): FleetContainer => ({
+  name,
+  service: name,
+  state: 'running',
+  kind: 'generic',
+  labels: [],
+  image: 'i',
+  createdAt: '2026-12-04T10:00:00Z',
+  ephemeral: true,
+});
 
 /** A fleet whose supervisor, until stopped, has just refilled runner-1 under a new registration id. */
 function fleet() {
-  const state = { supervisor: 4242 as number | undefined, runners: [runner('h-runner-1', 1), runner('h-runner-2', 2, true)], deletedIds: [] as number[], removed: [] as string[], volumes: new Set(['h-cache-toolcache', 'h-cache-npm', 'h-runner-1-state', 'hx-cache-other']), log: [] as string[] };
+  const state = {
+    supervisor: 4242 as number | undefined,
+    runners: [runner('h-runner-1', 1), runner('h-runner-2', 2, true)],
+    deletedIds: [] as number[],
+    removed: [] as string[],
+    volumes: new Set(['h-cache-toolcache', 'h-cache-npm', 'h-runner-1-state', 'hx-cache-other']),
+    log: [] as string[],
+  };
   const stopSupervisor = () => {
     state.log.push('supervisor stopped');
     const pid = state.supervisor;
@@ -72,12 +88,26 @@ describe('the supervisor before rm and purge', () => {
     assert.equal(await haltSupervisor(config('ephemeral'), reporter, () => Promise.resolve(7)), true);
     assert.equal(await haltSupervisor(config('ephemeral'), reporter, () => Promise.resolve(undefined)), false);
     assert.equal(await haltSupervisor(config('persistent'), reporter, () => Promise.resolve(undefined)), false);
-    assert.deepEqual(reporter.lines, ['stopped the supervisor (pid 7) so it does not fill the slots again; make supervise starts it again', 'no supervisor was running for this fleet']);
+    assert.deepEqual(reporter.lines, [
+      'stopped the supervisor (pid 7) so it does not fill the slots again; make supervise starts it again',
+      'no supervisor was running for this fleet',
+    ]);
   });
 
   it('rm: declined, the supervisor keeps running', async () => {
     const { state, api, docker, stopSupervisor } = fleet();
-    await assert.rejects(removeFleetRunners(config('ephemeral'), api, { names: [], yes: false, force: false, interactive: false, reporter: collecting(), dockerApi: docker, stopSupervisor }), /refusing to remove 2 runner/);
+    await assert.rejects(
+      removeFleetRunners(config('ephemeral'), api, {
+        names: [],
+        yes: false,
+        force: false,
+        interactive: false,
+        reporter: collecting(),
+        dockerApi: docker,
+        stopSupervisor,
+      }),
+      /refusing to remove 2 runner/,
+    );
     assert.deepEqual(state.log, []);
   });
 
@@ -96,7 +126,7 @@ describe('the supervisor before rm and purge', () => {
     ]);
   });
 
-  it('cacheVolumesOf: the prefix\'s cache-* volumes only', () => {
+  it("cacheVolumesOf: the prefix's cache-* volumes only", () => {
     assert.deepEqual(cacheVolumesOf('h-', ['h-cache-b', 'h-cache-a', 'h-cache-', 'h-runner-1-state', 'hx-cache-a', 'x-h-cache-a']), ['h-cache-a', 'h-cache-b']);
   });
 
@@ -115,7 +145,10 @@ describe('the supervisor before rm and purge', () => {
     assert.deepEqual(await readdir(dir), []);
     assert.ok(reporter.lines.includes('no supervisor was running for this fleet'));
     assert.deepEqual([...state.volumes].sort(), ['h-cache-npm', 'h-runner-1-state', 'hx-cache-other']);
-    assert.ok(reporter.lines.some((line) => /^deleted \S*\.supervisor\.[^ ]+\.pid$/.test(line)), reporter.lines.join('\n'));
+    assert.ok(
+      reporter.lines.some((line) => /^deleted \S*\.supervisor\.[^ ]+\.pid$/.test(line)),
+      reporter.lines.join('\n'),
+    );
     assert.ok(reporter.lines.includes('kept volume h-cache-npm: still mounted by hx-runner-1'), reporter.lines.join('\n'));
     assert.ok(reporter.lines.includes('removed cache volumes: h-cache-toolcache'), reporter.lines.join('\n'));
   });

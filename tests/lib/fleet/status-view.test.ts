@@ -6,7 +6,14 @@ import { describe, it } from 'node:test';
 import type { FleetContainer } from '../../../lib/docker/containers.ts';
 import { jsonLinesOutput, screenFrame } from '../../../lib/fleet/live-status.ts';
 import {
-  assembleStatus, fitTable, formatDuration, renderStatus, statusChangeKey, statusJsonLine, type FleetInput, type StatusInput,
+  assembleStatus,
+  fitTable,
+  formatDuration,
+  renderStatus,
+  statusChangeKey,
+  statusJsonLine,
+  type FleetInput,
+  type StatusInput,
 } from '../../../lib/fleet/status-view.ts';
 import type { Runner } from '../../../lib/github/runner-api.ts';
 import type { ResourceState } from '../../../lock/inspect.ts';
@@ -28,20 +35,45 @@ const container = (name: string, extra: Partial<FleetContainer> = {}): FleetCont
 const board = (name: string, extra: Partial<FleetContainer> = {}): FleetContainer =>
   container(`runner-${name}`, { kind: 'board', board: name, resourceId: 'board-a', labels: ['board-a'], ...extra });
 const runner = (name: string, extra: Partial<Runner> = {}): Runner => ({
-  id: name.length, name: `${P}${name}`, os: 'Linux', status: 'online', busy: false, labels: ['self-hosted'], ...extra,
+  id: name.length,
+  name: `${P}${name}`,
+  os: 'Linux',
+  status: 'online',
+  busy: false,
+  labels: ['self-hosted'],
+  ...extra,
 });
 
 function lockState(extra: Partial<ResourceState> = {}): ResourceState {
   return {
     resource: 'board-a',
     holder: {
-      runner: `${P}runner-b1`, runId: '17', attempt: '1', repository: 'acme/firmware', job: 'flash', ticket: '000000000003',
-      since: '2026-12-04T10:09:48.500Z', staleMs: 8000, heartbeatAgeMs: 900, alive: true,
+      runner: `${P}runner-b1`,
+      runId: '17',
+      attempt: '1',
+      repository: 'acme/firmware',
+      job: 'flash',
+      ticket: '000000000003',
+      since: '2026-12-04T10:09:48.500Z',
+      staleMs: 8000,
+      heartbeatAgeMs: 900,
+      alive: true,
     },
-    queue: [{
-      name: '000000000004', runner: 'lab-globex-runner-a2', runId: '9', attempt: '2', repository: 'globex/os', job: 'boot test',
-      seq: 4, requestedAt: '2026-12-04T10:08:55.000Z', staleMs: 8000, heartbeatAgeMs: 500, alive: true,
-    }],
+    queue: [
+      {
+        name: '000000000004',
+        runner: 'lab-globex-runner-a2',
+        runId: '9',
+        attempt: '2',
+        repository: 'globex/os',
+        job: 'boot test',
+        seq: 4,
+        requestedAt: '2026-12-04T10:08:55.000Z',
+        staleMs: 8000,
+        heartbeatAgeMs: 500,
+        alive: true,
+      },
+    ],
     warnings: [],
     unreadable: 0,
     ...extra,
@@ -52,12 +84,25 @@ function fleet(extra: Partial<FleetInput> = {}): FleetInput {
   return {
     scope: 'acme',
     prefix: P,
-    boards: [{ service: `${P}runner-b1`, resourceId: 'board-a' }, { service: `${P}runner-b2`, resourceId: 'board-a' }],
+    boards: [
+      { service: `${P}runner-b1`, resourceId: 'board-a' },
+      { service: `${P}runner-b2`, resourceId: 'board-a' },
+    ],
     lockDir: '/tmp/github-runner-locks',
     containers: [container('runner-1'), container('runner-2', { state: 'exited', createdAt: '2026-12-02T09:00:00Z' }), board('b1'), board('b2')],
-    runners: [runner('runner-1', { busy: true }), runner('runner-2', { status: 'offline' }), runner('runner-b1', { busy: true }), runner('runner-b2'), runner('runner-9')],
+    runners: [
+      runner('runner-1', { busy: true }),
+      runner('runner-2', { status: 'offline' }),
+      runner('runner-b1', { busy: true }),
+      runner('runner-b2'),
+      runner('runner-9'),
+    ],
     githubAt: Date.parse('2026-12-04T10:09:56Z'),
-    jobs: new Map([[`${P}runner-1`, 'build (ubuntu)'], [`${P}runner-b1`, 'flash'], [`${P}runner-2`, 'stale']]),
+    jobs: new Map([
+      [`${P}runner-1`, 'build (ubuntu)'],
+      [`${P}runner-b1`, 'flash'],
+      [`${P}runner-2`, 'stale'],
+    ]),
     ...extra,
   };
 }
@@ -75,8 +120,17 @@ describe('assembleStatus', () => {
     const byName = Object.fromEntries(view.fleets[0]!.runners.map((r) => [r.name.slice(P.length), r]));
     assert.deepEqual(Object.keys(byName), ['runner-1', 'runner-2', 'runner-9', 'runner-b1', 'runner-b2']);
     assert.deepEqual(byName['runner-1'], {
-      name: `${P}runner-1`, kind: 'generic', board: null, resource: null, container: 'running', github: 'online', busy: true,
-      job: 'build (ubuntu)', created_at: '2026-12-04T10:00:00.123456789Z', age_s: 599, note: null,
+      name: `${P}runner-1`,
+      kind: 'generic',
+      board: null,
+      resource: null,
+      container: 'running',
+      github: 'online',
+      busy: true,
+      job: 'build (ubuntu)',
+      created_at: '2026-12-04T10:00:00.123456789Z',
+      age_s: 599,
+      note: null,
     });
     assert.equal(byName['runner-2']?.job, null, 'an exited container runs no job, whatever was recorded');
     assert.equal(byName['runner-2']?.age_s, 2 * 86_400 + 3600 + 600);
@@ -90,18 +144,50 @@ describe('assembleStatus', () => {
     const b = view.boards[0]!;
     assert.deepEqual(b.runners, [`${P}runner-b1`, `${P}runner-b2`]);
     assert.deepEqual(b.holder, {
-      runner: `${P}runner-b1`, repository: 'acme/firmware', job: 'flash', run_id: '17', attempt: '1', alive: true, since: '2026-12-04T10:09:48.500Z', held_s: 11,
+      runner: `${P}runner-b1`,
+      repository: 'acme/firmware',
+      job: 'flash',
+      run_id: '17',
+      attempt: '1',
+      alive: true,
+      since: '2026-12-04T10:09:48.500Z',
+      held_s: 11,
     });
-    assert.deepEqual(b.queue.map((t) => [t.runner, t.ticket, t.wait_s, t.alive]), [['lab-globex-runner-a2', '000000000004', 65, true]]);
+    assert.deepEqual(
+      b.queue.map((t) => [t.runner, t.ticket, t.wait_s, t.alive]),
+      [['lab-globex-runner-a2', '000000000004', 65, true]],
+    );
   });
 
   it('a board the fleet drives is shown free before anyone locked it; other resources of the lock directory are shown too', () => {
-    const v = assembleStatus(input({ locks: [{ dir: '/tmp/github-runner-locks', resources: [lockState({ resource: 'power-switch', holder: undefined, queue: [] })] }] }), NOW);
-    assert.deepEqual(v.boards.map((b) => [b.resource, b.holder, b.runners.length]), [['board-a', null, 2], ['power-switch', null, 0]]);
+    const v = assembleStatus(
+      input({ locks: [{ dir: '/tmp/github-runner-locks', resources: [lockState({ resource: 'power-switch', holder: undefined, queue: [] })] }] }),
+      NOW,
+    );
+    assert.deepEqual(
+      v.boards.map((b) => [b.resource, b.holder, b.runners.length]),
+      [
+        ['board-a', null, 2],
+        ['power-switch', null, 0],
+      ],
+    );
   });
 
   it('before GitHub answered: no container is "unregistered"; a failed poll is a note; Docker missing is a note', () => {
-    const v = assembleStatus(input({ fleets: [fleet({ runners: undefined, githubAt: undefined, githubError: 'GitHub could not be reached', containers: undefined, dockerWarning: 'Docker does not answer' })] }), NOW);
+    const v = assembleStatus(
+      input({
+        fleets: [
+          fleet({
+            runners: undefined,
+            githubAt: undefined,
+            githubError: 'GitHub could not be reached',
+            containers: undefined,
+            dockerWarning: 'Docker does not answer',
+          }),
+        ],
+      }),
+      NOW,
+    );
     assert.deepEqual(v.fleets[0]!.runners, []);
     assert.deepEqual(v.fleets[0]!.notes, ['Docker does not answer', 'GitHub: GitHub could not be reached']);
     const w = assembleStatus(input({ fleets: [fleet({ runners: undefined })] }), NOW);
@@ -111,11 +197,21 @@ describe('assembleStatus', () => {
   it('several fleets (--env-file repeated): each with its runners; a board they share lists the runners of both, once', () => {
     const G = 'lab-globex-';
     const globex = fleet({
-      scope: 'globex', prefix: G, boards: [{ service: `${G}runner-a2`, resourceId: 'board-a' }],
-      containers: [{ ...board('x'), name: `${G}runner-a2`, service: `${G}runner-a2` }], runners: [], jobs: new Map(),
+      scope: 'globex',
+      prefix: G,
+      boards: [{ service: `${G}runner-a2`, resourceId: 'board-a' }],
+      containers: [{ ...board('x'), name: `${G}runner-a2`, service: `${G}runner-a2` }],
+      runners: [],
+      jobs: new Map(),
     });
     const v = assembleStatus(input({ fleets: [fleet(), globex] }), NOW);
-    assert.deepEqual(v.fleets.map((f) => [f.scope, f.runners.length]), [['acme', 5], ['globex', 1]]);
+    assert.deepEqual(
+      v.fleets.map((f) => [f.scope, f.runners.length]),
+      [
+        ['acme', 5],
+        ['globex', 1],
+      ],
+    );
     assert.equal(v.boards.length, 1);
     assert.deepEqual(v.boards[0]!.runners, [`${P}runner-b1`, `${P}runner-b2`, `${G}runner-a2`]);
     const text = renderStatus(v);
@@ -124,11 +220,20 @@ describe('assembleStatus', () => {
     assert.match(text, /^ +1\. +runner-a2 +globex\/os/m);
   });
 
-  it('lock entries that are not the protocol\'s, unreadable records and an unreadable directory are notes', () => {
-    const v = assembleStatus(input({
-      locks: [{ dir: '/l', resources: [lockState({ warnings: ['board-a.queue/x: not a ticket: skipped'], unreadable: 2 })] }, { dir: '/m', resources: undefined, error: 'lock directory /m does not exist yet' }],
-    }), NOW);
-    assert.deepEqual(v.boards.find((b) => b.lock_dir === '/l')?.notes, ['board-a.queue/x: not a ticket: skipped', "2 record(s) not readable by this user (they are root's, mode 0600): run as root"]);
+  it("lock entries that are not the protocol's, unreadable records and an unreadable directory are notes", () => {
+    const v = assembleStatus(
+      input({
+        locks: [
+          { dir: '/l', resources: [lockState({ warnings: ['board-a.queue/x: not a ticket: skipped'], unreadable: 2 })] },
+          { dir: '/m', resources: undefined, error: 'lock directory /m does not exist yet' },
+        ],
+      }),
+      NOW,
+    );
+    assert.deepEqual(v.boards.find((b) => b.lock_dir === '/l')?.notes, [
+      'board-a.queue/x: not a ticket: skipped',
+      "2 record(s) not readable by this user (they are root's, mode 0600): run as root",
+    ]);
     assert.deepEqual(v.notes, ['lock directory /m does not exist yet']);
   });
 });
@@ -138,7 +243,11 @@ describe('what counts as a change', () => {
     const a = assembleStatus(input(), NOW);
     const later = assembleStatus(input(), new Date(NOW.getTime() + 7000));
     assert.equal(statusChangeKey(later), statusChangeKey(a));
-    assert.equal(statusChangeKey(assembleStatus(input({ fleets: [fleet({ githubAt: NOW.getTime() })] }), NOW)), statusChangeKey(a), 'a GitHub poll that found the same');
+    assert.equal(
+      statusChangeKey(assembleStatus(input({ fleets: [fleet({ githubAt: NOW.getTime() })] }), NOW)),
+      statusChangeKey(a),
+      'a GitHub poll that found the same',
+    );
     const handoff = lockState();
     handoff.holder = { ...handoff.holder!, runner: 'lab-globex-runner-a2', runId: '9', ticket: '000000000004' };
     handoff.queue = [];
@@ -160,7 +269,11 @@ describe('what counts as a change', () => {
     hostile.holder = { ...hostile.holder!, job: 'x\u001b[2J\u202e::set-output name=x::y\n' };
     const line = statusJsonLine(assembleStatus(input({ locks: [{ dir: '/l', resources: [hostile] }] }), NOW));
     assert.match(line, /^[\x20-\x7e]+$/);
-    assert.equal((JSON.parse(line) as { boards: Array<{ holder: { job: string } }> }).boards[0]!.holder.job, hostile.holder.job, 'JSON keeps the value as recorded');
+    assert.equal(
+      (JSON.parse(line) as { boards: Array<{ holder: { job: string } }> }).boards[0]!.holder.job,
+      hostile.holder.job,
+      'JSON keeps the value as recorded',
+    );
   });
 });
 
@@ -218,7 +331,10 @@ describe('helpers', () => {
 
   it('fitTable shrinks the named columns first, then cuts', () => {
     const lines = fitTable(['A', 'JOB'], [['x'.repeat(10), 'y'.repeat(50)]], 30, [1]);
-    assert.deepEqual(lines.map((l) => l.length), [15, 30]);
+    assert.deepEqual(
+      lines.map((l) => l.length),
+      [15, 30],
+    );
     assert.match(lines[1]!, /y…$/);
   });
 

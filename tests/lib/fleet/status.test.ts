@@ -12,7 +12,15 @@ import { deriveConfig } from '../../../lib/config/derive.ts';
 import type { FleetContainer } from '../../../lib/docker/containers.ts';
 import { planRemoval } from '../../../lib/fleet/removal.ts';
 import {
-  ageSeconds, fleetContainers, fleetStatus, formatAge, formatContainerTable, formatFleetTable, jobInOutput, joinFleet, type SlotRow,
+  ageSeconds,
+  fleetContainers,
+  fleetStatus,
+  formatAge,
+  formatContainerTable,
+  formatFleetTable,
+  jobInOutput,
+  joinFleet,
+  type SlotRow,
 } from '../../../lib/fleet/status.ts';
 import { supervisorPidFile } from '../../../lib/fleet/supervisor-pid.ts';
 import type { Runner } from '../../../lib/github/runner-api.ts';
@@ -43,10 +51,22 @@ describe('fleet table', () => {
 
   it('joins by name, in counting order, without runners of other prefixes', () => {
     const rows = joinFleet('h-', runners, containers);
-    assert.deepEqual(rows.map((row) => row.name), ['h-runner-1', 'h-runner-2', 'h-runner-3', 'h-runner-10']);
+    assert.deepEqual(
+      rows.map((row) => row.name),
+      ['h-runner-1', 'h-runner-2', 'h-runner-3', 'h-runner-10'],
+    );
     assert.deepEqual(rows[0], {
-      name: 'h-runner-1', container: 'exited', github_status: 'offline', busy: false, labels: ['self-hosted', 'intel'],
-      orphan: false, unregistered: false, kind: 'generic', board: null, devices: [], id: runners[2]!.id,
+      name: 'h-runner-1',
+      container: 'exited',
+      github_status: 'offline',
+      busy: false,
+      labels: ['self-hosted', 'intel'],
+      orphan: false,
+      unregistered: false,
+      kind: 'generic',
+      board: null,
+      devices: [],
+      id: runners[2]!.id,
     });
   });
 
@@ -62,7 +82,12 @@ describe('fleet table', () => {
   });
 
   it('a board runner shows its board and its own devices', () => {
-    const board: FleetContainer = { ...container('h-runner-pi'), kind: 'board', board: 'pi', devices: ['/dev/serial/by-id/usb-FTDI_A-if00-port0:/dev/ttyUSB0'] };
+    const board: FleetContainer = {
+      ...container('h-runner-pi'),
+      kind: 'board',
+      board: 'pi',
+      devices: ['/dev/serial/by-id/usb-FTDI_A-if00-port0:/dev/ttyUSB0'],
+    };
     const rows = joinFleet('h-', [runner('h-runner-pi', { labels: ['pi'] })], [board]);
     assert.equal(rows[0]?.board, 'pi');
     assert.deepEqual(rows[0]?.devices, ['/dev/serial/by-id/usb-FTDI_A-if00-port0:/dev/ttyUSB0']);
@@ -71,7 +96,7 @@ describe('fleet table', () => {
     assert.match(table, /^h-runner-pi +running +online +idle +pi +pi +\/dev\/serial\/by-id\/usb-FTDI_A-if00-port0:\/dev\/ttyUSB0 *$/m);
   });
 
-  it('without Docker shows GitHub\'s side and claims no orphans', () => {
+  it("without Docker shows GitHub's side and claims no orphans", () => {
     const rows = joinFleet('h-', runners, undefined);
     assert.equal(rows.length, 3);
     assert.ok(rows.every((row) => row.orphan === null && row.container === null && !row.unregistered));
@@ -85,24 +110,36 @@ describe('removal plan', () => {
 
   it('no names: every runner of the prefix, orphans and unregistered containers included', () => {
     const plan = planRemoval('h-', runners, containers, []);
-    assert.deepEqual(plan.targets.map((target) => target.name), ['h-runner-1', 'h-runner-2', 'h-runner-3']);
+    assert.deepEqual(
+      plan.targets.map((target) => target.name),
+      ['h-runner-1', 'h-runner-2', 'h-runner-3'],
+    );
     assert.deepEqual(plan.unknown, []);
   });
 
   it('resolves full names and names without the prefix; reports the rest without dropping the others', () => {
     const plan = planRemoval('h-', runners, containers, ['h-runner-1', 'runner-3', 'nope', 'elsewhere-1', 'runner-1']);
-    assert.deepEqual(plan.targets.map((target) => [target.name, Boolean(target.runner), Boolean(target.container)]), [
-      ['h-runner-1', true, false],
-      ['h-runner-3', false, true],
-    ]);
-    assert.deepEqual(plan.unknown.map((entry) => entry.name), ['nope', 'elsewhere-1']);
+    assert.deepEqual(
+      plan.targets.map((target) => [target.name, Boolean(target.runner), Boolean(target.container)]),
+      [
+        ['h-runner-1', true, false],
+        ['h-runner-3', false, true],
+      ],
+    );
+    assert.deepEqual(
+      plan.unknown.map((entry) => entry.name),
+      ['nope', 'elsewhere-1'],
+    );
     assert.match(plan.unknown[1]!.reason, /not a runner of this fleet/);
   });
 
   it('a board name (or a bare number) resolves like in every other command', () => {
     const withBoard = [...runners, runner('h-runner-phytiumpi')];
     const plan = planRemoval('h-', withBoard, containers, ['phytiumpi', '2']);
-    assert.deepEqual(plan.targets.map((target) => target.name), ['h-runner-phytiumpi', 'h-runner-2']);
+    assert.deepEqual(
+      plan.targets.map((target) => target.name),
+      ['h-runner-phytiumpi', 'h-runner-2'],
+    );
     assert.deepEqual(plan.unknown, []);
   });
 });
@@ -138,7 +175,7 @@ describe('an ephemeral fleet: slots, their age and job', () => {
     assert.equal(jobInOutput(`step says: ${line('Running job: fake')}`), null);
   });
 
-  it("a job name is shown cleaned and short: a job can print that line itself", () => {
+  it('a job name is shown cleaned and short: a job can print that line itself', () => {
     const hostile = jobInOutput(line(`Running job: \u001b]0;owned\u0007::set-output name=x::${'y'.repeat(300)}`));
     assert.ok(hostile !== null);
     assert.doesNotMatch(hostile, /[\u0000-\u001f]|::/);
@@ -155,18 +192,30 @@ describe('an ephemeral fleet: slots, their age and job', () => {
   });
 
   it('make list: a header saying these are slots and whether the supervisor runs; AGE and JOB columns; JSON gains ephemeral, age_s and job', async () => {
-    const containers = [slot('h-runner-1', '2026-12-04T11:57:00Z'), slot('h-runner-2', '2026-12-04T09:30:00Z'), slot('h-runner-3', '2026-12-04T11:59:00Z', 'exited')];
+    const containers = [
+      slot('h-runner-1', '2026-12-04T11:57:00Z'),
+      slot('h-runner-2', '2026-12-04T09:30:00Z'),
+      slot('h-runner-3', '2026-12-04T11:59:00Z', 'exited'),
+    ];
     const runners = [runner('h-runner-1', { busy: true }), runner('h-runner-2'), runner('h-runner-4', { busy: true })];
     const status = await fleetStatus(config('ephemeral'), api(runners), docker(containers), now);
     assert.deepEqual(status.slots, { supervisorPid: undefined });
     const rows = status.rows as SlotRow[];
     assert.deepEqual(
       rows.map((row) => [row.name, row.ephemeral, row.age_s, row.job]),
-      [['h-runner-1', true, 180, 'build (ubuntu)'], ['h-runner-2', true, 9000, null], ['h-runner-3', true, 60, null], ['h-runner-4', true, null, null]],
+      [
+        ['h-runner-1', true, 180, 'build (ubuntu)'],
+        ['h-runner-2', true, 9000, null],
+        ['h-runner-3', true, 60, null],
+        ['h-runner-4', true, null, null],
+      ],
     );
     const table = formatFleetTable(status.rows, status.slots);
     const lines = table.split('\n');
-    assert.equal(lines[0], 'ephemeral fleet: each row is a slot the supervisor fills with a fresh container per job; supervisor: not running — start it with make supervise');
+    assert.equal(
+      lines[0],
+      'ephemeral fleet: each row is a slot the supervisor fills with a fresh container per job; supervisor: not running — start it with make supervise',
+    );
     assert.match(lines[1]!, /^NAME +CONTAINER +AGE +GITHUB +BUSY +JOB +BOARD +LABELS +DEVICES +NOTE$/);
     assert.match(table, /^h-runner-1 +running +3m +online +busy +build \(ubuntu\) +- +self-hosted,intel +-$/m);
     assert.match(table, /^h-runner-2 +running +2h +online +idle +- +- /m);
@@ -181,18 +230,38 @@ describe('an ephemeral fleet: slots, their age and job', () => {
     await writeFile(supervisorPidFile(ephemeral), `${process.pid}\n`);
     try {
       const status = await fleetStatus(ephemeral, api([]), docker([]), now);
-      assert.equal(formatFleetTable(status.rows, status.slots).split('\n')[0], `ephemeral fleet: each row is a slot the supervisor fills with a fresh container per job; supervisor: pid ${process.pid}`);
+      assert.equal(
+        formatFleetTable(status.rows, status.slots).split('\n')[0],
+        `ephemeral fleet: each row is a slot the supervisor fills with a fresh container per job; supervisor: pid ${process.pid}`,
+      );
       assert.match(formatFleetTable(status.rows, status.slots), /no slots filled and no registrations of this fleet/);
     } finally {
       await rm(supervisorPidFile(ephemeral));
     }
   });
 
-  it('a persistent fleet: the same rows, table and JSON as before, nothing asked of the containers\' output', async () => {
+  it("a persistent fleet: the same rows, table and JSON as before, nothing asked of the containers' output", async () => {
     const containers = [container('h-runner-1')];
-    const status = await fleetStatus(config('persistent'), api([runner('h-runner-1')]), { ...docker(containers), containerOutputTail: () => assert.fail('output read') }, now);
+    const status = await fleetStatus(
+      config('persistent'),
+      api([runner('h-runner-1')]),
+      { ...docker(containers), containerOutputTail: () => assert.fail('output read') },
+      now,
+    );
     assert.equal(status.slots, undefined);
-    assert.deepEqual(Object.keys(status.rows[0]!), ['name', 'container', 'github_status', 'busy', 'labels', 'orphan', 'unregistered', 'kind', 'board', 'devices', 'id']);
+    assert.deepEqual(Object.keys(status.rows[0]!), [
+      'name',
+      'container',
+      'github_status',
+      'busy',
+      'labels',
+      'orphan',
+      'unregistered',
+      'kind',
+      'board',
+      'devices',
+      'id',
+    ]);
     assert.equal(formatFleetTable(status.rows, status.slots), formatFleetTable(status.rows));
   });
 
@@ -211,6 +280,9 @@ describe('an ephemeral fleet: slots, their age and job', () => {
   it('make ps of a persistent fleet: unchanged', async () => {
     const status = await fleetContainers(config('persistent'), docker([container('h-runner-1')]), now);
     assert.deepEqual(status, { containers: [container('h-runner-1')] });
-    assert.equal(formatContainerTable(status), 'NAME        STATE    KIND     BOARD  LABELS  RESOURCE  DEVICES\nh-runner-1  running  generic  -      intel   -         -');
+    assert.equal(
+      formatContainerTable(status),
+      'NAME        STATE    KIND     BOARD  LABELS  RESOURCE  DEVICES\nh-runner-1  running  generic  -      intel   -         -',
+    );
   });
 });

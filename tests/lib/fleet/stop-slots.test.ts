@@ -14,9 +14,23 @@ import type { Runner } from '../../../lib/github/runner-api.ts';
 
 const config = (mode: 'ephemeral' | 'persistent'): Config =>
   deriveConfig({ envFile: '/lab/.env', env: { ORG: 'acme', RUNNER_NAME_PREFIX: 'h', RUNNER_MODE: mode }, file: {} }, { cwd: '/lab', hostname: 'host1' });
-const runner = (name: string, busy = false, id = Number(name.replace(/\D/g, '')) || 99): Runner => ({ id, name, os: 'Linux', status: 'online', busy, labels: [] });
+const runner = (name: string, busy = false, id = Number(name.replace(/\D/g, '')) || 99): Runner => ({
+  id,
+  name,
+  os: 'Linux',
+  status: 'online',
+  busy,
+  labels: [],
+});
 const slot = (name: string, state = 'running', ephemeral = true): FleetContainer => ({
-  name, service: name, state, kind: 'generic', labels: [], image: 'gh-runner-fleet:h', createdAt: '2026-12-04T10:00:00Z', ephemeral,
+  name,
+  service: name,
+  state,
+  kind: 'generic',
+  labels: [],
+  image: 'gh-runner-fleet:h',
+  createdAt: '2026-12-04T10:00:00Z',
+  ephemeral,
 });
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -56,24 +70,41 @@ describe('planSlotStop', () => {
       [slot('h-runner-1'), slot('h-runner-2'), slot('h-runner-3', 'exited')],
       [runner('h-runner-1', true), runner('h-runner-2'), runner('h-runner-4'), runner('h-runner-10', true)],
     );
-    assert.deepEqual(plan.map((step) => [step.name, step.action, 'container' in step && Boolean(step.container), 'runner' in step && Boolean(step.runner)]), [
-      ['h-runner-1', 'busy', true, true],
-      ['h-runner-2', 'remove', true, true],
-      ['h-runner-3', 'remove', true, false],
-      ['h-runner-4', 'remove', false, true],
-      ['h-runner-10', 'busy', false, true],
-    ]);
+    assert.deepEqual(
+      plan.map((step) => [step.name, step.action, 'container' in step && Boolean(step.container), 'runner' in step && Boolean(step.runner)]),
+      [
+        ['h-runner-1', 'busy', true, true],
+        ['h-runner-2', 'remove', true, true],
+        ['h-runner-3', 'remove', true, false],
+        ['h-runner-4', 'remove', false, true],
+        ['h-runner-10', 'busy', false, true],
+      ],
+    );
   });
 
   it('with all (no names given), slot containers no longer in the compose file are stopped too; persistent leftovers are not', () => {
     const containers = [slot('h-runner-1'), slot('h-runner-5'), slot('h-runner-old', 'running', false)];
-    assert.deepEqual(planSlotStop(['h-runner-1'], containers, [], true).map((s) => s.name), ['h-runner-1', 'h-runner-5']);
-    assert.deepEqual(planSlotStop(['h-runner-1'], containers, [], false).map((s) => s.name), ['h-runner-1']);
+    assert.deepEqual(
+      planSlotStop(['h-runner-1'], containers, [], true).map((s) => s.name),
+      ['h-runner-1', 'h-runner-5'],
+    );
+    assert.deepEqual(
+      planSlotStop(['h-runner-1'], containers, [], false).map((s) => s.name),
+      ['h-runner-1'],
+    );
   });
 
   it("a busy slot's line says it is left to finish its job and not replaced", () => {
-    const busy = (container: boolean): Extract<SlotStop, { action: 'busy' }> => ({ name: 'h-runner-1', action: 'busy', runner: runner('h-runner-1', true), ...(container ? { container: slot('h-runner-1') } : {}) });
-    assert.equal(busySlotLine(busy(true)), 'h-runner-1: running a job: left running to finish it; it will not be replaced (the supervisor is stopped; make stop again removes what it leaves)');
+    const busy = (container: boolean): Extract<SlotStop, { action: 'busy' }> => ({
+      name: 'h-runner-1',
+      action: 'busy',
+      runner: runner('h-runner-1', true),
+      ...(container ? { container: slot('h-runner-1') } : {}),
+    });
+    assert.equal(
+      busySlotLine(busy(true)),
+      'h-runner-1: running a job: left running to finish it; it will not be replaced (the supervisor is stopped; make stop again removes what it leaves)',
+    );
     assert.equal(busySlotLine(busy(false)), 'h-runner-1: registered and busy on GitHub, but no container here: left alone');
   });
 });
@@ -85,15 +116,24 @@ describe('stopSlots', () => {
   };
 
   it('stops the supervisor first, then removes idle slots (registration first) and leaves the busy one running', async () => {
-    const { state, api, docker } = fleet([slot('h-runner-1'), slot('h-runner-2'), slot('h-runner-3', 'exited')], [runner('h-runner-1', true), runner('h-runner-2'), runner('other-1')]);
+    const { state, api, docker } = fleet(
+      [slot('h-runner-1'), slot('h-runner-2'), slot('h-runner-3', 'exited')],
+      [runner('h-runner-1', true), runner('h-runner-2'), runner('other-1')],
+    );
     const order: string[] = [];
     const { reporter, options: o } = options({ docker, stopSupervisor: () => (order.push('supervisor', ...state.calls), Promise.resolve(4242)) });
     const outcome = await stopSlots(config('ephemeral'), api, ['h-runner-1', 'h-runner-2', 'h-runner-3', 'h-runner-4'], o);
     assert.deepEqual(order, ['supervisor'], 'the supervisor is stopped before anything else is done');
     assert.deepEqual(outcome, { removed: ['h-runner-2', 'h-runner-3'], busy: ['h-runner-1'] });
     assert.ok(state.calls.indexOf('delete h-runner-2') < state.calls.indexOf('rm h-runner-2'), 'the registration goes before the container');
-    assert.deepEqual(state.containers.map((c) => c.name), ['h-runner-1']);
-    assert.deepEqual(state.runners.map((r) => r.name), ['h-runner-1', 'other-1']);
+    assert.deepEqual(
+      state.containers.map((c) => c.name),
+      ['h-runner-1'],
+    );
+    assert.deepEqual(
+      state.runners.map((r) => r.name),
+      ['h-runner-1', 'other-1'],
+    );
     assert.deepEqual(reporter.lines, [
       'stopped the supervisor (pid 4242): it no longer fills the slots; make supervise starts it again',
       'h-runner-1: running a job: left running to finish it; it will not be replaced (the supervisor is stopped; make stop again removes what it leaves)',
@@ -122,7 +162,7 @@ describe('stopSlots', () => {
     assert.equal(reporter.lines[1], 'h-runner-2: no container here, registration deleted');
   });
 
-  it('with drain, waits for the busy slot\'s job to end (GitHub deletes the ephemeral runner), then removes its container', async () => {
+  it("with drain, waits for the busy slot's job to end (GitHub deletes the ephemeral runner), then removes its container", async () => {
     const { state, api, docker } = fleet([slot('h-runner-1')], [runner('h-runner-1', true)]);
     let polls = 0;
     const findByName = async (name: string) => {
@@ -142,12 +182,18 @@ describe('stopSlots', () => {
 
 describe('start, restart and register on an ephemeral fleet', () => {
   it('one ConfigError line (exit 2) naming make supervise; a persistent fleet passes', () => {
-    assert.throws(() => refuseEphemeral(config('ephemeral'), 'make start'), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.equal(err.exitCode, ExitCode.config);
-      assert.match(err.message, /^make start does not apply to an ephemeral fleet \(RUNNER_MODE=ephemeral in \S*\.env\): its runners are started by the supervisor, a fresh container per job: make supervise$/);
-      return true;
-    });
+    assert.throws(
+      () => refuseEphemeral(config('ephemeral'), 'make start'),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.exitCode, ExitCode.config);
+        assert.match(
+          err.message,
+          /^make start does not apply to an ephemeral fleet \(RUNNER_MODE=ephemeral in \S*\.env\): its runners are started by the supervisor, a fresh container per job: make supervise$/,
+        );
+        return true;
+      },
+    );
     assert.doesNotThrow(() => refuseEphemeral(config('persistent'), 'make start'));
   });
 });

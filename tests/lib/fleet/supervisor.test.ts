@@ -5,7 +5,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { collecting } from '../../../core/reporter.ts';
-import { NameTaken, Supervisor, type Slot, type SlotContainer, type SlotRunner, type SupervisorDocker, type SupervisorGitHub } from '../../../lib/fleet/supervisor.ts';
+import {
+  NameTaken,
+  Supervisor,
+  type Slot,
+  type SlotContainer,
+  type SlotRunner,
+  type SupervisorDocker,
+  type SupervisorGitHub,
+} from '../../../lib/fleet/supervisor.ts';
 
 /** Each fake call yields once, as a real one would, so the supervisor's interleavings are exercised. */
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -76,10 +84,12 @@ function setup(slots = SLOTS) {
   const github = new FakeGitHub();
   const report = collecting();
   const delays: number[] = [];
-  const supervisor = new Supervisor(slots, docker, github, report, { sleep: async (ms) => {
-    delays.push(ms);
-    await tick();
-  } });
+  const supervisor = new Supervisor(slots, docker, github, report, {
+    sleep: async (ms) => {
+      delays.push(ms);
+      await tick();
+    },
+  });
   return { docker, github, report, delays, supervisor };
 }
 
@@ -99,7 +109,10 @@ describe('ephemeral supervisor', () => {
     assert.deepEqual(github.names(), ['acme-board-a', 'acme-runner-1']);
     const configs = [...docker.containers.values()].map((c) => c.config);
     assert.equal(new Set(configs).size, 2);
-    assert.ok(report.lines.some((l) => l.startsWith('acme-runner-1: slot filled')), report.lines.join('\n'));
+    assert.ok(
+      report.lines.some((l) => l.startsWith('acme-runner-1: slot filled')),
+      report.lines.join('\n'),
+    );
   });
 
   test('a finished job: the container is removed and the slot filled with a new one', async () => {
@@ -126,7 +139,10 @@ describe('ephemeral supervisor', () => {
     assert.ok(!github.runners.some((r) => r.id === before), 'the old registration is gone');
     assert.equal(github.runners.filter((r) => r.name === 'acme-runner-1').length, 1, 'one new registration');
     assert.equal(docker.containers.get('acme-runner-1')?.state, 'running');
-    assert.ok(report.lines.some((l) => l.startsWith('acme-runner-1: ended before a job (1 in a row)')), report.lines.join('\n'));
+    assert.ok(
+      report.lines.some((l) => l.startsWith('acme-runner-1: ended before a job (1 in a row)')),
+      report.lines.join('\n'),
+    );
   });
 
   test('repeated pre-job failures back off 0/5/10/20/40/80 s, then the slot is given up with one line', async () => {
@@ -181,7 +197,10 @@ describe('ephemeral supervisor', () => {
     await supervisor.settled();
     assert.ok(github.runners.some((r) => r.id === 99));
     assert.equal(docker.containers.has('acme-runner-1'), false);
-    assert.ok(report.warnings.some((w) => w.includes('busy')), report.warnings.join('\n'));
+    assert.ok(
+      report.warnings.some((w) => w.includes('busy')),
+      report.warnings.join('\n'),
+    );
   });
 
   test('after a crash: running containers are kept, registrations without a container deleted, empty slots filled', async () => {
@@ -192,7 +211,10 @@ describe('ephemeral supervisor', () => {
     await supervisor.reconcile();
     await supervisor.settled();
     assert.deepEqual(docker.starts, ['acme-board-a']);
-    assert.ok(github.runners.some((r) => r.id === 7), 'the busy runner keeps its job');
+    assert.ok(
+      github.runners.some((r) => r.id === 7),
+      'the busy runner keeps its job',
+    );
     assert.ok(!github.runners.some((r) => r.id === 8), 'the orphan is deleted');
   });
 
@@ -203,7 +225,10 @@ describe('ephemeral supervisor', () => {
     await supervisor.settled();
     assert.equal(docker.containers.size, 0);
     assert.deepEqual(github.runners, []);
-    assert.ok(report.warnings.some((w) => w.includes('docker run failed')), report.warnings.join('\n'));
+    assert.ok(
+      report.warnings.some((w) => w.includes('docker run failed')),
+      report.warnings.join('\n'),
+    );
     assert.deepEqual(delays, [5000, 10_000, 20_000, 40_000, 80_000]);
     assert.deepEqual(supervisor.abandoned, ['acme-runner-1']);
   });

@@ -127,13 +127,19 @@ describe('App error lines', () => {
     const orgOnly = github.createApp('org-only');
     github.installApp({ app_id: orgOnly.app_id, org: 'acme', permissions: RUNNERS_RW });
     const err = await failure(api({ org: 'acme', repo: 'widgets' }, appConfig({}, orgOnly)).listRunners(), [orgOnly.private_key]);
-    assert.match(err.message, /lacks a permission to manage runners of repo acme\/widgets: GitHub asks for repository permission "Administration: Read-only" \(administration=read\)/);
+    assert.match(
+      err.message,
+      /lacks a permission to manage runners of repo acme\/widgets: GitHub asks for repository permission "Administration: Read-only" \(administration=read\)/,
+    );
   });
 
   it('not installed on the org: exit 4, names the App, the org and GH_APP_INSTALLATION_ID', async () => {
     const err = await failure(api({ org: 'other' }).listRunners());
     assert.equal(err.exitCode, ExitCode.githubNotFound);
-    assert.match(err.message, new RegExp(`^GitHub App GH_APP_ID=${app.app_id} is not installed on org other .*install the App there.*or set GH_APP_INSTALLATION_ID$`));
+    assert.match(
+      err.message,
+      new RegExp(`^GitHub App GH_APP_ID=${app.app_id} is not installed on org other .*install the App there.*or set GH_APP_INSTALLATION_ID$`),
+    );
   });
 
   it('installed on selected repositories only: a repo outside them is not found', async () => {
@@ -184,7 +190,11 @@ describe('redaction and the permissions header', () => {
 
   it('a fine-grained PAT gets the same permission line', () => {
     const err = toGitHubCliError(
-      { status: 403, message: 'Resource not accessible by personal access token', response: { headers: { 'x-accepted-github-permissions': 'organization_self_hosted_runners=write' } } },
+      {
+        status: 403,
+        message: 'Resource not accessible by personal access token',
+        response: { headers: { 'x-accepted-github-permissions': 'organization_self_hosted_runners=write' } },
+      },
       { scope: { org: 'acme' }, apiUrl: 'http://x' },
     );
     assert.equal(

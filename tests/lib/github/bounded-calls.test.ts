@@ -23,7 +23,14 @@ const listen = async <T extends Server | HttpServer>(server: T): Promise<string>
 const close = (server: Server | HttpServer): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
 
 /** One valid runner object of the REST API. */
-const runnerObject = (id: number) => ({ id, name: `${PREFIX}runner-${id}`, os: 'Linux', status: 'online', busy: false, labels: [{ id: 1, name: 'self-hosted', type: 'read-only' }] });
+const runnerObject = (id: number) => ({
+  id,
+  name: `${PREFIX}runner-${id}`,
+  os: 'Linux',
+  status: 'online',
+  busy: false,
+  labels: [{ id: 1, name: 'self-hosted', type: 'read-only' }],
+});
 
 describe('bounded GitHub calls', () => {
   it('the defaults give a hung GitHub one line well within a minute', () => {
@@ -39,7 +46,10 @@ describe('bounded GitHub calls', () => {
       const r = await fx.run('list.ts', [], { GITHUB_API_URL: `${url}/api/v3`, GH_API_TIMEOUT_MS: '10000', GH_API_DEADLINE_MS: '2000' });
       const tookMs = Date.now() - started;
       assert.equal(r.code, 6, r.stderr);
-      assertOneErrorLine(r, /GitHub did not answer with the list of runners within 2000 ms \(GH_API_DEADLINE_MS\) at http:\/\/127\.0\.0\.1:\d+\/api\/v3: check GITHUB_API_URL and the network, or raise GH_API_DEADLINE_MS$/);
+      assertOneErrorLine(
+        r,
+        /GitHub did not answer with the list of runners within 2000 ms \(GH_API_DEADLINE_MS\) at http:\/\/127\.0\.0\.1:\d+\/api\/v3: check GITHUB_API_URL and the network, or raise GH_API_DEADLINE_MS$/,
+      );
       assert.ok(!`${r.stdout}${r.stderr}`.includes(PAT));
       // the process ends soon after the deadline too (node's start-up included; generous for a loaded machine)
       assert.ok(tookMs < 15_000, `make list took ${tookMs} ms`);

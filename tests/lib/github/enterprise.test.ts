@@ -115,7 +115,10 @@ describe('error lines name the enterprise', () => {
   it('404: an enterprise the PAT cannot see — check ENTERPRISE', async () => {
     const err = await failure(api({ enterprise: 'nosuch' }).listRunners());
     assert.equal(err.exitCode, ExitCode.githubNotFound);
-    assert.match(err.message, /^enterprise nosuch not found or not visible to this PAT at http:\/\/\S+\/api\/v3: check ENTERPRISE and that the PAT's owner can see it \(an enterprise owner, with manage_runners:enterprise; on GitHub Enterprise Cloud or Server\)$/);
+    assert.match(
+      err.message,
+      /^enterprise nosuch not found or not visible to this PAT at http:\/\/\S+\/api\/v3: check ENTERPRISE and that the PAT's owner can see it \(an enterprise owner, with manage_runners:enterprise; on GitHub Enterprise Cloud or Server\)$/,
+    );
   });
 
   it('401: the PAT was rejected', async () => {

@@ -25,7 +25,7 @@ before(async () => {
   github.addPat({ token: READONLY_PAT, admin: [] });
 });
 after(async () => {
-  assert.deepEqual(github.violations, [], 'every request and response matched GitHub\'s OpenAPI description');
+  assert.deepEqual(github.violations, [], "every request and response matched GitHub's OpenAPI description");
   await github.close();
 });
 beforeEach(() => {
@@ -51,7 +51,10 @@ describe('listing', () => {
   it('lists repo runners when REPO is set, and only those', async () => {
     github.seedRunners({ org: 'acme', repo: 'widgets', count: 3, name_prefix: 'repo-', labels: ['self-hosted', 'gpu'] });
     const runners = await api({ org: 'acme', repo: 'widgets' }).listRunners();
-    assert.deepEqual(runners.map((runner) => runner.name), ['repo-1', 'repo-2', 'repo-3']);
+    assert.deepEqual(
+      runners.map((runner) => runner.name),
+      ['repo-1', 'repo-2', 'repo-3'],
+    );
     assert.deepEqual(runners[0]!.labels, ['self-hosted', 'gpu']);
     assert.equal(github.calls().by_operation['actions/list-self-hosted-runners-for-repo'], 1);
   });

@@ -37,7 +37,8 @@ afterEach(async () => {
 
 const http = (method: string, path: string, opts: HttpOptions = {}): Promise<HttpAnswer> => request(github.url, method, path, opts);
 
-const api = (method: string, path: string, body?: unknown, auth = `token ${OWNER}`) => http(method, `${BASE}${path}`, { auth, ...(body === undefined ? {} : { body }) });
+const api = (method: string, path: string, body?: unknown, auth = `token ${OWNER}`) =>
+  http(method, `${BASE}${path}`, { auth, ...(body === undefined ? {} : { body }) });
 
 /** Registers a runner as config.sh does, with a token from the REST API; the runner protocol's answers. */
 async function register(name: string, url = `${github.url}/enterprises/octo`, group = 'Default') {
@@ -85,17 +86,26 @@ describe('REST: an enterprise owner’s PAT', () => {
     const page = await api('GET', '/runners?per_page=2');
     assert.equal(page.status, 200);
     assert.equal(page.json.total_count, 3);
-    assert.deepEqual(page.json.runners.map((r: any) => r.name), ['e-1', 'e-2']);
+    assert.deepEqual(
+      page.json.runners.map((r: any) => r.name),
+      ['e-1', 'e-2'],
+    );
     assert.match(page.headers.get('link') ?? '', /\/api\/v3\/enterprises\/octo\/actions\/runners\?per_page=2&page=2>; rel="next"/);
     const one = await api('GET', '/runners?name=E-2');
-    assert.deepEqual(one.json.runners.map((r: any) => r.name), ['e-2']);
+    assert.deepEqual(
+      one.json.runners.map((r: any) => r.name),
+      ['e-2'],
+    );
     const id = one.json.runners[0].id as number;
     assert.equal((await api('GET', `/runners/${id}`)).json.name, 'e-2');
     assert.equal((await api('DELETE', `/runners/${id}`)).status, 204);
     assert.equal((await api('GET', `/runners/${id}`)).status, 404);
     const orgRunner = github.runners('acme')[0]!.id;
     assert.equal((await api('GET', `/runners/${orgRunner}`)).status, 404, 'an org runner is not the enterprise’s');
-    assert.deepEqual(github.runners('enterprise:octo').map((r) => r.name), ['e-1', 'e-3']);
+    assert.deepEqual(
+      github.runners('enterprise:octo').map((r) => r.name),
+      ['e-1', 'e-3'],
+    );
   });
 
   test('a busy runner is not deleted: 422', async () => {
@@ -110,10 +120,27 @@ describe('REST: an enterprise owner’s PAT', () => {
     github.addRunnerGroup({ enterprise: 'octo', name: 'secret', visibility: 'selected', organizations: ['other'] });
     const res = await api('GET', '/runner-groups');
     assert.equal(res.status, 200);
-    assert.deepEqual(res.json.runner_groups.map((g: any) => [g.id, g.name, g.default]), [[1, 'Default', true], [2, 'gpus', false], [3, 'secret', false]]);
+    assert.deepEqual(
+      res.json.runner_groups.map((g: any) => [g.id, g.name, g.default]),
+      [
+        [1, 'Default', true],
+        [2, 'gpus', false],
+        [3, 'secret', false],
+      ],
+    );
     assert.equal(res.json.runner_groups[2].selected_organizations_url, `${github.apiUrl}/enterprises/octo/actions/runner_groups/3/organizations`);
-    assert.deepEqual((await api('GET', '/runner-groups?visible_to_organization=acme')).json.runner_groups.map((g: any) => g.name), ['Default', 'gpus']);
-    assert.deepEqual(github.runnerGroups('enterprise:octo').map((g) => [g.enterprise, g.name]), [['octo', 'Default'], ['octo', 'gpus'], ['octo', 'secret']]);
+    assert.deepEqual(
+      (await api('GET', '/runner-groups?visible_to_organization=acme')).json.runner_groups.map((g: any) => g.name),
+      ['Default', 'gpus'],
+    );
+    assert.deepEqual(
+      github.runnerGroups('enterprise:octo').map((g) => [g.enterprise, g.name]),
+      [
+        ['octo', 'Default'],
+        ['octo', 'gpus'],
+        ['octo', 'secret'],
+      ],
+    );
     assert.throws(() => github.addRunnerGroup({ enterprise: 'octo', name: 'GPUS' }), /enterprise enterprise:octo has a runner group named GPUS/);
   });
 
@@ -124,11 +151,22 @@ describe('REST: an enterprise owner’s PAT', () => {
     assert.equal(res.json.runner.runner_group_id, group.id);
     assert.equal(res.json.runner.ephemeral, true);
     const files = JSON.parse(Buffer.from(res.json.encoded_jit_config, 'base64').toString('utf8')) as Record<string, string>;
-    const settings = JSON.parse(Buffer.from(files['.runner']!, 'base64').toString('utf8').replace(/^\uFEFF/, ''));
+    const settings = JSON.parse(
+      Buffer.from(files['.runner']!, 'base64')
+        .toString('utf8')
+        .replace(/^\uFEFF/, ''),
+    );
     assert.equal(settings.gitHubUrl, `${new URL(github.url).origin}/enterprises/octo`);
-    assert.deepEqual(github.runners('enterprise:octo').map((r) => r.name), ['jit-1']);
+    assert.deepEqual(
+      github.runners('enterprise:octo').map((r) => r.name),
+      ['jit-1'],
+    );
     assert.equal((await api('POST', '/runners/generate-jitconfig', { name: 'jit-1', runner_group_id: 1, labels: ['build'] })).status, 409);
-    assert.equal((await api('POST', '/runners/generate-jitconfig', { name: 'jit-2', runner_group_id: 99, labels: ['build'] })).status, 404, 'a group the enterprise does not have');
+    assert.equal(
+      (await api('POST', '/runners/generate-jitconfig', { name: 'jit-2', runner_group_id: 99, labels: ['build'] })).status,
+      404,
+      'a group the enterprise does not have',
+    );
   });
 });
 
@@ -139,7 +177,11 @@ describe('REST: who may not', () => {
     assert.equal(denied.json.message, 'You must be an enterprise owner to manage its self-hosted runners.');
     assert.equal((await http('GET', '/api/v3/enterprises/nosuch/actions/runners', { auth: `token ${OWNER}` })).status, 404);
     assert.equal((await http('GET', `${BASE}/runners`)).status, 401);
-    assert.equal((await http('GET', '/api/v3/orgs/acme/actions/runners', { auth: `token ${OWNER}` })).status, 403, 'an enterprise owner’s PAT administers no org by that');
+    assert.equal(
+      (await http('GET', '/api/v3/orgs/acme/actions/runners', { auth: `token ${OWNER}` })).status,
+      403,
+      'an enterprise owner’s PAT administers no org by that',
+    );
   });
 
   test('a GitHub App installation token: 403 Resource not accessible by integration (the operations are not enabled for Apps)', async () => {
@@ -149,7 +191,8 @@ describe('REST: who may not', () => {
     const part = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const unsigned = `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ iat: now - 30, exp: now + 300, iss: String(app.app_id) })}`;
     const jwt = `${unsigned}.${sign('sha256', Buffer.from(unsigned), createPrivateKey(app.private_key)).toString('base64url')}`;
-    const token = (await http('POST', `/api/v3/app/installations/${installation.installation_id}/access_tokens`, { auth: `Bearer ${jwt}` })).json.token as string;
+    const token = (await http('POST', `/api/v3/app/installations/${installation.installation_id}/access_tokens`, { auth: `Bearer ${jwt}` })).json
+      .token as string;
     const res = await api('GET', '/runners', undefined, `token ${token}`);
     assert.equal(res.status, 403);
     assert.equal(res.json.message, 'Resource not accessible by integration');
@@ -169,14 +212,20 @@ describe('runner protocol: <GITHUB_URL>/enterprises/<slug>', () => {
     assert.equal(reg.status, 200, JSON.stringify(reg.json));
     assert.equal(agent?.status, 200, JSON.stringify(agent?.json));
     assert.deepEqual(agent?.json.runner_group, { id: 1, name: 'Default' });
-    assert.deepEqual(github.runners('enterprise:octo').map((r) => r.name), ['e-runner']);
+    assert.deepEqual(
+      github.runners('enterprise:octo').map((r) => r.name),
+      ['e-runner'],
+    );
     assert.deepEqual(github.runners('acme'), []);
   });
 
   test('an enterprise token is not an org’s, nor an org token the enterprise’s: 404', async () => {
     assert.equal((await register('x', `${github.url}/acme`)).reg.status, 404);
     const orgToken = (await http('POST', '/api/v3/orgs/acme/actions/runners/registration-token', { auth: `token ${ORG_ADMIN}` })).json.token as string;
-    const res = await http('POST', '/api/v3/actions/runner-registration', { auth: `RemoteAuth ${orgToken}`, body: { url: `${github.url}/enterprises/octo`, runner_event: 'register' } });
+    const res = await http('POST', '/api/v3/actions/runner-registration', {
+      auth: `RemoteAuth ${orgToken}`,
+      body: { url: `${github.url}/enterprises/octo`, runner_event: 'register' },
+    });
     assert.equal(res.status, 404);
   });
 
@@ -206,8 +255,14 @@ describe('control API (§3) over HTTP', () => {
     assert.equal((await http('POST', '/_standin/pats', { body: { token: 'ghp_globex', admin: ['enterprise:globex'] } })).status, 201);
     assert.equal((await http('POST', '/_standin/runners', { body: { enterprise: 'globex', name: 'g-1' } })).status, 201);
     assert.equal((await http('POST', '/_standin/runner-groups', { body: { enterprise: 'globex', name: 'lab' } })).json.enterprise, 'globex');
-    assert.deepEqual((await http('GET', '/_standin/runners?enterprise=globex')).json.runners.map((r: any) => r.name), ['g-1']);
-    assert.deepEqual((await http('GET', '/_standin/runner-groups?enterprise=globex')).json.runner_groups.map((g: any) => g.name), ['Default', 'lab']);
+    assert.deepEqual(
+      (await http('GET', '/_standin/runners?enterprise=globex')).json.runners.map((r: any) => r.name),
+      ['g-1'],
+    );
+    assert.deepEqual(
+      (await http('GET', '/_standin/runner-groups?enterprise=globex')).json.runner_groups.map((g: any) => g.name),
+      ['Default', 'lab'],
+    );
     assert.equal((await http('GET', '/api/v3/enterprises/globex/actions/runners', { auth: 'token ghp_globex' })).json.total_count, 1);
     assert.equal((await http('POST', '/_standin/tokens', { body: { enterprise: 'globex', kind: 'registration' } })).status, 201);
     assert.equal((await http('POST', '/_standin/runners', { body: { enterprise: 'globex', org: 'initech', name: 'x' } })).status, 400);

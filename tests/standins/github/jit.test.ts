@@ -66,10 +66,18 @@ describe('generate-jitconfig', () => {
       assert.equal(runner.os, 'unknown', 'not connected yet (as the spec example shows)');
       assert.deepEqual(
         runner.labels.map((l: any) => [l.name, l.type]),
-        [['self-hosted', 'read-only'], ['X64', 'read-only'], ['gpu', 'custom']],
-        'no default labels added; duplicates (any case) dropped; GitHub\'s own names read-only',
+        [
+          ['self-hosted', 'read-only'],
+          ['X64', 'read-only'],
+          ['gpu', 'custom'],
+        ],
+        "no default labels added; duplicates (any case) dropped; GitHub's own names read-only",
       );
-      assert.deepEqual(github.runners(scope).map((r) => r.id), [runner.id], 'listed in its scope');
+      assert.deepEqual(
+        github.runners(scope).map((r) => r.id),
+        [runner.id],
+        'listed in its scope',
+      );
 
       const files = decode(res.json.encoded_jit_config);
       assert.deepEqual(Object.keys(files).sort(), ['.credentials', '.credentials_rsaparams', '.runner']);
@@ -100,7 +108,7 @@ describe('generate-jitconfig', () => {
     });
   }
 
-  test('work_folder defaults to _work; octokit\'s generateRunnerJitconfigFor* work as the toolkit calls them', async () => {
+  test("work_folder defaults to _work; octokit's generateRunnerJitconfigFor* work as the toolkit calls them", async () => {
     const ok = new Octokit({ auth: ADMIN, baseUrl: github.apiUrl });
     const org = await ok.actions.generateRunnerJitconfigForOrg({ org: 'acme', name: 'o', runner_group_id: 1, labels: ['a'] });
     assert.equal(org.status, 201);
@@ -109,7 +117,7 @@ describe('generate-jitconfig', () => {
     assert.equal(repo.data.runner.name, 'r');
   });
 
-  test('409 with GitHub\'s message when the scope has a runner of that name (any case); other scopes are separate', async () => {
+  test("409 with GitHub's message when the scope has a runner of that name (any case); other scopes are separate", async () => {
     assert.equal((await jit(ORG_JIT, { name: 'taken', runner_group_id: 1, labels: ['a'] })).status, 201);
     github.seedRunners({ org: 'acme', name: 'seeded' });
     for (const name of ['taken', 'TAKEN', 'seeded']) {
@@ -117,7 +125,7 @@ describe('generate-jitconfig', () => {
       assert.equal(res.status, 409, name);
       assert.equal(res.json.message, `Already exists - A runner with the name ${name} already exists.`);
     }
-    assert.equal((await jit(REPO_JIT, { name: 'taken', runner_group_id: 1, labels: ['a'] })).status, 201, 'a repo runner may share an org runner\'s name');
+    assert.equal((await jit(REPO_JIT, { name: 'taken', runner_group_id: 1, labels: ['a'] })).status, 201, "a repo runner may share an org runner's name");
     assert.equal(github.runners('acme').length, 2, 'nothing replaced');
   });
 
@@ -145,8 +153,16 @@ describe('generate-jitconfig', () => {
       assert.equal((await jit(ORG_JIT, body)).status, 422, JSON.stringify(body));
     }
     assert.equal(github.violations.length, before, 'valid by the spec: no violation, still refused');
-    assert.equal((await jit(ORG_JIT, { name: 'x', runner_group_id: 1, labels: Array.from({ length: 100 }, (_, i) => `l${i}`) })).status, 201, '100 labels are fine');
-    assert.deepEqual(github.runners('acme').map((r) => r.name), ['x'], 'nothing registered by the refused calls');
+    assert.equal(
+      (await jit(ORG_JIT, { name: 'x', runner_group_id: 1, labels: Array.from({ length: 100 }, (_, i) => `l${i}`) })).status,
+      201,
+      '100 labels are fine',
+    );
+    assert.deepEqual(
+      github.runners('acme').map((r) => r.name),
+      ['x'],
+      'nothing registered by the refused calls',
+    );
   });
 
   test('404: unknown org or repo, or a runner group the scope does not have (a repository has only Default)', async () => {
@@ -155,7 +171,7 @@ describe('generate-jitconfig', () => {
     assert.equal((await jit('/api/v3/orgs/nope/actions/runners/generate-jitconfig', body)).status, 404);
     assert.equal((await jit('/api/v3/repos/acme/nope/actions/runners/generate-jitconfig', body)).status, 404);
     assert.equal((await jit(ORG_JIT, { ...body, runner_group_id: 99 })).status, 404);
-    assert.equal((await jit(REPO_JIT, { ...body, runner_group_id: group.id })).status, 404, 'org groups are not a repository\'s');
+    assert.equal((await jit(REPO_JIT, { ...body, runner_group_id: group.id })).status, 404, "org groups are not a repository's");
     const inGroup = await jit(ORG_JIT, { ...body, runner_group_id: group.id });
     assert.equal(inGroup.status, 201);
     assert.equal(inGroup.json.runner.runner_group_id, group.id);
@@ -186,7 +202,8 @@ describe('generate-jitconfig', () => {
       org: 'acme',
       permissions: { organization_self_hosted_runners: 'read', administration: 'write' },
     });
-    const token = async () => (await http('POST', `/api/v3/app/installations/${installation_id}/access_tokens`, { auth: `Bearer ${appJwt}` })).json.token as string;
+    const token = async () =>
+      (await http('POST', `/api/v3/app/installations/${installation_id}/access_tokens`, { auth: `Bearer ${appJwt}` })).json.token as string;
     const body = { name: 'app-jit', runner_group_id: 1, labels: ['a'] };
     const readOnly = await jit(ORG_JIT, body, `token ${await token()}`);
     assert.equal(readOnly.status, 403);
@@ -215,16 +232,28 @@ describe('runner groups', () => {
     assert.equal((await http('POST', '/_standin/runner-groups', { body: { org: 'nope', name: 'x' } })).status, 404);
 
     const all = await groups('?per_page=100');
-    assert.deepEqual(all.json.runner_groups.map((g: any) => g.name), ['Default', 'gpus', 'private-only']);
+    assert.deepEqual(
+      all.json.runner_groups.map((g: any) => g.name),
+      ['Default', 'gpus', 'private-only'],
+    );
     assert.equal(all.json.runner_groups[1].id, made.json.id);
     assert.match(all.json.runner_groups[1].selected_repositories_url, /runner_groups\/\d+\/repositories$/);
-    assert.deepEqual((await groups('?visible_to_repository=widgets')).json.runner_groups.map((g: any) => g.name), ['Default', 'gpus']);
+    assert.deepEqual(
+      (await groups('?visible_to_repository=widgets')).json.runner_groups.map((g: any) => g.name),
+      ['Default', 'gpus'],
+    );
 
     const page = await groups('?per_page=2&page=2');
-    assert.deepEqual(page.json.runner_groups.map((g: any) => g.name), ['private-only']);
+    assert.deepEqual(
+      page.json.runner_groups.map((g: any) => g.name),
+      ['private-only'],
+    );
     assert.equal(page.json.total_count, 3);
     assert.match(page.headers.get('link') ?? '', /rel="prev"/);
-    assert.deepEqual((await http('GET', '/_standin/runner-groups?org=acme')).json.runner_groups.map((g: any) => g.name), ['Default', 'gpus', 'private-only']);
+    assert.deepEqual(
+      (await http('GET', '/_standin/runner-groups?org=acme')).json.runner_groups.map((g: any) => g.name),
+      ['Default', 'gpus', 'private-only'],
+    );
   });
 
   test('auth as the runner operations: 401, 403 for a repo admin, 404 for an unknown org', async () => {
@@ -233,10 +262,13 @@ describe('runner groups', () => {
     assert.equal((await http('GET', '/api/v3/orgs/nope/actions/runner-groups', { auth: `token ${ADMIN}` })).status, 404);
   });
 
-  test('config.sh\'s --runnergroup name is looked up among the org\'s groups (any case); the runner is in it', async () => {
+  test("config.sh's --runnergroup name is looked up among the org's groups (any case); the runner is in it", async () => {
     const group = github.addRunnerGroup({ org: 'acme', name: 'Builders' });
     const token = (await http('POST', '/api/v3/orgs/acme/actions/runners/registration-token', { auth: `token ${ADMIN}` })).json.token;
-    const reg = await http('POST', '/api/v3/actions/runner-registration', { auth: `RemoteAuth ${token}`, body: { url: `${github.url}/acme`, runner_event: 'register' } });
+    const reg = await http('POST', '/api/v3/actions/runner-registration', {
+      auth: `RemoteAuth ${token}`,
+      body: { url: `${github.url}/acme`, runner_event: 'register' },
+    });
     const agent = (name: string, runner_group: string) =>
       http('POST', `${reg.json.url}/agents`, { auth: `Bearer ${reg.json.token}`, body: { name, labels: [], runner_group } });
     const added = await agent('in-group', 'builders');
@@ -249,7 +281,7 @@ describe('runner groups', () => {
   });
 });
 
-describe('a JIT runner\'s life on the runner protocol', () => {
+describe("a JIT runner's life on the runner protocol", () => {
   test('one job, then GitHub deletes it: gone from REST, its poll answers TaskAgentNotFoundException, a new session 401', async () => {
     const res = await jit(ORG_JIT, { name: 'once', runner_group_id: 1, labels: ['jit'] });
     const settings = json(decode(res.json.encoded_jit_config)['.runner']);
@@ -264,7 +296,10 @@ describe('a JIT runner\'s life on the runner protocol', () => {
     const openPoll = next(1500);
     await new Promise((r) => setTimeout(r, 100));
     const started = Date.now();
-    assert.equal((await http('POST', `${settings.serverUrl}/jobs/${job.job_id}/events`, { auth, body: { event: 'completed', conclusion: 'success' } })).status, 200);
+    assert.equal(
+      (await http('POST', `${settings.serverUrl}/jobs/${job.job_id}/events`, { auth, body: { event: 'completed', conclusion: 'success' } })).status,
+      200,
+    );
     assert.deepEqual(github.runners('acme'), [], 'deleted after its job');
     assert.equal((await openPoll).status, 204);
     assert.ok(Date.now() - started >= 1200, 'the open poll ran to its own end');

@@ -119,7 +119,16 @@ for (const scope of [ACME, WIDGETS]) {
 
     const agent = await http('POST', '/_runner/agents', {
       auth: `Bearer ${reg.json.token}`,
-      body: { name: 'sim-1', labels: ['gpu', 'big'], runner_group: 'Default', replace: false, ephemeral: false, no_default_labels: false, os: 'Linux', work_folder: '_work' },
+      body: {
+        name: 'sim-1',
+        labels: ['gpu', 'big'],
+        runner_group: 'Default',
+        replace: false,
+        ephemeral: false,
+        no_default_labels: false,
+        os: 'Linux',
+        work_folder: '_work',
+      },
     });
     assert.equal(agent.status, 200);
     assert.equal(agent.json.name, 'sim-1');
@@ -132,7 +141,13 @@ for (const scope of [ACME, WIDGETS]) {
     assert.equal(rest.status, 'offline');
     assert.deepEqual(
       rest.labels.map((l) => [l.name, l.type]),
-      [['self-hosted', 'read-only'], ['Linux', 'read-only'], ['X64', 'read-only'], ['gpu', 'custom'], ['big', 'custom']],
+      [
+        ['self-hosted', 'read-only'],
+        ['Linux', 'read-only'],
+        ['X64', 'read-only'],
+        ['gpu', 'custom'],
+        ['big', 'custom'],
+      ],
     );
     await runner.connect();
     rest = await restRunner(scope, runner.id);
@@ -335,8 +350,7 @@ describe('registration and removal', () => {
   test('name conflicts: 409 without replace; replace swaps the runner', async () => {
     const first = await TestRunner.register(ACME, 'dup', ['a']);
     const reg = await registration(await restToken(ACME, 'registration'), ACME);
-    const again = (replace: boolean) =>
-      http('POST', '/_runner/agents', { auth: `Bearer ${reg.json.token}`, body: { name: 'dup', labels: ['b'], replace } });
+    const again = (replace: boolean) => http('POST', '/_runner/agents', { auth: `Bearer ${reg.json.token}`, body: { name: 'dup', labels: ['b'], replace } });
     const conflict = await again(false);
     assert.equal(conflict.status, 409);
     assert.deepEqual(conflict.json, { message: 'A runner exists with the same name' });
@@ -344,7 +358,10 @@ describe('registration and removal', () => {
     assert.equal(replaced.status, 200);
     assert.notEqual(replaced.json.id, first.id);
     const list = github.runners(ACME);
-    assert.deepEqual(list.map((r) => [r.id, r.name]), [[replaced.json.id, 'dup']]);
+    assert.deepEqual(
+      list.map((r) => [r.id, r.name]),
+      [[replaced.json.id, 'dup']],
+    );
     assert.ok(list[0]?.labels.some((l) => l.name === 'b'));
     assert.equal((await http('POST', '/_runner/sessions', { auth: first.auth })).status, 401, 'the replaced runner’s credentials are void');
   });
@@ -352,7 +369,10 @@ describe('registration and removal', () => {
   test('no_default_labels: only the given labels, as custom', async () => {
     const r = await TestRunner.register(ACME, 'bare', ['only-this'], { no_default_labels: true });
     assert.deepEqual(
-      github.runners(ACME).find((x) => x.id === r.id)?.labels.map((l) => [l.name, l.type]),
+      github
+        .runners(ACME)
+        .find((x) => x.id === r.id)
+        ?.labels.map((l) => [l.name, l.type]),
       [['only-this', 'custom']],
     );
   });

@@ -72,12 +72,21 @@ for (const s of [ORG_SCOPE, REPO_SCOPE]) {
       const res = await api('GET', `${s.prefix}?per_page=30&page=2`);
       assert.equal(res.status, 200);
       assert.equal(res.json.total_count, 75);
-      assert.deepEqual(res.json.runners.map((r: any) => r.name), Array.from({ length: 30 }, (_, i) => `r-${31 + i}`));
+      assert.deepEqual(
+        res.json.runners.map((r: any) => r.name),
+        Array.from({ length: 30 }, (_, i) => `r-${31 + i}`),
+      );
       const first = res.json.runners[0];
       assert.deepEqual(Object.keys(first).sort(), ['busy', 'ephemeral', 'id', 'labels', 'name', 'os', 'runner_group_id', 'status']);
       assert.equal(first.status, 'online');
       assert.equal(first.busy, false);
-      assert.deepEqual(first.labels.map((l: any) => [l.name, l.type]), [['self-hosted', 'read-only'], ['gpu', 'custom']]);
+      assert.deepEqual(
+        first.labels.map((l: any) => [l.name, l.type]),
+        [
+          ['self-hosted', 'read-only'],
+          ['gpu', 'custom'],
+        ],
+      );
       assert.ok(first.labels.every((l: any) => Number.isInteger(l.id)));
       const base = `${github.apiUrl}${s.prefix}`;
       assert.equal(
@@ -127,7 +136,10 @@ for (const s of [ORG_SCOPE, REPO_SCOPE]) {
           : ok.actions.listSelfHostedRunnersForRepo({ owner: s.org, repo: s.repo, name });
       const hit = await list('r-1');
       assert.equal(hit.data.total_count, 1);
-      assert.deepEqual(hit.data.runners.map((r) => r.name), ['r-1']);
+      assert.deepEqual(
+        hit.data.runners.map((r) => r.name),
+        ['r-1'],
+      );
       assert.equal((await list('nope')).data.total_count, 0);
     });
 
@@ -227,8 +239,14 @@ describe('REST permissions across scopes', () => {
   test('org listings do not include repo runners and vice versa', async () => {
     github.seedRunners({ org: 'acme', name: 'org-runner' });
     github.seedRunners({ org: 'acme', repo: 'widgets', name: 'repo-runner' });
-    assert.deepEqual((await api('GET', ORG_SCOPE.prefix)).json.runners.map((r: any) => r.name), ['org-runner']);
-    assert.deepEqual((await api('GET', REPO_SCOPE.prefix)).json.runners.map((r: any) => r.name), ['repo-runner']);
+    assert.deepEqual(
+      (await api('GET', ORG_SCOPE.prefix)).json.runners.map((r: any) => r.name),
+      ['org-runner'],
+    );
+    assert.deepEqual(
+      (await api('GET', REPO_SCOPE.prefix)).json.runners.map((r: any) => r.name),
+      ['repo-runner'],
+    );
   });
 });
 
@@ -391,7 +409,10 @@ describe('control API over HTTP', () => {
     assert.equal(seeded.status, 201);
     assert.equal(seeded.json.runners[0].status, 'offline');
     const list = await api('GET', '/repos/beta/app/actions/runners', 'token ghp_beta');
-    assert.deepEqual(list.json.runners.map((r: any) => [r.name, r.status]), [['b1', 'offline']]);
+    assert.deepEqual(
+      list.json.runners.map((r: any) => [r.name, r.status]),
+      [['b1', 'offline']],
+    );
     assert.equal((await http('POST', '/_standin/runners', { body: { org: 'beta', repo: 'app', name: 'b1' } })).status, 409);
     assert.equal((await http('POST', '/_standin/runners', { body: { org: 'ghost', name: 'g' } })).status, 404);
     assert.equal((await http('POST', '/_standin/scopes', { body: {} })).status, 400);
@@ -405,7 +426,16 @@ describe('control API over HTTP', () => {
 
   test('jobs: create, read, cancel while queued; unknown jobs are 404', async () => {
     const created = await http('POST', '/_standin/jobs', {
-      body: { org: 'acme', repo: 'widgets', repository: 'acme/widgets', runs_on: ['self-hosted', 'nobody-has-this'], job: 'build', workflow: 'ci', steps: [{ name: 's', run: 'true' }], env: {} },
+      body: {
+        org: 'acme',
+        repo: 'widgets',
+        repository: 'acme/widgets',
+        runs_on: ['self-hosted', 'nobody-has-this'],
+        job: 'build',
+        workflow: 'ci',
+        steps: [{ name: 's', run: 'true' }],
+        env: {},
+      },
     });
     assert.equal(created.status, 201);
     assert.deepEqual(Object.keys(created.json).sort(), ['job_id', 'run_attempt', 'run_id']);
@@ -421,7 +451,10 @@ describe('control API over HTTP', () => {
     assert.equal((await http('POST', `/_standin/jobs/${id}/cancel`)).status, 409);
     assert.equal((await http('GET', '/_standin/jobs/4242')).status, 404);
     assert.equal((await http('POST', '/_standin/jobs', { body: { org: 'acme', steps: 'nope' } })).status, 400);
-    await assert.rejects(github.waitForJob(id, (j) => j.status === 'queued', 50), /timed out/);
+    await assert.rejects(
+      github.waitForJob(id, (j) => j.status === 'queued', 50),
+      /timed out/,
+    );
   });
 
   test('unknown paths are 404 everywhere', async () => {
@@ -493,7 +526,7 @@ describe('GitHub Apps', () => {
   }
   const now = () => Math.floor(Date.now() / 1000);
 
-  test('JWT checks: signature, issuer, iat and exp, each refused with 401 and GitHub\'s message', async () => {
+  test("JWT checks: signature, issuer, iat and exp, each refused with 401 and GitHub's message", async () => {
     const app = github.createApp('checks');
     const stranger = github.createApp('stranger');
     github.installApp({ app_id: app.app_id, org: 'acme' });
@@ -525,7 +558,11 @@ describe('GitHub Apps', () => {
     const org = await http('GET', '/api/v3/orgs/acme/installation', { auth });
     assert.equal(org.json.id, installation_id);
     assert.deepEqual(org.json.permissions, { metadata: 'read', organization_self_hosted_runners: 'write' });
-    assert.equal((await http('GET', '/api/v3/repos/acme/widgets/installation', { auth })).json.id, installation_id, 'an all-repositories installation covers its repos');
+    assert.equal(
+      (await http('GET', '/api/v3/repos/acme/widgets/installation', { auth })).json.id,
+      installation_id,
+      'an all-repositories installation covers its repos',
+    );
     assert.equal((await http('GET', '/api/v3/orgs/other/installation', { auth })).status, 404);
 
     const created = await http('POST', `/api/v3/app/installations/${installation_id}/access_tokens`, { auth });
@@ -536,7 +573,11 @@ describe('GitHub Apps', () => {
     assert.equal((await api('POST', '/orgs/acme/actions/runners/registration-token', `token ${token}`)).status, 201);
     assert.equal((await api('GET', '/orgs/other/actions/runners', `token ${token}`)).status, 404, 'another org does not exist for it');
     assert.equal((await http('POST', '/api/v3/app/installations/99/access_tokens', { auth })).status, 404);
-    assert.equal((await http('POST', `/api/v3/app/installations/${installation_id}/access_tokens`, { auth: `token ${token}` })).status, 401, 'an installation token cannot make tokens');
+    assert.equal(
+      (await http('POST', `/api/v3/app/installations/${installation_id}/access_tokens`, { auth: `token ${token}` })).status,
+      401,
+      'an installation token cannot make tokens',
+    );
 
     github.expireToken(token);
     const expired = await api('GET', '/orgs/acme/actions/runners', `token ${token}`);
@@ -557,7 +598,11 @@ describe('GitHub Apps', () => {
     const repo = await api('GET', '/repos/acme/widgets/actions/runners', `token ${token}`);
     assert.equal(repo.headers.get('x-accepted-github-permissions'), 'administration=read');
     github.setInstallationPermissions(installation_id, { organization_self_hosted_runners: 'write' });
-    assert.equal((await api('POST', '/orgs/acme/actions/runners/registration-token', `token ${token}`)).status, 201, 'granted permissions apply to live tokens');
+    assert.equal(
+      (await api('POST', '/orgs/acme/actions/runners/registration-token', `token ${token}`)).status,
+      201,
+      'granted permissions apply to live tokens',
+    );
   });
 
   test('control API over HTTP: apps, installations, permissions, issued tokens', async () => {
@@ -567,7 +612,10 @@ describe('GitHub Apps', () => {
     const inst = await http('POST', '/_standin/installations', { body: { app_id: app.json.app_id, org: 'acme', permissions: { administration: 'write' } } });
     assert.equal(inst.status, 201);
     assert.equal((await http('POST', '/_standin/installations', { body: { app_id: 1, org: 'acme' } })).status, 404);
-    assert.equal((await http('POST', '/_standin/installations', { body: { app_id: app.json.app_id, org: 'acme', permissions: { administration: 'admin' } } })).status, 400);
+    assert.equal(
+      (await http('POST', '/_standin/installations', { body: { app_id: app.json.app_id, org: 'acme', permissions: { administration: 'admin' } } })).status,
+      400,
+    );
     const changed = await http('POST', `/_standin/installations/${inst.json.installation_id}/permissions`, { body: { permissions: {} } });
     assert.deepEqual(changed.json.permissions, { metadata: 'read' });
     assert.deepEqual((await http('GET', '/_standin/installation-tokens')).json, { tokens: [] });

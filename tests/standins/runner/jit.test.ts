@@ -80,7 +80,11 @@ describe('run --jitconfig / ACTIONS_RUNNER_INPUT_JITCONFIG (Runner.cs)', () => {
     const code = await sim.exited;
     assert.equal(code, 0, sim.stdout() + sim.stderr());
     assert.equal(github.job(first.job_id)?.conclusion, 'success');
-    assert.deepEqual(stepOutputs(first.job_id).map((o) => o.trim()), ['0', '0'], 'ACTIONS_RUNNER_INPUT_JITCONFIG never reaches the job');
+    assert.deepEqual(
+      stepOutputs(first.job_id).map((o) => o.trim()),
+      ['0', '0'],
+      'ACTIONS_RUNNER_INPUT_JITCONFIG never reaches the job',
+    );
     assert.equal(github.job(second.job_id)?.status, 'queued', 'one job only');
     assert.deepEqual(github.runners('acme'), [], 'GitHub deleted the ephemeral runner');
     assert.deepEqual(present(root), [], 'DeleteLocalRunnerConfig after the job');
@@ -105,7 +109,7 @@ describe('run --jitconfig / ACTIONS_RUNNER_INPUT_JITCONFIG (Runner.cs)', () => {
     assert.deepEqual(present(root), CONFIG_FILES, 'the files were written again and are left (no job completed)');
   });
 
-  test('a local config is overwritten by the JIT config\'s files (File.WriteAllBytes)', async () => {
+  test("a local config is overwritten by the JIT config's files (File.WriteAllBytes)", async () => {
     const root = await simRoot();
     const stale = await jitConfig('stale');
     const fresh = await jitConfig('fresh');
@@ -118,10 +122,13 @@ describe('run --jitconfig / ACTIONS_RUNNER_INPUT_JITCONFIG (Runner.cs)', () => {
     assert.equal(github.runners('acme').find((r) => r.name === 'stale')?.status, 'offline');
     github.enqueueJob({ org: 'acme', runs_on: ['jit'] });
     assert.equal(await sim.exited, 0);
-    assert.deepEqual(github.runners('acme').map((r) => r.name), ['stale']);
+    assert.deepEqual(
+      github.runners('acme').map((r) => r.name),
+      ['stale'],
+    );
   });
 
-  test('a bad JIT config: the exception\'s message and exit 1, before any connection; unknown run options only warn', async () => {
+  test("a bad JIT config: the exception's message and exit 1, before any connection; unknown run options only warn", async () => {
     const root = await simRoot();
     const b64 = (s: string) => Buffer.from(s).toString('base64');
     const cases: Array<[string, string, RegExp]> = [
@@ -196,7 +203,10 @@ describe('config.sh --ephemeral and run --once', () => {
       portless.enqueueJob({ org: 'acme', runs_on: ['eph'] });
       assert.equal(await ephSim.exited, 0);
       assert.deepEqual(present(ephRoot), []);
-      assert.equal(portless.runners('acme').find((r) => r.name === 'eph'), undefined);
+      assert.equal(
+        portless.runners('acme').find((r) => r.name === 'eph'),
+        undefined,
+      );
       assert.deepEqual(portless.violations, []);
     } finally {
       await portless.close();
