@@ -43,6 +43,8 @@ export interface WrapperConfig {
   progressMs: number;
   stopGraceMs: number;
   socketPath: string;
+  /** Whether a proxy URL with credentials reaches run.sh, and so every job, as given (RUNNER_PROXY_TO_JOBS=true); else a relay adds them (runner-proxy.ts). */
+  proxyToJobs: boolean;
   /** Ephemeral runners: where the supervisor puts the JIT config (RUNNER_FLEET_JIT_FILE); unset: a persistent runner. */
   jitFile?: string;
   /** How long an ephemeral container waits for its JIT config (RUNNER_FLEET_JIT_WAIT_MS). */
@@ -69,7 +71,8 @@ export const WRAPPER_DEFAULTS = {
  * the container's environment sets them, no line of the runner's .env.
  */
 export const WRAPPER_SETTING = new RegExp(
-  '^(?:RUNNER_FLEET_|RUNNER_LOCK_|ACTIONS_RUNNER_HOOK_)' + '|^(?:RUNNER_RESOURCE_ID|RUNNER_WORKER_MATCH|RUNNER_STOP_GRACE_MS|RUNNER_SCRIPT|RUNNER_HOME)$',
+  '^(?:RUNNER_FLEET_|RUNNER_LOCK_|ACTIONS_RUNNER_HOOK_)' +
+    '|^(?:RUNNER_RESOURCE_ID|RUNNER_WORKER_MATCH|RUNNER_STOP_GRACE_MS|RUNNER_SCRIPT|RUNNER_HOME|RUNNER_PROXY_TO_JOBS)$',
   'i',
 );
 
@@ -105,6 +108,10 @@ export function loadWrapperConfig(env: NodeJS.ProcessEnv = process.env): Wrapper
     throw new ConfigError(`RUNNER_FLEET_ORG=${org} is invalid: an org or enterprise name (letters, digits, '-', '_', '.'; at most 100)`);
   }
   const backend = parseLockBackendSettings(env);
+  const proxyToJobs = (env.RUNNER_PROXY_TO_JOBS || 'false').toLowerCase();
+  if (proxyToJobs !== 'true' && proxyToJobs !== 'false') {
+    throw new ConfigError(`RUNNER_PROXY_TO_JOBS=${env.RUNNER_PROXY_TO_JOBS} is invalid: use true or false`);
+  }
   return {
     resource,
     lockBackend: backend.backend,
@@ -120,6 +127,7 @@ export function loadWrapperConfig(env: NodeJS.ProcessEnv = process.env): Wrapper
     updateMs,
     progressMs: intSetting(env, 'RUNNER_LOCK_PROGRESS_MS', WRAPPER_DEFAULTS.progressMs, 100, 600_000),
     stopGraceMs: intSetting(env, 'RUNNER_STOP_GRACE_MS', WRAPPER_DEFAULTS.stopGraceMs, 0, 600_000),
+    proxyToJobs: proxyToJobs === 'true',
     ...(env.RUNNER_FLEET_JIT_FILE ? { jitFile: env.RUNNER_FLEET_JIT_FILE } : {}),
     jitWaitMs: intSetting(env, 'RUNNER_FLEET_JIT_WAIT_MS', WRAPPER_DEFAULTS.jitWaitMs, 1000, 3_600_000),
     ...loadHookConfig(env),

@@ -18,6 +18,7 @@ import { serveHooks, type HookServer } from './hook-server.ts';
 import { JobLock } from './job-lock.ts';
 import { restoreRunnerEnvFile, hookKinds, runnerHookVar, userHookVar, type FileHooks, type HookKind } from './runner-env-file.ts';
 import { ETCD_SECRET_SETTINGS } from '../lock/etcd/settings.ts';
+import { keepProxyCredentials } from './runner-proxy.ts';
 
 export function ourHooks(hooksDir: string): Record<HookKind, string> {
   return { started: join(hooksDir, 'job-started.sh'), completed: join(hooksDir, 'job-completed.sh') };
@@ -108,6 +109,8 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, repo
   const env: NodeJS.ProcessEnv = { ...process.env };
   // The etcd password is the wrapper's alone: never in the runner's (and so the jobs') environment.
   for (const name of ETCD_SECRET_SETTINGS) delete env[name];
+  // The same for a proxy's credentials, unless RUNNER_PROXY_TO_JOBS=true: run.sh gets a relay that adds them.
+  const proxy = await keepProxyCredentials(env, cfg.proxyToJobs, reporter);
   if (cfg.resource) await checkLockDir(cfg.lockDir, (line) => reporter.info(line)); // a runner must not take jobs it could not lock for
   // The runner applies its .env over its environment, and a job can write it: it is the image's again at every start.
   const fromFile = await restoreRunnerEnvFile({
@@ -130,6 +133,7 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, repo
     if (jitConfig === undefined) {
       reporter.info('stopped before a JIT config arrived: no runner was started');
       await server?.close();
+      await proxy.close();
       return 0;
     }
     // run.sh's environment only: the Listener takes it from there and removes it (CommandSettings.cs).
@@ -179,6 +183,7 @@ export async function superviseRunner(cfg: WrapperConfig, hooksDir: string, repo
     await outputDrained(child.stdout);
     await jobLock?.shutdown(stopping ? 'runner stopped by a signal' : 'runner exited');
     await server?.close();
+    await proxy.close();
     await rm(cfg.socketPath, { force: true }).catch(() => undefined);
   });
   process.off('SIGTERM', onSignal);

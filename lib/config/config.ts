@@ -103,6 +103,12 @@ export interface Config {
   githubApiUrl: string;
   /** HTTP_PROXY/HTTPS_PROXY/NO_PROXY (and lower-case forms) to pass into containers. */
   proxy: Record<string, string>;
+  /**
+   * RUNNER_PROXY_TO_JOBS (default false): a proxy URL's credentials reach the
+   * runner, and so every job, as given. False: the wrapper relays them and jobs
+   * see the relay's address only (wrapper/runner-proxy.ts).
+   */
+  proxyToJobs: boolean;
   /** RUNNER_KVM_GID; when unset the host's /dev/kvm group is used. */
   kvmGid?: number;
   /**

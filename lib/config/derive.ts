@@ -163,6 +163,7 @@ export function deriveConfig(settings: Settings, facts: DeriveFacts): Config {
     githubUrl: parseUrl(get('GITHUB_URL') ?? DEFAULTS.GITHUB_URL, 'GITHUB_URL'),
     githubApiUrl: parseUrl(get('GITHUB_API_URL') ?? DEFAULTS.GITHUB_API_URL, 'GITHUB_API_URL'),
     proxy: Object.fromEntries(PROXY_SETTINGS.flatMap((key) => (get(key) ? [[key, get(key)!]] : []))),
+    proxyToJobs: parseBoolean(get('RUNNER_PROXY_TO_JOBS') ?? 'false', 'RUNNER_PROXY_TO_JOBS'),
     ...optional('kvmGid', get('RUNNER_KVM_GID'), (value) => parseCount(value, 'RUNNER_KVM_GID')),
     privileged: parseBoolean(get('RUNNER_PRIVILEGED') ?? 'true', 'RUNNER_PRIVILEGED'),
     sudo: parseBoolean(get('RUNNER_SUDO') ?? 'true', 'RUNNER_SUDO'),

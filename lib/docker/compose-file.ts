@@ -251,6 +251,8 @@ function runnerService(config: Config, runner: RunnerSpec, host: HostFacts, hard
     DISABLE_AUTO_UPDATE: String(config.disableAutoUpdate),
     RUNNER_SCRIPT,
     ...proxyEnvironment(config.proxy),
+    // The wrapper's choice for a proxy with credentials (wrapper/runner-proxy.ts); said only where there is a proxy.
+    ...(Object.keys(config.proxy).length > 0 ? { RUNNER_PROXY_TO_JOBS: String(config.proxyToJobs) } : {}),
   };
   if (runner.board) environment.RUNNER_BOARD = runner.board;
   for (const [key, value] of Object.entries(hardware?.environment ?? {})) environment[key] = value;

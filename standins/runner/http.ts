@@ -5,6 +5,9 @@
 // The one HTTP helper the simulator uses. Errors carry the status the way
 // actions/runner prints it ("Http response code: NotFound from 'POST url'").
 
+import { fetch } from 'undici';
+import type { WebProxy } from './web-proxy.ts';
+
 // .NET's HttpStatusCode names, which is what the real runner prints.
 const STATUS_NAMES: Record<number, string> = {
   400: 'BadRequest',
@@ -44,6 +47,13 @@ export interface Response {
   json: unknown;
 }
 
+let webProxy: WebProxy = { dispatcherFor: () => undefined };
+
+/** The proxy every request goes through from now on (set where HostContext builds RunnerWebProxy: main.ts). */
+export function useWebProxy(proxy: WebProxy): void {
+  webProxy = proxy;
+}
+
 export async function request(method: string, url: string, options: RequestOptions = {}): Promise<Response> {
   const headers: Record<string, string> = { 'user-agent': 'GitHubActionsRunner-sim' };
   if (options.auth) headers.authorization = options.auth;
@@ -53,6 +63,7 @@ export async function request(method: string, url: string, options: RequestOptio
     headers,
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
     signal: options.signal,
+    dispatcher: webProxy.dispatcherFor(url),
   });
   const text = await res.text();
   if (!res.ok) throw new HttpError(method, url, res.status, text);

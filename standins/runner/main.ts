@@ -13,7 +13,8 @@
 import { parseCommandLine, takeEnvInputs } from './args.ts';
 import { configure, remove, warnUnknown } from './config.ts';
 import { loadRunnerEnvFile } from './env-file.ts';
-import { HttpError } from './http.ts';
+import { HttpError, useWebProxy } from './http.ts';
+import { loadWebProxy } from './web-proxy.ts';
 import { JitConfigError, applyJitConfig } from './jitconfig.ts';
 import { Listener, ReturnCode } from './listener.ts';
 import { isConfigured, runnerRoot } from './store.ts';
@@ -24,11 +25,13 @@ import { runWorker } from './worker.ts';
 async function main(mode: string | undefined, argv: string[]): Promise<number> {
   const root = runnerRoot();
   if (mode === 'spawnclient') {
+    useWebProxy(loadWebProxy()); // the Worker's HostContext
     await runWorker(root, Number(argv[0]), Number(argv[1]));
     return 0;
   }
   // Runner.Listener/Program.cs: <root>/.env over the environment, first thing at every start.
   loadRunnerEnvFile(root);
+  useWebProxy(loadWebProxy()); // HostContext, built after LoadAndSetEnv
   // Read (and scrub) ACTIONS_RUNNER_INPUT_* before anything can start a child.
   const envInputs = takeEnvInputs();
   if (mode === 'configure' || mode === 'remove') {

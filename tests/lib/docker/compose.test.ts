@@ -201,6 +201,11 @@ describe('compose model', () => {
     const file = await compose({ ...issueExample, HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: 'localhost' }, 1);
     assert.equal(file.services['lab-acme-runner-1']?.environment.HTTPS_PROXY, 'http://proxy:3128');
     assert.equal(file.services['lab-acme-runner-1']?.environment.NO_PROXY, 'localhost');
+    // the wrapper relays a proxy's credentials unless told otherwise
+    assert.equal(file.services['lab-acme-runner-1']?.environment.RUNNER_PROXY_TO_JOBS, 'false');
+    const toJobs = await compose({ ...issueExample, HTTPS_PROXY: 'http://ci:s3cret@proxy:3128', RUNNER_PROXY_TO_JOBS: 'true' }, 1);
+    assert.equal(toJobs.services['lab-acme-runner-1']?.environment.RUNNER_PROXY_TO_JOBS, 'true');
+    await assert.rejects(compose({ ...issueExample, RUNNER_PROXY_TO_JOBS: 'yes please' }, 1), /RUNNER_PROXY_TO_JOBS/);
   });
 
   test('a proxy URL with credentials stays out of the file (compose reads it from the environment)', async () => {
