@@ -4,7 +4,7 @@
 //   ./scripts/locks.ts release RESOURCE --force     operator override, recorded in locks.log
 // RUNNER_LOCK_BACKEND=etcd: the holders and queues in etcd; a release revokes the holder's lease.
 //   --env-file a.env --env-file b.env               several fleets' hosts (also ENV_FILES="a.env b.env"): each lock
-//                                                   directory once, headed by the Docker hosts and scopes that use it
+//                                                   directory and etcd cluster once, headed by the Docker hosts and scopes that use it
 // As root: the records are root's (mode 0600). --json keeps every value as
 // recorded, with anything outside printable ASCII escaped (lock/display.ts).
 import { loadLockHosts } from '../lib/config/config.ts';
@@ -15,7 +15,7 @@ import {
   formatHostsLockReport,
   formatLockReport,
   hostsLockReport,
-  lockDirsOfHosts,
+  lockPlacesOfHosts,
   lockReport,
   releaseEtcdLock,
   releaseLock,
@@ -45,6 +45,6 @@ await runCli(async () => {
     return console.log(values.json ? asciiJson({ lockDir: dir, resources }) : formatLockReport(dir, resources));
   }
   if (command === 'release') throw new ConfigError('locks release frees a lock in one lock directory: give one env file (ENV_FILE=…), not several');
-  const reports = await hostsLockReport(await lockDirsOfHosts(hosts));
+  const reports = await hostsLockReport(await lockPlacesOfHosts(hosts));
   console.log(values.json ? asciiJson(reports) : formatHostsLockReport(reports));
 });

@@ -12,7 +12,7 @@ import type { LockHost } from '../config/config.ts';
 import { dockerTargetName, type DockerTarget } from '../docker/command.ts';
 import { daemonIsHere } from '../docker/engine.ts';
 import { EtcdAdmin } from '../../lock/etcd/etcd-admin.ts';
-import type { EtcdSettings } from '../../lock/etcd/settings.ts';
+import { describeEtcd, type EtcdSettings } from '../../lock/etcd/settings.ts';
 
 function notRoot(dir: string, what: string): CliError {
   const uid = process.getuid?.() ?? '?';
@@ -152,32 +152,78 @@ export interface LockDirOfHosts {
   elsewhere?: string;
 }
 
+/** An etcd cluster and prefix that the fleets of several env files lock on (RUNNER_LOCK_BACKEND=etcd): one lock for all of them. */
+export interface EtcdOfHosts {
+  hosts: string[];
+  scopes: string[];
+  etcd: EtcdSettings;
+}
+
+/** Where the board locks of several env files are: lock directories and etcd clusters, each once. */
+export type LockPlaceOfHosts = LockDirOfHosts | EtcdOfHosts;
+
+/** The fleets of several env files grouped by `keyOf`, in the order first given, with their hosts and scopes. */
+async function groupHosts<P extends { hosts: string[]; scopes: string[] }>(
+  hosts: readonly LockHost[],
+  placeOf: (host: LockHost, name: string) => Promise<{ key: string; place: () => P }>,
+): Promise<P[]> {
+  const places = new Map<string, P>();
+  for (const host of hosts) {
+    const name = dockerTargetName(host.docker);
+    const { key, place: fresh } = await placeOf(host, name);
+    const place = places.get(key) ?? fresh();
+    if (!place.hosts.includes(name)) place.hosts.push(name);
+    if (host.scope && !place.scopes.includes(host.scope)) place.scopes.push(host.scope);
+    places.set(key, place);
+  }
+  return [...places.values()];
+}
+
 /**
  * The lock directories of several env files, each once: env files whose
  * daemons run on this machine and name the same RUNNER_LOCK_HOST_PATH share
  * it (one directory, one set of locks, whatever daemon runs the runners); a
- * directory on another machine is that machine's own.
+ * directory on another machine is that machine's own. With either backend
+ * the wrapper writes locks.log there (make report reads these).
  */
 export async function lockDirsOfHosts(
   hosts: readonly LockHost[],
   isHere: (target: DockerTarget) => Promise<boolean> = daemonIsHere,
 ): Promise<LockDirOfHosts[]> {
-  const dirs = new Map<string, LockDirOfHosts>();
-  for (const host of hosts) {
-    const name = dockerTargetName(host.docker);
+  return groupHosts(hosts, async (host, name) => {
     const here = await isHere(host.docker);
-    const key = `${here ? '' : name}\n${host.lockHostPath}`;
-    const dir = dirs.get(key) ?? { hosts: [], scopes: [], lockDir: host.lockHostPath, ...(here ? {} : { elsewhere: name }) };
-    if (!dir.hosts.includes(name)) dir.hosts.push(name);
-    if (host.scope && !dir.scopes.includes(host.scope)) dir.scopes.push(host.scope);
-    dirs.set(key, dir);
-  }
-  return [...dirs.values()];
+    return {
+      key: `${here ? '' : name}\n${host.lockHostPath}`,
+      place: () => ({ hosts: [], scopes: [], lockDir: host.lockHostPath, ...(here ? {} : { elsewhere: name }) }),
+    };
+  });
 }
 
-/** A lock directory's heading among several: its hosts and scopes. */
-export function lockDirHeading(dir: LockDirOfHosts): string {
-  return `HOST ${dir.hosts.join(', ')}${dir.scopes.length ? ` (${dir.scopes.join(', ')})` : ''}: lock directory ${dir.lockDir}`;
+/**
+ * Where the locks of several env files are held (make locks): an etcd fleet's
+ * on its cluster and prefix, which every machine reads alike; the others' in
+ * their lock directories (as lockDirsOfHosts).
+ */
+export async function lockPlacesOfHosts(
+  hosts: readonly LockHost[],
+  isHere: (target: DockerTarget) => Promise<boolean> = daemonIsHere,
+): Promise<LockPlaceOfHosts[]> {
+  return groupHosts<LockPlaceOfHosts>(hosts, async (host, name) => {
+    const etcd = host.lock?.etcd;
+    if (etcd) return { key: `etcd\n${etcd.endpoints.join(',')}\n${etcd.prefix}`, place: () => ({ hosts: [], scopes: [], etcd }) };
+    const [dir] = await lockDirsOfHosts([{ ...host, scope: undefined }], isHere);
+    return { key: `${dir!.elsewhere ?? ''}\n${host.lockHostPath}`, place: () => ({ ...dir!, hosts: [], scopes: [] }) };
+  });
+}
+
+/** Where a place's locks are, for its heading: the lock directory or the etcd cluster. */
+function placeName(place: LockPlaceOfHosts): string {
+  return 'etcd' in place ? describeEtcd(place.etcd) : `lock directory ${place.lockDir}`;
+}
+
+/** A lock directory's (or etcd cluster's) heading among several: its hosts and scopes. */
+export function lockDirHeading(place: LockPlaceOfHosts): string {
+  return `HOST ${place.hosts.join(', ')}${place.scopes.length ? ` (${place.scopes.join(', ')})` : ''}: ${placeName(place)}`;
 }
 
 /** The line for a directory on another machine, which this one cannot read. */
@@ -185,34 +231,37 @@ export function elsewhereLine(dir: LockDirOfHosts, command: string): string {
   return `on ${dir.elsewhere ?? 'another machine'}, not this one: its board runners lock there, run ${command} on that machine`;
 }
 
-/** A directory's locks among several (JSON): its resources, or why there are none. */
-export interface HostLockReport extends LockDirOfHosts {
+/** A place's locks among several (JSON): its resources, or why there are none. */
+export type HostLockReport = LockPlaceOfHosts & {
   resources: ResourceState[] | null;
-  /** Why resources is null: on another machine, or missing. */
+  /** Why resources is null: on another machine, missing, or etcd unreachable. */
   note?: string;
-}
+};
 
-/** Each directory's locks; one that is missing or on another machine says so instead of failing the rest. */
-export async function hostsLockReport(dirs: readonly LockDirOfHosts[]): Promise<HostLockReport[]> {
+/** Each place's locks; one that is missing, unreachable or on another machine says so instead of failing the rest. */
+export async function hostsLockReport(places: readonly LockPlaceOfHosts[]): Promise<HostLockReport[]> {
   return Promise.all(
-    dirs.map(async (dir): Promise<HostLockReport> => {
-      if (dir.elsewhere) return { ...dir, resources: null, note: elsewhereLine(dir, 'make locks') };
+    places.map(async (place): Promise<HostLockReport> => {
+      if ('lockDir' in place && place.elsewhere) return { ...place, resources: null, note: elsewhereLine(place, 'make locks') };
       try {
-        return { ...dir, resources: await lockReport(dir.lockDir) };
+        return { ...place, resources: 'etcd' in place ? await etcdLockReport(place.etcd) : await lockReport(place.lockDir) };
       } catch (err) {
-        if (err instanceof ConfigError) return { ...dir, resources: null, note: err.message };
+        // A missing directory or an unreachable etcd is one place's line; not being root fails the command (every directory needs it).
+        if (err instanceof ConfigError || ('etcd' in place && err instanceof CliError)) return { ...place, resources: null, note: err.message };
         throw err;
       }
     }),
   );
 }
 
-/** make locks over several directories: each under its heading, its lines indented. */
+/** make locks over several places: each under its heading, its lines indented. */
 export function formatHostsLockReport(reports: readonly HostLockReport[]): string {
   return reports
     .flatMap((report) => [
       lockDirHeading(report),
-      ...(report.resources ? formatLockReport(report.lockDir, report.resources) : (report.note ?? '')).split('\n').map((line) => `  ${line}`),
+      ...(report.resources ? formatLockReport('lockDir' in report ? report.lockDir : describeEtcd(report.etcd), report.resources) : (report.note ?? ''))
+        .split('\n')
+        .map((line) => `  ${line}`),
     ])
     .join('\n');
 }
