@@ -190,13 +190,20 @@ export async function lockDirsOfHosts(
   hosts: readonly LockHost[],
   isHere: (target: DockerTarget) => Promise<boolean> = daemonIsHere,
 ): Promise<LockDirOfHosts[]> {
-  return groupHosts(hosts, async (host, name) => {
-    const here = await isHere(host.docker);
-    return {
-      key: `${here ? '' : name}\n${host.lockHostPath}`,
-      place: () => ({ hosts: [], scopes: [], lockDir: host.lockHostPath, ...(here ? {} : { elsewhere: name }) }),
-    };
-  });
+  return groupHosts(hosts, (host, name) => dirPlace(host, name, isHere));
+}
+
+/** A fleet's lock directory as a place: one per machine and path. */
+async function dirPlace(
+  host: LockHost,
+  name: string,
+  isHere: (target: DockerTarget) => Promise<boolean>,
+): Promise<{ key: string; place: () => LockDirOfHosts }> {
+  const here = await isHere(host.docker);
+  return {
+    key: `${here ? '' : name}\n${host.lockHostPath}`,
+    place: () => ({ hosts: [], scopes: [], lockDir: host.lockHostPath, ...(here ? {} : { elsewhere: name }) }),
+  };
 }
 
 /**
@@ -211,8 +218,7 @@ export async function lockPlacesOfHosts(
   return groupHosts<LockPlaceOfHosts>(hosts, async (host, name) => {
     const etcd = host.lock?.etcd;
     if (etcd) return { key: `etcd\n${etcd.endpoints.join(',')}\n${etcd.prefix}`, place: () => ({ hosts: [], scopes: [], etcd }) };
-    const [dir] = await lockDirsOfHosts([{ ...host, scope: undefined }], isHere);
-    return { key: `${dir!.elsewhere ?? ''}\n${host.lockHostPath}`, place: () => ({ ...dir!, hosts: [], scopes: [] }) };
+    return dirPlace(host, name, isHere);
   });
 }
 
