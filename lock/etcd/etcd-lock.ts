@@ -24,7 +24,7 @@
 // credentials can write there): read at most MAX_VALUE_BYTES, parsed field by
 // field, shown only through displayText (lock/display.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Etcd3, Lease, Watcher } from 'etcd3';
+import { EtcdAuthenticationFailedError, EtcdPermissionDeniedError, EtcdUserNotFoundError, type Etcd3, type Lease, type Watcher } from 'etcd3';
 import type { BackendAcquireOptions, HeldTurn, ResourceLockBackend, WaitingPlace } from '../backend.ts';
 import { displayText } from '../display.ts';
 import type { JobInfo } from '../layout.ts';
@@ -99,6 +99,12 @@ export async function readQueue(client: Etcd3, prefix: string, resource: string)
 /** One line for a job log or the wrapper's log: why etcd could not be used, never a credential. */
 function unreachableLine(s: EtcdSettings, err: unknown): string {
   let why = String((err as Error)?.message ?? err).replace(/\.?\s*Resolution note:.*$/s, '');
+  // etcd answered and said no: the settings are wrong, not the network (the job still waits: it never runs unlocked).
+  if (err instanceof EtcdAuthenticationFailedError || err instanceof EtcdPermissionDeniedError || err instanceof EtcdUserNotFoundError) {
+    const fix =
+      err instanceof EtcdPermissionDeniedError ? `give its role readwrite on ${s.prefix}/` : 'check RUNNER_LOCK_ETCD_USER and RUNNER_LOCK_ETCD_PASSWORD';
+    return `etcd (${s.endpoints.join(',')}) refused the lock's credentials (user ${displayText(s.user ?? 'none', 64)}): ${displayText(why, 120)}; ${fix}; retrying`;
+  }
   // The client's circuit breaker: calls are held back for a few seconds after failures.
   if (/circuit breaker is open/i.test(why)) why = 'no answer to the last calls (the client pauses before trying again)';
   return `etcd (${s.endpoints.join(',')}) is unreachable: ${displayText(why, 160)}; retrying`;

@@ -117,6 +117,7 @@ ensure_packages() {
   command -v docker-compose >/dev/null || want+=(compose-v1)
   command -v debootstrap >/dev/null || want+=(debootstrap)
   command -v ip >/dev/null || want+=(iproute2) # the second daemon's bridge
+  command -v openssl >/dev/null || want+=(openssl) # certificates for the etcd TLS test
   if [ ${#want[@]} -eq 0 ]; then echo '> already installed'; return; fi
   need_root "install the test ground (${want[*]})"
   echo "> installed $(printf '%s\n' "${want[@]}" | sort -u | xargs)"
@@ -126,7 +127,7 @@ ensure_packages() {
   # An older engine's daemon must not keep answering with the old version.
   pkill -x dockerd 2>/dev/null && sleep 2 || true
   # Bookworm's part first: compose v1 needs bookworm's python3.
-  apt-get install -y -q docker-compose debootstrap iproute2 ||
+  apt-get install -y -q docker-compose debootstrap iproute2 openssl ||
     echo 'apt-get install (bookworm) reported errors; checking the programs'
   # Only these three from trixie (pkg/trixie, never -t trixie, which would
   # take every dependency from trixie too): their dependencies resolve in
@@ -145,7 +146,7 @@ ensure_packages() {
     rm -rf "$dir"
   fi
   local cmd
-  for cmd in docker dockerd docker-compose debootstrap ip; do
+  for cmd in docker dockerd docker-compose debootstrap ip openssl; do
     command -v "$cmd" >/dev/null || { echo "$cmd is still missing after apt-get install"; return 1; }
   done
   [ "$(installed_engine_major)" = "$ENGINE_MAJOR" ] ||
