@@ -138,15 +138,11 @@ typecheck: node_modules/.installed ## Type-check in strict mode
 	npm run --silent typecheck
 
 .PHONY: test-unit
-test-unit: node_modules/.installed ## Lint, type-check and the tests that need no root and no Docker (test:unit in package.json)
-	npm run --silent lint
-	npm run --silent typecheck
+test-unit: node_modules/.installed ## Lint, type-check and the tests that need no root and no Docker (test:unit in package.json, after pretest:unit)
 	npm run --silent test:unit
 
 .PHONY: test
-test: node_modules/.installed test-ground ## Set up the test ground, lint, type-check, run every test
-	npm run --silent lint
-	npm run --silent typecheck
+test: node_modules/.installed test-ground ## Set up the test ground, lint, type-check, run every test (npm test: its pretest lints and type-checks)
 	npm test
 
 .PHONY: test-ground
