@@ -1,50 +1,8 @@
-// locks.log: one JSON line per event an operator may need later, appended by
-// the wrappers and by `make locks release`: every job's turn at a board (the
-// history `make report` and `make metrics` read), and what went wrong
-// (takeovers, forced releases, lost locks, bad entries found in the
-// directory). The log lives in a directory jobs can write: it is opened
-// O_APPEND|O_NOFOLLOW|O_CREAT|O_NONBLOCK and written only if the descriptor is
-// a regular file, so a symlink never makes us append to another file and a
-// FIFO never blocks. It names runners and runs of every org: root's alone
-// (RECORD_MODE), also when an older version left it readable by all.
-//
-// The format: every line is one JSON object with `time` (ISO 8601, when it
-// was written), `event` and `resource`. A job's turn at a board:
-//
-//   queued       the job took a ticket: org, repository, runId, attempt, job,
-//                runner, ticket (its file name), seq (its number); requeued:
-//                true when it queues again after its ticket was lost
-//   acquired     it holds the board: the same fields + waitMs (since queued)
-//   released     it let the board go: the same fields + waitMs, holdMs and
-//                how: completed (its completed hook), cancelled (a cancelled
-//                job's hook or worker), worker-exit (the worker ended without
-//                the hook), next-job (the runner started another job),
-//                shutdown (the container stopped), lost (taken from it: an
-//                operator's force release, or its heartbeat stalled),
-//                released (a caller that gave no reason)
-//   left-queue   it stopped waiting without the board: the same fields +
-//                waitMs, how (cancelled, completed, worker-exit, next-job,
-//                shutdown, hook-gone, aborted, error) and reason
-//
-// `org` is the wrapper's own (RUNNER_FLEET_ORG, which the compose file sets
-// from the fleet's ORG: never a claim of the job); runner is the wrapper's
-// RUNNER_NAME and job the name the runner printed; repository, runId and
-// attempt are the job's labels (checked by wrapper/protocol.ts). A job whose
-// wrapper is killed leaves no released line: readers close its turn when
-// the next holder takes the board (lib/fleet/lock-history.ts). `released`
-// is written before the lock is freed, so in the file it always comes
-// before the next holder's `acquired`.
-//
-// What goes wrong, kept from before: ticket-lost (ticket, runner, runId),
-// dead-ticket-removed (ticket, runner, runId, unchangedForMs), lock-lost
-// (runner, runId, attempt, reason), released-by-wrapper (runner, runId,
-// attempt, reason: a release no completed hook asked for), force-release
-// (by, holder), bad-entry (path, found, action).
-//
-// Size: at RUNNER_LOCK_LOG_MAX_BYTES (10 MiB) the appender renames locks.log
-// to locks.log.1 (one rotated file, replaced at the next rotation) and starts
-// a new one; see rotate() for why concurrent appenders neither lose nor
-// duplicate a file. Readers read locks.log.1, then locks.log (log-reader.ts).
+// locks.log: one JSON line per event an operator may need later (every job's
+// turn at a board, for make report and make metrics; takeovers, forced
+// releases, lost locks, bad entries). Root's alone; opened O_APPEND|O_NOFOLLOW
+// (a job can write the directory); rotated at RUNNER_LOCK_LOG_MAX_BYTES.
+// Its events and fields, and why rotation loses nothing: docs/lock-protocol.md, "locks.log".
 import { constants } from 'node:fs';
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { RECORD_MODE, removeEntry, unlinkRegular } from './files.ts';

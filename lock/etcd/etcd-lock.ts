@@ -1,28 +1,8 @@
-// The board lock on etcd: etcd's own lock recipe, FIFO.
-//
-//   <prefix>/<resource>/queue/<lease id, hex>   one key per waiter, put with its own lease
-//
-// Every waiter grants a lease (RUNNER_LOCK_ETCD_LEASE_S) that its client keeps
-// alive, and puts its key with it; the value is a JSON record of the job (as
-// the directory's ticket: runner, org, repository, run, attempt, job,
-// requestedAt; `since` once held). The queue's order is the keys' create
-// revision, which etcd assigns in commit order: the lowest holds the lock.
-// A waiter watches only the key just before its own (no thundering herd:
-// one delete wakes one waiter) and then reads the queue again, since the key
-// before it may have left from the middle. A dead holder's lease expires
-// (no keepalive within its TTL) and etcd deletes its key: the next waiter's
-// watch fires. An operator's forced release revokes the holder's lease.
-//
-// Safety: a holder counts its lock lost as soon as the lease may have expired
-// (no keepalive confirmed for a TTL, counted from when the confirmed request
-// was sent, which is before etcd received it) or its key is deleted, so it
-// knows before the next waiter can be told. A waiter that cannot reach etcd
-// keeps waiting and says so (onStatus `unreachable`): nothing here returns a
-// lock it has not seen itself hold in a read of the queue.
-//
-// Every value in etcd is untrusted input for the readers (anyone with the
-// credentials can write there): read at most MAX_VALUE_BYTES, parsed field by
-// field, shown only through displayText (lock/display.ts).
+// The board lock on etcd: etcd's own lock recipe, FIFO by create revision, a
+// lease per waiter (its keepalive is the heartbeat), one watch on the key just
+// before ours. A holder counts the lock lost as soon as its lease may have
+// expired; a waiter that cannot reach etcd keeps waiting and says so.
+// Keys, order, safety and why: docs/lock-protocol.md, "The etcd lock".
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EtcdAuthenticationFailedError, EtcdPermissionDeniedError, EtcdUserNotFoundError, type Etcd3, type Lease, type Watcher } from 'etcd3';
 import type { BackendAcquireOptions, HeldTurn, ResourceLockBackend, WaitingPlace } from '../backend.ts';
