@@ -1,36 +1,10 @@
 // Runner simulator — STANDS IN for actions/runner, which cannot be downloaded
-// on these machines.
-//
-// The Listener (`bin/Runner.Listener run`, started by run-helper.sh): opens a
-// session (online), long-polls for messages and hands each job to a fresh
-// `bin/Runner.Worker` child. Sources followed (see PROTOCOL.md):
-// - Runner.Listener/Runner.cs: Ctrl-C/SIGINT prints "Exiting..." and shuts the
-//   runner down; SIGTERM (Unloading) does the same and waits at most
-//   ExitOnUnloadTimeout (30 s); on the way out the running job is cancelled
-//   and awaited, then the session is deleted. Exit codes 0 done, 1 terminated
-//   error, 2 retryable, 3/4 self-update, 5 session conflict (Constants.cs).
-// - Runner.Listener/MessageListener.cs: a session conflict is retried every
-//   30 s for up to 4 minutes, then the Listener exits with 5.
-// - Runner.Listener/JobDispatcher.cs: "Job cancellation request <id> received,
-//   cancellation timeout <n> minutes."; the Worker gets a CancelRequest and is
-//   killed after max(timeout, 60 s) − 15 s if it has not exited; on shutdown it
-//   gets RunnerShutdown and is awaited with no timeout; either way the job is
-//   then reported "Canceled". The Worker's stdout is printed when
-//   ACTIONS_RUNNER_PRINT_LOG_TO_STDOUT is set.
-// - Runner.Listener/SelfUpdater.cs: an update message → wait for the running
-//   job, start the update script, exit 3 (4 for a run-once runner).
-// - Runner.Listener/Runner.cs (RunAsync), one job only: an ephemeral runner
-//   (.runner "ephemeral", from config.sh --ephemeral or a JIT config) or
-//   `run --once` stops once its job has completed (RunOnceJobCompleted), exits
-//   0, deletes its session ignoring any error (the server may have deleted the
-//   runner already) and, when ephemeral, deletes its local config
-//   (DeleteLocalRunnerConfig).
-// - Runner.cs/MessageListener.cs, errors while polling: TaskAgentNotFoundException
-//   (the runner was deleted) → "The runner no longer exists on the server.
-//   Cleaning up local configuration.", no session deletion, local config
-//   deleted, exit 0; TaskAgentSessionExpiredException → a new session;
-//   401/403 (VssUnauthorized/AccessDenied) are not retried: thrown out of the
-//   Listener, which Program.cs turns into "An error occurred: …", exit 2.
+// on these machines. The Listener (`bin/Runner.Listener run`, started by
+// run-helper.sh): opens a session (online), long-polls for messages and hands
+// each job to a fresh `bin/Runner.Worker` child; signals, cancel, self-update,
+// run-once and polling errors as the real one. What it follows, file by file
+// (Runner.cs, MessageListener.cs, JobDispatcher.cs, SelfUpdater.cs):
+// PROTOCOL.md, "Runner.Listener".
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,14 +1,7 @@
-// Runner simulator — STANDS IN for actions/runner. Its proxy handling follows
-// src/Runner.Sdk/RunnerWebProxy.cs, built by every process's HostContext
-// (src/Runner.Common/HostContext.cs), so the Listener after its .env and each
-// Worker: http_proxy before HTTP_PROXY, https_proxy before HTTPS_PROXY,
-// no_proxy before NO_PROXY; an address that is not an absolute URI gets
-// http:// in front; both casings are then set in the process's own
-// environment, which every step inherits; loopback and NO_PROXY hosts (not IP
-// addresses, which it skips) go direct; credentials come from the URL.
-// One difference: undici sends them up front, where .NET's HttpClient waits
-// for a 407 with a Basic challenge (tests/wrapper/proxy-relay.test.ts checks
-// that the wrapper's relay sends one).
+// Runner simulator — STANDS IN for actions/runner. Its proxy settings as
+// Runner.Sdk/RunnerWebProxy.cs reads and applies them in every process (the
+// casings set for the steps, what goes direct, credentials from the URL):
+// PROTOCOL.md, "Proxy", which also names where it differs.
 import { ProxyAgent, type Dispatcher } from 'undici';
 
 interface Bypass {

@@ -1,25 +1,9 @@
 // Runner simulator — STANDS IN for actions/runner, which cannot be downloaded
-// on these machines.
-//
-// The worker: `bin/Runner.Worker spawnclient <in> <out>`, one process per job,
-// child of the Listener (Runner.Listener/JobDispatcher.cs). It runs the
-// job-started hook ("Set up runner"), the steps, and the job-completed hook
-// ("Complete runner"), posting each as an event. What it follows:
-// - Runner.Worker/JobExtension.cs: the started hook is a pre-job step with
-//   condition always(); the completed hook a post-job step with always().
-//   A failing started hook fails the job and skips the steps.
-// - Runner.Worker/StepsRunner.cs: on a job cancel the running step's
-//   condition is evaluated again; always() stays true, so the started hook is
-//   NOT cancelled (nor is the completed hook); any other step is cancelled and
-//   the rest are skipped. On a runner shutdown there is no re-evaluation: the
-//   running step is cancelled, whatever its condition; the completed hook does
-//   not run (actions/runner#2595).
-// - Runner.Worker/Worker.cs: "Cancellation/Shutdown message received." in the
-//   worker's trace when the Listener forwards a cancel or a shutdown.
-// - Runner.Worker/Program.cs: the Worker ignores SIGINT (its terminal handler),
-//   so a SIGINT to the whole process group does not end it.
-// - Runner.Worker/JobExtension.cs: at the end of the job, processes carrying
-//   the job's RUNNER_TRACKING_ID are terminated ("Cleaning up orphan processes").
+// on these machines. The Worker (`bin/Runner.Worker spawnclient <in> <out>`,
+// one process per job, child of the Listener): the job-started hook, the
+// steps, the job-completed hook, each posted as an event; cancel and shutdown
+// as the real one. What it follows, file by file (JobExtension.cs,
+// StepsRunner.cs, Worker.cs, Program.cs): PROTOCOL.md, "Runner.Worker".
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
