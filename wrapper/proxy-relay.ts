@@ -66,8 +66,12 @@ export async function startProxyRelay(upstream: URL, reporter: Reporter): Promis
     const out = toUpstream({ method: req.method ?? 'GET', path: req.url ?? '/', headers });
     out.on('response', (up) => {
       res.writeHead(up.statusCode ?? 502, up.statusMessage, up.headers);
+      up.on('error', () => res.destroy()); // the proxy hung up mid-answer
       up.pipe(res);
     });
+    // A client that goes away (a job's process killed mid-request) ends the upstream request; never an unhandled error in root's process.
+    req.on('error', () => out.destroy());
+    res.on('close', () => out.destroy());
     out.on('error', (err) => {
       upstreamFailed(`a request to ${hostOf(req.url)}`, err);
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`runner-fleet proxy relay: the proxy ${where} failed\n`);

@@ -204,3 +204,41 @@ describe("run.sh's proxy settings", () => {
     assert.deepEqual(lines, ["HTTPS_PROXY: the proxy's credentials reach every job (RUNNER_PROXY_TO_JOBS=true)"]);
   });
 });
+
+describe('the proxy relay when a side hangs up', { timeout: 20_000 }, () => {
+  test('a client gone mid-request and a lab proxy gone mid-answer leave the relay serving the next request', async () => {
+    const lab = createServer((req, res) => {
+      if (req.url === 'http://example.test/cut') {
+        res.writeHead(200, { 'content-length': '100' }).write('partial');
+        setTimeout(() => res.socket?.destroy(), 20);
+        return;
+      }
+      if (req.url === 'http://example.test/slow') return; // never answers: the client gives up
+      res.writeHead(200).end('fine');
+    });
+    lab.listen(0, '127.0.0.1');
+    await once(lab, 'listening');
+    const relay = await startProxyRelay(new URL(`http://lab:pw@127.0.0.1:${(lab.address() as AddressInfo).port}`), silent);
+    try {
+      const { port, auth } = relayParts(relay);
+      await assert.rejects(viaProxy(port, 'http://example.test/cut', auth)); // the body ends short: the client sees the cut
+      const slow = request({
+        host: '127.0.0.1',
+        port,
+        path: 'http://example.test/slow',
+        method: 'POST',
+        headers: { 'proxy-authorization': auth, 'content-length': '1000' },
+      });
+      slow.on('error', () => undefined);
+      slow.write('half a body');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      slow.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(await viaProxy(port, 'http://example.test/ok', auth).then((r) => [r.status, r.body]), [200, 'fine']);
+    } finally {
+      await relay.close();
+      lab.closeAllConnections();
+      lab.close();
+    }
+  });
+});
