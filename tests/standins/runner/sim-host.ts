@@ -8,6 +8,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { nodeScriptBundle } from '../../../core/bundle.ts';
 
 let bundle: Promise<string> | undefined;
 const made: string[] = [];
@@ -17,15 +18,8 @@ function bundled(): Promise<string> {
     const dir = mkdtempSync(join(tmpdir(), 'rf-sim-bundle-'));
     made.push(dir);
     const outfile = join(dir, 'sim.mjs');
-    await build({
-      entryPoints: [new URL('../../../standins/runner/main.ts', import.meta.url).pathname],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'esm',
-      logLevel: 'warning',
-    });
+    // The image's own options (core/bundle.ts): the same require() shim for the CommonJS dependencies.
+    await build(nodeScriptBundle(new URL('../../../standins/runner/main.ts', import.meta.url).pathname, outfile));
     return outfile;
   })();
   return bundle;
