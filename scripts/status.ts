@@ -9,8 +9,9 @@
 //   --env-file FILE (repeatable)           several fleets in one view (default: ENV_FILE, or .env), each on its
 //                                          own DOCKER_HOST/DOCKER_CONTEXT, named on its line; also ENV_FILES="a.env b.env"
 // Changes come from docker events, the runners' output and the lock directory
-// (seen within a second); GitHub is asked every 15 s. Run as root to see the
-// lock records (they are root's, mode 0600).
+// (seen within a second), or etcd for a fleet with RUNNER_LOCK_BACKEND=etcd (its
+// watch, and a re-read every 2 s); GitHub is asked every 15 s. Run as root to see
+// the lock directory's records (they are root's, mode 0600).
 import { loadConfigs } from '../lib/config/config.ts';
 import { runCli } from '../core/errors.ts';
 import { asciiJson } from '../lock/display.ts';

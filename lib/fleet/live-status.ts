@@ -1,6 +1,7 @@
 // make status, the live half: gathers what status-view.ts assembles, from
 // Docker (the fleet's containers, each runner's output for its job), GitHub
-// (the fleet's registrations) and the lock directory, and keeps it current:
+// (the fleet's registrations) and the locks (the lock directory, or etcd for
+// a fleet with RUNNER_LOCK_BACKEND=etcd: lock-source.ts), and keeps it current:
 //   - docker events of the fleet's containers re-list them at once;
 //   - each running runner's output is followed (docker logs -f, at most
 //     MAX_FOLLOWED of them; the others' jobs are re-read from their output
@@ -8,6 +9,9 @@
 //   - fs.watch on the lock directory and on each resource's queue folder
 //     re-reads the locks at once (works on the host directory the board
 //     runners bind-mount: the wrapper writes it, the host's inotify sees it);
+//   - locks on etcd are re-read on every change etcd's watch reports under the
+//     prefix, and every ETCD_POLL_MS whatever it reported (a watch that is
+//     down, etcd unreachable: the view says so, and when it is back);
 //   - GitHub is asked every GITHUB_POLL_MS, never more often;
 //   - a re-read of containers and locks every REREAD_MS catches what no
 //     event reported (a watch that could not be set, a missed event).
@@ -25,6 +29,7 @@ import type { RunnerApi } from '../github/runner-api.ts';
 import { displayText } from '../../lock/display.ts';
 import { readLockDir } from '../../lock/inspect.ts';
 import { resourcePaths } from '../../lock/layout.ts';
+import { lockPlaceOf, lockSourcesOf, type LockSource } from './lock-source.ts';
 import { assembleStatus, renderStatus, statusChangeKey, statusJsonLine, type FleetInput, type LockInput, type StatusView } from './status-view.ts';
 import { JOB_TAIL_LINES, jobInOutput, listContainersOrWarn } from './status.ts';
 
@@ -34,6 +39,8 @@ export const GITHUB_POLL_MS = 15_000;
 export const REREAD_MS = 10_000;
 /** How many runners' output is followed live (each is a docker logs -f process of ~25 MB). */
 export const MAX_FOLLOWED = 16;
+/** Locks on etcd are re-read this often, besides every change its watch reports. */
+export const ETCD_POLL_MS = 2000;
 /** Lock folders watched at most (a job can fill the lock directory with resources). */
 const MAX_WATCHED_QUEUES = 64;
 
@@ -73,18 +80,20 @@ function watchFolder(path: string, onChange: () => void): { close(): void } | un
   }
 }
 
-/** The lock directories of the fleets that have board runners. */
-function lockDirs(fleets: StatusFleet[]): string[] {
-  return [...new Set(fleets.filter((f) => f.config.boards.length > 0).map((f) => f.config.lockHostPath))];
+/** Where the fleets that have board runners lock: each lock directory, each etcd cluster and prefix, once. */
+function lockSources(fleets: StatusFleet[], host: StatusHost): LockSource[] {
+  return lockSourcesOf(
+    fleets.filter((f) => f.config.boards.length > 0).map((f) => f.config),
+    { readDir: host.readLocks },
+  );
 }
 
-async function readLocks(dir: string, host: StatusHost): Promise<LockInput> {
+/** A source's locks, or the one line saying why they could not be read. */
+async function readLocks(source: LockSource): Promise<LockInput> {
   try {
-    return { dir, resources: await host.readLocks(dir) };
+    return { ...source.place, resources: await source.read() };
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist yet (make init creates it)' : `cannot be read (${code ?? (err as Error).message})`;
-    return { dir, resources: undefined, error: `lock directory ${dir} ${why}` };
+    return { ...source.place, resources: undefined, error: message(err) };
   }
 }
 
@@ -97,6 +106,7 @@ function fleetInput(fleet: StatusFleet, several: boolean): FleetInput {
     prefix: config.prefix,
     boards: config.boards,
     lockDir: config.lockHostPath,
+    ...(config.etcd ? { etcd: lockPlaceOf(config).etcd } : {}),
     containers: [],
     runners: undefined,
     jobs: new Map(),
@@ -130,8 +140,13 @@ export async function readStatus(fleets: StatusFleet[], host: StatusHost = hostS
       }),
     ),
   );
-  const locks = await Promise.all(lockDirs(fleets).map((dir) => readLocks(dir, host)));
-  return assembleStatus({ fleets: inputs, locks }, now());
+  const sources = lockSources(fleets, host);
+  try {
+    const locks = await Promise.all(sources.map(readLocks));
+    return assembleStatus({ fleets: inputs, locks }, now());
+  } finally {
+    await Promise.all(sources.map((source) => source.close()));
+  }
 }
 
 /** Runs `work` one at a time: a request while it runs runs it once more after, a burst of requests within `delayMs` runs it once. */
@@ -183,6 +198,8 @@ export interface WatchStatusOptions {
   onView(view: StatusView): void;
   githubPollMs?: number;
   rereadMs?: number;
+  /** How often locks on etcd are re-read (ETCD_POLL_MS). */
+  etcdPollMs?: number;
   tickMs?: number;
   maxFollowed?: number;
 }
@@ -193,7 +210,7 @@ export async function watchStatus(fleets: StatusFleet[], options: WatchStatusOpt
   try {
     await live.run();
   } finally {
-    live.close();
+    await live.close();
   }
 }
 
@@ -204,6 +221,8 @@ interface Folder {
 
 class LiveStatus {
   private readonly inputs: FleetInput[];
+  private readonly sources: LockSource[];
+  /** Each source's last read, by its key. */
   private readonly locks = new Map<string, LockInput>();
   private readonly containerReads: Serial[];
   private readonly lockReads = new Map<string, Serial>();
@@ -214,6 +233,8 @@ class LiveStatus {
   private readonly jobLines = new Map<string, number>();
   /** Watched folders by path: each lock directory and its queue folders. */
   private readonly folders = new Map<string, Folder>();
+  /** etcd's watches, one per etcd source. */
+  private readonly etcdWatches: Array<{ close(): void }> = [];
   private closed = false;
   private started = false;
   /** A bug in a read (each one catches what it expects): ends run() with it. */
@@ -228,9 +249,10 @@ class LiveStatus {
     this.inputs = fleets.map((fleet) => fleetInput(fleet, fleets.length > 1));
     this.containerReads = fleets.map((_, i) => new Serial(() => this.readContainers(i), 50, this.failed));
     this.eventWatches = fleets.map(() => undefined);
-    for (const dir of lockDirs(fleets)) {
-      this.locks.set(dir, { dir, resources: [] });
-      this.lockReads.set(dir, new Serial(() => this.readLockDir(dir), 10, this.failed));
+    this.sources = lockSources(fleets, host);
+    for (const source of this.sources) {
+      this.locks.set(source.key, { ...source.place, resources: [] });
+      this.lockReads.set(source.key, new Serial(() => this.readLockSource(source), 10, this.failed));
     }
     this.githubRead = new Serial(() => this.readGitHub(), 0, this.failed);
   }
@@ -240,9 +262,11 @@ class LiveStatus {
     if (signal.aborted) return;
     this.watchDocker();
     // The first view once everything was read once: never a half-read one.
-    await Promise.all([...this.fleets.map((_, i) => this.readContainers(i)), ...[...this.locks.keys()].map((dir) => this.readLockDir(dir)), this.readGitHub()]);
+    await Promise.all([...this.fleets.map((_, i) => this.readContainers(i)), ...this.sources.map((source) => this.readLockSource(source)), this.readGitHub()]);
     this.started = true;
     this.emit();
+    this.watchEtcd();
+    const etcdReads = this.sources.filter((source) => source.place.etcd).map((source) => this.lockReads.get(source.key)!);
     const timers = [
       setInterval(() => this.githubRead.request(), this.options.githubPollMs ?? GITHUB_POLL_MS),
       setInterval(() => {
@@ -250,6 +274,7 @@ class LiveStatus {
         for (const read of [...this.containerReads, ...this.lockReads.values()]) read.request();
       }, this.options.rereadMs ?? REREAD_MS),
       setInterval(() => this.emit(), this.options.tickMs ?? 1000),
+      ...(etcdReads.length ? [setInterval(() => etcdReads.forEach((read) => read.request()), this.options.etcdPollMs ?? ETCD_POLL_MS)] : []),
     ];
     try {
       await new Promise<void>((resolve, reject) => {
@@ -261,14 +286,16 @@ class LiveStatus {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
     for (const read of [...this.containerReads, ...this.lockReads.values(), this.githubRead]) read.cancel();
-    for (const watch of this.eventWatches) watch?.close();
+    for (const watch of [...this.eventWatches, ...this.etcdWatches]) watch?.close();
     for (const follower of this.followers.values()) follower.close();
     for (const folder of this.folders.values()) folder.watcher.close();
     this.followers.clear();
     this.folders.clear();
+    // etcd's clients: a status process ends on Ctrl-C, none of them holds it.
+    await Promise.all(this.sources.map((source) => source.close()));
   }
 
   private emit(): void {
@@ -393,16 +420,24 @@ class LiveStatus {
     this.emit();
   }
 
-  private async readLockDir(dir: string): Promise<void> {
-    const state = await readLocks(dir, this.host);
+  private async readLockSource(source: LockSource): Promise<void> {
+    const state = await readLocks(source);
     if (this.closed) return;
-    this.locks.set(dir, state);
-    await this.watchLockFolders(dir, state);
+    this.locks.set(source.key, state);
+    if (source.place.dir !== undefined) await this.watchLockFolders(source.key, source.place.dir, state);
     this.emit();
   }
 
+  /** etcd's watch of each etcd source's prefix: every change re-reads it. */
+  private watchEtcd(): void {
+    for (const source of this.sources) {
+      const read = this.lockReads.get(source.key);
+      if (source.watch && read && !this.closed) this.etcdWatches.push(source.watch(() => read.request()));
+    }
+  }
+
   /** Watches the lock directory and each resource's queue folder; a folder replaced since (another inode) is watched anew. */
-  private async watchLockFolders(dir: string, state: LockInput): Promise<void> {
+  private async watchLockFolders(key: string, dir: string, state: LockInput): Promise<void> {
     const wanted = [dir, ...(state.resources ?? []).slice(0, MAX_WATCHED_QUEUES).map((r) => resourcePaths(dir, r.resource).queue)];
     const mine = (path: string) => path === dir || path.startsWith(`${dir}/`);
     for (const [path, folder] of this.folders) {
@@ -419,7 +454,7 @@ class LiveStatus {
       watched?.watcher.close();
       this.folders.delete(path);
       if (!info?.isDirectory() || this.closed) continue;
-      const watcher = this.host.watchFolder(path, () => this.lockReads.get(dir)?.request());
+      const watcher = this.host.watchFolder(path, () => this.lockReads.get(key)?.request());
       if (watcher) this.folders.set(path, { ino: info.ino, watcher });
     }
   }

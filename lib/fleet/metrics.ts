@@ -1,8 +1,10 @@
 // make metrics: the fleet and its boards as Prometheus metrics, computed from
 // what the host can see: the lock directory (queues, locks.log, tailed
-// incrementally across rotations), Docker (the fleet's containers by label)
-// and GitHub (the registrations, listed at most every 15 s). One process can
-// serve several env files (orgs); every series carries the org.
+// incrementally across rotations), etcd for a fleet whose boards lock there
+// (RUNNER_LOCK_BACKEND=etcd: its queues; its locks.log is still in the lock
+// directory), Docker (the fleet's containers by label) and GitHub (the
+// registrations, listed at most every 15 s). One process can serve several
+// env files (orgs); every series carries the org.
 //
 //   gh_runner_fleet_runners{org,state,kind,board}          runners by state: busy, idle, offline
 //                                                          (registered, not online), unregistered, orphan
@@ -20,7 +22,7 @@
 //   gh_runner_fleet_lock_log_lines_total                   locks.log lines read
 //   gh_runner_fleet_lock_log_bad_lines_total               of them, not ours (skipped: bad scrape input is
 //                                                          counted, never fatal)
-//   gh_runner_fleet_scrape_errors_total{source}            docker, github, lock_dir or lock_log could not be read
+//   gh_runner_fleet_scrape_errors_total{source}            docker, github, lock_dir, etcd or lock_log could not be read
 //
 // board in jobs_total is the lock resource, as in `make report`.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
@@ -32,9 +34,9 @@ import type { Runner, RunnerApi } from '../github/runner-api.ts';
 import { CliError, ConfigError, ExitCode } from '../../core/errors.ts';
 import { errorCode } from '../../core/safe-read.ts';
 import { displayText } from '../../lock/display.ts';
-import { readLockDir } from '../../lock/inspect.ts';
 import { LogTail } from '../../lock/log-reader.ts';
 import { parseLogLine, TurnFolder, type Turn } from './lock-history.ts';
+import { lockSourcesOf, type LockSource } from './lock-source.ts';
 
 /** GitHub is listed at most this often, however often Prometheus scrapes. */
 export const GITHUB_INTERVAL_MS = 15_000;
@@ -45,7 +47,8 @@ export const DEFAULT_METRICS_ADDR = '127.0.0.1:9464';
 export interface MetricsSource {
   /** The org (or enterprise) of the env file: the `org` label of its runners. */
   org: string;
-  config: Pick<Config, 'prefix' | 'scope' | 'projectName' | 'lockHostPath' | 'githubApiUrl'>;
+  /** With `etcd` (RUNNER_LOCK_BACKEND=etcd): its boards' queues are read there. */
+  config: Pick<Config, 'prefix' | 'scope' | 'projectName' | 'lockHostPath' | 'githubApiUrl' | 'etcd'>;
   /** Its GitHub calls; undefined: runners are seen through Docker only. */
   api?: Pick<RunnerApi, 'listRunners'>;
 }
@@ -104,6 +107,10 @@ export class FleetMetrics {
   private readonly badLines: Counter;
   private readonly scrapeErrors: Counter;
   private readonly dirs: LockDirWatch[];
+  /** Where the queues are read: each lock directory, each etcd cluster and prefix, once. */
+  private readonly lockSources: LockSource[];
+  /** Resources each source has shown: an etcd board that nobody waits for has no keys, and its gauges stay 0 rather than vanish. */
+  private readonly resourcesSeen = new Map<string, Set<string>>();
   private readonly githubOrigins: Set<string>;
   private readonly listings = new Map<MetricsSource, { at: number; runners?: Runner[] }>();
   private readonly polls = new Map<MetricsSource, Promise<void>>();
@@ -170,6 +177,7 @@ export class FleetMetrics {
     });
     const dirs = [...new Set(o.sources.map((s) => s.config.lockHostPath))];
     this.dirs = dirs.map((dir) => new LockDirWatch(dir, this));
+    this.lockSources = lockSourcesOf(o.sources.map((s) => s.config));
     this.githubOrigins = new Set(o.sources.map((s) => originOf(s.config.githubApiUrl)));
     subscribe('undici:request:headers', this.onHeaders);
     subscribe('undici:request:error', this.onError);
@@ -178,6 +186,7 @@ export class FleetMetrics {
   close(): void {
     unsubscribe('undici:request:headers', this.onHeaders);
     unsubscribe('undici:request:error', this.onError);
+    for (const source of this.lockSources) void source.close();
   }
 
   /** A turn acquired (TurnFolder). */
@@ -242,17 +251,18 @@ export class FleetMetrics {
     };
   }
 
-  private failed(source: string, err: unknown): void {
+  /** `which` tells apart two of one kind (two etcd clusters): each is warned about once, and again once it answers. */
+  private failed(source: string, err: unknown, which = source): void {
     this.scrapeErrors.inc({ source });
-    if (!this.failing.has(source))
+    if (!this.failing.has(which))
       this.o.warn?.(
         `${source}: ${displayText((err as Error).message ?? String(err), 300)} (counted in gh_runner_fleet_scrape_errors_total until it answers again)`,
       );
-    this.failing.add(source);
+    this.failing.add(which);
   }
 
-  private answered(source: string): void {
-    if (this.failing.delete(source)) this.o.warn?.(`${source}: answers again`);
+  private answered(source: string, which = source): void {
+    if (this.failing.delete(which)) this.o.warn?.(`${source}: answers again`);
   }
 
   private async doRefresh(): Promise<void> {
@@ -269,20 +279,35 @@ export class FleetMetrics {
     await this.refreshRunners();
   }
 
+  /** Each source's queues (read together: an etcd that does not answer takes up to ETCD_READ_TIMEOUT_MS). */
   private async refreshQueues(): Promise<void> {
     const queue = new Map<string, number>();
     const held = new Map<string, number>();
-    for (const d of this.dirs) {
-      try {
-        for (const r of await readLockDir(d.dir)) {
-          queue.set(r.resource, (queue.get(r.resource) ?? 0) + r.queue.filter((t) => t.alive).length);
-          held.set(r.resource, Math.max(held.get(r.resource) ?? 0, r.holder?.alive ? 1 : 0));
-        }
-        this.answered('lock_dir');
-      } catch (err) {
-        this.failed('lock_dir', err);
+    const reads = await Promise.all(
+      this.lockSources.map((source) =>
+        source.read().then(
+          (resources) => ({ resources }),
+          (error: unknown) => ({ error }),
+        ),
+      ),
+    );
+    this.lockSources.forEach((source, i) => {
+      const read = reads[i]!;
+      const label = source.place.etcd ? 'etcd' : 'lock_dir';
+      if ('error' in read) return this.failed(label, read.error, source.key);
+      this.answered(label, source.key);
+      const seen = this.resourcesSeen.get(source.key) ?? new Set<string>();
+      this.resourcesSeen.set(source.key, seen);
+      for (const resource of seen) {
+        queue.set(resource, queue.get(resource) ?? 0);
+        held.set(resource, held.get(resource) ?? 0);
       }
-    }
+      for (const r of read.resources) {
+        seen.add(r.resource);
+        queue.set(r.resource, (queue.get(r.resource) ?? 0) + r.queue.filter((t) => t.alive).length);
+        held.set(r.resource, Math.max(held.get(r.resource) ?? 0, r.holder?.alive ? 1 : 0));
+      }
+    });
     this.queueLength.reset();
     this.held.reset();
     for (const [resource, n] of queue) this.queueLength.set({ resource }, n);

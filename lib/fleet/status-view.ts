@@ -1,16 +1,19 @@
-// make status, the pure half: what Docker, GitHub and the lock directory said,
-// and the time, assembled into one view (assembleStatus), and that view as
-// text for an 80-column terminal (renderStatus). No I/O here: live-status.ts
-// gathers the inputs and calls these on every change.
+// make status, the pure half: what Docker, GitHub and the locks (a lock
+// directory, or etcd: lock-source.ts) said, and the time, assembled into one
+// view (assembleStatus), and that view as text for an 80-column terminal
+// (renderStatus). No I/O here: live-status.ts gathers the inputs and calls
+// these on every change.
 //
-// Lock records come from a directory jobs may write: the view keeps their
-// values as recorded (JSON output escapes them, lock/display.ts asciiJson);
-// the text goes through displayText, as every terminal path does.
+// Lock records come from a directory jobs may write, or from etcd keys whose
+// values are jobs' hook requests: the view keeps their values as recorded
+// (JSON output escapes them, lock/display.ts asciiJson); the text goes
+// through displayText, as every terminal path does.
 import type { BoardRunner } from '../config/config.ts';
 import type { FleetContainer } from '../docker/containers.ts';
 import type { Runner } from '../github/runner-api.ts';
 import type { ResourceState } from '../../lock/inspect.ts';
 import { displayText } from '../../lock/display.ts';
+import { lockKey, type EtcdPlace, type LockPlace } from './lock-source.ts';
 import { ageSeconds, formatAge, joinFleet } from './status.ts';
 
 // ---- inputs ----
@@ -26,6 +29,8 @@ export interface FleetInput {
   boards: Pick<BoardRunner, 'service' | 'resourceId'>[];
   /** The host lock directory its board runners share (RUNNER_LOCK_HOST_PATH). */
   lockDir: string;
+  /** Set when its boards lock on etcd (RUNNER_LOCK_BACKEND=etcd): their holders and queues are there, not in lockDir. */
+  etcd?: EtcdPlace;
   /** Undefined when Docker could not be asked (see dockerWarning). */
   containers: FleetContainer[] | undefined;
   dockerWarning?: string;
@@ -39,12 +44,15 @@ export interface FleetInput {
   jobs: ReadonlyMap<string, string>;
 }
 
-/** What one lock directory held at its last read. */
+/** What one lock directory, or one etcd cluster and prefix, held at its last read. */
 export interface LockInput {
-  dir: string;
+  /** The lock directory read; unset for a lock on etcd. */
+  dir?: string;
+  /** The etcd read (endpoints and prefix); unset for a lock directory. */
+  etcd?: EtcdPlace;
   /** Undefined when it could not be read (see error). */
   resources: ResourceState[] | undefined;
-  /** Why it could not be read: missing, not ours to read. */
+  /** Why it could not be read: missing, not ours to read, etcd not answering. */
   error?: string;
 }
 
@@ -109,7 +117,12 @@ export interface WaiterView extends LockEntryView {
 
 export interface BoardView {
   resource: string;
-  lock_dir: string;
+  /** The lock directory; null for a board that locks on etcd. */
+  lock_dir: string | null;
+  /** Where its lock is when it is on etcd. */
+  etcd?: EtcdPlace;
+  /** Set when its lock could not be read (the view's notes say why): holder and queue unknown. */
+  unknown?: true;
   /** This host's runners (of the fleets shown) on this board. */
   runners: string[];
   /** Null when free; its fields are empty while the holder's record is being written. */
@@ -172,9 +185,14 @@ function entry(who: { runner: string; repository: string; job: string; runId: st
   return { runner: who.runner, repository: who.repository, job: who.job, run_id: who.runId, attempt: who.attempt, alive: who.alive };
 }
 
+/** A lock input's place (a directory, or etcd). */
+function placeOf(lock: LockInput): LockPlace {
+  return lock.etcd ? { etcd: lock.etcd } : { dir: lock.dir ?? '' };
+}
+
 function boardViews(lock: LockInput, fleets: FleetView[], configured: Map<string, Set<string>>, now: Date): BoardView[] {
   const states = new Map((lock.resources ?? []).map((r) => [r.resource, r]));
-  const names = [...new Set([...(configured.get(lock.dir) ?? []), ...states.keys()])].sort();
+  const names = [...new Set([...(configured.get(lockKey(placeOf(lock))) ?? []), ...states.keys()])].sort();
   return names.map((resource) => {
     const state = states.get(resource);
     const runners = fleets.flatMap((f) => f.runners.filter((r) => r.resource === resource).map((r) => r.name));
@@ -182,7 +200,9 @@ function boardViews(lock: LockInput, fleets: FleetView[], configured: Map<string
     if (state?.unreadable) notes.push(`${state.unreadable} record(s) not readable by this user (they are root's, mode 0600): run as root`);
     return {
       resource,
-      lock_dir: lock.dir,
+      lock_dir: lock.etcd ? null : (lock.dir ?? null),
+      ...(lock.etcd ? { etcd: lock.etcd } : {}),
+      ...(lock.resources ? {} : { unknown: true as const }),
       runners,
       holder: state?.holder ? { ...entry(state.holder), since: state.holder.since, held_s: seconds(state.holder.since, now) } : null,
       queue: (state?.queue ?? []).map((t) => ({ ...entry(t), ticket: t.name, requested_at: t.requestedAt, wait_s: seconds(t.requestedAt, now) })),
@@ -194,13 +214,14 @@ function boardViews(lock: LockInput, fleets: FleetView[], configured: Map<string
 /** The view of `input` at `now`: each fleet's runners, then every board of their lock directories. */
 export function assembleStatus(input: StatusInput, now: Date): StatusView {
   const fleets = input.fleets.map((fleet) => fleetView(fleet, now));
-  // The boards the fleets drive are shown even before anyone locked them, under the lock directory they use.
+  // The boards the fleets drive are shown even before anyone locked them, under the lock directory (or etcd) they use.
   const configured = new Map<string, Set<string>>();
   for (const fleet of input.fleets) {
-    const set = configured.get(fleet.lockDir) ?? new Set<string>();
+    const key = lockKey(fleet.etcd ? { etcd: fleet.etcd } : { dir: fleet.lockDir });
+    const set = configured.get(key) ?? new Set<string>();
     for (const board of fleet.boards) if (board.resourceId) set.add(board.resourceId);
     for (const c of fleet.containers ?? []) if (c.resourceId) set.add(c.resourceId);
-    configured.set(fleet.lockDir, set);
+    configured.set(key, set);
   }
   const boards = input.locks.flatMap((lock) => boardViews(lock, fleets, configured, now));
   const notes = input.locks.flatMap((lock) => (lock.error ? [lock.error] : []));
@@ -299,6 +320,13 @@ function fleetLines(fleet: FleetView, width: number): string[] {
   return [cut(summary, width), ...fitTable(['RUNNER', 'CONTAINER', 'AGE', 'GITHUB', 'BUSY', 'JOB', 'NOTE'], rows, width, [5, 0, 6])];
 }
 
+/** Where the boards' locks are, each once: `lock directory /x, /y`, `etcd http://e:2379 under /p`. */
+function boardPlaces(boards: BoardView[]): string[] {
+  const dirs = [...new Set(boards.flatMap((b) => (b.etcd ? [] : [displayText(b.lock_dir, 200)])))];
+  const etcd = boards.flatMap((b) => (b.etcd ? [`etcd ${displayText(b.etcd.endpoints.join(','), 200)} under ${displayText(b.etcd.prefix, 200)}`] : []));
+  return [...(dirs.length ? [`lock directory ${dirs.join(', ')}`] : []), ...new Set(etcd)];
+}
+
 function boardLines(boards: BoardView[], prefixes: string[], width: number): string[] {
   if (boards.length === 0) return [];
   const rows: string[][] = [];
@@ -308,12 +336,11 @@ function boardLines(boards: BoardView[], prefixes: string[], width: number): str
     const who = (e: LockEntryView) => [short(e.runner, prefixes) || '?', displayText(e.repository, 140) || '?', displayText(e.job, 60) || '-'];
     const dead = (e: LockEntryView) => (e.alive ? '' : ' (no heartbeat)');
     if (board.holder) rows.push([name, 'held', ...who(board.holder), `${formatDuration(board.holder.held_s)}${dead(board.holder)}`]);
-    else rows.push([name, 'free', '', '', '', '']);
+    else rows.push([name, board.unknown ? '?' : 'free', '', '', '', '']);
     board.queue.forEach((t, i) => rows.push(['', `${i + 1}.`, ...who(t), `waits ${formatDuration(t.wait_s)}${dead(t)}`]));
     for (const note of board.notes) notes.push(`! ${name}: ${displayText(note, 300)}`);
   }
-  const dirs = [...new Set(boards.map((b) => b.lock_dir))];
-  const title = `boards (lock directory ${dirs.map((d) => displayText(d, 200)).join(', ')})`;
+  const title = `boards (${boardPlaces(boards).join(', ')})`;
   const table = fitTable(['BOARD', 'LOCK', 'RUNNER', 'REPOSITORY', 'JOB', 'FOR'], rows, width, [2, 3, 4, 0]);
   return [cut(title, width), ...table, ...notes.map((n) => cut(n, width))];
 }

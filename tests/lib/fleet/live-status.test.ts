@@ -3,19 +3,26 @@
 // lock directory taken and handed over by the real lock (lock/resource-lock.ts).
 // The re-read safety net is set to a minute here, so whatever shows within
 // the test's bounds was brought by an event: fs.watch, a docker event, a
-// line of a runner's output.
+// line of a runner's output. Boards that lock on etcd: a private etcd
+// (tests/support/etcd.ts) and the real etcd lock (lock/etcd/etcd-lock.ts).
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { Config } from '../../../lib/config/config.ts';
 import type { FleetContainer } from '../../../lib/docker/containers.ts';
 import type { ContainerEvent } from '../../../lib/docker/events.ts';
 import { hostStatus, readStatus, watchStatus, type StatusHost } from '../../../lib/fleet/live-status.ts';
-import type { StatusView } from '../../../lib/fleet/status-view.ts';
+import { renderStatus, statusJsonLine, type StatusView } from '../../../lib/fleet/status-view.ts';
 import type { Runner } from '../../../lib/github/runner-api.ts';
+import type { HeldTurn } from '../../../lock/backend.ts';
+import { etcdClient } from '../../../lock/etcd/client.ts';
+import { EtcdLock } from '../../../lock/etcd/etcd-lock.ts';
+import { parseEtcdSettings, type EtcdSettings } from '../../../lock/etcd/settings.ts';
 import { acquireLock, type HeldLock } from '../../../lock/resource-lock.ts';
+import { etcdMissing, TestEtcd } from '../../support/etcd.ts';
+import { Contender, killChildren, repoRoot, spawnGroup } from '../../support/lock-helpers.ts';
 import { waitFor } from '../../support/wait.ts';
 
 const P = 'h-acme-';
@@ -236,5 +243,242 @@ describe('make status --watch: events drive the view', () => {
     } finally {
       await held.release();
     }
+  });
+});
+
+// ---- boards that lock on etcd (RUNNER_LOCK_BACKEND=etcd) ----
+
+function etcdSettings(endpoint: string, prefix: string, extra: NodeJS.ProcessEnv = {}): EtcdSettings {
+  const s = parseEtcdSettings({ RUNNER_LOCK_ETCD_ENDPOINTS: endpoint, RUNNER_LOCK_ETCD_PREFIX: prefix, RUNNER_LOCK_ETCD_LEASE_S: '10', ...extra });
+  assert.ok(s);
+  return s;
+}
+
+/** A fleet whose boards lock on etcd; its lock directory (locks.log's) is not read by the status. */
+const etcdConfig = (settings: EtcdSettings, o: Partial<Config> = {}): Config => ({ ...config('/nonexistent/locks'), docker: {}, etcd: settings, ...o });
+
+/** `runners[0]` holds board-a on etcd and the others wait behind it, in order, each through its own EtcdLock (as each wrapper does). */
+async function etcdBoard(settings: EtcdSettings, runners: Array<{ runner: string; runId: string; repository?: string }>) {
+  const locks = runners.map(() => new EtcdLock(settings, 'board-a', { retryMs: 200 }));
+  const stopWaiting = new AbortController();
+  const entry = (i: number) => ({ ...job('', runners[i]!.runId), runner: runners[i]!.runner, repository: runners[i]!.repository ?? 'acme/fw' });
+  const held: HeldTurn = await locks[0]!.acquire(entry(0), { signal: new AbortController().signal, org: 'acme' });
+  const waiting: Array<Promise<HeldTurn>> = [];
+  for (let i = 1; i < runners.length; i++) {
+    let queued!: () => void;
+    const inQueue = new Promise<void>((resolve) => (queued = resolve));
+    const turn = locks[i]!.acquire(entry(i), { signal: stopWaiting.signal, org: 'acme', onQueued: () => queued() });
+    turn.catch(() => undefined);
+    await inQueue;
+    waiting.push(turn);
+  }
+  return {
+    held,
+    waiting,
+    async end(): Promise<void> {
+      stopWaiting.abort();
+      const turns = await Promise.allSettled(waiting);
+      for (const t of turns) if (t.status === 'fulfilled') await t.value.release();
+      await held.release();
+      await Promise.all(locks.map((lock) => lock.close()));
+    },
+  };
+}
+
+/** A wrapper of its own on etcd (tests/lock/etcd-contender.ts): holds board-a once it gets it, as `runner`. */
+function etcdContender(settings: EtcdSettings, runner: string): Contender {
+  const script = join(repoRoot, 'tests/lock/etcd-contender.ts');
+  const args = ['--import', 'tsx', script, '--endpoints', settings.endpoints.join(','), '--prefix', settings.prefix, '--name', runner, '--lease-s', '10'];
+  return new Contender(spawnGroup(process.execPath, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] }));
+}
+
+describe('make status: boards that lock on etcd', { skip: etcdMissing() }, () => {
+  let etcd: TestEtcd;
+  let n = 0;
+  before(async () => {
+    etcd = await TestEtcd.start();
+  });
+  after(async () => {
+    killChildren();
+    await etcd?.destroy();
+  });
+  const where = () => `etcd http://${etcd.endpoint} under /st`;
+
+  it('shows the holder and the queue in order, as for a lock directory; the boards line names etcd', async () => {
+    const settings = etcdSettings(etcd.endpoint, `/st${n++}`);
+    const board = await etcdBoard(settings, [
+      { runner: `${P}runner-b1`, runId: '1' },
+      { runner: `${P}runner-b2`, runId: '2' },
+      { runner: 'lab-globex-runner-g1', runId: '3', repository: 'globex/os' },
+    ]);
+    try {
+      const view = await readStatus([{ config: etcdConfig(settings), github: fakeGitHub([]).github }], fakeHost().host);
+      const b = view.boards[0]!;
+      assert.equal(view.boards.length, 1);
+      assert.equal(b.holder?.runner, `${P}runner-b1`);
+      assert.deepEqual(
+        b.queue.map((t) => [t.runner, t.run_id]),
+        [
+          [`${P}runner-b2`, '2'],
+          ['lab-globex-runner-g1', '3'],
+        ],
+      );
+      const tickets = b.queue.map((t) => BigInt(t.ticket));
+      assert.ok(BigInt(board.held.ticket.name) < tickets[0]! && tickets[0]! < tickets[1]!, 'tickets are create revisions, in queue order');
+      assert.equal(b.lock_dir, null);
+      assert.deepEqual(b.etcd, { endpoints: [`http://${etcd.endpoint}`], prefix: settings.prefix });
+      assert.deepEqual(b.runners, [`${P}runner-b1`, `${P}runner-b2`]);
+      assert.deepEqual(view.notes, []);
+      const text = renderStatus(view, { width: 100 });
+      assert.match(text, new RegExp(`^boards \\(${where().replaceAll('.', '\\.')}\\d+\\)$`, 'm'));
+      assert.match(text, /^board-a +held +runner-b1 +acme\/fw +job 1 +\d+s$/m);
+      assert.match(text, /^ +1\. +runner-b2 +acme\/fw +job 2 +waits \d+s$/m);
+      assert.match(text, /^ +2\. +lab-globex-runner-g1 +globex\/os +job 3 +waits \d+s$/m);
+    } finally {
+      await board.end();
+    }
+  });
+
+  it('two env files on one etcd cluster and prefix: its boards once, with the runners of both', async () => {
+    const settings = etcdSettings(etcd.endpoint, `/st${n++}`);
+    const board = await etcdBoard(settings, [{ runner: `${P}runner-b1`, runId: '1' }]);
+    const G = 'h-globex-';
+    const globex = etcdConfig(settings, {
+      prefix: G,
+      scope: { org: 'globex' },
+      lockHostPath: '/another/locks',
+      boards: [{ name: 'g1', service: `${G}runner-g1`, resourceId: 'board-a', labels: [], hardware: {} }],
+    } as unknown as Partial<Config>);
+    const host = fakeHost();
+    host.host.listContainers = (c) => Promise.resolve({ containers: c.prefix === G ? [{ ...boardContainer('x'), name: `${G}runner-g1` }] : host.containers });
+    try {
+      const view = await readStatus(
+        [
+          { config: etcdConfig(settings), github: fakeGitHub([]).github },
+          { config: globex, github: fakeGitHub([]).github },
+        ],
+        host.host,
+      );
+      assert.equal(view.boards.length, 1);
+      assert.deepEqual(view.boards[0]!.runners, [`${P}runner-b1`, `${P}runner-b2`, `${G}runner-g1`]);
+      assert.equal(view.boards[0]!.holder?.run_id, '1');
+    } finally {
+      await board.end();
+    }
+  });
+
+  it('values from etcd reach the terminal plain: no escape sequence, no control character, no "::"; JSON escapes them', async () => {
+    const settings = etcdSettings(etcd.endpoint, `/st${n++}`);
+    const client = await etcdClient(settings);
+    try {
+      const hostile = {
+        runner: '\u001b]0;pwned\u0007evil',
+        repository: 'acme/fw\u202e',
+        job: '::error::x\u001b[31mred\r\n::set-output',
+        runId: '9',
+        attempt: '1',
+      };
+      await client.put(`${settings.prefix}/board-a/queue/1`).value(JSON.stringify(hostile)).exec();
+      await client.put(`${settings.prefix}/board-a/queue/2\u001b[2J`).value('{}').exec();
+      const view = await readStatus([{ config: etcdConfig(settings), github: fakeGitHub([]).github }], fakeHost().host);
+      assert.equal(view.boards[0]?.holder?.job, hostile.job, 'the view keeps the recorded value');
+      const text = renderStatus(view);
+      assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+      assert.doesNotMatch(text, /::/);
+      assert.match(text, /^board-a +held +evil +acme\/fw +:error:xred:set-output/m);
+      assert.match(text, /! board-a: .*not a queue key: skipped/);
+      assert.match(statusJsonLine(view), /^[\x20-\x7e]+$/);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("--watch: etcd's watch brings a holder and a handoff within a second, with no poll for a minute", async () => {
+    const settings = etcdSettings(etcd.endpoint, `/st${n++}`);
+    const views: Array<{ at: number; view: StatusView }> = [];
+    const stop = new AbortController();
+    const watching = watchStatus(
+      [{ config: etcdConfig(settings), github: fakeGitHub([]).github }],
+      { signal: stop.signal, rereadMs: 60_000, etcdPollMs: 60_000, onView: (view) => views.push({ at: Date.now(), view }) },
+      fakeHost().host,
+    );
+    const seen = (what: string, check: (view: StatusView) => boolean, from: number) =>
+      waitFor(what, () => views.slice(from).find((v) => check(v.view)), { timeoutMs: 5000, intervalMs: 10 });
+    let board: Awaited<ReturnType<typeof etcdBoard>> | undefined;
+    try {
+      await seen('the first view, board-a free', (v) => v.boards[0]?.resource === 'board-a' && v.boards[0].holder === null, 0);
+      let from = views.length;
+      board = await etcdBoard(settings, [
+        { runner: `${P}runner-b1`, runId: '1' },
+        { runner: `${P}runner-b2`, runId: '2' },
+      ]);
+      const queued = Date.now();
+      const shown = await seen('holder 1 and 2 waiting', (v) => v.boards[0]?.holder?.run_id === '1' && v.boards[0].queue[0]?.run_id === '2', from);
+      assert.ok(shown.at - queued < 1000, `shown ${shown.at - queued} ms after 2 queued`);
+      from = views.length;
+      await board.held.release();
+      const next = await board.waiting[0]!;
+      const handoff = await seen('holder 2', (v) => v.boards[0]?.holder?.run_id === '2' && v.boards[0].queue.length === 0, from);
+      console.log(`# status view on etcd: handoff shown ${handoff.at - next.since.getTime()} ms after it acquired`);
+      assert.ok(handoff.at - next.since.getTime() < 1000, `handoff shown ${handoff.at - next.since.getTime()} ms after it acquired`);
+    } finally {
+      stop.abort();
+      await watching;
+      await board?.end();
+    }
+  });
+
+  it('--watch with etcd stopped: one line naming the endpoint, the board "?", the view goes on; back, the holder shows again', async () => {
+    const settings = etcdSettings(etcd.endpoint, `/st${n++}`);
+    // Wrappers of their own (processes): an etcd client that saw etcd go keeps retrying for a while after its close.
+    const holder = etcdContender(settings, `${P}runner-b1`);
+    await holder.waitFor('acquired');
+    const waiter = etcdContender(settings, `${P}runner-b2`);
+    await waiter.waitFor('queued');
+    const views: Array<{ at: number; view: StatusView }> = [];
+    const stop = new AbortController();
+    const watching = watchStatus(
+      [{ config: etcdConfig(settings), github: fakeGitHub([]).github }],
+      { signal: stop.signal, rereadMs: 60_000, etcdPollMs: 200, tickMs: 100, onView: (view) => views.push({ at: Date.now(), view }) },
+      fakeHost().host,
+    );
+    const seen = (what: string, check: (view: StatusView) => boolean, from: number, timeoutMs = 5000) =>
+      waitFor(what, () => views.slice(from).find((v) => check(v.view)), { timeoutMs, intervalMs: 20 });
+    const holderAndQueue = (v: StatusView) => [v.boards[0]?.holder?.runner, ...(v.boards[0]?.queue.map((t) => t.runner) ?? [])].join(' ');
+    try {
+      await seen('b1 holding, b2 waiting', (v) => holderAndQueue(v) === `${P}runner-b1 ${P}runner-b2`, 0);
+      let from = views.length;
+      await etcd.stop();
+      const down = await seen('the note', (v) => v.notes.length > 0, from);
+      assert.equal(down.view.notes.length, 1);
+      assert.match(down.view.notes[0]!, new RegExp(`^${where().replaceAll('.', '\\.')}\\d+ \\(lease 10 s\\) cannot be read: `));
+      assert.deepEqual([down.view.boards[0]?.holder, down.view.boards[0]?.unknown], [null, true]);
+      const text = renderStatus(down.view, { width: 120 });
+      assert.match(text, /^board-a +\?$/m);
+      assert.equal(text.split('\n').filter((line) => line.startsWith('! ')).length, 1, 'one line says why');
+      from = views.length;
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.ok(views.length - from >= 5, `${views.length - from} views in the second etcd was down: the view goes on`);
+      from = views.length;
+      await etcd.resume();
+      await seen('b1 holding, b2 waiting again, no note', (v) => holderAndQueue(v) === `${P}runner-b1 ${P}runner-b2` && v.notes.length === 0, from, 10_000);
+    } finally {
+      await etcd.resume();
+      const closing = Date.now();
+      stop.abort();
+      await watching;
+      assert.ok(Date.now() - closing < 2000, `the watch took ${Date.now() - closing} ms to end`);
+      killChildren();
+    }
+  });
+
+  it("etcd unreachable from the start: a snapshot says so in one line, and never shows etcd's password", async () => {
+    const settings = etcdSettings('127.0.0.1:1', '/st', { RUNNER_LOCK_ETCD_USER: 'fleet', RUNNER_LOCK_ETCD_PASSWORD: 'hunter2-secret' });
+    const view = await readStatus([{ config: etcdConfig(settings), github: fakeGitHub([]).github }], fakeHost().host);
+    assert.equal(view.notes.length, 1);
+    assert.match(view.notes[0]!, /^etcd http:\/\/127\.0\.0\.1:1 under \/st \(lease 10 s, user fleet\) cannot be read: /);
+    assert.match(renderStatus(view), /^board-a +\?$/m);
+    assert.doesNotMatch(statusJsonLine(view), /hunter2/);
+    assert.doesNotMatch(renderStatus(view), /hunter2/);
   });
 });

@@ -238,6 +238,57 @@ describe('assembleStatus', () => {
   });
 });
 
+describe('boards that lock on etcd', () => {
+  const place = { endpoints: ['http://10.0.0.5:2379', 'http://10.0.0.6:2379'], prefix: '/gh-runner-fleet/locks' };
+  const G = 'lab-globex-';
+  const globex = fleet({
+    scope: 'globex',
+    prefix: G,
+    boards: [{ service: `${G}runner-e1`, resourceId: 'board-e' }],
+    containers: [{ ...board('e1', { resourceId: 'board-e' }), name: `${G}runner-e1`, service: `${G}runner-e1` }],
+    runners: [],
+    jobs: new Map(),
+    etcd: place,
+  });
+
+  it("a fleet on etcd: its boards under etcd's place (no lock directory), beside a directory fleet's", () => {
+    const v = assembleStatus(
+      input({
+        fleets: [fleet(), globex],
+        locks: [
+          { dir: '/tmp/github-runner-locks', resources: [lockState()] },
+          { etcd: place, resources: [lockState({ resource: 'board-e' })] },
+        ],
+      }),
+      NOW,
+    );
+    const e = v.boards.find((b) => b.resource === 'board-e');
+    assert.deepEqual([e?.lock_dir, e?.etcd, e?.runners, e?.holder?.run_id, e?.queue.length], [null, place, [`${G}runner-e1`], '17', 1]);
+    assert.equal(v.boards.find((b) => b.resource === 'board-a')?.lock_dir, '/tmp/github-runner-locks');
+    assert.equal(v.boards.find((b) => b.resource === 'board-a')?.etcd, undefined);
+    const text = renderStatus(v, { width: 160 });
+    assert.match(
+      text,
+      /^boards \(lock directory \/tmp\/github-runner-locks, etcd http:\/\/10\.0\.0\.5:2379,http:\/\/10\.0\.0\.6:2379 under \/gh-runner-fleet\/locks\)$/m,
+    );
+    assert.match(text, /^board-e +held +runner-b1 +acme\/firmware +flash +11s$/m);
+  });
+
+  it('a lock that could not be read: its boards "?" (not "free"), one note saying why', () => {
+    const why = 'etcd http://10.0.0.5:2379 under /gh-runner-fleet/locks (lease 10 s) cannot be read: 14 UNAVAILABLE: No connection established';
+    const v = assembleStatus(input({ fleets: [globex], locks: [{ etcd: place, resources: undefined, error: why }] }), NOW);
+    assert.deepEqual(
+      v.boards.map((b) => [b.resource, b.holder, b.unknown]),
+      [['board-e', null, true]],
+    );
+    assert.deepEqual(v.notes, [why]);
+    const text = renderStatus(v, { width: 200 });
+    assert.match(text, /^board-e +\?$/m);
+    assert.equal(text.split('\n').filter((l) => l.startsWith('! ')).length, 1);
+    assert.equal(assembleStatus(input(), NOW).boards[0]?.unknown, undefined, 'a board read is not unknown');
+  });
+});
+
 describe('what counts as a change', () => {
   it('the clock alone is no change; a handoff, a job, a state are', () => {
     const a = assembleStatus(input(), NOW);
