@@ -8,6 +8,7 @@ import { CliError } from '../../core/errors.ts';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { Runner } from '../../lib/github/runner-api.ts';
 import type { GitHubStandIn } from '../../standins/github/server.ts';
 import type { ScriptResult } from './cli.ts';
 import { startGround, type Ground } from './ground.ts';
@@ -85,4 +86,17 @@ export async function cliFailure(promise: Promise<unknown>, secrets: string[]): 
     return err;
   }
   assert.fail('expected a failure');
+}
+
+/** A runner as GitHub lists it: online, idle, the default labels; ids differ by name. */
+export function runnerFixture(name: string, extra: Partial<Runner> = {}): Runner {
+  return {
+    id: name.length * 1000 + Number(name.replace(/\D/g, '') || 0),
+    name,
+    os: 'Linux',
+    status: 'online',
+    busy: false,
+    labels: ['self-hosted', 'intel'],
+    ...extra,
+  };
 }

@@ -17,6 +17,7 @@ import { readStatus, watchStatus, type StatusHost } from '../../../lib/fleet/liv
 import { renderStatus } from '../../../lib/fleet/status-view.ts';
 import { formatHostsTable, hostRows, hostsStatus } from '../../../lib/fleet/status.ts';
 import type { Runner } from '../../../lib/github/runner-api.ts';
+import { runnerFixture as runner } from '../../support/github-fixture.ts';
 
 const SECOND = 'unix:///run/docker-second.sock';
 
@@ -27,15 +28,6 @@ function fleet(org: string, prefix: string, docker: Record<string, string> = {},
   );
 }
 
-const runner = (name: string, extra: Partial<Runner> = {}): Runner => ({
-  id: name.length,
-  name,
-  os: 'Linux',
-  status: 'online',
-  busy: false,
-  labels: ['self-hosted', 'intel'],
-  ...extra,
-});
 const container = (name: string, extra: Partial<FleetContainer> = {}): FleetContainer => ({
   name,
   service: name,

@@ -24,16 +24,8 @@ import {
 } from '../../../lib/fleet/status.ts';
 import { supervisorPidFile } from '../../../lib/fleet/supervisor-pid.ts';
 import type { Runner } from '../../../lib/github/runner-api.ts';
+import { runnerFixture as runner } from '../../support/github-fixture.ts';
 
-const runner = (name: string, extra: Partial<Runner> = {}): Runner => ({
-  id: name.length * 1000 + Number(name.replace(/\D/g, '') || 0),
-  name,
-  os: 'Linux',
-  status: 'online',
-  busy: false,
-  labels: ['self-hosted', 'intel'],
-  ...extra,
-});
 const container = (name: string, state = 'running'): FleetContainer => ({
   name,
   service: name,
