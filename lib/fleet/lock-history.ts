@@ -62,6 +62,11 @@ function duration(value: unknown): number | undefined {
 }
 
 /** One line of locks.log: a turn event, another event, or why it is not a line of ours. */
+/** A turn's ticket: the directory's (12 digits, lock/layout.ts) or the etcd lock's (its key's create revision, a decimal number). */
+function isTicket(ticket: string): boolean {
+  return ticketSeq(ticket) !== undefined || /^[1-9]\d{0,19}$/.test(ticket);
+}
+
 export function parseLogLine(line: string): ParsedLine {
   let raw: unknown;
   try {
@@ -75,14 +80,14 @@ export function parseLogLine(line: string): ParsedLine {
   if (!Number.isFinite(time)) return { bad: 'no valid time' };
   if (typeof r.event !== 'string' || r.event === '' || r.event.length > 64) return { bad: 'no valid event' };
   const resource = str(r.resource, 64);
-  const ticket = str(r.ticket, 12);
+  const ticket = str(r.ticket, 20);
   if (!(TURN_EVENTS as readonly string[]).includes(r.event)) {
     const unchangedForMs = duration(r.unchangedForMs);
     return { other: { time, event: r.event, resource, ticket, ...(unchangedForMs !== undefined ? { unchangedForMs } : {}) } };
   }
   const event = r.event as TurnEvent;
   if (!isValidResource(resource)) return { bad: `${event} without a valid resource` };
-  if (ticketSeq(ticket) === undefined) return { bad: `${event} without a valid ticket` };
+  if (!isTicket(ticket)) return { bad: `${event} without a valid ticket` };
   const runner = str(r.runner, 128);
   if (!runner) return { bad: `${event} without a runner` };
   const waitMs = duration(r.waitMs);

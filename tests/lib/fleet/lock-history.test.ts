@@ -98,7 +98,9 @@ describe('parseLogLine: every line is untrusted', () => {
       [JSON.stringify({ ...ok, time: 'yesterday' }), /no valid time/],
       [JSON.stringify({ ...ok, event: 5 }), /no valid event/],
       [JSON.stringify({ ...ok, resource: '../etc' }), /without a valid resource/],
-      [JSON.stringify({ ...ok, ticket: '999999999999' }), /without a valid ticket/],
+      [JSON.stringify({ ...ok, ticket: '../x' }), /without a valid ticket/],
+      [JSON.stringify({ ...ok, ticket: '0' }), /without a valid ticket/],
+      [JSON.stringify({ ...ok, ticket: '00001' }), /without a valid ticket/],
       [JSON.stringify({ ...ok, runner: '' }), /without a runner/],
       [JSON.stringify({ ...ok, waitMs: -1 }), /without a valid waitMs/],
       [JSON.stringify({ ...ok, waitMs: 'NaN' }), /without a valid waitMs/],
@@ -109,6 +111,9 @@ describe('parseLogLine: every line is untrusted', () => {
       assert.ok('bad' in parsed, line);
       assert.match(parsed.bad, reason, line);
     }
+    // the etcd lock's ticket is its key's create revision
+    const etcdTurn = parseLogLine(JSON.stringify({ ...ok, ticket: '4711' }));
+    assert.ok('turn' in etcdTurn && etcdTurn.turn.ticket === '4711');
   });
 
   test('long strings are cut, a made-up how is "unknown"', () => {

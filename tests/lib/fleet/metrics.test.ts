@@ -220,22 +220,18 @@ describe('/metrics for boards that lock on etcd', { skip: etcdMissing() }, () =>
     assert.deepEqual(warnings, []);
   });
 
-  test(
-    'jobs, waits and holds of etcd turns from locks.log in the lock directory',
-    { todo: "lib/fleet/lock-history.ts parseLogLine takes an etcd turn's ticket (a create revision, not 12 digits) for a bad line" },
-    async () => {
-      const dir = await tempDir('metrics-etcd-');
-      const s = settings('/m3');
-      const board = await etcdBoard(s, dir);
-      const { url } = await serve([source(dir, { config: { ...source(dir).config, etcd: s } })]);
-      await board.end();
-      const m = await scrape(url);
-      assert.equal(valueOf(m, 'gh_runner_fleet_lock_log_bad_lines_total'), 0);
-      assert.equal(valueOf(m, 'gh_runner_fleet_jobs_total', { org: 'acme', board: 'board-a', result: 'completed' }), 1);
-      assert.equal(valueOf(m, 'gh_runner_fleet_jobs_total', { org: 'globex', board: 'board-a', result: 'left-queue' }), 2);
-      assert.equal(countOf(m, 'gh_runner_fleet_lock_hold_seconds', { resource: 'board-a', org: 'acme' }), 1);
-    },
-  );
+  test('jobs, waits and holds of etcd turns from locks.log in the lock directory', async () => {
+    const dir = await tempDir('metrics-etcd-');
+    const s = settings('/m3');
+    const board = await etcdBoard(s, dir);
+    const { url } = await serve([source(dir, { config: { ...source(dir).config, etcd: s } })]);
+    await board.end();
+    const m = await scrape(url);
+    assert.equal(valueOf(m, 'gh_runner_fleet_lock_log_bad_lines_total'), 0);
+    assert.equal(valueOf(m, 'gh_runner_fleet_jobs_total', { org: 'acme', board: 'board-a', result: 'completed' }), 1);
+    assert.equal(valueOf(m, 'gh_runner_fleet_jobs_total', { org: 'globex', board: 'board-a', result: 'left-queue' }), 2);
+    assert.equal(countOf(m, 'gh_runner_fleet_lock_hold_seconds', { resource: 'board-a', org: 'acme' }), 1);
+  });
 
   test('etcd stopped: counted as a scrape error (source etcd), warned once naming it, /metrics still served; back, gauges again', async () => {
     const dir = await tempDir('metrics-etcd-');
