@@ -1,22 +1,9 @@
-// make status, the live half: gathers what status-view.ts assembles, from
-// Docker (the fleet's containers, each runner's output for its job), GitHub
-// (the fleet's registrations) and the locks (the lock directory, or etcd for
-// a fleet with RUNNER_LOCK_BACKEND=etcd: lock-source.ts), and keeps it current:
-//   - docker events of the fleet's containers re-list them at once;
-//   - each running runner's output is followed (docker logs -f, at most
-//     MAX_FOLLOWED of them; the others' jobs are re-read from their output
-//     tail at every GitHub poll): a job's start and end show at once;
-//   - fs.watch on the lock directory and on each resource's queue folder
-//     re-reads the locks at once (works on the host directory the board
-//     runners bind-mount: the wrapper writes it, the host's inotify sees it);
-//   - locks on etcd are re-read on every change etcd's watch reports under the
-//     prefix, and every ETCD_POLL_MS whatever it reported (a watch that is
-//     down, etcd unreachable: the view says so, and when it is back);
-//   - GitHub is asked every GITHUB_POLL_MS, never more often;
-//   - a re-read of containers and locks every REREAD_MS catches what no
-//     event reported (a watch that could not be set, a missed event).
-// The view is handed on after every change and every second (ages tick);
-// the caller decides whether it looks different (statusChangeKey, the text).
+// make status, the live half: gathers what status-view.ts assembles from
+// Docker, GitHub and the locks (lock-source.ts), and keeps it current from
+// events where there are some (docker events, each runner's output, fs.watch
+// on the lock directory, etcd's watch) and re-reads where there are none
+// (GitHub every GITHUB_POLL_MS, everything every REREAD_MS, etcd every
+// ETCD_POLL_MS). The view is handed on after every change and every second.
 import { watch } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import type { Config } from '../config/config.ts';

@@ -1,30 +1,8 @@
 // make metrics: the fleet and its boards as Prometheus metrics, computed from
-// what the host can see: the lock directory (queues, locks.log, tailed
-// incrementally across rotations), etcd for a fleet whose boards lock there
-// (RUNNER_LOCK_BACKEND=etcd: its queues; its locks.log is still in the lock
-// directory), Docker (the fleet's containers by label) and GitHub (the
-// registrations, listed at most every 15 s). One process can serve several
-// env files (orgs); every series carries the org.
-//
-//   gh_runner_fleet_runners{org,state,kind,board}          runners by state: busy, idle, offline
-//                                                          (registered, not online), unregistered, orphan
-//                                                          (registered, no container), or the container's
-//                                                          state when it is not running (exited, …)
-//   gh_runner_fleet_jobs_total{org,board,result}           turns at a board that ended: result is how
-//                                                          (completed, cancelled, worker-exit, …, killed),
-//                                                          left-queue for a job that never held it
-//   gh_runner_fleet_lock_wait_seconds{resource,org}        histogram: from queued to acquired
-//   gh_runner_fleet_lock_hold_seconds{resource,org}        histogram: from acquired to released
-//   gh_runner_fleet_lock_queue_length{resource}            live tickets waiting (the holder's not counted)
-//   gh_runner_fleet_lock_held{resource}                    1 while a live holder has it
-//   gh_runner_fleet_lock_handoffs_total{resource}          the board let go while a job waited, and taken by it
-//   gh_runner_fleet_github_requests_total{status}          HTTP requests to GitHub by status (error: no answer)
-//   gh_runner_fleet_lock_log_lines_total                   locks.log lines read
-//   gh_runner_fleet_lock_log_bad_lines_total               of them, not ours (skipped: bad scrape input is
-//                                                          counted, never fatal)
-//   gh_runner_fleet_scrape_errors_total{source}            docker, github, lock_dir, etcd or lock_log could not be read
-//
-// board in jobs_total is the lock resource, as in `make report`.
+// what the host can see: the lock directory (queues; locks.log tailed across
+// rotations), etcd for an etcd fleet's queues, Docker (containers by label)
+// and GitHub (registrations, at most every 15 s). Every series carries the
+// org; the series and their labels: README, "History and metrics".
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
