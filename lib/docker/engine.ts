@@ -17,7 +17,8 @@ export async function ensureDocker(): Promise<void> {
     // the shell could not find the command, or no shell could be started for it
     throw new CliError('docker is not installed: install Docker (Debian: apt-get install docker.io docker-compose)', ExitCode.docker);
   }
-  if (result.exitCode !== 0) {
+  // Docker CLI 26 exits 0 with no server version when no daemon answers (docker/cli#5900): empty output is no daemon.
+  if (result.exitCode !== 0 || result.stdout.trim() === '') {
     if (target?.context) {
       throw new CliError(
         `the Docker daemon of context ${target.context} (DOCKER_CONTEXT) does not answer: ${firstLine(result.stderr) || 'start it'}; docker context inspect ${target.context} shows its address`,

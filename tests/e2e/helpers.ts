@@ -82,7 +82,7 @@ export async function dockerUnavailable(): Promise<string | undefined> {
 async function whyNoDocker(): Promise<string | undefined> {
   try {
     const res = await docker(['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 20_000 });
-    if (res.code === 0) return undefined;
+    if (res.code === 0 && res.stdout.trim() !== '') return undefined; // CLI 26 exits 0 without a daemon (docker/cli#5900)
     return `no Docker engine answers (docker info: ${res.stderr.trim().split('\n').pop()}); run tests/e2e/setup.sh as root`;
   } catch (err) {
     return `the docker CLI cannot be run (${(err as Error).message}); run tests/e2e/setup.sh as root`;
@@ -99,9 +99,9 @@ export async function secondDockerUnavailable(): Promise<string | undefined> {
   if (first) return first;
   const on = { host: SECOND_DOCKER_HOST, timeoutMs: 20_000 };
   const info = await docker(['info', '--format', '{{.ServerVersion}}'], on);
-  const image = info.code === 0 ? await docker(['image', 'inspect', '--format', '{{.Id}}', SIM_IMAGE], on) : undefined;
+  const image = info.code === 0 && info.stdout.trim() !== '' ? await docker(['image', 'inspect', '--format', '{{.Id}}', SIM_IMAGE], on) : undefined;
   const reason =
-    info.code !== 0
+    info.code !== 0 || info.stdout.trim() === ''
       ? `the second Docker daemon at ${SECOND_DOCKER_HOST} does not answer (${info.stderr.trim().split('\n').pop()}); run tests/e2e/setup.sh as root`
       : image?.code !== 0
         ? `${SIM_IMAGE} is not on the second Docker daemon; run tests/e2e/setup.sh as root`
