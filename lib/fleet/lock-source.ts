@@ -13,8 +13,7 @@
 // failures) or gRPC's reconnect backoff once etcd is back.
 import type { Etcd3, Watcher } from 'etcd3';
 import type { Config } from '../config/config.ts';
-import { displayText } from '../../lock/display.ts';
-import { etcdClient } from '../../lock/etcd/client.ts';
+import { etcdClient, etcdErrorText } from '../../lock/etcd/client.ts';
 import { EtcdAdmin } from '../../lock/etcd/etcd-admin.ts';
 import { describeEtcd, type EtcdSettings } from '../../lock/etcd/settings.ts';
 import { readLockDir, type ResourceState } from '../../lock/inspect.ts';
@@ -117,12 +116,6 @@ class DirectoryLockSource implements LockSource {
   }
 }
 
-/** etcd's error without the client's noise: the gRPC resolution note, the circuit breaker's wording. */
-function etcdWhy(err: unknown): string {
-  const why = String((err as Error)?.message ?? err).replace(/\.?\s*Resolution note:.*$/s, '');
-  return displayText(/circuit breaker is open/i.test(why) ? 'no answer to the last calls' : why, 200);
-}
-
 /** One run of etcd's watch: its own client, dropped whole when etcd goes. */
 interface Watching {
   client?: Etcd3;
@@ -166,7 +159,7 @@ class EtcdLockSource implements LockSource {
       if (this.admin === admin) this.admin = undefined;
       void admin.close();
       this.disarm();
-      throw new Error(`${this.where} cannot be read: ${etcdWhy(err)} (is etcd up, and RUNNER_LOCK_ETCD_* right?)`, { cause: err });
+      throw new Error(`${this.where} cannot be read: ${etcdErrorText(err, 200)} (is etcd up, and RUNNER_LOCK_ETCD_* right?)`, { cause: err });
     } finally {
       clearTimeout(timer);
     }

@@ -12,6 +12,8 @@ import type { LockHost } from '../config/config.ts';
 import { dockerTargetName, type DockerTarget } from '../docker/command.ts';
 import { daemonIsHere } from '../docker/engine.ts';
 import { EtcdAdmin } from '../../lock/etcd/etcd-admin.ts';
+import { etcdErrorText } from '../../lock/etcd/client.ts';
+import { lockKey } from './lock-source.ts';
 import { describeEtcd, type EtcdSettings } from '../../lock/etcd/settings.ts';
 
 function notRoot(dir: string, what: string): CliError {
@@ -68,7 +70,7 @@ export async function etcdLockReport(etcd: EtcdSettings): Promise<ResourceState[
   try {
     return await admin.list();
   } catch (err) {
-    throw new CliError(`${admin.where} cannot be read: ${displayText((err as Error).message, 200)}`, ExitCode.failure);
+    throw new CliError(`${admin.where} cannot be read: ${etcdErrorText(err, 200)}`, ExitCode.failure);
   } finally {
     await admin.close();
   }
@@ -92,7 +94,7 @@ export async function releaseEtcdLock(etcd: EtcdSettings, dir: string, resource:
   try {
     holder = await admin.forceRelease(resource, operator, warnings);
   } catch (err) {
-    throw new CliError(`${admin.where}: ${resource} not released: ${displayText((err as Error).message, 200)}`, ExitCode.failure);
+    throw new CliError(`${admin.where}: ${resource} not released: ${etcdErrorText(err, 200)}`, ExitCode.failure);
   } finally {
     await admin.close();
   }
@@ -217,7 +219,7 @@ export async function lockPlacesOfHosts(
 ): Promise<LockPlaceOfHosts[]> {
   return groupHosts<LockPlaceOfHosts>(hosts, async (host, name) => {
     const etcd = host.lock?.etcd;
-    if (etcd) return { key: `etcd\n${etcd.endpoints.join(',')}\n${etcd.prefix}`, place: () => ({ hosts: [], scopes: [], etcd }) };
+    if (etcd) return { key: lockKey({ etcd }), place: () => ({ hosts: [], scopes: [], etcd }) }; // one cluster and prefix, as make status groups them
     return dirPlace(host, name, isHere);
   });
 }

@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { Etcd3, type IOptions } from 'etcd3';
 import { ConfigError } from '../../core/errors.ts';
+import { displayText } from '../display.ts';
 import type { EtcdSettings } from './settings.ts';
 
 /** A unary call that takes longer is an unreachable etcd: the caller retries (streams have no deadline). */
@@ -39,4 +40,11 @@ export async function etcdClient(s: EtcdSettings, o: { deadlineMs?: number } = {
     ...(s.user !== undefined && s.password !== undefined ? { auth: { username: s.user, password: s.password } } : {}),
   };
   return new Etcd3(options);
+}
+
+/** etcd's error as one plain line, without the client's noise (gRPC's resolution note, the circuit breaker's wording); never a credential. */
+export function etcdErrorText(err: unknown, max: number): string {
+  const why = String((err as Error)?.message ?? err).replace(/\.?\s*Resolution note:.*$/s, '');
+  // The client's circuit breaker: calls are held back for a few seconds after failures.
+  return displayText(/circuit breaker is open/i.test(why) ? 'no answer to the last calls (the client pauses before trying again)' : why, max);
 }

@@ -10,7 +10,7 @@ import { displayText } from '../display.ts';
 import type { JobInfo } from '../layout.ts';
 import { appendLockLog, turnEntry, type LogEntry, type TurnEnd, type TurnEvent } from '../lock-log.ts';
 import { StopWaiting } from '../resource-lock.ts';
-import { etcdClient } from './client.ts';
+import { etcdClient, etcdErrorText } from './client.ts';
 import { describeEtcd, type EtcdSettings } from './settings.ts';
 
 /** A value longer than this is not ours (ours are a few hundred bytes): shown as unreadable. */
@@ -78,16 +78,13 @@ export async function readQueue(client: Etcd3, prefix: string, resource: string)
 
 /** One line for a job log or the wrapper's log: why etcd could not be used, never a credential. */
 function unreachableLine(s: EtcdSettings, err: unknown): string {
-  let why = String((err as Error)?.message ?? err).replace(/\.?\s*Resolution note:.*$/s, '');
   // etcd answered and said no: the settings are wrong, not the network (the job still waits: it never runs unlocked).
   if (err instanceof EtcdAuthenticationFailedError || err instanceof EtcdPermissionDeniedError || err instanceof EtcdUserNotFoundError) {
     const fix =
       err instanceof EtcdPermissionDeniedError ? `give its role readwrite on ${s.prefix}/` : 'check RUNNER_LOCK_ETCD_USER and RUNNER_LOCK_ETCD_PASSWORD';
-    return `etcd (${s.endpoints.join(',')}) refused the lock's credentials (user ${displayText(s.user ?? 'none', 64)}): ${displayText(why, 120)}; ${fix}; retrying`;
+    return `etcd (${s.endpoints.join(',')}) refused the lock's credentials (user ${displayText(s.user ?? 'none', 64)}): ${etcdErrorText(err, 120)}; ${fix}; retrying`;
   }
-  // The client's circuit breaker: calls are held back for a few seconds after failures.
-  if (/circuit breaker is open/i.test(why)) why = 'no answer to the last calls (the client pauses before trying again)';
-  return `etcd (${s.endpoints.join(',')}) is unreachable: ${displayText(why, 160)}; retrying`;
+  return `etcd (${s.endpoints.join(',')}) is unreachable: ${etcdErrorText(err, 160)}; retrying`;
 }
 
 /**
